@@ -1,72 +1,245 @@
-// Field mapper: turns an ordered list of answers into the canonical patient record.
-// Explicit per-form mappings win; otherwise label synonyms (English and German).
-import type { Answer, CanonicalField, FormMapping, PatientRecord, SourceConfig } from "./types.ts";
+// Field mapper: an ordered list of answers → the canonical patient record.
+//
+// 1. Every answer proposes candidate fields with a score: an explicit per-form mapping
+//    (1.0), a label/ref synonym (0.75-0.95), the provider's answer type (0.85), or,
+//    when nothing else is known, the value's shape (email 0.6, phone 0.5, birth date 0.4).
+// 2. Candidates are taken best first; a candidate only wins if its value normalizes
+//    (an unparseable phone under "Telefon" leaves `phone` unset, the raw answer stays).
+//    Each answer fills at most one field, each field is filled once.
+// 3. Names are completed: a full name is split when first/last are missing, the German
+//    "Vorname" + "Name" pair reads "Name" as the surname, fullName is built from parts.
+// The score of the winning candidate becomes the field's confidence.
+import type { CountryCode } from "libphonenumber-js";
+import { matchLabel, normalizeKey, normalizeLabel, type LabelTarget } from "./labels.ts";
+import { cleanName, splitFullName } from "./names.ts";
+import {
+  asText, normalizeConsent, normalizeCountry, normalizeDate, normalizeEmail, normalizeGender, normalizePhone,
+  normalizePostalCode, plausibleBirthDate, splitAddressLine, splitPostalCity,
+} from "./normalize.ts";
+import type { Answer, CanonicalField, DateOrder, FieldProvenance, FormMapping, MatchMethod, PatientRecord, SourceConfig } from "./types.ts";
+
+export { normalizeLabel } from "./labels.ts";
 
 export interface MappedPatient {
   patient: PatientRecord;
   confidence: Partial<Record<CanonicalField, number>>;
+  provenance: Partial<Record<CanonicalField, FieldProvenance>>;
 }
 
-/** Lower-case, strip accents and punctuation so "E-Mail-Adresse" and "e mail adresse" meet. */
-export function normalizeLabel(label: string): string {
-  return label
-    .normalize("NFKD")
-    .replace(/[\u0300-\u036f]/g, "")
-    .toLowerCase()
-    .replace(/ß/g, "ss")
-    .replace(/[^a-z0-9]+/g, " ")
-    .trim();
+/** What the mapper needs from a source: mappings, plus phone region and date order (defaults DE / DMY). */
+export type MapperSource = Pick<SourceConfig, "forms"> & Partial<Pick<SourceConfig, "phoneRegion" | "dateOrder">>;
+
+interface Candidate {
+  index: number;
+  target: LabelTarget;
+  score: number;
+  method: MatchMethod;
 }
 
-const SYNONYMS: Record<CanonicalField, string[]> = {
-  firstName: ["first name", "firstname", "first", "given name", "vorname"],
-  lastName: ["last name", "lastname", "surname", "family name", "nachname", "familienname"],
-  fullName: ["name", "full name", "fullname", "your name", "vollstandiger name", "ihr name"],
-  email: ["email", "e mail", "email address", "e mail address", "e mail adresse", "emailadresse", "mail"],
-  phone: ["phone", "phone number", "telephone", "mobile", "telefon", "telefonnummer", "handynummer", "handy", "mobilnummer"],
-  dateOfBirth: ["date of birth", "dob", "birthday", "birth date", "birthdate", "geburtsdatum", "geburtstag"],
-  gender: ["gender", "sex", "geschlecht", "anrede"],
-  street: ["street", "address", "street address", "strasse", "adresse", "strasse und hausnummer"],
-  postalCode: ["postal code", "zip", "zip code", "postcode", "plz", "postleitzahl"],
-  city: ["city", "town", "ort", "stadt", "wohnort"],
-  country: ["country", "land"],
-  consent: ["consent", "privacy", "gdpr", "einwilligung", "datenschutz", "zustimmung"],
-};
-
-const LABEL_INDEX = new Map<string, CanonicalField>();
-for (const [field, labels] of Object.entries(SYNONYMS) as [CanonicalField, string[]][]) {
-  for (const label of labels) LABEL_INDEX.set(label, field);
+interface Context {
+  region: CountryCode;
+  order: DateOrder;
+  patient: PatientRecord;
+  confidence: Partial<Record<CanonicalField, number>>;
+  provenance: Partial<Record<CanonicalField, FieldProvenance>>;
 }
 
-function asText(value: unknown): string | undefined {
-  if (value === null || value === undefined) return undefined;
-  if (Array.isArray(value)) return value.map(asText).filter(Boolean).join(", ") || undefined;
-  const text = String(value).trim();
-  return text === "" ? undefined : text;
+const round = (n: number) => Math.round(n * 100) / 100;
+
+function set(ctx: Context, field: CanonicalField, value: string | boolean, score: number, label: string, method: MatchMethod): void {
+  (ctx.patient as Record<string, unknown>)[field] = value;
+  ctx.confidence[field] = round(Math.max(0, Math.min(1, score)));
+  ctx.provenance[field] = { label, method };
 }
 
-function explicitField(answer: Answer, mapping: FormMapping | undefined): CanonicalField | undefined {
-  if (!mapping) return undefined;
-  return (answer.fieldId && mapping.fields[answer.fieldId]) || mapping.fields[answer.label];
+const hasLetter = (text: string) => /\p{L}/u.test(text);
+
+/** Mapping for a form: the source-wide "*" entry overlaid with the form's own entry. */
+function formMapping(source: MapperSource, formId: string | null): Map<string, CanonicalField> {
+  const merged: FormMapping["fields"] = { ...source.forms["*"]?.fields, ...(formId ? source.forms[formId]?.fields : undefined) };
+  return new Map(Object.entries(merged));
 }
 
-export function mapAnswers(answers: Answer[], source: Pick<SourceConfig, "forms">, formId: string | null): MappedPatient {
-  const mapping = formId ? source.forms[formId] : undefined;
-  const patient: PatientRecord = {};
-  const confidence: MappedPatient["confidence"] = {};
-  for (const answer of answers) {
-    const explicit = explicitField(answer, mapping);
-    const field = explicit ?? LABEL_INDEX.get(normalizeLabel(answer.label));
-    if (!field || patient[field] !== undefined) continue;
-    const text = asText(answer.value);
-    if (text === undefined) continue;
-    if (field === "consent") patient.consent = /^(true|yes|ja|1|on|accepted)$/i.test(text);
-    else if (field === "email") patient.email = text.toLowerCase();
-    else patient[field] = text;
-    confidence[field] = explicit ? 1 : 0.9;
+function explicitField(answer: Answer, mapping: Map<string, CanonicalField>): CanonicalField | undefined {
+  if (mapping.size === 0) return undefined;
+  for (const key of [answer.fieldId, answer.ref, answer.label]) {
+    const hit = key !== undefined ? mapping.get(key) : undefined;
+    if (hit) return hit;
   }
-  if (!patient.fullName && (patient.firstName || patient.lastName)) {
-    patient.fullName = [patient.firstName, patient.lastName].filter(Boolean).join(" ");
+  // Labels in a hand-written mapping rarely match character for character.
+  const wanted = normalizeLabel(answer.label);
+  for (const [key, field] of mapping) if (normalizeLabel(key) === wanted) return field;
+  return undefined;
+}
+
+const TYPE_HINTS: Record<string, CanonicalField> = { email: "email", phone_number: "phone", phone: "phone", tel: "phone" };
+
+function candidatesFor(answer: Answer, index: number, mapping: Map<string, CanonicalField>, ctx: Context): Candidate[] {
+  if (answer.fieldType === "calculated") return [];
+  const explicit = explicitField(answer, mapping);
+  if (explicit) return [{ index, target: explicit, score: 1, method: "explicit" }];
+  const out: Candidate[] = [];
+  const byLabel = matchLabel(answer.label);
+  if (byLabel) out.push({ index, target: byLabel.field, score: byLabel.score, method: byLabel.method });
+  if (answer.ref && normalizeKey(answer.ref) !== normalizeLabel(answer.label)) {
+    const byRef = matchLabel(answer.ref);
+    // A ref is chosen by the form builder, not shown to the patient: slightly less telling.
+    if (byRef) out.push({ index, target: byRef.field, score: byRef.score - 0.05, method: byRef.method });
   }
-  return { patient, confidence };
+  const hint = answer.fieldType ? TYPE_HINTS[answer.fieldType] : undefined;
+  if (hint) out.push({ index, target: hint, score: 0.85, method: "field-type" });
+  if (out.length === 0 && typeof answer.value === "string") {
+    if (normalizeEmail(answer.value)) out.push({ index, target: "email", score: 0.6, method: "value-shape" });
+    else if (normalizePhone(answer.value, ctx.region)) out.push({ index, target: "phone", score: 0.5, method: "value-shape" });
+    else {
+      const date = normalizeDate(answer.value, ctx.order);
+      if (date && plausibleBirthDate(date)) out.push({ index, target: "dateOfBirth", score: 0.4, method: "value-shape" });
+    }
+  }
+  // Hidden fields are pre-filled by whoever built the link; a visible answer beats them.
+  if (answer.fieldType === "hidden") for (const c of out) c.score *= 0.8;
+  return out;
+}
+
+/** Tries to fill `target` from the answer; false when the value does not fit (or the field is taken). */
+function apply(ctx: Context, c: Candidate, answer: Answer): boolean {
+  const { patient } = ctx;
+  const label = answer.label;
+  const value = answer.value;
+  const target = c.target;
+  if (target === "postalCity") {
+    const split = splitPostalCity(value);
+    if (!split || patient.postalCode !== undefined) return false;
+    set(ctx, "postalCode", split.postalCode, c.score, label, c.method);
+    if (split.city && patient.city === undefined) set(ctx, "city", split.city, c.score, label, c.method);
+    return true;
+  }
+  if (patient[target] !== undefined) return false;
+  switch (target) {
+    case "email": {
+      const email = normalizeEmail(value);
+      if (!email) return false;
+      set(ctx, target, email, c.score, label, c.method);
+      return true;
+    }
+    case "phone": {
+      const phone = normalizePhone(value, ctx.region);
+      if (!phone) return false;
+      set(ctx, target, phone, c.score, label, c.method);
+      return true;
+    }
+    case "dateOfBirth": {
+      const date = normalizeDate(value, ctx.order);
+      if (!date) return false;
+      set(ctx, target, date, c.score, label, c.method);
+      return true;
+    }
+    case "gender": {
+      const gender = normalizeGender(value);
+      if (!gender) return false;
+      set(ctx, target, gender, c.score, label, c.method);
+      return true;
+    }
+    case "consent": {
+      const consent = normalizeConsent(value);
+      if (!consent) return false;
+      set(ctx, target, consent.value, consent.certain ? c.score : c.score * 0.7, label, c.method);
+      return true;
+    }
+    case "country": {
+      const country = normalizeCountry(value);
+      if (!country) return false;
+      set(ctx, target, country.value, country.recognised ? c.score : c.score * 0.8, label, c.method);
+      return true;
+    }
+    case "postalCode": {
+      // "PLZ: 10115 Berlin" happens: take the code, and the city if nobody else gave it.
+      const code = normalizePostalCode(value, ctx.region);
+      if (code && /^[\dA-Z -]+$/.test(code) && !/^\d{4,5} [A-Z]/.test(code)) {
+        set(ctx, target, code, c.score, label, c.method);
+        return true;
+      }
+      const split = splitPostalCity(value);
+      if (!split) return false;
+      set(ctx, target, split.postalCode, c.score, label, c.method);
+      if (split.city && patient.city === undefined) set(ctx, "city", split.city, c.score * 0.8, label, "derived");
+      return true;
+    }
+    case "street": {
+      const text = asText(value);
+      if (!text || !hasLetter(text)) return false;
+      const parts = splitAddressLine(text);
+      if (parts) {
+        set(ctx, target, parts.street, c.score, label, c.method);
+        if (patient.postalCode === undefined) set(ctx, "postalCode", parts.postalCode, c.score * 0.8, label, "derived");
+        if (patient.city === undefined) set(ctx, "city", parts.city, c.score * 0.8, label, "derived");
+      } else set(ctx, target, text, c.score, label, c.method);
+      return true;
+    }
+    default: {
+      // firstName, lastName, fullName, city: free text with at least one letter.
+      const text = asText(value);
+      if (!text || !hasLetter(text) || normalizeEmail(text)) return false;
+      set(ctx, target, cleanName(text), c.score, label, c.method);
+      return true;
+    }
+  }
+}
+
+/** Completes first/last/full name from whichever of them the form asked for. */
+function completeNames(ctx: Context): void {
+  const { patient, confidence, provenance } = ctx;
+  if (patient.fullName !== undefined && provenance.fullName?.method !== "derived") {
+    const full = patient.fullName;
+    const fullConf = confidence.fullName ?? 0.5;
+    const fullLabel = provenance.fullName?.label ?? "";
+    if (patient.firstName !== undefined && patient.lastName === undefined) {
+      const first = patient.firstName;
+      if (full.toLowerCase().startsWith(first.toLowerCase() + " ")) {
+        set(ctx, "lastName", full.slice(first.length + 1).trim(), fullConf * 0.9, fullLabel, "derived");
+      } else {
+        // German forms ask "Vorname" and "Name": the latter then means the surname.
+        set(ctx, "lastName", full, fullConf * 0.9, fullLabel, "derived");
+        set(ctx, "fullName", `${first} ${full}`, Math.min(confidence.firstName ?? 1, fullConf * 0.9), fullLabel, "derived");
+      }
+    } else if (patient.firstName === undefined) {
+      const split = splitFullName(full);
+      if (split.firstName && patient.lastName === undefined) {
+        set(ctx, "firstName", split.firstName, fullConf * 0.8, fullLabel, "derived");
+        if (split.lastName) set(ctx, "lastName", split.lastName, fullConf * 0.8, fullLabel, "derived");
+      } else if (patient.lastName !== undefined && full.toLowerCase().endsWith(" " + patient.lastName.toLowerCase())) {
+        set(ctx, "firstName", full.slice(0, full.length - patient.lastName.length).trim(), fullConf * 0.8, fullLabel, "derived");
+      }
+      if (split.salutation && patient.gender === undefined) {
+        const gender = normalizeGender(split.salutation);
+        if (gender) set(ctx, "gender", gender, fullConf * 0.6, fullLabel, "derived");
+      }
+    }
+  }
+  if (patient.fullName === undefined && (patient.firstName !== undefined || patient.lastName !== undefined)) {
+    const parts = [patient.firstName, patient.lastName].filter((p): p is string => p !== undefined);
+    const conf = Math.min(...(["firstName", "lastName"] as const).filter((f) => patient[f] !== undefined).map((f) => confidence[f] ?? 1));
+    set(ctx, "fullName", parts.join(" "), conf, provenance.firstName?.label ?? provenance.lastName?.label ?? "", "derived");
+  }
+}
+
+export function mapAnswers(answers: Answer[], source: MapperSource, formId: string | null): MappedPatient {
+  const ctx: Context = {
+    region: source.phoneRegion ?? "DE",
+    order: source.dateOrder ?? "DMY",
+    patient: {},
+    confidence: {},
+    provenance: {},
+  };
+  const mapping = formMapping(source, formId);
+  const candidates = answers.flatMap((answer, index) => candidatesFor(answer, index, mapping, ctx));
+  // Best score first; ties go to the earlier question (forms ask the main thing first).
+  candidates.sort((a, b) => b.score - a.score || a.index - b.index);
+  const used = new Set<number>();
+  for (const candidate of candidates) {
+    if (used.has(candidate.index)) continue;
+    if (apply(ctx, candidate, answers[candidate.index]!)) used.add(candidate.index);
+  }
+  completeNames(ctx);
+  return { patient: ctx.patient, confidence: ctx.confidence, provenance: ctx.provenance };
 }

@@ -1,8 +1,14 @@
 import { genericAdapter } from "./adapters/generic.ts";
+import { googleFormsAdapter } from "./adapters/google-forms.ts";
+import { heyflowAdapter } from "./adapters/heyflow.ts";
+import { typeformAdapter } from "./adapters/typeform.ts";
 import type { AdapterType, SourceAdapter } from "./types.ts";
 
-const ADAPTERS: Partial<Record<AdapterType, SourceAdapter>> = {
+const ADAPTERS: Record<AdapterType, SourceAdapter> = {
   generic: genericAdapter,
+  heyflow: heyflowAdapter,
+  typeform: typeformAdapter,
+  "google-forms": googleFormsAdapter,
 };
 
 export function getAdapter(type: AdapterType): SourceAdapter {

@@ -81,6 +81,13 @@ export interface Answer {
   label: string;
   value: unknown;
   fieldId?: string;
+  /** A second stable key: Typeform's field `ref`, HeyFlow's `variable`. Mappings may name it. */
+  ref?: string;
+  /**
+   * The provider's answer type ("email", "phone_number", "choices", ...). Two values are
+   * set by the adapters themselves: "hidden" (Typeform hidden fields, pre-filled by the
+   * form owner, so trusted less) and "calculated" (scores).
+   */
   fieldType?: string;
 }
 
@@ -110,6 +117,17 @@ export interface CanonicalEvent {
   patient: PatientRecord;
   /** Confidence 0..1 per mapped canonical field. */
   confidence: Partial<Record<CanonicalField, number>>;
+  /** Which answer filled each field and how (for the preview endpoint and debugging). */
+  provenance?: Partial<Record<CanonicalField, FieldProvenance>>;
+}
+
+/** How a canonical field was found: explicit mapping, label synonym, provider type, value shape, or derived from another field. */
+export type MatchMethod = "explicit" | "label" | "label-contains" | "field-type" | "value-shape" | "derived";
+
+export interface FieldProvenance {
+  /** Label of the answer the value came from (for derived fields: of the parent answer). */
+  label: string;
+  method: MatchMethod;
 }
 
 export interface SourceAdapter {

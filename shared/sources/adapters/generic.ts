@@ -1,57 +1,52 @@
-// generic: any sender speaking Standard Webhooks. The payload is JSON; answers are the
-// key/values of `data` when present (the Standard Webhooks envelope), else of the body.
-import { verifyStandardWebhook } from "../../crypto/standard-webhooks.ts";
-import { mapAnswers } from "../mapper.ts";
-import { AdapterError, type Answer, type AuthResult, type RawRequest, type SourceAdapter, type SourceConfig } from "../types.ts";
+// generic: any sender that signs. Standard Webhooks by default; sources may select the
+// GitHub (`X-Hub-Signature-256`) or Stripe (`t=...,v1=...`) schemes instead. The payload
+// is JSON; answers are the key/values of `data` when present (the Standard Webhooks
+// envelope), else of the body.
+import { isObject, parseJsonObject, stringOrNull, toIsoTimestamp, type JsonObject } from "../body.ts";
+import { buildEvent } from "../event.ts";
+import type { Answer, AuthResult, RawRequest, SourceAdapter, SourceConfig } from "../types.ts";
+import { authenticateSignature } from "./auth.ts";
 
-const decoder = new TextDecoder();
-
-function parseJsonObject(body: Uint8Array): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(decoder.decode(body));
-  } catch {
-    throw new AdapterError("unparseable_body", "body is not valid JSON");
-  }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw new AdapterError("unparseable_body", "body must be a JSON object");
-  }
-  return parsed as Record<string, unknown>;
-}
-
+/** Signature schemes only: a shared token is not accepted for generic and google-forms sources. */
 export function authenticateGeneric(req: RawRequest, source: SourceConfig): AuthResult {
   const auth = source.auth;
-  if (auth.scheme !== "standard-webhooks") {
-    return { ok: false, code: "unsupported_auth", message: `auth scheme ${auth.scheme} is not supported by this adapter` };
+  if (auth.scheme === "token") {
+    return { ok: false, code: "unsupported_auth", message: `auth scheme ${auth.scheme} is not supported by the ${source.adapter} adapter` };
   }
-  const result = verifyStandardWebhook(
-    { id: req.headers["webhook-id"], timestamp: req.headers["webhook-timestamp"], signature: req.headers["webhook-signature"] },
-    req.body,
-    auth.secrets,
-    req.now,
-    auth.toleranceSeconds,
-  );
-  return result.ok ? { ok: true, eventId: result.id } : result;
+  return authenticateSignature(req, auth);
 }
+
+/** A provider id inside the body, for schemes whose headers carry none. */
+export function bodyEventId(body: JsonObject): string | null {
+  return stringOrNull(body.id) ?? stringOrNull(body.event_id) ?? stringOrNull(body.eventId);
+}
+
+function eventIdFor(req: RawRequest, source: SourceConfig, body: JsonObject): string | null {
+  if (source.auth.scheme === "standard-webhooks") return req.headers["webhook-id"] ?? null;
+  return bodyEventId(body) ?? req.headers["x-github-delivery"] ?? null;
+}
+
+// Envelope keys of a flat body: about the delivery, not answers.
+const META_KEYS = new Set(["formId", "form_id", "timestamp", "type", "id", "event_id", "eventId", "created_at", "created"]);
 
 export const genericAdapter: SourceAdapter = {
   type: "generic",
   authenticate: authenticateGeneric,
   providerEventId(req, auth) {
-    parseJsonObject(req.body);
-    return auth.eventId ?? null;
+    const body = parseJsonObject(req.body);
+    // Standard Webhooks carries webhook-id; other schemes fall back to the body.
+    return auth.eventId ?? bodyEventId(body) ?? req.headers["x-github-delivery"] ?? null;
   },
   parse(req, source) {
     const body = parseJsonObject(req.body);
-    const data = body.data && typeof body.data === "object" && !Array.isArray(body.data) ? (body.data as Record<string, unknown>) : body;
-    const answers: Answer[] = Object.entries(data).map(([label, value]) => ({ label, value }));
-    const formId = typeof body.formId === "string" ? body.formId : typeof data.formId === "string" ? data.formId : null;
+    const enveloped = isObject(body.data);
+    const data = enveloped ? (body.data as JsonObject) : body;
+    const answers: Answer[] = Object.entries(data)
+      .filter(([key]) => enveloped || !META_KEYS.has(key))
+      .map(([label, value]) => ({ label, value }));
+    const formId = stringOrNull(body.formId) ?? stringOrNull(data.formId) ?? stringOrNull(body.form_id);
     const ts = req.headers["webhook-timestamp"];
-    const submittedAt =
-      typeof body.timestamp === "string" && !Number.isNaN(Date.parse(body.timestamp))
-        ? new Date(body.timestamp).toISOString()
-        : new Date(ts ? Number(ts) * 1000 : req.now).toISOString();
-    const { patient, confidence } = mapAnswers(answers, source, formId);
-    return { source: source.id, formId, providerEventId: req.headers["webhook-id"] ?? null, submittedAt, answers, patient, confidence };
+    const submittedAt = toIsoTimestamp(body.timestamp ?? body.created_at ?? body.created, ts && /^\d+$/.test(ts) ? Number(ts) * 1000 : req.now);
+    return buildEvent(source, { formId, providerEventId: eventIdFor(req, source, body), submittedAt, answers });
   },
 };

@@ -1,0 +1,115 @@
+// typeform: `form_response` webhooks (https://www.typeform.com/developers/webhooks/).
+// Answers reference their question by field id (and ref); the question titles live in
+// `form_response.definition.fields`. Hidden fields and the calculated score are kept as
+// answers too, typed "hidden" / "calculated" so the mapper can weigh them.
+import { isObject, parseJsonObject, stringOrNull, toIsoTimestamp, type JsonObject } from "../body.ts";
+import { buildEvent } from "../event.ts";
+import { AdapterError, type Answer, type RawRequest, type SourceAdapter } from "../types.ts";
+import { authenticateSignature } from "./auth.ts";
+
+interface FieldDef {
+  id?: string;
+  ref?: string;
+  title?: string;
+  type?: string;
+}
+
+function formResponse(body: JsonObject): JsonObject {
+  const fr = body.form_response;
+  if (!isObject(fr)) {
+    throw new AdapterError("unparseable_body", "not a Typeform webhook: form_response object is missing");
+  }
+  return fr;
+}
+
+/** Titles can recall earlier answers ("Thanks {{field:abc}}, your email?"): drop the placeholders, they are not the question. */
+function cleanTitle(title: string): string {
+  return title.replace(/\{\{[^}]*\}\}/g, "").replace(/\s+/g, " ").replace(/\s+([,.?!:])/g, "$1").replace(/^[,.\s]+/, "").trim();
+}
+
+/** The value of one answer, by its type. Unknown types fall back to the property named like the type. */
+export function typeformAnswerValue(answer: JsonObject): unknown {
+  const type = typeof answer.type === "string" ? answer.type : "";
+  switch (type) {
+    case "choice": {
+      const choice = isObject(answer.choice) ? answer.choice : {};
+      // "Other" carries the typed text in `other` instead of a label.
+      return choice.label ?? choice.other ?? null;
+    }
+    case "choices": {
+      const choices = isObject(answer.choices) ? answer.choices : {};
+      const labels = Array.isArray(choices.labels) ? [...choices.labels] : [];
+      if (typeof choices.other === "string" && choices.other !== "") labels.push(choices.other);
+      return labels;
+    }
+    case "payment": {
+      const p = isObject(answer.payment) ? answer.payment : {};
+      return { amount: p.amount ?? null, last4: p.last4 ?? null, name: p.name ?? null, success: p.success ?? null };
+    }
+    default:
+      return type in answer ? answer[type] : null;
+  }
+}
+
+function typeformAnswers(fr: JsonObject): Answer[] {
+  const definition = isObject(fr.definition) ? fr.definition : {};
+  const defs = (Array.isArray(definition.fields) ? definition.fields : []).filter(isObject) as FieldDef[];
+  const byId = new Map(defs.filter((d) => d.id).map((d) => [d.id!, d]));
+  const byRef = new Map(defs.filter((d) => d.ref).map((d) => [d.ref!, d]));
+  const answers: Answer[] = [];
+  for (const raw of Array.isArray(fr.answers) ? fr.answers : []) {
+    if (!isObject(raw)) continue;
+    const field = isObject(raw.field) ? (raw.field as FieldDef) : {};
+    const def = (field.id && byId.get(field.id)) || (field.ref && byRef.get(field.ref)) || undefined;
+    const title = def?.title ? cleanTitle(def.title) : "";
+    answers.push({
+      label: title || field.ref || field.id || "unnamed question",
+      value: typeformAnswerValue(raw),
+      ...(field.id ? { fieldId: field.id } : {}),
+      ...(field.ref ? { ref: field.ref } : {}),
+      fieldType: typeof raw.type === "string" ? raw.type : field.type ?? "unknown",
+    });
+  }
+  if (isObject(fr.hidden)) {
+    for (const [key, value] of Object.entries(fr.hidden)) answers.push({ label: key, value, ref: key, fieldType: "hidden" });
+  }
+  const score = isObject(fr.calculated) ? fr.calculated.score : undefined;
+  if (score !== undefined) answers.push({ label: "score", value: score, fieldType: "calculated" });
+  // Variables other than the score (which `calculated` already holds), e.g. a computed price.
+  for (const variable of Array.isArray(fr.variables) ? fr.variables : []) {
+    if (!isObject(variable) || typeof variable.key !== "string" || variable.key === "score") continue;
+    const type = typeof variable.type === "string" ? variable.type : "";
+    answers.push({ label: variable.key, value: variable[type] ?? null, fieldType: "calculated" });
+  }
+  return answers;
+}
+
+function eventId(body: JsonObject, fr: JsonObject | undefined): string | null {
+  // `token` identifies the response; it stands in when a test payload has no event_id.
+  return stringOrNull(body.event_id) ?? (fr ? stringOrNull(fr.token) : null);
+}
+
+export const typeformAdapter: SourceAdapter = {
+  type: "typeform",
+  authenticate(req: RawRequest, source) {
+    if (source.auth.scheme === "token") {
+      return { ok: false, code: "unsupported_auth", message: "Typeform sources must use a signature scheme (typeform), not a token" };
+    }
+    return authenticateSignature(req, source.auth);
+  },
+  providerEventId(req) {
+    const body = parseJsonObject(req.body);
+    return eventId(body, isObject(body.form_response) ? body.form_response : undefined);
+  },
+  parse(req, source) {
+    const body = parseJsonObject(req.body);
+    const fr = formResponse(body);
+    const definition = isObject(fr.definition) ? fr.definition : {};
+    return buildEvent(source, {
+      formId: stringOrNull(fr.form_id) ?? stringOrNull(definition.id),
+      providerEventId: eventId(body, fr),
+      submittedAt: toIsoTimestamp(fr.submitted_at ?? fr.landed_at, req.now),
+      answers: typeformAnswers(fr),
+    });
+  },
+};

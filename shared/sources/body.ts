@@ -1,0 +1,87 @@
+// Body decoding shared by the adapters. Pure: bytes + content type in, plain data out.
+// Failures raise AdapterError("unparseable_body") with a message that names the problem
+// but never quotes the body (it holds patient data).
+import { AdapterError, type RawRequest } from "./types.ts";
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+export type JsonObject = Record<string, unknown>;
+
+export function isObject(value: unknown): value is JsonObject {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Media type without parameters, lower-cased ("application/json; charset=utf-8" → "application/json"). */
+export function mediaType(req: Pick<RawRequest, "headers">): string {
+  return (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+export function decodeText(body: Uint8Array): string {
+  try {
+    return decoder.decode(body);
+  } catch {
+    throw new AdapterError("unparseable_body", "body is not valid UTF-8");
+  }
+}
+
+export function parseJsonObject(body: Uint8Array): JsonObject {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decodeText(body));
+  } catch (error) {
+    if (error instanceof AdapterError) throw error;
+    throw new AdapterError("unparseable_body", "body is not valid JSON");
+  }
+  if (!isObject(parsed)) throw new AdapterError("unparseable_body", "body must be a JSON object");
+  return parsed;
+}
+
+/**
+ * application/x-www-form-urlencoded → ordered entries. Repeated keys (checkbox groups,
+ * `a[]=x&a[]=y`) become arrays so multi-select answers survive.
+ */
+export function parseFormEncoded(body: Uint8Array): Map<string, string | string[]> {
+  const params = new URLSearchParams(decodeText(body));
+  const out = new Map<string, string | string[]>();
+  for (const [rawKey, value] of params) {
+    const key = rawKey.endsWith("[]") ? rawKey.slice(0, -2) : rawKey;
+    const prev = out.get(key);
+    if (prev === undefined) out.set(key, rawKey.endsWith("[]") ? [value] : value);
+    else out.set(key, Array.isArray(prev) ? [...prev, value] : [prev, value]);
+  }
+  return out;
+}
+
+/**
+ * JSON or form body by content type; when the type is missing or unknown, sniff: a body
+ * starting with `{` is JSON, otherwise form-encoded (a GET turned into a body has no type).
+ */
+export function parseBody(req: Pick<RawRequest, "headers" | "body">): { kind: "json"; data: JsonObject } | { kind: "form"; data: Map<string, string | string[]> } {
+  const type = mediaType(req);
+  if (type === "application/json" || type.endsWith("+json")) return { kind: "json", data: parseJsonObject(req.body) };
+  if (type === "application/x-www-form-urlencoded") return { kind: "form", data: parseFormEncoded(req.body) };
+  const text = decodeText(req.body).trimStart();
+  if (text.startsWith("{")) return { kind: "json", data: parseJsonObject(req.body) };
+  return { kind: "form", data: parseFormEncoded(req.body) };
+}
+
+/**
+ * A provider timestamp → ISO string. Accepts ISO strings, unix seconds or milliseconds
+ * (number or digit string). Falls back to `fallbackMs` (receipt time) when absent/invalid.
+ */
+export function toIsoTimestamp(value: unknown, fallbackMs: number): string {
+  if (typeof value === "number" && Number.isFinite(value)) return new Date(value < 1e11 ? value * 1000 : value).toISOString();
+  if (typeof value === "string" && value.trim() !== "") {
+    const text = value.trim();
+    if (/^\d{9,13}$/.test(text)) return toIsoTimestamp(Number(text), fallbackMs);
+    const ms = Date.parse(text);
+    if (!Number.isNaN(ms)) return new Date(ms).toISOString();
+  }
+  return new Date(fallbackMs).toISOString();
+}
+
+export function stringOrNull(value: unknown): string | null {
+  if (typeof value === "string" && value.trim() !== "") return value.trim();
+  if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  return null;
+}
