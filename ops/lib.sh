@@ -1,0 +1,123 @@
+# Shared helpers for the ops scripts. Sourced, not run.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DATA="$ROOT/.data"
+BUN_VERSION="1.4.5"
+NATS_VERSION="v2.12.3"
+export PATH="$HOME/.bun/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin:$PATH"
+
+say() { printf '\033[1;34m[hookline]\033[0m %s\n' "$*" >&2; }
+warn() { printf '\033[1;33m[hookline]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[hookline]\033[0m %s\n' "$*" >&2; exit 1; }
+
+# True when something accepts TCP connections on 127.0.0.1:$1.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() { # port name [seconds]
+  local port=$1 name=$2 tries=$(( ${3:-30} * 10 ))
+  while ! port_open "$port"; do
+    tries=$((tries - 1)); [ "$tries" -gt 0 ] || die "$name did not open port $port (see $DATA/$name.log)"
+    sleep 0.1
+  done
+}
+
+pg_bindir() {
+  local dir
+  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+  [ -n "$dir" ] && [ -x "$dir/initdb" ] && echo "$dir"
+}
+
+apt_updated=""
+apt_install() {
+  [ "$(id -u)" = 0 ] || die "need root to install $*: run 'sudo apt-get install -y $*' and try again"
+  if [ -z "$apt_updated" ]; then say "apt-get update"; DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null; apt_updated=1; fi
+  say "installing $* (Debian)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# --- infrastructure: each start_* is a no-op when the service already answers -------
+
+# start_nats PORT MONITOR_PORT STORE_DIR
+start_nats() {
+  local port=${1:-4222} mon=${2:-8222} store=${3:-$DATA/nats}
+  if port_open "$port"; then say "NATS already on :$port"; return; fi
+  mkdir -p "$store" "$DATA"
+  say "starting NATS (JetStream) on :$port, monitoring :$mon"
+  nohup nats-server -a 127.0.0.1 -p "$port" -m "$mon" -js -sd "$store" -P "$DATA/nats-$port.pid" \
+    >"$DATA/nats-$port.log" 2>&1 &
+  wait_port "$port" "nats-$port"
+}
+
+start_postgres() {
+  local port=5432 bin pgdata="$DATA/pg" run="$DATA/pg-run"
+  if ! port_open $port; then
+    bin=$(pg_bindir) || die "no PostgreSQL server binaries; run ./ops/setup"
+    mkdir -p "$DATA" "$run"
+    if [ ! -s "$pgdata/PG_VERSION" ]; then
+      say "initialising PostgreSQL cluster in $pgdata"
+      mkdir -p "$pgdata"
+      if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$pgdata" "$run"; fi
+      as_pg "$bin/initdb" -D "$pgdata" -U postgres --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$DATA/pg-init.log" 2>&1 \
+        || die "initdb failed (see $DATA/pg-init.log)"
+    fi
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$run"
+    say "starting PostgreSQL on :$port"
+    as_pg "$bin/pg_ctl" -D "$pgdata" -l "$run/pg.log" -w -t 30 \
+      -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$run -c fsync=on -c max_connections=200 -c shared_buffers=256MB -c synchronous_commit=on" start >/dev/null \
+      || die "PostgreSQL did not start (see $run/pg.log)"
+  else
+    say "PostgreSQL already on :$port"
+  fi
+  ensure_database hookline
+}
+
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+psql_admin() { # runs SQL as the superuser over the cluster's socket (ours) or TCP
+  local run="$DATA/pg-run"
+  if [ -S "$run/.s.PGSQL.5432" ]; then as_pg psql -h "$run" -U postgres -v ON_ERROR_STOP=1 -qtA "$@"
+  else as_pg psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -qtA "$@"; fi
+}
+
+# ensure_database NAME: role hookline/hookline (dev only) owning database NAME.
+ensure_database() {
+  local db=$1
+  if PGPASSWORD=hookline psql -h 127.0.0.1 -U hookline -d "$db" -qtAc 'select 1' >/dev/null 2>&1; then return; fi
+  psql_admin -d postgres -c "do \$\$ begin if not exists (select from pg_roles where rolname='hookline') then create role hookline login password 'hookline'; end if; end \$\$;" \
+    || die "cannot reach PostgreSQL as superuser to create role hookline"
+  if [ -z "$(psql_admin -d postgres -c "select 1 from pg_database where datname='$db'")" ]; then
+    say "creating database $db"
+    psql_admin -d postgres -c "create database \"$db\" owner hookline" >/dev/null
+  fi
+}
+
+start_redis() {
+  local port=${1:-6379}
+  if port_open "$port"; then say "Redis already on :$port"; return; fi
+  mkdir -p "$DATA/redis"
+  say "starting Redis on :$port"
+  redis-server --bind 127.0.0.1 --port "$port" --dir "$DATA/redis" --daemonize yes \
+    --pidfile "$DATA/redis-$port.pid" --logfile "$DATA/redis-$port.log" --save "" --appendonly no >/dev/null
+  wait_port "$port" "redis-$port"
+}
+
+stop_pidfile() { # pidfile
+  local pidfile=$1 pid
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile" 2>/dev/null || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" && say "stopped $(basename "$pidfile" .pid)"
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$pidfile"
+}
+stop_nats() { stop_pidfile "$DATA/nats-${1:-4222}.pid"; }
+stop_redis() { stop_pidfile "$DATA/redis-${1:-6379}.pid"; }
+stop_postgres() {
+  local bin
+  [ -s "$DATA/pg/postmaster.pid" ] || return 0
+  bin=$(pg_bindir) && as_pg "$bin/pg_ctl" -D "$DATA/pg" -m fast -w stop >/dev/null 2>&1 && say "stopped PostgreSQL" || true
+}

@@ -1,0 +1,21 @@
+// Applies database migrations and creates/updates the JetStream streams and consumer.
+// Idempotent: ./ops/up runs it on every start; pods may run it concurrently.
+import { commonConfig, entry, env, readConfig } from "../shared/config.ts";
+import { createDb } from "../shared/db/client.ts";
+import { migrate } from "../shared/db/migrate.ts";
+import { createLogger } from "../shared/logger.ts";
+import { connectNats, provisionJetStream } from "../shared/nats.ts";
+
+const config = readConfig({
+  ...commonConfig,
+  databaseUrl: entry("DATABASE_URL", env.databaseUrl, "postgres://hookline:hookline@127.0.0.1:5432/hookline", true),
+});
+const log = createLogger("provision", config.logLevel);
+const sql = createDb(config.databaseUrl, { name: "hookline-provision", max: 1 });
+const applied = await migrate(sql);
+log.info({ applied }, applied.length ? "migrations applied" : "schema up to date");
+await sql.end();
+const nc = await connectNats(config.natsUrl, "hookline-provision", log);
+await provisionJetStream(nc);
+log.info("streams WEBHOOKS, WEBHOOKS_DLQ and consumer projector ready");
+await nc.close();

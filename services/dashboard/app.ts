@@ -1,0 +1,137 @@
+// Dashboard API: bearer-authenticated reads over Postgres, cache-aside through Redis
+// for single patients, and the source preview used to set up mappings.
+import { Elysia } from "elysia";
+import type { Sql } from "postgres";
+import type { Redis } from "../../shared/cache.ts";
+import { errorResponse, json } from "../../shared/http/errors.ts";
+import { healthRoutes, type ReadinessCheck } from "../../shared/http/health.ts";
+import type { Logger } from "../../shared/logger.ts";
+import { AdapterError, getAdapter, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
+import { authenticateBearer, parseTokens } from "./auth.ts";
+import { listEvents } from "./events.ts";
+import { openApiDocument } from "./openapi.ts";
+import { findPatients, getPatient, type PatientDto } from "./patients.ts";
+import { patientCacheKey } from "../../shared/cache-keys.ts";
+import { indexPage } from "./page.ts";
+
+export interface DashboardDeps {
+  sql: Sql;
+  redis: Redis;
+  sources: Map<string, SourceConfig>;
+  apiTokens: string;
+  cacheTtlSeconds: number;
+  log: Logger;
+  readiness: Record<string, ReadinessCheck>;
+  isDraining?: () => boolean;
+}
+
+function limitParam(value: string | undefined, def = 50, max = 500): number | Response {
+  if (value === undefined) return def;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) return errorResponse(400, "invalid_limit", `limit must be a whole number from 1 to ${max}`);
+  return n;
+}
+
+function decodeCursor<T>(cursor: string | undefined): T | undefined | Response {
+  if (!cursor) return undefined;
+  try {
+    return JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as T;
+  } catch {
+    return errorResponse(400, "invalid_cursor", "cursor is not one this API returned");
+  }
+}
+const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+
+export function createDashboardApp(deps: DashboardDeps) {
+  const { sql, redis, log } = deps;
+  const tokens = parseTokens(deps.apiTokens);
+
+  async function cachedPatient(id: string): Promise<PatientDto | null> {
+    const key = patientCacheKey(id);
+    try {
+      const hit = await redis.get(key);
+      if (hit) return JSON.parse(hit) as PatientDto;
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, "cache read failed; using database");
+    }
+    const patient = await getPatient(sql, id);
+    if (patient && deps.cacheTtlSeconds > 0) {
+      redis.set(key, JSON.stringify(patient), "EX", deps.cacheTtlSeconds).catch(() => {});
+    }
+    return patient;
+  }
+
+  const api = new Elysia()
+    .onBeforeHandle(({ request }) => {
+      if (!authenticateBearer(request.headers.get("authorization"), tokens)) {
+        return errorResponse(401, "unauthorized", "send Authorization: Bearer <token>", { "www-authenticate": "Bearer" });
+      }
+    })
+    .get("/api/v1/patients", async ({ query }) => {
+      const limit = limitParam(query.limit);
+      if (limit instanceof Response) return limit;
+      const cursor = decodeCursor<{ id: string }>(query.cursor);
+      if (cursor instanceof Response) return cursor;
+      const items = await findPatients(sql, { q: query.q, source: query.source, limit, beforeId: cursor?.id });
+      const last = items.at(-1);
+      return json({ items, nextCursor: items.length === limit && last ? encodeCursor({ id: last.id }) : null });
+    })
+    .get("/api/v1/patients/:id", async ({ params }) => {
+      if (!/^\d{1,18}$/.test(params.id)) return errorResponse(400, "invalid_id", "patient id must be a number");
+      const patient = await cachedPatient(params.id);
+      return patient ? json(patient) : errorResponse(404, "patient_not_found", `no patient ${params.id}`);
+    })
+    .get("/api/v1/events", async ({ query }) => {
+      const limit = limitParam(query.limit);
+      if (limit instanceof Response) return limit;
+      const cursor = decodeCursor<{ receivedAt: number; eventId: string }>(query.cursor);
+      if (cursor instanceof Response) return cursor;
+      const items = await listEvents(sql, { source: query.source, limit, before: cursor, withCanonical: query.include === "canonical" });
+      const last = items.at(-1);
+      return json({
+        items,
+        nextCursor: items.length === limit && last ? encodeCursor({ receivedAt: Date.parse(last.receivedAt), eventId: last.eventId }) : null,
+      });
+    })
+    .post(
+      "/v1/sources/:source/preview",
+      async ({ request, params }) => {
+        const source = deps.sources.get(params.source);
+        if (!source) return errorResponse(404, "unknown_source", `no source "${params.source}" is configured`);
+        const headers: Record<string, string> = {};
+        request.headers.forEach((value, key) => {
+          if (key !== "authorization") headers[key] = value;
+        });
+        const url = new URL(request.url);
+        const raw: RawRequest = {
+          method: "POST",
+          headers,
+          query: Object.fromEntries(url.searchParams),
+          body: new Uint8Array(await request.arrayBuffer()),
+          now: Date.now(),
+        };
+        const adapter = getAdapter(source.adapter);
+        // Samples pasted by an operator rarely carry a signature: report, do not require.
+        const auth = adapter.authenticate(raw, source);
+        try {
+          const event = adapter.parse(raw, source);
+          return json({ event, authentication: auth.ok ? { ok: true } : { ok: false, code: auth.code, message: auth.message } });
+        } catch (error) {
+          if (error instanceof AdapterError) return errorResponse(400, error.code, error.message);
+          throw error;
+        }
+      },
+      { parse: "none" },
+    );
+
+  return new Elysia()
+    .use(healthRoutes(deps.readiness, deps.isDraining))
+    .get("/", () => new Response(indexPage(), { headers: { "content-type": "text/html; charset=utf-8" } }))
+    .get("/openapi.json", () => json(openApiDocument))
+    .use(api)
+    .onError(({ code, error }) => {
+      if (code === "NOT_FOUND") return errorResponse(404, "not_found", "no such route");
+      log.error({ err: error }, "unhandled dashboard error");
+      return errorResponse(500, "internal_error", "internal error");
+    });
+}

@@ -1,0 +1,46 @@
+import type { Sql } from "postgres";
+
+export interface EventDto {
+  eventId: string;
+  source: string;
+  receivedAt: string;
+  submittedAt: string | null;
+  formId: string | null;
+  providerEventId: string | null;
+  patientId: string | null;
+  contentType: string | null;
+  streamSeq: number | null;
+  canonical?: unknown;
+}
+
+export interface EventQuery {
+  source?: string;
+  limit: number;
+  /** Keyset cursor: received_at (ms) and event id of the last row of the previous page. */
+  before?: { receivedAt: number; eventId: string };
+  withCanonical: boolean;
+}
+
+export async function listEvents(sql: Sql, query: EventQuery): Promise<EventDto[]> {
+  const rows = await sql`
+    select event_id, source, received_at, submitted_at, form_id, provider_event_id, patient_id, content_type, stream_seq
+      ${query.withCanonical ? sql`, canonical` : sql``}
+    from webhook_events
+    where true
+      ${query.source ? sql`and source = ${query.source}` : sql``}
+      ${query.before ? sql`and (received_at, event_id) < (${new Date(query.before.receivedAt)}, ${query.before.eventId})` : sql``}
+    order by received_at desc, event_id desc
+    limit ${query.limit}`;
+  return rows.map((r) => ({
+    eventId: r.event_id,
+    source: r.source,
+    receivedAt: r.received_at.toISOString(),
+    submittedAt: r.submitted_at?.toISOString() ?? null,
+    formId: r.form_id,
+    providerEventId: r.provider_event_id,
+    patientId: r.patient_id === null ? null : String(r.patient_id),
+    contentType: r.content_type,
+    streamSeq: r.stream_seq === null ? null : Number(r.stream_seq),
+    ...(query.withCanonical ? { canonical: r.canonical } : {}),
+  }));
+}

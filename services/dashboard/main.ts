@@ -1,0 +1,39 @@
+// Composition root of the dashboard: config → Postgres, Redis → API + page; drains on SIGTERM.
+import { createRedis } from "../../shared/cache.ts";
+import { createDb } from "../../shared/db/client.ts";
+import { createLogger } from "../../shared/logger.ts";
+import { onShutdown } from "../../shared/shutdown.ts";
+import { loadSources } from "../../shared/sources/index.ts";
+import { createDashboardApp } from "./app.ts";
+import { readDashboardConfig } from "./config.ts";
+
+const config = readDashboardConfig();
+const log = createLogger("dashboard", config.logLevel);
+const sources = loadSources(config.sourcesFile);
+const sql = createDb(config.databaseUrl, { name: "hookline-dashboard", max: 10 });
+const redis = createRedis(config.redisUrl, "hookline-dashboard");
+redis.on("error", (error) => log.warn({ err: error.message }, "redis error"));
+
+let draining = false;
+const app = createDashboardApp({
+  sql,
+  redis,
+  sources,
+  apiTokens: config.apiTokens,
+  cacheTtlSeconds: config.cacheTtlSeconds,
+  log,
+  readiness: {
+    postgres: async () => (await sql`select 1 as ok`).length === 1,
+    redis: async () => (await redis.ping()) === "PONG",
+  },
+  isDraining: () => draining,
+});
+app.listen({ hostname: config.serviceHost, port: config.port });
+log.info({ url: `http://${config.serviceHost}:${config.port}` }, "dashboard listening");
+
+onShutdown(log, async () => {
+  draining = true;
+  await app.stop();
+  await sql.end({ timeout: 5 });
+  redis.disconnect();
+});

@@ -1,0 +1,57 @@
+// The API description served at /openapi.json.
+const patient = {
+  type: "object",
+  properties: Object.fromEntries(
+    ["id", "firstName", "lastName", "fullName", "email", "phone", "dateOfBirth", "gender", "street", "postalCode", "city", "country", "source", "formId", "eventId", "submittedAt", "createdAt", "updatedAt"].map((k) => [k, { type: ["string", "null"] }]),
+  ),
+};
+const error = { type: "object", properties: { error: { type: "object", properties: { code: { type: "string" }, message: { type: "string" } } } } };
+const page = (items: object) => ({ type: "object", properties: { items: { type: "array", items }, nextCursor: { type: ["string", "null"] } } });
+const errors = { 400: { description: "bad request", content: { "application/json": { schema: error } } }, 401: { description: "missing or bad bearer token", content: { "application/json": { schema: error } } } };
+
+export const openApiDocument = {
+  openapi: "3.1.0",
+  info: { title: "hookline dashboard API", version: "1" },
+  components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+  security: [{ bearer: [] }],
+  paths: {
+    "/api/v1/patients": {
+      get: {
+        summary: "List or search patients (newest first)",
+        parameters: [
+          { name: "q", in: "query", description: "an email (exact, case-insensitive), or part of a name, or a phone in E.164", schema: { type: "string" } },
+          { name: "source", in: "query", schema: { type: "string" } },
+          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 500, default: 50 } },
+          { name: "cursor", in: "query", schema: { type: "string" } },
+        ],
+        responses: { 200: { description: "a page of patients", content: { "application/json": { schema: page(patient) } } }, ...errors },
+      },
+    },
+    "/api/v1/patients/{id}": {
+      get: {
+        summary: "One patient",
+        parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+        responses: { 200: { description: "the patient", content: { "application/json": { schema: patient } } }, 404: { description: "not found" }, ...errors },
+      },
+    },
+    "/api/v1/events": {
+      get: {
+        summary: "Received webhook events (newest first)",
+        parameters: [
+          { name: "source", in: "query", schema: { type: "string" } },
+          { name: "include", in: "query", schema: { enum: ["canonical"] } },
+          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 500, default: 50 } },
+          { name: "cursor", in: "query", schema: { type: "string" } },
+        ],
+        responses: { 200: { description: "a page of events" }, ...errors },
+      },
+    },
+    "/v1/sources/{source}/preview": {
+      post: {
+        summary: "Parse and map a sample payload for a source without publishing it",
+        parameters: [{ name: "source", in: "path", required: true, schema: { type: "string" } }],
+        responses: { 200: { description: "the canonical event and whether the request would authenticate" }, 404: { description: "unknown source" }, ...errors },
+      },
+    },
+  },
+};

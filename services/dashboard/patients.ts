@@ -1,0 +1,84 @@
+// Patient queries and their API shape: canonical field names at the top level.
+import type { Sql } from "postgres";
+
+export interface PatientDto {
+  id: string;
+  firstName: string | null;
+  lastName: string | null;
+  fullName: string | null;
+  email: string | null;
+  phone: string | null;
+  dateOfBirth: string | null;
+  gender: string | null;
+  street: string | null;
+  postalCode: string | null;
+  city: string | null;
+  country: string | null;
+  consent: boolean | null;
+  source: string;
+  formId: string | null;
+  eventId: string;
+  submittedAt: string;
+  eventsCount: number;
+  answers: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
+
+export function toPatientDto(r: Record<string, any>): PatientDto {
+  return {
+    id: String(r.id),
+    firstName: r.first_name,
+    lastName: r.last_name,
+    fullName: r.full_name,
+    email: r.email,
+    phone: r.phone,
+    dateOfBirth: r.date_of_birth,
+    gender: r.gender,
+    street: r.street,
+    postalCode: r.postal_code,
+    city: r.city,
+    country: r.country,
+    consent: r.consent,
+    source: r.source,
+    formId: r.form_id,
+    eventId: r.last_event_id,
+    submittedAt: iso(r.submitted_at),
+    eventsCount: r.events_count,
+    answers: r.answers,
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+  };
+}
+
+const COLUMNS = `id, first_name, last_name, full_name, email, phone, to_char(date_of_birth, 'YYYY-MM-DD') as date_of_birth,
+  gender, street, postal_code, city, country, consent, source, form_id, last_event_id, submitted_at, events_count, answers, created_at, updated_at`;
+
+export interface PatientQuery {
+  q?: string;
+  source?: string;
+  limit: number;
+  /** Keyset cursor: the id of the last patient of the previous page. */
+  beforeId?: string;
+}
+
+export async function findPatients(sql: Sql, query: PatientQuery): Promise<PatientDto[]> {
+  const q = query.q?.trim();
+  const rows = await sql`
+    select ${sql.unsafe(COLUMNS)} from patients
+    where true
+      ${q && q.includes("@") ? sql`and email = ${q.toLowerCase()}` : sql``}
+      ${q && !q.includes("@") ? sql`and (full_name ilike ${"%" + q + "%"} or phone = ${q} or last_name ilike ${q + "%"})` : sql``}
+      ${query.source ? sql`and source = ${query.source}` : sql``}
+      ${query.beforeId ? sql`and id < ${query.beforeId}::bigint` : sql``}
+    order by id desc
+    limit ${query.limit}`;
+  return rows.map(toPatientDto);
+}
+
+export async function getPatient(sql: Sql, id: string): Promise<PatientDto | null> {
+  const rows = await sql`select ${sql.unsafe(COLUMNS)} from patients where id = ${id}::bigint`;
+  return rows[0] ? toPatientDto(rows[0]) : null;
+}

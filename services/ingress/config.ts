@@ -1,0 +1,12 @@
+import { commonConfig, entry, env, readConfig } from "../../shared/config.ts";
+
+export const ingressConfigSpec = {
+  ...commonConfig,
+  port: entry("PORT", env.port, "8080"),
+  sourcesFile: entry("HOOKLINE_SOURCES", env.nonEmpty, "ops/dev/sources.yaml"),
+  publishTimeoutMs: entry("PUBLISH_TIMEOUT_MS", env.int(100, 10_000), "1500"),
+  provision: entry("HOOKLINE_PROVISION", env.bool, "true"),
+};
+
+export type IngressConfig = ReturnType<typeof readIngressConfig>;
+export const readIngressConfig = (source: Record<string, string | undefined> = process.env) => readConfig(ingressConfigSpec, source);

@@ -1,0 +1,49 @@
+// Composition root of the ingress: config → clients → app → serve; drains on SIGTERM.
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { createLogger } from "../../shared/logger.ts";
+import { STREAM, connectNats, provisionJetStream, streamExists } from "../../shared/nats.ts";
+import { onShutdown } from "../../shared/shutdown.ts";
+import { loadSources } from "../../shared/sources/index.ts";
+import { createIngressApp } from "./app.ts";
+import { readIngressConfig } from "./config.ts";
+import { createPublisher, createQuarantiner } from "./publish.ts";
+
+const config = readIngressConfig();
+const log = createLogger("ingress", config.logLevel);
+const sources = loadSources(config.sourcesFile);
+const nc = await connectNats(config.natsUrl, "hookline-ingress", log);
+if (config.provision) await provisionJetStream(nc);
+const js = jetstream(nc, { timeout: config.publishTimeoutMs });
+const jsm = await jetstreamManager(nc);
+
+let connected = true;
+void (async () => {
+  for await (const s of nc.status()) {
+    if (s.type === "disconnect") connected = false;
+    else if (s.type === "reconnect") connected = true;
+  }
+})();
+
+let draining = false;
+const app = createIngressApp({
+  sources,
+  publish: createPublisher(js, config.publishTimeoutMs),
+  quarantine: createQuarantiner(js, config.publishTimeoutMs),
+  queueAvailable: () => connected && !nc.isClosed(),
+  readiness: {
+    nats: () => connected && !nc.isClosed(),
+    stream: () => streamExists(jsm, STREAM),
+  },
+  isDraining: () => draining,
+  log,
+});
+
+app.listen({ hostname: config.serviceHost, port: config.port, maxRequestBodySize: app.decorator.maxBody + 1024 });
+log.info({ url: `http://${config.serviceHost}:${config.port}`, sources: [...sources.keys()] }, "ingress listening");
+
+onShutdown(log, async () => {
+  // Stop taking requests, let in-flight publishes get their PubAck, then close NATS.
+  draining = true;
+  await app.stop();
+  await nc.drain();
+});

@@ -1,0 +1,14 @@
+import { commonConfig, entry, env, readConfig } from "../../shared/config.ts";
+
+export const projectorConfigSpec = {
+  ...commonConfig,
+  port: entry("PORT", env.port, "8081"),
+  databaseUrl: entry("DATABASE_URL", env.databaseUrl, "postgres://hookline:hookline@127.0.0.1:5432/hookline", true),
+  sourcesFile: entry("HOOKLINE_SOURCES", env.nonEmpty, "ops/dev/sources.yaml"),
+  batchSize: entry("BATCH_SIZE", env.int(1, 10_000), "500"),
+  batchDelayMs: entry("BATCH_DELAY_MS", env.int(1, 60_000), "20"),
+  maxDeliver: entry("MAX_DELIVER", env.int(1, 100), "5"),
+  provision: entry("HOOKLINE_PROVISION", env.bool, "true"),
+};
+
+export const readProjectorConfig = (source: Record<string, string | undefined> = process.env) => readConfig(projectorConfigSpec, source);

@@ -1,0 +1,60 @@
+// Turns a JetStream message back into the request the ingress saw, and runs the
+// source's adapter over it. Deterministic: a message that fails here always will.
+import type { JsMsg } from "@nats-io/jetstream";
+import { H } from "../../shared/nats.ts";
+import { AdapterError, getAdapter, type CanonicalEvent, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
+
+export interface DecodedEvent {
+  eventId: string;
+  receivedAt: Date;
+  streamSeq: number;
+  contentType: string;
+  body: string;
+  event: CanonicalEvent;
+}
+
+export type DecodeResult = { ok: true; value: DecodedEvent } | { ok: false; code: string; reason: string };
+
+const decoder = new TextDecoder();
+
+export function requestFromMessage(msg: Pick<JsMsg, "data" | "headers">): RawRequest {
+  const h = msg.headers;
+  const headers: Record<string, string> = {};
+  const provider = h?.get(H.providerHeaders);
+  if (provider) Object.assign(headers, JSON.parse(provider) as Record<string, string>);
+  const contentType = h?.get(H.contentType) ?? "application/json";
+  headers["content-type"] = contentType;
+  return {
+    method: h?.get(H.method) || "POST",
+    headers,
+    query: Object.fromEntries(new URLSearchParams(h?.get(H.query) ?? "")),
+    body: msg.data,
+    now: Number(h?.get(H.receivedAt)) || Date.now(),
+  };
+}
+
+export function decodeMessage(msg: Pick<JsMsg, "data" | "headers" | "seq" | "subject">, sources: Map<string, SourceConfig>): DecodeResult {
+  const sourceId = msg.headers?.get(H.source) || msg.subject.split(".")[1] || "";
+  const eventId = msg.headers?.get(H.eventId);
+  if (!eventId) return { ok: false, code: "missing_event_id", reason: `message has no ${H.eventId} header` };
+  const source = sources.get(sourceId);
+  if (!source) return { ok: false, code: "unknown_source", reason: `no source "${sourceId}" is configured in this projector` };
+  try {
+    const req = requestFromMessage(msg);
+    const event = getAdapter(source.adapter).parse(req, source);
+    return {
+      ok: true,
+      value: {
+        eventId,
+        receivedAt: new Date(req.now),
+        streamSeq: msg.seq,
+        contentType: req.headers["content-type"]!,
+        body: decoder.decode(msg.data),
+        event,
+      },
+    };
+  } catch (error) {
+    if (error instanceof AdapterError) return { ok: false, code: error.code, reason: error.message };
+    return { ok: false, code: "parse_failed", reason: (error as Error).message ?? String(error) };
+  }
+}

@@ -1,0 +1,127 @@
+// The consume loop: messages arrive continuously; a batch is cut when it reaches
+// `batchSize` or `batchDelayMs` after its first message, whichever comes first. Each
+// batch is one transaction; every message is acked only after that commit.
+import type { Consumer, JsMsg } from "@nats-io/jetstream";
+import type { Sql } from "postgres";
+import type { Logger } from "../../shared/logger.ts";
+import type { SourceConfig } from "../../shared/sources/index.ts";
+import type { DeadLetter } from "./dead-letter.ts";
+import { decodeMessage, type DecodedEvent } from "./decode.ts";
+import { projectBatch, type PartitionCache } from "./project.ts";
+
+export interface ProjectorDeps {
+  consumer: Consumer;
+  sql: Sql;
+  sources: Map<string, SourceConfig>;
+  deadLetter: DeadLetter;
+  log: Logger;
+  batchSize: number;
+  batchDelayMs: number;
+  maxDeliver: number;
+  /** Called after every committed batch (metrics, tests). */
+  onBatch?: (stats: { size: number; inserted: number; duplicates: number; deadLettered: number; ms: number }) => void;
+}
+
+export interface RunningProjector {
+  /** Stops pulling, finishes the batch in hand, acks it. */
+  stop(): Promise<void>;
+  healthy(): boolean;
+}
+
+const RETRY_DELAY_MS = 2000;
+
+export async function startProjector(deps: ProjectorDeps): Promise<RunningProjector> {
+  const { sql, sources, log } = deps;
+  const partitions: PartitionCache = new Set();
+  let buffer: JsMsg[] = [];
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let working: Promise<void> = Promise.resolve();
+  let lastError: string | null = null;
+
+  async function deadLetterAndAck(msg: JsMsg, code: string, reason: string): Promise<boolean> {
+    try {
+      await deps.deadLetter(msg, code, reason);
+      msg.term(reason.slice(0, 200));
+      return true;
+    } catch (error) {
+      log.error({ err: error, seq: msg.seq }, "dead-letter publish failed; leaving for redelivery");
+      msg.nak(RETRY_DELAY_MS);
+      return false;
+    }
+  }
+
+  /** A failed write: retry later, or dead-letter on the last allowed delivery. */
+  async function failed(msg: JsMsg, reason: string): Promise<number> {
+    if (msg.info.deliveryCount >= deps.maxDeliver) return (await deadLetterAndAck(msg, "projection_failed", reason)) ? 1 : 0;
+    msg.nak(RETRY_DELAY_MS * msg.info.deliveryCount);
+    return 0;
+  }
+
+  async function handle(batch: JsMsg[]): Promise<void> {
+    const started = performance.now();
+    let deadLettered = 0;
+    const decoded: { msg: JsMsg; event: DecodedEvent }[] = [];
+    for (const msg of batch) {
+      const result = decodeMessage(msg, sources);
+      if (result.ok) decoded.push({ msg, event: result.value });
+      else {
+        log.warn({ seq: msg.seq, code: result.code }, "unprojectable message dead-lettered");
+        if (await deadLetterAndAck(msg, result.code, result.reason)) deadLettered++;
+      }
+    }
+    let inserted = 0;
+    let duplicates = 0;
+    try {
+      const r = await projectBatch(sql, decoded.map((d) => d.event), partitions);
+      inserted = r.inserted;
+      duplicates = r.duplicates;
+      for (const d of decoded) d.msg.ack();
+      lastError = null;
+    } catch (batchError) {
+      lastError = (batchError as Error).message;
+      log.warn({ err: batchError, size: decoded.length }, "batch failed; retrying one by one");
+      // Isolate a poison event from its batch-mates: each alone in its own transaction.
+      for (const d of decoded) {
+        try {
+          const r = await projectBatch(sql, [d.event], partitions);
+          inserted += r.inserted;
+          duplicates += r.duplicates;
+          d.msg.ack();
+        } catch (error) {
+          deadLettered += await failed(d.msg, (error as Error).message);
+        }
+      }
+    }
+    deps.onBatch?.({ size: batch.length, inserted, duplicates, deadLettered, ms: performance.now() - started });
+  }
+
+  function flush(): void {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (buffer.length === 0) return;
+    const batch = buffer;
+    buffer = [];
+    working = working.then(() => handle(batch)).catch((error) => log.error({ err: error }, "batch handler crashed"));
+  }
+
+  const messages = await deps.consumer.consume({ max_messages: deps.batchSize * 2 });
+  const pump = (async () => {
+    for await (const msg of messages) {
+      buffer.push(msg);
+      if (buffer.length >= deps.batchSize) flush();
+      else if (!timer) timer = setTimeout(flush, deps.batchDelayMs);
+      // Back-pressure: do not pull further ahead than one batch in flight.
+      if (buffer.length === 0) await working;
+    }
+  })();
+
+  return {
+    async stop() {
+      messages.stop();
+      await pump.catch(() => {});
+      flush();
+      await working;
+    },
+    healthy: () => lastError === null,
+  };
+}

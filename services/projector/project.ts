@@ -1,0 +1,215 @@
+// Writes one batch of decoded events in one transaction. Idempotent on event id: the
+// guard table admits each event once, and only admitted events touch patients and forms,
+// so a redelivered batch (crash before ack) changes nothing.
+import type { Sql } from "postgres";
+import type { PatientRecord } from "../../shared/sources/index.ts";
+import type { DecodedEvent } from "./decode.ts";
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A date Postgres will accept, or null: a bad date must not fail the whole batch. */
+function validDate(value: string | undefined): string | null {
+  if (!value || !ISO_DATE.test(value)) return null;
+  const d = new Date(value + "T00:00:00Z");
+  return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(value) ? value : null;
+}
+
+function answersMap(e: DecodedEvent): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const a of e.event.answers) out[a.label] = a.value;
+  return out;
+}
+
+interface PatientRow {
+  email: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  full_name: string | null;
+  phone: string | null;
+  date_of_birth: string | null;
+  gender: string | null;
+  street: string | null;
+  postal_code: string | null;
+  city: string | null;
+  country: string | null;
+  consent: boolean | null;
+  source: string;
+  form_id: string | null;
+  answers: Record<string, unknown>;
+  first_event_id: string;
+  last_event_id: string;
+  events_count: number;
+  submitted_at: Date;
+}
+
+function patientRow(e: DecodedEvent): PatientRow {
+  const p: PatientRecord = e.event.patient;
+  return {
+    email: p.email?.toLowerCase() ?? null,
+    first_name: p.firstName ?? null,
+    last_name: p.lastName ?? null,
+    full_name: p.fullName ?? null,
+    phone: p.phone ?? null,
+    date_of_birth: validDate(p.dateOfBirth),
+    gender: p.gender ?? null,
+    street: p.street ?? null,
+    postal_code: p.postalCode ?? null,
+    city: p.city ?? null,
+    country: p.country ?? null,
+    consent: p.consent ?? null,
+    source: e.event.source,
+    form_id: e.event.formId,
+    answers: answersMap(e),
+    first_event_id: e.eventId,
+    last_event_id: e.eventId,
+    events_count: 1,
+    submitted_at: new Date(e.event.submittedAt),
+  };
+}
+
+/** Folds rows for one email in submission order: later non-empty values win. */
+function mergeRows(rows: PatientRow[]): PatientRow {
+  rows.sort((a, b) => a.submitted_at.getTime() - b.submitted_at.getTime());
+  const merged = { ...rows[0]! };
+  for (const row of rows.slice(1)) {
+    for (const [k, v] of Object.entries(row) as [keyof PatientRow, never][]) {
+      if (v !== null && k !== "first_event_id" && k !== "events_count" && k !== "answers") merged[k] = v;
+    }
+    merged.answers = { ...merged.answers, ...row.answers };
+    merged.events_count += 1;
+  }
+  return merged;
+}
+
+const PATIENT_COLUMNS = [
+  "email", "first_name", "last_name", "full_name", "phone", "date_of_birth", "gender", "street",
+  "postal_code", "city", "country", "consent", "source", "form_id", "answers", "first_event_id",
+  "last_event_id", "events_count", "submitted_at",
+] as const;
+
+export interface BatchResult {
+  inserted: number;
+  duplicates: number;
+}
+
+/** Months already known to have a partition; filled only after a commit. */
+export type PartitionCache = Set<string>;
+
+export async function projectBatch(sql: Sql, events: DecodedEvent[], partitions: PartitionCache): Promise<BatchResult> {
+  if (events.length === 0) return { inserted: 0, duplicates: 0 };
+  const months = new Map<string, Date>();
+  for (const e of events) {
+    const key = e.receivedAt.toISOString().slice(0, 7);
+    if (!partitions.has(key)) months.set(key, e.receivedAt);
+  }
+
+  const inserted = await sql.begin(async (tx) => {
+    for (const ts of months.values()) await tx`select hookline_ensure_month_partition(${ts})`;
+
+    // Same id twice in one batch (two deliveries of one event) counts once.
+    const unique = [...new Map(events.map((e) => [e.eventId, e])).values()];
+    const admitted = await tx<{ event_id: string }[]>`
+      insert into webhook_event_ids ${tx(unique.map((e) => ({ event_id: e.eventId, received_at: e.receivedAt })))}
+      on conflict (event_id) do nothing
+      returning event_id`;
+    const fresh = new Set(admitted.map((r) => r.event_id));
+    const accepted = unique.filter((e) => fresh.has(e.eventId));
+    if (accepted.length === 0) return 0;
+
+    // Patients: one upsert row per email (merged), plain inserts for those without one.
+    const byEmail = new Map<string, PatientRow[]>();
+    const anonymous: { event: DecodedEvent; row: PatientRow }[] = [];
+    for (const e of accepted) {
+      const row = patientRow(e);
+      if (row.email) byEmail.set(row.email, [...(byEmail.get(row.email) ?? []), row]);
+      else anonymous.push({ event: e, row });
+    }
+    const patientIdByEvent = new Map<string, string>();
+    if (byEmail.size > 0) {
+      const rows = [...byEmail.values()].map(mergeRows);
+      const upserted = await tx<{ id: string; email: string }[]>`
+        insert into patients ${tx(rows.map((r) => ({ ...r, answers: tx.json(r.answers as never) })), ...PATIENT_COLUMNS)}
+        on conflict (email) do update set
+          first_name    = case when excluded.submitted_at >= patients.submitted_at then coalesce(excluded.first_name, patients.first_name) else coalesce(patients.first_name, excluded.first_name) end,
+          last_name     = case when excluded.submitted_at >= patients.submitted_at then coalesce(excluded.last_name, patients.last_name) else coalesce(patients.last_name, excluded.last_name) end,
+          full_name     = case when excluded.submitted_at >= patients.submitted_at then coalesce(excluded.full_name, patients.full_name) else coalesce(patients.full_name, excluded.full_name) end,
+          phone         = case when excluded.submitted_at >= patients.submitted_at then coalesce(excluded.phone, patients.phone) else coalesce(patients.phone, excluded.phone) end,
+          date_of_birth = case when excluded.submitted_at >= patients.submitted_at then coalesce(excluded.date_of_birth, patients.date_of_birth) else coalesce(patients.date_of_birth, excluded.date_of_birth) end,
+          gender        = case when excluded.submitted_at >= patients.submitted_at then coalesce(excluded.gender, patients.gender) else coalesce(patients.gender, excluded.gender) end,
+          street        = case when excluded.submitted_at >= patients.submitted_at then coalesce(excluded.street, patients.street) else coalesce(patients.street, excluded.street) end,
+          postal_code   = case when excluded.submitted_at >= patients.submitted_at then coalesce(excluded.postal_code, patients.postal_code) else coalesce(patients.postal_code, excluded.postal_code) end,
+          city          = case when excluded.submitted_at >= patients.submitted_at then coalesce(excluded.city, patients.city) else coalesce(patients.city, excluded.city) end,
+          country       = case when excluded.submitted_at >= patients.submitted_at then coalesce(excluded.country, patients.country) else coalesce(patients.country, excluded.country) end,
+          consent       = case when excluded.submitted_at >= patients.submitted_at then coalesce(excluded.consent, patients.consent) else coalesce(patients.consent, excluded.consent) end,
+          answers       = case when excluded.submitted_at >= patients.submitted_at then patients.answers || excluded.answers else excluded.answers || patients.answers end,
+          source        = case when excluded.submitted_at >= patients.submitted_at then excluded.source else patients.source end,
+          form_id       = case when excluded.submitted_at >= patients.submitted_at then excluded.form_id else patients.form_id end,
+          last_event_id = case when excluded.submitted_at >= patients.submitted_at then excluded.last_event_id else patients.last_event_id end,
+          submitted_at  = greatest(patients.submitted_at, excluded.submitted_at),
+          events_count  = patients.events_count + excluded.events_count,
+          updated_at    = now()
+        returning id, email`;
+      const idByEmail = new Map(upserted.map((r) => [r.email, r.id]));
+      for (const e of accepted) {
+        const email = e.event.patient.email?.toLowerCase();
+        if (email) patientIdByEvent.set(e.eventId, idByEmail.get(email)!);
+      }
+    }
+    if (anonymous.length > 0) {
+      const ids = await tx<{ id: string; first_event_id: string }[]>`
+        insert into patients ${tx(anonymous.map((a) => ({ ...a.row, answers: tx.json(a.row.answers as never) })), ...PATIENT_COLUMNS)}
+        returning id, first_event_id`;
+      for (const r of ids) patientIdByEvent.set(r.first_event_id, r.id);
+    }
+
+    await tx`insert into webhook_events ${tx(
+      accepted.map((e) => ({
+        event_id: e.eventId,
+        received_at: e.receivedAt,
+        source: e.event.source,
+        stream_seq: e.streamSeq,
+        content_type: e.contentType,
+        provider_event_id: e.event.providerEventId,
+        form_id: e.event.formId,
+        submitted_at: new Date(e.event.submittedAt),
+        patient_id: patientIdByEvent.get(e.eventId) ?? null,
+        body: e.body,
+        canonical: tx.json({ ...e.event, eventId: e.eventId } as never),
+      })),
+    )}`;
+
+    const withForm = accepted.filter((e) => e.event.formId);
+    if (withForm.length > 0) {
+      await tx`insert into form_submissions ${tx(
+        withForm.map((e) => ({
+          event_id: e.eventId,
+          source: e.event.source,
+          form_id: e.event.formId!,
+          patient_id: patientIdByEvent.get(e.eventId) ?? null,
+          submitted_at: new Date(e.event.submittedAt),
+          answers: tx.json(e.event.answers as never),
+        })),
+      )}`;
+      const questions = new Map<string, { source: string; form_id: string; label: string; field_id: string | null; field_type: string | null; answers_count: number }>();
+      for (const e of withForm) {
+        for (const a of e.event.answers) {
+          const key = `${e.event.source}\0${e.event.formId}\0${a.label}`;
+          const q = questions.get(key);
+          if (q) q.answers_count += 1;
+          else questions.set(key, { source: e.event.source, form_id: e.event.formId!, label: a.label, field_id: a.fieldId ?? null, field_type: a.fieldType ?? null, answers_count: 1 });
+        }
+      }
+      await tx`
+        insert into form_questions ${tx([...questions.values()])}
+        on conflict (source, form_id, label) do update set
+          field_id = coalesce(excluded.field_id, form_questions.field_id),
+          field_type = coalesce(excluded.field_type, form_questions.field_type),
+          last_seen = now(),
+          answers_count = form_questions.answers_count + excluded.answers_count`;
+    }
+    return accepted.length;
+  });
+
+  for (const key of months.keys()) partitions.add(key);
+  return { inserted, duplicates: events.length - inserted };
+}

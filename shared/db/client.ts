@@ -1,0 +1,19 @@
+import postgres, { type Sql } from "postgres";
+
+export type { Sql };
+
+export interface DbOptions {
+  max?: number;
+  /** Application name shown in pg_stat_activity. */
+  name: string;
+}
+
+export function createDb(url: string, opts: DbOptions): Sql {
+  return postgres(url, {
+    max: opts.max ?? 10,
+    connection: { application_name: opts.name },
+    onnotice: () => {},
+    // bigint ids come back as strings; counts are cast to int in SQL where needed.
+    types: {},
+  });
+}
