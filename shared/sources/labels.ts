@@ -50,7 +50,8 @@ export const SYNONYMS: Record<LabelTarget, string[]> = {
   ],
   dateOfBirth: [
     "date of birth", "dob", "birthday", "birth date", "birthdate", "born", "born on",
-    "geburtsdatum", "geburtstag", "geboren", "geboren am", "geb datum", "geb",
+    "geburtsdatum", "geburtstag", "geboren", "geboren am", "geb datum", "geb", "when were you born",
+    "wann sind sie geboren", "wann bist du geboren", "date de naissance",
   ],
   gender: ["gender", "sex", "geschlecht", "anrede", "salutation", "title salutation"],
   street: [

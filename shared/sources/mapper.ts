@@ -89,12 +89,12 @@ function candidatesFor(answer: Answer, index: number, mapping: Map<string, Canon
   const hint = answer.fieldType ? TYPE_HINTS[answer.fieldType] : undefined;
   if (hint) out.push({ index, target: hint, score: 0.85, method: "field-type" });
   if (out.length === 0 && typeof answer.value === "string") {
+    // Most specific shape first: "21.09.1987" is a date even though it also dials as a number.
+    const date = normalizeDate(answer.value, ctx.order);
     if (normalizeEmail(answer.value)) out.push({ index, target: "email", score: 0.6, method: "value-shape" });
-    else if (normalizePhone(answer.value, ctx.region)) out.push({ index, target: "phone", score: 0.5, method: "value-shape" });
-    else {
-      const date = normalizeDate(answer.value, ctx.order);
-      if (date && plausibleBirthDate(date)) out.push({ index, target: "dateOfBirth", score: 0.4, method: "value-shape" });
-    }
+    else if (date) {
+      if (plausibleBirthDate(date)) out.push({ index, target: "dateOfBirth", score: 0.4, method: "value-shape" });
+    } else if (normalizePhone(answer.value, ctx.region)) out.push({ index, target: "phone", score: 0.5, method: "value-shape" });
   }
   // Hidden fields are pre-filled by whoever built the link; a visible answer beats them.
   if (answer.fieldType === "hidden") for (const c of out) c.score *= 0.8;
@@ -207,6 +207,8 @@ function completeNames(ctx: Context): void {
       if (split.firstName && patient.lastName === undefined) {
         set(ctx, "firstName", split.firstName, fullConf * 0.8, fullLabel, "derived");
         if (split.lastName) set(ctx, "lastName", split.lastName, fullConf * 0.8, fullLabel, "derived");
+        // "Müller, Anna" is a way of writing, not the name: store it in reading order.
+        if (split.lastName && full.includes(",")) patient.fullName = `${split.firstName} ${split.lastName}`;
       } else if (patient.lastName !== undefined && full.toLowerCase().endsWith(" " + patient.lastName.toLowerCase())) {
         set(ctx, "firstName", full.slice(0, full.length - patient.lastName.length).trim(), fullConf * 0.8, fullLabel, "derived");
       }
