@@ -13,16 +13,22 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+const isUrl = (s: string, protocols: string[]) => {
+  try {
+    return protocols.includes(new URL(s.trim()).protocol);
+  } catch {
+    return false;
+  }
+};
+
 const url = (protocols: string[]) =>
+  v.pipe(v.string(), v.check((s) => isUrl(s, protocols), `must be a URL with scheme ${protocols.join(" or ")}`));
+
+/** A comma-separated list of URLs (NATS takes several seed servers). */
+const urls = (protocols: string[]) =>
   v.pipe(
     v.string(),
-    v.check((s) => {
-      try {
-        return protocols.includes(new URL(s).protocol);
-      } catch {
-        return false;
-      }
-    }, `must be a URL with scheme ${protocols.join(" or ")}`),
+    v.check((s) => s.split(",").every((u) => isUrl(u, protocols)), `must be URLs with scheme ${protocols.join(" or ")}, comma-separated`),
   );
 
 const int = (min: number, max: number) =>
@@ -32,7 +38,7 @@ const bool = v.pipe(v.picklist(["true", "false", "1", "0"], "must be true or fal
 
 /** Reusable entries; each service picks what it needs. Values arrive as strings. */
 export const env = {
-  natsUrl: url(["nats:", "tls:", "ws:", "wss:"]),
+  natsUrl: urls(["nats:", "tls:", "ws:", "wss:"]),
   databaseUrl: url(["postgres:", "postgresql:"]),
   redisUrl: url(["redis:", "rediss:"]),
   host: v.pipe(v.string(), v.minLength(1)),

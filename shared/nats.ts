@@ -106,11 +106,15 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string, config: Par
   }
 }
 
-/** Creates or updates the streams and the projector consumer. Safe to run from every pod. */
+/**
+ * Creates or updates the streams and, when `consumer` is given, the projector consumer
+ * (only the projector passes it, so its ack_wait/max_deliver settings are the ones kept).
+ * Safe to run from every pod.
+ */
 export async function provisionJetStream(
   nc: NatsConnection,
   stream: StreamLimits = DEFAULT_STREAM_LIMITS,
-  consumer: ConsumerLimits = DEFAULT_CONSUMER_LIMITS,
+  consumer: ConsumerLimits | null = DEFAULT_CONSUMER_LIMITS,
 ): Promise<void> {
   const jsm = await jetstreamManager(nc);
   await ensureStream(jsm, {
@@ -135,6 +139,7 @@ export async function provisionJetStream(
     max_age: 0,
     num_replicas: stream.replicas,
   });
+  if (!consumer) return;
   await ensureConsumer(jsm, STREAM, {
     durable_name: PROJECTOR_CONSUMER,
     ack_policy: AckPolicy.Explicit,

@@ -12,7 +12,7 @@ const config = readIngressConfig();
 const log = createLogger("ingress", config.logLevel);
 const sources = loadSources(config.sourcesFile);
 const nc = await connectNats(config.natsUrl, "hookline-ingress", log);
-if (config.provision) await provisionJetStream(nc);
+if (config.provision) await provisionJetStream(nc, undefined, null);
 const js = jetstream(nc, { timeout: config.publishTimeoutMs });
 const jsm = await jetstreamManager(nc);
 
@@ -38,7 +38,9 @@ const app = createIngressApp({
   log,
 });
 
-app.listen({ hostname: config.serviceHost, port: config.port, maxRequestBodySize: app.decorator.maxBody + 1024 });
+// Bun's own cap sits well above every source's limit so that the ingress, not Bun,
+// answers an oversize body (with the JSON error); Bun's cap only stops abuse.
+app.listen({ hostname: config.serviceHost, port: config.port, maxRequestBodySize: app.decorator.maxBody * 4 });
 log.info({ url: `http://${config.serviceHost}:${config.port}`, sources: [...sources.keys()] }, "ingress listening");
 
 onShutdown(log, async () => {

@@ -19,7 +19,7 @@ const sql = createDb(config.databaseUrl, { name: "hookline-projector", max: 4 })
 const nc = await connectNats(config.natsUrl, "hookline-projector", log);
 if (config.provision) {
   await migrate(sql);
-  await provisionJetStream(nc, undefined, { ...DEFAULT_CONSUMER_LIMITS, maxDeliver: config.maxDeliver });
+  await provisionJetStream(nc, undefined, { ...DEFAULT_CONSUMER_LIMITS, maxDeliver: config.maxDeliver, ackWaitSeconds: config.ackWaitSeconds });
 }
 const js = jetstream(nc);
 const consumer = await js.consumers.get(STREAM, PROJECTOR_CONSUMER);

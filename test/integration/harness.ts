@@ -1,0 +1,167 @@
+// Real parts for integration tests: a nats-server per test file (so a test can stop and
+// restart it), the shared Postgres and Redis that ./ops/test starts, and the services as
+// real processes (bun services/<name>/main.ts) on free ports.
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { createDb, type Sql } from "../../shared/db/client.ts";
+import { migrate } from "../../shared/db/migrate.ts";
+import { signStandardWebhook } from "../../shared/crypto/standard-webhooks.ts";
+
+export const ROOT = join(import.meta.dir, "..", "..");
+export const DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgres://hookline:hookline@127.0.0.1:5432/hookline_test";
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1";
+export const DEV_SECRET = "whsec_aG9va2xpbmUtZGV2LXNlY3JldC0zMi1ieXRlcy1vayE=";
+export const ADMIN = { authorization: "Bearer dev-admin-token" };
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value as T;
+    } catch (error) {
+      last = error;
+    }
+    await Bun.sleep(everyMs);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+}
+
+export interface NatsServer {
+  url: string;
+  monitorUrl: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export async function startNats(): Promise<NatsServer> {
+  const port = await freePort();
+  const monitor = await freePort();
+  const store = mkdtempSync(join(tmpdir(), "hookline-nats-"));
+  let proc: Subprocess | null = null;
+  const server: NatsServer = {
+    url: `nats://127.0.0.1:${port}`,
+    monitorUrl: `http://127.0.0.1:${monitor}`,
+    async start() {
+      proc = Bun.spawn(["nats-server", "-a", "127.0.0.1", "-p", String(port), "-m", String(monitor), "-js", "-sd", store], {
+        stdout: "ignore",
+        stderr: "ignore",
+      });
+      await waitFor("nats-server", async () => (await fetch(`${server.monitorUrl}/healthz?js-enabled-only=true`)).ok);
+    },
+    async stop() {
+      if (!proc) return;
+      proc.kill("SIGTERM");
+      await proc.exited;
+      proc = null;
+    },
+    async dispose() {
+      await server.stop();
+      rmSync(store, { recursive: true, force: true });
+    },
+  };
+  await server.start();
+  return server;
+}
+
+export interface Service {
+  name: string;
+  url: string;
+  proc: Subprocess;
+  output: () => string;
+  kill(signal?: NodeJS.Signals): Promise<number>;
+}
+
+export async function startService(name: "ingress" | "projector" | "dashboard", env: Record<string, string>): Promise<Service> {
+  const port = await freePort();
+  let output = "";
+  const proc = Bun.spawn(["bun", `services/${name}/main.ts`], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH!,
+      HOME: process.env.HOME ?? "/root",
+      PORT: String(port),
+      LOG_LEVEL: "warn",
+      DATABASE_URL,
+      REDIS_URL,
+      HOOKLINE_SOURCES: join(ROOT, "ops/dev/sources.yaml"),
+      ...env,
+    },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    const reader = stream.getReader();
+    const decoder = new TextDecoder();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) output += decoder.decode(r.value);
+  };
+  void collect(proc.stdout as ReadableStream<Uint8Array>);
+  void collect(proc.stderr as ReadableStream<Uint8Array>);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(`${name} to be live`, async () => {
+      if (proc.exitCode !== null) throw new Error(`${name} exited with ${proc.exitCode}: ${output}`);
+      return (await fetch(`${url}/health/live`)).ok;
+    });
+  } catch (error) {
+    proc.kill("SIGKILL");
+    throw new Error(`${(error as Error).message}\n${output}`);
+  }
+  return {
+    name,
+    url,
+    proc,
+    output: () => output,
+    async kill(signal = "SIGTERM") {
+      proc.kill(signal);
+      return proc.exited;
+    },
+  };
+}
+
+/** A migrated, emptied test database. */
+export async function freshDatabase(): Promise<Sql> {
+  const sql = createDb(DATABASE_URL, { name: "hookline-test", max: 4 });
+  await migrate(sql);
+  await sql`truncate webhook_event_ids, webhook_events, patients, form_submissions, form_questions restart identity cascade`;
+  return sql;
+}
+
+export interface SignedRequest {
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A Standard Webhooks request for the dev secret (sources generic and google-forms). */
+export function signGeneric(body: unknown, id: string, timestamp = Math.floor(Date.now() / 1000)): SignedRequest {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  return {
+    body: text,
+    headers: {
+      "content-type": "application/json",
+      "webhook-id": id,
+      "webhook-timestamp": String(timestamp),
+      "webhook-signature": signStandardWebhook(DEV_SECRET, id, timestamp, text),
+    },
+  };
+}
+
+export async function postWebhook(ingressUrl: string, source: string, req: SignedRequest): Promise<Response> {
+  return fetch(`${ingressUrl}/v1/webhooks/${source}`, { method: "POST", headers: req.headers, body: req.body });
+}

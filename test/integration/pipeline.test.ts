@@ -1,0 +1,134 @@
+// End to end through real processes: signed webhooks in, retries deduplicated, exactly
+// one event and the right patient out, visible through the dashboard API.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Sql } from "../../shared/db/client.ts";
+import { ADMIN, freshDatabase, postWebhook, signGeneric, startNats, startService, waitFor, type NatsServer, type Service } from "./harness.ts";
+
+let nats: NatsServer;
+let sql: Sql;
+let ingress: Service;
+let projector: Service;
+let dashboard: Service;
+
+beforeAll(async () => {
+  sql = await freshDatabase();
+  nats = await startNats();
+  ingress = await startService("ingress", { NATS_URL: nats.url });
+  projector = await startService("projector", { NATS_URL: nats.url });
+  dashboard = await startService("dashboard", { NATS_URL: nats.url });
+});
+
+afterAll(async () => {
+  await Promise.all([ingress, projector, dashboard].map((s) => s?.kill()));
+  await nats?.dispose();
+  await sql?.end();
+});
+
+const N = 40;
+const person = (i: number) => ({
+  type: "form.submitted",
+  data: { "First name": `Ada${i}`, "Last name": "Lovelace", "E-Mail": `Ada.${i}@Example.COM`, Telefon: "0171 1234567" },
+});
+
+describe("ingest → JetStream → projector → Postgres → API", () => {
+  test("N signed webhooks plus retries of the same ids give exactly N events and patients", async () => {
+    const first = await Promise.all(
+      Array.from({ length: N }, (_, i) => postWebhook(ingress.url, "generic", signGeneric(person(i), `msg_pipeline_${i}`))),
+    );
+    const firstBodies = await Promise.all(first.map((r) => r.json()));
+    expect(first.map((r) => r.status)).toEqual(Array(N).fill(200));
+    expect(firstBodies.every((b) => b.received === true && b.duplicate === false && /^evt_[0-9a-f]{32}$/.test(b.eventId))).toBe(true);
+    expect(new Set(firstBodies.map((b) => b.eventId)).size).toBe(N);
+
+    // Provider retries: same webhook-id, re-signed with a new timestamp, as a sender would.
+    const retries = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => postWebhook(ingress.url, "generic", signGeneric(person(i), `msg_pipeline_${i}`, Math.floor(Date.now() / 1000) + 1))),
+    );
+    const retryBodies = await Promise.all(retries.map((r) => r.json()));
+    expect(retries.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(retryBodies.map((b) => b.duplicate)).toEqual(Array(10).fill(true));
+    expect(retryBodies.map((b) => b.eventId)).toEqual(firstBodies.slice(0, 10).map((b) => b.eventId));
+
+    await waitFor("all events projected", async () => (await sql`select count(*)::int as n from webhook_events`)[0]!.n === N);
+    const [counts] = await sql`select (select count(*)::int from webhook_events) as events,
+      (select count(*)::int from webhook_event_ids) as ids, (select count(*)::int from patients) as patients`;
+    expect(counts).toEqual({ events: N, ids: N, patients: N });
+    const [ada] = await sql`select first_name, last_name, email, phone from patients where email = 'ada.7@example.com'`;
+    expect(ada).toEqual({ first_name: "Ada7", last_name: "Lovelace", email: "ada.7@example.com", phone: "+491711234567" });
+  });
+
+  test("the dashboard API finds a patient by exact email, case-insensitively, with canonical fields", async () => {
+    const res = await fetch(`${dashboard.url}/api/v1/patients?q=${encodeURIComponent("ADA.3@example.com")}`, { headers: ADMIN });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.items).toHaveLength(1);
+    expect(body.items[0]).toMatchObject({ firstName: "Ada3", lastName: "Lovelace", fullName: "Ada3 Lovelace", email: "ada.3@example.com", source: "generic" });
+
+    const one = await fetch(`${dashboard.url}/api/v1/patients/${body.items[0].id}`, { headers: ADMIN });
+    expect((await one.json()).email).toBe("ada.3@example.com");
+  });
+
+  test("the events API pages through every event once", async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: Response = await fetch(`${dashboard.url}/api/v1/events?limit=15${cursor ? `&cursor=${cursor}` : ""}`, { headers: ADMIN });
+      const page = (await res.json()) as { items: { eventId: string }[]; nextCursor: string | null };
+      seen.push(...page.items.map((e) => e.eventId));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toHaveLength(N);
+    expect(new Set(seen).size).toBe(N);
+  });
+
+  test("the API refuses requests without a valid bearer token", async () => {
+    expect((await fetch(`${dashboard.url}/api/v1/patients`)).status).toBe(401);
+    const wrong = await fetch(`${dashboard.url}/api/v1/patients`, { headers: { authorization: "Bearer nope" } });
+    expect(wrong.status).toBe(401);
+    expect((await wrong.json()).error.code).toBe("unauthorized");
+  });
+
+  test("a second patient submission with the same email updates one row", async () => {
+    const res = await postWebhook(ingress.url, "generic", signGeneric({ data: { Email: "ada.1@example.com", City: "London" } }, "msg_pipeline_update"));
+    expect(res.status).toBe(200);
+    await waitFor("update projected", async () => (await sql`select city from patients where email = 'ada.1@example.com'`)[0]?.city === "London");
+    const [row] = await sql`select first_name, city, events_count from patients where email = 'ada.1@example.com'`;
+    expect(row).toEqual({ first_name: "Ada1", city: "London", events_count: 2 });
+  });
+});
+
+describe("ingress error contract", () => {
+  test("unknown source → 404 JSON", async () => {
+    const res = await postWebhook(ingress.url, "nope", signGeneric({}, "x"));
+    expect(res.status).toBe(404);
+    expect((await res.json()).error.code).toBe("unknown_source");
+  });
+
+  test("bad signature → 401, never stored", async () => {
+    const req = signGeneric({ data: { Email: "mallory@example.com" } }, "msg_bad_sig");
+    req.headers["webhook-signature"] = "v1," + Buffer.alloc(32).toString("base64");
+    const res = await postWebhook(ingress.url, "generic", req);
+    expect(res.status).toBe(401);
+    expect((await res.json()).error.code).toBe("invalid_signature");
+  });
+
+  test("wrong content type → 415", async () => {
+    const req = signGeneric("a=b", "msg_ct");
+    req.headers["content-type"] = "text/plain";
+    const res = await postWebhook(ingress.url, "generic", req);
+    expect(res.status).toBe(415);
+    expect((await res.json()).error.code).toBe("unsupported_media_type");
+  });
+
+  test("body over the limit → 413", async () => {
+    const res = await postWebhook(ingress.url, "generic", signGeneric({ data: { blob: "x".repeat(1_100_000) } }, "msg_big"));
+    expect(res.status).toBe(413);
+    expect((await res.json()).error.code).toBe("body_too_large");
+  });
+
+  test("readiness reports NATS and the stream", async () => {
+    const res = await fetch(`${ingress.url}/health/ready`);
+    expect(res.status).toBe(200);
+    expect((await res.json()).checks).toEqual({ nats: true, stream: true });
+  });
+});

@@ -1,0 +1,46 @@
+import { describe, expect, test } from "bun:test";
+import { ConfigError } from "../../shared/config.ts";
+import { readDashboardConfig } from "../../services/dashboard/config.ts";
+import { readIngressConfig } from "../../services/ingress/config.ts";
+import { readProjectorConfig } from "../../services/projector/config.ts";
+
+describe("config", () => {
+  test("dev defaults need no variables", () => {
+    const c = readProjectorConfig({});
+    expect(c.natsUrl).toBe("nats://127.0.0.1:4222");
+    expect(c.port).toBe(8081);
+    expect(c.batchSize).toBe(500);
+    expect(c.provision).toBe(true);
+    expect(readIngressConfig({}).port).toBe(8080);
+    expect(readDashboardConfig({}).port).toBe(3000);
+  });
+
+  test("values from the environment are parsed to their types", () => {
+    const c = readProjectorConfig({ PORT: "9000", BATCH_SIZE: "42", HOOKLINE_PROVISION: "false", NATS_URL: "nats://a:4222,nats://b:4222" });
+    expect(c).toMatchObject({ port: 9000, batchSize: 42, provision: false, natsUrl: "nats://a:4222,nats://b:4222" });
+  });
+
+  test("one error lists every bad variable", () => {
+    let error: unknown;
+    try {
+      readProjectorConfig({ PORT: "http", BATCH_SIZE: "0", DATABASE_URL: "mysql://x", LOG_LEVEL: "loud", HOOKLINE_PROVISION: "maybe" });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(5);
+    expect(problems.map((p) => p.split(/[=: ]/)[0])).toEqual(["LOG_LEVEL", "PORT", "DATABASE_URL", "BATCH_SIZE", "HOOKLINE_PROVISION"]);
+    expect((error as ConfigError).code).toBe("invalid_config");
+  });
+
+  test("secret values are not echoed in errors", () => {
+    try {
+      readDashboardConfig({ DATABASE_URL: "mysql://user:hunter2@db/x" });
+      throw new Error("expected a ConfigError");
+    } catch (e) {
+      expect((e as Error).message).toContain("DATABASE_URL=<redacted>");
+      expect((e as Error).message).not.toContain("hunter2");
+    }
+  });
+});
