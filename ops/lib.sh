@@ -49,11 +49,20 @@ start_nats() {
   wait_port "$port" "nats-$port"
 }
 
+# Postgres runs as user postgres, which must reach its data directory. When the checkout
+# sits below a folder it cannot enter (a private home or CI folder), use /var/lib instead.
+pg_home() {
+  mkdir -p "$DATA"
+  if [ "$(id -u)" != 0 ] || runuser -u postgres -- test -x "$DATA" 2>/dev/null; then echo "$DATA"
+  else echo "/var/lib/hookline/$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)"; fi
+}
+
 start_postgres() {
-  local port=5432 bin pgdata="$DATA/pg" run="$DATA/pg-run"
+  local port=5432 bin home pgdata run
+  home=$(pg_home); pgdata="$home/pg"; run="$home/pg-run"
   if ! port_open $port; then
     bin=$(pg_bindir) || die "no PostgreSQL server binaries; run ./ops/setup"
-    mkdir -p "$DATA" "$run"
+    mkdir -p "$run"
     if [ ! -s "$pgdata/PG_VERSION" ]; then
       say "initialising PostgreSQL cluster in $pgdata"
       mkdir -p "$pgdata"
@@ -77,7 +86,8 @@ as_pg() {
 }
 
 psql_admin() { # runs SQL as the superuser over the cluster's socket (ours) or TCP
-  local run="$DATA/pg-run"
+  local run
+  run="$(pg_home)/pg-run"
   if [ -S "$run/.s.PGSQL.5432" ]; then as_pg psql -h "$run" -U postgres -v ON_ERROR_STOP=1 -qtA "$@"
   else as_pg psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -qtA "$@"; fi
 }
@@ -117,7 +127,8 @@ stop_pidfile() { # pidfile
 stop_nats() { stop_pidfile "$DATA/nats-${1:-4222}.pid"; }
 stop_redis() { stop_pidfile "$DATA/redis-${1:-6379}.pid"; }
 stop_postgres() {
-  local bin
-  [ -s "$DATA/pg/postmaster.pid" ] || return 0
-  bin=$(pg_bindir) && as_pg "$bin/pg_ctl" -D "$DATA/pg" -m fast -w stop >/dev/null 2>&1 && say "stopped PostgreSQL" || true
+  local bin pgdata
+  pgdata="$(pg_home)/pg"
+  [ -s "$pgdata/postmaster.pid" ] || return 0
+  bin=$(pg_bindir) && as_pg "$bin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null 2>&1 && say "stopped PostgreSQL" || true
 }
