@@ -65,7 +65,8 @@ export const SYNONYMS: Record<LabelTarget, string[]> = {
   consent: [
     "consent", "privacy", "privacy policy", "gdpr", "dsgvo", "terms", "terms and conditions", "einwilligung",
     "datenschutz", "datenschutzerklarung", "zustimmung", "einverstandniserklarung", "i agree", "agree",
-    "einverstanden", "opt in", "data protection", "datenverarbeitung",
+    "einverstanden", "opt in", "data protection", "datenverarbeitung", "ich willige", "willige ein", "verarbeitung meiner daten",
+    "ich stimme", "stimme zu", "i consent", "i accept",
   ],
   postalCity: [
     "plz ort", "plz und ort", "plz wohnort", "postleitzahl und ort", "postleitzahl ort", "zip code and city",
