@@ -6,6 +6,7 @@ import type { Redis } from "../../shared/cache.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import { healthRoutes, type ReadinessCheck } from "../../shared/http/health.ts";
 import type { Logger } from "../../shared/logger.ts";
+import { metricsRoute, type Metrics } from "../../shared/metrics.ts";
 import { AdapterError, getAdapter, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
 import { authenticateBearer, parseTokens } from "./auth.ts";
 import { listEvents } from "./events.ts";
@@ -21,6 +22,7 @@ export interface DashboardDeps {
   apiTokens: string;
   cacheTtlSeconds: number;
   log: Logger;
+  metrics: Metrics;
   readiness: Record<string, ReadinessCheck>;
   isDraining?: () => boolean;
 }
@@ -45,11 +47,13 @@ const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toSt
 export function createDashboardApp(deps: DashboardDeps) {
   const { sql, redis, log } = deps;
   const tokens = parseTokens(deps.apiTokens);
+  const cacheLookups = deps.metrics.meter.createCounter("hookline_dashboard_cache_lookups", { description: "Patient cache lookups by result" });
 
   async function cachedPatient(id: string): Promise<PatientDto | null> {
     const key = patientCacheKey(id);
     try {
       const hit = await redis.get(key);
+      cacheLookups.add(1, { result: hit ? "hit" : "miss" });
       if (hit) return JSON.parse(hit) as PatientDto;
     } catch (error) {
       log.warn({ err: (error as Error).message }, "cache read failed; using database");
@@ -128,6 +132,7 @@ export function createDashboardApp(deps: DashboardDeps) {
     .use(healthRoutes(deps.readiness, deps.isDraining))
     .get("/", () => new Response(indexPage(), { headers: { "content-type": "text/html; charset=utf-8" } }))
     .get("/openapi.json", () => json(openApiDocument))
+    .use(metricsRoute(deps.metrics))
     .use(api)
     .onError(({ code, error }) => {
       if (code === "NOT_FOUND") return errorResponse(404, "not_found", "no such route");

@@ -2,6 +2,7 @@
 import { createRedis } from "../../shared/cache.ts";
 import { createDb } from "../../shared/db/client.ts";
 import { createLogger } from "../../shared/logger.ts";
+import { createMetrics } from "../../shared/metrics.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
 import { loadSources } from "../../shared/sources/index.ts";
 import { createDashboardApp } from "./app.ts";
@@ -22,6 +23,7 @@ const app = createDashboardApp({
   apiTokens: config.apiTokens,
   cacheTtlSeconds: config.cacheTtlSeconds,
   log,
+  metrics: createMetrics("dashboard"),
   readiness: {
     postgres: async () => (await sql`select 1 as ok`).length === 1,
     redis: async () => (await redis.ping()) === "PONG",

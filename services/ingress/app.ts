@@ -6,6 +6,7 @@ import { KEPT_PROVIDER_HEADERS, deriveEventId } from "../../shared/events.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import { healthRoutes, type ReadinessCheck } from "../../shared/http/health.ts";
 import type { Logger } from "../../shared/logger.ts";
+import { metricsRoute, type Metrics } from "../../shared/metrics.ts";
 import { AdapterError, getAdapter, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
 import { compileAllowList, type IpMatcher } from "./ip-allow.ts";
 import type { Publisher, Quarantiner, WebhookMessage } from "./publish.ts";
@@ -19,6 +20,7 @@ export interface IngressDeps {
   queueAvailable: () => boolean;
   readiness: Record<string, ReadinessCheck>;
   log: Logger;
+  metrics: Metrics;
   isDraining?: () => boolean;
   now?: () => number;
 }
@@ -55,6 +57,20 @@ export function createIngressApp(deps: IngressDeps) {
   const limiter = createRateLimiter();
   const allowLists = new Map<string, IpMatcher>([...sources].map(([id, s]) => [id, compileAllowList(s.allowedIps)]));
   const encoder = new TextEncoder();
+  const responses = deps.metrics.meter.createCounter("hookline_ingress_responses", {
+    description: "Webhook responses by source and HTTP status",
+  });
+  const publishSeconds = deps.metrics.meter.createHistogram("hookline_ingress_publish_seconds", {
+    description: "Time from publish to JetStream PubAck",
+    unit: "s",
+    advice: { explicitBucketBoundaries: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2] },
+  });
+
+  async function receiveCounted(request: Request, sourceId: string, clientIp: string | undefined): Promise<Response> {
+    const response = await receive(request, sourceId, clientIp);
+    responses.add(1, { source: sources.has(sourceId) ? sourceId : "unknown", status: response.status });
+    return response;
+  }
 
   async function receive(request: Request, sourceId: string, clientIp: string | undefined): Promise<Response> {
     const source = sources.get(sourceId);
@@ -130,7 +146,9 @@ export function createIngressApp(deps: IngressDeps) {
 
     message.eventId = deriveEventId(sourceId, providerEventId, body);
     try {
+      const started = performance.now();
       const ack = await deps.publish(message);
+      publishSeconds.record((performance.now() - started) / 1000, { source: sourceId });
       return json({ received: true, eventId: message.eventId, duplicate: ack.duplicate });
     } catch (error) {
       log.error({ err: error, source: sourceId, eventId: message.eventId }, "publish failed");
@@ -142,10 +160,11 @@ export function createIngressApp(deps: IngressDeps) {
 
   return new Elysia()
     .use(healthRoutes(deps.readiness, deps.isDraining))
-    .post("/v1/webhooks/:source", ({ request, params, server }) => receive(request, params.source, server?.requestIP(request)?.address), {
+    .use(metricsRoute(deps.metrics))
+    .post("/v1/webhooks/:source", ({ request, params, server }) => receiveCounted(request, params.source, server?.requestIP(request)?.address), {
       parse: "none",
     })
-    .get("/v1/webhooks/:source", ({ request, params, server }) => receive(request, params.source, server?.requestIP(request)?.address))
+    .get("/v1/webhooks/:source", ({ request, params, server }) => receiveCounted(request, params.source, server?.requestIP(request)?.address))
     .onError(({ code, error }) => {
       if (code === "NOT_FOUND") return errorResponse(404, "not_found", "no such route");
       log.error({ err: error }, "unhandled ingress error");

@@ -1,6 +1,7 @@
 // Composition root of the ingress: config → clients → app → serve; drains on SIGTERM.
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { createLogger } from "../../shared/logger.ts";
+import { createMetrics } from "../../shared/metrics.ts";
 import { STREAM, connectNats, provisionJetStream, streamExists } from "../../shared/nats.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
 import { loadSources } from "../../shared/sources/index.ts";
@@ -36,6 +37,7 @@ const app = createIngressApp({
   },
   isDraining: () => draining,
   log,
+  metrics: createMetrics("ingress"),
 });
 
 // Bun's own cap sits well above every source's limit so that the ingress, not Bun,

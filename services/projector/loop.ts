@@ -18,8 +18,10 @@ export interface ProjectorDeps {
   batchSize: number;
   batchDelayMs: number;
   maxDeliver: number;
-  /** Called after every committed batch (metrics, tests). */
+  /** Called after every committed batch (metrics, logs). */
   onBatch?: (stats: { size: number; inserted: number; duplicates: number; deadLettered: number; ms: number }) => void;
+  /** Called with the patients a committed batch wrote (cache invalidation). */
+  onPatientsWritten?: (ids: string[]) => void;
 }
 
 export interface RunningProjector {
@@ -76,6 +78,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
       inserted = r.inserted;
       duplicates = r.duplicates;
       for (const d of decoded) d.msg.ack();
+      if (r.patientIds.length) deps.onPatientsWritten?.(r.patientIds);
       lastError = null;
     } catch (batchError) {
       lastError = (batchError as Error).message;
@@ -87,6 +90,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
           inserted += r.inserted;
           duplicates += r.duplicates;
           d.msg.ack();
+          if (r.patientIds.length) deps.onPatientsWritten?.(r.patientIds);
         } catch (error) {
           deadLettered += await failed(d.msg, (error as Error).message);
         }

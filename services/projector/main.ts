@@ -1,7 +1,10 @@
 // Composition root of the projector: config → NATS, Postgres → consume loop + health.
 import { jetstream } from "@nats-io/jetstream";
 import { Elysia } from "elysia";
+import { createRedis } from "../../shared/cache.ts";
+import { patientCacheKey } from "../../shared/cache-keys.ts";
 import { createDb } from "../../shared/db/client.ts";
+import { createMetrics, metricsRoute } from "../../shared/metrics.ts";
 import { migrate } from "../../shared/db/migrate.ts";
 import { healthRoutes } from "../../shared/http/health.ts";
 import { createLogger } from "../../shared/logger.ts";
@@ -22,6 +25,15 @@ if (config.provision) {
   await provisionJetStream(nc, undefined, { ...DEFAULT_CONSUMER_LIMITS, maxDeliver: config.maxDeliver, ackWaitSeconds: config.ackWaitSeconds });
 }
 const js = jetstream(nc);
+const redis = createRedis(config.redisUrl, "hookline-projector");
+redis.on("error", (error) => log.warn({ err: error.message }, "redis error"));
+const metrics = createMetrics("projector");
+const eventsCounter = metrics.meter.createCounter("hookline_projector_events", { description: "Messages handled, by result" });
+const batchSeconds = metrics.meter.createHistogram("hookline_projector_batch_seconds", {
+  description: "Time to decode, write and ack one batch",
+  unit: "s",
+  advice: { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] },
+});
 const consumer = await js.consumers.get(STREAM, PROJECTOR_CONSUMER);
 
 let draining = false;
@@ -34,10 +46,20 @@ const projector = await startProjector({
   batchSize: config.batchSize,
   batchDelayMs: config.batchDelayMs,
   maxDeliver: config.maxDeliver,
-  onBatch: (s) => log.debug(s, "batch committed"),
+  onBatch: (s) => {
+    eventsCounter.add(s.inserted, { result: "inserted" });
+    eventsCounter.add(s.duplicates, { result: "duplicate" });
+    eventsCounter.add(s.deadLettered, { result: "dead_lettered" });
+    batchSeconds.record(s.ms / 1000);
+    log.debug(s, "batch committed");
+  },
+  // Write-through would race with concurrent projectors; deleting is always safe.
+  onPatientsWritten: (ids) => {
+    redis.del(...ids.map(patientCacheKey)).catch((error) => log.warn({ err: error.message }, "cache invalidation failed"));
+  },
 });
 
-const app = new Elysia().use(
+const app = new Elysia().use(metricsRoute(metrics)).use(
   healthRoutes(
     {
       nats: () => !nc.isClosed(),
@@ -56,4 +78,5 @@ onShutdown(log, async () => {
   await app.stop();
   await nc.drain();
   await sql.end({ timeout: 5 });
+  redis.disconnect();
 });

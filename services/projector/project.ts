@@ -90,19 +90,22 @@ const PATIENT_COLUMNS = [
 export interface BatchResult {
   inserted: number;
   duplicates: number;
+  /** Patients written by this batch: their cached copies are now stale. */
+  patientIds: string[];
 }
 
 /** Months already known to have a partition; filled only after a commit. */
 export type PartitionCache = Set<string>;
 
 export async function projectBatch(sql: Sql, events: DecodedEvent[], partitions: PartitionCache): Promise<BatchResult> {
-  if (events.length === 0) return { inserted: 0, duplicates: 0 };
+  if (events.length === 0) return { inserted: 0, duplicates: 0, patientIds: [] };
   const months = new Map<string, Date>();
   for (const e of events) {
     const key = e.receivedAt.toISOString().slice(0, 7);
     if (!partitions.has(key)) months.set(key, e.receivedAt);
   }
 
+  const touched = new Set<string>();
   const inserted = await sql.begin(async (tx) => {
     for (const ts of months.values()) await tx`select hookline_ensure_month_partition(${ts})`;
 
@@ -162,6 +165,7 @@ export async function projectBatch(sql: Sql, events: DecodedEvent[], partitions:
       for (const r of ids) patientIdByEvent.set(r.first_event_id, r.id);
     }
 
+    for (const id of patientIdByEvent.values()) touched.add(id);
     await tx`insert into webhook_events ${tx(
       accepted.map((e) => ({
         event_id: e.eventId,
@@ -211,5 +215,5 @@ export async function projectBatch(sql: Sql, events: DecodedEvent[], partitions:
   });
 
   for (const key of months.keys()) partitions.add(key);
-  return { inserted, duplicates: events.length - inserted };
+  return { inserted, duplicates: events.length - inserted, patientIds: [...touched] };
 }

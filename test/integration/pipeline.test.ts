@@ -88,12 +88,29 @@ describe("ingest → JetStream → projector → Postgres → API", () => {
     expect((await wrong.json()).error.code).toBe("unauthorized");
   });
 
-  test("a second patient submission with the same email updates one row", async () => {
+  test("a second patient submission with the same email updates one row, and the cached copy", async () => {
+    const [{ id }] = (await (await fetch(`${dashboard.url}/api/v1/patients?q=ada.1@example.com`, { headers: ADMIN })).json()).items;
+    const cached = await (await fetch(`${dashboard.url}/api/v1/patients/${id}`, { headers: ADMIN })).json();
+    expect(cached.city).toBeNull();
     const res = await postWebhook(ingress.url, "generic", signGeneric({ data: { Email: "ada.1@example.com", City: "London" } }, "msg_pipeline_update"));
     expect(res.status).toBe(200);
     await waitFor("update projected", async () => (await sql`select city from patients where email = 'ada.1@example.com'`)[0]?.city === "London");
     const [row] = await sql`select first_name, city, events_count from patients where email = 'ada.1@example.com'`;
     expect(row).toEqual({ first_name: "Ada1", city: "London", events_count: 2 });
+    // The projector invalidated the cache entry the dashboard filled above.
+    const fresh = await waitFor("cache invalidated", async () => {
+      const p = await (await fetch(`${dashboard.url}/api/v1/patients/${id}`, { headers: ADMIN })).json();
+      return p.city === "London" ? p : undefined;
+    }, 5000);
+    expect(fresh).toMatchObject({ id, firstName: "Ada1", eventsCount: 2 });
+  });
+
+  test("each service exposes Prometheus metrics of what it did", async () => {
+    const ingressMetrics = await (await fetch(`${ingress.url}/metrics`)).text();
+    expect(ingressMetrics).toMatch(/hookline_ingress_responses(_total)?\{[^}]*source="generic"[^}]*status="200"[^}]*\} (\d+)/);
+    const projected = /hookline_projector_events(?:_total)?\{result="inserted"\} (\d+)/.exec(await (await fetch(`${projector.url}/metrics`)).text());
+    expect(Number(projected?.[1])).toBeGreaterThanOrEqual(N);
+    expect(await (await fetch(`${dashboard.url}/metrics`)).text()).toContain("hookline_dashboard_cache_lookups");
   });
 });
 
