@@ -1,0 +1,90 @@
+// Command line of ops/bench/run. Defaults are the full run (< 10 min on 2 cores);
+// --smoke shrinks every suite to seconds.
+export const SUITES = ["ingest", "projector", "e2e", "resources"] as const;
+export type Suite = (typeof SUITES)[number];
+
+export interface Options {
+  suites: Set<Suite>;
+  smoke: boolean;
+  json: string | null;
+  readme: boolean;
+  seconds: number;
+  repeats: number;
+  concurrencies: number[];
+  peers: boolean;
+  backlog: number;
+  twoProjectors: boolean;
+  e2eSeconds: number;
+  maxPool: number;
+}
+
+export const USAGE = `usage: ops/bench/run [suite ...] [options]
+suites: ingest projector e2e resources (default: all; resources is measured during ingest and e2e)
+  --smoke              every suite at a tiny load, in seconds (does not touch the README)
+  --json FILE          write results (schema hookline-bench/1) to FILE
+  --no-readme          do not rewrite README's Performance section (default: rewritten on a full, non-smoke run of all suites)
+  --seconds N          seconds per load run (default 8)
+  --repeats N          repeats per ingest point, median reported (default 1)
+  --concurrency LIST   in-flight requests, comma-separated (default 16,64,256)
+  --no-peers           skip the Express/BullMQ peers
+  --backlog N          projector backlog events (default 100000)
+  --one-projector      skip the 2-process projector run
+  --e2e-seconds N      e2e load duration (default 10)`;
+
+export function parseArgs(argv: string[]): Options {
+  const o: Options = {
+    suites: new Set(),
+    smoke: false,
+    json: null,
+    readme: true,
+    seconds: 8,
+    repeats: 1,
+    concurrencies: [16, 64, 256],
+    peers: true,
+    backlog: 100_000,
+    twoProjectors: true,
+    e2eSeconds: 10,
+    maxPool: 400_000,
+  };
+  let explicitReadme = false;
+  const num = (v: string | undefined, flag: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    switch (a) {
+      case "--smoke": o.smoke = true; break;
+      case "--json": o.json = argv[++i] ?? ""; if (!o.json) throw new Error("--json needs a file"); break;
+      case "--no-readme": o.readme = false; explicitReadme = true; break;
+      case "--readme": o.readme = true; explicitReadme = true; break;
+      case "--seconds": o.seconds = num(argv[++i], a); break;
+      case "--repeats": o.repeats = Math.round(num(argv[++i], a)); break;
+      case "--concurrency": o.concurrencies = (argv[++i] ?? "").split(",").map((s) => Math.round(num(s, a))); break;
+      case "--no-peers": o.peers = false; break;
+      case "--backlog": o.backlog = Math.round(num(argv[++i], a)); break;
+      case "--one-projector": o.twoProjectors = false; break;
+      case "--e2e-seconds": o.e2eSeconds = num(argv[++i], a); break;
+      case "-h": case "--help": throw new Error(USAGE);
+      default:
+        if (a === "all") for (const s of SUITES) o.suites.add(s);
+        else if ((SUITES as readonly string[]).includes(a)) o.suites.add(a as Suite);
+        else throw new Error(`unknown argument ${a}\n${USAGE}`);
+    }
+  }
+  const all = o.suites.size === 0 || o.suites.size === SUITES.length;
+  if (o.suites.size === 0) for (const s of SUITES) o.suites.add(s);
+  if (o.smoke) {
+    o.seconds = 1;
+    o.repeats = 1;
+    o.concurrencies = [16];
+    o.backlog = Math.min(o.backlog, 2000);
+    o.e2eSeconds = 2;
+    o.maxPool = 20_000;
+  }
+  // Only a full run of every suite may replace the README's figures.
+  if (!explicitReadme) o.readme = all && !o.smoke;
+  if (o.smoke && !explicitReadme) o.readme = false;
+  return o;
+}

@@ -1,0 +1,107 @@
+// The system under test, isolated: its own nats-server (free ports, temp store), its own
+// database (hookline_bench), its own ingress/projector/dashboard processes on free ports.
+// Only Postgres and Redis are shared with a running ./ops/up (separate database, separate
+// Redis DB index), so ./ops/up running or not changes neither the result nor its data.
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { BENCH_DB, dbUrl, provision, recreateDatabase } from "./db.ts";
+import { freePort, spawnManaged, waitHttp, waitTcp, type Managed } from "./procs.ts";
+
+export interface Cluster {
+  root: string;
+  workDir: string;
+  natsUrl: string;
+  natsMonitorUrl: string;
+  databaseUrl: string;
+  redisUrl: string;
+  ingressUrl: string;
+  dashboardUrl: string;
+  nats: Managed;
+  ingress: Managed;
+  dashboard: Managed;
+  /** The cluster's own projector, null while a suite has it stopped. */
+  projector: Managed | null;
+  startProjector(name?: string, env?: Record<string, string>): Promise<Managed>;
+  stopProjector(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// Redis DB 4 for the dashboard's cache: never the dev cluster's DB 0.
+export const BENCH_REDIS_URL = "redis://127.0.0.1:6379/4";
+
+export async function startNats(workDir: string, name: string): Promise<{ nats: Managed; url: string; monitorUrl: string; store: string }> {
+  const [port, mon] = [await freePort(), await freePort()];
+  const store = join(workDir, `${name}-store`);
+  rmSync(store, { recursive: true, force: true });
+  mkdirSync(store, { recursive: true });
+  const nats = spawnManaged({
+    name,
+    cmd: ["nats-server", "-a", "127.0.0.1", "-p", String(port), "-m", String(mon), "-js", "-sd", store],
+    cwd: workDir,
+    logDir: workDir,
+  });
+  await waitTcp(port, 20, nats);
+  await waitHttp(`http://127.0.0.1:${mon}/healthz`, 20, nats);
+  return { nats, url: `nats://127.0.0.1:${port}`, monitorUrl: `http://127.0.0.1:${mon}`, store };
+}
+
+export function serviceEnv(natsUrl: string, databaseUrl: string, root: string): Record<string, string> {
+  return {
+    NATS_URL: natsUrl,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: BENCH_REDIS_URL,
+    HOOKLINE_SOURCES: join(root, "ops/dev/sources.yaml"),
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "warn",
+    OTEL_SDK_DISABLED: "true",
+  };
+}
+
+export async function startService(root: string, workDir: string, service: string, name: string, env: Record<string, string>): Promise<{ proc: Managed; url: string }> {
+  const port = await freePort();
+  const proc = spawnManaged({ name, cmd: ["bun", `services/${service}/main.ts`], cwd: root, env: { ...env, PORT: String(port) }, logDir: workDir });
+  const url = `http://127.0.0.1:${port}`;
+  await waitHttp(`${url}/health/ready`, 60, proc);
+  return { proc, url };
+}
+
+export async function startCluster(root: string, workDir: string): Promise<Cluster> {
+  mkdirSync(workDir, { recursive: true });
+  const databaseUrl = dbUrl(BENCH_DB);
+  await recreateDatabase(root, BENCH_DB);
+  const { nats, url: natsUrl, monitorUrl } = await startNats(workDir, "nats");
+  await provision(root, natsUrl, databaseUrl);
+  const env = serviceEnv(natsUrl, databaseUrl, root);
+  const ingress = await startService(root, workDir, "ingress", "ingress", env);
+  const dashboard = await startService(root, workDir, "dashboard", "dashboard", env);
+  const cluster: Cluster = {
+    root,
+    workDir,
+    natsUrl,
+    natsMonitorUrl: monitorUrl,
+    databaseUrl,
+    redisUrl: BENCH_REDIS_URL,
+    ingressUrl: ingress.url,
+    dashboardUrl: dashboard.url,
+    nats,
+    ingress: ingress.proc,
+    dashboard: dashboard.proc,
+    projector: null,
+    async startProjector(name = "projector", extra = {}) {
+      const p = await startService(root, workDir, "projector", name, { ...env, ...extra });
+      if (name === "projector") cluster.projector = p.proc;
+      return p.proc;
+    },
+    async stopProjector() {
+      await cluster.projector?.stop();
+      cluster.projector = null;
+    },
+    async close() {
+      await cluster.stopProjector();
+      await dashboard.proc.stop();
+      await ingress.proc.stop();
+      await nats.stop();
+    },
+  };
+  return cluster;
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env bun
+// ops/bench: measures hookline against references taken in the same run (JetStream
+// ceiling, Express peers, Postgres COPY). Self-contained: brings up its own NATS,
+// database and service processes; needs only Postgres (:5432) and Redis (:6379).
+import { mkdirSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "./cli.ts";
+import { startCluster, type Cluster } from "./cluster.ts";
+import { runE2e } from "./e2e.ts";
+import { runIngest } from "./ingest.ts";
+import { describeMachine } from "./machine.ts";
+import { killAllSync, stopAll } from "./procs.ts";
+import { progress } from "./progress.ts";
+import { runProjector } from "./projector.ts";
+import { SCHEMA, markdown, writeJson, writeReadme, type BenchReport } from "./report.ts";
+import { checkPayloads } from "./sanity.ts";
+
+const ROOT = resolve(import.meta.dir, "../..");
+
+async function main(): Promise<number> {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
+  const started = new Date();
+  const t0 = performance.now();
+  const runTag = started.getTime().toString(36);
+  const workDir = join(ROOT, "bench-results", `run-${runTag}`);
+  mkdirSync(workDir, { recursive: true });
+  progress(`suites: ${[...opts.suites].join(", ")}${opts.smoke ? " (smoke)" : ""}; logs in ${workDir}`);
+  checkPayloads(ROOT);
+
+  const report: BenchReport = {
+    schema: SCHEMA,
+    startedAt: started.toISOString(),
+    durationS: 0,
+    smoke: opts.smoke,
+    mode: "isolated",
+    machine: describeMachine(),
+    options: { ...opts, suites: [...opts.suites] },
+    ingest: null,
+    projector: null,
+    e2e: null,
+    resources: { ingest: null, e2e: null },
+  };
+
+  let cluster: Cluster | null = null;
+  try {
+    const needCluster = opts.suites.has("ingest") || opts.suites.has("resources") || opts.suites.has("e2e");
+    if (needCluster) {
+      progress("starting isolated cluster (own nats-server, database hookline_bench, services on free ports)");
+      cluster = await startCluster(ROOT, workDir);
+    }
+    if (cluster && (opts.suites.has("ingest") || opts.suites.has("resources"))) {
+      report.ingest = await runIngest(cluster, { concurrencies: opts.concurrencies, seconds: opts.seconds, repeats: opts.repeats, peers: opts.peers, maxPool: opts.maxPool }, runTag);
+      report.resources.ingest = report.ingest.resources;
+    }
+    if (cluster && opts.suites.has("e2e")) {
+      // Half the best measured rate; without an ingest run, a conservative default.
+      const rate = Math.max(50, Math.round((report.ingest?.maxRps ?? 2000) / 2));
+      report.e2e = await runE2e(cluster, rate, opts.e2eSeconds, runTag);
+      report.resources.e2e = report.e2e.resources;
+      progress(`e2e: ingest p99 ${report.e2e.ingestLatencyMs.p99} ms, visible p50 ${report.e2e.visibleLatencyMs.p50} ms p99 ${report.e2e.visibleLatencyMs.p99} ms`);
+    }
+    if (cluster) {
+      await cluster.close();
+      cluster = null;
+    }
+    if (opts.suites.has("projector")) {
+      report.projector = await runProjector(ROOT, workDir, opts.backlog, runTag, opts.twoProjectors);
+    }
+  } finally {
+    await cluster?.close().catch(() => {});
+    await stopAll();
+  }
+
+  report.durationS = Math.round((performance.now() - t0) / 100) / 10;
+  console.log(markdown(report));
+  if (opts.json) {
+    writeJson(resolve(opts.json), report);
+    progress(`wrote ${opts.json}`);
+  }
+  if (opts.readme) {
+    writeReadme(join(ROOT, "README.md"), report);
+    progress("README Performance section updated");
+  }
+  // Logs of a clean run are noise; a failed run keeps them for diagnosis.
+  rmSync(workDir, { recursive: true, force: true });
+  progress(`done in ${report.durationS}s`);
+  return 0;
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    killAllSync();
+    process.exit(130);
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(`bench failed: ${(error as Error).stack ?? error}`);
+    killAllSync();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,169 @@
+// Suite "projector": a backlog preloaded into WEBHOOKS with no projector running, then
+// 1 (and 2) projector processes drain it; rate = events / time until the consumer has
+// nothing pending or unacked. Reference: Postgres COPY of the very rows the projector
+// wrote (events, patients, submissions), timed on the same database in the same run.
+// Each run gets a fresh nats-server and database, so nothing else (./ops/up, the
+// isolated cluster of the other suites) shares its stream or consumer.
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { KEPT_PROVIDER_HEADERS, deriveEventId } from "../../shared/events.ts";
+import { PROJECTOR_CONSUMER, STREAM } from "../../shared/nats.ts";
+import { getAdapter, loadSources } from "../../shared/sources/index.ts";
+import { createPublisher, type WebhookMessage } from "../../services/ingress/publish.ts";
+import { serviceEnv, startNats, startService } from "./cluster.ts";
+import { PROJECTOR_DB, dbUrl, provision, psql, recreateDatabase } from "./db.ts";
+import { makeRequest } from "./payloads.ts";
+import { progress } from "./progress.ts";
+import type { Managed } from "./procs.ts";
+import { ratio } from "./stats.ts";
+
+export interface DrainRun {
+  processes: number;
+  events: number;
+  seconds: number;
+  rate: number;
+  rowsWritten: number;
+  complete: boolean;
+}
+
+export interface ProjectorResult {
+  backlog: number;
+  preloadRate: number;
+  runs: DrainRun[];
+  copy: { rows: number; seconds: number; rate: number } | null;
+  ratios: { oneVsCopy: number | null; twoVsOne: number | null };
+}
+
+const TABLES = ["webhook_events", "patients", "form_submissions"] as const;
+
+/** Publishes `count` events exactly as the ingress would (same publisher, same headers). */
+async function preload(natsUrl: string, root: string, count: number, tag: string): Promise<number> {
+  const nc = await connect({ servers: natsUrl, name: "hookline-bench-preload" });
+  const publish = createPublisher(jetstream(nc, { timeout: 10_000 }), 10_000);
+  const sources = loadSources(join(root, "ops/dev/sources.yaml"));
+  const started = performance.now();
+  let next = 0;
+  async function loop() {
+    while (next < count) {
+      const n = next++;
+      const now = Date.now();
+      const req = makeRequest(tag, n, now);
+      const source = sources.get(req.source)!;
+      const raw = { method: "POST", headers: req.headers, query: {}, body: req.body, now };
+      const adapter = getAdapter(source.adapter);
+      const auth = adapter.authenticate(raw, source);
+      const providerHeaders: Record<string, string> = {};
+      for (const name of KEPT_PROVIDER_HEADERS) if (req.headers[name] !== undefined) providerHeaders[name] = req.headers[name]!;
+      const msg: WebhookMessage = {
+        source: req.source,
+        eventId: deriveEventId(req.source, auth.ok ? adapter.providerEventId(raw, auth) : null, req.body),
+        body: req.body,
+        contentType: "application/json",
+        method: "POST",
+        query: "",
+        receivedAt: now,
+        providerHeaders,
+      };
+      await publish(msg);
+    }
+  }
+  await Promise.all(Array.from({ length: 256 }, loop));
+  await nc.close();
+  return Math.round(count / ((performance.now() - started) / 1000));
+}
+
+async function drainOnce(root: string, workDir: string, processes: number, backlog: number, tag: string): Promise<{ run: DrainRun; preloadRate: number; databaseUrl: string; stopNats: () => Promise<void> }> {
+  const databaseUrl = dbUrl(PROJECTOR_DB);
+  await recreateDatabase(root, PROJECTOR_DB);
+  const dir = join(workDir, `projector-${processes}`);
+  const { nats, url: natsUrl } = await startNats(dir, "nats-proj");
+  const stopNats = async () => {
+    await nats.stop();
+    rmSync(join(dir, "nats-proj-store"), { recursive: true, force: true });
+  };
+  await provision(root, natsUrl, databaseUrl);
+  progress(`projector x${processes}: preloading ${backlog} events`);
+  const preloadRate = await preload(natsUrl, root, backlog, `${tag}p${processes}`);
+
+  const nc = await connect({ servers: natsUrl, name: "hookline-bench-watch" });
+  const jsm = await jetstreamManager(nc);
+  const env = { ...serviceEnv(natsUrl, databaseUrl, root), HOOKLINE_PROVISION: "false" };
+  const procs: Managed[] = [];
+  progress(`projector x${processes}: draining`);
+  const spawned = performance.now();
+  const starting = Array.from({ length: processes }, (_, i) => startService(root, dir, "projector", `projector-${i + 1}`, env).then((s) => procs.push(s.proc)));
+  let first: number | null = null;
+  let last = spawned;
+  let complete = false;
+  // Bounded: a projector slower than 200 events/s (or stuck) ends the run, reported incomplete.
+  const deadline = spawned + Math.max(60_000, (backlog / 200) * 1000);
+  try {
+    while (performance.now() < deadline) {
+      const info = await jsm.consumers.info(STREAM, PROJECTOR_CONSUMER);
+      const now = performance.now();
+      const left = info.num_pending + info.num_ack_pending;
+      if (first === null && info.delivered.stream_seq > 0) first = now;
+      if (left === 0 && info.ack_floor.stream_seq >= backlog) {
+        last = now;
+        complete = true;
+        break;
+      }
+      await Bun.sleep(100);
+    }
+    await Promise.allSettled(starting);
+  } finally {
+    for (const p of procs) await p.stop();
+    await nc.close();
+  }
+  const seconds = ((complete ? last : performance.now()) - (first ?? spawned)) / 1000;
+  const rows = Number((await psql(root, databaseUrl, "select count(*) from webhook_events")).trim());
+  const run: DrainRun = { processes, events: backlog, seconds: Math.round(seconds * 100) / 100, rate: Math.round(rows / seconds), rowsWritten: rows, complete };
+  progress(`projector x${processes}: ${run.rate} events/s (${rows} rows in ${run.seconds}s)`);
+  return { run, preloadRate, databaseUrl, stopNats };
+}
+
+/** COPY out what the projector wrote, then time COPY back in to same-shaped tables. */
+async function copyReference(root: string, workDir: string, databaseUrl: string): Promise<ProjectorResult["copy"]> {
+  let rows = 0;
+  const files: [string, string][] = [];
+  for (const t of TABLES) {
+    const file = join(workDir, `copy-${t}.tsv`);
+    await psql(root, databaseUrl, `\\copy (select * from ${t}) to '${file}'`);
+    await psql(root, databaseUrl, `create schema if not exists bench; drop table if exists bench.copy_${t}; create table bench.copy_${t} (like ${t} including all)`);
+    files.push([t, file]);
+  }
+  rows = Number((await psql(root, databaseUrl, "select count(*) from webhook_events")).trim());
+  const started = performance.now();
+  for (const [t, file] of files) await psql(root, databaseUrl, `copy bench.copy_${t} from stdin`, file);
+  const seconds = (performance.now() - started) / 1000;
+  for (const [, file] of files) rmSync(file, { force: true });
+  return { rows, seconds: Math.round(seconds * 1000) / 1000, rate: Math.round(rows / seconds) };
+}
+
+export async function runProjector(root: string, workDir: string, backlog: number, tag: string, withTwo: boolean): Promise<ProjectorResult> {
+  const runs: DrainRun[] = [];
+  let copy: ProjectorResult["copy"] = null;
+  let preloadRate = 0;
+  for (const processes of withTwo ? [1, 2] : [1]) {
+    const r = await drainOnce(root, workDir, processes, backlog, tag);
+    runs.push(r.run);
+    preloadRate = Math.max(preloadRate, r.preloadRate);
+    try {
+      if (processes === 1) {
+        copy = await copyReference(root, workDir, r.databaseUrl);
+        progress(`projector: COPY reference ${copy!.rate} rows/s`);
+      }
+    } finally {
+      await r.stopNats();
+    }
+  }
+  return {
+    backlog,
+    preloadRate,
+    runs,
+    copy,
+    ratios: { oneVsCopy: ratio(runs[0]?.rate ?? 0, copy?.rate ?? 0), twoVsOne: ratio(runs[1]?.rate ?? 0, runs[0]?.rate ?? 0) },
+  };
+}

@@ -1,0 +1,116 @@
+// Output: the JSON document (stable schema "hookline-bench/1"), the human table, and the
+// README "Performance" section between the bench markers.
+import { readFileSync, writeFileSync } from "node:fs";
+import type { E2eResult } from "./e2e.ts";
+import type { IngestResult, Target } from "./ingest.ts";
+import type { Machine } from "./machine.ts";
+import type { ProjectorResult } from "./projector.ts";
+
+export const SCHEMA = "hookline-bench/1";
+
+export interface BenchReport {
+  schema: typeof SCHEMA;
+  startedAt: string;
+  durationS: number;
+  smoke: boolean;
+  mode: "isolated";
+  machine: Machine;
+  options: Record<string, unknown>;
+  ingest: IngestResult | null;
+  projector: ProjectorResult | null;
+  e2e: E2eResult | null;
+  /** CPU seconds and peak RSS per process, per phase. */
+  resources: { ingest: IngestResult["resources"] | null; e2e: E2eResult["resources"] | null };
+}
+
+const fmt = (n: number | null | undefined, digits = 0) => (n === null || n === undefined ? "–" : n.toLocaleString("en-US", { maximumFractionDigits: digits }));
+const x = (n: number | null | undefined) => (n === null || n === undefined ? "–" : `${n.toFixed(2)}×`);
+
+function table(head: string[], rows: string[][]): string {
+  return [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+export function markdown(r: BenchReport): string {
+  const parts: string[] = [];
+  const m = r.machine;
+  parts.push(
+    `Measured ${r.startedAt.slice(0, 16).replace("T", " ")} UTC by \`ops/bench/run\`${r.smoke ? " (**smoke: tiny load, not representative**)" : ""} ` +
+      `in ${Math.round(r.durationS)} s on ${m.cpu}, ${m.nproc} cores, ${m.memoryGb} GB, Linux ${m.kernel}; ` +
+      Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(", ") + ". " +
+      "Everything (load generator, services, NATS, Postgres, Redis, peers) shares these cores; ratios come from the same run.",
+  );
+  if (r.ingest) {
+    const targets: Target[] = ["hookline", "ceiling", "direct", "bull"];
+    const rows: string[][] = [];
+    for (const p of r.ingest.points) {
+      for (const t of targets) {
+        const res = p.results[t];
+        if (!res) continue;
+        rows.push([String(p.connections), t, fmt(res.rps), fmt(res.latencyMs.p50, 2), fmt(res.latencyMs.p90, 2), fmt(res.latencyMs.p99, 2), fmt(res.latencyMs.max, 1), fmt(res.errors)]);
+      }
+    }
+    parts.push(
+      "**Ingest** (wrk, signed webhooks of all four dev sources, every one distinct; durable = 2xx after PubAck / INSERT / Redis; " +
+        "`ceiling` = raw JetStream publish-with-ack from one Bun process with the same bodies and in-flight count; " +
+        "`direct` = Express + INSERT into Postgres before the 200; `bull` = Express + BullMQ enqueue):\n\n" +
+        table(["in flight", "target", "durable req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors"], rows),
+    );
+    parts.push(
+      table(
+        ["in flight", "hookline / ceiling", "hookline / direct (req/s)", "hookline / bull (req/s)", "p99 hookline / direct", "p99 hookline / bull"],
+        r.ingest.points.map((p) => [String(p.connections), x(p.ratios.hooklineVsCeilingRps), x(p.ratios.hooklineVsDirectRps), x(p.ratios.hooklineVsBullRps), x(p.ratios.hooklineVsDirectP99), x(p.ratios.hooklineVsBullP99)]),
+      ),
+    );
+    if (r.ingest.bullDrain) {
+      const b = r.ingest.bullDrain;
+      parts.push(`Bull worker afterwards drained ${fmt(b.jobs)} jobs at ${fmt(b.rate)} inserts/s${b.complete ? "" : " (not finished within 60 s)"}.`);
+    }
+  }
+  if (r.projector) {
+    const p = r.projector;
+    parts.push(
+      `**Projector** (backlog of ${fmt(p.backlog)} events preloaded into WEBHOOKS at ${fmt(p.preloadRate)}/s, then drained):\n\n` +
+        table(
+          ["what", "events/s", "seconds", "ratio"],
+          [
+            ...p.runs.map((d) => [`${d.processes} projector process${d.processes > 1 ? "es" : ""}${d.complete ? "" : " (incomplete)"}`, fmt(d.rate), fmt(d.seconds, 1), d.processes === 1 ? `${x(p.ratios.oneVsCopy)} of COPY` : `${x(p.ratios.twoVsOne)} of 1 process`]),
+            ...(p.copy ? [["Postgres COPY of the same rows (reference)", fmt(p.copy.rate), fmt(p.copy.seconds, 2), "1.00×"]] : []),
+          ],
+        ),
+    );
+  }
+  if (r.e2e) {
+    const e = r.e2e;
+    parts.push(
+      `**End to end** at ${fmt(e.offeredRps)} req/s offered (half the measured maximum), open loop: achieved ${fmt(e.achievedRps)} req/s, ` +
+        `${fmt(e.errors)} errors, ${fmt(e.shed)} shed. Ingest latency (from scheduled send) p50 ${fmt(e.ingestLatencyMs.p50, 2)} ms, ` +
+        `p99 ${fmt(e.ingestLatencyMs.p99, 2)} ms. From 200 OK to visible in \`GET /api/v1/patients?q=<email>\` ` +
+        `(${e.visibleLatencyMs.found}/${e.visibleLatencyMs.samples} samples): p50 ${fmt(e.visibleLatencyMs.p50, 1)} ms, p99 ${fmt(e.visibleLatencyMs.p99, 1)} ms.`,
+    );
+  }
+  const res = r.resources;
+  if (res.ingest || res.e2e) {
+    const rows: string[][] = [];
+    for (const [phase, group] of Object.entries(res.ingest ?? {})) for (const [proc, u] of Object.entries(group ?? {})) rows.push([`ingest (${phase})`, proc, fmt(u.cpuSeconds, 1), fmt(u.peakRssMb)]);
+    for (const [proc, u] of Object.entries(res.e2e ?? {})) rows.push(["e2e", proc, fmt(u.cpuSeconds, 1), fmt(u.peakRssMb)]);
+    parts.push("**Resources** (CPU seconds over the phase, peak RSS sampled at 4 Hz):\n\n" + table(["phase", "process", "CPU s", "peak RSS MB"], rows));
+  }
+  parts.push("Reproduce: `ops/bench/run` (all suites, ~8 min), `ops/bench/run ingest --json out.json`, `ops/bench/run --smoke`. Method and caveats: [docs/bench.md](docs/bench.md).");
+  return parts.join("\n\n");
+}
+
+export function writeJson(file: string, r: BenchReport): void {
+  writeFileSync(file, JSON.stringify(r, null, 2) + "\n");
+}
+
+const START = "<!-- bench:start -->";
+const END = "<!-- bench:end -->";
+
+/** Replaces only the text between the markers; refuses if they are missing. */
+export function writeReadme(readmePath: string, r: BenchReport): void {
+  const text = readFileSync(readmePath, "utf8");
+  const a = text.indexOf(START);
+  const b = text.indexOf(END);
+  if (a < 0 || b < a) throw new Error(`${readmePath} has no ${START} … ${END} markers`);
+  writeFileSync(readmePath, text.slice(0, a + START.length) + "\n" + markdown(r) + "\n" + text.slice(b));
+}

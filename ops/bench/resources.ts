@@ -1,0 +1,66 @@
+// CPU seconds and peak RSS of processes, from /proc (Linux): utime+stime in clock ticks
+// from /proc/<pid>/stat, VmHWM (peak resident set) and VmRSS from /proc/<pid>/status.
+import { readFileSync, readdirSync } from "node:fs";
+
+const TICKS = 100; // USER_HZ on Linux is 100 on every mainstream architecture.
+
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name can hold spaces: fields are counted after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+export function rssMb(pid: number, field: "VmHWM" | "VmRSS" = "VmRSS"): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Math.round(Number(m[1]) / 102.4) / 10 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Pids whose command line contains `needle` (for --target mode, where we did not spawn them). */
+export function pidsByCommandLine(needle: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ");
+      if (cmd.includes(needle) && Number(entry) !== process.pid) out.push(Number(entry));
+    } catch {}
+  }
+  return out;
+}
+
+export interface ResourceUsage {
+  cpuSeconds: number;
+  peakRssMb: number;
+}
+
+/**
+ * Meters a set of named processes over a phase: CPU is the delta over the phase, RSS the
+ * peak of 4 Hz samples (VmHWM would include start-up peaks from before the phase).
+ */
+export function meter(pids: Record<string, number>): { stop(): Record<string, ResourceUsage> } {
+  const start = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+  const peak: Record<string, number> = Object.fromEntries(Object.keys(pids).map((k) => [k, 0]));
+  const sample = () => {
+    for (const [k, pid] of Object.entries(pids)) peak[k] = Math.max(peak[k]!, rssMb(pid));
+  };
+  sample();
+  const timer = setInterval(sample, 250);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return Object.fromEntries(
+        Object.entries(pids).map(([k, pid]) => [k, { cpuSeconds: Math.round((cpuSeconds(pid) - start[k]!) * 100) / 100, peakRssMb: peak[k]! }]),
+      );
+    },
+  };
+}
