@@ -55,7 +55,7 @@ describe("every fixture through the cluster", () => {
       const res = await fetch(`${ingress.url}${url}`, {
         method: signed.method,
         headers: signed.headers,
-        body: signed.method === "GET" ? undefined : signed.body,
+        body: signed.method === "GET" ? undefined : (signed.body as BodyInit),
       });
       const body = await res.json();
       expect({ fixture: `${f.source}/${f.name}`, status: res.status }).toEqual({ fixture: `${f.source}/${f.name}`, status: 200 });
@@ -103,7 +103,7 @@ describe("source preview", () => {
     const res = await fetch(`${dashboard.url}/v1/sources/typeform/preview`, {
       method: "POST",
       headers: { ...ADMIN, "content-type": typeform.contentType },
-      body: fixtureBody(typeform),
+      body: fixtureBody(typeform) as BodyInit,
     });
     expect(res.status).toBe(200);
     const body = await res.json();
