@@ -3,30 +3,36 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { headers } from "@nats-io/nats-core";
 import type { Sql } from "../../shared/db/client.ts";
 import { DLQ_STREAM, H } from "../../shared/nats.ts";
-import { ROOT, freshDatabase, postWebhook, signGeneric, startNats, startService, waitFor, type NatsServer, type Service } from "./harness.ts";
+import { ROOT, postWebhook, signGeneric, startCluster, waitFor, type Cluster, type Service } from "./harness.ts";
 
-let nats: NatsServer;
+let cluster: Cluster;
 let sql: Sql;
 let nc: NatsConnection;
 let ingress: Service;
-let projector: Service;
 
 beforeAll(async () => {
-  sql = await freshDatabase();
-  nats = await startNats();
-  ingress = await startService("ingress", { NATS_URL: nats.url });
-  projector = await startService("projector", { NATS_URL: nats.url });
-  nc = await connect({ servers: nats.url });
+  cluster = await startCluster(["ingress", "projector"]);
+  sql = cluster.sql;
+  ingress = cluster.services.ingress!;
+  nc = await connect({ servers: cluster.nats.url });
 });
-
 afterAll(async () => {
   await nc?.close();
-  await Promise.all([ingress, projector].map((s) => s?.kill("SIGKILL")));
-  await nats?.dispose();
-  await sql?.end();
+  await cluster?.stop();
 });
+
+/** Publishes straight to the stream, as the ingress would have, bypassing its checks. */
+async function publishStored(source: string, eventId: string, body: string) {
+  const h = headers();
+  h.set(H.source, source);
+  h.set(H.eventId, eventId);
+  h.set(H.receivedAt, String(Date.now()));
+  h.set(H.contentType, "application/json");
+  await jetstream(nc).publish(`webhooks.${source}`, new TextEncoder().encode(body), { headers: h, msgID: eventId });
+}
 
 async function dlqMessages() {
   const jsm = await jetstreamManager(nc);
@@ -55,14 +61,7 @@ test("an authenticated body that is not JSON gets 400 and is kept in the DLQ wit
 });
 
 test("a stored message the projector cannot parse goes to the DLQ and does not block the stream", async () => {
-  const js = jetstream(nc);
-  const { headers } = await import("@nats-io/nats-core");
-  const h = headers();
-  h.set(H.source, "generic");
-  h.set(H.eventId, "evt_poison");
-  h.set(H.receivedAt, String(Date.now()));
-  h.set(H.contentType, "application/json");
-  await js.publish("webhooks.generic", new TextEncoder().encode('["an","array"]'), { headers: h, msgID: "evt_poison" });
+  await publishStored("generic", "evt_poison", '["an","array"]');
 
   const good = await postWebhook(ingress.url, "generic", signGeneric({ data: { Email: "after-poison@example.com" } }, "msg_after_poison"));
   expect(good.status).toBe(200);
@@ -77,16 +76,7 @@ test("a stored message the projector cannot parse goes to the DLQ and does not b
 });
 
 test("a dead letter can be replayed once its cause is fixed (ops/hookline dlq replay)", async () => {
-  const { headers } = await import("@nats-io/nats-core");
-  const h = headers();
-  h.set(H.source, "clinic-x");
-  h.set(H.eventId, "evt_clinic_x_1");
-  h.set(H.receivedAt, String(Date.now()));
-  h.set(H.contentType, "application/json");
-  await jetstream(nc).publish("webhooks.clinic-x", new TextEncoder().encode(JSON.stringify({ data: { Email: "replayed@example.com", Vorname: "Rita" } })), {
-    headers: h,
-    msgID: "evt_clinic_x_1",
-  });
+  await publishStored("clinic-x", "evt_clinic_x_1", JSON.stringify({ data: { Email: "replayed@example.com", Vorname: "Rita" } }));
   // The projector does not know source clinic-x yet: dead-lettered with that reason.
   await waitFor("unknown source dead letter", async () => (await dlqMessages()).find((m) => m.header.get(H.reasonCode) === "unknown_source"));
 
@@ -99,12 +89,11 @@ test("a dead letter can be replayed once its cause is fixed (ops/hookline dlq re
   dev.sources.push({ ...dev.sources.find((s: { id: string }) => s.id === "generic"), id: "clinic-x" });
   const file = join(mkdtempSync(join(tmpdir(), "hookline-dlq-")), "sources.json");
   writeFileSync(file, JSON.stringify(dev));
-  await projector.kill();
-  projector = await startService("projector", { NATS_URL: nats.url, HOOKLINE_SOURCES: file });
+  await cluster.restart("projector", { HOOKLINE_SOURCES: file });
 
   const cli = Bun.spawn(["bun", "ops/hookline.ts", "dlq", "replay", "--all", "--code", "unknown_source"], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH!, NATS_URL: nats.url },
+    env: { PATH: process.env.PATH!, NATS_URL: cluster.nats.url },
     stdout: "pipe",
     stderr: "pipe",
   });

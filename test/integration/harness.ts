@@ -165,3 +165,37 @@ export function signGeneric(body: unknown, id: string, timestamp = Math.floor(Da
 export async function postWebhook(ingressUrl: string, source: string, req: SignedRequest): Promise<Response> {
   return fetch(`${ingressUrl}/v1/webhooks/${source}`, { method: "POST", headers: req.headers, body: req.body });
 }
+
+export type ServiceName = "ingress" | "projector" | "dashboard";
+
+/** A fresh database, a private nats-server and the named services wired to them. */
+export interface Cluster {
+  nats: NatsServer;
+  sql: Sql;
+  services: Partial<Record<ServiceName, Service>>;
+  /** Stops one service (SIGTERM) and starts it again, optionally with other env. */
+  restart(name: ServiceName, env?: Record<string, string>): Promise<Service>;
+  stop(): Promise<void>;
+}
+
+export async function startCluster(names: ServiceName[], env: Record<string, string> = {}): Promise<Cluster> {
+  const sql = await freshDatabase();
+  const nats = await startNats();
+  const services: Cluster["services"] = {};
+  for (const name of names) services[name] = await startService(name, { ...env, NATS_URL: nats.url });
+  return {
+    nats,
+    sql,
+    services,
+    async restart(name, extra = {}) {
+      await services[name]?.kill();
+      services[name] = await startService(name, { ...env, ...extra, NATS_URL: nats.url });
+      return services[name]!;
+    },
+    async stop() {
+      await Promise.all(Object.values(services).map((s) => s.kill("SIGKILL")));
+      await nats.dispose();
+      await sql.end();
+    },
+  };
+}

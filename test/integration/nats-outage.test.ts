@@ -1,28 +1,17 @@
 // NATS down: the ingress must answer 503 + Retry-After (never 200: nothing could be
 // stored) and recover by itself when NATS is back.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { Sql } from "../../shared/db/client.ts";
-import { freshDatabase, postWebhook, signGeneric, startNats, startService, waitFor, type NatsServer, type Service } from "./harness.ts";
+import { postWebhook, signGeneric, startCluster, waitFor, type Cluster } from "./harness.ts";
 
-let nats: NatsServer;
-let sql: Sql;
-let ingress: Service;
-let projector: Service;
-
+let cluster: Cluster;
 beforeAll(async () => {
-  sql = await freshDatabase();
-  nats = await startNats();
-  ingress = await startService("ingress", { NATS_URL: nats.url });
-  projector = await startService("projector", { NATS_URL: nats.url });
+  cluster = await startCluster(["ingress", "projector"]);
 });
-
-afterAll(async () => {
-  await Promise.all([ingress, projector].map((s) => s?.kill("SIGKILL")));
-  await nats?.dispose();
-  await sql?.end();
-});
+afterAll(() => cluster?.stop());
 
 test("ingress answers 503 while NATS is down and 200 again once it is back", async () => {
+  const { nats, sql } = cluster;
+  const ingress = cluster.services.ingress!;
   const ok = await postWebhook(ingress.url, "generic", signGeneric({ data: { Email: "before@example.com" } }, "msg_outage_before"));
   expect(ok.status).toBe(200);
 

@@ -2,27 +2,20 @@
 // one event and the right patient out, visible through the dashboard API.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Sql } from "../../shared/db/client.ts";
-import { ADMIN, freshDatabase, postWebhook, signGeneric, startNats, startService, waitFor, type NatsServer, type Service } from "./harness.ts";
+import { ADMIN, postWebhook, signGeneric, startCluster, waitFor, type Cluster, type Service } from "./harness.ts";
 
-let nats: NatsServer;
+let cluster: Cluster;
 let sql: Sql;
 let ingress: Service;
 let projector: Service;
 let dashboard: Service;
 
 beforeAll(async () => {
-  sql = await freshDatabase();
-  nats = await startNats();
-  ingress = await startService("ingress", { NATS_URL: nats.url });
-  projector = await startService("projector", { NATS_URL: nats.url });
-  dashboard = await startService("dashboard", { NATS_URL: nats.url });
+  cluster = await startCluster(["ingress", "projector", "dashboard"]);
+  ({ sql } = cluster);
+  ({ ingress, projector, dashboard } = cluster.services as Required<Cluster["services"]>);
 });
-
-afterAll(async () => {
-  await Promise.all([ingress, projector, dashboard].map((s) => s?.kill()));
-  await nats?.dispose();
-  await sql?.end();
-});
+afterAll(() => cluster?.stop());
 
 const N = 40;
 const person = (i: number) => ({

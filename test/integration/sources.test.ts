@@ -7,16 +7,15 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { Sql } from "../../shared/db/client.ts";
 import { DEV_SOURCES_PATH, fixtureBody, loadFixtures, signFixtureRequest, type Fixture } from "../fixtures/load.ts";
-import { ADMIN, freshDatabase, startNats, startService, waitFor, type NatsServer, type Service } from "./harness.ts";
+import { ADMIN, startCluster, waitFor, type Cluster, type Service } from "./harness.ts";
 
 const fixtures = loadFixtures();
 /** Fixtures with source overrides get a source of their own, as an operator would configure. */
 const sourceIdOf = (f: Fixture) => (f.sourceOverrides ? `${f.source}-${f.name}` : f.source);
 
-let nats: NatsServer;
+let cluster: Cluster;
 let sql: Sql;
 let ingress: Service;
-let projector: Service;
 let dashboard: Service;
 let dir: string;
 
@@ -29,18 +28,13 @@ beforeAll(async () => {
   }
   const sourcesFile = join(dir, "sources.json");
   writeFileSync(sourcesFile, JSON.stringify(dev));
-  const env = { HOOKLINE_SOURCES: sourcesFile };
-  sql = await freshDatabase();
-  nats = await startNats();
-  ingress = await startService("ingress", { ...env, NATS_URL: nats.url });
-  projector = await startService("projector", { ...env, NATS_URL: nats.url });
-  dashboard = await startService("dashboard", { ...env, NATS_URL: nats.url });
+  cluster = await startCluster(["ingress", "projector", "dashboard"], { HOOKLINE_SOURCES: sourcesFile });
+  sql = cluster.sql;
+  ({ ingress, dashboard } = cluster.services as Required<Cluster["services"]>);
 });
 
 afterAll(async () => {
-  await Promise.all([ingress, projector, dashboard].map((s) => s?.kill()));
-  await nats?.dispose();
-  await sql?.end();
+  await cluster?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
