@@ -63,7 +63,13 @@ export class SourcesConfigError extends Error {
 }
 
 function resolveSecret(ref: v.InferOutput<typeof SecretRef>, env: Record<string, string | undefined>, where: string): string {
-  if (typeof ref === "string") return ref;
+  if (typeof ref === "string") {
+    // A secret typed into a config file ends up in git and in ConfigMaps: dev only.
+    if (env.HOOKLINE_ENV === "production") {
+      throw new SourcesConfigError(`${where}: inline secrets are not allowed when HOOKLINE_ENV=production; use { env: NAME } or { file: PATH }`);
+    }
+    return ref;
+  }
   if ("env" in ref) {
     const value = env[ref.env];
     if (!value) throw new SourcesConfigError(`${where}: environment variable ${ref.env} is not set`);

@@ -18,6 +18,11 @@ describe("sources config", () => {
     const s = parseSources(yaml(`{ scheme: github, secrets: [{ env: GH_SECRET }, { file: ${join(dir, "secret")} }] }`), { GH_SECRET: "from-env" }).get("s1")!;
     expect(s.auth).toEqual({ scheme: "github", secrets: ["from-env", "from-file"] });
   });
+  test("inline secrets are refused in production, references are not", () => {
+    expect(() => parseSources(yaml("{ scheme: github, secrets: [inline-secret] }"), { HOOKLINE_ENV: "production" })).toThrow("inline secrets are not allowed");
+    const s = parseSources(yaml("{ scheme: github, secrets: [{ env: GH }] }"), { HOOKLINE_ENV: "production", GH: "x" }).get("s1")!;
+    expect(s.auth).toEqual({ scheme: "github", secrets: ["x"] });
+  });
   test("missing env var names the variable, not a value", () => {
     expect(() => parseSources(yaml("{ scheme: github, secrets: [{ env: NOPE }] }"), {})).toThrow("NOPE is not set");
   });
