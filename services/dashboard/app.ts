@@ -10,6 +10,7 @@ import { metricsRoute, type Metrics } from "../../shared/metrics.ts";
 import { AdapterError, getAdapter, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
 import { authenticateBearer, parseTokens } from "./auth.ts";
 import { listEvents } from "./events.ts";
+import { formQuestions, formSubmissions, listForms } from "./forms.ts";
 import { openApiDocument } from "./openapi.ts";
 import { findPatients, getPatient, type PatientDto } from "./patients.ts";
 import { patientCacheKey } from "../../shared/cache-keys.ts";
@@ -96,6 +97,20 @@ export function createDashboardApp(deps: DashboardDeps) {
         items,
         nextCursor: items.length === limit && last ? encodeCursor({ receivedAt: Date.parse(last.receivedAt), eventId: last.eventId }) : null,
       });
+    })
+    .get("/api/v1/forms", async () => json({ items: await listForms(sql) }))
+    .get("/api/v1/forms/:source/:formId/questions", async ({ params }) => {
+      const items = await formQuestions(sql, params.source, params.formId);
+      return items.length ? json({ items }) : errorResponse(404, "form_not_found", `no form ${params.formId} from ${params.source}`);
+    })
+    .get("/api/v1/forms/:source/:formId/submissions", async ({ params, query }) => {
+      const limit = limitParam(query.limit);
+      if (limit instanceof Response) return limit;
+      const cursor = decodeCursor<{ submittedAt: string; eventId: string }>(query.cursor);
+      if (cursor instanceof Response) return cursor;
+      const items = await formSubmissions(sql, { source: params.source, formId: params.formId, question: query.question, limit, before: cursor });
+      const last = items.at(-1);
+      return json({ items, nextCursor: items.length === limit && last ? encodeCursor({ submittedAt: last.submittedAt, eventId: last.eventId }) : null });
     })
     .post(
       "/v1/sources/:source/preview",

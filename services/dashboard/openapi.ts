@@ -46,6 +46,32 @@ export const openApiDocument = {
         responses: { 200: { description: "a page of events" }, ...errors },
       },
     },
+    "/api/v1/forms": {
+      get: { summary: "Forms seen, with submission counts", responses: { 200: { description: "forms" }, ...errors } },
+    },
+    "/api/v1/forms/{source}/{formId}/questions": {
+      get: {
+        summary: "Questions seen in a form, with how often each was answered",
+        parameters: [
+          { name: "source", in: "path", required: true, schema: { type: "string" } },
+          { name: "formId", in: "path", required: true, schema: { type: "string" } },
+        ],
+        responses: { 200: { description: "questions" }, 404: { description: "no such form" }, ...errors },
+      },
+    },
+    "/api/v1/forms/{source}/{formId}/submissions": {
+      get: {
+        summary: "A form's submissions, newest first; with `question`, only that question's answer each",
+        parameters: [
+          { name: "source", in: "path", required: true, schema: { type: "string" } },
+          { name: "formId", in: "path", required: true, schema: { type: "string" } },
+          { name: "question", in: "query", schema: { type: "string" } },
+          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 500, default: 50 } },
+          { name: "cursor", in: "query", schema: { type: "string" } },
+        ],
+        responses: { 200: { description: "a page of submissions" }, ...errors },
+      },
+    },
     "/v1/sources/{source}/preview": {
       post: {
         summary: "Parse and map a sample payload for a source without publishing it",

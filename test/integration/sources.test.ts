@@ -80,12 +80,29 @@ describe("every fixture through the cluster", () => {
     expect(mismatches).toEqual([]);
   });
 
-  test("form-specific data: submissions and questions per form", async () => {
+  test("form-specific data: a form's questions and its answers listed by question", async () => {
     const withForm = fixtures.filter((f) => f.formId);
-    const [row] = await sql`select count(*)::int as n from form_submissions`;
-    expect(row!.n).toBeGreaterThanOrEqual(withForm.length);
-    const questions = await sql`select label, answers_count from form_questions where form_id = ${withForm[0]!.formId!}`;
-    expect(questions.length).toBeGreaterThan(0);
+    const forms = (await (await fetch(`${dashboard.url}/api/v1/forms`, { headers: ADMIN })).json()).items as { source: string; formId: string; submissions: number }[];
+    const total = forms.reduce((n, f) => n + f.submissions, 0);
+    expect(total).toBe(withForm.length);
+
+    const typeform = withForm.find((f) => f.source === "typeform" && (f.expected as Record<string, unknown>).email)!;
+    const form = forms.find((f) => f.source === "typeform" && f.formId === typeform.formId)!;
+    const questions = (await (await fetch(`${dashboard.url}/api/v1/forms/typeform/${form.formId}/questions`, { headers: ADMIN })).json()).items as { label: string; answersCount: number }[];
+    expect(questions.length).toBeGreaterThan(1);
+    expect(questions.every((q) => q.answersCount >= 1)).toBe(true);
+
+    // Pick the question whose answers hold the email, and list the form's answers to it.
+    const submissions = (await (await fetch(`${dashboard.url}/api/v1/forms/typeform/${form.formId}/submissions`, { headers: ADMIN })).json()).items as { answers: Record<string, unknown> }[];
+    expect(submissions).toHaveLength(form.submissions);
+    const email = (typeform.expected as Record<string, string>).email!;
+    const label = Object.entries(submissions.find((s) => Object.values(s.answers).some((v) => String(v).toLowerCase() === email))!.answers).find(([, v]) => String(v).toLowerCase() === email)![0];
+    expect(questions.map((q) => q.label)).toContain(label);
+    const byQuestion = await (await fetch(`${dashboard.url}/api/v1/forms/typeform/${form.formId}/submissions?question=${encodeURIComponent(label)}`, { headers: ADMIN })).json();
+    expect(byQuestion.items.map((i: { value: unknown }) => String(i.value).toLowerCase())).toContain(email);
+
+    const missing = await fetch(`${dashboard.url}/api/v1/forms/typeform/no-such-form/questions`, { headers: ADMIN });
+    expect(missing.status).toBe(404);
   });
 });
 
