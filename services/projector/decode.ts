@@ -17,6 +17,21 @@ export type DecodeResult = { ok: true; value: DecodedEvent } | { ok: false; code
 
 const decoder = new TextDecoder();
 
+/**
+ * Postgres text and jsonb cannot hold U+0000; a sender that puts one in a value must not
+ * make its event unstorable, so NULs are dropped from every string.
+ */
+export function stripNul<T>(value: T): T {
+  if (typeof value === "string") return (value.includes("\u0000") ? value.replaceAll("\u0000", "") : value) as T;
+  if (Array.isArray(value)) return value.map(stripNul) as T;
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[stripNul(k)] = stripNul(v);
+    return out as T;
+  }
+  return value;
+}
+
 export function requestFromMessage(msg: Pick<JsMsg, "data" | "headers">): RawRequest {
   const h = msg.headers;
   const headers: Record<string, string> = {};
@@ -41,7 +56,7 @@ export function decodeMessage(msg: Pick<JsMsg, "data" | "headers" | "seq" | "sub
   if (!source) return { ok: false, code: "unknown_source", reason: `no source "${sourceId}" is configured in this projector` };
   try {
     const req = requestFromMessage(msg);
-    const event = getAdapter(source.adapter).parse(req, source);
+    const event = stripNul(getAdapter(source.adapter).parse(req, source));
     return {
       ok: true,
       value: {
@@ -49,7 +64,7 @@ export function decodeMessage(msg: Pick<JsMsg, "data" | "headers" | "seq" | "sub
         receivedAt: new Date(req.now),
         streamSeq: msg.seq,
         contentType: req.headers["content-type"]!,
-        body: decoder.decode(msg.data),
+        body: stripNul(decoder.decode(msg.data)),
         event,
       },
     };

@@ -18,6 +18,8 @@ export interface ProjectorDeps {
   batchSize: number;
   batchDelayMs: number;
   maxDeliver: number;
+  /** Base delay before a failed message is redelivered; grows with each attempt. */
+  retryDelayMs: number;
   /** Called after every committed batch (metrics, logs). */
   onBatch?: (stats: { size: number; inserted: number; duplicates: number; deadLettered: number; ms: number }) => void;
   /** Called with the patients a committed batch wrote (cache invalidation). */
@@ -29,8 +31,6 @@ export interface RunningProjector {
   stop(): Promise<void>;
   healthy(): boolean;
 }
-
-const RETRY_DELAY_MS = 2000;
 
 export async function startProjector(deps: ProjectorDeps): Promise<RunningProjector> {
   const { sql, sources, log } = deps;
@@ -47,7 +47,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
       return true;
     } catch (error) {
       log.error({ err: error, seq: msg.seq }, "dead-letter publish failed; leaving for redelivery");
-      msg.nak(RETRY_DELAY_MS);
+      msg.nak(deps.retryDelayMs);
       return false;
     }
   }
@@ -55,7 +55,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
   /** A failed write: retry later, or dead-letter on the last allowed delivery. */
   async function failed(msg: JsMsg, reason: string): Promise<number> {
     if (msg.info.deliveryCount >= deps.maxDeliver) return (await deadLetterAndAck(msg, "projection_failed", reason)) ? 1 : 0;
-    msg.nak(RETRY_DELAY_MS * msg.info.deliveryCount);
+    msg.nak(deps.retryDelayMs * msg.info.deliveryCount);
     return 0;
   }
 

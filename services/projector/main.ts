@@ -46,6 +46,7 @@ const projector = await startProjector({
   batchSize: config.batchSize,
   batchDelayMs: config.batchDelayMs,
   maxDeliver: config.maxDeliver,
+  retryDelayMs: config.retryDelayMs,
   onBatch: (s) => {
     eventsCounter.add(s.inserted, { result: "inserted" });
     eventsCounter.add(s.duplicates, { result: "duplicate" });
