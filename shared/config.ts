@@ -47,6 +47,7 @@ export const env = {
   bool,
   logLevel: v.picklist(["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
   nonEmpty: v.pipe(v.string(), v.minLength(1)),
+  csv: v.pipe(v.string(), v.transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))),
 };
 
 export interface ConfigEntry<T> {
@@ -74,7 +75,8 @@ export function readConfig<S extends Record<string, ConfigEntry<any>>>(
   const problems: string[] = [];
   for (const [key, e] of Object.entries(spec)) {
     const raw = source[e.name] ?? e.default;
-    if (raw === undefined || raw === "") {
+    // An empty value counts as missing, unless empty is the entry's own default.
+    if (raw === undefined || (raw === "" && e.default !== "")) {
       problems.push(`${e.name} is required`);
       continue;
     }

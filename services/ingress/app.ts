@@ -8,7 +8,7 @@ import { healthRoutes, type ReadinessCheck } from "../../shared/http/health.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { metricsRoute, type Metrics } from "../../shared/metrics.ts";
 import { AdapterError, getAdapter, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
-import { compileAllowList, type IpMatcher } from "./ip-allow.ts";
+import { clientAddress, compileAllowList, type IpMatcher } from "./ip-allow.ts";
 import type { Publisher, Quarantiner, WebhookMessage } from "./publish.ts";
 import { createRateLimiter } from "./rate-limit.ts";
 
@@ -21,6 +21,8 @@ export interface IngressDeps {
   readiness: Record<string, ReadinessCheck>;
   log: Logger;
   metrics: Metrics;
+  /** Load balancers whose X-Forwarded-For is believed (addresses or CIDRs). */
+  trustedProxies?: string[];
   isDraining?: () => boolean;
   now?: () => number;
 }
@@ -55,7 +57,9 @@ export function createIngressApp(deps: IngressDeps) {
   const { sources, log } = deps;
   const now = deps.now ?? Date.now;
   const limiter = createRateLimiter();
-  const allowLists = new Map<string, IpMatcher>([...sources].map(([id, s]) => [id, compileAllowList(s.allowedIps)]));
+  // Only sources with an allow-list pay for address resolution.
+  const allowLists = new Map<string, IpMatcher>([...sources].filter(([, s]) => s.allowedIps.length > 0).map(([id, s]) => [id, compileAllowList(s.allowedIps)]));
+  const trustedProxies = deps.trustedProxies?.length ? compileAllowList(deps.trustedProxies) : () => false;
   const encoder = new TextEncoder();
   const responses = deps.metrics.meter.createCounter("hookline_ingress_responses", {
     description: "Webhook responses by source and HTTP status",
@@ -75,7 +79,10 @@ export function createIngressApp(deps: IngressDeps) {
   async function receive(request: Request, sourceId: string, clientIp: string | undefined): Promise<Response> {
     const source = sources.get(sourceId);
     if (!source) return errorResponse(404, "unknown_source", `no source "${sourceId}" is configured`);
-    if (!allowLists.get(sourceId)!(clientIp)) return errorResponse(403, "ip_not_allowed", "this address may not post to this source");
+    const allowList = allowLists.get(sourceId);
+    if (allowList && !allowList(clientAddress(clientIp, request.headers.get("x-forwarded-for"), trustedProxies))) {
+      return errorResponse(403, "ip_not_allowed", "this address may not post to this source");
+    }
 
     const url = new URL(request.url);
     const isGet = request.method === "GET";

@@ -6,6 +6,8 @@ export const ingressConfigSpec = {
   sourcesFile: entry("HOOKLINE_SOURCES", env.nonEmpty, "ops/dev/sources.yaml"),
   publishTimeoutMs: entry("PUBLISH_TIMEOUT_MS", env.int(100, 10_000), "1500"),
   provision: entry("HOOKLINE_PROVISION", env.bool, "true"),
+  /** Comma-separated addresses/CIDRs of load balancers whose X-Forwarded-For is trusted. */
+  trustedProxies: entry("TRUSTED_PROXIES", env.csv, ""),
 };
 
 export type IngressConfig = ReturnType<typeof readIngressConfig>;

@@ -17,3 +17,15 @@ export function compileAllowList(entries: readonly string[]): IpMatcher {
     return ranges.some(([range, bits]) => range.kind() === addr.kind() && addr.match(range, bits));
   };
 }
+
+/**
+ * The sender's address. Behind a load balancer the peer is the proxy: when the peer is a
+ * trusted proxy, walk X-Forwarded-For from the right and take the first address that is
+ * not one of ours (entries further left could be forged by the sender).
+ */
+export function clientAddress(peer: string | undefined, forwardedFor: string | null, isTrustedProxy: IpMatcher): string | undefined {
+  if (!peer || !forwardedFor || !isTrustedProxy(peer)) return peer;
+  const hops = forwardedFor.split(",").map((s) => s.trim()).filter(Boolean);
+  for (let i = hops.length - 1; i >= 0; i--) if (!isTrustedProxy(hops[i])) return hops[i];
+  return hops[0] ?? peer;
+}

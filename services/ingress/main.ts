@@ -38,6 +38,7 @@ const app = createIngressApp({
   isDraining: () => draining,
   log,
   metrics: createMetrics("ingress"),
+  trustedProxies: config.trustedProxies,
 });
 
 // Bun's own cap sits well above every source's limit so that the ingress, not Bun,

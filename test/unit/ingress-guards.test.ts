@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { deriveEventId } from "../../shared/events.ts";
-import { compileAllowList } from "../../services/ingress/ip-allow.ts";
+import { clientAddress, compileAllowList } from "../../services/ingress/ip-allow.ts";
 import { createRateLimiter } from "../../services/ingress/rate-limit.ts";
 
 describe("IP allow-list", () => {
@@ -44,5 +44,18 @@ describe("event ids", () => {
     expect(deriveEventId("heyflow", null, body)).toBe(deriveEventId("heyflow", null, new TextEncoder().encode('{"a":1}')));
     expect(deriveEventId("heyflow", null, body)).not.toBe(deriveEventId("heyflow", null, new TextEncoder().encode('{"a":2}')));
     expect(deriveEventId("heyflow", null, body)).toMatch(/^evt_[0-9a-f]{32}$/);
+  });
+});
+
+describe("client address behind proxies", () => {
+  const trusted = compileAllowList(["10.0.0.0/8"]);
+  test("an untrusted peer is the client, whatever it forwards", () => {
+    expect(clientAddress("203.0.113.5", "198.51.100.1", trusted)).toBe("203.0.113.5");
+  });
+  test("through trusted proxies: the right-most untrusted hop", () => {
+    expect(clientAddress("10.0.0.2", "6.6.6.6, 198.51.100.1, 10.0.0.9", trusted)).toBe("198.51.100.1");
+  });
+  test("no header: the peer", () => {
+    expect(clientAddress("10.0.0.2", null, trusted)).toBe("10.0.0.2");
   });
 });
