@@ -64,13 +64,16 @@ export interface PatientQuery {
   beforeId?: string;
 }
 
+/** A search term used inside LIKE: its own % and _ match literally. */
+const likeLiteral = (s: string) => s.replace(/[\\%_]/g, (c) => "\\" + c);
+
 export async function findPatients(sql: Sql, query: PatientQuery): Promise<PatientDto[]> {
   const q = query.q?.trim();
   const rows = await sql`
     select ${sql.unsafe(COLUMNS)} from patients
     where true
       ${q && q.includes("@") ? sql`and email = ${q.toLowerCase()}` : sql``}
-      ${q && !q.includes("@") ? sql`and (full_name ilike ${"%" + q + "%"} or phone = ${q} or last_name ilike ${q + "%"})` : sql``}
+      ${q && !q.includes("@") ? sql`and (full_name ilike ${"%" + likeLiteral(q) + "%"} or phone = ${q} or last_name ilike ${likeLiteral(q) + "%"})` : sql``}
       ${query.source ? sql`and source = ${query.source}` : sql``}
       ${query.beforeId ? sql`and id < ${query.beforeId}::bigint` : sql``}
     order by id desc

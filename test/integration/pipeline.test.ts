@@ -61,6 +61,14 @@ describe("ingest → JetStream → projector → Postgres → API", () => {
     expect((await one.json()).email).toBe("ada.3@example.com");
   });
 
+  test("name search matches parts of names, and treats % and _ literally", async () => {
+    const byName = await (await fetch(`${dashboard.url}/api/v1/patients?q=ada1&limit=500`, { headers: ADMIN })).json();
+    // Ada1 and Ada10..Ada19
+    expect(byName.items.map((p: { firstName: string }) => p.firstName).sort()).toEqual(["Ada1", ...Array.from({ length: 10 }, (_, i) => `Ada1${i}`)].sort());
+    const wildcard = await (await fetch(`${dashboard.url}/api/v1/patients?q=${encodeURIComponent("%")}`, { headers: ADMIN })).json();
+    expect(wildcard.items).toEqual([]);
+  });
+
   test("the events API pages through every event once", async () => {
     const seen: string[] = [];
     let cursor: string | null = null;
