@@ -1,14 +1,16 @@
 // The system under test, isolated: its own nats-server (free ports, temp store), its own
-// database (hookline_bench), its own ingress/projector/dashboard processes on free ports.
+// database (hookline_bench_<run>), its own ingress/projector/dashboard processes on free ports.
 // Only Postgres and Redis are shared with a running ./ops/up (separate database, separate
 // Redis DB index), so ./ops/up running or not changes neither the result nor its data.
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { BENCH_DB, dbUrl, provision, recreateDatabase } from "./db.ts";
+import { benchDb, dbUrl, dropDatabase, provision, recreateDatabase } from "./db.ts";
 import { freePort, spawnManaged, waitHttp, waitTcp, type Managed } from "./procs.ts";
 
 export interface Cluster {
   root: string;
+  /** Unique per run: names the database and the Redis key prefix. */
+  tag: string;
   workDir: string;
   natsUrl: string;
   natsMonitorUrl: string;
@@ -65,10 +67,11 @@ export async function startService(root: string, workDir: string, service: strin
   return { proc, url };
 }
 
-export async function startCluster(root: string, workDir: string): Promise<Cluster> {
+export async function startCluster(root: string, workDir: string, tag: string): Promise<Cluster> {
   mkdirSync(workDir, { recursive: true });
-  const databaseUrl = dbUrl(BENCH_DB);
-  await recreateDatabase(root, BENCH_DB);
+  const dbName = benchDb(tag);
+  const databaseUrl = dbUrl(dbName);
+  await recreateDatabase(root, dbName);
   const { nats, url: natsUrl, monitorUrl } = await startNats(workDir, "nats");
   await provision(root, natsUrl, databaseUrl);
   const env = serviceEnv(natsUrl, databaseUrl, root);
@@ -76,6 +79,7 @@ export async function startCluster(root: string, workDir: string): Promise<Clust
   const dashboard = await startService(root, workDir, "dashboard", "dashboard", env);
   const cluster: Cluster = {
     root,
+    tag,
     workDir,
     natsUrl,
     natsMonitorUrl: monitorUrl,
@@ -101,6 +105,7 @@ export async function startCluster(root: string, workDir: string): Promise<Clust
       await dashboard.proc.stop();
       await ingress.proc.stop();
       await nats.stop();
+      await dropDatabase(root, dbName);
     },
   };
   return cluster;

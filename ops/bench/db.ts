@@ -2,8 +2,10 @@
 // through ops/lib.sh's psql_admin (superuser over the cluster's socket), as ops/up does.
 import { run } from "./procs.ts";
 
-export const BENCH_DB = "hookline_bench";
-export const PROJECTOR_DB = "hookline_bench_proj";
+// One database per run (suffix = run tag), dropped at the end: two bench runs at once
+// (a developer's and the smoke test under ./ops/test) must not drop each other's data.
+export const benchDb = (tag: string) => `hookline_bench_${tag}`;
+export const projectorDb = (tag: string) => `hookline_bench_proj_${tag}`;
 
 export const dbUrl = (name: string) => `postgres://hookline:hookline@127.0.0.1:5432/${name}`;
 
@@ -12,6 +14,11 @@ export async function recreateDatabase(root: string, name: string): Promise<void
   if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
   const script = `source ops/lib.sh; psql_admin -d postgres -c 'drop database if exists ${name} with (force)' >/dev/null; ensure_database ${name}`;
   await run(["bash", "-c", script], { cwd: root, timeoutMs: 60_000 });
+}
+
+export async function dropDatabase(root: string, name: string): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
+  await run(["bash", "-c", `source ops/lib.sh; psql_admin -d postgres -c 'drop database if exists ${name} with (force)' >/dev/null`], { cwd: root, timeoutMs: 60_000 });
 }
 
 /** Applies migrations and provisions streams via ops/provision.ts (the real one). */

@@ -20,7 +20,10 @@ export interface E2eResult {
   errors: number;
   /** Requests not sent because too many were outstanding (the server fell behind). */
   shed: number;
+  /** Pipeline phase (projector running): from scheduled send to the 200. */
   ingestLatencyMs: { p50: number; p90: number; p99: number; max: number };
+  /** Same rate, projector stopped: the ingress's own latency at half load. */
+  ingressAlone: { achievedRps: number; errors: number; shed: number; latencyMs: { p50: number; p90: number; p99: number; max: number } };
   visibleLatencyMs: { samples: number; found: number; p50: number; p90: number; p99: number; max: number };
   resources: Record<string, ResourceUsage>;
 }
@@ -60,25 +63,28 @@ async function waitVisible(dashboardUrl: string, email: string, from: number): P
   return null;
 }
 
-export async function runE2e(cluster: Cluster, rate: number, seconds: number, runTag: string): Promise<E2eResult> {
-  await cluster.stopProjector();
-  await purgeBacklog(cluster.natsUrl);
-  const projector = await cluster.startProjector();
-  const total = Math.min(200_000, Math.max(1, Math.round(rate * seconds)));
-  const sampleEvery = Math.max(1, Math.floor(total / 300));
-  const now = Date.now();
-  const requests: BenchRequest[] = Array.from({ length: total }, (_, n) => makeRequest(`${runTag}e2e`, n, now));
-  progress(`e2e: ${rate} req/s for ${seconds}s, visibility sampled on ${Math.ceil(total / sampleEvery)} requests`);
+interface LoopResult {
+  sent: number;
+  ok: number;
+  errors: number;
+  shed: number;
+  achievedRps: number;
+  latency: number[];
+  visible: number[];
+  samples: number;
+}
 
-  const ingest: number[] = [];
+/** Sends `requests` at `rate`/s from their scheduled times; optionally samples visibility. */
+async function openLoop(cluster: Cluster, requests: BenchRequest[], rate: number, seconds: number, sampleEvery: number): Promise<LoopResult> {
+  const total = requests.length;
+  const latency: number[] = [];
   const visible: number[] = [];
   const pollers: Promise<void>[] = [];
+  const inflight: Promise<void>[] = [];
   let ok = 0;
   let errors = 0;
   let shed = 0;
   let outstanding = 0;
-  const inflight: Promise<void>[] = [];
-  const m = meter({ ingress: cluster.ingress.pid, "nats-server": cluster.nats.pid, projector: projector.pid, dashboard: cluster.dashboard.pid });
 
   async function send(req: BenchRequest, n: number, scheduled: number) {
     outstanding++;
@@ -91,8 +97,8 @@ export async function runE2e(cluster: Cluster, rate: number, seconds: number, ru
         return;
       }
       ok++;
-      ingest.push(at - scheduled);
-      if (n % sampleEvery === 0) {
+      latency.push(at - scheduled);
+      if (sampleEvery > 0 && n % sampleEvery === 0) {
         pollers.push(
           waitVisible(cluster.dashboardUrl, req.email, at).then((ms) => {
             if (ms !== null) visible.push(ms);
@@ -125,18 +131,40 @@ export async function runE2e(cluster: Cluster, rate: number, seconds: number, ru
   await Promise.all(inflight);
   const elapsed = (performance.now() - start) / 1000;
   await Promise.all(pollers);
-  const resources = m.stop();
-  ingest.sort((a, b) => a - b);
+  latency.sort((a, b) => a - b);
   visible.sort((a, b) => a - b);
+  return { sent, ok, errors, shed, achievedRps: Math.round(ok / elapsed), latency, visible, samples: pollers.length };
+}
+
+export async function runE2e(cluster: Cluster, rate: number, seconds: number, runTag: string): Promise<E2eResult> {
+  const total = Math.min(200_000, Math.max(1, Math.round(rate * seconds)));
+  const now = Date.now();
+
+  // Phase 1: the ingress alone at half load (projector stopped): its own latency.
+  await cluster.stopProjector();
+  const alone = Array.from({ length: Math.ceil(total / 2) }, (_, n) => makeRequest(`${runTag}lat`, n, now));
+  progress(`e2e: ingress alone at ${rate} req/s for ${seconds / 2}s (projector stopped)`);
+  const a = await openLoop(cluster, alone, rate, seconds / 2, 0);
+
+  // Phase 2: the whole pipeline, the ingest backlog purged, the projector running.
+  await purgeBacklog(cluster.natsUrl);
+  const projector = await cluster.startProjector();
+  const sampleEvery = Math.max(1, Math.floor(total / 300));
+  const requests = Array.from({ length: total }, (_, n) => makeRequest(`${runTag}e2e`, n, Date.now()));
+  progress(`e2e: pipeline at ${rate} req/s for ${seconds}s, visibility sampled on ${Math.ceil(total / sampleEvery)} requests`);
+  const m = meter({ ingress: cluster.ingress.pid, "nats-server": cluster.nats.pid, projector: projector.pid, dashboard: cluster.dashboard.pid });
+  const b = await openLoop(cluster, requests, rate, seconds, sampleEvery);
+  const resources = m.stop();
   return {
     offeredRps: rate,
-    achievedRps: Math.round(ok / elapsed),
-    sent,
-    ok,
-    errors,
-    shed,
-    ingestLatencyMs: summary(ingest),
-    visibleLatencyMs: { samples: pollers.length, found: visible.length, ...summary(visible) },
+    achievedRps: b.achievedRps,
+    sent: b.sent,
+    ok: b.ok,
+    errors: b.errors,
+    shed: b.shed,
+    ingestLatencyMs: summary(b.latency),
+    ingressAlone: { achievedRps: a.achievedRps, errors: a.errors, shed: a.shed, latencyMs: summary(a.latency) },
+    visibleLatencyMs: { samples: b.samples, found: b.visible.length, ...summary(b.visible) },
     resources,
   };
 }

@@ -6,8 +6,7 @@ import { connect } from "@nats-io/transport-node";
 import { join } from "node:path";
 import type { Cluster } from "./cluster.ts";
 import { createCeilingStream, deleteCeilingStream, runCeiling } from "./ceiling.ts";
-import { psql } from "./db.ts";
-import { resetPeerState, startPeer, ensurePeersInstalled, type Peer } from "./peers.ts";
+import { dropPeerQueue, ensurePeersInstalled, queuedJobs, startPeer, type Peer } from "./peers.ts";
 import { removePool, writePool, type Pool } from "./pool.ts";
 import { progress, warnLine } from "./progress.ts";
 import { meter, type ResourceUsage } from "./resources.ts";
@@ -80,9 +79,8 @@ export async function runIngest(cluster: Cluster, opts: IngestOptions, runTag: s
   const peers: Peer[] = [];
   if (opts.peers) {
     await ensurePeersInstalled();
-    await resetPeerState(cluster.root, cluster.databaseUrl);
-    peers.push(await startPeer("direct", cluster.root, cluster.workDir, cluster.databaseUrl));
-    peers.push(await startPeer("bull", cluster.root, cluster.workDir, cluster.databaseUrl));
+    peers.push(await startPeer("direct", cluster.root, cluster.workDir, cluster.databaseUrl, cluster.tag));
+    peers.push(await startPeer("bull", cluster.root, cluster.workDir, cluster.databaseUrl, cluster.tag));
   }
   const urls: Partial<Record<Target, string>> = { hookline: `${cluster.ingressUrl}/` };
   for (const p of peers) urls[p.name] = `${p.url}/`;
@@ -92,14 +90,12 @@ export async function runIngest(cluster: Cluster, opts: IngestOptions, runTag: s
   };
   for (const p of peers) pids[p.name] = { [`peer-${p.name}`]: p.server.pid };
   const resources: IngestResult["resources"] = {};
-  let bullAccepted = 0;
 
   try {
     // JIT and connection warm-up for every HTTP target, outside the measurement.
     const warm = writePool(join(cluster.workDir, "pool-warm"), `${runTag}w`, 4000, WRK_THREADS);
     for (const [target, url] of Object.entries(urls)) {
-      const r = await runWrk({ url: url!, pool: warm, connections: 16, seconds: 1, cwd: cluster.root });
-      if (target === "bull") bullAccepted += r.ok;
+      await runWrk({ url: url!, pool: warm, connections: 16, seconds: 1, cwd: cluster.root });
     }
     removePool(warm);
 
@@ -120,7 +116,6 @@ export async function runIngest(cluster: Cluster, opts: IngestOptions, runTag: s
               : await runWrk({ url: urls[target]!, pool, connections: c, seconds: opts.seconds, cwd: cluster.root });
           addUsage((resources[target] ??= {}), m.stop());
           (runs[target] ??= []).push(r);
-          if (target === "bull") bullAccepted += r.ok;
           if (r.wrapped) warnLine(`${target} c=${c}: pool of ${size} ran out; later requests were duplicates`);
           if (r.errors > 0) warnLine(`${target} c=${c}: ${r.errors} errors (non-2xx or socket)`);
           progress(`ingest c=${c} ${target.padEnd(8)} ${String(r.rps).padStart(6)} req/s  p50 ${r.latencyMs.p50} ms  p99 ${r.latencyMs.p99} ms${opts.repeats > 1 ? `  (repeat ${rep + 1}/${opts.repeats})` : ""}`);
@@ -143,31 +138,33 @@ export async function runIngest(cluster: Cluster, opts: IngestOptions, runTag: s
       });
     }
 
-    const bullDrain = opts.peers ? await drainBull(cluster, peers.find((p) => p.name === "bull")!, bullAccepted) : null;
+    const bullDrain = opts.peers ? await drainBull(cluster, peers.find((p) => p.name === "bull")!) : null;
     return { points, maxRps: Math.max(...points.map((p) => p.results.hookline?.rps ?? 0)), resources, bullDrain };
   } finally {
     for (const p of peers) await p.server.stop();
+    if (opts.peers) await dropPeerQueue(cluster.root, cluster.tag).catch(() => {});
     await deleteCeilingStream(nc).catch(() => {});
     await nc.close();
   }
 }
 
 /** Starts the Bull worker over the jobs the load left queued; bounded to 60 s. */
-async function drainBull(cluster: Cluster, bull: Peer, jobs: number): Promise<IngestResult["bullDrain"]> {
+async function drainBull(cluster: Cluster, bull: Peer): Promise<IngestResult["bullDrain"]> {
+  const jobs = await queuedJobs(cluster.root, bull.prefix!);
   progress(`bull worker draining ${jobs} jobs (≤ 60 s)`);
-  const count = async () => Number((await psql(cluster.root, cluster.databaseUrl, "select count(*) from bench.peer_bull_events").catch(() => "0")).trim());
   const worker = bull.startWorker!();
   const started = performance.now();
-  let done = 0;
+  let left = jobs;
   try {
     while (performance.now() - started < 60_000) {
-      done = await count();
-      if (done >= jobs) break;
+      left = await queuedJobs(cluster.root, bull.prefix!);
+      if (left === 0) break;
       await Bun.sleep(250);
     }
   } finally {
     await worker.stop();
   }
+  const done = jobs - left;
   const seconds = (performance.now() - started) / 1000;
-  return { jobs, seconds: Math.round(seconds * 10) / 10, rate: Math.round(done / seconds), complete: done >= jobs };
+  return { jobs, seconds: Math.round(seconds * 10) / 10, rate: Math.round(done / seconds), complete: left === 0 };
 }

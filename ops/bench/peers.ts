@@ -1,10 +1,9 @@
 // The peers: the same webhooks received by the two designs teams usually start with
 // (ops/bench/peers/*.js, Node + Express). Installed lazily with `npm ci` from the
-// committed lockfile; they write to schema `bench` of the bench database and BullMQ uses
-// Redis DB 5 with its own key prefix.
+// committed lockfile; they write to schema `bench` of the run's database and BullMQ uses
+// Redis DB 5 with a per-run key prefix.
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { psql } from "./db.ts";
 import { progress } from "./progress.ts";
 import { freePort, run, spawnManaged, waitHttp, type Managed } from "./procs.ts";
 
@@ -24,29 +23,40 @@ export interface Peer {
   name: PeerName;
   url: string;
   server: Managed;
+  /** The Bull peer's Redis key prefix. */
+  prefix?: string;
   /** The Bull peer's worker; started after the load to drain (see ingest suite). */
   startWorker?: () => Managed;
 }
 
-function peerEnv(databaseUrl: string): Record<string, string> {
-  return { DATABASE_URL: databaseUrl, REDIS_URL: PEER_REDIS_URL, BULL_PREFIX: "hlbench", NODE_ENV: "production" };
+const bullPrefix = (tag: string) => `hlbench-${tag}`;
+
+function peerEnv(databaseUrl: string, tag: string): Record<string, string> {
+  return { DATABASE_URL: databaseUrl, REDIS_URL: PEER_REDIS_URL, BULL_PREFIX: bullPrefix(tag), NODE_ENV: "production" };
 }
 
-/** Empties the peer's table / queue, so each run starts alike. */
-export async function resetPeerState(root: string, databaseUrl: string): Promise<void> {
-  await psql(root, databaseUrl, "drop schema if exists bench cascade");
-  // DB 5 is the bench's own Redis DB (never the dev cluster's DB 0).
-  await run(["redis-cli", "-n", "5", "flushdb"], { cwd: root, timeoutMs: 30_000 });
+/** Deletes this run's BullMQ keys (Redis DB 5, prefix hlbench-<run>); other runs' keys stay. */
+export async function dropPeerQueue(root: string, tag: string): Promise<void> {
+  const script = `redis-cli -n 5 --scan --pattern '${bullPrefix(tag)}:*' | xargs -r -n 500 redis-cli -n 5 del >/dev/null`;
+  await run(["bash", "-c", script], { cwd: root, timeoutMs: 60_000 });
 }
 
-export async function startPeer(name: PeerName, root: string, workDir: string, databaseUrl: string): Promise<Peer> {
+/** Jobs waiting or active in the Bull peer's queue (BullMQ keeps both as Redis lists). */
+export async function queuedJobs(root: string, prefix: string): Promise<number> {
+  const lua = "return redis.call('llen', KEYS[1]) + redis.call('llen', KEYS[2])";
+  const out = await run(["redis-cli", "-n", "5", "eval", lua, "2", `${prefix}:webhooks:wait`, `${prefix}:webhooks:active`], { cwd: root, timeoutMs: 10_000 });
+  return Number(out.trim()) || 0;
+}
+
+export async function startPeer(name: PeerName, root: string, workDir: string, databaseUrl: string, tag: string): Promise<Peer> {
   const port = await freePort();
-  const env = { ...peerEnv(databaseUrl), PORT: String(port) };
+  const env = { ...peerEnv(databaseUrl, tag), PORT: String(port) };
   const server = spawnManaged({ name: `peer-${name}`, cmd: ["node", `${name}.js`], cwd: PEERS_DIR, env, logDir: workDir });
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/health/ready`, 30, server);
   const peer: Peer = { name, url, server };
   if (name === "bull") {
+    peer.prefix = bullPrefix(tag);
     peer.startWorker = () => spawnManaged({ name: "peer-bull-worker", cmd: ["node", "bull-worker.js"], cwd: PEERS_DIR, env, logDir: workDir });
   }
   return peer;

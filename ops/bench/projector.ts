@@ -13,7 +13,7 @@ import { PROJECTOR_CONSUMER, STREAM } from "../../shared/nats.ts";
 import { getAdapter, loadSources } from "../../shared/sources/index.ts";
 import { createPublisher, type WebhookMessage } from "../../services/ingress/publish.ts";
 import { serviceEnv, startNats, startService } from "./cluster.ts";
-import { PROJECTOR_DB, dbUrl, provision, psql, recreateDatabase } from "./db.ts";
+import { dbUrl, dropDatabase, projectorDb, provision, psql, recreateDatabase } from "./db.ts";
 import { makeRequest } from "./payloads.ts";
 import { progress } from "./progress.ts";
 import type { Managed } from "./procs.ts";
@@ -75,12 +75,14 @@ async function preload(natsUrl: string, root: string, count: number, tag: string
 }
 
 async function drainOnce(root: string, workDir: string, processes: number, backlog: number, tag: string): Promise<{ run: DrainRun; preloadRate: number; databaseUrl: string; stopNats: () => Promise<void> }> {
-  const databaseUrl = dbUrl(PROJECTOR_DB);
-  await recreateDatabase(root, PROJECTOR_DB);
+  const dbName = projectorDb(tag);
+  const databaseUrl = dbUrl(dbName);
+  await recreateDatabase(root, dbName);
   const dir = join(workDir, `projector-${processes}`);
   const { nats, url: natsUrl } = await startNats(dir, "nats-proj");
   const stopNats = async () => {
     await nats.stop();
+    await dropDatabase(root, dbName);
     rmSync(join(dir, "nats-proj-store"), { recursive: true, force: true });
   };
   await provision(root, natsUrl, databaseUrl);

@@ -1,0 +1,67 @@
+// The bench's smoke mode end to end: every suite at a tiny load against its own isolated
+// processes (needs only the Postgres and Redis that ./ops/test starts). Checks the JSON
+// schema and that each suite measured something real; asserts no speed (see design.md:
+// speed is measured by ops/bench, never by timed assertions).
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dir, "..", "..");
+
+/** The README text the bench owns (between its markers); the rest is others' to edit meanwhile. */
+function benchSection(): string {
+  const text = readFileSync(join(ROOT, "README.md"), "utf8");
+  return text.slice(text.indexOf("<!-- bench:start -->"), text.indexOf("<!-- bench:end -->"));
+}
+
+describe("ops/bench --smoke", () => {
+  test(
+    "runs every suite and writes the hookline-bench/1 JSON",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "bench-smoke-"));
+      const out = join(dir, "bench.json");
+      const readmeBefore = benchSection();
+      try {
+        const proc = Bun.spawn([join(ROOT, "ops/bench/run"), "--smoke", "--json", out], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+        const timer = setTimeout(() => proc.kill("SIGKILL"), 170_000);
+        const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+        clearTimeout(timer);
+        if (code !== 0) console.error(stderr.slice(-4000));
+        expect(code).toBe(0);
+        expect(stdout).toContain("**Ingest**");
+
+        const r = JSON.parse(readFileSync(out, "utf8"));
+        expect(r.schema).toBe("hookline-bench/1");
+        expect(r.smoke).toBe(true);
+        expect(r.machine.nproc).toBeGreaterThan(0);
+
+        const point = r.ingest.points[0];
+        for (const target of ["hookline", "ceiling", "direct", "bull"]) {
+          expect(point.results[target].ok).toBeGreaterThan(0);
+          expect(point.results[target].errors).toBe(0);
+          expect(point.results[target].latencyMs.p99).toBeGreaterThan(0);
+        }
+        expect(point.ratios.hooklineVsCeilingRps).toBeGreaterThan(0);
+        expect(r.resources.ingest.hookline.ingress.cpuSeconds).toBeGreaterThan(0);
+
+        expect(r.projector.runs.length).toBe(2);
+        for (const run of r.projector.runs) {
+          expect(run.complete).toBe(true);
+          expect(run.rowsWritten).toBe(r.projector.backlog);
+        }
+        expect(r.projector.copy.rows).toBe(r.projector.backlog);
+
+        expect(r.e2e.errors).toBe(0);
+        expect(r.e2e.visibleLatencyMs.found).toBe(r.e2e.visibleLatencyMs.samples);
+        expect(r.e2e.visibleLatencyMs.found).toBeGreaterThan(0);
+
+        // A smoke run must leave the README's measured figures alone.
+        expect(benchSection()).toBe(readmeBefore);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    180_000,
+  );
+});
