@@ -39,14 +39,35 @@ function messageHeaders(msg: WebhookMessage) {
 }
 
 export function createPublisher(js: JetStreamClient, timeoutMs: number): Publisher {
-  return async (msg) => {
+  return coalesced(async (msg) => {
     const ack = await js.publish(webhookSubject(msg.source), msg.body, {
       msgID: msg.eventId,
       headers: messageHeaders(msg),
       timeout: timeoutMs,
     });
     return { duplicate: ack.duplicate, seq: ack.seq };
+  });
+}
+
+/**
+ * Starts the publishes requested during one event-loop turn together, in one callback.
+ * Why: nats.js writes its outbound buffer on the next microtask checkpoint, and Bun drains
+ * microtasks after every HTTP request callback, so under load each webhook cost its own
+ * socket write (22% of ingress CPU in a profile at 256 in flight). Started together, the
+ * turn's publishes leave in one write. Nothing else changes: each promise still settles
+ * only with its own PubAck (or its error/timeout).
+ */
+export function coalesced<T, R>(publish: (msg: T) => Promise<R>): (msg: T) => Promise<R> {
+  let queue: (() => void)[] = [];
+  const run = () => {
+    const batch = queue;
+    queue = [];
+    for (const start of batch) start();
   };
+  return (msg) =>
+    new Promise<R>((resolve, reject) => {
+      if (queue.push(() => publish(msg).then(resolve, reject)) === 1) setImmediate(run);
+    });
 }
 
 /** Keeps an authenticated body that cannot be parsed, with the reason, in WEBHOOKS_DLQ. */
