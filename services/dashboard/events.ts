@@ -10,6 +10,8 @@ export interface EventDto {
   patientId: string | null;
   contentType: string | null;
   streamSeq: number | null;
+  /** The trace this webhook was received under (open it in Jaeger/Tempo). */
+  traceId: string | null;
   canonical?: unknown;
 }
 
@@ -23,7 +25,7 @@ export interface EventQuery {
 
 export async function listEvents(sql: Sql, query: EventQuery): Promise<EventDto[]> {
   const rows = await sql`
-    select event_id, source, received_at, submitted_at, form_id, provider_event_id, patient_id, content_type, stream_seq
+    select event_id, source, received_at, submitted_at, form_id, provider_event_id, patient_id, content_type, stream_seq, trace_id
       ${query.withCanonical ? sql`, canonical` : sql``}
     from webhook_events
     where true
@@ -41,6 +43,7 @@ export async function listEvents(sql: Sql, query: EventQuery): Promise<EventDto[
     patientId: r.patient_id === null ? null : String(r.patient_id),
     contentType: r.content_type,
     streamSeq: r.stream_seq === null ? null : Number(r.stream_seq),
+    traceId: r.trace_id,
     ...(query.withCanonical ? { canonical: r.canonical } : {}),
   }));
 }

@@ -11,6 +11,8 @@ export interface DecodedEvent {
   contentType: string;
   body: string;
   event: CanonicalEvent;
+  /** W3C trace id the ingress published under, when there was one. */
+  traceId: string | null;
 }
 
 export type DecodeResult = { ok: true; value: DecodedEvent } | { ok: false; code: string; reason: string };
@@ -65,6 +67,7 @@ export function decodeMessage(msg: Pick<JsMsg, "data" | "headers" | "seq" | "sub
         streamSeq: msg.seq,
         contentType: req.headers["content-type"]!,
         body: stripNul(decoder.decode(msg.data)),
+        traceId: /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(msg.headers?.get(H.traceparent) ?? "")?.[1] ?? null,
         event,
       },
     };

@@ -2,9 +2,11 @@
 // `batchSize` or `batchDelayMs` after its first message, whichever comes first. Each
 // batch is one transaction; every message is acked only after that commit.
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
+import { SpanKind, SpanStatusCode, type Span, type Tracer } from "@opentelemetry/api";
 import type { Sql } from "postgres";
 import type { Logger } from "../../shared/logger.ts";
 import type { SourceConfig } from "../../shared/sources/index.ts";
+import { extractContext } from "../../shared/tracing.ts";
 import type { DeadLetter } from "./dead-letter.ts";
 import { decodeMessage, type DecodedEvent } from "./decode.ts";
 import { projectBatch, type PartitionCache } from "./project.ts";
@@ -15,6 +17,7 @@ export interface ProjectorDeps {
   sources: Map<string, SourceConfig>;
   deadLetter: DeadLetter;
   log: Logger;
+  tracer: Tracer;
   batchSize: number;
   batchDelayMs: number;
   maxDeliver: number;
@@ -59,29 +62,64 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
     return 0;
   }
 
+  /** One span per message, continuing the trace the ingress started for that webhook. */
+  function messageSpan(msg: JsMsg): Span {
+    return deps.tracer.startSpan(
+      `process ${msg.subject}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          "messaging.system": "nats",
+          "messaging.operation.type": "process",
+          "messaging.destination.name": msg.subject,
+          "messaging.message.id": msg.headers?.get("Hookline-Event-Id") ?? "",
+          "hookline.delivery_count": msg.info.deliveryCount,
+        },
+      },
+      extractContext((key) => msg.headers?.get(key)),
+    );
+  }
+
+  function endSpan(span: Span, error?: string): void {
+    if (error) span.setStatus({ code: SpanStatusCode.ERROR, message: error });
+    span.end();
+  }
+
   async function handle(batch: JsMsg[]): Promise<void> {
     const started = performance.now();
     let deadLettered = 0;
-    const decoded: { msg: JsMsg; event: DecodedEvent }[] = [];
+    const decoded: { msg: JsMsg; event: DecodedEvent; span: Span }[] = [];
     for (const msg of batch) {
+      const span = messageSpan(msg);
       const result = decodeMessage(msg, sources);
-      if (result.ok) decoded.push({ msg, event: result.value });
+      if (result.ok) decoded.push({ msg, event: result.value, span });
       else {
         log.warn({ seq: msg.seq, code: result.code }, "unprojectable message dead-lettered");
         if (await deadLetterAndAck(msg, result.code, result.reason)) deadLettered++;
+        endSpan(span, `dead-lettered: ${result.code}`);
       }
     }
+    // The batch's one transaction, linked to every message it carried.
+    const txSpan = deps.tracer.startSpan("projectBatch", {
+      attributes: { "db.system.name": "postgresql", "hookline.batch.size": decoded.length },
+      links: decoded.map((d) => ({ context: d.span.spanContext() })),
+    });
     let inserted = 0;
     let duplicates = 0;
     try {
       const r = await projectBatch(sql, decoded.map((d) => d.event), partitions);
       inserted = r.inserted;
       duplicates = r.duplicates;
-      for (const d of decoded) d.msg.ack();
+      for (const d of decoded) {
+        d.msg.ack();
+        endSpan(d.span);
+      }
       if (r.patientIds.length) deps.onPatientsWritten?.(r.patientIds);
       lastError = null;
+      endSpan(txSpan);
     } catch (batchError) {
       lastError = (batchError as Error).message;
+      endSpan(txSpan, lastError);
       log.warn({ err: batchError, size: decoded.length }, "batch failed; retrying one by one");
       // Isolate a poison event from its batch-mates: each alone in its own transaction.
       for (const d of decoded) {
@@ -91,8 +129,10 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
           duplicates += r.duplicates;
           d.msg.ack();
           if (r.patientIds.length) deps.onPatientsWritten?.(r.patientIds);
+          endSpan(d.span);
         } catch (error) {
           deadLettered += await failed(d.msg, (error as Error).message);
+          endSpan(d.span, (error as Error).message);
         }
       }
     }

@@ -11,12 +11,14 @@ import { createLogger } from "../../shared/logger.ts";
 import { DEFAULT_CONSUMER_LIMITS, PROJECTOR_CONSUMER, STREAM, connectNats, provisionJetStream } from "../../shared/nats.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
 import { loadSources } from "../../shared/sources/index.ts";
+import { startTracing } from "../../shared/tracing.ts";
 import { readProjectorConfig } from "./config.ts";
 import { createDeadLetter } from "./dead-letter.ts";
 import { startProjector } from "./loop.ts";
 
 const config = readProjectorConfig();
 const log = createLogger("projector", config.logLevel);
+const tracing = startTracing("projector");
 const sources = loadSources(config.sourcesFile);
 const sql = createDb(config.databaseUrl, { name: "hookline-projector", max: 4 });
 const nc = await connectNats(config.natsUrl, "hookline-projector", log);
@@ -43,6 +45,7 @@ const projector = await startProjector({
   sources,
   deadLetter: createDeadLetter(js),
   log,
+  tracer: tracing.tracer,
   batchSize: config.batchSize,
   batchDelayMs: config.batchDelayMs,
   maxDeliver: config.maxDeliver,
@@ -80,4 +83,5 @@ onShutdown(log, async () => {
   await nc.drain();
   await sql.end({ timeout: 5 });
   redis.disconnect();
+  await tracing.shutdown();
 });

@@ -178,6 +178,7 @@ export async function projectBatch(sql: Sql, events: DecodedEvent[], partitions:
         submitted_at: new Date(e.event.submittedAt),
         patient_id: patientIdByEvent.get(e.eventId) ?? null,
         body: e.body,
+        trace_id: e.traceId,
         canonical: tx.json({ ...e.event, eventId: e.eventId } as never),
       })),
     )}`;
