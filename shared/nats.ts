@@ -64,8 +64,9 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = {
 
 export const DEFAULT_CONSUMER_LIMITS: ConsumerLimits = { ackWaitSeconds: 30, maxDeliver: 5, maxAckPending: 20_000 };
 
-export async function connectNats(url: string, name: string, log: Logger): Promise<NatsConnection> {
+export async function connectNats(url: string, name: string, log: Logger, options: { noAsyncTraces?: boolean } = {}): Promise<NatsConnection> {
   const nc = await connect({
+    ...options,
     servers: url.split(","),
     name,
     maxReconnectAttempts: -1,

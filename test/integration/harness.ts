@@ -199,3 +199,56 @@ export async function startCluster(names: ServiceName[], env: Record<string, str
     },
   };
 }
+
+export interface ReceivedSpan {
+  service: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  kind: number;
+  attributes: Record<string, unknown>;
+  links: { traceId: string; spanId: string }[];
+}
+
+/** A minimal OTLP/HTTP JSON collector: what the services export, as Jaeger would receive it. */
+export async function startOtlpReceiver(): Promise<{ endpoint: string; spans: ReceivedSpan[]; stop(): void }> {
+  const spans: ReceivedSpan[] = [];
+  const value = (v: Record<string, unknown>) => v.stringValue ?? v.intValue ?? v.boolValue ?? v.doubleValue;
+  const attrs = (list: { key: string; value: Record<string, unknown> }[] = []) => Object.fromEntries(list.map((a) => [a.key, value(a.value)]));
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: await freePort(),
+    async fetch(req) {
+      if (new URL(req.url).pathname !== "/v1/traces") return new Response("not found", { status: 404 });
+      const body = (await req.json()) as { resourceSpans: any[] };
+      for (const rs of body.resourceSpans ?? []) {
+        const service = String(attrs(rs.resource?.attributes)["service.name"]);
+        for (const ss of rs.scopeSpans ?? []) {
+          for (const s of ss.spans ?? []) {
+            spans.push({
+              service,
+              traceId: s.traceId,
+              spanId: s.spanId,
+              parentSpanId: s.parentSpanId ?? "",
+              name: s.name,
+              kind: s.kind,
+              attributes: attrs(s.attributes),
+              links: (s.links ?? []).map((l: { traceId: string; spanId: string }) => ({ traceId: l.traceId, spanId: l.spanId })),
+            });
+          }
+        }
+      }
+      return Response.json({});
+    },
+  });
+  return { endpoint: `http://127.0.0.1:${server.port}`, spans, stop: () => server.stop(true) };
+}
+
+/** Env that makes a service export its spans to `endpoint` quickly, as OTLP/HTTP JSON. */
+export const otlpEnv = (endpoint: string) => ({
+  OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+  OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+  OTEL_BSP_SCHEDULE_DELAY: "100",
+  OTEL_TRACES_SAMPLER: "always_on",
+});

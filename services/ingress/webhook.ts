@@ -1,0 +1,215 @@
+// The webhook endpoint. Order matters: cheap rejections first (unknown source, IP,
+// content type, size, rate), then authentication over the raw bytes, then the one
+// parse needed to find the provider's event id, then the durable publish.
+import { SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import { KEPT_PROVIDER_HEADERS, deriveEventId } from "../../shared/events.ts";
+import { errorResponse, json } from "../../shared/http/errors.ts";
+import type { Logger } from "../../shared/logger.ts";
+import type { Metrics } from "../../shared/metrics.ts";
+import { AdapterError, getAdapter, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
+import { extractContext, injectContext } from "../../shared/tracing.ts";
+import { clientAddress, compileAllowList, type IpMatcher } from "./ip-allow.ts";
+import type { Publisher, Quarantiner, WebhookMessage } from "./publish.ts";
+import { createRateLimiter } from "./rate-limit.ts";
+
+export interface WebhookDeps {
+  sources: Map<string, SourceConfig>;
+  publish: Publisher;
+  quarantine: Quarantiner;
+  /** False while NATS is disconnected: answer 503 at once instead of queueing. */
+  queueAvailable: () => boolean;
+  log: Logger;
+  metrics: Metrics;
+  /** Set only when tracing is enabled: the hot path pays nothing otherwise. */
+  tracer?: Tracer;
+  /** Load balancers whose X-Forwarded-For is believed (addresses or CIDRs). */
+  trustedProxies?: string[];
+  now?: () => number;
+}
+
+/** (request, source id from the path, peer address) → response. */
+export type WebhookHandler = (request: Request, sourceId: string, peer: string | undefined) => Promise<Response>;
+
+export const WEBHOOK_ROUTE = "/v1/webhooks/:source";
+const RETRY_AFTER = { "retry-after": "2" };
+
+function mediaType(contentType: string | null): string {
+  if (!contentType) return "";
+  const semi = contentType.indexOf(";");
+  return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+}
+
+/** Query parameters minus the source's URL token, which must never be stored. */
+function storableQuery(search: URLSearchParams, source: SourceConfig): string {
+  const tokenParam = source.auth.scheme === "token" ? source.auth.queryParam : undefined;
+  if (!tokenParam || !search.has(tokenParam)) return search.toString();
+  const params = new URLSearchParams(search);
+  params.delete(tokenParam);
+  return params.toString();
+}
+
+export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
+  const { sources, log, tracer } = deps;
+  const now = deps.now ?? Date.now;
+  const limiter = createRateLimiter();
+  // Only sources with an allow-list pay for address resolution.
+  const allowLists = new Map<string, IpMatcher>(
+    [...sources].filter(([, s]) => s.allowedIps.length > 0).map(([id, s]) => [id, compileAllowList(s.allowedIps)]),
+  );
+  const trustedProxies = deps.trustedProxies?.length ? compileAllowList(deps.trustedProxies) : () => false;
+  const encoder = new TextEncoder();
+  const emptyQuery = new URLSearchParams();
+
+  // Counted in a plain map and read at scrape time: an OTel counter.add() with
+  // attributes on every request cost measurable CPU at tens of thousands per second.
+  const counts = new Map<string, { source: string; status: number; n: number }>();
+  deps.metrics.meter
+    .createObservableCounter("hookline_ingress_responses", { description: "Webhook responses by source and HTTP status" })
+    .addCallback((result) => {
+      for (const c of counts.values()) result.observe(c.n, { source: c.source, status: c.status });
+    });
+  const publishSeconds = deps.metrics.meter.createHistogram("hookline_ingress_publish_seconds", {
+    description: "Time from publish to JetStream PubAck",
+    unit: "s",
+    advice: { explicitBucketBoundaries: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2] },
+  });
+  function count(sourceId: string, status: number): void {
+    const source = sources.has(sourceId) ? sourceId : "unknown";
+    const key = source + " " + status;
+    const c = counts.get(key);
+    if (c) c.n++;
+    else counts.set(key, { source, status, n: 1 });
+  }
+
+  async function receive(request: Request, sourceId: string, peer: string | undefined, span?: Span, ctx?: Context): Promise<Response> {
+    const source = sources.get(sourceId);
+    if (!source) return errorResponse(404, "unknown_source", `no source "${sourceId}" is configured`);
+    const allowList = allowLists.get(sourceId);
+    if (allowList && !allowList(clientAddress(peer, request.headers.get("x-forwarded-for"), trustedProxies))) {
+      return errorResponse(403, "ip_not_allowed", "this address may not post to this source");
+    }
+
+    const isGet = request.method === "GET";
+    if (isGet && source.adapter !== "heyflow") {
+      return errorResponse(405, "method_not_allowed", "this source accepts POST only", { allow: "POST" });
+    }
+    const contentType = isGet ? "application/x-www-form-urlencoded" : mediaType(request.headers.get("content-type"));
+    if (!source.contentTypes.includes(contentType)) {
+      return errorResponse(415, "unsupported_media_type", `content type must be one of: ${source.contentTypes.join(", ")}`);
+    }
+    const declared = Number(request.headers.get("content-length") ?? 0);
+    if (declared > source.maxBodyBytes) return errorResponse(413, "body_too_large", `body exceeds ${source.maxBodyBytes} bytes`);
+
+    const wait = limiter.take(sourceId, source.rateLimitPerSecond);
+    if (wait > 0) return errorResponse(429, "rate_limited", "too many requests for this source", { "retry-after": String(wait) });
+
+    // Most webhooks have no query string: skip parsing the URL for them.
+    const q = request.url.indexOf("?");
+    const search = q < 0 ? emptyQuery : new URLSearchParams(request.url.slice(q + 1));
+    // A HeyFlow GET carries its answers in the query string: it becomes the body.
+    const body = isGet ? encoder.encode(storableQuery(search, source)) : new Uint8Array(await request.arrayBuffer());
+    if (body.byteLength > source.maxBodyBytes) return errorResponse(413, "body_too_large", `body exceeds ${source.maxBodyBytes} bytes`);
+
+    const receivedAt = now();
+    const raw: RawRequest = {
+      method: request.method,
+      // Bun's native toJSON: lower-cased names, one call instead of a JS loop.
+      headers: request.headers.toJSON() as Record<string, string>,
+      query: q < 0 ? {} : Object.fromEntries(search),
+      body,
+      now: receivedAt,
+    };
+    const adapter = getAdapter(source.adapter);
+    const auth = adapter.authenticate(raw, source);
+    if (!auth.ok) return errorResponse(401, auth.code, auth.message);
+
+    if (!deps.queueAvailable()) return errorResponse(503, "queue_unavailable", "the queue is unreachable; retry later", RETRY_AFTER);
+
+    const providerHeaders: Record<string, string> = {};
+    for (const name of KEPT_PROVIDER_HEADERS) {
+      const value = raw.headers[name];
+      if (value !== undefined) providerHeaders[name] = value;
+    }
+    const message: WebhookMessage = {
+      source: sourceId,
+      eventId: "",
+      body,
+      contentType,
+      method: request.method,
+      query: isGet || q < 0 ? "" : storableQuery(search, source),
+      receivedAt,
+      providerHeaders,
+      traceparent: raw.headers.traceparent,
+      tracestate: raw.headers.tracestate,
+    };
+
+    let providerEventId: string | null;
+    try {
+      providerEventId = adapter.providerEventId(raw, auth);
+    } catch (error) {
+      if (!(error instanceof AdapterError)) throw error;
+      // Authenticated but unparseable: keep it with the reason before saying 400.
+      message.eventId = deriveEventId(sourceId, null, body);
+      try {
+        await deps.quarantine(message, error.code, error.message);
+      } catch (publishError) {
+        log.error({ err: publishError, source: sourceId }, "quarantine publish failed");
+        return errorResponse(503, "queue_unavailable", "the queue is unreachable; retry later", RETRY_AFTER);
+      }
+      log.warn({ source: sourceId, eventId: message.eventId, code: error.code }, "quarantined unparseable webhook");
+      return errorResponse(error.status, error.code, error.message);
+    }
+
+    message.eventId = deriveEventId(sourceId, providerEventId, body);
+    let publishSpan: Span | undefined;
+    if (tracer && span && ctx) {
+      span.setAttribute("hookline.event_id", message.eventId);
+      publishSpan = tracer.startSpan(
+        `publish webhooks.${sourceId}`,
+        { kind: SpanKind.PRODUCER, attributes: { "messaging.system": "nats", "messaging.operation.type": "send", "messaging.destination.name": `webhooks.${sourceId}`, "messaging.message.id": message.eventId } },
+        ctx,
+      );
+      // The projector continues from the publish span.
+      injectContext(trace.setSpan(ctx, publishSpan), (key, value) => {
+        if (key === "traceparent") message.traceparent = value;
+        else if (key === "tracestate") message.tracestate = value;
+      });
+    }
+    try {
+      const started = performance.now();
+      const ack = await deps.publish(message);
+      publishSeconds.record((performance.now() - started) / 1000);
+      publishSpan?.end();
+      span?.setAttribute("hookline.duplicate", ack.duplicate);
+      return json({ received: true, eventId: message.eventId, duplicate: ack.duplicate });
+    } catch (error) {
+      publishSpan?.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      publishSpan?.end();
+      log.error({ err: error, source: sourceId, eventId: message.eventId }, "publish failed");
+      return errorResponse(503, "queue_unavailable", "the queue did not confirm storage; retry later", RETRY_AFTER);
+    }
+  }
+
+  async function traced(request: Request, sourceId: string, peer: string | undefined): Promise<Response> {
+    const parent = extractContext((key) => request.headers.get(key));
+    const span = tracer!.startSpan(
+      `${request.method} ${WEBHOOK_ROUTE}`,
+      { kind: SpanKind.SERVER, attributes: { "http.request.method": request.method, "http.route": WEBHOOK_ROUTE, "hookline.source": sourceId } },
+      parent,
+    );
+    try {
+      const response = await receive(request, sourceId, peer, span, trace.setSpan(parent, span));
+      span.setAttribute("http.response.status_code", response.status);
+      if (response.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      return response;
+    } finally {
+      span.end();
+    }
+  }
+
+  return async (request, sourceId, peer) => {
+    const response = await (tracer ? traced(request, sourceId, peer) : receive(request, sourceId, peer));
+    count(sourceId, response.status);
+    return response;
+  };
+}
