@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { Cluster } from "./cluster.ts";
 import { createCeilingStream, deleteCeilingStream, runCeiling } from "./ceiling.ts";
 import { dropPeerQueue, ensurePeersInstalled, queuedJobs, startPeer, type Peer } from "./peers.ts";
+import { freePort, spawnManaged, waitHttp } from "./procs.ts";
 import { removePool, writePool, type Pool } from "./pool.ts";
 import { progress, warnLine } from "./progress.ts";
 import { meter, type ResourceUsage } from "./resources.ts";
@@ -22,13 +23,18 @@ export interface IngestOptions {
   maxPool: number;
 }
 
-export type Target = "hookline" | "ceiling" | "direct" | "bull";
+export type Target = "hookline" | "ceiling" | "floor" | "direct" | "bull";
 
 export interface IngestPoint {
   connections: number;
   results: Partial<Record<Target, LoadResult>>;
   ratios: {
     hooklineVsCeilingRps: number | null;
+    /** hookline / the bare-HTTP floor (Bun reading the body and answering, nothing else). */
+    hooklineVsFloorRps: number | null;
+    /** 1 / (1/floor + 1/ceiling): one process doing both the HTTP and the publish. */
+    boundRps: number | null;
+    hooklineVsBoundRps: number | null;
     hooklineVsDirectRps: number | null;
     hooklineVsBullRps: number | null;
     /** hookline p99 / peer p99: below 1 means hookline's tail is shorter. */
@@ -82,11 +88,15 @@ export async function runIngest(cluster: Cluster, opts: IngestOptions, runTag: s
     peers.push(await startPeer("direct", cluster.root, cluster.workDir, cluster.databaseUrl, cluster.tag));
     peers.push(await startPeer("bull", cluster.root, cluster.workDir, cluster.databaseUrl, cluster.tag));
   }
-  const urls: Partial<Record<Target, string>> = { hookline: `${cluster.ingressUrl}/` };
+  const floorPort = await freePort();
+  const floor = spawnManaged({ name: "http-floor", cmd: ["bun", join(import.meta.dir, "http-floor.ts")], cwd: cluster.root, env: { PORT: String(floorPort) }, logDir: cluster.workDir });
+  await waitHttp(`http://127.0.0.1:${floorPort}/`, 30, floor);
+  const urls: Partial<Record<Target, string>> = { hookline: `${cluster.ingressUrl}/`, floor: `http://127.0.0.1:${floorPort}/` };
   for (const p of peers) urls[p.name] = `${p.url}/`;
   const pids: Partial<Record<Target, Record<string, number>>> = {
     hookline: { ingress: cluster.ingress.pid, "nats-server": cluster.nats.pid },
     ceiling: { "bench (publisher)": process.pid, "nats-server": cluster.nats.pid },
+    floor: { "http-floor": floor.pid },
   };
   for (const p of peers) pids[p.name] = { [`peer-${p.name}`]: p.server.pid };
   const resources: IngestResult["resources"] = {};
@@ -107,7 +117,7 @@ export async function runIngest(cluster: Cluster, opts: IngestOptions, runTag: s
       for (let rep = 0; rep < opts.repeats; rep++) {
         const size = Math.min(opts.maxPool, Math.max(2000, Math.ceil(expectedRps * opts.seconds * 1.4)));
         const pool: Pool = writePool(join(cluster.workDir, "pool"), `${runTag}c${c}r${rep}`, size, WRK_THREADS);
-        for (const target of ["hookline", "ceiling", "direct", "bull"] as Target[]) {
+        for (const target of ["hookline", "ceiling", "floor", "direct", "bull"] as Target[]) {
           if (target !== "ceiling" && !urls[target]) continue;
           const m = meter(pids[target]!);
           const r =
@@ -125,11 +135,17 @@ export async function runIngest(cluster: Cluster, opts: IngestOptions, runTag: s
       }
       const results = Object.fromEntries(Object.entries(runs).map(([t, list]) => [t, medianResult(list!)])) as IngestPoint["results"];
       const h = results.hookline!;
+      const f = results.floor?.rps ?? 0;
+      const ceil = results.ceiling?.rps ?? 0;
+      const bound = f > 0 && ceil > 0 ? Math.round(1 / (1 / f + 1 / ceil)) : null;
       points.push({
         connections: c,
         results,
         ratios: {
-          hooklineVsCeilingRps: ratio(h.rps, results.ceiling?.rps ?? 0),
+          hooklineVsCeilingRps: ratio(h.rps, ceil),
+          hooklineVsFloorRps: ratio(h.rps, f),
+          boundRps: bound,
+          hooklineVsBoundRps: ratio(h.rps, bound ?? 0),
           hooklineVsDirectRps: ratio(h.rps, results.direct?.rps ?? 0),
           hooklineVsBullRps: ratio(h.rps, results.bull?.rps ?? 0),
           hooklineVsDirectP99: ratio(h.latencyMs.p99, results.direct?.latencyMs.p99 ?? 0),
@@ -141,6 +157,7 @@ export async function runIngest(cluster: Cluster, opts: IngestOptions, runTag: s
     const bullDrain = opts.peers ? await drainBull(cluster, peers.find((p) => p.name === "bull")!) : null;
     return { points, maxRps: Math.max(...points.map((p) => p.results.hookline?.rps ?? 0)), resources, bullDrain };
   } finally {
+    await floor.stop();
     for (const p of peers) await p.server.stop();
     if (opts.peers) await dropPeerQueue(cluster.root, cluster.tag).catch(() => {});
     await deleteCeilingStream(nc).catch(() => {});

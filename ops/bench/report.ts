@@ -40,7 +40,7 @@ export function markdown(r: BenchReport): string {
       "Everything (load generator, services, NATS, Postgres, Redis, peers) shares these cores; ratios come from the same run.",
   );
   if (r.ingest) {
-    const targets: Target[] = ["hookline", "ceiling", "direct", "bull"];
+    const targets: Target[] = ["hookline", "ceiling", "floor", "direct", "bull"];
     const rows: string[][] = [];
     for (const p of r.ingest.points) {
       for (const t of targets) {
@@ -52,14 +52,19 @@ export function markdown(r: BenchReport): string {
     parts.push(
       "**Ingest** (wrk, signed webhooks of all four dev sources, every one distinct; durable = 2xx after PubAck / INSERT / Redis; " +
         "`ceiling` = raw JetStream publish-with-ack from one Bun process with the same bodies and in-flight count; " +
+        "`floor` = a bare Bun HTTP server that reads the body and answers, doing nothing else; " +
         "`direct` = Express + INSERT into Postgres before the 200; `bull` = Express + BullMQ enqueue):\n\n" +
         table(["in flight", "target", "durable req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors"], rows),
     );
     parts.push(
       table(
-        ["in flight", "hookline / ceiling", "hookline / direct (req/s)", "hookline / bull (req/s)", "p99 hookline / direct", "p99 hookline / bull"],
-        r.ingest.points.map((p) => [String(p.connections), x(p.ratios.hooklineVsCeilingRps), x(p.ratios.hooklineVsDirectRps), x(p.ratios.hooklineVsBullRps), x(p.ratios.hooklineVsDirectP99), x(p.ratios.hooklineVsBullP99)]),
+        ["in flight", "hookline / ceiling", "one-process bound", "hookline / bound", "hookline / direct (req/s)", "hookline / bull (req/s)", "p99 hookline / direct", "p99 hookline / bull"],
+        r.ingest.points.map((p) => [String(p.connections), x(p.ratios.hooklineVsCeilingRps), p.ratios.boundRps === null ? "–" : fmt(p.ratios.boundRps), x(p.ratios.hooklineVsBoundRps), x(p.ratios.hooklineVsDirectRps), x(p.ratios.hooklineVsBullRps), x(p.ratios.hooklineVsDirectP99), x(p.ratios.hooklineVsBullP99)]),
       ),
+    );
+    parts.push(
+      "The one-process bound is 1 / (1/floor + 1/ceiling): the most a single process could do if it paid the bare HTTP cost and the raw " +
+        "publish-with-ack cost for every webhook and nothing else. hookline's ingress is one process per pod and scales out by pods.",
     );
     if (r.ingest.bullDrain) {
       const b = r.ingest.bullDrain;

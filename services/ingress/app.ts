@@ -19,8 +19,10 @@ export function createIngressApp(deps: IngressAppDeps) {
   return new Elysia()
     .use(healthRoutes(deps.readiness, deps.isDraining))
     .use(metricsRoute(deps.metrics))
-    .post(WEBHOOK_ROUTE, ({ request, params, server }) => handleWebhook(request, params.source, server?.requestIP(request)?.address), { parse: "none" })
-    .get(WEBHOOK_ROUTE, ({ request, params, server }) => handleWebhook(request, params.source, server?.requestIP(request)?.address))
+    .post(WEBHOOK_ROUTE, ({ request, params, server }) => handleWebhook(request, params.source, () => server?.requestIP(request)?.address), {
+      parse: "none",
+    })
+    .get(WEBHOOK_ROUTE, ({ request, params, server }) => handleWebhook(request, params.source, () => server?.requestIP(request)?.address))
     .onError(({ code, error }) => {
       if (code === "NOT_FOUND") return errorResponse(404, "not_found", "no such route");
       log.error({ err: error }, "unhandled ingress error");
