@@ -64,7 +64,7 @@ async function main(): Promise<number> {
       const rate = Math.max(50, Math.round((report.ingest?.maxRps ?? 2000) / 2));
       report.e2e = await runE2e(cluster, rate, opts.e2eSeconds, runTag);
       report.resources.e2e = report.e2e.resources;
-      progress(`e2e: ingress-alone p99 ${report.e2e.ingressAlone.latencyMs.p99} ms, pipeline p99 ${report.e2e.ingestLatencyMs.p99} ms, visible p50 ${report.e2e.visibleLatencyMs.p50} ms p99 ${report.e2e.visibleLatencyMs.p99} ms`);
+      progress(`e2e: ingress-alone p99 ${report.e2e.ingressAlone.latencyMs.p99} ms, pipeline p99 ${report.e2e.pipeline.latencyMs.p99} ms, visible p50 ${report.e2e.visibleLatencyMs.p50} ms p99 ${report.e2e.visibleLatencyMs.p99} ms`);
     }
     if (cluster) {
       await cluster.close();

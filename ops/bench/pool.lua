@@ -1,7 +1,8 @@
 -- wrk script: replays a pre-signed request pool (webhook signatures need HMAC, which wrk
 -- lacks). Each thread reads its own file pool-<n>.bin ("<length>\n<raw request>" records)
 -- from the directory given after `--`, and sends each request once; if the pool runs out
--- it wraps (counted, so the bench can flag duplicates) rather than stopping.
+-- it wraps (counted, so the bench can flag duplicates) rather than stopping. An optional
+-- second argument paces each connection (see init).
 local threads = {}
 local counter = 0
 
@@ -26,6 +27,15 @@ function init(args)
   end
   f:close()
   assert(n > 0, "empty pool")
+  -- Optional pacing: a pause before each request of a connection, drawn from an
+  -- exponential distribution with the given mean (ms). Random pauses keep connections
+  -- from firing in lock-step bursts (a fixed pause does); together they approximate
+  -- Poisson arrivals at about connections * 1000 / (mean + latency) per second.
+  local pause = tonumber(args[2] or "0")
+  if pause > 0 then
+    math.randomseed(os.time() + tid)
+    delay = function() return math.floor(-math.log(1 - math.random()) * pause + 0.5) end
+  end
 end
 
 function request()

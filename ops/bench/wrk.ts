@@ -34,11 +34,11 @@ interface WrkJson {
 
 export const WRK_THREADS = 2;
 
-export async function runWrk(opts: { url: string; pool: Pool; connections: number; seconds: number; cwd: string }): Promise<LoadResult> {
+export async function runWrk(opts: { url: string; pool: Pool; connections: number; seconds: number; cwd: string; pauseMs?: number }): Promise<LoadResult> {
   const threads = Math.min(WRK_THREADS, opts.connections);
   const cmd = [
     "wrk", `-t${threads}`, `-c${opts.connections}`, `-d${opts.seconds}s`, "--timeout", "10s",
-    "-s", join(import.meta.dir, "pool.lua"), opts.url, "--", opts.pool.dir,
+    "-s", join(import.meta.dir, "pool.lua"), opts.url, "--", opts.pool.dir, String(opts.pauseMs ?? 0),
   ];
   const proc = Bun.spawn(cmd, { cwd: opts.cwd, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   // Bounded: wrk stops itself after -d; the kill is for a hung wrk only.

@@ -37,12 +37,13 @@ describe("ops/bench --smoke", () => {
         expect(r.machine.nproc).toBeGreaterThan(0);
 
         const point = r.ingest.points[0];
-        for (const target of ["hookline", "ceiling", "direct", "bull"]) {
+        for (const target of ["hookline", "ceiling", "floor", "direct", "bull"]) {
           expect(point.results[target].ok).toBeGreaterThan(0);
           expect(point.results[target].errors).toBe(0);
           expect(point.results[target].latencyMs.p99).toBeGreaterThan(0);
         }
         expect(point.ratios.hooklineVsCeilingRps).toBeGreaterThan(0);
+        expect(point.ratios.boundRps).toBeGreaterThan(0);
         expect(r.resources.ingest.hookline.ingress.cpuSeconds).toBeGreaterThan(0);
 
         expect(r.projector.runs.length).toBe(2);
@@ -52,7 +53,9 @@ describe("ops/bench --smoke", () => {
         }
         expect(r.projector.copy.rows).toBe(r.projector.backlog);
 
-        expect(r.e2e.errors).toBe(0);
+        expect(r.e2e.ingressAlone.errors).toBe(0);
+        expect(r.e2e.pipeline.errors).toBe(0);
+        expect(r.e2e.ingressAlone.latencyMs.p99).toBeGreaterThan(0);
         expect(r.e2e.visibleLatencyMs.found).toBe(r.e2e.visibleLatencyMs.samples);
         expect(r.e2e.visibleLatencyMs.found).toBeGreaterThan(0);
 
