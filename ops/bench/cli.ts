@@ -21,7 +21,7 @@ export interface Options {
 export const USAGE = `usage: ops/bench/run [suite ...] [options]
 suites: ingest projector e2e resources (default: all; resources is measured during ingest and e2e)
   --smoke              every suite at a tiny load, in seconds (does not touch the README)
-  --json FILE          write results (schema hookline-bench/1) to FILE
+  --json FILE          write results (schema hookline-bench/2) to FILE
   --no-readme          do not rewrite README's Performance section (default: rewritten on a full, non-smoke run of all suites)
   --seconds N          seconds per load run (default 8)
   --repeats N          repeats per ingest point, median reported (default 1)

@@ -1,4 +1,4 @@
-// Output: the JSON document (stable schema "hookline-bench/1"), the human table, and the
+// Output: the JSON document (stable schema "hookline-bench/2"), the human table, and the
 // README "Performance" section between the bench markers.
 import { readFileSync, writeFileSync } from "node:fs";
 import type { E2eResult } from "./e2e.ts";
@@ -6,7 +6,7 @@ import type { IngestResult, Target } from "./ingest.ts";
 import type { Machine } from "./machine.ts";
 import type { ProjectorResult } from "./projector.ts";
 
-export const SCHEMA = "hookline-bench/1";
+export const SCHEMA = "hookline-bench/2";
 
 export interface BenchReport {
   schema: typeof SCHEMA;

@@ -17,7 +17,7 @@ function benchSection(): string {
 
 describe("ops/bench --smoke", () => {
   test(
-    "runs every suite and writes the hookline-bench/1 JSON",
+    "runs every suite and writes the hookline-bench/2 JSON",
     async () => {
       const dir = mkdtempSync(join(tmpdir(), "bench-smoke-"));
       const out = join(dir, "bench.json");
@@ -32,7 +32,7 @@ describe("ops/bench --smoke", () => {
         expect(stdout).toContain("**Ingest**");
 
         const r = JSON.parse(readFileSync(out, "utf8"));
-        expect(r.schema).toBe("hookline-bench/1");
+        expect(r.schema).toBe("hookline-bench/2");
         expect(r.smoke).toBe(true);
         expect(r.machine.nproc).toBeGreaterThan(0);
 
