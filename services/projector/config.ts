@@ -8,6 +8,7 @@ export const projectorConfigSpec = {
   sourcesFile: entry("HOOKLINE_SOURCES", env.nonEmpty, "ops/dev/sources.yaml"),
   batchSize: entry("BATCH_SIZE", env.int(1, 10_000), "500"),
   batchDelayMs: entry("BATCH_DELAY_MS", env.int(1, 60_000), "20"),
+  concurrency: entry("PROJECT_CONCURRENCY", env.int(1, 16), "3"),
   maxDeliver: entry("MAX_DELIVER", env.int(1, 100), "5"),
   retryDelayMs: entry("RETRY_DELAY_MS", env.int(0, 600_000), "2000"),
   ackWaitSeconds: entry("ACK_WAIT_SECONDS", env.int(1, 3600), "30"),

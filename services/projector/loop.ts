@@ -20,6 +20,8 @@ export interface ProjectorDeps {
   tracer: Tracer;
   batchSize: number;
   batchDelayMs: number;
+  /** Batches written at once (each its own transaction). */
+  concurrency: number;
   maxDeliver: number;
   /** Base delay before a failed message is redelivered; grows with each attempt. */
   retryDelayMs: number;
@@ -40,7 +42,11 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
   const partitions: PartitionCache = new Set();
   let buffer: JsMsg[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
-  let working: Promise<void> = Promise.resolve();
+  // Batches in flight at once, each in its own transaction on its own connection: most of
+  // a batch's time is spent waiting on Postgres, so overlapping them raises throughput.
+  // Rows are written in a fixed order (see projectBatch) so concurrent batches that touch
+  // the same patients wait for each other instead of deadlocking.
+  const inflight = new Set<Promise<void>>();
   let lastError: string | null = null;
 
   async function deadLetterAndAck(msg: JsMsg, code: string, reason: string): Promise<boolean> {
@@ -145,7 +151,10 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
     if (buffer.length === 0) return;
     const batch = buffer;
     buffer = [];
-    working = working.then(() => handle(batch)).catch((error) => log.error({ err: error }, "batch handler crashed"));
+    const done: Promise<void> = handle(batch)
+      .catch((error) => log.error({ err: error }, "batch handler crashed"))
+      .finally(() => inflight.delete(done));
+    inflight.add(done);
   }
 
   const messages = await deps.consumer.consume({ max_messages: deps.batchSize * 2 });
@@ -154,8 +163,8 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
       buffer.push(msg);
       if (buffer.length >= deps.batchSize) flush();
       else if (!timer) timer = setTimeout(flush, deps.batchDelayMs);
-      // Back-pressure: do not pull further ahead than one batch in flight.
-      if (buffer.length === 0) await working;
+      // Back-pressure: no more than `concurrency` batches in flight.
+      while (inflight.size >= deps.concurrency) await Promise.race(inflight);
     }
   })();
 
@@ -164,7 +173,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
       messages.stop();
       await pump.catch(() => {});
       flush();
-      await working;
+      await Promise.all(inflight);
     },
     healthy: () => lastError === null,
   };

@@ -20,7 +20,8 @@ const config = readProjectorConfig();
 const log = createLogger("projector", config.logLevel);
 const tracing = startTracing("projector");
 const sources = loadSources(config.sourcesFile);
-const sql = createDb(config.databaseUrl, { name: "hookline-projector", max: 4 });
+// One connection per concurrent batch, plus one for health checks.
+const sql = createDb(config.databaseUrl, { name: "hookline-projector", max: config.concurrency + 1 });
 const nc = await connectNats(config.natsUrl, "hookline-projector", log);
 if (config.provision) {
   await migrate(sql);
@@ -48,6 +49,7 @@ const projector = await startProjector({
   tracer: tracing.tracer,
   batchSize: config.batchSize,
   batchDelayMs: config.batchDelayMs,
+  concurrency: config.concurrency,
   maxDeliver: config.maxDeliver,
   retryDelayMs: config.retryDelayMs,
   onBatch: (s) => {

@@ -109,8 +109,9 @@ export async function projectBatch(sql: Sql, events: DecodedEvent[], partitions:
   const inserted = await sql.begin(async (tx) => {
     for (const ts of months.values()) await tx`select hookline_ensure_month_partition(${ts})`;
 
-    // Same id twice in one batch (two deliveries of one event) counts once.
-    const unique = [...new Map(events.map((e) => [e.eventId, e])).values()];
+    // Same id twice in one batch (two deliveries of one event) counts once. Every write
+    // below goes in key order, so concurrent batches lock shared rows in the same order.
+    const unique = [...new Map(events.map((e) => [e.eventId, e])).values()].sort((a, b) => (a.eventId < b.eventId ? -1 : 1));
     const admitted = await tx<{ event_id: string }[]>`
       insert into webhook_event_ids ${tx(unique.map((e) => ({ event_id: e.eventId, received_at: e.receivedAt })))}
       on conflict (event_id) do nothing
@@ -129,7 +130,7 @@ export async function projectBatch(sql: Sql, events: DecodedEvent[], partitions:
     }
     const patientIdByEvent = new Map<string, string>();
     if (byEmail.size > 0) {
-      const rows = [...byEmail.values()].map(mergeRows);
+      const rows = [...byEmail.values()].map(mergeRows).sort((a, b) => (a.email! < b.email! ? -1 : 1));
       const upserted = await tx<{ id: string; email: string }[]>`
         insert into patients ${tx(rows.map((r) => ({ ...r, answers: tx.json(r.answers as never) })), ...PATIENT_COLUMNS)}
         on conflict (email) do update set
@@ -205,7 +206,7 @@ export async function projectBatch(sql: Sql, events: DecodedEvent[], partitions:
         }
       }
       await tx`
-        insert into form_questions ${tx([...questions.values()])}
+        insert into form_questions ${tx([...questions.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, q]) => q))}
         on conflict (source, form_id, label) do update set
           field_id = coalesce(excluded.field_id, form_questions.field_id),
           field_type = coalesce(excluded.field_type, form_questions.field_type),
