@@ -107,6 +107,22 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string, config: Par
   }
 }
 
+/** The WEBHOOKS stream's settings (also used by the bench for its reference stream). */
+export function webhookStreamConfig(name: string, subjects: string[], limits: StreamLimits = DEFAULT_STREAM_LIMITS): Partial<StreamConfig> & { name: string } {
+  return {
+    name,
+    subjects,
+    storage: StorageType.File,
+    // Limits retention: messages outlive their ack, so a window of history can be replayed.
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    max_age: nanos(limits.maxAgeHours * 3600_000),
+    max_bytes: limits.maxBytes,
+    duplicate_window: nanos(limits.duplicateWindowSeconds * 1000),
+    num_replicas: limits.replicas,
+  };
+}
+
 /**
  * Creates or updates the streams and, when `consumer` is given, the projector consumer
  * (only the projector passes it, so its ack_wait/max_deliver settings are the ones kept).
@@ -118,18 +134,7 @@ export async function provisionJetStream(
   consumer: ConsumerLimits | null = DEFAULT_CONSUMER_LIMITS,
 ): Promise<void> {
   const jsm = await jetstreamManager(nc);
-  await ensureStream(jsm, {
-    name: STREAM,
-    subjects: ["webhooks.>"],
-    storage: StorageType.File,
-    // Limits retention: messages outlive their ack, so a window of history can be replayed.
-    retention: RetentionPolicy.Limits,
-    discard: DiscardPolicy.Old,
-    max_age: nanos(stream.maxAgeHours * 3600_000),
-    max_bytes: stream.maxBytes,
-    duplicate_window: nanos(stream.duplicateWindowSeconds * 1000),
-    num_replicas: stream.replicas,
-  });
+  await ensureStream(jsm, webhookStreamConfig(STREAM, ["webhooks.>"], stream));
   await ensureStream(jsm, {
     name: DLQ_STREAM,
     subjects: ["dlq.>"],

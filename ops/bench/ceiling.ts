@@ -2,9 +2,10 @@
 // same bodies, the same Nats-Msg-Id dedup and the same headers the ingress sets, with the
 // same number in flight — into its own stream BENCH_CEILING (same storage settings as
 // WEBHOOKS), created before and deleted after, so WEBHOOKS is never touched.
-import { headers as natsHeaders, nanos, type NatsConnection } from "@nats-io/nats-core";
-import { DiscardPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { DEFAULT_STREAM_LIMITS, H } from "../../shared/nats.ts";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { webhookStreamConfig } from "../../shared/nats.ts";
+import { messageHeaders } from "../../services/ingress/publish.ts";
 import type { BenchRequest } from "./payloads.ts";
 import { percentile } from "./stats.ts";
 import type { LoadResult } from "./wrk.ts";
@@ -14,17 +15,8 @@ export const CEILING_STREAM = "BENCH_CEILING";
 export async function createCeilingStream(nc: NatsConnection): Promise<void> {
   const jsm = await jetstreamManager(nc);
   await jsm.streams.delete(CEILING_STREAM).catch(() => false);
-  await jsm.streams.add({
-    name: CEILING_STREAM,
-    subjects: ["bench.ceiling.>"],
-    storage: StorageType.File,
-    retention: RetentionPolicy.Limits,
-    discard: DiscardPolicy.Old,
-    max_age: nanos(DEFAULT_STREAM_LIMITS.maxAgeHours * 3600_000),
-    max_bytes: DEFAULT_STREAM_LIMITS.maxBytes,
-    duplicate_window: nanos(DEFAULT_STREAM_LIMITS.duplicateWindowSeconds * 1000),
-    num_replicas: DEFAULT_STREAM_LIMITS.replicas,
-  });
+  // Same storage settings as WEBHOOKS, so the ceiling measures the same work.
+  await jsm.streams.add(webhookStreamConfig(CEILING_STREAM, ["bench.ceiling.>"]));
 }
 
 export async function deleteCeilingStream(nc: NatsConnection): Promise<void> {
@@ -48,16 +40,24 @@ export async function runCeiling(nc: NatsConnection, requests: BenchRequest[], i
       const r = requests[n % requests.length]!;
       const cycle = Math.floor(n / requests.length);
       const msgID = cycle === 0 ? r.id : `${r.id}~${cycle}`;
-      const h = natsHeaders();
-      h.set(H.source, r.source);
-      h.set(H.eventId, msgID);
-      h.set(H.receivedAt, String(Date.now()));
-      h.set(H.contentType, "application/json");
-      h.set(H.method, "POST");
-      if (r.headers["webhook-id"]) h.set(H.providerHeaders, JSON.stringify({ "webhook-id": r.id, "webhook-timestamp": r.headers["webhook-timestamp"] }));
+      // The very headers the ingress builds, built the same (cheapest) way: the ceiling
+      // pays the same client-side work per message, minus everything HTTP.
+      const h = messageHeaders(
+        {
+          source: r.source,
+          eventId: msgID,
+          body: r.body,
+          contentType: "application/json",
+          method: "POST",
+          query: "",
+          receivedAt: Date.now(),
+          providerHeaders: r.headers["webhook-id"] ? { "webhook-id": r.id, "webhook-timestamp": r.headers["webhook-timestamp"]! } : {},
+        },
+        msgID,
+      );
       const t = performance.now();
       try {
-        await js.publish(`bench.ceiling.${r.source}`, r.body, { msgID, headers: h });
+        await js.publish(`bench.ceiling.${r.source}`, r.body, { headers: h });
         latencies.push(performance.now() - t);
       } catch {
         errors++;

@@ -33,7 +33,7 @@ export type Quarantiner = (msg: WebhookMessage, code: string, reason: string) =>
  * or came through Bun's HTTP parser, which refuses CR/LF in header values, and JSON
  * escapes them. Nats-Msg-Id rides along here instead of a second set() by publish().
  */
-function messageHeaders(msg: WebhookMessage, msgId: string) {
+export function messageHeaders(msg: WebhookMessage, msgId: string) {
   const record: Record<string, string[]> = {
     [H.msgId]: [msgId],
     [H.source]: [msg.source],
