@@ -67,18 +67,23 @@ function patientRow(e: DecodedEvent): PatientRow {
   };
 }
 
-/** Folds rows for one email in submission order: later non-empty values win. */
-function mergeRows(rows: PatientRow[]): PatientRow {
-  rows.sort((a, b) => a.submitted_at.getTime() - b.submitted_at.getTime());
-  const merged = { ...rows[0]! };
-  for (const row of rows.slice(1)) {
-    for (const [k, v] of Object.entries(row) as [keyof PatientRow, never][]) {
-      if (v !== null && k !== "first_event_id" && k !== "events_count" && k !== "answers") merged[k] = v;
-    }
-    merged.answers = { ...merged.answers, ...row.answers };
-    merged.events_count += 1;
+/**
+ * Splits the batch's patient rows into rounds so that each round holds at most one row per
+ * email (one upsert may not touch a row twice) and an email's rows come in submission
+ * order. Every round is then upserted against what is stored, so the per-field rule
+ * "the later submission wins" holds even within a batch.
+ */
+function upsertRounds(rows: PatientRow[]): PatientRow[][] {
+  const byEmail = new Map<string, PatientRow[]>();
+  for (const row of rows) byEmail.set(row.email!, [...(byEmail.get(row.email!) ?? []), row]);
+  const rounds: PatientRow[][] = [];
+  for (const group of byEmail.values()) {
+    group.sort((a, b) => a.submitted_at.getTime() - b.submitted_at.getTime());
+    group.forEach((row, i) => (rounds[i] ??= []).push(row));
   }
-  return merged;
+  // Key order inside a round: concurrent batches lock shared patients in the same order.
+  for (const round of rounds) round.sort((a, b) => (a.email! < b.email! ? -1 : 1));
+  return rounds;
 }
 
 const PATIENT_COLUMNS = [
@@ -120,17 +125,17 @@ export async function projectBatch(sql: Sql, events: DecodedEvent[], partitions:
     const accepted = unique.filter((e) => fresh.has(e.eventId));
     if (accepted.length === 0) return 0;
 
-    // Patients: one upsert row per email (merged), plain inserts for those without one.
-    const byEmail = new Map<string, PatientRow[]>();
+    // Patients: upserts keyed on email (in rounds, see upsertRounds), plain inserts for those without one.
+    const withEmail: PatientRow[] = [];
     const anonymous: { event: DecodedEvent; row: PatientRow }[] = [];
     for (const e of accepted) {
       const row = patientRow(e);
-      if (row.email) byEmail.set(row.email, [...(byEmail.get(row.email) ?? []), row]);
+      if (row.email) withEmail.push(row);
       else anonymous.push({ event: e, row });
     }
     const patientIdByEvent = new Map<string, string>();
-    if (byEmail.size > 0) {
-      const rows = [...byEmail.values()].map(mergeRows).sort((a, b) => (a.email! < b.email! ? -1 : 1));
+    const idByEmail = new Map<string, string>();
+    for (const rows of upsertRounds(withEmail)) {
       const upserted = await tx<{ id: string; email: string }[]>`
         insert into patients ${tx(rows.map((r) => ({ ...r, answers: tx.json(r.answers as never) })), ...PATIENT_COLUMNS)}
         on conflict (email) do update set
@@ -153,7 +158,9 @@ export async function projectBatch(sql: Sql, events: DecodedEvent[], partitions:
           events_count  = patients.events_count + excluded.events_count,
           updated_at    = now()
         returning id, email`;
-      const idByEmail = new Map(upserted.map((r) => [r.email, r.id]));
+      for (const r of upserted) idByEmail.set(r.email, r.id);
+    }
+    if (idByEmail.size > 0) {
       for (const e of accepted) {
         const email = e.event.patient.email?.toLowerCase();
         if (email) patientIdByEvent.set(e.eventId, idByEmail.get(email)!);
