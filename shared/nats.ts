@@ -51,7 +51,6 @@ export interface StreamLimits {
 
 export interface ConsumerLimits {
   ackWaitSeconds: number;
-  maxDeliver: number;
   maxAckPending: number;
 }
 
@@ -62,7 +61,7 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = {
   replicas: 1,
 };
 
-export const DEFAULT_CONSUMER_LIMITS: ConsumerLimits = { ackWaitSeconds: 30, maxDeliver: 5, maxAckPending: 20_000 };
+export const DEFAULT_CONSUMER_LIMITS: ConsumerLimits = { ackWaitSeconds: 30, maxAckPending: 20_000 };
 
 export async function connectNats(url: string, name: string, log: Logger, options: { noAsyncTraces?: boolean } = {}): Promise<NatsConnection> {
   const nc = await connect({
@@ -152,7 +151,10 @@ export async function provisionJetStream(
     deliver_policy: DeliverPolicy.All,
     filter_subject: "webhooks.>",
     ack_wait: nanos(consumer.ackWaitSeconds * 1000),
-    max_deliver: consumer.maxDeliver,
+    // No server-side limit: the projector counts deliveries and dead-letters at
+    // maxDeliver itself. A server limit would silently drop a message whose last
+    // delivery failed to reach the DLQ (crash, DLQ publish error, ack_wait expiry).
+    max_deliver: -1,
     max_ack_pending: consumer.maxAckPending,
   });
 }

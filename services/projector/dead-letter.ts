@@ -9,8 +9,9 @@ export function createDeadLetter(js: JetStreamClient): DeadLetter {
   return async (msg, code, reason) => {
     const h = natsHeaders();
     if (msg.headers) for (const [key, values] of msg.headers) for (const value of values) if (key !== H.msgId) h.append(key, value);
-    h.set(H.reasonCode, code);
-    h.set(H.reason, reason.slice(0, 1000));
+    // Header values may not hold line breaks; reasons from errors can.
+    h.set(H.reasonCode, code.replace(/[\r\n]+/g, " "));
+    h.set(H.reason, reason.replace(/[\r\n]+/g, " ").slice(0, 1000));
     h.set(H.originalSubject, msg.subject);
     h.set(H.originalSeq, String(msg.seq));
     h.set(H.deliveries, String(msg.info.deliveryCount));

@@ -20,11 +20,12 @@ export type DecodeResult = { ok: true; value: DecodedEvent } | { ok: false; code
 const decoder = new TextDecoder();
 
 /**
- * Postgres text and jsonb cannot hold U+0000; a sender that puts one in a value must not
- * make its event unstorable, so NULs are dropped from every string.
+ * Postgres text and jsonb cannot hold U+0000 or a lone UTF-16 surrogate (valid JSON can
+ * carry both, as "\\u0000" and "\\ud800"); a sender that puts one in a value must not
+ * make its event unstorable, so NULs are dropped and lone surrogates become U+FFFD.
  */
 export function stripNul<T>(value: T): T {
-  if (typeof value === "string") return (value.includes("\u0000") ? value.replaceAll("\u0000", "") : value) as T;
+  if (typeof value === "string") return (value.includes("\u0000") ? value.replaceAll("\u0000", "") : value).toWellFormed() as T;
   if (Array.isArray(value)) return value.map(stripNul) as T;
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};

@@ -37,6 +37,27 @@ export interface RunningProjector {
   healthy(): boolean;
 }
 
+/**
+ * Failures of the database rather than of the data: it is down, restarting, out of
+ * connections, refusing our login, or asked us to retry. Such a batch is redelivered
+ * whole and never counted towards dead-lettering.
+ */
+export function isTransient(error: unknown): boolean {
+  const code = (error as { code?: string })?.code ?? "";
+  return (
+    /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|CONNECTION_CLOSED|CONNECTION_ENDED|CONNECTION_DESTROYED|CONNECT_TIMEOUT)$/.test(code) ||
+    /^(08|28|53|57|58)/.test(code) || // connection, authorization, resources, operator intervention, system
+    code === "3D000" || // database does not exist (yet)
+    code === "40001" || code === "40P01" // serialization failure, deadlock: retry as a whole
+  );
+}
+
+/** What a log line may say about a database error: never its detail, which can quote row values. */
+export function errorSummary(error: unknown): { code?: string; message: string } {
+  const e = error as { code?: string; message?: string };
+  return { code: e?.code, message: e?.message ?? String(error) };
+}
+
 export async function startProjector(deps: ProjectorDeps): Promise<RunningProjector> {
   const { sql, sources, log } = deps;
   const partitions: PartitionCache = new Set();
@@ -55,7 +76,9 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
       msg.term(reason.slice(0, 200));
       return true;
     } catch (error) {
-      log.error({ err: error, seq: msg.seq }, "dead-letter publish failed; leaving for redelivery");
+      // The consumer has no delivery limit of its own (see provisionJetStream), so this
+      // message comes back and is dead-lettered on a later delivery.
+      log.error({ err: errorSummary(error), seq: msg.seq }, "dead-letter publish failed; leaving for redelivery");
       msg.nak(deps.retryDelayMs);
       return false;
     }
@@ -126,7 +149,18 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
     } catch (batchError) {
       lastError = (batchError as Error).message;
       endSpan(txSpan, lastError);
-      log.warn({ err: batchError, size: decoded.length }, "batch failed; retrying one by one");
+      if (isTransient(batchError)) {
+        // The database is away, not the data bad: retry the whole batch later, and never
+        // count this against the event (an outage must not dead-letter live traffic).
+        log.warn({ err: errorSummary(batchError), size: decoded.length }, "database unavailable; batch will be redelivered");
+        for (const d of decoded) {
+          d.msg.nak(deps.retryDelayMs * Math.min(d.msg.info.deliveryCount, 10));
+          endSpan(d.span, lastError);
+        }
+        deps.onBatch?.({ size: batch.length, inserted, duplicates, deadLettered, ms: performance.now() - started });
+        return;
+      }
+      log.warn({ err: errorSummary(batchError), size: decoded.length }, "batch failed; retrying one by one");
       // Isolate a poison event from its batch-mates: each alone in its own transaction.
       for (const d of decoded) {
         try {
@@ -137,7 +171,8 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
           if (r.patientIds.length) deps.onPatientsWritten?.(r.patientIds);
           endSpan(d.span);
         } catch (error) {
-          deadLettered += await failed(d.msg, (error as Error).message);
+          if (isTransient(error)) d.msg.nak(deps.retryDelayMs * Math.min(d.msg.info.deliveryCount, 10));
+          else deadLettered += await failed(d.msg, (error as Error).message);
           endSpan(d.span, (error as Error).message);
         }
       }
@@ -149,6 +184,12 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
     if (timer) clearTimeout(timer);
     timer = null;
     if (buffer.length === 0) return;
+    // All batch slots busy: try again shortly rather than exceed the bound (each batch
+    // holds a database connection; the pool has one to spare for health checks only).
+    if (inflight.size >= deps.concurrency) {
+      timer = setTimeout(flush, deps.batchDelayMs);
+      return;
+    }
     const batch = buffer;
     buffer = [];
     const done: Promise<void> = handle(batch)
@@ -161,10 +202,11 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
   const pump = (async () => {
     for await (const msg of messages) {
       buffer.push(msg);
-      if (buffer.length >= deps.batchSize) flush();
-      else if (!timer) timer = setTimeout(flush, deps.batchDelayMs);
-      // Back-pressure: no more than `concurrency` batches in flight.
-      while (inflight.size >= deps.concurrency) await Promise.race(inflight);
+      if (buffer.length >= deps.batchSize) {
+        // Back-pressure: no more than `concurrency` batches in flight.
+        while (inflight.size >= deps.concurrency) await Promise.race(inflight);
+        flush();
+      } else if (!timer) timer = setTimeout(flush, deps.batchDelayMs);
     }
   })();
 
@@ -172,7 +214,10 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
     async stop() {
       messages.stop();
       await pump.catch(() => {});
-      flush();
+      while (buffer.length > 0) {
+        while (inflight.size >= deps.concurrency) await Promise.race(inflight);
+        flush();
+      }
       await Promise.all(inflight);
     },
     healthy: () => lastError === null,

@@ -25,7 +25,7 @@ const sql = createDb(config.databaseUrl, { name: "hookline-projector", max: conf
 const nc = await connectNats(config.natsUrl, "hookline-projector", log);
 if (config.provision) {
   await migrate(sql);
-  await provisionJetStream(nc, undefined, { ...DEFAULT_CONSUMER_LIMITS, maxDeliver: config.maxDeliver, ackWaitSeconds: config.ackWaitSeconds });
+  await provisionJetStream(nc, undefined, { ...DEFAULT_CONSUMER_LIMITS, ackWaitSeconds: config.ackWaitSeconds });
 }
 const js = jetstream(nc);
 const redis = createRedis(config.redisUrl, "hookline-projector");
