@@ -18,7 +18,6 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
   const seen = new Set<number>();
   return readdirSync(dir)
     .filter((f) => f.endsWith(".sql"))
-    .sort()
     .map((file) => {
       const match = /^(\d+)_([\w-]+)\.sql$/.exec(file);
       if (!match) throw new Error(`migration file "${file}" must be named NNN_name.sql`);
@@ -26,7 +25,9 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
       if (seen.has(version)) throw new Error(`two migrations share version ${version}`);
       seen.add(version);
       return { version, name: match[2]!, sql: readFileSync(join(dir, file), "utf8") };
-    });
+    })
+    // By number, not by name: 10_x comes after 9_y.
+    .sort((a, b) => a.version - b.version);
 }
 
 /** Returns the versions applied by this call (empty when the schema was current). */

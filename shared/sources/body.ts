@@ -70,7 +70,11 @@ export function parseBody(req: Pick<RawRequest, "headers" | "body">): { kind: "j
  * (number or digit string). Falls back to `fallbackMs` (receipt time) when absent/invalid.
  */
 export function toIsoTimestamp(value: unknown, fallbackMs: number): string {
-  if (typeof value === "number" && Number.isFinite(value)) return new Date(value < 1e11 ? value * 1000 : value).toISOString();
+  if (typeof value === "number" && Number.isFinite(value)) {
+    const ms = value < 1e11 ? value * 1000 : value;
+    // Outside what a Date holds (±8.64e15 ms), e.g. 1e20: no time at all, not an error.
+    if (Math.abs(ms) <= 8.64e15) return new Date(ms).toISOString();
+  }
   if (typeof value === "string" && value.trim() !== "") {
     const text = value.trim();
     if (/^\d{9,13}$/.test(text)) return toIsoTimestamp(Number(text), fallbackMs);

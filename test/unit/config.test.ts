@@ -1,4 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readMigrations } from "../../shared/db/migrate.ts";
 import { ConfigError } from "../../shared/config.ts";
 import { readDashboardConfig } from "../../services/dashboard/config.ts";
 import { readIngressConfig } from "../../services/ingress/config.ts";
@@ -42,5 +46,19 @@ describe("config", () => {
       expect((e as Error).message).toContain("DATABASE_URL=<redacted>");
       expect((e as Error).message).not.toContain("hunter2");
     }
+  });
+});
+
+describe("migrations", () => {
+  test("are ordered by number, not by file name", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hookline-mig-"));
+    for (const f of ["10_ten.sql", "9_nine.sql", "002_two.sql"]) writeFileSync(join(dir, f), "select 1;");
+    expect(readMigrations(dir).map((m) => m.version)).toEqual([2, 9, 10]);
+  });
+  test("names must be NNN_name.sql and versions unique", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hookline-mig-"));
+    writeFileSync(join(dir, "1_a.sql"), "");
+    writeFileSync(join(dir, "01_b.sql"), "");
+    expect(() => readMigrations(dir)).toThrow("share version 1");
   });
 });
