@@ -90,7 +90,8 @@ export function readConfig<S extends Record<string, ConfigEntry<any>>>(
 
 /** Entries every service shares. */
 export const commonConfig = {
-  natsUrl: entry("NATS_URL", env.natsUrl, "nats://127.0.0.1:4222"),
+  // A NATS URL can carry credentials (nats://user:pass@host): never echoed.
+  natsUrl: entry("NATS_URL", env.natsUrl, "nats://127.0.0.1:4222", true),
   logLevel: entry("LOG_LEVEL", env.logLevel, "info"),
   serviceHost: entry("HOST", env.host, "127.0.0.1"),
 };

@@ -9,6 +9,8 @@ export const REDACT_PATHS = [
   "fullName", "*.fullName", "dateOfBirth", "*.dateOfBirth", "street", "*.street",
   "headers.authorization", "*.headers.authorization", "secret", "*.secret", "token", "*.token",
   "password", "*.password", "databaseUrl", "redisUrl",
+  // Database errors can quote row values in these fields.
+  "err.detail", "err.where", "err.parameters", "err.query", "*.err.detail", "*.err.parameters",
 ];
 
 export function createLogger(service: string, level: string, destination?: pino.DestinationStream): Logger {

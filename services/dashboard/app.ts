@@ -1,9 +1,11 @@
 // Dashboard API: bearer-authenticated reads over Postgres, cache-aside through Redis
 // for single patients, and the source preview used to set up mappings.
 import { Elysia } from "elysia";
+import * as v from "valibot";
 import type { Sql } from "postgres";
 import type { Redis } from "../../shared/cache.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
+import { jsonErrors } from "../../shared/http/json-errors.ts";
 import { healthRoutes, type ReadinessCheck } from "../../shared/http/health.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { metricsRoute, type Metrics } from "../../shared/metrics.ts";
@@ -35,13 +37,19 @@ function limitParam(value: string | undefined, def = 50, max = 500): number | Re
   return n;
 }
 
-function decodeCursor<T>(cursor: string | undefined): T | undefined | Response {
+// The shapes of the cursors this API hands out; anything else is a 400, not a failed query.
+const iso = v.pipe(v.string(), v.isoTimestamp());
+const PatientCursor = v.object({ id: v.pipe(v.string(), v.regex(/^\d{1,18}$/)) });
+const EventCursor = v.object({ receivedAt: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(8.64e15)), eventId: v.string() });
+const SubmissionCursor = v.object({ submittedAt: iso, eventId: v.string() });
+
+function decodeCursor<S extends v.GenericSchema>(schema: S, cursor: string | undefined): v.InferOutput<S> | undefined | Response {
   if (!cursor) return undefined;
   try {
-    return JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as T;
-  } catch {
-    return errorResponse(400, "invalid_cursor", "cursor is not one this API returned");
-  }
+    const result = v.safeParse(schema, JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
+    if (result.success) return result.output;
+  } catch {}
+  return errorResponse(400, "invalid_cursor", "cursor is not one this API returned");
 }
 const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
@@ -75,7 +83,7 @@ export function createDashboardApp(deps: DashboardDeps) {
     .get("/api/v1/patients", async ({ query }) => {
       const limit = limitParam(query.limit);
       if (limit instanceof Response) return limit;
-      const cursor = decodeCursor<{ id: string }>(query.cursor);
+      const cursor = decodeCursor(PatientCursor, query.cursor);
       if (cursor instanceof Response) return cursor;
       const items = await findPatients(sql, { q: query.q, source: query.source, limit, beforeId: cursor?.id });
       const last = items.at(-1);
@@ -89,7 +97,7 @@ export function createDashboardApp(deps: DashboardDeps) {
     .get("/api/v1/events", async ({ query }) => {
       const limit = limitParam(query.limit);
       if (limit instanceof Response) return limit;
-      const cursor = decodeCursor<{ receivedAt: number; eventId: string }>(query.cursor);
+      const cursor = decodeCursor(EventCursor, query.cursor);
       if (cursor instanceof Response) return cursor;
       const items = await listEvents(sql, { source: query.source, limit, before: cursor, withCanonical: query.include === "canonical" });
       const last = items.at(-1);
@@ -106,7 +114,7 @@ export function createDashboardApp(deps: DashboardDeps) {
     .get("/api/v1/forms/:source/:formId/submissions", async ({ params, query }) => {
       const limit = limitParam(query.limit);
       if (limit instanceof Response) return limit;
-      const cursor = decodeCursor<{ submittedAt: string; eventId: string }>(query.cursor);
+      const cursor = decodeCursor(SubmissionCursor, query.cursor);
       if (cursor instanceof Response) return cursor;
       const items = await formSubmissions(sql, { source: params.source, formId: params.formId, question: query.question, limit, before: cursor });
       const last = items.at(-1);
@@ -144,14 +152,10 @@ export function createDashboardApp(deps: DashboardDeps) {
     );
 
   return new Elysia()
+    .use(jsonErrors(log))
     .use(healthRoutes(deps.readiness, deps.isDraining))
     .get("/", () => new Response(indexPage(), { headers: { "content-type": "text/html; charset=utf-8" } }))
     .get("/openapi.json", () => json(openApiDocument))
     .use(metricsRoute(deps.metrics))
-    .use(api)
-    .onError(({ code, error }) => {
-      if (code === "NOT_FOUND") return errorResponse(404, "not_found", "no such route");
-      log.error({ err: error }, "unhandled dashboard error");
-      return errorResponse(500, "internal_error", "internal error");
-    });
+    .use(api);
 }

@@ -1,6 +1,6 @@
 // The webhook endpoint. Order matters: cheap rejections first (unknown source, IP,
-// content type, size, rate), then authentication over the raw bytes, then the one
-// parse needed to find the provider's event id, then the durable publish.
+// content type, size), then authentication over the raw bytes, then the source's rate
+// limit, then the one parse needed to find the provider's event id, then the durable publish.
 import { SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
 import { KEPT_PROVIDER_HEADERS, deriveEventId } from "../../shared/events.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
@@ -103,9 +103,6 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     const declared = Number(request.headers.get("content-length") ?? 0);
     if (declared > source.maxBodyBytes) return errorResponse(413, "body_too_large", `body exceeds ${source.maxBodyBytes} bytes`);
 
-    const wait = limiter.take(sourceId, source.rateLimitPerSecond);
-    if (wait > 0) return errorResponse(429, "rate_limited", "too many requests for this source", { "retry-after": String(wait) });
-
     // Most webhooks have no query string: skip parsing the URL for them.
     const q = request.url.indexOf("?");
     const search = q < 0 ? emptyQuery : new URLSearchParams(request.url.slice(q + 1));
@@ -125,6 +122,10 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     const adapter = getAdapter(source.adapter);
     const auth = adapter.authenticate(raw, source);
     if (!auth.ok) return errorResponse(401, auth.code, auth.message);
+
+    // Counted after authentication: unsigned floods must not use up the real sender's budget.
+    const wait = limiter.take(sourceId, source.rateLimitPerSecond);
+    if (wait > 0) return errorResponse(429, "rate_limited", "too many requests for this source", { "retry-after": String(wait) });
 
     if (!deps.queueAvailable()) return errorResponse(503, "queue_unavailable", "the queue is unreachable; retry later", RETRY_AFTER);
 

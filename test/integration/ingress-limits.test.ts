@@ -61,3 +61,14 @@ test("an address outside the allow-list gets 403; an allowed one is served", asy
   forwardedOut.headers["x-forwarded-for"] = "10.1.2.3, 198.51.100.7";
   expect((await postWebhook(ingress.url, "walled", forwardedOut)).status).toBe(403);
 });
+
+test("unsigned requests do not use up the source's rate budget", async () => {
+  const ingress = cluster.services.ingress!;
+  await Bun.sleep(1100); // let the bucket refill after the burst above
+  for (let i = 0; i < 10; i++) {
+    const forged = signGeneric({ data: {} }, `msg_forged_${i}`);
+    forged.headers["webhook-signature"] = "v1," + Buffer.alloc(32).toString("base64");
+    expect((await postWebhook(ingress.url, "limited", forged)).status).toBe(401);
+  }
+  expect((await postWebhook(ingress.url, "limited", signGeneric({ data: {} }, "msg_after_forged"))).status).toBe(200);
+});

@@ -82,6 +82,20 @@ describe("ingest → JetStream → projector → Postgres → API", () => {
     expect(new Set(seen).size).toBe(N);
   });
 
+  test("a cursor this API did not hand out is a 400, never a 500", async () => {
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
+    for (const [path, cursor] of [
+      ["/api/v1/patients", b64({ id: "x" })],
+      ["/api/v1/events", b64({})],
+      ["/api/v1/events", b64({ receivedAt: "soon", eventId: 1 })],
+      ["/api/v1/forms/generic/f/submissions", b64({ submittedAt: "junk", eventId: "e" })],
+      ["/api/v1/patients", "!!not base64 json!!"],
+    ]) {
+      const res = await fetch(`${dashboard.url}${path}?cursor=${encodeURIComponent(cursor!)}`, { headers: ADMIN });
+      expect({ path, status: res.status, code: (await res.json()).error?.code }).toEqual({ path, status: 400, code: "invalid_cursor" });
+    }
+  });
+
   test("the API refuses requests without a valid bearer token", async () => {
     expect((await fetch(`${dashboard.url}/api/v1/patients`)).status).toBe(401);
     const wrong = await fetch(`${dashboard.url}/api/v1/patients`, { headers: { authorization: "Bearer nope" } });
@@ -128,6 +142,14 @@ describe("ingress error contract", () => {
     const res = await postWebhook(ingress.url, "generic", req);
     expect(res.status).toBe(401);
     expect((await res.json()).error.code).toBe("invalid_signature");
+  });
+
+  test("other methods on a webhook URL → 405 JSON, never 404", async () => {
+    for (const method of ["PUT", "PATCH", "DELETE"]) {
+      const res = await fetch(`${ingress.url}/v1/webhooks/typeform`, { method, body: method === "DELETE" ? undefined : "{}" });
+      expect(res.status).toBe(405);
+      expect((await res.json()).error.code).toBe("method_not_allowed");
+    }
   });
 
   test("wrong content type → 415", async () => {

@@ -1,0 +1,37 @@
+// Unexpected failures still answer the JSON error contract, and the log line carries the
+// error's code and message but not a database error's detail (which can quote patient data).
+import { expect, test } from "bun:test";
+import { Writable } from "node:stream";
+import type { Sql } from "postgres";
+import { createDashboardApp } from "../../services/dashboard/app.ts";
+import type { Redis } from "../../shared/cache.ts";
+import { createLogger } from "../../shared/logger.ts";
+import { createMetrics } from "../../shared/metrics.ts";
+
+test("a failing query gives a JSON 500 and a log line without the row it quoted", async () => {
+  const lines: string[] = [];
+  const log = createLogger("dashboard", "info", new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
+  const failing = Object.assign(new Error("duplicate key value violates unique constraint"), {
+    code: "23505",
+    detail: "Key (email)=(secret.patient@example.com) already exists.",
+  });
+  // Every query fails when awaited (a thenable, so unawaited fragments stay quiet).
+  const query = () => ({ then: (_ok: unknown, fail: (e: unknown) => void) => fail(failing) });
+  const sql = Object.assign(query, { unsafe: () => "" }) as unknown as Sql;
+  const app = createDashboardApp({
+    sql,
+    redis: {} as Redis,
+    sources: new Map(),
+    apiTokens: "t=admin",
+    cacheTtlSeconds: 0,
+    log,
+    metrics: createMetrics("dashboard"),
+    readiness: {},
+  });
+  const res = await app.handle(new Request("http://dash/api/v1/patients?q=someone", { headers: { authorization: "Bearer t" } }));
+  expect(res.status).toBe(500);
+  expect(await res.json()).toEqual({ error: { code: "internal_error", message: "internal error" } });
+  const logged = lines.join("");
+  expect(logged).toContain("23505");
+  expect(logged).not.toContain("secret.patient@example.com");
+});
