@@ -44,8 +44,9 @@ start_nats() {
   if port_open "$port"; then say "NATS already on :$port"; return; fi
   mkdir -p "$store" "$DATA"
   say "starting NATS (JetStream) on :$port, monitoring :$mon"
-  nohup nats-server -a 127.0.0.1 -p "$port" -m "$mon" -js -sd "$store" -P "$DATA/nats-$port.pid" \
-    >"$DATA/nats-$port.log" 2>&1 &
+  # In a subshell, so it is no job of the caller's shell (whose `wait` must not wait on it).
+  ( nohup nats-server -a 127.0.0.1 -p "$port" -m "$mon" -js -sd "$store" -P "$DATA/nats-$port.pid" \
+    >"$DATA/nats-$port.log" 2>&1 & )
   wait_port "$port" "nats-$port"
 }
 
@@ -85,10 +86,14 @@ as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-psql_admin() { # runs SQL as the superuser over the cluster's socket (ours) or TCP
+# Runs SQL as the superuser: over our cluster's socket when ours runs; else over the
+# distribution's default socket (peer auth, e.g. a systemd-started Debian cluster);
+# else over TCP.
+psql_admin() {
   local run
   run="$(pg_home)/pg-run"
   if [ -S "$run/.s.PGSQL.5432" ]; then as_pg psql -h "$run" -U postgres -v ON_ERROR_STOP=1 -qtA "$@"
+  elif [ -S /var/run/postgresql/.s.PGSQL.5432 ]; then as_pg psql -h /var/run/postgresql -U postgres -v ON_ERROR_STOP=1 -qtA "$@"
   else as_pg psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -qtA "$@"; fi
 }
 
@@ -124,6 +129,10 @@ stop_pidfile() { # pidfile
   fi
   rm -f "$pidfile"
 }
+# The services of this checkout (matched by their absolute path, so another checkout's
+# services on the same machine are left alone).
+service_pattern() { printf '%s' "bun $ROOT/services/(ingress|projector|dashboard)/main.ts"; }
+
 stop_nats() { stop_pidfile "$DATA/nats-${1:-4222}.pid"; }
 stop_redis() { stop_pidfile "$DATA/redis-${1:-6379}.pid"; }
 stop_postgres() {
