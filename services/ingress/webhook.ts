@@ -35,6 +35,8 @@ export type WebhookHandler = (request: Request, sourceId: string, peer: () => st
 
 export const WEBHOOK_ROUTE = "/v1/webhooks/:source";
 const RETRY_AFTER = { "retry-after": "2" };
+const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
+const TRACESTATE = /^[\x20-\x7e]{1,512}$/;
 
 function mediaType(contentType: string | null): string {
   if (!contentType) return "";
@@ -143,8 +145,9 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
       query: isGet || q < 0 ? "" : storableQuery(search, source),
       receivedAt,
       providerHeaders,
-      traceparent: raw.headers.traceparent,
-      tracestate: raw.headers.tracestate,
+      // Passed on to the projector only when well-formed (W3C Trace Context).
+      traceparent: TRACEPARENT.test(raw.headers.traceparent ?? "") ? raw.headers.traceparent : undefined,
+      tracestate: raw.headers.tracestate && TRACESTATE.test(raw.headers.tracestate) ? raw.headers.tracestate : undefined,
     };
 
     let providerEventId: string | null;
