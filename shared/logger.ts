@@ -13,6 +13,15 @@ export const REDACT_PATHS = [
   "err.detail", "err.where", "err.parameters", "err.query", "*.err.detail", "*.err.parameters",
 ];
 
+/**
+ * What a log line may say about an error: its code and message, never a database error's
+ * detail, which can quote row values (patient data).
+ */
+export function errorSummary(error: unknown): { code?: string; message: string } {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  return { code: e?.code === undefined ? undefined : String(e.code), message: String(e?.message ?? error) };
+}
+
 export function createLogger(service: string, level: string, destination?: pino.DestinationStream): Logger {
   return pino(
     {

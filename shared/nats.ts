@@ -63,6 +63,15 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = {
 
 export const DEFAULT_CONSUMER_LIMITS: ConsumerLimits = { ackWaitSeconds: 30, maxAckPending: 20_000 };
 
+// Whether each connection made by connectNats is up right now (false between a
+// disconnect and the reconnect that follows), kept by connectNats' one status loop.
+const liveness = new WeakMap<NatsConnection, boolean>();
+
+/** True while `nc` is connected: a closed or reconnecting connection cannot store anything. */
+export function natsConnected(nc: NatsConnection): boolean {
+  return liveness.get(nc) !== false && !nc.isClosed();
+}
+
 export async function connectNats(url: string, name: string, log: Logger, options: { noAsyncTraces?: boolean } = {}): Promise<NatsConnection> {
   const nc = await connect({
     ...options,
@@ -74,8 +83,11 @@ export async function connectNats(url: string, name: string, log: Logger, option
     timeout: 5000,
     waitOnFirstConnect: false,
   });
+  liveness.set(nc, true);
   void (async () => {
     for await (const s of nc.status()) {
+      if (s.type === "disconnect") liveness.set(nc, false);
+      else if (s.type === "reconnect") liveness.set(nc, true);
       if (s.type === "disconnect" || s.type === "reconnect" || s.type === "error") log.warn({ nats: s.type }, "nats connection status");
     }
   })();

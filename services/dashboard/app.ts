@@ -53,6 +53,25 @@ function decodeCursor<S extends v.GenericSchema>(schema: S, cursor: string | und
 }
 const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
+/**
+ * One keyset-paged listing: validates `limit` and `cursor`, fetches a page after the
+ * cursor, and hands out the cursor of its last item when the page was full.
+ */
+async function keysetPage<S extends v.GenericSchema, T>(
+  schema: S,
+  query: { limit?: string; cursor?: string },
+  fetchPage: (limit: number, after: v.InferOutput<S> | undefined) => Promise<T[]>,
+  cursorOf: (last: T) => v.InferOutput<S>,
+): Promise<Response> {
+  const limit = limitParam(query.limit);
+  if (limit instanceof Response) return limit;
+  const after = decodeCursor(schema, query.cursor);
+  if (after instanceof Response) return after;
+  const items = await fetchPage(limit, after);
+  const last = items.at(-1);
+  return json({ items, nextCursor: items.length === limit && last ? encodeCursor(cursorOf(last)) : null });
+}
+
 export function createDashboardApp(deps: DashboardDeps) {
   const { sql, redis, log } = deps;
   const tokens = parseTokens(deps.apiTokens);
@@ -80,46 +99,40 @@ export function createDashboardApp(deps: DashboardDeps) {
         return errorResponse(401, "unauthorized", "send Authorization: Bearer <token>", { "www-authenticate": "Bearer" });
       }
     })
-    .get("/api/v1/patients", async ({ query }) => {
-      const limit = limitParam(query.limit);
-      if (limit instanceof Response) return limit;
-      const cursor = decodeCursor(PatientCursor, query.cursor);
-      if (cursor instanceof Response) return cursor;
-      const items = await findPatients(sql, { q: query.q, source: query.source, limit, beforeId: cursor?.id });
-      const last = items.at(-1);
-      return json({ items, nextCursor: items.length === limit && last ? encodeCursor({ id: last.id }) : null });
-    })
+    .get("/api/v1/patients", ({ query }) =>
+      keysetPage(
+        PatientCursor,
+        query,
+        (limit, after) => findPatients(sql, { q: query.q, source: query.source, limit, beforeId: after?.id }),
+        (last) => ({ id: last.id }),
+      ),
+    )
     .get("/api/v1/patients/:id", async ({ params }) => {
       if (!/^\d{1,18}$/.test(params.id)) return errorResponse(400, "invalid_id", "patient id must be a number");
       const patient = await cachedPatient(params.id);
       return patient ? json(patient) : errorResponse(404, "patient_not_found", `no patient ${params.id}`);
     })
-    .get("/api/v1/events", async ({ query }) => {
-      const limit = limitParam(query.limit);
-      if (limit instanceof Response) return limit;
-      const cursor = decodeCursor(EventCursor, query.cursor);
-      if (cursor instanceof Response) return cursor;
-      const items = await listEvents(sql, { source: query.source, limit, before: cursor, withCanonical: query.include === "canonical" });
-      const last = items.at(-1);
-      return json({
-        items,
-        nextCursor: items.length === limit && last ? encodeCursor({ receivedAt: Date.parse(last.receivedAt), eventId: last.eventId }) : null,
-      });
-    })
+    .get("/api/v1/events", ({ query }) =>
+      keysetPage(
+        EventCursor,
+        query,
+        (limit, before) => listEvents(sql, { source: query.source, limit, before, withCanonical: query.include === "canonical" }),
+        (last) => ({ receivedAt: Date.parse(last.receivedAt), eventId: last.eventId }),
+      ),
+    )
     .get("/api/v1/forms", async () => json({ items: await listForms(sql) }))
     .get("/api/v1/forms/:source/:formId/questions", async ({ params }) => {
       const items = await formQuestions(sql, params.source, params.formId);
       return items.length ? json({ items }) : errorResponse(404, "form_not_found", `no form ${params.formId} from ${params.source}`);
     })
-    .get("/api/v1/forms/:source/:formId/submissions", async ({ params, query }) => {
-      const limit = limitParam(query.limit);
-      if (limit instanceof Response) return limit;
-      const cursor = decodeCursor(SubmissionCursor, query.cursor);
-      if (cursor instanceof Response) return cursor;
-      const items = await formSubmissions(sql, { source: params.source, formId: params.formId, question: query.question, limit, before: cursor });
-      const last = items.at(-1);
-      return json({ items, nextCursor: items.length === limit && last ? encodeCursor({ submittedAt: last.submittedAt, eventId: last.eventId }) : null });
-    })
+    .get("/api/v1/forms/:source/:formId/submissions", ({ params, query }) =>
+      keysetPage(
+        SubmissionCursor,
+        query,
+        (limit, before) => formSubmissions(sql, { source: params.source, formId: params.formId, question: query.question, limit, before }),
+        (last) => ({ submittedAt: last.submittedAt, eventId: last.eventId }),
+      ),
+    )
     .post(
       "/v1/sources/:source/preview",
       async ({ request, params }) => {

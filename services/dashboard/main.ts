@@ -1,6 +1,6 @@
 // Composition root of the dashboard: config → Postgres, Redis → API + page; drains on SIGTERM.
 import { createRedis } from "../../shared/cache.ts";
-import { createDb } from "../../shared/db/client.ts";
+import { createDb, databaseAnswers } from "../../shared/db/client.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
@@ -12,8 +12,7 @@ const config = readDashboardConfig();
 const log = createLogger("dashboard", config.logLevel);
 const sources = loadSources(config.sourcesFile);
 const sql = createDb(config.databaseUrl, { name: "hookline-dashboard", max: 10 });
-const redis = createRedis(config.redisUrl, "hookline-dashboard");
-redis.on("error", (error) => log.warn({ err: error.message }, "redis error"));
+const redis = createRedis(config.redisUrl, "hookline-dashboard", log);
 
 let draining = false;
 const app = createDashboardApp({
@@ -25,7 +24,7 @@ const app = createDashboardApp({
   log,
   metrics: createMetrics("dashboard"),
   readiness: {
-    postgres: async () => (await sql`select 1 as ok`).length === 1,
+    postgres: () => databaseAnswers(sql),
     redis: async () => (await redis.ping()) === "PONG",
   },
   isDraining: () => draining,

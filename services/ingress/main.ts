@@ -2,7 +2,7 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
-import { STREAM, connectNats, provisionJetStream, streamExists } from "../../shared/nats.ts";
+import { STREAM, connectNats, natsConnected, provisionJetStream, streamExists } from "../../shared/nats.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
 import { loadSources } from "../../shared/sources/index.ts";
 import { startTracing } from "../../shared/tracing.ts";
@@ -21,20 +21,12 @@ if (config.provision) await provisionJetStream(nc, undefined, null);
 const js = jetstream(nc, { timeout: config.publishTimeoutMs });
 const jsm = await jetstreamManager(nc);
 
-let connected = true;
-void (async () => {
-  for await (const s of nc.status()) {
-    if (s.type === "disconnect") connected = false;
-    else if (s.type === "reconnect") connected = true;
-  }
-})();
-
 const metrics = createMetrics("ingress");
 const handleWebhook = createWebhookHandler({
   sources,
   publish: createPublisher(js, config.publishTimeoutMs),
   quarantine: createQuarantiner(js, config.publishTimeoutMs),
-  queueAvailable: () => connected && !nc.isClosed(),
+  queueAvailable: () => natsConnected(nc),
   log,
   metrics,
   tracer: tracing.enabled ? tracing.tracer : undefined,
@@ -47,7 +39,7 @@ const app = createIngressApp({
   metrics,
   log,
   readiness: {
-    nats: () => connected && !nc.isClosed(),
+    nats: () => natsConnected(nc),
     stream: () => streamExists(jsm, STREAM),
   },
   isDraining: () => draining,

@@ -4,7 +4,7 @@
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import { SpanKind, SpanStatusCode, type Span, type Tracer } from "@opentelemetry/api";
 import type { Sql } from "postgres";
-import type { Logger } from "../../shared/logger.ts";
+import { errorSummary, type Logger } from "../../shared/logger.ts";
 import type { SourceConfig } from "../../shared/sources/index.ts";
 import { extractContext } from "../../shared/tracing.ts";
 import type { DeadLetter } from "./dead-letter.ts";
@@ -52,12 +52,6 @@ export function isTransient(error: unknown): boolean {
   );
 }
 
-/** What a log line may say about a database error: never its detail, which can quote row values. */
-export function errorSummary(error: unknown): { code?: string; message: string } {
-  const e = error as { code?: string; message?: string };
-  return { code: e?.code, message: e?.message ?? String(error) };
-}
-
 export async function startProjector(deps: ProjectorDeps): Promise<RunningProjector> {
   const { sql, sources, log } = deps;
   const partitions: PartitionCache = new Set();
@@ -82,6 +76,11 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
       msg.nak(deps.retryDelayMs);
       return false;
     }
+  }
+
+  /** A database failure: redeliver with a growing (bounded) pause; never counts towards the DLQ. */
+  function retryWhenDatabaseIsBack(msg: JsMsg): void {
+    msg.nak(deps.retryDelayMs * Math.min(msg.info.deliveryCount, 10));
   }
 
   /** A failed write: retry later, or dead-letter on the last allowed delivery. */
@@ -154,7 +153,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
         // count this against the event (an outage must not dead-letter live traffic).
         log.warn({ err: errorSummary(batchError), size: decoded.length }, "database unavailable; batch will be redelivered");
         for (const d of decoded) {
-          d.msg.nak(deps.retryDelayMs * Math.min(d.msg.info.deliveryCount, 10));
+          retryWhenDatabaseIsBack(d.msg);
           endSpan(d.span, lastError);
         }
         deps.onBatch?.({ size: batch.length, inserted, duplicates, deadLettered, ms: performance.now() - started });
@@ -171,7 +170,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
           if (r.patientIds.length) deps.onPatientsWritten?.(r.patientIds);
           endSpan(d.span);
         } catch (error) {
-          if (isTransient(error)) d.msg.nak(deps.retryDelayMs * Math.min(d.msg.info.deliveryCount, 10));
+          if (isTransient(error)) retryWhenDatabaseIsBack(d.msg);
           else deadLettered += await failed(d.msg, (error as Error).message);
           endSpan(d.span, (error as Error).message);
         }

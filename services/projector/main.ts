@@ -3,12 +3,12 @@ import { jetstream } from "@nats-io/jetstream";
 import { Elysia } from "elysia";
 import { createRedis } from "../../shared/cache.ts";
 import { patientCacheKey } from "../../shared/cache-keys.ts";
-import { createDb } from "../../shared/db/client.ts";
+import { createDb, databaseAnswers } from "../../shared/db/client.ts";
 import { createMetrics, metricsRoute } from "../../shared/metrics.ts";
 import { migrate } from "../../shared/db/migrate.ts";
 import { healthRoutes } from "../../shared/http/health.ts";
 import { createLogger } from "../../shared/logger.ts";
-import { DEFAULT_CONSUMER_LIMITS, PROJECTOR_CONSUMER, STREAM, connectNats, provisionJetStream } from "../../shared/nats.ts";
+import { DEFAULT_CONSUMER_LIMITS, PROJECTOR_CONSUMER, STREAM, connectNats, natsConnected, provisionJetStream } from "../../shared/nats.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
 import { loadSources } from "../../shared/sources/index.ts";
 import { startTracing } from "../../shared/tracing.ts";
@@ -28,8 +28,7 @@ if (config.provision) {
   await provisionJetStream(nc, undefined, { ...DEFAULT_CONSUMER_LIMITS, ackWaitSeconds: config.ackWaitSeconds });
 }
 const js = jetstream(nc);
-const redis = createRedis(config.redisUrl, "hookline-projector");
-redis.on("error", (error) => log.warn({ err: error.message }, "redis error"));
+const redis = createRedis(config.redisUrl, "hookline-projector", log);
 const metrics = createMetrics("projector");
 const eventsCounter = metrics.meter.createCounter("hookline_projector_events", { description: "Messages handled, by result" });
 const batchSeconds = metrics.meter.createHistogram("hookline_projector_batch_seconds", {
@@ -68,8 +67,8 @@ const projector = await startProjector({
 const app = new Elysia().use(metricsRoute(metrics)).use(
   healthRoutes(
     {
-      nats: () => !nc.isClosed(),
-      postgres: async () => (await sql`select 1 as ok`).length === 1,
+      nats: () => natsConnected(nc),
+      postgres: () => databaseAnswers(sql),
       projecting: () => projector.healthy(),
     },
     () => draining,

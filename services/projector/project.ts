@@ -127,17 +127,19 @@ export async function projectBatch(sql: Sql, events: DecodedEvent[], partitions:
 
     // Patients: upserts keyed on email (in rounds, see upsertRounds), plain inserts for those without one.
     const withEmail: PatientRow[] = [];
-    const anonymous: { event: DecodedEvent; row: PatientRow }[] = [];
+    const anonymous: PatientRow[] = [];
     for (const e of accepted) {
       const row = patientRow(e);
       if (row.email) withEmail.push(row);
-      else anonymous.push({ event: e, row });
+      else anonymous.push(row);
     }
+    // postgres.js sends a jsonb value only when it is wrapped.
+    const insertable = (r: PatientRow) => ({ ...r, answers: tx.json(r.answers as never) });
     const patientIdByEvent = new Map<string, string>();
     const idByEmail = new Map<string, string>();
     for (const rows of upsertRounds(withEmail)) {
       const upserted = await tx<{ id: string; email: string }[]>`
-        insert into patients ${tx(rows.map((r) => ({ ...r, answers: tx.json(r.answers as never) })), ...PATIENT_COLUMNS)}
+        insert into patients ${tx(rows.map(insertable), ...PATIENT_COLUMNS)}
         on conflict (email) do update set
           first_name    = case when excluded.submitted_at >= patients.submitted_at then coalesce(excluded.first_name, patients.first_name) else coalesce(patients.first_name, excluded.first_name) end,
           last_name     = case when excluded.submitted_at >= patients.submitted_at then coalesce(excluded.last_name, patients.last_name) else coalesce(patients.last_name, excluded.last_name) end,
@@ -168,7 +170,7 @@ export async function projectBatch(sql: Sql, events: DecodedEvent[], partitions:
     }
     if (anonymous.length > 0) {
       const ids = await tx<{ id: string; first_event_id: string }[]>`
-        insert into patients ${tx(anonymous.map((a) => ({ ...a.row, answers: tx.json(a.row.answers as never) })), ...PATIENT_COLUMNS)}
+        insert into patients ${tx(anonymous.map(insertable), ...PATIENT_COLUMNS)}
         returning id, first_event_id`;
       for (const r of ids) patientIdByEvent.set(r.first_event_id, r.id);
     }

@@ -8,6 +8,11 @@ export interface DbOptions {
   name: string;
 }
 
+/** Readiness probe: the database answers a trivial query. */
+export async function databaseAnswers(sql: Sql): Promise<boolean> {
+  return (await sql`select 1 as ok`).length === 1;
+}
+
 export function createDb(url: string, opts: DbOptions): Sql {
   return postgres(url, {
     max: opts.max ?? 10,

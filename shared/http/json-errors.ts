@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import type { Logger } from "../logger.ts";
+import { errorSummary, type Logger } from "../logger.ts";
 import { errorResponse } from "./errors.ts";
 
 /**
@@ -12,8 +12,7 @@ export function jsonErrors(log: Logger) {
     if (code === "NOT_FOUND") return errorResponse(404, "not_found", "no such route");
     if (code === "PARSE") return errorResponse(400, "unparseable_body", "the request body could not be parsed");
     if (code === "VALIDATION") return errorResponse(400, "invalid_request", "the request is not valid");
-    const e = error as { code?: unknown; message?: unknown };
-    log.error({ err: { code: e?.code, message: String(e?.message ?? error) } }, "unhandled error");
+    log.error({ err: errorSummary(error) }, "unhandled error");
     return errorResponse(500, "internal_error", "internal error");
   });
 }

@@ -6,7 +6,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { headers } from "@nats-io/nats-core";
 import type { Sql } from "../../shared/db/client.ts";
 import { DLQ_STREAM, H } from "../../shared/nats.ts";
-import { ROOT, postWebhook, signGeneric, startCluster, waitFor, type Cluster, type Service } from "./harness.ts";
+import { ROOT, devSourcesWith, postWebhook, signGeneric, startCluster, waitFor, type Cluster, type Service } from "./harness.ts";
 
 let cluster: Cluster;
 let sql: Sql;
@@ -81,15 +81,7 @@ test("a dead letter can be replayed once its cause is fixed (ops/hookline dlq re
   await waitFor("unknown source dead letter", async () => (await dlqMessages()).find((m) => m.header.get(H.reasonCode) === "unknown_source"));
 
   // Fix: a projector configured with clinic-x.
-  const { mkdtempSync, readFileSync, writeFileSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
-  const { join } = await import("node:path");
-  const { parse } = await import("yaml");
-  const dev = parse(readFileSync(join(ROOT, "ops/dev/sources.yaml"), "utf8"));
-  dev.sources.push({ ...dev.sources.find((s: { id: string }) => s.id === "generic"), id: "clinic-x" });
-  const file = join(mkdtempSync(join(tmpdir(), "hookline-dlq-")), "sources.json");
-  writeFileSync(file, JSON.stringify(dev));
-  await cluster.restart("projector", { HOOKLINE_SOURCES: file });
+  await cluster.restart("projector", { HOOKLINE_SOURCES: devSourcesWith([{ from: "generic", id: "clinic-x" }]) });
 
   const cli = Bun.spawn(["bun", "ops/hookline.ts", "dlq", "replay", "--all", "--code", "unknown_source"], {
     cwd: ROOT,

@@ -1,11 +1,12 @@
 // Real parts for integration tests: a nats-server per test file (so a test can stop and
 // restart it), the shared Postgres and Redis that ./ops/test starts, and the services as
 // real processes (bun services/<name>/main.ts) on free ports.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { parse as parseYaml } from "yaml";
 import { createDb, type Sql } from "../../shared/db/client.ts";
 import { migrate } from "../../shared/db/migrate.ts";
 import { signStandardWebhook } from "../../shared/crypto/standard-webhooks.ts";
@@ -252,3 +253,21 @@ export const otlpEnv = (endpoint: string) => ({
   OTEL_BSP_SCHEDULE_DELAY: "100",
   OTEL_TRACES_SAMPLER: "always_on",
 });
+
+/**
+ * A sources file: the dev sources plus `extra`, each a copy of the dev source `from` with
+ * its own id and overrides. Returns the file's path (removed when the test process exits).
+ */
+export function devSourcesWith(extra: ({ from: string; id: string } & Record<string, unknown>)[]): string {
+  const dev = parseYaml(readFileSync(join(ROOT, "ops/dev/sources.yaml"), "utf8")) as { sources: { id: string }[] };
+  for (const { from, ...overrides } of extra) {
+    const base = dev.sources.find((s) => s.id === from);
+    if (!base) throw new Error(`no dev source "${from}"`);
+    dev.sources.push({ ...base, ...overrides });
+  }
+  const dir = mkdtempSync(join(tmpdir(), "hookline-sources-"));
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "sources.json");
+  writeFileSync(file, JSON.stringify(dev));
+  return file;
+}

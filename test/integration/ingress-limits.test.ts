@@ -1,31 +1,21 @@
 // Per-source guards configured in the sources file: rate limit (429 + Retry-After) and
 // IP allow-list (403), answered before any signature work or publish.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { parse as parseYaml } from "yaml";
-import { ROOT, postWebhook, signGeneric, startCluster, type Cluster } from "./harness.ts";
+import { devSourcesWith, postWebhook, signGeneric, startCluster, type Cluster } from "./harness.ts";
 
 let cluster: Cluster;
-let dir: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "hookline-limits-"));
-  const dev = parseYaml(readFileSync(join(ROOT, "ops/dev/sources.yaml"), "utf8"));
-  const generic = dev.sources.find((s: { id: string }) => s.id === "generic");
-  dev.sources.push({ ...generic, id: "limited", rateLimitPerSecond: 2 });
-  dev.sources.push({ ...generic, id: "walled", allowedIps: ["10.0.0.0/8"] });
-  dev.sources.push({ ...generic, id: "local-only", allowedIps: ["127.0.0.1/32", "::1"] });
-  writeFileSync(join(dir, "sources.json"), JSON.stringify(dev));
+  const sourcesFile = devSourcesWith([
+    { from: "generic", id: "limited", rateLimitPerSecond: 2 },
+    { from: "generic", id: "walled", allowedIps: ["10.0.0.0/8"] },
+    { from: "generic", id: "local-only", allowedIps: ["127.0.0.1/32", "::1"] },
+  ]);
   // Loopback plays the load balancer, so X-Forwarded-For decides the client address.
-  cluster = await startCluster(["ingress"], { HOOKLINE_SOURCES: join(dir, "sources.json"), TRUSTED_PROXIES: "127.0.0.1,::1" });
+  cluster = await startCluster(["ingress"], { HOOKLINE_SOURCES: sourcesFile, TRUSTED_PROXIES: "127.0.0.1,::1" });
 });
 
-afterAll(async () => {
-  await cluster?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => cluster?.stop());
 
 test("a burst over the source's rate gets 429 with Retry-After", async () => {
   const ingress = cluster.services.ingress!;

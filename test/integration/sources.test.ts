@@ -1,13 +1,9 @@
 // Every fixture of every source, posted to the running cluster with its real
 // authentication, lands as the expected patient, read back through the dashboard API.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { parse as parseYaml } from "yaml";
 import type { Sql } from "../../shared/db/client.ts";
-import { DEV_SOURCES_PATH, fixtureBody, loadFixtures, signFixtureRequest, type Fixture } from "../fixtures/load.ts";
-import { ADMIN, startCluster, waitFor, type Cluster, type Service } from "./harness.ts";
+import { fixtureBody, loadFixtures, signFixtureRequest, type Fixture } from "../fixtures/load.ts";
+import { ADMIN, devSourcesWith, startCluster, waitFor, type Cluster, type Service } from "./harness.ts";
 
 const fixtures = loadFixtures();
 /** Fixtures with source overrides get a source of their own, as an operator would configure. */
@@ -17,26 +13,14 @@ let cluster: Cluster;
 let sql: Sql;
 let ingress: Service;
 let dashboard: Service;
-let dir: string;
-
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "hookline-sources-"));
-  const dev = parseYaml(readFileSync(DEV_SOURCES_PATH, "utf8")) as { sources: { id: string }[] };
-  for (const f of fixtures.filter((x) => x.sourceOverrides)) {
-    const base = dev.sources.find((s) => s.id === f.source)!;
-    dev.sources.push({ ...base, ...f.sourceOverrides, id: sourceIdOf(f) });
-  }
-  const sourcesFile = join(dir, "sources.json");
-  writeFileSync(sourcesFile, JSON.stringify(dev));
+  const sourcesFile = devSourcesWith(fixtures.filter((f) => f.sourceOverrides).map((f) => ({ from: f.source, ...f.sourceOverrides, id: sourceIdOf(f) })));
   cluster = await startCluster(["ingress", "projector", "dashboard"], { HOOKLINE_SOURCES: sourcesFile });
   sql = cluster.sql;
   ({ ingress, dashboard } = cluster.services as Required<Cluster["services"]>);
 });
 
-afterAll(async () => {
-  await cluster?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => cluster?.stop());
 
 describe("every fixture through the cluster", () => {
   const eventIds = new Map<string, string>();
