@@ -86,11 +86,20 @@ function upsertRounds(rows: PatientRow[]): PatientRow[][] {
   return rounds;
 }
 
-const PATIENT_COLUMNS = [
-  "email", "first_name", "last_name", "full_name", "phone", "date_of_birth", "gender", "street",
-  "postal_code", "city", "country", "consent", "source", "form_id", "answers", "first_event_id",
-  "last_event_id", "events_count", "submitted_at",
-] as const;
+/** A column as text: Postgres parses each element with the cast written next to its parameter. */
+type Text = string | null;
+const text = (v: string | number | boolean | Date | null | undefined): Text =>
+  v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v);
+
+/**
+ * One `text[]` parameter per column, so a statement binds as many parameters for 10,000
+ * rows as for one (a VALUES list binds one per cell, and postgres.js refuses more than
+ * 65,534). The SQL casts each to its column's type and unnests the arrays side by side;
+ * unnest yields rows in array order, so rows are still written in the order given.
+ */
+function column<T>(tx: Pick<Sql, "array">, rows: T[], value: (row: T) => string | number | boolean | Date | null | undefined) {
+  return tx.array(rows.map((r) => text(value(r))) as string[], 25);
+}
 
 export interface BatchResult {
   inserted: number;
@@ -112,13 +121,15 @@ export async function projectBatch(sql: Sql, events: DecodedEvent[], partitions:
 
   const touched = new Set<string>();
   const inserted = await sql.begin(async (tx) => {
+    const col = <T>(rows: T[], value: (row: T) => string | number | boolean | Date | null | undefined) => column(tx, rows, value);
     for (const ts of months.values()) await tx`select hookline_ensure_month_partition(${ts})`;
 
     // Same id twice in one batch (two deliveries of one event) counts once. Every write
     // below goes in key order, so concurrent batches lock shared rows in the same order.
     const unique = [...new Map(events.map((e) => [e.eventId, e])).values()].sort((a, b) => (a.eventId < b.eventId ? -1 : 1));
     const admitted = await tx<{ event_id: string }[]>`
-      insert into webhook_event_ids ${tx(unique.map((e) => ({ event_id: e.eventId, received_at: e.receivedAt })))}
+      insert into webhook_event_ids (event_id, received_at)
+      select * from unnest(${col(unique, (e) => e.eventId)}::text[], ${col(unique, (e) => e.receivedAt)}::timestamptz[])
       on conflict (event_id) do nothing
       returning event_id`;
     const fresh = new Set(admitted.map((r) => r.event_id));
@@ -133,13 +144,25 @@ export async function projectBatch(sql: Sql, events: DecodedEvent[], partitions:
       if (row.email) withEmail.push(row);
       else anonymous.push(row);
     }
-    // postgres.js sends a jsonb value only when it is wrapped.
-    const insertable = (r: PatientRow) => ({ ...r, answers: tx.json(r.answers as never) });
+    const patientRows = (rows: PatientRow[]) => tx`
+      select * from unnest(
+        ${col(rows, (r) => r.email)}::text[], ${col(rows, (r) => r.first_name)}::text[],
+        ${col(rows, (r) => r.last_name)}::text[], ${col(rows, (r) => r.full_name)}::text[],
+        ${col(rows, (r) => r.phone)}::text[], ${col(rows, (r) => r.date_of_birth)}::date[],
+        ${col(rows, (r) => r.gender)}::text[], ${col(rows, (r) => r.street)}::text[],
+        ${col(rows, (r) => r.postal_code)}::text[], ${col(rows, (r) => r.city)}::text[],
+        ${col(rows, (r) => r.country)}::text[], ${col(rows, (r) => r.consent)}::boolean[],
+        ${col(rows, (r) => r.source)}::text[], ${col(rows, (r) => r.form_id)}::text[],
+        ${col(rows, (r) => JSON.stringify(r.answers))}::jsonb[], ${col(rows, (r) => r.first_event_id)}::text[],
+        ${col(rows, (r) => r.last_event_id)}::text[], ${col(rows, (r) => r.events_count)}::int[],
+        ${col(rows, (r) => r.submitted_at)}::timestamptz[])`;
+    const PATIENT_COLUMNS = tx`(email, first_name, last_name, full_name, phone, date_of_birth, gender, street, postal_code, city,
+      country, consent, source, form_id, answers, first_event_id, last_event_id, events_count, submitted_at)`;
     const patientIdByEvent = new Map<string, string>();
     const idByEmail = new Map<string, string>();
     for (const rows of upsertRounds(withEmail)) {
       const upserted = await tx<{ id: string; email: string }[]>`
-        insert into patients ${tx(rows.map(insertable), ...PATIENT_COLUMNS)}
+        insert into patients ${PATIENT_COLUMNS} ${patientRows(rows)}
         on conflict (email) do update set
           first_name    = case when excluded.submitted_at >= patients.submitted_at then coalesce(excluded.first_name, patients.first_name) else coalesce(patients.first_name, excluded.first_name) end,
           last_name     = case when excluded.submitted_at >= patients.submitted_at then coalesce(excluded.last_name, patients.last_name) else coalesce(patients.last_name, excluded.last_name) end,
@@ -170,41 +193,31 @@ export async function projectBatch(sql: Sql, events: DecodedEvent[], partitions:
     }
     if (anonymous.length > 0) {
       const ids = await tx<{ id: string; first_event_id: string }[]>`
-        insert into patients ${tx(anonymous.map(insertable), ...PATIENT_COLUMNS)}
+        insert into patients ${PATIENT_COLUMNS} ${patientRows(anonymous)}
         returning id, first_event_id`;
       for (const r of ids) patientIdByEvent.set(r.first_event_id, r.id);
     }
 
     for (const id of patientIdByEvent.values()) touched.add(id);
-    await tx`insert into webhook_events ${tx(
-      accepted.map((e) => ({
-        event_id: e.eventId,
-        received_at: e.receivedAt,
-        source: e.event.source,
-        stream_seq: e.streamSeq,
-        content_type: e.contentType,
-        provider_event_id: e.event.providerEventId,
-        form_id: e.event.formId,
-        submitted_at: new Date(e.event.submittedAt),
-        patient_id: patientIdByEvent.get(e.eventId) ?? null,
-        body: e.body,
-        trace_id: e.traceId,
-        canonical: tx.json({ ...e.event, eventId: e.eventId } as never),
-      })),
-    )}`;
+    await tx`
+      insert into webhook_events (event_id, received_at, source, stream_seq, content_type, provider_event_id, form_id,
+        submitted_at, patient_id, body, trace_id, canonical)
+      select * from unnest(
+        ${col(accepted, (e) => e.eventId)}::text[], ${col(accepted, (e) => e.receivedAt)}::timestamptz[],
+        ${col(accepted, (e) => e.event.source)}::text[], ${col(accepted, (e) => e.streamSeq)}::bigint[],
+        ${col(accepted, (e) => e.contentType)}::text[], ${col(accepted, (e) => e.event.providerEventId)}::text[],
+        ${col(accepted, (e) => e.event.formId)}::text[], ${col(accepted, (e) => new Date(e.event.submittedAt))}::timestamptz[],
+        ${col(accepted, (e) => patientIdByEvent.get(e.eventId))}::bigint[], ${col(accepted, (e) => e.body)}::text[],
+        ${col(accepted, (e) => e.traceId)}::text[], ${col(accepted, (e) => JSON.stringify({ ...e.event, eventId: e.eventId }))}::jsonb[])`;
 
     const withForm = accepted.filter((e) => e.event.formId);
     if (withForm.length > 0) {
-      await tx`insert into form_submissions ${tx(
-        withForm.map((e) => ({
-          event_id: e.eventId,
-          source: e.event.source,
-          form_id: e.event.formId!,
-          patient_id: patientIdByEvent.get(e.eventId) ?? null,
-          submitted_at: new Date(e.event.submittedAt),
-          answers: tx.json(e.event.answers as never),
-        })),
-      )}`;
+      await tx`
+        insert into form_submissions (event_id, source, form_id, patient_id, submitted_at, answers)
+        select * from unnest(
+          ${col(withForm, (e) => e.eventId)}::text[], ${col(withForm, (e) => e.event.source)}::text[],
+          ${col(withForm, (e) => e.event.formId)}::text[], ${col(withForm, (e) => patientIdByEvent.get(e.eventId))}::bigint[],
+          ${col(withForm, (e) => new Date(e.event.submittedAt))}::timestamptz[], ${col(withForm, (e) => JSON.stringify(e.event.answers))}::jsonb[])`;
       const questions = new Map<string, { source: string; form_id: string; label: string; field_id: string | null; field_type: string | null; answers_count: number }>();
       for (const e of withForm) {
         for (const a of e.event.answers) {
@@ -214,8 +227,12 @@ export async function projectBatch(sql: Sql, events: DecodedEvent[], partitions:
           else questions.set(key, { source: e.event.source, form_id: e.event.formId!, label: a.label, field_id: a.fieldId ?? null, field_type: a.fieldType ?? null, answers_count: 1 });
         }
       }
+      const qs = [...questions.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, q]) => q);
       await tx`
-        insert into form_questions ${tx([...questions.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, q]) => q))}
+        insert into form_questions (source, form_id, label, field_id, field_type, answers_count)
+        select * from unnest(
+          ${col(qs, (q) => q.source)}::text[], ${col(qs, (q) => q.form_id)}::text[], ${col(qs, (q) => q.label)}::text[],
+          ${col(qs, (q) => q.field_id)}::text[], ${col(qs, (q) => q.field_type)}::text[], ${col(qs, (q) => q.answers_count)}::bigint[])
         on conflict (source, form_id, label) do update set
           field_id = coalesce(excluded.field_id, form_questions.field_id),
           field_type = coalesce(excluded.field_type, form_questions.field_type),

@@ -5,6 +5,7 @@ import type { Sql } from "../../shared/db/client.ts";
 import type { PatientRecord } from "../../shared/sources/index.ts";
 import type { DecodedEvent } from "../../services/projector/decode.ts";
 import { projectBatch } from "../../services/projector/project.ts";
+import { readProjectorConfig } from "../../services/projector/config.ts";
 import { freshDatabase } from "./harness.ts";
 
 let sql: Sql;
@@ -66,3 +67,45 @@ test("a redelivered batch changes nothing", async () => {
   const [n] = await sql`select count(*)::int as n from webhook_events where event_id = 'r1'`;
   expect(n!.n).toBe(1);
 });
+
+test("the largest allowed batch (BATCH_SIZE 10,000) is written in one transaction", async () => {
+  // The limit the projector accepts: one more is a configuration error.
+  expect(readProjectorConfig({ BATCH_SIZE: "10000" }).batchSize).toBe(10_000);
+  expect(() => readProjectorConfig({ BATCH_SIZE: "10001" })).toThrow();
+  const N = 10_000;
+  const full = (i: number): PatientRecord => ({
+    email: `big.${i % 8000}@example.com`, // 2,000 emails twice: two rounds
+    firstName: "Big",
+    lastName: `Batch${i % 8000}`,
+    phone: `+4930${String(i).padStart(7, "0")}`,
+    dateOfBirth: "1980-02-29",
+    gender: "female",
+    street: "Hauptstr. 1",
+    postalCode: "10115",
+    city: "Berlin",
+    country: "DE",
+    consent: true,
+  });
+  const batch = Array.from({ length: N }, (_, i) => {
+    const e = event(`big${i}`, new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(), i >= N - 100 ? { firstName: "Anon" } : full(i));
+    // Many questions across forms, with characters an array literal must escape.
+    e.event.formId = `form${i % 7}`;
+    e.event.answers = [{ label: `q${i % 50} "quoted" \\ back, {brace}`, value: `v${i}` }, { label: "x", value: null }];
+    e.body = JSON.stringify({ i, note: 'a "quote" and \\ backslash, {curly} NULL' });
+    return e;
+  });
+  const result = await projectBatch(sql, batch, new Set());
+  expect(result.inserted).toBe(N);
+  const [counts] = await sql`select
+      (select count(*)::int from webhook_events where event_id like 'big%') as events,
+      (select count(distinct projected_at)::int from webhook_events where event_id like 'big%') as transactions,
+      (select count(*)::int from patients where email like 'big.%' or first_name = 'Anon') as patients,
+      (select count(*)::int from form_submissions where event_id like 'big%') as submissions,
+      (select count(*)::int from form_questions where form_id like 'form%' and label like 'q%') as questions`;
+  expect(counts).toEqual({ events: N, transactions: 1, patients: 8000 + 100, submissions: N, questions: 350 });
+  // Later wins inside the big batch too: big.5 got submissions 5 and 8005, 8005 is later.
+  const [p] = await sql`select phone, events_count from patients where email = 'big.5@example.com'`;
+  expect(p).toEqual({ phone: "+49300008005", events_count: 2 });
+  const [stored] = await sql`select body from webhook_events where event_id = 'big7'`;
+  expect(JSON.parse(stored!.body)).toEqual({ i: 7, note: 'a "quote" and \\ backslash, {curly} NULL' });
+}, 60_000);
