@@ -13,6 +13,7 @@ import { AdapterError, getAdapter, type RawRequest, type SourceConfig } from "..
 import { authenticateBearer, parseTokens } from "./auth.ts";
 import { listEvents } from "./events.ts";
 import { formQuestions, formSubmissions, listForms } from "./forms.ts";
+import { conflictRoutes } from "./conflicts.ts";
 import { openApiDocument } from "./openapi.ts";
 import { findPatients, getPatient, type PatientDto } from "./patients.ts";
 import { patientCacheKey } from "../../shared/cache-keys.ts";
@@ -112,6 +113,7 @@ export function createDashboardApp(deps: DashboardDeps) {
       const patient = await cachedPatient(params.id);
       return patient ? json(patient) : errorResponse(404, "patient_not_found", `no patient ${params.id}`);
     })
+    .use(conflictRoutes({ sql, redis, log }))
     .get("/api/v1/events", ({ query }) =>
       keysetPage(
         EventCursor,

@@ -1,9 +1,26 @@
 // The API description served at /openapi.json.
 const patient = {
   type: "object",
-  properties: Object.fromEntries(
-    ["id", "firstName", "lastName", "fullName", "email", "phone", "dateOfBirth", "gender", "street", "postalCode", "city", "country", "source", "formId", "eventId", "submittedAt", "createdAt", "updatedAt"].map((k) => [k, { type: ["string", "null"] }]),
-  ),
+  properties: {
+    ...Object.fromEntries(
+      ["id", "firstName", "lastName", "fullName", "email", "phone", "dateOfBirth", "gender", "street", "postalCode", "city", "country", "source", "formId", "eventId", "submittedAt", "createdAt", "updatedAt"].map((k) => [k, { type: ["string", "null"] }]),
+    ),
+    openConflicts: { type: "integer", description: "open identity conflicts (GET /api/v1/patients/{id}/conflicts)" },
+  },
+};
+const conflict = {
+  type: "object",
+  properties: {
+    id: { type: "string" },
+    patientId: { type: "string" },
+    eventId: { type: "string" },
+    fields: { type: "array", items: { enum: ["firstName", "lastName", "dateOfBirth"] }, description: "identity fields on which the submission differs" },
+    submission: { type: "object", description: "the submission's canonical values, answers, source and formId (patient data)" },
+    submittedAt: { type: "string" },
+    status: { enum: ["open", "accepted", "dismissed"] },
+    createdAt: { type: "string" },
+    resolvedAt: { type: ["string", "null"] },
+  },
 };
 const error = { type: "object", properties: { error: { type: "object", properties: { code: { type: "string" }, message: { type: "string" } } } } };
 const page = (items: object) => ({ type: "object", properties: { items: { type: "array", items }, nextCursor: { type: ["string", "null"] } } });
@@ -32,6 +49,42 @@ export const openApiDocument = {
         summary: "One patient",
         parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
         responses: { 200: { description: "the patient", content: { "application/json": { schema: patient } } }, 404: { description: "not found" }, ...errors },
+      },
+    },
+    "/api/v1/conflicts": {
+      get: {
+        summary: "Submissions held back because they contradict a patient's name or date of birth (newest first)",
+        parameters: [
+          { name: "status", in: "query", schema: { enum: ["open", "accepted", "dismissed"], default: "open" } },
+          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 500, default: 50 } },
+          { name: "cursor", in: "query", schema: { type: "string" } },
+        ],
+        responses: { 200: { description: "a page of conflicts", content: { "application/json": { schema: page(conflict) } } }, ...errors },
+      },
+    },
+    "/api/v1/patients/{id}/conflicts": {
+      get: {
+        summary: "One patient's conflicts, any status unless `status` is given (newest first)",
+        parameters: [
+          { name: "id", in: "path", required: true, schema: { type: "string" } },
+          { name: "status", in: "query", schema: { enum: ["open", "accepted", "dismissed"] } },
+          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 500, default: 50 } },
+          { name: "cursor", in: "query", schema: { type: "string" } },
+        ],
+        responses: { 200: { description: "a page of conflicts", content: { "application/json": { schema: page(conflict) } } }, ...errors },
+      },
+    },
+    "/api/v1/conflicts/{id}/resolve": {
+      post: {
+        summary: "Resolve an open conflict: accept merges the submission as \"later wins\" would have; dismiss leaves the patient unchanged",
+        parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+        requestBody: { required: true, content: { "application/json": { schema: { type: "object", required: ["action"], properties: { action: { enum: ["accept", "dismiss"] } } } } } },
+        responses: {
+          200: { description: "the resolved conflict and the patient as it is now", content: { "application/json": { schema: { type: "object", properties: { conflict, patient } } } } },
+          404: { description: "no such conflict" },
+          409: { description: "already resolved" },
+          ...errors,
+        },
       },
     },
     "/api/v1/events": {

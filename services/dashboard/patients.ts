@@ -21,6 +21,8 @@ export interface PatientDto {
   submittedAt: string;
   eventsCount: number;
   answers: Record<string, unknown>;
+  /** Submissions held back because they contradict this patient's identity (GET …/conflicts). */
+  openConflicts: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -48,13 +50,15 @@ export function toPatientDto(r: Record<string, any>): PatientDto {
     submittedAt: iso(r.submitted_at),
     eventsCount: r.events_count,
     answers: r.answers,
+    openConflicts: r.open_conflicts,
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   };
 }
 
 const COLUMNS = `id, first_name, last_name, full_name, email, phone, to_char(date_of_birth, 'YYYY-MM-DD') as date_of_birth,
-  gender, street, postal_code, city, country, consent, source, form_id, last_event_id, submitted_at, events_count, answers, created_at, updated_at`;
+  gender, street, postal_code, city, country, consent, source, form_id, last_event_id, submitted_at, events_count, answers, created_at, updated_at,
+  (select count(*)::int from patient_conflicts c where c.patient_id = patients.id and c.status = 'open') as open_conflicts`;
 
 export interface PatientQuery {
   q?: string;

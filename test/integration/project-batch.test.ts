@@ -109,3 +109,71 @@ test("the largest allowed batch (BATCH_SIZE 10,000) is written in one transactio
   const [stored] = await sql`select body from webhook_events where event_id = 'big7'`;
   expect(JSON.parse(stored!.body)).toEqual({ i: 7, note: 'a "quote" and \\ backslash, {curly} NULL' });
 }, 60_000);
+
+const patient = async (email: string) =>
+  (await sql`select id, first_name, last_name, to_char(date_of_birth, 'YYYY-MM-DD') as dob, phone, city, events_count, last_event_id, answers
+             from patients where email = ${email}`)[0]!;
+const conflicts = async (email: string) => [
+  ...(await sql`select c.event_id, c.fields, c.status, c.submission->>'phone' as phone, c.submission->>'dateOfBirth' as dob
+      from patient_conflicts c join patients p on p.id = c.patient_id where p.email = ${email} order by c.id`),
+];
+
+test("a submission contradicting the stored date of birth is kept, merges nothing, and is recorded as a conflict", async () => {
+  const email = "victim@example.com";
+  await projectBatch(sql, [event("v1", "2026-04-01T00:00:00Z", { email, firstName: "Ada", lastName: "Lovelace", dateOfBirth: "1990-01-01", phone: "+4930111", city: "Berlin" })], new Set());
+  const before = await patient(email);
+  const r = await projectBatch(sql, [event("v2", "2026-04-02T00:00:00Z", { email, dateOfBirth: "1991-02-02", phone: "+4930999", street: "Evil 1" })], new Set());
+  expect(r).toMatchObject({ inserted: 1, conflicts: 1, patientIds: [before.id] });
+  // Nothing of v2 reached the patient (not even its answers); it is still counted.
+  expect(await patient(email)).toEqual({ ...before, events_count: 2 });
+  expect(await conflicts(email)).toEqual([{ event_id: "v2", fields: ["dateOfBirth"], status: "open", phone: "+4930999", dob: "1991-02-02" }]);
+  // The submission itself is stored and linked to the patient.
+  const stored = await sql`select e.patient_id as e, s.patient_id as s from webhook_events e join form_submissions s using (event_id) where event_id = 'v2'`;
+  expect([...stored]).toEqual([{ e: before.id, s: before.id }]);
+});
+
+test("names match ignoring case, accents and spaces, and a missing identity value is no conflict: merged as before", async () => {
+  const email = "zoe@example.com";
+  await projectBatch(sql, [event("z1", "2026-04-01T00:00:00Z", { email, firstName: "Zoë", lastName: "Müller-Weiß", dateOfBirth: "1990-01-01", phone: "+4930111" })], new Set());
+  await projectBatch(sql, [event("z2", "2026-04-02T00:00:00Z", { email, firstName: "ZOE", lastName: " muller weiss ", dateOfBirth: "1990-01-01", phone: "+4930222" })], new Set());
+  await projectBatch(sql, [event("z3", "2026-04-03T00:00:00Z", { email, city: "Köln" })], new Set());
+  expect(await patient(email)).toMatchObject({ first_name: "ZOE", dob: "1990-01-01", phone: "+4930222", city: "Köln", events_count: 3, last_event_id: "z3" });
+  expect(await conflicts(email)).toEqual([]);
+});
+
+test("within one batch, each submission is checked against what the earlier ones wrote", async () => {
+  const email = "rounds@example.com";
+  const r = await projectBatch(
+    sql,
+    [
+      event("w3", "2026-05-03T00:00:00Z", { email, dateOfBirth: "1980-01-01", phone: "+4930333" }), // agrees with w1: merged
+      event("w2", "2026-05-02T00:00:00Z", { email, dateOfBirth: "1970-07-07", phone: "+4930222" }), // contradicts w1: conflict
+      event("w1", "2026-05-01T00:00:00Z", { email, firstName: "Wim", dateOfBirth: "1980-01-01", phone: "+4930111" }), // creates the patient
+    ],
+    new Set(),
+  );
+  expect(r).toMatchObject({ inserted: 3, conflicts: 1 });
+  expect(await patient(email)).toMatchObject({ first_name: "Wim", dob: "1980-01-01", phone: "+4930333", events_count: 3, last_event_id: "w3" });
+  expect((await conflicts(email)).map((c) => c.event_id)).toEqual(["w2"]);
+});
+
+test("concurrent batches sharing patients in different orders neither deadlock nor lose a count", async () => {
+  // Big enough that the batches' lock phases overlap: with rows locked in arrival order
+  // instead of email order, this deadlocks (40P01) nearly every run.
+  const E = 3000;
+  const emails = Array.from({ length: E }, (_, i) => `shared.${i}@example.com`);
+  // Half of them exist already; the rest are created by whichever batch comes first.
+  await projectBatch(sql, emails.slice(0, E / 2).map((email, i) => event(`pre${i}`, "2026-06-01T00:00:00Z", { email, dateOfBirth: "1990-01-01" })), new Set());
+  const batches = Array.from({ length: 4 }, (_, b) =>
+    emails.map((_, k) => {
+      const i = b % 2 ? E - 1 - k : k; // every other batch walks the emails backwards
+      return event(`c${b}_${k}`, new Date(Date.UTC(2026, 5, 2, b) + k).toISOString(), { email: emails[i]!, dateOfBirth: "1990-01-01", phone: `+49${b}${k}` });
+    }),
+  );
+  // Four open connections first, so the batches start together rather than one per connect.
+  await Promise.all(batches.map(() => sql.begin((tx) => tx`select pg_sleep(0.05)`)));
+  const results = await Promise.all(batches.map((batch) => projectBatch(sql, batch, new Set())));
+  expect(results.reduce((n, r) => n + r.inserted, 0)).toBe(4 * E);
+  const [row] = await sql`select count(*)::int as patients, sum(events_count)::int as events from patients where email like 'shared.%'`;
+  expect(row).toEqual({ patients: E, events: E / 2 + 4 * E });
+}, 60_000);

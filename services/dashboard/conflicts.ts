@@ -1,0 +1,124 @@
+// Identity conflicts: submissions the projector stored but did not merge because they
+// contradict the patient's name or date of birth (rule in shared/db/patient-merge.ts).
+// Listing them, and resolving one: accept merges it as "later wins" would have, dismiss
+// leaves the patient as it is. Registered inside the authenticated API.
+import { Elysia } from "elysia";
+import * as v from "valibot";
+import type { Sql } from "postgres";
+import type { Redis } from "../../shared/cache.ts";
+import { patientCacheKey } from "../../shared/cache-keys.ts";
+import { mergeSubmission } from "../../shared/db/patient-merge.ts";
+import { lockPatient, submissionState, writePatients, type StoredSubmission } from "../../shared/db/patients.ts";
+import { errorResponse, json } from "../../shared/http/errors.ts";
+import type { Logger } from "../../shared/logger.ts";
+import { getPatient } from "./patients.ts";
+
+export interface ConflictDto {
+  id: string;
+  patientId: string;
+  eventId: string;
+  /** The identity fields on which the submission differs from the patient. */
+  fields: string[];
+  /** The submission's canonical values, answers, source and form (patient data). */
+  submission: StoredSubmission;
+  submittedAt: string;
+  status: "open" | "accepted" | "dismissed";
+  createdAt: string;
+  resolvedAt: string | null;
+}
+
+const STATUSES = ["open", "accepted", "dismissed"] as const;
+const COLUMNS = "id, patient_id, event_id, fields, submission, submitted_at, status, created_at, resolved_at";
+
+function toDto(r: Record<string, any>): ConflictDto {
+  return {
+    id: String(r.id),
+    patientId: String(r.patient_id),
+    eventId: r.event_id,
+    fields: r.fields,
+    submission: r.submission,
+    submittedAt: r.submitted_at.toISOString(),
+    status: r.status,
+    createdAt: r.created_at.toISOString(),
+    resolvedAt: r.resolved_at?.toISOString() ?? null,
+  };
+}
+
+const ID = /^\d{1,18}$/;
+const Cursor = v.object({ id: v.pipe(v.string(), v.regex(ID)) });
+const ResolveBody = v.object({ action: v.picklist(["accept", "dismiss"]) });
+
+/** A page of conflicts, newest first, after the `cursor` this API handed out. */
+async function page(sql: Sql, query: Record<string, string | undefined>, filter: { status?: string; patientId?: string }): Promise<Response> {
+  const limit = query.limit === undefined ? 50 : Number(query.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) return errorResponse(400, "invalid_limit", "limit must be a whole number from 1 to 500");
+  if (filter.status !== undefined && !(STATUSES as readonly string[]).includes(filter.status)) {
+    return errorResponse(400, "invalid_status", `status must be one of ${STATUSES.join(", ")}`);
+  }
+  let before: string | undefined;
+  if (query.cursor) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(query.cursor, "base64url").toString("utf8"));
+    } catch {}
+    const result = v.safeParse(Cursor, parsed);
+    if (!result.success) return errorResponse(400, "invalid_cursor", "cursor is not one this API returned");
+    before = result.output.id;
+  }
+  const rows = await sql`
+    select ${sql.unsafe(COLUMNS)} from patient_conflicts
+    where true
+      ${filter.status ? sql`and status = ${filter.status}` : sql``}
+      ${filter.patientId ? sql`and patient_id = ${filter.patientId}::bigint` : sql``}
+      ${before ? sql`and id < ${before}::bigint` : sql``}
+    order by id desc
+    limit ${limit}`;
+  const items = rows.map(toDto);
+  const last = items.at(-1);
+  return json({ items, nextCursor: items.length === limit && last ? Buffer.from(JSON.stringify({ id: last.id })).toString("base64url") : null });
+}
+
+export interface ConflictDeps {
+  sql: Sql;
+  redis: Redis;
+  log: Logger;
+}
+
+/** The conflict routes, as a plugin for the authenticated API. POST …/resolve writes: admin only. */
+export function conflictRoutes({ sql, redis, log }: ConflictDeps) {
+  return new Elysia()
+    .get("/api/v1/conflicts", ({ query }) => page(sql, query, { status: query.status ?? "open" }))
+    .get("/api/v1/patients/:id/conflicts", ({ params, query }) => {
+      if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "patient id must be a number");
+      return page(sql, query, { status: query.status, patientId: params.id });
+    })
+    .post("/api/v1/conflicts/:id/resolve", async ({ params, body }) => {
+      if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "conflict id must be a number");
+      const parsed = v.safeParse(ResolveBody, body);
+      if (!parsed.success) return errorResponse(400, "invalid_request", 'send {"action":"accept"} or {"action":"dismiss"}');
+      const action = parsed.output.action;
+      const outcome = await sql.begin(async (tx) => {
+        // The conflict first, then its patient: the projector never locks conflicts, so no cycle.
+        const [row] = await tx`select ${tx.unsafe(COLUMNS)} from patient_conflicts where id = ${params.id}::bigint for update`;
+        if (!row) return errorResponse(404, "conflict_not_found", `no conflict ${params.id}`);
+        if (row.status !== "open") return errorResponse(409, "conflict_resolved", `conflict ${params.id} is already ${row.status}`);
+        if (action === "accept") {
+          const patient = await lockPatient(tx, String(row.patient_id));
+          if (patient) {
+            patient.state = mergeSubmission(patient.state, submissionState(row as never));
+            await writePatients(tx, [patient]);
+          }
+        }
+        const [done] = await tx`
+          update patient_conflicts set status = ${action === "accept" ? "accepted" : "dismissed"}, resolved_at = now()
+          where id = ${params.id}::bigint returning ${tx.unsafe(COLUMNS)}`;
+        return toDto(done!);
+      });
+      if (outcome instanceof Response) return outcome;
+      if (action === "accept") {
+        // After the commit, so a reader cannot cache the old values again.
+        await redis.del(patientCacheKey(outcome.patientId)).catch((error) => log.warn({ err: (error as Error).message }, "cache invalidation failed"));
+      }
+      return json({ conflict: outcome, patient: await getPatient(sql, outcome.patientId) });
+    });
+}

@@ -1,0 +1,120 @@
+// A batch's submissions applied to patients under the merge rule (shared/db/patient-merge.ts):
+// per field the later submission wins, except that a submission contradicting the patient's
+// identity is recorded as a conflict and merges nothing.
+import type { TransactionSql } from "postgres";
+import { identityConflicts, mergeSubmission, type PatientState } from "../../shared/db/patient-merge.ts";
+import { insertConflicts, insertPatients, lockPatientsByEmail, writePatients, type LockedPatient, type NewConflict } from "../../shared/db/patients.ts";
+import type { DecodedEvent } from "./decode.ts";
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A date Postgres will accept, or null: a bad date must not fail the whole batch. */
+function validDate(value: string | undefined): string | null {
+  if (!value || !ISO_DATE.test(value)) return null;
+  const d = new Date(value + "T00:00:00Z");
+  return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(value) ? value : null;
+}
+
+interface Submission {
+  email: string | null;
+  state: PatientState;
+}
+
+function submission(e: DecodedEvent): Submission {
+  const p = e.event.patient;
+  return {
+    email: p.email?.toLowerCase() ?? null,
+    state: {
+      values: {
+        firstName: p.firstName ?? null,
+        lastName: p.lastName ?? null,
+        fullName: p.fullName ?? null,
+        phone: p.phone ?? null,
+        dateOfBirth: validDate(p.dateOfBirth),
+        gender: p.gender ?? null,
+        street: p.street ?? null,
+        postalCode: p.postalCode ?? null,
+        city: p.city ?? null,
+        country: p.country ?? null,
+        consent: p.consent ?? null,
+      },
+      // fromEntries defines each label as an own key (an assignment to "__proto__" would not).
+      answers: Object.fromEntries(e.event.answers.map((a) => [a.label, a.value])),
+      source: e.event.source,
+      formId: e.event.formId,
+      lastEventId: e.eventId,
+      submittedAt: new Date(e.event.submittedAt),
+    },
+  };
+}
+
+/**
+ * Splits the submissions of each email into rounds: round i holds every email's i-th
+ * submission in submission order, so each email's submissions are applied oldest first.
+ * Round 0 has every email once, in email order.
+ */
+function rounds(rows: Submission[]): Submission[][] {
+  const byEmail = new Map<string, Submission[]>();
+  for (const row of rows) byEmail.set(row.email!, [...(byEmail.get(row.email!) ?? []), row]);
+  const out: Submission[][] = [];
+  for (const email of [...byEmail.keys()].sort()) {
+    const group = byEmail.get(email)!.sort((a, b) => a.state.submittedAt.getTime() - b.state.submittedAt.getTime());
+    group.forEach((row, i) => (out[i] ??= []).push(row));
+  }
+  return out;
+}
+
+export interface PatientsWritten {
+  /** event id → patient id, for every event that names a patient (all of them). */
+  patientIdByEvent: Map<string, string>;
+  conflicts: number;
+}
+
+/**
+ * Writes the patients of a batch's admitted events. Every email's patient is locked before
+ * any is changed, in one order all batches share, so concurrent batches wait for each other
+ * instead of deadlocking: first the new emails are created from their first submission
+ * (insert in email order, skipping existing ones; a concurrent insert of the same email is
+ * waited for), then the existing ones are locked (`for update`, in email order). The rest
+ * is decided here, on the locked rows, submission by submission, and written back at once.
+ */
+export async function writeBatchPatients(tx: TransactionSql, events: DecodedEvent[]): Promise<PatientsWritten> {
+  const patientIdByEvent = new Map<string, string>();
+  const all = events.map(submission);
+  const withEmail = all.filter((s) => s.email);
+  const anonymous = all.filter((s) => !s.email);
+
+  const byRound = rounds(withEmail);
+  const locked = new Map<string, LockedPatient>();
+  const changed = new Set<LockedPatient>();
+  let pending = byRound[0] ?? [];
+  while (pending.length > 0) {
+    const firstByEmail = new Map(pending.map((s) => [s.email!, s]));
+    for (const r of await insertPatients(tx, pending, true)) {
+      locked.set(r.email!, { id: r.id, email: r.email, eventsCount: 1, state: firstByEmail.get(r.email!)!.state });
+    }
+    const existing = await lockPatientsByEmail(tx, pending.filter((s) => !locked.has(s.email!)).map((s) => s.email!));
+    for (const p of existing) locked.set(p.email!, p);
+    // An existing patient that was gone by the time it was locked (deleted meanwhile): create it again.
+    pending = pending.filter((s) => !locked.has(s.email!));
+  }
+
+  const conflicts: NewConflict[] = [];
+  for (const [i, round] of byRound.entries()) {
+    for (const s of round) {
+      const patient = locked.get(s.email!)!;
+      patientIdByEvent.set(s.state.lastEventId, patient.id);
+      if (i === 0 && patient.state === s.state) continue; // created from this very submission
+      patient.eventsCount += 1;
+      changed.add(patient);
+      const fields = identityConflicts(patient.state.values, s.state.values);
+      if (fields.length > 0) conflicts.push({ patientId: patient.id, fields, submission: s.state });
+      else patient.state = mergeSubmission(patient.state, s.state);
+    }
+  }
+  await writePatients(tx, [...changed]);
+  await insertConflicts(tx, conflicts);
+
+  for (const r of await insertPatients(tx, anonymous, false)) patientIdByEvent.set(r.first_event_id, r.id);
+  return { patientIdByEvent, conflicts: conflicts.length };
+}

@@ -1,0 +1,69 @@
+// The rule that turns submissions into one patient record, shared by the projector (every
+// submission) and the dashboard (accepting a conflict). Pure: no I/O.
+//
+// - Per field, the later submission wins: a submission newer than what is stored replaces
+//   each value it carries; an older one only fills values the patient lacks.
+// - Unless it contradicts who the patient is: when a submission's first name, last name or
+//   date of birth differs from the stored one (ignoring case, accents, spaces and
+//   punctuation; a missing value on either side is no contradiction), none of its values
+//   are merged and it becomes a conflict for a person to accept or dismiss. An email typed
+//   into a public form proves nothing, so it must not let anyone rewrite someone's record.
+
+export const MERGED_FIELDS = [
+  "firstName", "lastName", "fullName", "phone", "dateOfBirth", "gender",
+  "street", "postalCode", "city", "country", "consent",
+] as const;
+export type MergedField = (typeof MERGED_FIELDS)[number];
+
+/** The fields that say who the patient is. fullName is derived from first and last name. */
+export const IDENTITY_FIELDS = ["firstName", "lastName", "dateOfBirth"] as const satisfies readonly MergedField[];
+export type IdentityField = (typeof IDENTITY_FIELDS)[number];
+
+export type PatientValues = { [F in MergedField]: F extends "consent" ? boolean | null : string | null };
+
+/** What a patient record holds, as far as merging is concerned (also what one submission says). */
+export interface PatientState {
+  values: PatientValues;
+  /** Form answers, label → value. */
+  answers: Record<string, unknown>;
+  source: string;
+  formId: string | null;
+  /** The newest submission merged (the submission's own id when this is one). */
+  lastEventId: string;
+  submittedAt: Date;
+}
+
+/** Case, accents (é → e), spaces and punctuation do not make two names differ; ß reads as ss. */
+export function normalizeIdentity(value: string): string {
+  return value
+    .normalize("NFKD")
+    .replace(/\p{M}/gu, "")
+    .toLowerCase()
+    .replace(/ß/g, "ss")
+    .replace(/[\s\p{P}]/gu, "");
+}
+
+/** The identity fields on which `incoming` contradicts `current` (empty: no conflict). */
+export function identityConflicts(current: PatientValues, incoming: PatientValues): IdentityField[] {
+  return IDENTITY_FIELDS.filter((f) => {
+    const a = current[f];
+    const b = incoming[f];
+    return a !== null && b !== null && normalizeIdentity(a) !== normalizeIdentity(b);
+  });
+}
+
+/** `current` with `submission` merged in: per field, the later submission wins. */
+export function mergeSubmission(current: PatientState, submission: PatientState): PatientState {
+  const newer = submission.submittedAt.getTime() >= current.submittedAt.getTime();
+  const [winner, loser] = newer ? [submission, current] : [current, submission];
+  const values = {} as Record<MergedField, string | boolean | null>;
+  for (const f of MERGED_FIELDS) values[f] = winner.values[f] ?? loser.values[f];
+  return {
+    values: values as PatientValues,
+    answers: { ...loser.answers, ...winner.answers },
+    source: winner.source,
+    formId: winner.formId,
+    lastEventId: winner.lastEventId,
+    submittedAt: winner.submittedAt,
+  };
+}
