@@ -4,6 +4,7 @@
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import { SpanKind, SpanStatusCode, type Span, type Tracer } from "@opentelemetry/api";
 import type { Sql } from "postgres";
+import { databaseAnswers } from "../../shared/db/client.ts";
 import { errorSummary, type Logger } from "../../shared/logger.ts";
 import type { SourceConfig } from "../../shared/sources/index.ts";
 import { extractContext } from "../../shared/tracing.ts";
@@ -34,7 +35,8 @@ export interface ProjectorDeps {
 export interface RunningProjector {
   /** Stops pulling, finishes the batch in hand, acks it. */
   stop(): Promise<void>;
-  healthy(): boolean;
+  /** Able to project now: consuming, and the database answered since its last failure (probed here if need be). */
+  healthy(): Promise<boolean>;
 }
 
 /**
@@ -52,6 +54,12 @@ export function isTransient(error: unknown): boolean {
   );
 }
 
+/** A transient failure that means the database cannot be reached or used (not a conflict between transactions). */
+function databaseUnavailable(error: unknown): boolean {
+  const code = (error as { code?: string })?.code ?? "";
+  return isTransient(error) && !code.startsWith("40");
+}
+
 export async function startProjector(deps: ProjectorDeps): Promise<RunningProjector> {
   const { sql, sources, log } = deps;
   const partitions: PartitionCache = new Set();
@@ -62,7 +70,18 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
   // Rows are written in a fixed order (see projectBatch) so concurrent batches that touch
   // the same patients wait for each other instead of deadlocking.
   const inflight = new Set<Promise<void>>();
-  let lastError: string | null = null;
+  // Readiness. A batch that failed because of its data (a poison event isolated, retried,
+  // dead-lettered) says nothing about the ability to project. A database that could not be
+  // reached does, until it answers again: a later successful write, or the probe healthy()
+  // runs, since while traffic is idle no batch may come along to prove it.
+  let databaseDown = false;
+  let failures = 0; // counts database failures, so a probe older than the latest one cannot clear it
+  let consuming = true;
+  const databaseFailed = (error: unknown) => {
+    if (!databaseUnavailable(error)) return;
+    databaseDown = true;
+    failures++;
+  };
 
   async function deadLetterAndAck(msg: JsMsg, code: string, reason: string): Promise<boolean> {
     try {
@@ -143,18 +162,19 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
         endSpan(d.span);
       }
       if (r.patientIds.length) deps.onPatientsWritten?.(r.patientIds);
-      lastError = null;
+      databaseDown = false;
       endSpan(txSpan);
     } catch (batchError) {
-      lastError = (batchError as Error).message;
-      endSpan(txSpan, lastError);
+      const reason = (batchError as Error).message;
+      endSpan(txSpan, reason);
+      databaseFailed(batchError);
       if (isTransient(batchError)) {
         // The database is away, not the data bad: retry the whole batch later, and never
         // count this against the event (an outage must not dead-letter live traffic).
         log.warn({ err: errorSummary(batchError), size: decoded.length }, "database unavailable; batch will be redelivered");
         for (const d of decoded) {
           retryWhenDatabaseIsBack(d.msg);
-          endSpan(d.span, lastError);
+          endSpan(d.span, reason);
         }
         deps.onBatch?.({ size: batch.length, inserted, duplicates, deadLettered, ms: performance.now() - started });
         return;
@@ -168,8 +188,10 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
           duplicates += r.duplicates;
           d.msg.ack();
           if (r.patientIds.length) deps.onPatientsWritten?.(r.patientIds);
+          databaseDown = false;
           endSpan(d.span);
         } catch (error) {
+          databaseFailed(error);
           if (isTransient(error)) retryWhenDatabaseIsBack(d.msg);
           else deadLettered += await failed(d.msg, (error as Error).message);
           endSpan(d.span, (error as Error).message);
@@ -207,7 +229,9 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
         flush();
       } else if (!timer) timer = setTimeout(flush, deps.batchDelayMs);
     }
-  })();
+  })().finally(() => {
+    consuming = false;
+  });
 
   return {
     async stop() {
@@ -219,6 +243,13 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
       }
       await Promise.all(inflight);
     },
-    healthy: () => lastError === null,
+    async healthy() {
+      if (!consuming) return false;
+      if (!databaseDown) return true;
+      const seen = failures;
+      const answers = await databaseAnswers(sql).catch(() => false);
+      if (answers && seen === failures) databaseDown = false;
+      return !databaseDown;
+    },
   };
 }
