@@ -5,6 +5,7 @@ import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import { SpanKind, SpanStatusCode, type Span, type Tracer } from "@opentelemetry/api";
 import type { Sql } from "postgres";
 import { databaseAnswers } from "../../shared/db/client.ts";
+import { failureReason } from "../../shared/db/errors.ts";
 import { errorSummary, type Logger } from "../../shared/logger.ts";
 import type { SourceConfig } from "../../shared/sources/index.ts";
 import { extractContext } from "../../shared/tracing.ts";
@@ -165,13 +166,14 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
       databaseDown = false;
       endSpan(txSpan);
     } catch (batchError) {
-      const reason = (batchError as Error).message;
+      // Codes only, here and below: a database error's text can quote row values (patient data).
+      const reason = failureReason(batchError);
       endSpan(txSpan, reason);
       databaseFailed(batchError);
       if (isTransient(batchError)) {
         // The database is away, not the data bad: retry the whole batch later, and never
         // count this against the event (an outage must not dead-letter live traffic).
-        log.warn({ err: errorSummary(batchError), size: decoded.length }, "database unavailable; batch will be redelivered");
+        log.warn({ reason, size: decoded.length }, "database unavailable; batch will be redelivered");
         for (const d of decoded) {
           retryWhenDatabaseIsBack(d.msg);
           endSpan(d.span, reason);
@@ -179,7 +181,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
         deps.onBatch?.({ size: batch.length, inserted, duplicates, deadLettered, ms: performance.now() - started });
         return;
       }
-      log.warn({ err: errorSummary(batchError), size: decoded.length }, "batch failed; retrying one by one");
+      log.warn({ reason, size: decoded.length }, "batch failed; retrying one by one");
       // Isolate a poison event from its batch-mates: each alone in its own transaction.
       for (const d of decoded) {
         try {
@@ -193,8 +195,8 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
         } catch (error) {
           databaseFailed(error);
           if (isTransient(error)) retryWhenDatabaseIsBack(d.msg);
-          else deadLettered += await failed(d.msg, (error as Error).message);
-          endSpan(d.span, (error as Error).message);
+          else deadLettered += await failed(d.msg, failureReason(error));
+          endSpan(d.span, failureReason(error));
         }
       }
     }
@@ -214,7 +216,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
     const batch = buffer;
     buffer = [];
     const done: Promise<void> = handle(batch)
-      .catch((error) => log.error({ err: error }, "batch handler crashed"))
+      .catch((error) => log.error({ reason: failureReason(error) }, "batch handler crashed"))
       .finally(() => inflight.delete(done));
     inflight.add(done);
   }
