@@ -121,6 +121,21 @@ for (const [field, labels] of Object.entries(SYNONYMS) as [LabelTarget, string[]
 }
 // Longest phrases first so "email address" beats "address" and "first name" beats "name".
 PHRASES.sort((a, b) => b.tokens.length - a.tokens.length || b.tokens.join(" ").length - a.tokens.join(" ").length);
+// Phrases by their first token (each keeps its rank above): a label is scanned once,
+// looking only at the phrases that can start at each token.
+const PHRASES_BY_FIRST = new Map<string, { tokens: string[]; field: LabelTarget; rank: number }[]>();
+PHRASES.forEach((phrase, rank) => {
+  const list = PHRASES_BY_FIRST.get(phrase.tokens[0]!) ?? [];
+  list.push({ ...phrase, rank });
+  PHRASES_BY_FIRST.set(phrase.tokens[0]!, list);
+});
+
+/**
+ * Longest label matched at all. Longer is prose (the longest consent texts used as a
+ * checkbox label run to a few hundred characters), not a question naming a field; the
+ * bound also keeps a hostile 1 MiB label from costing more than a look at its length.
+ */
+export const MAX_LABEL_CHARS = 2000;
 
 // Single-word synonyms long enough to be recognised as the tail of a German compound
 // ("Mobiltelefonnummer", "Kontakttelefon", "Patientenvorname").
@@ -132,16 +147,26 @@ export interface LabelMatch {
   score: number;
 }
 
-function containsSequence(haystack: string[], needle: string[]): boolean {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
+function startsAt(haystack: string[], i: number, needle: string[]): boolean {
+  if (i + needle.length > haystack.length) return false;
+  for (let j = 1; j < needle.length; j++) if (haystack[i + j] !== needle[j]) return false;
+  return true;
 }
 
-/** Best canonical field for a label or key, or undefined. Pure and cheap (a few map look-ups). */
+/** The best-ranked synonym phrase found anywhere in `tokens` (what trying PHRASES in order would find). */
+function bestPhrase(tokens: string[]): { tokens: string[]; field: LabelTarget } | undefined {
+  let best: { tokens: string[]; field: LabelTarget; rank: number } | undefined;
+  tokens.forEach((token, i) => {
+    for (const phrase of PHRASES_BY_FIRST.get(token) ?? []) {
+      if ((!best || phrase.rank < best.rank) && startsAt(tokens, i, phrase.tokens)) best = phrase;
+    }
+  });
+  return best;
+}
+
+/** Best canonical field for a label or key, or undefined. Pure and linear in the label's length (a few map look-ups a token). */
 export function matchLabel(label: string): LabelMatch | undefined {
+  if (label.length > MAX_LABEL_CHARS) return undefined;
   const normalized = normalizeKey(label);
   if (!normalized || IGNORED_LABELS.has(normalized)) return undefined;
   const exact = EXACT.get(normalized);
@@ -155,11 +180,8 @@ export function matchLabel(label: string): LabelMatch | undefined {
   // Very long labels are usually explanations ("We will send the results to..."): only
   // trust a phrase found in them a little less.
   const lengthPenalty = tokens.length > 8 ? 0.1 : 0;
-  for (const phrase of PHRASES) {
-    if (containsSequence(tokens, phrase.tokens)) {
-      return { field: phrase.field, method: "label-contains", score: 0.8 + Math.min(phrase.tokens.length, 3) * 0.02 - lengthPenalty };
-    }
-  }
+  const phrase = bestPhrase(tokens);
+  if (phrase) return { field: phrase.field, method: "label-contains", score: 0.8 + Math.min(phrase.tokens.length, 3) * 0.02 - lengthPenalty };
   for (const token of tokens) {
     for (const [tail, field] of COMPOUND_TAILS) {
       if (token.length > tail.length && token.endsWith(tail)) return { field, method: "label-contains", score: 0.75 - lengthPenalty };

@@ -10,10 +10,10 @@
 //    "Vorname" + "Name" pair reads "Name" as the surname, fullName is built from parts.
 // The score of the winning candidate becomes the field's confidence.
 import type { CountryCode } from "libphonenumber-js";
-import { matchLabel, normalizeKey, normalizeLabel, type LabelTarget } from "./labels.ts";
+import { MAX_LABEL_CHARS, matchLabel, normalizeKey, normalizeLabel, type LabelTarget } from "./labels.ts";
 import { cleanName, splitFullName } from "./names.ts";
 import {
-  asText, normalizeConsent, normalizeCountry, normalizeDate, normalizeEmail, normalizeGender, normalizePhone,
+  boundedText, normalizeConsent, normalizeCountry, normalizeDate, normalizeEmail, normalizeGender, normalizePhone,
   normalizePostalCode, plausibleBirthDate, splitAddressLine, splitPostalCity,
 } from "./normalize.ts";
 import type { Answer, CanonicalField, DateOrder, FieldProvenance, FormMapping, MatchMethod, PatientRecord, SourceConfig } from "./types.ts";
@@ -54,34 +54,50 @@ function set(ctx: Context, field: CanonicalField, value: string | boolean, score
 
 const hasLetter = (text: string) => /\p{L}/u.test(text);
 
-/** Mapping for a form: the source-wide "*" entry overlaid with the form's own entry. */
-function formMapping(source: MapperSource, formId: string | null): Map<string, CanonicalField> {
-  const merged: FormMapping["fields"] = { ...source.forms["*"]?.fields, ...(formId ? source.forms[formId]?.fields : undefined) };
-  return new Map(Object.entries(merged));
+interface Mapping {
+  /** Keys as written: field id, ref or label. */
+  exact: Map<string, CanonicalField>;
+  /** Keys normalized (see normalizeLabel), the first key of each normal form winning. */
+  normalized: Map<string, CanonicalField>;
 }
 
-function explicitField(answer: Answer, mapping: Map<string, CanonicalField>): CanonicalField | undefined {
-  if (mapping.size === 0) return undefined;
+/** Mapping for a form: the source-wide "*" entry overlaid with the form's own entry; keys normalized once, not once an answer. */
+function formMapping(source: MapperSource, formId: string | null): Mapping {
+  const merged: FormMapping["fields"] = { ...source.forms["*"]?.fields, ...(formId ? source.forms[formId]?.fields : undefined) };
+  const exact = new Map(Object.entries(merged));
+  const normalized = new Map<string, CanonicalField>();
+  for (const [key, field] of exact) {
+    const normal = normalizeLabel(key);
+    if (!normalized.has(normal)) normalized.set(normal, field);
+  }
+  return { exact, normalized };
+}
+
+function explicitField(answer: Answer, mapping: Mapping): CanonicalField | undefined {
+  if (mapping.exact.size === 0) return undefined;
   for (const key of [answer.fieldId, answer.ref, answer.label]) {
-    const hit = key !== undefined ? mapping.get(key) : undefined;
+    const hit = key !== undefined ? mapping.exact.get(key) : undefined;
     if (hit) return hit;
   }
   // Labels in a hand-written mapping rarely match character for character.
-  const wanted = normalizeLabel(answer.label);
-  for (const [key, field] of mapping) if (normalizeLabel(key) === wanted) return field;
-  return undefined;
+  return answer.label.length <= MAX_LABEL_CHARS ? mapping.normalized.get(normalizeLabel(answer.label)) : undefined;
+}
+
+/** True when the ref reads like the label (it would only repeat the label's candidate). Over-long ones match nothing anyway. */
+function refRepeatsLabel(ref: string, label: string): boolean {
+  return ref.length > MAX_LABEL_CHARS || (label.length <= MAX_LABEL_CHARS && normalizeKey(ref) === normalizeLabel(label));
 }
 
 const TYPE_HINTS: Record<string, CanonicalField> = { email: "email", phone_number: "phone", phone: "phone", tel: "phone" };
 
-function candidatesFor(answer: Answer, index: number, mapping: Map<string, CanonicalField>, ctx: Context): Candidate[] {
+function candidatesFor(answer: Answer, index: number, mapping: Mapping, ctx: Context): Candidate[] {
   if (answer.fieldType === "calculated") return [];
   const explicit = explicitField(answer, mapping);
   if (explicit) return [{ index, target: explicit, score: 1, method: "explicit" }];
   const out: Candidate[] = [];
   const byLabel = matchLabel(answer.label);
   if (byLabel) out.push({ index, target: byLabel.field, score: byLabel.score, method: byLabel.method });
-  if (answer.ref && normalizeKey(answer.ref) !== normalizeLabel(answer.label)) {
+  if (answer.ref && !refRepeatsLabel(answer.ref, answer.label)) {
     const byRef = matchLabel(answer.ref);
     // A ref is chosen by the form builder, not shown to the patient: slightly less telling.
     if (byRef) out.push({ index, target: byRef.field, score: byRef.score - 0.05, method: byRef.method });
@@ -166,7 +182,7 @@ function apply(ctx: Context, c: Candidate, answer: Answer): boolean {
       return true;
     }
     case "street": {
-      const text = asText(value);
+      const text = boundedText(value);
       if (!text || !hasLetter(text)) return false;
       const parts = splitAddressLine(text);
       if (parts) {
@@ -177,8 +193,9 @@ function apply(ctx: Context, c: Candidate, answer: Answer): boolean {
       return true;
     }
     default: {
-      // firstName, lastName, fullName, city: free text with at least one letter.
-      const text = asText(value);
+      // firstName, lastName, fullName, city: free text with at least one letter, no longer
+      // than a name or city can be (MAX_VALUE_CHARS).
+      const text = boundedText(value);
       if (!text || !hasLetter(text) || normalizeEmail(text)) return false;
       set(ctx, target, cleanName(text), c.score, label, c.method);
       return true;

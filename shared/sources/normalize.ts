@@ -2,22 +2,49 @@
 // tool sent) and returns the canonical form, or undefined when the value does not have
 // the right shape: the mapper then leaves the field unset (the raw answer is kept anyway).
 import { getCountries, parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js";
-import { normalizeLabel } from "./labels.ts";
+import { MAX_LABEL_CHARS, normalizeLabel } from "./labels.ts";
 import type { DateOrder } from "./types.ts";
+
+/**
+ * Longest text a canonical field value can have. Nothing longer is an email address
+ * (RFC 5321 caps one at 254 characters), a phone number, a date, a postal code, a
+ * country, a gender, a name or a street line, so the normalizers answer "not this
+ * field" before any pattern runs: the work a hostile answer can cause stays bounded
+ * whatever the patterns are. The raw answer is still kept whole in `answers`.
+ */
+export const MAX_VALUE_CHARS = 256;
+
+// A multi-select answer is a list; lists of lists happen (namedValues). JSON allows any
+// depth, and flattening 100,000 levels recursively would overflow the stack.
+const MAX_LIST_DEPTH = 4;
 
 /** Flattens an answer value to text: arrays joined with ", ", blanks → undefined. */
 export function asText(value: unknown): string | undefined {
+  return textOf(value, 0);
+}
+
+function textOf(value: unknown, depth: number): string | undefined {
   if (value === null || value === undefined) return undefined;
-  if (Array.isArray(value)) return value.map(asText).filter(Boolean).join(", ") || undefined;
+  if (Array.isArray(value)) {
+    if (depth >= MAX_LIST_DEPTH) return undefined;
+    return value.map((item) => textOf(item, depth + 1)).filter(Boolean).join(", ") || undefined;
+  }
   if (typeof value === "object") return undefined;
   const text = String(value).replace(/\s+/g, " ").trim();
   return text === "" ? undefined : text;
 }
 
+/** asText, but undefined when longer than `max` (raw strings are measured before anything runs on them). */
+export function boundedText(value: unknown, max = MAX_VALUE_CHARS): string | undefined {
+  if (typeof value === "string" && value.length > max) return undefined;
+  const text = asText(value);
+  return text !== undefined && text.length <= max ? text : undefined;
+}
+
 const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:".]{2,}$/u;
 
 export function normalizeEmail(value: unknown): string | undefined {
-  const text = asText(value)?.replace(/^mailto:/i, "").trim();
+  const text = boundedText(value)?.replace(/^mailto:/i, "").trim();
   if (!text || !EMAIL.test(text)) return undefined;
   return text.toLowerCase();
 }
@@ -30,7 +57,7 @@ function phoneShaped(text: string): boolean {
 
 /** Phone → E.164 using `region` for numbers written without a country code; invalid → undefined. */
 export function normalizePhone(value: unknown, region: CountryCode = "DE"): string | undefined {
-  let text = asText(value);
+  let text = boundedText(value);
   if (!text) return undefined;
   text = text.replace(/^tel:/i, "").trim();
   if (!phoneShaped(text)) return undefined;
@@ -65,7 +92,7 @@ function fullYear(text: string, currentYear: number): number {
  * `order`, unless only the other reading is a real date ("03/15/1985" under DMY).
  */
 export function normalizeDate(value: unknown, order: DateOrder = "DMY", currentYear = new Date().getUTCFullYear()): string | undefined {
-  const text = asText(value);
+  const text = boundedText(value);
   if (!text) return undefined;
   let m = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/.exec(text) ?? /^(\d{4})[./](\d{1,2})[./](\d{1,2})$/.exec(text);
   if (m) return isoDate(Number(m[1]), Number(m[2]), Number(m[3]));
@@ -105,7 +132,7 @@ GENDER["nicht binar"] = "diverse";
 
 /** "Herr"/"Männlich"/"male" → "male", "Frau"/"Weiblich" → "female", "divers" → "diverse"; unknown → undefined. */
 export function normalizeGender(value: unknown): "male" | "female" | "diverse" | undefined {
-  const text = asText(value);
+  const text = boundedText(value);
   if (!text) return undefined;
   const normalized = normalizeLabel(text);
   const whole = GENDER[normalized];
@@ -123,7 +150,8 @@ const CONSENT_YES = /^(yes|ja|j|y|true|1|on|x|checked|accepted|accept|agreed?|ok
 
 /**
  * Consent answers → boolean. `certain` is false when the answer was a non-empty text we
- * could not classify (typically a ticked checkbox whose value is its own long label).
+ * could not classify (typically a ticked checkbox whose value is its own long label, so
+ * texts up to a label's length are read; longer is no consent answer).
  */
 export function normalizeConsent(value: unknown): { value: boolean; certain: boolean } | undefined {
   if (typeof value === "boolean") return { value, certain: true };
@@ -136,7 +164,7 @@ export function normalizeConsent(value: unknown): { value: boolean; certain: boo
     if (verdicts.every((v) => v && !v.value)) return { value: false, certain: true };
     return { value: true, certain: verdicts.some((v) => v?.value && v.certain) };
   }
-  const text = asText(value);
+  const text = boundedText(value, MAX_LABEL_CHARS);
   if (!text) return undefined;
   const normalized = normalizeLabel(text);
   if (normalized === "" && /[✓✔☑]/u.test(text)) return { value: true, certain: true };
@@ -152,28 +180,72 @@ export function normalizePostalCode(value: unknown, region: CountryCode = "DE"):
   if (typeof value === "number" && Number.isInteger(value) && value >= 0) {
     text = String(value);
     if ((region === "DE" || region === "US" || region === "FR" || region === "IT" || region === "ES") && text.length === 4) text = "0" + text;
-  } else text = asText(value)?.toUpperCase();
+  } else text = boundedText(value)?.toUpperCase();
   if (!text) return undefined;
   if (!/^[A-Z0-9](?:[A-Z0-9 -]{0,8}[A-Z0-9])?$/.test(text) || !/\d/.test(text) || text.length < 3) return undefined;
   return text;
 }
 
-/** "10115 Berlin" / "D-10115 Berlin" → { postalCode, city }. */
+const CODE_THEN_CITY = /^(?:[A-Z]{1,2}-)?(\d{4,5})[\s,]+(\p{L}[\p{L}\s.'()/-]*)$/u;
+const CITY = /^\p{L}[\p{L}\s.'()/-]*$/u;
+const isDigit = (ch: string | undefined) => ch !== undefined && ch >= "0" && ch <= "9";
+
+/**
+ * "10115 Berlin" / "D-10115 Berlin" / "Berlin, 10115" → { postalCode, city }.
+ * Every step is linear: the city-first form is cut by hand at the trailing digits, not
+ * by a lazy city pattern followed by `[\s,]+` (both match spaces, which backtracks).
+ */
 export function splitPostalCity(value: unknown): { postalCode: string; city?: string } | undefined {
-  const text = asText(value);
+  const text = boundedText(value);
   if (!text) return undefined;
-  const m = /^(?:[A-Z]{1,2}-)?(\d{4,5})[\s,]+(\p{L}[\p{L}\s.'()/-]*)$/u.exec(text) ?? /^(\p{L}[\p{L}\s.'()/-]*?)[\s,]+(\d{4,5})$/u.exec(text);
-  if (!m) {
-    const code = normalizePostalCode(text);
-    return code && /^\d{4,5}$/.test(code) ? { postalCode: code } : undefined;
-  }
-  return /^\d/.test(m[1]!) ? { postalCode: m[1]!, city: m[2]!.trim() } : { postalCode: m[2]!, city: m[1]!.trim() };
+  const m = CODE_THEN_CITY.exec(text);
+  if (m) return { postalCode: m[1]!, city: m[2]!.trim() };
+  const cityFirst = splitCityThenCode(text);
+  if (cityFirst) return cityFirst;
+  const code = normalizePostalCode(text);
+  return code && /^\d{4,5}$/.test(code) ? { postalCode: code } : undefined;
 }
 
-/** "Musterstraße 1, 10115 Berlin" → street + postal code + city; undefined if not that shape. */
+/** "Berlin 10115", "Bad Tölz, 83646": a city, separators (spaces/commas), then 4-5 trailing digits. */
+function splitCityThenCode(text: string): { postalCode: string; city: string } | undefined {
+  let codeStart = text.length;
+  while (isDigit(text[codeStart - 1])) codeStart--;
+  const digits = text.length - codeStart;
+  if (digits < 4 || digits > 5) return undefined;
+  let cityEnd = codeStart;
+  while (cityEnd > 0 && /[\s,]/.test(text[cityEnd - 1]!)) cityEnd--;
+  if (cityEnd === codeStart) return undefined;
+  const city = text.slice(0, cityEnd);
+  return CITY.test(city) ? { postalCode: text.slice(codeStart), city: city.trim() } : undefined;
+}
+
+// After the address line's last comma: optional country prefix, the postal code, the city.
+const ADDRESS_TAIL = /^\s*(?:[A-Z]{1,2}-)?(\d{4,5})\s+(\p{L}[\p{L}\s.'-]*)$/u;
+
+/** "Musterstraße 12", "Hauptstr. 5a", "Weg 7 b": some text on one line, then a house number (digits, maybe one letter). */
+function endsWithHouseNumber(street: string): boolean {
+  let i = street.length - 1;
+  if (i >= 0 && /[a-zA-Z]/.test(street[i]!)) {
+    i--;
+    while (i >= 0 && /\s/.test(street[i]!)) i--;
+  }
+  return i >= 1 && isDigit(street[i]) && !/[\n\r\u2028\u2029]/.test(street.slice(0, i));
+}
+
+/**
+ * "Musterstraße 1, 10115 Berlin" → street + postal code + city; undefined if not that shape.
+ * Cut at the last comma (the city holds none) and each side checked on its own: the
+ * single pattern this replaces (`.+?\d+` before the comma) retried every digit run from
+ * every position, so "a" + 100,000 digits blocked the event loop for seconds.
+ */
 export function splitAddressLine(text: string): { street: string; postalCode: string; city: string } | undefined {
-  const m = /^(.+?\d+\s*[a-zA-Z]?)\s*,\s*(?:[A-Z]{1,2}-)?(\d{4,5})\s+(\p{L}[\p{L}\s.'-]*)$/u.exec(text);
-  return m ? { street: m[1]!.trim(), postalCode: m[2]!, city: m[3]!.trim() } : undefined;
+  if (text.length > MAX_VALUE_CHARS) return undefined;
+  const comma = text.lastIndexOf(",");
+  if (comma < 0) return undefined;
+  const tail = ADDRESS_TAIL.exec(text.slice(comma + 1));
+  const street = text.slice(0, comma).trimEnd();
+  if (!tail || !endsWithHouseNumber(street)) return undefined;
+  return { street: street.trim(), postalCode: tail[1]!, city: tail[2]!.trim() };
 }
 
 // Country names in English and German (from the runtime's ICU data) plus common aliases → ISO 3166 alpha-2.
@@ -196,7 +268,7 @@ const COUNTRY = new Map<string, string>();
 
 /** Country → ISO 3166-1 alpha-2 when recognised ("Deutschland", "Germany", "de" → "DE"). */
 export function normalizeCountry(value: unknown): { value: string; recognised: boolean } | undefined {
-  const text = asText(value);
+  const text = boundedText(value);
   if (!text) return undefined;
   const code = COUNTRY.get(normalizeLabel(text));
   return code ? { value: code, recognised: true } : { value: text, recognised: false };

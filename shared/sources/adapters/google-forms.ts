@@ -74,7 +74,8 @@ function fromNamedValues(body: JsonObject, named: JsonObject, sheetTimestamp: { 
 
 /** "15.03.2024 10:22:11" / "3/15/2024 10:22:11" (a sheet's locale format) → ISO, best effort. */
 function sheetTimestampToIso(value: unknown, order: DateOrder): unknown {
-  if (typeof value !== "string") return value;
+  // Longer is no sheet timestamp; toIsoTimestamp then falls back to the receipt time.
+  if (typeof value !== "string" || value.length > 64) return value;
   const m = /^(\S+)\s+(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(value.trim());
   if (!m) return value;
   const date = normalizeDate(m[1], order);

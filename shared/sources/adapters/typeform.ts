@@ -22,9 +22,15 @@ function formResponse(body: JsonObject): JsonObject {
   return fr;
 }
 
-/** Titles can recall earlier answers ("Thanks {{field:abc}}, your email?"): drop the placeholders, they are not the question. */
-function cleanTitle(title: string): string {
-  return title.replace(/\{\{[^}]*\}\}/g, "").replace(/\s+/g, " ").replace(/\s+([,.?!:])/g, "$1").replace(/^[,.\s]+/, "").trim();
+/**
+ * Titles can recall earlier answers ("Thanks {{field:abc}}, your email?"): drop the
+ * placeholders, they are not the question. Linear on any title: a placeholder holds no
+ * brace, so a scan started at one "{{" never runs past the next brace (`[^}]*` did, from
+ * every "{{" of a "{{{{…" run), and whitespace is collapsed before the space-before-
+ * punctuation fix, so that one looks at single spaces.
+ */
+export function cleanTitle(title: string): string {
+  return title.replace(/\{\{[^{}]*\}\}/g, "").replace(/\s+/g, " ").replace(/ ([,.?!:])/g, "$1").replace(/^[,. ]+/, "").trim();
 }
 
 /** The value of one answer, by its type. Unknown types fall back to the property named like the type. */
