@@ -13,6 +13,11 @@ export const projectorConfigSpec = {
   retryDelayMs: entry("RETRY_DELAY_MS", env.int(0, 600_000), "2000"),
   ackWaitSeconds: entry("ACK_WAIT_SECONDS", env.int(1, 3600), "30"),
   provision: entry("HOOKLINE_PROVISION", env.bool, "true"),
+  // Months of raw events (webhook_events, with their duplicate-guard rows) kept before
+  // maintenance drops them; 0 keeps them forever. 12: a year of raw payloads for audits and
+  // for re-mapping after a mapping fix, while patient payloads and the guard table stop
+  // growing without bound. Deduplication needs days (provider retries, the 7-day stream).
+  rawEventRetentionMonths: entry("RAW_EVENT_RETENTION_MONTHS", env.int(0, 1200), "12"),
 };
 
 export const readProjectorConfig = (source: Record<string, string | undefined> = process.env) => readConfig(projectorConfigSpec, source);

@@ -11,7 +11,7 @@ import type { SourceConfig } from "../../shared/sources/index.ts";
 import { extractContext } from "../../shared/tracing.ts";
 import type { DeadLetter } from "./dead-letter.ts";
 import { decodeMessage, type DecodedEvent } from "./decode.ts";
-import { projectBatch, type PartitionCache } from "./project.ts";
+import { projectBatch } from "./project.ts";
 
 export interface ProjectorDeps {
   consumer: Consumer;
@@ -63,7 +63,6 @@ function databaseUnavailable(error: unknown): boolean {
 
 export async function startProjector(deps: ProjectorDeps): Promise<RunningProjector> {
   const { sql, sources, log } = deps;
-  const partitions: PartitionCache = new Set();
   let buffer: JsMsg[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
   // Batches in flight at once, each in its own transaction on its own connection: most of
@@ -155,7 +154,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
     let inserted = 0;
     let duplicates = 0;
     try {
-      const r = await projectBatch(sql, decoded.map((d) => d.event), partitions);
+      const r = await projectBatch(sql, decoded.map((d) => d.event));
       inserted = r.inserted;
       duplicates = r.duplicates;
       for (const d of decoded) {
@@ -185,7 +184,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
       // Isolate a poison event from its batch-mates: each alone in its own transaction.
       for (const d of decoded) {
         try {
-          const r = await projectBatch(sql, [d.event], partitions);
+          const r = await projectBatch(sql, [d.event]);
           inserted += r.inserted;
           duplicates += r.duplicates;
           d.msg.ack();

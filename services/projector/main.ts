@@ -15,6 +15,7 @@ import { startTracing } from "../../shared/tracing.ts";
 import { readProjectorConfig } from "./config.ts";
 import { createDeadLetter } from "./dead-letter.ts";
 import { startProjector } from "./loop.ts";
+import { startMaintenance } from "./maintenance.ts";
 
 const config = readProjectorConfig();
 const log = createLogger("projector", config.logLevel);
@@ -37,6 +38,8 @@ const batchSeconds = metrics.meter.createHistogram("hookline_projector_batch_sec
   advice: { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] },
 });
 const consumer = await js.consumers.get(STREAM, PROJECTOR_CONSUMER);
+// Partitions ahead and raw-event retention, outside batches; the first round before consuming.
+const maintenance = await startMaintenance({ sql, log, retentionMonths: config.rawEventRetentionMonths, intervalMs: 3600_000 });
 
 let draining = false;
 const projector = await startProjector({
@@ -79,6 +82,7 @@ log.info({ url: `http://${config.serviceHost}:${config.port}`, batchSize: config
 
 onShutdown(log, async () => {
   draining = true;
+  maintenance.stop();
   await projector.stop();
   await app.stop();
   await nc.drain();

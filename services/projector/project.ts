@@ -4,6 +4,7 @@
 import type { Sql } from "postgres";
 import { textColumn, type Cell } from "../../shared/db/arrays.ts";
 import type { DecodedEvent } from "./decode.ts";
+import { ensurePartitions, isMissingPartition } from "./partitions.ts";
 import { writeBatchPatients } from "./patients.ts";
 
 export interface BatchResult {
@@ -15,21 +16,24 @@ export interface BatchResult {
   conflicts: number;
 }
 
-/** Months already known to have a partition; filled only after a commit. */
-export type PartitionCache = Set<string>;
-
-export async function projectBatch(sql: Sql, events: DecodedEvent[], partitions: PartitionCache): Promise<BatchResult> {
+export async function projectBatch(sql: Sql, events: DecodedEvent[]): Promise<BatchResult> {
   if (events.length === 0) return { inserted: 0, duplicates: 0, patientIds: [], conflicts: 0 };
-  const months = new Map<string, Date>();
-  for (const e of events) {
-    const key = e.receivedAt.toISOString().slice(0, 7);
-    if (!partitions.has(key)) months.set(key, e.receivedAt);
+  try {
+    return await writeBatch(sql, events);
+  } catch (error) {
+    if (!isMissingPartition(error)) throw error;
+    // An event from a month with no partition (a replayed old event; maintenance keeps the
+    // coming months ready): create it in a short transaction of its own, so no batch holds
+    // the lock that takes on webhook_events, and write the batch again.
+    await ensurePartitions(sql, events.map((e) => e.receivedAt));
+    return writeBatch(sql, events);
   }
+}
 
+async function writeBatch(sql: Sql, events: DecodedEvent[]): Promise<BatchResult> {
   const touched = new Set<string>();
   const { inserted, conflicts } = await sql.begin(async (tx) => {
     const col = <T>(rows: T[], value: (row: T) => Cell) => textColumn(tx, rows, value);
-    for (const ts of months.values()) await tx`select hookline_ensure_month_partition(${ts})`;
 
     // Same id twice in one batch (two deliveries of one event) counts once. Every write
     // below goes in key order, so concurrent batches lock shared rows in the same order.
@@ -87,7 +91,5 @@ export async function projectBatch(sql: Sql, events: DecodedEvent[], partitions:
     }
     return { inserted: accepted.length, conflicts };
   });
-
-  for (const key of months.keys()) partitions.add(key);
   return { inserted, duplicates: events.length - inserted, patientIds: [...touched], conflicts };
 }

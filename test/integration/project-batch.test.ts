@@ -32,15 +32,14 @@ const row = async (email: string) =>
 
 test("a batch holding an older and a newer submission never lets the older overwrite what is stored", async () => {
   const email = "order@example.com";
-  await projectBatch(sql, [event("e5", "2026-01-05T00:00:00Z", { email, phone: "+4930555", city: "Berlin" })], new Set());
+  await projectBatch(sql, [event("e5", "2026-01-05T00:00:00Z", { email, phone: "+4930555", city: "Berlin" })]);
   // In one batch: an older one with another phone, a newer one with no phone but a city.
   await projectBatch(
     sql,
     [
       event("e3", "2026-01-03T00:00:00Z", { email, phone: "+4940333", firstName: "Old" }),
       event("e7", "2026-01-07T00:00:00Z", { email, city: "Hamburg" }),
-    ],
-    new Set(),
+    ]
   );
   expect(await row(email)).toEqual({ phone: "+4930555", city: "Hamburg", first_name: "Old", events_count: 3, last_event_id: "e7" });
 });
@@ -49,8 +48,7 @@ test("two submissions of one email in a batch: the later one's values win", asyn
   const email = "twice@example.com";
   await projectBatch(
     sql,
-    [event("t2", "2026-02-02T00:00:00Z", { email, city: "Köln" }), event("t1", "2026-02-01T00:00:00Z", { email, city: "Bonn", phone: "+49228111" })],
-    new Set(),
+    [event("t2", "2026-02-02T00:00:00Z", { email, city: "Köln" }), event("t1", "2026-02-01T00:00:00Z", { email, city: "Bonn", phone: "+49228111" })]
   );
   expect(await row(email)).toEqual({ phone: "+49228111", city: "Köln", first_name: null, events_count: 2, last_event_id: "t2" });
 });
@@ -58,9 +56,9 @@ test("two submissions of one email in a batch: the later one's values win", asyn
 test("a redelivered batch changes nothing", async () => {
   const email = "again@example.com";
   const batch = [event("r1", "2026-03-01T00:00:00Z", { email, city: "Ulm" })];
-  const first = await projectBatch(sql, batch, new Set());
+  const first = await projectBatch(sql, batch);
   const before = await row(email);
-  const second = await projectBatch(sql, batch, new Set());
+  const second = await projectBatch(sql, batch);
   expect(first).toMatchObject({ inserted: 1, duplicates: 0 });
   expect(second).toMatchObject({ inserted: 0, duplicates: 1 });
   expect(await row(email)).toEqual(before);
@@ -94,7 +92,7 @@ test("the largest allowed batch (BATCH_SIZE 10,000) is written in one transactio
     e.body = JSON.stringify({ i, note: 'a "quote" and \\ backslash, {curly} NULL' });
     return e;
   });
-  const result = await projectBatch(sql, batch, new Set());
+  const result = await projectBatch(sql, batch);
   expect(result.inserted).toBe(N);
   const [counts] = await sql`select
       (select count(*)::int from webhook_events where event_id like 'big%') as events,
@@ -120,9 +118,9 @@ const conflicts = async (email: string) => [
 
 test("a submission contradicting the stored date of birth is kept, merges nothing, and is recorded as a conflict", async () => {
   const email = "victim@example.com";
-  await projectBatch(sql, [event("v1", "2026-04-01T00:00:00Z", { email, firstName: "Ada", lastName: "Lovelace", dateOfBirth: "1990-01-01", phone: "+4930111", city: "Berlin" })], new Set());
+  await projectBatch(sql, [event("v1", "2026-04-01T00:00:00Z", { email, firstName: "Ada", lastName: "Lovelace", dateOfBirth: "1990-01-01", phone: "+4930111", city: "Berlin" })]);
   const before = await patient(email);
-  const r = await projectBatch(sql, [event("v2", "2026-04-02T00:00:00Z", { email, dateOfBirth: "1991-02-02", phone: "+4930999", street: "Evil 1" })], new Set());
+  const r = await projectBatch(sql, [event("v2", "2026-04-02T00:00:00Z", { email, dateOfBirth: "1991-02-02", phone: "+4930999", street: "Evil 1" })]);
   expect(r).toMatchObject({ inserted: 1, conflicts: 1, patientIds: [before.id] });
   // Nothing of v2 reached the patient (not even its answers); it is still counted.
   expect(await patient(email)).toEqual({ ...before, events_count: 2 });
@@ -134,9 +132,9 @@ test("a submission contradicting the stored date of birth is kept, merges nothin
 
 test("names match ignoring case, accents and spaces, and a missing identity value is no conflict: merged as before", async () => {
   const email = "zoe@example.com";
-  await projectBatch(sql, [event("z1", "2026-04-01T00:00:00Z", { email, firstName: "Zoë", lastName: "Müller-Weiß", dateOfBirth: "1990-01-01", phone: "+4930111" })], new Set());
-  await projectBatch(sql, [event("z2", "2026-04-02T00:00:00Z", { email, firstName: "ZOE", lastName: " muller weiss ", dateOfBirth: "1990-01-01", phone: "+4930222" })], new Set());
-  await projectBatch(sql, [event("z3", "2026-04-03T00:00:00Z", { email, city: "Köln" })], new Set());
+  await projectBatch(sql, [event("z1", "2026-04-01T00:00:00Z", { email, firstName: "Zoë", lastName: "Müller-Weiß", dateOfBirth: "1990-01-01", phone: "+4930111" })]);
+  await projectBatch(sql, [event("z2", "2026-04-02T00:00:00Z", { email, firstName: "ZOE", lastName: " muller weiss ", dateOfBirth: "1990-01-01", phone: "+4930222" })]);
+  await projectBatch(sql, [event("z3", "2026-04-03T00:00:00Z", { email, city: "Köln" })]);
   expect(await patient(email)).toMatchObject({ first_name: "ZOE", dob: "1990-01-01", phone: "+4930222", city: "Köln", events_count: 3, last_event_id: "z3" });
   expect(await conflicts(email)).toEqual([]);
 });
@@ -149,8 +147,7 @@ test("within one batch, each submission is checked against what the earlier ones
       event("w3", "2026-05-03T00:00:00Z", { email, dateOfBirth: "1980-01-01", phone: "+4930333" }), // agrees with w1: merged
       event("w2", "2026-05-02T00:00:00Z", { email, dateOfBirth: "1970-07-07", phone: "+4930222" }), // contradicts w1: conflict
       event("w1", "2026-05-01T00:00:00Z", { email, firstName: "Wim", dateOfBirth: "1980-01-01", phone: "+4930111" }), // creates the patient
-    ],
-    new Set(),
+    ]
   );
   expect(r).toMatchObject({ inserted: 3, conflicts: 1 });
   expect(await patient(email)).toMatchObject({ first_name: "Wim", dob: "1980-01-01", phone: "+4930333", events_count: 3, last_event_id: "w3" });
@@ -163,7 +160,7 @@ test("concurrent batches sharing patients in different orders neither deadlock n
   const E = 3000;
   const emails = Array.from({ length: E }, (_, i) => `shared.${i}@example.com`);
   // Half of them exist already; the rest are created by whichever batch comes first.
-  await projectBatch(sql, emails.slice(0, E / 2).map((email, i) => event(`pre${i}`, "2026-06-01T00:00:00Z", { email, dateOfBirth: "1990-01-01" })), new Set());
+  await projectBatch(sql, emails.slice(0, E / 2).map((email, i) => event(`pre${i}`, "2026-06-01T00:00:00Z", { email, dateOfBirth: "1990-01-01" })));
   const batches = Array.from({ length: 4 }, (_, b) =>
     emails.map((_, k) => {
       const i = b % 2 ? E - 1 - k : k; // every other batch walks the emails backwards
@@ -172,7 +169,7 @@ test("concurrent batches sharing patients in different orders neither deadlock n
   );
   // Four open connections first, so the batches start together rather than one per connect.
   await Promise.all(batches.map(() => sql.begin((tx) => tx`select pg_sleep(0.05)`)));
-  const results = await Promise.all(batches.map((batch) => projectBatch(sql, batch, new Set())));
+  const results = await Promise.all(batches.map((batch) => projectBatch(sql, batch)));
   expect(results.reduce((n, r) => n + r.inserted, 0)).toBe(4 * E);
   const [row] = await sql`select count(*)::int as patients, sum(events_count)::int as events from patients where email like 'shared.%'`;
   expect(row).toEqual({ patients: E, events: E / 2 + 4 * E });
