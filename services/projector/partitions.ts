@@ -6,7 +6,7 @@
 import postgres, { type Sql } from "postgres";
 
 /** Months after the current one whose partitions maintenance keeps ready. */
-export const MONTHS_AHEAD = 2;
+const MONTHS_AHEAD = 2;
 
 /** Postgres found no partition of webhook_events for a row's received_at. */
 export function isMissingPartition(error: unknown): boolean {

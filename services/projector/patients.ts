@@ -55,11 +55,18 @@ function submission(e: DecodedEvent): Submission {
  */
 function rounds(rows: Submission[]): Submission[][] {
   const byEmail = new Map<string, Submission[]>();
-  for (const row of rows) byEmail.set(row.email!, [...(byEmail.get(row.email!) ?? []), row]);
+  for (const row of rows) {
+    const group = byEmail.get(row.email!);
+    if (group) group.push(row);
+    else byEmail.set(row.email!, [row]);
+  }
   const out: Submission[][] = [];
   for (const email of [...byEmail.keys()].sort()) {
     const group = byEmail.get(email)!.sort((a, b) => a.state.submittedAt.getTime() - b.state.submittedAt.getTime());
-    group.forEach((row, i) => (out[i] ??= []).push(row));
+    for (const [i, row] of group.entries()) {
+      out[i] ??= [];
+      out[i].push(row);
+    }
   }
   return out;
 }

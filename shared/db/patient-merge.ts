@@ -16,7 +16,7 @@ export const MERGED_FIELDS = [
 export type MergedField = (typeof MERGED_FIELDS)[number];
 
 /** The fields that say who the patient is. fullName is derived from first and last name. */
-export const IDENTITY_FIELDS = ["firstName", "lastName", "dateOfBirth"] as const satisfies readonly MergedField[];
+const IDENTITY_FIELDS = ["firstName", "lastName", "dateOfBirth"] as const satisfies readonly MergedField[];
 export type IdentityField = (typeof IDENTITY_FIELDS)[number];
 
 export type PatientValues = { [F in MergedField]: F extends "consent" ? boolean | null : string | null };
