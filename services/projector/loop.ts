@@ -28,7 +28,7 @@ export interface ProjectorDeps {
   /** Base delay before a failed message is redelivered; grows with each attempt. */
   retryDelayMs: number;
   /** Called after every committed batch (metrics, logs). */
-  onBatch?: (stats: { size: number; inserted: number; duplicates: number; deadLettered: number; ms: number }) => void;
+  onBatch?: (stats: { size: number; inserted: number; duplicates: number; conflicts: number; deadLettered: number; ms: number }) => void;
   /** Called with the patients a committed batch wrote (cache invalidation). */
   onPatientsWritten?: (ids: string[]) => void;
 }
@@ -153,10 +153,12 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
     });
     let inserted = 0;
     let duplicates = 0;
+    let conflicts = 0;
     try {
       const r = await projectBatch(sql, decoded.map((d) => d.event));
       inserted = r.inserted;
       duplicates = r.duplicates;
+      conflicts = r.conflicts;
       for (const d of decoded) {
         d.msg.ack();
         endSpan(d.span);
@@ -177,7 +179,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
           retryWhenDatabaseIsBack(d.msg);
           endSpan(d.span, reason);
         }
-        deps.onBatch?.({ size: batch.length, inserted, duplicates, deadLettered, ms: performance.now() - started });
+        deps.onBatch?.({ size: batch.length, inserted, duplicates, conflicts, deadLettered, ms: performance.now() - started });
         return;
       }
       log.warn({ reason, size: decoded.length }, "batch failed; retrying one by one");
@@ -187,6 +189,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
           const r = await projectBatch(sql, [d.event]);
           inserted += r.inserted;
           duplicates += r.duplicates;
+          conflicts += r.conflicts;
           d.msg.ack();
           if (r.patientIds.length) deps.onPatientsWritten?.(r.patientIds);
           databaseDown = false;
@@ -199,7 +202,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
         }
       }
     }
-    deps.onBatch?.({ size: batch.length, inserted, duplicates, deadLettered, ms: performance.now() - started });
+    deps.onBatch?.({ size: batch.length, inserted, duplicates, conflicts, deadLettered, ms: performance.now() - started });
   }
 
   function flush(): void {

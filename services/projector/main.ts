@@ -32,6 +32,7 @@ const js = jetstream(nc);
 const redis = createRedis(config.redisUrl, "hookline-projector", log);
 const metrics = createMetrics("projector");
 const eventsCounter = metrics.meter.createCounter("hookline_projector_events", { description: "Messages handled, by result" });
+const conflictsCounter = metrics.meter.createCounter("hookline_projector_conflicts", { description: "Submissions held back for review: they contradict the identity of the patient their email matched" });
 const batchSeconds = metrics.meter.createHistogram("hookline_projector_batch_seconds", {
   description: "Time to decode, write and ack one batch",
   unit: "s",
@@ -58,6 +59,7 @@ const projector = await startProjector({
     eventsCounter.add(s.inserted, { result: "inserted" });
     eventsCounter.add(s.duplicates, { result: "duplicate" });
     eventsCounter.add(s.deadLettered, { result: "dead_lettered" });
+    conflictsCounter.add(s.conflicts);
     batchSeconds.record(s.ms / 1000);
     log.debug(s, "batch committed");
   },

@@ -95,7 +95,9 @@ export async function writeBatchPatients(tx: TransactionSql, events: DecodedEven
   const locked = new Map<string, LockedPatient>();
   const changed = new Set<LockedPatient>();
   let pending = byRound[0] ?? [];
-  while (pending.length > 0) {
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    // Only a patient deleted between the insert and the lock sends a round back here.
+    if (attempt > 3) throw Object.assign(new Error("patients kept vanishing while being locked"), { code: "patients_unstable" });
     const firstByEmail = new Map(pending.map((s) => [s.email!, s]));
     for (const r of await insertPatients(tx, pending, true)) {
       locked.set(r.email!, { id: r.id, email: r.email, eventsCount: 1, state: firstByEmail.get(r.email!)!.state });

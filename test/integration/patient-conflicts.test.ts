@@ -87,6 +87,11 @@ test("dismiss leaves the patient unchanged", async () => {
   expect(await patientNow()).toEqual({ ...rest, openConflicts: 0 });
 });
 
+test("the projector counts the submissions it held back", async () => {
+  const metrics = await (await fetch(`${cluster.services.projector!.url}/metrics`)).text();
+  expect(/hookline_projector_conflicts(?:_total)? (\d+)/.exec(metrics)?.[1]).toBe("2");
+});
+
 test("the conflict routes need a token and refuse bad input with the JSON error contract", async () => {
   const base = cluster.services.dashboard!.url;
   expect((await fetch(`${base}/api/v1/conflicts`)).status).toBe(401);
