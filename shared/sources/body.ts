@@ -68,23 +68,42 @@ export function parseBody(req: Pick<RawRequest, "headers" | "body">): { kind: "j
 }
 
 /**
- * A provider timestamp → ISO string. Accepts ISO strings, unix seconds or milliseconds
- * (number or digit string). Falls back to `fallbackMs` (receipt time) when absent/invalid.
+ * How far from our receipt time a provider's own timestamp is believed. `submittedAt`
+ * decides which submission's values a patient record keeps ("later wins"), so a time in
+ * the future would freeze the record against every genuine later submission, and one
+ * long past would make a fresh submission lose to stale data. Ahead of receipt only
+ * clock skew is allowed (the 5 minutes Standard Webhooks and Stripe tolerate); behind,
+ * a year covers retries, queued deliveries and sheet re-sends. Outside: receipt time.
  */
-export function toIsoTimestamp(value: unknown, fallbackMs: number): string {
-  if (typeof value === "number" && Number.isFinite(value)) {
-    const ms = value < 1e11 ? value * 1000 : value;
-    // Outside what a Date holds (±8.64e15 ms), e.g. 1e20: no time at all, not an error.
-    if (Math.abs(ms) <= 8.64e15) return new Date(ms).toISOString();
-  }
+export const PROVIDER_TIME_WINDOW = { maxAheadMs: 5 * 60_000, maxBehindMs: 365 * 86_400_000 } as const;
+
+function withinWindow(ms: number, receivedMs: number): boolean {
+  return ms <= receivedMs + PROVIDER_TIME_WINDOW.maxAheadMs && ms >= receivedMs - PROVIDER_TIME_WINDOW.maxBehindMs;
+}
+
+/** A provider timestamp → epoch ms: ISO strings, unix seconds or milliseconds (number or digit string); undefined when none. */
+function timestampMs(value: unknown): number | undefined {
+  if (typeof value === "number" && Number.isFinite(value)) return value < 1e11 ? value * 1000 : value;
   // No timestamp is longer than this ("2024-03-15T10:22:11.123456789+01:00" is 35).
   if (typeof value === "string" && value.length <= 64 && value.trim() !== "") {
     const text = value.trim();
-    if (/^\d{9,13}$/.test(text)) return toIsoTimestamp(Number(text), fallbackMs);
+    if (/^\d{9,13}$/.test(text)) return timestampMs(Number(text));
     const ms = Date.parse(text);
-    if (!Number.isNaN(ms)) return new Date(ms).toISOString();
+    if (!Number.isNaN(ms)) return ms;
   }
-  return new Date(fallbackMs).toISOString();
+  return undefined;
+}
+
+/**
+ * The submission time as an ISO string: the provider's `value` when it lies within
+ * PROVIDER_TIME_WINDOW of `receivedMs`, else `fallbackMs` (a signed delivery time, when
+ * the scheme has one) when that does, else the receipt time.
+ */
+export function toIsoTimestamp(value: unknown, receivedMs: number, fallbackMs?: number): string {
+  const ms = timestampMs(value);
+  if (ms !== undefined && withinWindow(ms, receivedMs)) return new Date(ms).toISOString();
+  if (fallbackMs !== undefined && withinWindow(fallbackMs, receivedMs)) return new Date(fallbackMs).toISOString();
+  return new Date(receivedMs).toISOString();
 }
 
 export function stringOrNull(value: unknown): string | null {

@@ -21,9 +21,18 @@ export function bodyEventId(body: JsonObject): string | null {
   return stringOrNull(body.id) ?? stringOrNull(body.event_id) ?? stringOrNull(body.eventId);
 }
 
-function eventIdFor(req: RawRequest, source: SourceConfig, body: JsonObject): string | null {
-  if (source.auth.scheme === "standard-webhooks") return req.headers["webhook-id"] ?? null;
-  return bodyEventId(body) ?? req.headers["x-github-delivery"] ?? null;
+/**
+ * The delivery headers the source's scheme signs. Standard Webhooks signs `webhook-id`
+ * and `webhook-timestamp` with the body (the ingress checked that timestamp against its
+ * tolerance). The github scheme signs only the body, stripe the body and its t= (which
+ * the ingress checked lies within the tolerance of receipt, and which is not kept for
+ * parsing): any other header, X-GitHub-Delivery included, is whatever someone replaying
+ * a captured body chose, so none of them names or dates the event.
+ */
+export function signedDelivery(req: RawRequest, source: SourceConfig): { id: string | null; timestampMs?: number } {
+  if (source.auth.scheme !== "standard-webhooks") return { id: null };
+  const ts = req.headers["webhook-timestamp"];
+  return { id: req.headers["webhook-id"] ?? null, ...(ts && /^\d{1,12}$/.test(ts) ? { timestampMs: Number(ts) * 1000 } : {}) };
 }
 
 // Envelope keys of a flat body: about the delivery, not answers.
@@ -34,8 +43,9 @@ export const genericAdapter: SourceAdapter = {
   authenticate: authenticateGeneric,
   providerEventId(req, auth) {
     const body = parseJsonObject(req.body);
-    // Standard Webhooks carries webhook-id; other schemes fall back to the body.
-    return auth.eventId ?? bodyEventId(body) ?? req.headers["x-github-delivery"] ?? null;
+    // Standard Webhooks carries the signed webhook-id; under other schemes only the body
+    // is signed: its id, else null (the ingress then hashes the body).
+    return auth.eventId ?? bodyEventId(body);
   },
   parse(req, source) {
     const body = parseJsonObject(req.body);
@@ -45,8 +55,9 @@ export const genericAdapter: SourceAdapter = {
       .filter(([key]) => enveloped || !META_KEYS.has(key))
       .map(([label, value]) => ({ label, value }));
     const formId = stringOrNull(body.formId) ?? stringOrNull(data.formId) ?? stringOrNull(body.form_id);
-    const ts = req.headers["webhook-timestamp"];
-    const submittedAt = toIsoTimestamp(body.timestamp ?? body.created_at ?? body.created, ts && /^\d+$/.test(ts) ? Number(ts) * 1000 : req.now);
-    return buildEvent(source, { formId, providerEventId: eventIdFor(req, source, body), submittedAt, answers });
+    const signed = signedDelivery(req, source);
+    const submittedAt = toIsoTimestamp(body.timestamp ?? body.created_at ?? body.created, req.now, signed.timestampMs);
+    const providerEventId = source.auth.scheme === "standard-webhooks" ? signed.id : bodyEventId(body);
+    return buildEvent(source, { formId, providerEventId, submittedAt, answers });
   },
 };

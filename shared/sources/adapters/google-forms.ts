@@ -11,7 +11,7 @@ import { isObject, parseBody, stringOrNull, toIsoTimestamp, type JsonObject } fr
 import { buildEvent } from "../event.ts";
 import { normalizeDate } from "../normalize.ts";
 import { AdapterError, type Answer, type DateOrder, type RawRequest, type SourceAdapter } from "../types.ts";
-import { authenticateGeneric } from "./generic.ts";
+import { authenticateGeneric, signedDelivery } from "./generic.ts";
 
 export type GoogleFormsShape = "answers" | "namedValues" | "flat";
 
@@ -142,11 +142,12 @@ export const googleFormsAdapter: SourceAdapter = {
   },
   parse(req, source) {
     const parsed = parseGoogleForms(req, source.dateOrder);
-    const ts = req.headers["webhook-timestamp"];
+    // Delivery headers only where the scheme signs them (see signedDelivery).
+    const signed = signedDelivery(req, source);
     return buildEvent(source, {
       formId: parsed.formId,
-      providerEventId: req.headers["webhook-id"] ?? parsed.responseId,
-      submittedAt: toIsoTimestamp(parsed.timestamp, ts && /^\d+$/.test(ts) ? Number(ts) * 1000 : req.now),
+      providerEventId: signed.id ?? parsed.responseId,
+      submittedAt: toIsoTimestamp(parsed.timestamp, req.now, signed.timestampMs),
       answers: parsed.answers,
     });
   },
