@@ -73,7 +73,9 @@ export function parseBody(req: Pick<RawRequest, "headers" | "body">): { kind: "j
  * the future would freeze the record against every genuine later submission, and one
  * long past would make a fresh submission lose to stale data. Ahead of receipt only
  * clock skew is allowed (the 5 minutes Standard Webhooks and Stripe tolerate); behind,
- * a year covers retries, queued deliveries and sheet re-sends. Outside: receipt time.
+ * a year covers retries, queued deliveries and sheet re-sends. A time further back is
+ * moved to the window's edge rather than to receipt time: it stays old, so a replayed or
+ * back-filled submission never wins over newer data. Ahead, or none at all: receipt time.
  */
 export const PROVIDER_TIME_WINDOW = { maxAheadMs: 5 * 60_000, maxBehindMs: 365 * 86_400_000 } as const;
 
@@ -97,12 +99,15 @@ function timestampMs(value: unknown): number | undefined {
 /**
  * The submission time as an ISO string: the provider's `value` when it lies within
  * PROVIDER_TIME_WINDOW of `receivedMs`, else `fallbackMs` (a signed delivery time, when
- * the scheme has one) when that does, else the receipt time.
+ * the scheme has one) when that does, else the window's earliest instant for a time
+ * before it, else the receipt time.
  */
 export function toIsoTimestamp(value: unknown, receivedMs: number, fallbackMs?: number): string {
   const ms = timestampMs(value);
   if (ms !== undefined && withinWindow(ms, receivedMs)) return new Date(ms).toISOString();
   if (fallbackMs !== undefined && withinWindow(fallbackMs, receivedMs)) return new Date(fallbackMs).toISOString();
+  const earliest = receivedMs - PROVIDER_TIME_WINDOW.maxBehindMs;
+  if (ms !== undefined && ms < earliest) return new Date(earliest).toISOString();
   return new Date(receivedMs).toISOString();
 }
 

@@ -105,14 +105,16 @@ describe("provider timestamps are bounded to a window around receipt", () => {
   const tooOld = iso(NOW - PROVIDER_TIME_WINDOW.maxBehindMs - DAY);
   const monthAgo = iso(NOW - 30 * DAY);
 
-  test("toIsoTimestamp: inside the window kept, outside it the receipt time", () => {
+  const edge = iso(NOW - PROVIDER_TIME_WINDOW.maxBehindMs);
+  test("toIsoTimestamp: inside the window kept; ahead of it the receipt time; before it the window's edge", () => {
     expect(toIsoTimestamp(monthAgo, NOW)).toBe(monthAgo);
     expect(toIsoTimestamp(iso(NOW + 60_000), NOW)).toBe(iso(NOW + 60_000)); // clock skew
     expect(toIsoTimestamp(iso(NOW + PROVIDER_TIME_WINDOW.maxAheadMs + 1000), NOW)).toBe(receipt);
     expect(toIsoTimestamp(farFuture, NOW)).toBe(receipt);
     expect(toIsoTimestamp(4_102_444_800, NOW)).toBe(receipt); // 2100 in unix seconds
-    expect(toIsoTimestamp(tooOld, NOW)).toBe(receipt);
-    expect(toIsoTimestamp(0, NOW)).toBe(receipt);
+    // Long past stays old (it must not win "later wins" as if it were new).
+    expect(toIsoTimestamp(tooOld, NOW)).toBe(edge);
+    expect(toIsoTimestamp(0, NOW)).toBe(edge);
     // A fallback outside the window is not believed either.
     expect(toIsoTimestamp(undefined, NOW, Date.parse(farFuture))).toBe(receipt);
   });
@@ -133,9 +135,9 @@ describe("provider timestamps are bounded to a window around receipt", () => {
       return request(b, { contentType: "application/json", headers: { "x-hub-signature-256": signGithub("s", b) } });
     }],
   ];
-  test.each(cases)("%s: far future or implausibly old → receipt time; a month ago kept", (_name, src, build) => {
+  test.each(cases)("%s: far future → receipt time; implausibly old → the window's edge; a month ago kept", (_name, src, build) => {
     expect(deliver(build(farFuture), src).event.submittedAt).toBe(receipt);
-    expect(deliver(build(tooOld), src).event.submittedAt).toBe(receipt);
+    expect(deliver(build(tooOld), src).event.submittedAt).toBe(edge);
     expect(deliver(build(monthAgo), src).event.submittedAt).toBe(monthAgo);
   });
 });
