@@ -8,6 +8,9 @@
 //   punctuation; a missing value on either side is no contradiction), none of its values
 //   are merged and it becomes a conflict for a person to accept or dismiss. An email typed
 //   into a public form proves nothing, so it must not let anyone rewrite someone's record.
+// - Nor when it leaves the patient's identity unconfirmed (carries none of the name or
+//   date-of-birth values the patient has) and would replace a stored value: leaving the
+//   name out must not be a way around the rule. It may still fill values the patient lacks.
 
 export const MERGED_FIELDS = [
   "firstName", "lastName", "fullName", "phone", "dateOfBirth", "gender",
@@ -43,13 +46,29 @@ export function normalizeIdentity(value: string): string {
     .replace(/[\s\p{P}]/gu, "");
 }
 
-/** The identity fields on which `incoming` contradicts `current` (empty: no conflict). */
+/**
+ * The identity fields that stop `incoming` from being merged into `current` (empty: merge).
+ * - Fields on which it contradicts the patient (both have a value and they differ).
+ * - Otherwise, when it confirms none of the patient's identity values (it carries none of
+ *   them) yet would replace a stored value (phone, address, ...): the identity fields the
+ *   patient has, which it left unconfirmed. Filling a value the patient lacks needs no proof.
+ */
 export function identityConflicts(current: PatientValues, incoming: PatientValues): IdentityField[] {
-  return IDENTITY_FIELDS.filter((f) => {
+  const differing = IDENTITY_FIELDS.filter((f) => {
     const a = current[f];
     const b = incoming[f];
     return a !== null && b !== null && normalizeIdentity(a) !== normalizeIdentity(b);
   });
+  if (differing.length > 0) return differing;
+  const known = IDENTITY_FIELDS.filter((f) => current[f] !== null);
+  const confirmed = known.some((f) => incoming[f] !== null);
+  if (known.length === 0 || confirmed) return [];
+  const replaces = MERGED_FIELDS.some((f) => {
+    const a = current[f];
+    const b = incoming[f];
+    return a !== null && b !== null && a !== b;
+  });
+  return replaces ? known : [];
 }
 
 /** `current` with `submission` merged in: per field, the later submission wins. */

@@ -31,6 +31,18 @@ describe("identity", () => {
     expect(identityConflicts(empty, { ...empty, firstName: "Eve", dateOfBirth: "2000-01-01" })).toEqual([]);
   });
 
+  test("a submission with none of the patient's identity values may fill gaps but not replace values", () => {
+    const stored = { ...empty, firstName: "Ada", dateOfBirth: "1815-12-10", phone: "+441", city: "London" };
+    // Replacing the phone without naming the patient: held back, the unconfirmed fields named.
+    expect(identityConflicts(stored, { ...empty, phone: "+442" })).toEqual(["firstName", "dateOfBirth"]);
+    // Filling a gap, or repeating what is stored, needs no proof.
+    expect(identityConflicts(stored, { ...empty, street: "Baker St 1", city: "London" })).toEqual([]);
+    // One confirmed identity value is enough to update.
+    expect(identityConflicts(stored, { ...empty, firstName: "ada", phone: "+442" })).toEqual([]);
+    // A patient with no identity values on record has nothing to confirm.
+    expect(identityConflicts({ ...empty, phone: "+441" }, { ...empty, phone: "+442" })).toEqual([]);
+  });
+
   test("normalizing a 1 MiB value is linear", () => {
     const started = performance.now();
     normalizeIdentity(" -".repeat(512 * 1024));
