@@ -85,7 +85,11 @@ function withinWindow(ms: number, receivedMs: number): boolean {
 
 /** A provider timestamp → epoch ms: ISO strings, unix seconds or milliseconds (number or digit string); undefined when none. */
 function timestampMs(value: unknown): number | undefined {
-  if (typeof value === "number" && Number.isFinite(value)) return value < 1e11 ? value * 1000 : value;
+  if (typeof value === "number" && Number.isFinite(value)) {
+    const ms = value < 1e11 ? value * 1000 : value;
+    // Outside what a Date holds (±8.64e15 ms), e.g. 1e20: no time at all.
+    return Math.abs(ms) <= 8.64e15 ? ms : undefined;
+  }
   // No timestamp is longer than this ("2024-03-15T10:22:11.123456789+01:00" is 35).
   if (typeof value === "string" && value.length <= 64 && value.trim() !== "") {
     const text = value.trim();
