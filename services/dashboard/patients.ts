@@ -1,20 +1,9 @@
 // Patient queries and their API shape: canonical field names at the top level.
 import type { Sql } from "postgres";
+import { PATIENT_FIELDS, type PatientValues } from "../../shared/patient-fields.ts";
 
-export interface PatientDto {
-  id: string;
-  firstName: string | null;
-  lastName: string | null;
-  fullName: string | null;
-  email: string | null;
-  phone: string | null;
-  dateOfBirth: string | null;
-  gender: string | null;
-  street: string | null;
-  postalCode: string | null;
-  city: string | null;
-  country: string | null;
-  consent: boolean | null;
+/** A patient in API responses: the canonical fields (shared/patient-fields.ts) at the top level, then the record's bookkeeping. */
+export type PatientDto = { id: string } & PatientValues & {
   source: string;
   formId: string | null;
   eventId: string;
@@ -25,25 +14,14 @@ export interface PatientDto {
   openConflicts: number;
   createdAt: string;
   updatedAt: string;
-}
+};
 
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
 
 export function toPatientDto(r: Record<string, any>): PatientDto {
   return {
     id: String(r.id),
-    firstName: r.first_name,
-    lastName: r.last_name,
-    fullName: r.full_name,
-    email: r.email,
-    phone: r.phone,
-    dateOfBirth: r.date_of_birth,
-    gender: r.gender,
-    street: r.street,
-    postalCode: r.postal_code,
-    city: r.city,
-    country: r.country,
-    consent: r.consent,
+    ...(Object.fromEntries(PATIENT_FIELDS.map((f) => [f.name, r[f.column]])) as PatientValues),
     source: r.source,
     formId: r.form_id,
     eventId: r.last_event_id,
@@ -56,8 +34,8 @@ export function toPatientDto(r: Record<string, any>): PatientDto {
   };
 }
 
-const COLUMNS = `id, first_name, last_name, full_name, email, phone, to_char(date_of_birth, 'YYYY-MM-DD') as date_of_birth,
-  gender, street, postal_code, city, country, consent, source, form_id, last_event_id, submitted_at, events_count, answers, created_at, updated_at,
+const FIELD_COLUMNS = PATIENT_FIELDS.map((f) => (f.type === "date" ? `to_char(${f.column}, 'YYYY-MM-DD') as ${f.column}` : f.column));
+const COLUMNS = `id, ${FIELD_COLUMNS.join(", ")}, source, form_id, last_event_id, submitted_at, events_count, answers, created_at, updated_at,
   (select count(*)::int from patient_conflicts c where c.patient_id = patients.id and c.status = 'open') as open_conflicts`;
 
 export interface PatientQuery {

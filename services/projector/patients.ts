@@ -2,7 +2,8 @@
 // per field the later submission wins, except that a submission contradicting the patient's
 // identity is recorded as a conflict and merges nothing.
 import type { TransactionSql } from "postgres";
-import { identityConflicts, mergeSubmission, type PatientState } from "../../shared/db/patient-merge.ts";
+import { identityConflicts, MERGED_FIELDS, mergeSubmission, type PatientState, type PatientValues } from "../../shared/db/patient-merge.ts";
+import { patientField } from "../../shared/patient-fields.ts";
 import { insertConflicts, insertPatients, lockPatientsByEmail, writePatients, type LockedPatient, type NewConflict } from "../../shared/db/patients.ts";
 import type { DecodedEvent } from "./decode.ts";
 
@@ -25,19 +26,9 @@ function submission(e: DecodedEvent): Submission {
   return {
     email: p.email?.toLowerCase() ?? null,
     state: {
-      values: {
-        firstName: p.firstName ?? null,
-        lastName: p.lastName ?? null,
-        fullName: p.fullName ?? null,
-        phone: p.phone ?? null,
-        dateOfBirth: validDate(p.dateOfBirth),
-        gender: p.gender ?? null,
-        street: p.street ?? null,
-        postalCode: p.postalCode ?? null,
-        city: p.city ?? null,
-        country: p.country ?? null,
-        consent: p.consent ?? null,
-      },
+      values: Object.fromEntries(
+        MERGED_FIELDS.map((f) => [f, patientField(f).type === "date" ? validDate(p[f] as string | undefined) : (p[f] ?? null)]),
+      ) as PatientValues,
       // fromEntries defines each label as an own key (an assignment to "__proto__" would not).
       answers: Object.fromEntries(e.event.answers.map((a) => [a.label, a.value])),
       source: e.event.source,

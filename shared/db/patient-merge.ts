@@ -11,18 +11,21 @@
 // - Nor when it leaves the patient's identity unconfirmed (carries none of the name or
 //   date-of-birth values the patient has) and would replace a stored value: leaving the
 //   name out must not be a way around the rule. It may still fill values the patient lacks.
+import { PATIENT_FIELDS, type PatientValues as AllPatientValues } from "../patient-fields.ts";
 
-export const MERGED_FIELDS = [
-  "firstName", "lastName", "fullName", "phone", "dateOfBirth", "gender",
-  "street", "postalCode", "city", "country", "consent",
-] as const;
-export type MergedField = (typeof MERGED_FIELDS)[number];
+type Field = (typeof PATIENT_FIELDS)[number];
+export type MergedField = Extract<Field, { merge: "later-wins" }>["name"];
+export type IdentityField = Extract<Field, { identity: true }>["name"];
 
-/** The fields that say who the patient is. fullName is derived from first and last name. */
-const IDENTITY_FIELDS = ["firstName", "lastName", "dateOfBirth"] as const satisfies readonly MergedField[];
-export type IdentityField = (typeof IDENTITY_FIELDS)[number];
+/** Every canonical field but the key (email): the ones a submission can change. */
+export const MERGED_FIELDS = PATIENT_FIELDS.filter((f): f is Extract<Field, { merge: "later-wins" }> => f.merge === "later-wins").map(
+  (f) => f.name,
+);
 
-export type PatientValues = { [F in MergedField]: F extends "consent" ? boolean | null : string | null };
+/** The fields that say who the patient is (fullName is derived from first and last name). */
+const IDENTITY_FIELDS = PATIENT_FIELDS.filter((f): f is Extract<Field, { identity: true }> => f.identity).map((f) => f.name);
+
+export type PatientValues = Pick<AllPatientValues, MergedField>;
 
 /** What a patient record holds, as far as merging is concerned (also what one submission says). */
 export interface PatientState {

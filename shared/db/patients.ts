@@ -1,16 +1,17 @@
 // Patient rows in SQL for the merge rule in patient-merge.ts: creating patients, reading
 // them under a row lock, writing merged states back, and recording conflicts. Column
-// lists are derived from MERGED_FIELDS (camelCase field → snake_case column).
+// lists and types are derived from MERGED_FIELDS and the field table.
 import type { TransactionSql } from "postgres";
+import { patientField } from "../patient-fields.ts";
 import { textColumn } from "./arrays.ts";
 import { MERGED_FIELDS, type IdentityField, type MergedField, type PatientState, type PatientValues } from "./patient-merge.ts";
 
-const columnOf = (field: string) => field.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
-const pgType = (field: MergedField) => (field === "consent" ? "boolean" : field === "dateOfBirth" ? "date" : "text");
+const columnOf = (field: MergedField) => patientField(field).column;
+const pgType = (field: MergedField) => patientField(field).type;
 const MERGED_COLUMNS = MERGED_FIELDS.map(columnOf).join(", ");
 const READ_COLUMNS = [
   "id", "email", "events_count", "answers", "source", "form_id", "last_event_id", "submitted_at",
-  ...MERGED_FIELDS.map((f) => (f === "dateOfBirth" ? "to_char(date_of_birth, 'YYYY-MM-DD') as date_of_birth" : columnOf(f))),
+  ...MERGED_FIELDS.map((f) => (pgType(f) === "date" ? `to_char(${columnOf(f)}, 'YYYY-MM-DD') as ${columnOf(f)}` : columnOf(f))),
 ].join(", ");
 
 /** A patient read under `for update`: nobody else changes it until this transaction ends. */

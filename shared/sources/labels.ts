@@ -2,7 +2,7 @@
 // "first_name") mean? English and German synonyms, compared after normalization, first
 // exactly, then with filler words removed ("What is your email?" → "email"), then as a
 // token sequence inside a longer label, then as the tail of a German compound word.
-import type { CanonicalField } from "./types.ts";
+import { PATIENT_FIELDS, type CanonicalField } from "../patient-fields.ts";
 
 /** Lower-case, strip accents and punctuation so "E-Mail-Adresse" and "e mail adresse" meet. */
 export function normalizeLabel(label: string): string {
@@ -24,50 +24,9 @@ export function normalizeKey(key: string): string {
 // "Pseudo" fields a single answer can fill together.
 export type LabelTarget = CanonicalField | "postalCity";
 
-/** Synonyms, already in normalized form (see normalizeLabel). */
-export const SYNONYMS: Record<LabelTarget, string[]> = {
-  firstName: [
-    "first name", "firstname", "first", "given name", "given names", "forename", "fname", "prename",
-    "vorname", "vornamen", "rufname",
-  ],
-  lastName: [
-    "last name", "lastname", "surname", "family name", "lname", "second name",
-    "nachname", "familienname", "zuname",
-  ],
-  fullName: [
-    "name", "full name", "fullname", "your name", "first and last name", "first name and last name",
-    "name and surname", "complete name", "patient name", "vollstandiger name", "ihr name", "vor und nachname",
-    "vorname und nachname", "vorname nachname", "kompletter name", "patientenname",
-  ],
-  email: [
-    "email", "e mail", "email address", "e mail address", "e mail adresse", "emailadresse", "mail", "mail address",
-    "mailadresse", "email adresse", "mail adresse", "emailaddress", "e mail adr",
-  ],
-  phone: [
-    "phone", "phone number", "telephone", "telephone number", "mobile", "mobile phone", "mobile number", "cell",
-    "cell phone", "cellphone", "tel", "telefon", "telefonnummer", "handynummer", "handy", "mobilnummer",
-    "mobiltelefon", "mobil", "rufnummer", "festnetz", "kontaktnummer", "whatsapp", "phone mobile",
-  ],
-  dateOfBirth: [
-    "date of birth", "dob", "birthday", "birth date", "birthdate", "born", "born on",
-    "geburtsdatum", "geburtstag", "geboren", "geboren am", "geb datum", "geb", "when were you born",
-    "wann sind sie geboren", "wann bist du geboren", "date de naissance",
-  ],
-  gender: ["gender", "sex", "geschlecht", "anrede", "salutation", "title salutation"],
-  street: [
-    "street", "address", "street address", "address line 1", "street and number", "street and house number",
-    "street name and number", "home address", "strasse", "adresse", "anschrift", "strasse und hausnummer",
-    "strasse hausnummer", "strasse und nr", "strasse nr", "wohnadresse", "strasse und hausnr",
-  ],
-  postalCode: ["postal code", "zip", "zip code", "zipcode", "postcode", "post code", "plz", "postleitzahl", "zip postal code"],
-  city: ["city", "town", "ort", "stadt", "wohnort", "city town", "place of residence", "locality"],
-  country: ["country", "land", "country of residence", "wohnland", "staat"],
-  consent: [
-    "consent", "privacy", "privacy policy", "gdpr", "dsgvo", "terms", "terms and conditions", "einwilligung",
-    "datenschutz", "datenschutzerklarung", "zustimmung", "einverstandniserklarung", "i agree", "agree",
-    "einverstanden", "opt in", "data protection", "datenverarbeitung", "ich willige", "willige ein", "verarbeitung meiner daten",
-    "ich stimme", "stimme zu", "i consent", "i accept",
-  ],
+/** Synonyms, already in normalized form (see normalizeLabel): each field's own (shared/patient-fields.ts), plus the pseudo fields'. */
+export const SYNONYMS: Record<LabelTarget, readonly string[]> = {
+  ...(Object.fromEntries(PATIENT_FIELDS.map((f) => [f.name, f.labels])) as Record<string, readonly string[]> as Record<CanonicalField, readonly string[]>),
   postalCity: [
     "plz ort", "plz und ort", "plz wohnort", "postleitzahl und ort", "postleitzahl ort", "zip code and city",
     "zip and city", "postal code and city", "postcode and city", "zip city", "city and zip code",
@@ -111,7 +70,7 @@ const EXACT_ONLY = new Set(["first", "mail", "tel", "cell", "born", "staat", "ge
 const EXACT = new Map<string, LabelTarget>();
 const STRIPPED = new Map<string, LabelTarget>();
 const PHRASES: { tokens: string[]; field: LabelTarget }[] = [];
-for (const [field, labels] of Object.entries(SYNONYMS) as [LabelTarget, string[]][]) {
+for (const [field, labels] of Object.entries(SYNONYMS) as [LabelTarget, readonly string[]][]) {
   for (const label of labels) {
     if (!EXACT.has(label)) EXACT.set(label, field);
     const stripped = dropFiller(label);

@@ -10,6 +10,7 @@
 //    "Vorname" + "Name" pair reads "Name" as the surname, fullName is built from parts.
 // The score of the winning candidate becomes the field's confidence.
 import type { CountryCode } from "libphonenumber-js";
+import { patientField } from "../patient-fields.ts";
 import { MAX_LABEL_CHARS, matchLabel, normalizeKey, normalizeLabel, type LabelTarget } from "./labels.ts";
 import { cleanName, splitFullName } from "./names.ts";
 import {
@@ -131,7 +132,7 @@ function apply(ctx: Context, c: Candidate, answer: Answer): boolean {
     return true;
   }
   if (patient[target] !== undefined) return false;
-  switch (target) {
+  switch (patientField(target).kind) {
     case "email": {
       const email = normalizeEmail(value);
       if (!email) return false;
@@ -144,7 +145,7 @@ function apply(ctx: Context, c: Candidate, answer: Answer): boolean {
       set(ctx, target, phone, c.score, label, c.method);
       return true;
     }
-    case "dateOfBirth": {
+    case "date": {
       const date = normalizeDate(value, ctx.order);
       if (!date) return false;
       set(ctx, target, date, c.score, label, c.method);
@@ -192,12 +193,18 @@ function apply(ctx: Context, c: Candidate, answer: Answer): boolean {
       } else set(ctx, target, text, c.score, label, c.method);
       return true;
     }
-    default: {
+    case "name": {
       // firstName, lastName, fullName, city: free text with at least one letter, no longer
       // than a name or city can be (MAX_VALUE_CHARS).
       const text = boundedText(value);
       if (!text || !hasLetter(text) || normalizeEmail(text)) return false;
       set(ctx, target, cleanName(text), c.score, label, c.method);
+      return true;
+    }
+    case "text": {
+      const text = boundedText(value);
+      if (!text || !hasLetter(text)) return false;
+      set(ctx, target, text, c.score, label, c.method);
       return true;
     }
   }

@@ -2,6 +2,7 @@
 // request (bytes + headers, exactly as received) to a canonical event. No I/O here:
 // the ingress and projector services do the I/O and call these.
 import type { CountryCode } from "libphonenumber-js";
+import type { CanonicalField, PatientRecord } from "../patient-fields.ts";
 
 /** A request as the ingress received it. `body` is the raw bytes, never re-encoded. */
 export interface RawRequest {
@@ -34,9 +35,7 @@ export type AuthConfig =
 
 export type DateOrder = "DMY" | "MDY" | "YMD";
 
-export type CanonicalField =
-  | "firstName" | "lastName" | "fullName" | "email" | "phone" | "dateOfBirth" | "gender"
-  | "street" | "postalCode" | "city" | "country" | "consent";
+export type { CanonicalField, PatientRecord } from "../patient-fields.ts";
 
 export interface FormMapping {
   /** label, field id or field ref → canonical field. Explicit mappings win over heuristics. */
@@ -89,21 +88,6 @@ export interface Answer {
    * form owner, so trusted less) and "calculated" (scores).
    */
   fieldType?: string;
-}
-
-export interface PatientRecord {
-  firstName?: string;
-  lastName?: string;
-  fullName?: string;
-  email?: string;
-  phone?: string;
-  dateOfBirth?: string;
-  gender?: string;
-  street?: string;
-  postalCode?: string;
-  city?: string;
-  country?: string;
-  consent?: boolean;
 }
 
 export interface CanonicalEvent {
