@@ -7,11 +7,12 @@ import type { Sql } from "postgres";
 import { databaseAnswers } from "../../shared/db/client.ts";
 import { failureReason } from "../../shared/db/errors.ts";
 import { errorSummary, type Logger } from "../../shared/logger.ts";
+import { H } from "../../shared/nats.ts";
 import type { SourceConfig } from "../../shared/sources/index.ts";
 import { extractContext } from "../../shared/tracing.ts";
 import type { DeadLetter } from "./dead-letter.ts";
 import { decodeMessage, type DecodedEvent } from "./decode.ts";
-import { projectBatch } from "./project.ts";
+import { projectBatch, type BatchResult } from "./project.ts";
 
 export interface ProjectorDeps {
   consumer: Consumer;
@@ -119,7 +120,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
           "messaging.system": "nats",
           "messaging.operation.type": "process",
           "messaging.destination.name": msg.subject,
-          "messaging.message.id": msg.headers?.get("Hookline-Event-Id") ?? "",
+          "messaging.message.id": msg.headers?.get(H.eventId) ?? "",
           "hookline.delivery_count": msg.info.deliveryCount,
         },
       },
@@ -132,77 +133,97 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
     span.end();
   }
 
-  async function handle(batch: JsMsg[]): Promise<void> {
-    const started = performance.now();
-    let deadLettered = 0;
-    const decoded: { msg: JsMsg; event: DecodedEvent; span: Span }[] = [];
+  /** What a batch came to, for onBatch. */
+  interface Tally {
+    inserted: number;
+    duplicates: number;
+    conflicts: number;
+    deadLettered: number;
+  }
+
+  /** A decoded message waiting for its write, with its span. */
+  interface Pending {
+    msg: JsMsg;
+    event: DecodedEvent;
+    span: Span;
+  }
+
+  /** Decodes every message; what cannot be projected at all is dead-lettered at once. */
+  async function decodeBatch(batch: JsMsg[], tally: Tally): Promise<Pending[]> {
+    const pending: Pending[] = [];
     for (const msg of batch) {
       const span = messageSpan(msg);
       const result = decodeMessage(msg, sources);
-      if (result.ok) decoded.push({ msg, event: result.value, span });
+      if (result.ok) pending.push({ msg, event: result.value, span });
       else {
         log.warn({ seq: msg.seq, code: result.code }, "unprojectable message dead-lettered");
-        if (await deadLetterAndAck(msg, result.code, result.reason)) deadLettered++;
+        if (await deadLetterAndAck(msg, result.code, result.reason)) tally.deadLettered++;
         endSpan(span, `dead-lettered: ${result.code}`);
       }
     }
+    return pending;
+  }
+
+  /** After a commit: ack its messages, count it, and pass on the patients it wrote. */
+  function committed(items: Pending[], result: BatchResult, tally: Tally): void {
+    tally.inserted += result.inserted;
+    tally.duplicates += result.duplicates;
+    tally.conflicts += result.conflicts;
+    for (const d of items) {
+      d.msg.ack();
+      endSpan(d.span);
+    }
+    if (result.patientIds.length) deps.onPatientsWritten?.(result.patientIds);
+    databaseDown = false;
+  }
+
+  /** Isolates a poison event from its batch-mates: each alone in its own transaction. */
+  async function writeOneByOne(items: Pending[], tally: Tally): Promise<void> {
+    for (const d of items) {
+      try {
+        committed([d], await projectBatch(sql, [d.event]), tally);
+      } catch (error) {
+        // Codes only: a database error's text can quote row values (patient data).
+        const reason = failureReason(error);
+        databaseFailed(error);
+        if (isTransient(error)) retryWhenDatabaseIsBack(d.msg);
+        else tally.deadLettered += await failed(d.msg, reason);
+        endSpan(d.span, reason);
+      }
+    }
+  }
+
+  /** Decode → one transaction for the batch → ack; on a data error, one by one; on a database outage, all later. */
+  async function handle(batch: JsMsg[]): Promise<void> {
+    const started = performance.now();
+    const tally: Tally = { inserted: 0, duplicates: 0, conflicts: 0, deadLettered: 0 };
+    const pending = await decodeBatch(batch, tally);
     // The batch's one transaction, linked to every message it carried.
     const txSpan = deps.tracer.startSpan("projectBatch", {
-      attributes: { "db.system.name": "postgresql", "hookline.batch.size": decoded.length },
-      links: decoded.map((d) => ({ context: d.span.spanContext() })),
+      attributes: { "db.system.name": "postgresql", "hookline.batch.size": pending.length },
+      links: pending.map((d) => ({ context: d.span.spanContext() })),
     });
-    let inserted = 0;
-    let duplicates = 0;
-    let conflicts = 0;
     try {
-      const r = await projectBatch(sql, decoded.map((d) => d.event));
-      inserted = r.inserted;
-      duplicates = r.duplicates;
-      conflicts = r.conflicts;
-      for (const d of decoded) {
-        d.msg.ack();
-        endSpan(d.span);
-      }
-      if (r.patientIds.length) deps.onPatientsWritten?.(r.patientIds);
-      databaseDown = false;
+      committed(pending, await projectBatch(sql, pending.map((d) => d.event)), tally);
       endSpan(txSpan);
     } catch (batchError) {
-      // Codes only, here and below: a database error's text can quote row values (patient data).
       const reason = failureReason(batchError);
       endSpan(txSpan, reason);
       databaseFailed(batchError);
       if (isTransient(batchError)) {
         // The database is away, not the data bad: retry the whole batch later, and never
         // count this against the event (an outage must not dead-letter live traffic).
-        log.warn({ reason, size: decoded.length }, "database unavailable; batch will be redelivered");
-        for (const d of decoded) {
+        log.warn({ reason, size: pending.length }, "database unavailable; batch will be redelivered");
+        for (const d of pending) {
           retryWhenDatabaseIsBack(d.msg);
           endSpan(d.span, reason);
         }
-        deps.onBatch?.({ size: batch.length, inserted, duplicates, conflicts, deadLettered, ms: performance.now() - started });
-        return;
-      }
-      log.warn({ reason, size: decoded.length }, "batch failed; retrying one by one");
-      // Isolate a poison event from its batch-mates: each alone in its own transaction.
-      for (const d of decoded) {
-        try {
-          const r = await projectBatch(sql, [d.event]);
-          inserted += r.inserted;
-          duplicates += r.duplicates;
-          conflicts += r.conflicts;
-          d.msg.ack();
-          if (r.patientIds.length) deps.onPatientsWritten?.(r.patientIds);
-          databaseDown = false;
-          endSpan(d.span);
-        } catch (error) {
-          databaseFailed(error);
-          if (isTransient(error)) retryWhenDatabaseIsBack(d.msg);
-          else deadLettered += await failed(d.msg, failureReason(error));
-          endSpan(d.span, failureReason(error));
-        }
+      } else {
+        log.warn({ reason, size: pending.length }, "batch failed; retrying one by one");
+        await writeOneByOne(pending, tally);
       }
     }
-    deps.onBatch?.({ size: batch.length, inserted, duplicates, conflicts, deadLettered, ms: performance.now() - started });
+    deps.onBatch?.({ size: batch.length, ...tally, ms: performance.now() - started });
   }
 
   function flush(): void {
