@@ -1,7 +1,7 @@
 // Writes one batch of decoded events in one transaction. Idempotent on event id: the
 // guard table admits each event once, and only admitted events touch patients and forms,
 // so a redelivered batch (crash before ack) changes nothing.
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 import { textColumn, type Cell } from "../../shared/db/arrays.ts";
 import type { DecodedEvent } from "./decode.ts";
 import { ensurePartitions, isMissingPartition } from "./partitions.ts";
@@ -30,66 +30,104 @@ export async function projectBatch(sql: Sql, events: DecodedEvent[]): Promise<Ba
   }
 }
 
+/** The batch's one transaction: admit new event ids, then patients, raw events, form data. */
 async function writeBatch(sql: Sql, events: DecodedEvent[]): Promise<BatchResult> {
-  const touched = new Set<string>();
-  const { inserted, conflicts } = await sql.begin(async (tx) => {
-    const col = <T>(rows: T[], value: (row: T) => Cell) => textColumn(tx, rows, value);
-
-    // Same id twice in one batch (two deliveries of one event) counts once. Every write
-    // below goes in key order, so concurrent batches lock shared rows in the same order.
-    const unique = [...new Map(events.map((e) => [e.eventId, e])).values()].sort((a, b) => (a.eventId < b.eventId ? -1 : 1));
-    const admitted = await tx<{ event_id: string }[]>`
-      insert into webhook_event_ids (event_id, received_at)
-      select * from unnest(${col(unique, (e) => e.eventId)}::text[], ${col(unique, (e) => e.receivedAt)}::timestamptz[])
-      on conflict (event_id) do nothing
-      returning event_id`;
-    const fresh = new Set(admitted.map((r) => r.event_id));
-    const accepted = unique.filter((e) => fresh.has(e.eventId));
-    if (accepted.length === 0) return { inserted: 0, conflicts: 0 };
-
+  const { inserted, conflicts, patientIds } = await sql.begin(async (tx) => {
+    const accepted = await admitNewEvents(tx, events);
+    if (accepted.length === 0) return { inserted: 0, conflicts: 0, patientIds: [] };
     const { patientIdByEvent, conflicts } = await writeBatchPatients(tx, accepted);
-    for (const id of patientIdByEvent.values()) touched.add(id);
-    await tx`
-      insert into webhook_events (event_id, received_at, source, stream_seq, content_type, provider_event_id, form_id,
-        submitted_at, patient_id, body, trace_id, canonical)
-      select * from unnest(
-        ${col(accepted, (e) => e.eventId)}::text[], ${col(accepted, (e) => e.receivedAt)}::timestamptz[],
-        ${col(accepted, (e) => e.event.source)}::text[], ${col(accepted, (e) => e.streamSeq)}::bigint[],
-        ${col(accepted, (e) => e.contentType)}::text[], ${col(accepted, (e) => e.event.providerEventId)}::text[],
-        ${col(accepted, (e) => e.event.formId)}::text[], ${col(accepted, (e) => new Date(e.event.submittedAt))}::timestamptz[],
-        ${col(accepted, (e) => patientIdByEvent.get(e.eventId))}::bigint[], ${col(accepted, (e) => e.body)}::text[],
-        ${col(accepted, (e) => e.traceId)}::text[], ${col(accepted, (e) => JSON.stringify({ ...e.event, eventId: e.eventId }))}::jsonb[])`;
-
-    const withForm = accepted.filter((e) => e.event.formId);
-    if (withForm.length > 0) {
-      await tx`
-        insert into form_submissions (event_id, source, form_id, patient_id, submitted_at, answers)
-        select * from unnest(
-          ${col(withForm, (e) => e.eventId)}::text[], ${col(withForm, (e) => e.event.source)}::text[],
-          ${col(withForm, (e) => e.event.formId)}::text[], ${col(withForm, (e) => patientIdByEvent.get(e.eventId))}::bigint[],
-          ${col(withForm, (e) => new Date(e.event.submittedAt))}::timestamptz[], ${col(withForm, (e) => JSON.stringify(e.event.answers))}::jsonb[])`;
-      const questions = new Map<string, { source: string; form_id: string; label: string; field_id: string | null; field_type: string | null; answers_count: number }>();
-      for (const e of withForm) {
-        for (const a of e.event.answers) {
-          const key = `${e.event.source}\0${e.event.formId}\0${a.label}`;
-          const q = questions.get(key);
-          if (q) q.answers_count += 1;
-          else questions.set(key, { source: e.event.source, form_id: e.event.formId!, label: a.label, field_id: a.fieldId ?? null, field_type: a.fieldType ?? null, answers_count: 1 });
-        }
-      }
-      const qs = [...questions.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, q]) => q);
-      await tx`
-        insert into form_questions (source, form_id, label, field_id, field_type, answers_count)
-        select * from unnest(
-          ${col(qs, (q) => q.source)}::text[], ${col(qs, (q) => q.form_id)}::text[], ${col(qs, (q) => q.label)}::text[],
-          ${col(qs, (q) => q.field_id)}::text[], ${col(qs, (q) => q.field_type)}::text[], ${col(qs, (q) => q.answers_count)}::bigint[])
-        on conflict (source, form_id, label) do update set
-          field_id = coalesce(excluded.field_id, form_questions.field_id),
-          field_type = coalesce(excluded.field_type, form_questions.field_type),
-          last_seen = now(),
-          answers_count = form_questions.answers_count + excluded.answers_count`;
-    }
-    return { inserted: accepted.length, conflicts };
+    await insertRawEvents(tx, accepted, patientIdByEvent);
+    await insertFormData(tx, accepted, patientIdByEvent);
+    return { inserted: accepted.length, conflicts, patientIds: [...new Set(patientIdByEvent.values())] };
   });
-  return { inserted, duplicates: events.length - inserted, patientIds: [...touched], conflicts };
+  return { inserted, duplicates: events.length - inserted, patientIds, conflicts };
+}
+
+const column = <T>(tx: TransactionSql, rows: readonly T[], value: (row: T) => Cell) => textColumn(tx, rows, value);
+
+/**
+ * The events whose ids the guard table had not seen, in event-id order. The same id twice in
+ * one batch (two deliveries of one event) counts once. Every write after this goes in key
+ * order, so concurrent batches lock shared rows in the same order.
+ */
+async function admitNewEvents(tx: TransactionSql, events: DecodedEvent[]): Promise<DecodedEvent[]> {
+  const unique = [...new Map(events.map((e) => [e.eventId, e])).values()].sort((a, b) => (a.eventId < b.eventId ? -1 : 1));
+  const admitted = await tx<{ event_id: string }[]>`
+    insert into webhook_event_ids (event_id, received_at)
+    select * from unnest(${column(tx, unique, (e) => e.eventId)}::text[], ${column(tx, unique, (e) => e.receivedAt)}::timestamptz[])
+    on conflict (event_id) do nothing
+    returning event_id`;
+  const fresh = new Set(admitted.map((r) => r.event_id));
+  return unique.filter((e) => fresh.has(e.eventId));
+}
+
+/** The raw events (bytes as received, canonical form, trace id), linked to their patients. */
+async function insertRawEvents(tx: TransactionSql, accepted: DecodedEvent[], patientIdByEvent: Map<string, string>): Promise<void> {
+  const col = <T>(rows: readonly T[], value: (row: T) => Cell) => column(tx, rows, value);
+  await tx`
+    insert into webhook_events (event_id, received_at, source, stream_seq, content_type, provider_event_id, form_id,
+      submitted_at, patient_id, body, trace_id, canonical)
+    select * from unnest(
+      ${col(accepted, (e) => e.eventId)}::text[], ${col(accepted, (e) => e.receivedAt)}::timestamptz[],
+      ${col(accepted, (e) => e.event.source)}::text[], ${col(accepted, (e) => e.streamSeq)}::bigint[],
+      ${col(accepted, (e) => e.contentType)}::text[], ${col(accepted, (e) => e.event.providerEventId)}::text[],
+      ${col(accepted, (e) => e.event.formId)}::text[], ${col(accepted, (e) => new Date(e.event.submittedAt))}::timestamptz[],
+      ${col(accepted, (e) => patientIdByEvent.get(e.eventId))}::bigint[], ${col(accepted, (e) => e.body)}::text[],
+      ${col(accepted, (e) => e.traceId)}::text[], ${col(accepted, (e) => JSON.stringify({ ...e.event, eventId: e.eventId }))}::jsonb[])`;
+}
+
+interface QuestionCount {
+  source: string;
+  form_id: string;
+  label: string;
+  field_id: string | null;
+  field_type: string | null;
+  answers_count: number;
+}
+
+/** Each form's questions in this batch with how often they were answered, in key order. */
+function countQuestions(withForm: DecodedEvent[]): QuestionCount[] {
+  const questions = new Map<string, QuestionCount>();
+  for (const e of withForm) {
+    for (const a of e.event.answers) {
+      const key = `${e.event.source}\0${e.event.formId}\0${a.label}`;
+      const q = questions.get(key);
+      if (q) q.answers_count += 1;
+      else {
+        questions.set(key, {
+          source: e.event.source,
+          form_id: e.event.formId!,
+          label: a.label,
+          field_id: a.fieldId ?? null,
+          field_type: a.fieldType ?? null,
+          answers_count: 1,
+        });
+      }
+    }
+  }
+  return [...questions.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, q]) => q);
+}
+
+/** Form-specific data: each submission with its answers, and the questions each form has asked. */
+async function insertFormData(tx: TransactionSql, accepted: DecodedEvent[], patientIdByEvent: Map<string, string>): Promise<void> {
+  const withForm = accepted.filter((e) => e.event.formId);
+  if (withForm.length === 0) return;
+  const col = <T>(rows: readonly T[], value: (row: T) => Cell) => column(tx, rows, value);
+  await tx`
+    insert into form_submissions (event_id, source, form_id, patient_id, submitted_at, answers)
+    select * from unnest(
+      ${col(withForm, (e) => e.eventId)}::text[], ${col(withForm, (e) => e.event.source)}::text[],
+      ${col(withForm, (e) => e.event.formId)}::text[], ${col(withForm, (e) => patientIdByEvent.get(e.eventId))}::bigint[],
+      ${col(withForm, (e) => new Date(e.event.submittedAt))}::timestamptz[], ${col(withForm, (e) => JSON.stringify(e.event.answers))}::jsonb[])`;
+  const qs = countQuestions(withForm);
+  await tx`
+    insert into form_questions (source, form_id, label, field_id, field_type, answers_count)
+    select * from unnest(
+      ${col(qs, (q) => q.source)}::text[], ${col(qs, (q) => q.form_id)}::text[], ${col(qs, (q) => q.label)}::text[],
+      ${col(qs, (q) => q.field_id)}::text[], ${col(qs, (q) => q.field_type)}::text[], ${col(qs, (q) => q.answers_count)}::bigint[])
+    on conflict (source, form_id, label) do update set
+      field_id = coalesce(excluded.field_id, form_questions.field_id),
+      field_type = coalesce(excluded.field_type, form_questions.field_type),
+      last_seen = now(),
+      answers_count = form_questions.answers_count + excluded.answers_count`;
 }
