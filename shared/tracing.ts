@@ -26,6 +26,23 @@ export function startTracing(service: string, env: Record<string, string | undef
   };
 }
 
+// W3C Trace Context header shapes (version-traceid-parentid-flags; printable tracestate).
+const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
+const TRACESTATE = /^[\x20-\x7e]{1,512}$/;
+
+/** The trace id of a well-formed traceparent, else null. */
+export function traceIdOf(traceparent: string | null | undefined): string | null {
+  return TRACEPARENT.exec(traceparent ?? "")?.[1] ?? null;
+}
+
+/** A sender's trace headers, each kept only when well-formed (they are passed on to other services). */
+export function wellFormedTraceContext(traceparent: string | undefined, tracestate: string | undefined) {
+  return {
+    traceparent: traceparent !== undefined && TRACEPARENT.test(traceparent) ? traceparent : undefined,
+    tracestate: tracestate !== undefined && TRACESTATE.test(tracestate) ? tracestate : undefined,
+  };
+}
+
 /** Reads a W3C trace context (traceparent/tracestate) from any header-like carrier. */
 export function extractContext(get: (key: string) => string | undefined | null): Context {
   return propagation.extract(context.active(), {}, {

@@ -7,7 +7,7 @@ import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { Metrics } from "../../shared/metrics.ts";
 import { AdapterError, getAdapter, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
-import { extractContext, injectContext } from "../../shared/tracing.ts";
+import { extractContext, injectContext, wellFormedTraceContext } from "../../shared/tracing.ts";
 import { clientAddress, compileAllowList, type IpMatcher } from "./ip-allow.ts";
 import type { Publisher, Quarantiner, WebhookMessage } from "./publish.ts";
 import { createRateLimiter } from "./rate-limit.ts";
@@ -35,8 +35,6 @@ export type WebhookHandler = (request: Request, sourceId: string, peer: () => st
 
 export const WEBHOOK_ROUTE = "/v1/webhooks/:source";
 const RETRY_AFTER = { "retry-after": "2" };
-const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
-const TRACESTATE = /^[\x20-\x7e]{1,512}$/;
 
 function mediaType(contentType: string | null): string {
   if (!contentType) return "";
@@ -146,8 +144,7 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
       receivedAt,
       providerHeaders,
       // Passed on to the projector only when well-formed (W3C Trace Context).
-      traceparent: TRACEPARENT.test(raw.headers.traceparent ?? "") ? raw.headers.traceparent : undefined,
-      tracestate: raw.headers.tracestate && TRACESTATE.test(raw.headers.tracestate) ? raw.headers.tracestate : undefined,
+      ...wellFormedTraceContext(raw.headers.traceparent, raw.headers.tracestate),
     };
 
     let providerEventId: string | null;

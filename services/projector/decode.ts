@@ -2,6 +2,7 @@
 // source's adapter over it. Deterministic: a message that fails here always will.
 import type { JsMsg } from "@nats-io/jetstream";
 import { H } from "../../shared/nats.ts";
+import { traceIdOf } from "../../shared/tracing.ts";
 import { AdapterError, getAdapter, type CanonicalEvent, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
 
 export interface DecodedEvent {
@@ -68,7 +69,7 @@ export function decodeMessage(msg: Pick<JsMsg, "data" | "headers" | "seq" | "sub
         streamSeq: msg.seq,
         contentType: req.headers["content-type"]!,
         body: stripNul(decoder.decode(msg.data)),
-        traceId: /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(msg.headers?.get(H.traceparent) ?? "")?.[1] ?? null,
+        traceId: traceIdOf(msg.headers?.get(H.traceparent)),
         event,
       },
     };
