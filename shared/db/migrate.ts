@@ -49,7 +49,9 @@ export async function migrate(sql: Sql, migrations = readMigrations()): Promise<
         await conn`commit`;
       } catch (error) {
         await conn`rollback`;
-        throw new Error(`migration ${m.version}_${m.name} failed: ${(error as Error).message}`);
+        throw Object.assign(new Error(`migration ${m.version}_${m.name} failed: ${(error as Error).message}`, { cause: error }), {
+          code: "migration_failed",
+        });
       }
       applied.push(m.version);
     }

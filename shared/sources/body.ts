@@ -30,6 +30,7 @@ export function parseJsonObject(body: Uint8Array): JsonObject {
     parsed = JSON.parse(decodeText(body));
   } catch (error) {
     if (error instanceof AdapterError) throw error;
+    // No `cause`: the parser's message quotes the body (patient data), and causes get logged.
     throw new AdapterError("unparseable_body", "body is not valid JSON");
   }
   if (!isObject(parsed)) throw new AdapterError("unparseable_body", "body must be a JSON object");

@@ -66,8 +66,9 @@ export class AdapterError extends Error {
     readonly code: string,
     message: string,
     readonly status: 400 | 401 | 403 | 415 = 400,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = "AdapterError";
   }
 }
