@@ -1,5 +1,5 @@
 // GitHub style: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, raw body)>`.
-import { constantTimeEqual, hmacSha256 } from "./hmac.ts";
+import { constantTimeEqual, hmacSha256, usableKey } from "./hmac.ts";
 import { fail, type SignatureResult } from "./result.ts";
 
 export const GITHUB_SIGNATURE_HEADER = "x-hub-signature-256";
@@ -14,6 +14,6 @@ export function verifyGithub(header: string | undefined, body: Uint8Array, secre
   if (!match) return fail("invalid_signature", "X-Hub-Signature-256 must look like sha256=<64 hex digits>");
   const candidate = Buffer.from(match[1]!, "hex");
   let ok = false;
-  for (const secret of secrets) ok = constantTimeEqual(hmacSha256(secret, body), candidate) || ok;
+  for (const secret of secrets) if (usableKey(secret)) ok = constantTimeEqual(hmacSha256(secret, body), candidate) || ok;
   return ok ? { ok: true } : fail("invalid_signature", "X-Hub-Signature-256 does not match the configured secret(s)");
 }

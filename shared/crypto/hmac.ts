@@ -1,5 +1,13 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 
+/**
+ * False for an empty key. HMAC accepts one, and anybody can compute a MAC with it, so a
+ * verifier skips such a key: it never verifies (start-up refuses it too, this is the backstop).
+ */
+export function usableKey(key: Uint8Array | string): boolean {
+  return key.length > 0;
+}
+
 /** HMAC-SHA256 over raw bytes. */
 export function hmacSha256(key: Uint8Array | string, ...parts: (Uint8Array | string)[]): Buffer {
   const mac = createHmac("sha256", key);

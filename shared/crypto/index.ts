@@ -5,3 +5,4 @@ export { signGithub, verifyGithub, GITHUB_SIGNATURE_HEADER } from "./github.ts";
 export { signStripe, verifyStripe } from "./stripe.ts";
 export { basicAuthHeader, constantTimeStringEqual, parseBasicAuth, tokenMatches } from "./token.ts";
 export type { SignatureFailureCode, SignatureResult } from "./result.ts";
+export { MIN_SHARED_SECRET_CHARS, STANDARD_SECRET_BYTES, secretProblem, type SecretScheme } from "./secret-rules.ts";

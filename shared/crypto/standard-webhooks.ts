@@ -1,20 +1,33 @@
 // Standard Webhooks (https://www.standardwebhooks.com): the signed content is
 // "<webhook-id>.<webhook-timestamp>.<raw body>", HMAC-SHA256 with the secret's bytes,
 // sent as space-separated "v1,<base64>" entries (several during key rotation).
-import { constantTimeEqual, hmacSha256 } from "./hmac.ts";
+import { constantTimeEqual, hmacSha256, usableKey } from "./hmac.ts";
 
 export type VerifyResult =
   | { ok: true; id: string; timestamp: number }
   | { ok: false; code: "missing_signature" | "invalid_signature" | "timestamp_out_of_range"; message: string };
 
-/** Decodes a `whsec_<base64>` secret (or bare base64) into key bytes. */
+export const STANDARD_SECRET_PREFIX = "whsec_";
+/** Padded standard base64 (no whitespace, no URL-safe letters). Linear: no nested quantifiers. */
+const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * Decodes a `whsec_<base64>` secret (or bare base64) into key bytes, strictly: Buffer.from
+ * skips junk and whitespace, which would turn a malformed secret into a short or 0-byte key.
+ * Anything but canonical padded base64 gives an empty buffer, which never verifies.
+ */
 export function decodeStandardSecret(secret: string): Buffer {
-  const b64 = secret.startsWith("whsec_") ? secret.slice(6) : secret;
-  return Buffer.from(b64, "base64");
+  const b64 = secret.startsWith(STANDARD_SECRET_PREFIX) ? secret.slice(STANDARD_SECRET_PREFIX.length) : secret;
+  if (!STRICT_BASE64.test(b64)) return Buffer.alloc(0);
+  const key = Buffer.from(b64, "base64");
+  // Canonical only (no stray bits in the last character), so one key has one spelling.
+  return key.toString("base64") === b64 ? key : Buffer.alloc(0);
 }
 
 export function signStandardWebhook(secret: string, id: string, timestamp: number, body: Uint8Array | string): string {
-  return "v1," + hmacSha256(decodeStandardSecret(secret), `${id}.${timestamp}.`, body).toString("base64");
+  const key = decodeStandardSecret(secret);
+  if (!usableKey(key)) throw new Error("the Standard Webhooks secret is not whsec_<base64>; refusing to sign with an empty key");
+  return "v1," + hmacSha256(key, `${id}.${timestamp}.`, body).toString("base64");
 }
 
 export interface StandardHeaders {
@@ -51,7 +64,9 @@ export function verifyStandardWebhook(
     return { ok: false, code: "invalid_signature", message: "no v1 signature in webhook-signature" };
   }
   for (const secret of secrets) {
-    const expected = hmacSha256(decodeStandardSecret(secret), `${id}.${timestamp}.`, body);
+    const key = decodeStandardSecret(secret);
+    if (!usableKey(key)) continue;
+    const expected = hmacSha256(key, `${id}.${timestamp}.`, body);
     // Check every candidate against every secret: no early exit on a partial match.
     for (const candidate of candidates) if (constantTimeEqual(expected, candidate)) return { ok: true, id, timestamp: ts };
   }

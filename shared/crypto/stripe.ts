@@ -1,7 +1,7 @@
 // Stripe style: `<header>: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
 // Several v1 entries may be present (the sender rotates keys); any one matching suffices.
 // The timestamp is signed, so a tolerance window bounds replays.
-import { constantTimeEqual, hmacSha256 } from "./hmac.ts";
+import { constantTimeEqual, hmacSha256, usableKey } from "./hmac.ts";
 import { fail, type SignatureResult } from "./result.ts";
 
 export function signStripe(secret: string, timestamp: number, body: Uint8Array | string): string {
@@ -38,6 +38,7 @@ export function verifyStripe(
   }
   let ok = false;
   for (const secret of secrets) {
+    if (!usableKey(secret)) continue;
     const expected = stripeMac(secret, timestamp, body);
     for (const candidate of candidates) ok = constantTimeEqual(expected, candidate) || ok;
   }

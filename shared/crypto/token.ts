@@ -7,11 +7,16 @@ function digest(value: string): Buffer {
   return createHash("sha256").update(value, "utf8").digest();
 }
 
-/** True when `presented` equals any of `tokens`. Every token is compared (no early exit). */
+/**
+ * True when `presented` equals any of `tokens`. Every token is compared (no early exit).
+ * Empty never matches: neither an empty presented token (an HTTP Basic header with no
+ * password) nor an empty configured one (start-up refuses those; this is the backstop).
+ */
 export function tokenMatches(presented: string, tokens: readonly string[]): boolean {
+  if (presented.length === 0) return false;
   const p = digest(presented);
   let ok = false;
-  for (const token of tokens) ok = constantTimeEqual(p, digest(token)) || ok;
+  for (const token of tokens) if (token.length > 0) ok = constantTimeEqual(p, digest(token)) || ok;
   return ok;
 }
 

@@ -1,6 +1,6 @@
 // Typeform: `Typeform-Signature: sha256=<base64 HMAC-SHA256(secret, raw body)>`.
 // No timestamp is signed, so replay protection is the event_id dedup downstream.
-import { constantTimeEqual, hmacSha256 } from "./hmac.ts";
+import { constantTimeEqual, hmacSha256, usableKey } from "./hmac.ts";
 import { fail, type SignatureResult } from "./result.ts";
 
 export const TYPEFORM_SIGNATURE_HEADER = "typeform-signature";
@@ -16,6 +16,6 @@ export function verifyTypeform(header: string | undefined, body: Uint8Array, sec
   const candidate = Buffer.from(match[1]!, "base64");
   let ok = false;
   // Every secret is tried (no early exit) so timing does not tell which one matched.
-  for (const secret of secrets) ok = constantTimeEqual(hmacSha256(secret, body), candidate) || ok;
+  for (const secret of secrets) if (usableKey(secret)) ok = constantTimeEqual(hmacSha256(secret, body), candidate) || ok;
   return ok ? { ok: true } : fail("invalid_signature", "Typeform-Signature does not match the configured secret(s)");
 }

@@ -3,10 +3,13 @@
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { parse as parseYaml } from "yaml";
+import { secretProblem, type SecretScheme } from "../crypto/secret-rules.ts";
 import type { AuthConfig, SourceConfig } from "./types.ts";
 
+// Any string here: emptiness and format are checked per scheme after resolving (secretProblem),
+// so an inline, env and file secret get the same checks and the same kind of message.
 const SecretRef = v.union([
-  v.pipe(v.string(), v.minLength(1)),
+  v.string(),
   v.object({ env: v.pipe(v.string(), v.minLength(1)) }),
   v.object({ file: v.pipe(v.string(), v.minLength(1)) }),
 ]);
@@ -58,48 +61,80 @@ const DEFAULT_CONTENT_TYPES: Record<SourceConfig["adapter"], string[]> = {
   generic: ["application/json"],
 };
 
+/** Every problem of the sources file, one a line; never a secret's value. */
 export class SourcesConfigError extends Error {
   readonly code = "invalid_sources_config";
+  constructor(
+    readonly problems: string[],
+    options?: ErrorOptions,
+  ) {
+    super(`invalid sources file:\n${problems.map((p) => `  - ${p}`).join("\n")}`, options);
+    this.name = "SourcesConfigError";
+  }
 }
 
-function resolveSecret(ref: v.InferOutput<typeof SecretRef>, env: Record<string, string | undefined>, where: string): string {
+type Env = Record<string, string | undefined>;
+type SecretRefValue = v.InferOutput<typeof SecretRef>;
+
+/** Which secret, for messages: its position and where it comes from (never its value). */
+function describeRef(ref: SecretRefValue, field: string, index: number): string {
+  const origin = typeof ref === "string" ? "inline" : "env" in ref ? `env ${ref.env}` : `file ${ref.file}`;
+  return `auth.${field}[${index}] (${origin})`;
+}
+
+/** The secret's value, or a problem naming it. */
+function resolveSecret(ref: SecretRefValue, env: Env): { value: string } | { problem: string; cause?: unknown } {
   if (typeof ref === "string") {
     // A secret typed into a config file ends up in git and in ConfigMaps: dev only.
-    if (env.HOOKLINE_ENV === "production") {
-      throw new SourcesConfigError(`${where}: inline secrets are not allowed when HOOKLINE_ENV=production; use { env: NAME } or { file: PATH }`);
-    }
-    return ref;
+    if (env.HOOKLINE_ENV === "production") return { problem: "is inline; inline secrets are not allowed when HOOKLINE_ENV=production: use { env: NAME } or { file: PATH }" };
+    return { value: ref };
   }
   if ("env" in ref) {
     const value = env[ref.env];
-    if (!value) throw new SourcesConfigError(`${where}: environment variable ${ref.env} is not set`);
-    return value;
+    if (value === undefined) return { problem: "is not set" };
+    return { value };
   }
   try {
-    return readFileSync(ref.file, "utf8").trim();
+    // Files end in a newline (echo, editors, kubectl create secret --from-file): trimmed.
+    return { value: readFileSync(ref.file, "utf8").trim() };
   } catch (error) {
-    throw new SourcesConfigError(`${where}: cannot read secret file ${ref.file}: ${(error as Error).message}`);
+    return { problem: `cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})`, cause: error };
   }
 }
 
-export function parseSources(text: string, env: Record<string, string | undefined> = process.env): Map<string, SourceConfig> {
+/** Resolves and checks every secret of one source; problems are appended, never thrown one by one. */
+function resolveSecrets(scheme: SecretScheme, refs: SecretRefValue[], field: string, where: string, env: Env, problems: string[], causes: unknown[]): string[] {
+  return refs.map((ref, index) => {
+    const resolved = resolveSecret(ref, env);
+    const problem = "problem" in resolved ? resolved.problem : secretProblem(scheme, resolved.value);
+    if (problem === undefined) return (resolved as { value: string }).value;
+    problems.push(`${where}: ${describeRef(ref, field, index)} ${problem}`);
+    if ("cause" in resolved) causes.push(resolved.cause);
+    return "";
+  });
+}
+
+export function parseSources(text: string, env: Env = process.env): Map<string, SourceConfig> {
   const raw = text.trimStart().startsWith("{") ? JSON.parse(text) : parseYaml(text);
   const result = v.safeParse(SourcesFile, raw);
   if (!result.success) {
-    const lines = result.issues.map((issue) => `  ${v.getDotPath(issue) ?? "(root)"}: ${issue.message}`);
-    throw new SourcesConfigError(`invalid sources file:\n${lines.join("\n")}`);
+    const lines = result.issues.map((issue) => `${v.getDotPath(issue) ?? "(root)"}: ${issue.message}`);
+    throw new SourcesConfigError(lines);
   }
   const sources = new Map<string, SourceConfig>();
+  const problems: string[] = [];
+  const causes: unknown[] = [];
   for (const s of result.output.sources) {
-    if (sources.has(s.id)) throw new SourcesConfigError(`duplicate source id "${s.id}"`);
+    if (sources.has(s.id)) problems.push(`duplicate source id "${s.id}"`);
     const where = `source ${s.id}`;
+    const secrets = (refs: SecretRefValue[], field = "secrets") => resolveSecrets(s.auth.scheme, refs, field, where, env, problems, causes);
     let auth: AuthConfig;
     if (s.auth.scheme === "token") {
-      auth = { ...s.auth, header: s.auth.header.toLowerCase(), tokens: s.auth.tokens.map((t) => resolveSecret(t, env, where)) };
+      auth = { ...s.auth, header: s.auth.header.toLowerCase(), tokens: secrets(s.auth.tokens, "tokens") };
     } else if (s.auth.scheme === "stripe") {
-      auth = { ...s.auth, header: s.auth.header.toLowerCase(), secrets: s.auth.secrets.map((t) => resolveSecret(t, env, where)) };
+      auth = { ...s.auth, header: s.auth.header.toLowerCase(), secrets: secrets(s.auth.secrets) };
     } else {
-      auth = { ...s.auth, secrets: s.auth.secrets.map((t) => resolveSecret(t, env, where)) } as AuthConfig;
+      auth = { ...s.auth, secrets: secrets(s.auth.secrets) } as AuthConfig;
     }
     sources.set(s.id, {
       ...s,
@@ -108,6 +143,7 @@ export function parseSources(text: string, env: Record<string, string | undefine
       phoneRegion: s.phoneRegion.toUpperCase() as SourceConfig["phoneRegion"],
     });
   }
+  if (problems.length) throw new SourcesConfigError(problems, causes.length ? { cause: causes.length === 1 ? causes[0] : new AggregateError(causes) } : undefined);
   return sources;
 }
 
@@ -116,7 +152,7 @@ export function loadSources(path: string, env: Record<string, string | undefined
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new SourcesConfigError(`cannot read sources file ${path}: ${(error as Error).message}`);
+    throw new SourcesConfigError([`cannot read sources file ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`], { cause: error });
   }
   return parseSources(text, env);
 }
