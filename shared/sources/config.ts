@@ -2,7 +2,8 @@
 // or references: { env: NAME } or { file: PATH }, resolved once at start-up.
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
-import { parse as parseYaml } from "yaml";
+import { parseDocument, type YAMLError } from "yaml";
+import { CANONICAL_FIELDS } from "../patient-fields.ts";
 import { secretProblem, type SecretScheme } from "../crypto/secret-rules.ts";
 import type { AuthConfig, SourceConfig } from "./types.ts";
 
@@ -12,7 +13,7 @@ const SecretRef = v.union([
   v.string(),
   v.object({ env: v.pipe(v.string(), v.minLength(1)) }),
   v.object({ file: v.pipe(v.string(), v.minLength(1)) }),
-]);
+], "a secret is a string, { env: NAME } or { file: PATH }");
 const Secrets = v.pipe(v.array(SecretRef), v.minLength(1), v.maxLength(2, "at most two secrets (current and next, for rotation)"));
 
 const Auth = v.variant("scheme", [
@@ -34,10 +35,8 @@ const Auth = v.variant("scheme", [
   }),
 ]);
 
-const Canonical = v.picklist([
-  "firstName", "lastName", "fullName", "email", "phone", "dateOfBirth", "gender",
-  "street", "postalCode", "city", "country", "consent",
-]);
+// Mapping targets: the canonical fields, from their one table.
+const Canonical = v.picklist(CANONICAL_FIELDS, "not a canonical patient field");
 
 const Source = v.object({
   id: v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "source id must be lower-case letters, digits and dashes")),
@@ -114,9 +113,38 @@ function resolveSecrets(scheme: SecretScheme, refs: SecretRefValue[], field: str
   });
 }
 
+// The parsers' own messages quote the file around the error, and valibot's defaults end in
+// "but received <value>": either can be a secret. Errors say where (line and column, or the
+// path within the file) and what was expected, never what the file says.
+
+const where = (e: YAMLError) => (e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : `offset ${e.pos[0]}`);
+
+/** The file's data (YAML, or JSON when it starts with "{"). */
+function parseText(text: string): unknown {
+  if (text.trimStart().startsWith("{")) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // JSON is YAML, and YAML's parser tells where it breaks; JSON.parse only says how (quoting it).
+      const first = parseDocument(text).errors[0];
+      throw new SourcesConfigError([`not valid JSON${first ? ` (near ${where(first)})` : ""}`]);
+    }
+  }
+  const doc = parseDocument(text);
+  if (doc.errors.length) throw new SourcesConfigError(doc.errors.map((e) => `YAML syntax error (${e.code}) at ${where(e)}`));
+  try {
+    return doc.toJS();
+  } catch (error) {
+    // e.g. an alias to an anchor never set; the message would name it.
+    throw new SourcesConfigError([`YAML cannot be read (${(error as Error).name})`]);
+  }
+}
+
+const issueMessage = (issue: v.BaseIssue<unknown>) =>
+  issue.kind === "schema" ? `expected ${issue.expected}` : `${issue.type.replaceAll("_", " ")}: expected ${issue.expected}`;
+
 export function parseSources(text: string, env: Env = process.env): Map<string, SourceConfig> {
-  const raw = text.trimStart().startsWith("{") ? JSON.parse(text) : parseYaml(text);
-  const result = v.safeParse(SourcesFile, raw);
+  const result = v.safeParse(SourcesFile, parseText(text), { message: issueMessage });
   if (!result.success) {
     const lines = result.issues.map((issue) => `${v.getDotPath(issue) ?? "(root)"}: ${issue.message}`);
     throw new SourcesConfigError(lines);

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CANONICAL_FIELDS } from "../../../shared/patient-fields.ts";
 import { loadSources, parseSources, SourcesConfigError } from "../../../shared/sources/config.ts";
 
 const WHSEC = "whsec_" + Buffer.alloc(32, 1).toString("base64");
@@ -46,11 +47,52 @@ describe("sources config", () => {
     expect(s.auth).toMatchObject({ scheme: "token", header: "x-token" });
     expect(s.contentTypes).toContain("application/x-www-form-urlencoded");
   });
+  test("every canonical field (from shared/patient-fields.ts) is a mapping target", () => {
+    const fields = Object.fromEntries(CANONICAL_FIELDS.map((f) => [`q-${f}`, f]));
+    const text = JSON.stringify({ sources: [{ id: "s1", adapter: "generic", auth: { scheme: "github", secrets: ["gh-0123456789abcdef"] }, forms: { f: { fields } } }] });
+    expect(parseSources(text, {}).get("s1")!.forms.f!.fields).toEqual(fields);
+  });
   test("the dev sources file parses", () => {
     const sources = loadSources(join(import.meta.dir, "../../../ops/dev/sources.yaml"), {});
     expect([...sources.keys()].sort()).toEqual(["generic", "google-forms", "heyflow", "typeform"]);
   });
   test("unreadable sources file", () => {
     expect(() => loadSources("/nonexistent/sources.yaml", {})).toThrow("cannot read sources file");
+  });
+});
+
+// Issue #7 item 9: a broken sources file must not put its content (secrets) in the start-up
+// error; the error names line/column or the path within the file instead.
+describe("errors never quote the sources file", () => {
+  const SECRET = "s3cr3t-0123456789-abcdef";
+  const message = (text: string) => {
+    try {
+      parseSources(text, {});
+    } catch (error) {
+      expect(error).toBeInstanceOf(SourcesConfigError);
+      return (error as Error).message;
+    }
+    throw new Error("expected a SourcesConfigError");
+  };
+  test("a YAML syntax error on the secret's line: line and column, not the line", () => {
+    const m = message(`sources:\n  - id: s1\n    adapter: typeform\n    auth: { scheme: typeform, secrets: ["${SECRET}" }\n`);
+    expect(m).not.toContain(SECRET);
+    expect(m).toContain("line 4, column");
+  });
+  test("a JSON syntax error next to the secret", () => {
+    const m = message(`{"sources":[{"id":"s1","adapter":"typeform","auth":{"scheme":"typeform","secrets":[${SECRET}]}}]}`);
+    expect(m).not.toContain(SECRET);
+    expect(m).toContain("JSON");
+  });
+  test("a wrong-typed inline secret (a number) names its path, not its value", () => {
+    const m = message("sources:\n  - id: s1\n    adapter: heyflow\n    auth: { scheme: token, tokens: [98765432109876543] }\n");
+    expect(m).not.toContain("98765432109876543");
+    expect(m).not.toContain("98765432109876540"); // as a float prints it
+    expect(m).toContain("sources.0.auth.tokens.0");
+  });
+  test("a secret pasted into the wrong key (adapter, scheme) is not echoed either", () => {
+    expect(message(`sources:\n  - id: s1\n    adapter: ${SECRET}\n    auth: { scheme: github, secrets: [{ env: X }] }\n`)).not.toContain(SECRET);
+    expect(message(`sources:\n  - id: s1\n    adapter: generic\n    auth: { scheme: ${SECRET}, secrets: [{ env: X }] }\n`)).not.toContain(SECRET);
+    expect(message(`sources:\n  - id: s1\n    adapter: generic\n    maxBodyBytes: ${SECRET}\n    auth: { scheme: github, secrets: [{ env: X }] }\n`)).not.toContain(SECRET);
   });
 });
