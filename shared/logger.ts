@@ -1,12 +1,16 @@
 // pino with patient data and secrets redacted: these paths never reach a log line.
 import pino, { type Logger } from "pino";
+import { SENSITIVE_FIELDS } from "./patient-fields.ts";
 
 export type { Logger };
 
+/** Each sensitive canonical field (shared/patient-fields.ts, the one table), at the top level and one level down. */
+const PATIENT_FIELD_PATHS = SENSITIVE_FIELDS.flatMap((f) => [f.name, `*.${f.name}`]);
+
 export const REDACT_PATHS = [
+  ...PATIENT_FIELD_PATHS,
+  // Whole payloads and records: hold every field, under any label.
   "patient", "*.patient", "answers", "*.answers", "body", "*.body",
-  "email", "*.email", "phone", "*.phone", "firstName", "*.firstName", "lastName", "*.lastName",
-  "fullName", "*.fullName", "dateOfBirth", "*.dateOfBirth", "street", "*.street",
   "headers.authorization", "*.headers.authorization", "secret", "*.secret", "token", "*.token",
   "password", "*.password", "databaseUrl", "redisUrl",
   // Database errors can quote row values in these fields.
