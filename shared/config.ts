@@ -1,7 +1,10 @@
 // Config is read once, in each service's composition root, from the environment.
-// Every variable has a dev default (./ops/up works with none set); a bad value fails
+// Variables have defaults that are safe anywhere; the few whose only sensible default is a
+// public dev value (the sources file, the dashboard tokens) get it only when
+// HOOKLINE_ENV=development asks for it (./ops/up and the tests set it). A bad value fails
 // start-up with one error that lists every bad variable, not just the first.
 import * as v from "valibot";
+import { containsDevCredential, DEV_SOURCES_FILE } from "./dev-credentials.ts";
 
 export class ConfigError extends Error {
   readonly code = "invalid_config";
@@ -55,13 +58,31 @@ export interface ConfigEntry<T> {
   name: string;
   schema: v.GenericSchema<string, T>;
   default?: string;
-  /** Secret values are never echoed back in errors. */
+  /** A public dev value used when the variable is unset and HOOKLINE_ENV=development; otherwise the variable is required. */
+  devDefault?: string;
+  /**
+   * Secret values are never echoed back in errors, and with HOOKLINE_ENV=production one
+   * holding a public dev credential (shared/dev-credentials.ts) is refused.
+   */
   secret?: boolean;
 }
 
 export function entry<T>(name: string, schema: v.GenericSchema<string, T>, def?: string, secret = false): ConfigEntry<T> {
   return { name, schema, default: def, secret };
 }
+
+/** An entry whose default is a public dev value: it applies only when HOOKLINE_ENV=development. */
+export function devEntry<T>(name: string, schema: v.GenericSchema<string, T>, devDefault: string, secret = false): ConfigEntry<T> {
+  return { name, schema, devDefault, secret };
+}
+
+/**
+ * HOOKLINE_ENV: `development` turns on the public dev defaults, `production` refuses public
+ * dev credentials and inline secrets; unset is neither (every required value must be given).
+ * Kept to two names so a typo ("prod") fails start-up instead of silently meaning "unset".
+ */
+export const HOOKLINE_ENVS = ["development", "production"] as const;
+export type HooklineEnv = (typeof HOOKLINE_ENVS)[number];
 
 /**
  * Reads `spec` (key → entry) from `source`, returning typed values or throwing
@@ -73,11 +94,17 @@ export function readConfig<S extends Record<string, ConfigEntry<any>>>(
 ): { [K in keyof S]: S[K] extends ConfigEntry<infer T> ? T : never } {
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
+  // Compared exactly: an invalid HOOKLINE_ENV enables nothing (and commonConfig reports it).
+  const mode = source.HOOKLINE_ENV;
   for (const [key, e] of Object.entries(spec)) {
-    const raw = source[e.name] ?? e.default;
+    const raw = source[e.name] ?? (mode === "development" ? (e.devDefault ?? e.default) : e.default);
     // An empty value counts as missing, unless empty is the entry's own default.
     if (raw === undefined || (raw === "" && e.default !== "")) {
-      problems.push(`${e.name} is required`);
+      problems.push(e.devDefault === undefined ? `${e.name} is required` : `${e.name} is required (for local use only, HOOKLINE_ENV=development defaults it to the public dev value${e.secret ? "" : ` ${e.devDefault}`})`);
+      continue;
+    }
+    if (mode === "production" && e.secret && containsDevCredential(raw)) {
+      problems.push(`${e.name} holds a public dev credential (published in the README); not allowed when HOOKLINE_ENV=production`);
       continue;
     }
     const result = v.safeParse(e.schema, raw);
@@ -90,8 +117,16 @@ export function readConfig<S extends Record<string, ConfigEntry<any>>>(
 
 /** Entries every service shares. */
 export const commonConfig = {
+  hooklineEnv: entry(
+    "HOOKLINE_ENV",
+    v.pipe(v.picklist(["", ...HOOKLINE_ENVS], "must be development or production, or unset"), v.transform((s) => (s === "" ? undefined : s))),
+    "",
+  ),
   // A NATS URL can carry credentials (nats://user:pass@host): never echoed.
   natsUrl: entry("NATS_URL", env.natsUrl, "nats://127.0.0.1:4222", true),
   logLevel: entry("LOG_LEVEL", env.logLevel, "info"),
   serviceHost: entry("HOST", env.host, "127.0.0.1"),
 };
+
+/** The sources file (format in docs/sources.md); the dev file only with HOOKLINE_ENV=development. */
+export const sourcesFileConfig = devEntry("HOOKLINE_SOURCES", env.nonEmpty, DEV_SOURCES_FILE);

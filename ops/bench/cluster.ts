@@ -53,6 +53,8 @@ export function serviceEnv(natsUrl: string, databaseUrl: string, root: string): 
     DATABASE_URL: databaseUrl,
     REDIS_URL: BENCH_REDIS_URL,
     HOOKLINE_SOURCES: join(root, "ops/dev/sources.yaml"),
+    // The dev sources file and dashboard token (dev-admin-token) are opt-in.
+    HOOKLINE_ENV: "development",
     HOST: "127.0.0.1",
     LOG_LEVEL: "warn",
     OTEL_SDK_DISABLED: "true",

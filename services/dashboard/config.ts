@@ -1,13 +1,21 @@
-import { commonConfig, entry, env, readConfig } from "../../shared/config.ts";
+import * as v from "valibot";
+import { commonConfig, devEntry, entry, env, readConfig, sourcesFileConfig } from "../../shared/config.ts";
+import { DEV_CREDENTIALS } from "../../shared/dev-credentials.ts";
+
+// Every pair needs a token before its "=": an empty one would let "Authorization: Bearer " in.
+const apiTokens = v.pipe(
+  env.nonEmpty,
+  v.check((s) => s.split(",").every((pair) => !pair.includes("=") || pair.slice(0, pair.lastIndexOf("=")).trim() !== ""), "every token=role pair needs a token"),
+);
 
 export const dashboardConfigSpec = {
   ...commonConfig,
   port: entry("PORT", env.port, "3000"),
   databaseUrl: entry("DATABASE_URL", env.databaseUrl, "postgres://hookline:hookline@127.0.0.1:5432/hookline", true),
   redisUrl: entry("REDIS_URL", env.redisUrl, "redis://127.0.0.1:6379", true),
-  sourcesFile: entry("HOOKLINE_SOURCES", env.nonEmpty, "ops/dev/sources.yaml"),
-  /** "token=role" pairs, comma-separated. Dev default is documented as dev-only. */
-  apiTokens: entry("DASHBOARD_API_TOKENS", env.nonEmpty, "dev-admin-token=admin", true),
+  sourcesFile: sourcesFileConfig,
+  /** "token=role" pairs, comma-separated; the public dev token only with HOOKLINE_ENV=development. */
+  apiTokens: devEntry("DASHBOARD_API_TOKENS", apiTokens, `${DEV_CREDENTIALS.dashboardAdminToken}=admin`, true),
   cacheTtlSeconds: entry("CACHE_TTL_SECONDS", env.int(0, 86_400), "30"),
 };
 

@@ -1,9 +1,9 @@
-import { commonConfig, entry, env, readConfig } from "../../shared/config.ts";
+import { commonConfig, entry, env, readConfig, sourcesFileConfig } from "../../shared/config.ts";
 
 export const ingressConfigSpec = {
   ...commonConfig,
   port: entry("PORT", env.port, "8080"),
-  sourcesFile: entry("HOOKLINE_SOURCES", env.nonEmpty, "ops/dev/sources.yaml"),
+  sourcesFile: sourcesFileConfig,
   publishTimeoutMs: entry("PUBLISH_TIMEOUT_MS", env.int(100, 10_000), "1500"),
   provision: entry("HOOKLINE_PROVISION", env.bool, "true"),
   /** Comma-separated addresses/CIDRs of load balancers whose X-Forwarded-For is trusted. */

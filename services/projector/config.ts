@@ -1,11 +1,11 @@
-import { commonConfig, entry, env, readConfig } from "../../shared/config.ts";
+import { commonConfig, entry, env, readConfig, sourcesFileConfig } from "../../shared/config.ts";
 
 export const projectorConfigSpec = {
   ...commonConfig,
   port: entry("PORT", env.port, "8081"),
   databaseUrl: entry("DATABASE_URL", env.databaseUrl, "postgres://hookline:hookline@127.0.0.1:5432/hookline", true),
   redisUrl: entry("REDIS_URL", env.redisUrl, "redis://127.0.0.1:6379", true),
-  sourcesFile: entry("HOOKLINE_SOURCES", env.nonEmpty, "ops/dev/sources.yaml"),
+  sourcesFile: sourcesFileConfig,
   batchSize: entry("BATCH_SIZE", env.int(1, 10_000), "500"),
   batchDelayMs: entry("BATCH_DELAY_MS", env.int(1, 60_000), "20"),
   concurrency: entry("PROJECT_CONCURRENCY", env.int(1, 16), "3"),

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { parseDocument, type YAMLError } from "yaml";
+import { containsDevCredential } from "../dev-credentials.ts";
 import { CANONICAL_FIELDS } from "../patient-fields.ts";
 import { secretProblem, type SecretScheme } from "../crypto/secret-rules.ts";
 import type { AuthConfig, SourceConfig } from "./types.ts";
@@ -101,11 +102,17 @@ function resolveSecret(ref: SecretRefValue, env: Env): { value: string } | { pro
   }
 }
 
+/** The public dev secrets (README, ops/dev/sources.yaml) authenticate nobody in production, from wherever they come. */
+function devCredentialProblem(value: string, env: Env): string | undefined {
+  if (env.HOOKLINE_ENV === "production" && containsDevCredential(value)) return "is a public dev credential (published in the README); not allowed when HOOKLINE_ENV=production";
+  return undefined;
+}
+
 /** Resolves and checks every secret of one source; problems are appended, never thrown one by one. */
 function resolveSecrets(scheme: SecretScheme, refs: SecretRefValue[], field: string, where: string, env: Env, problems: string[], causes: unknown[]): string[] {
   return refs.map((ref, index) => {
     const resolved = resolveSecret(ref, env);
-    const problem = "problem" in resolved ? resolved.problem : secretProblem(scheme, resolved.value);
+    const problem = "problem" in resolved ? resolved.problem : secretProblem(scheme, resolved.value) ?? devCredentialProblem(resolved.value, env);
     if (problem === undefined) return (resolved as { value: string }).value;
     problems.push(`${where}: ${describeRef(ref, field, index)} ${problem}`);
     if ("cause" in resolved) causes.push(resolved.cause);

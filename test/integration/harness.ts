@@ -10,12 +10,13 @@ import { parse as parseYaml } from "yaml";
 import { createDb, type Sql } from "../../shared/db/client.ts";
 import { migrate } from "../../shared/db/migrate.ts";
 import { signStandardWebhook } from "../../shared/crypto/standard-webhooks.ts";
+import { DEV_CREDENTIALS } from "../../shared/dev-credentials.ts";
 
 export const ROOT = join(import.meta.dir, "..", "..");
 export const DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgres://hookline:hookline@127.0.0.1:5432/hookline_test";
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1";
-export const DEV_SECRET = "whsec_aG9va2xpbmUtZGV2LXNlY3JldC0zMi1ieXRlcy1vayE=";
-export const ADMIN = { authorization: "Bearer dev-admin-token" };
+export const DEV_SECRET = DEV_CREDENTIALS.standardWebhooksSecret;
+export const ADMIN = { authorization: `Bearer ${DEV_CREDENTIALS.dashboardAdminToken}` };
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -99,6 +100,8 @@ export async function startService(name: "ingress" | "projector" | "dashboard", 
       HOME: process.env.HOME ?? "/root",
       PORT: String(port),
       LOG_LEVEL: "warn",
+      // The public dev defaults (dashboard token dev-admin-token) are opt-in.
+      HOOKLINE_ENV: "development",
       DATABASE_URL,
       REDIS_URL,
       HOOKLINE_SOURCES: join(ROOT, "ops/dev/sources.yaml"),

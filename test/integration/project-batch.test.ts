@@ -69,8 +69,8 @@ test("a redelivered batch changes nothing", async () => {
 
 test("the largest allowed batch (BATCH_SIZE 10,000) is written in one transaction", async () => {
   // The limit the projector accepts: one more is a configuration error.
-  expect(readProjectorConfig({ BATCH_SIZE: "10000" }).batchSize).toBe(10_000);
-  expect(() => readProjectorConfig({ BATCH_SIZE: "10001" })).toThrow();
+  expect(readProjectorConfig({ HOOKLINE_ENV: "development", BATCH_SIZE: "10000" }).batchSize).toBe(10_000);
+  expect(() => readProjectorConfig({ HOOKLINE_ENV: "development", BATCH_SIZE: "10001" })).toThrow("BATCH_SIZE");
   const N = 10_000;
   const full = (i: number): PatientRecord => ({
     email: `big.${i % 8000}@example.com`, // 2,000 emails twice: two rounds

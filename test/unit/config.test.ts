@@ -9,25 +9,26 @@ import { readIngressConfig } from "../../services/ingress/config.ts";
 import { readProjectorConfig } from "../../services/projector/config.ts";
 
 describe("config", () => {
-  test("dev defaults need no variables", () => {
-    const c = readProjectorConfig({});
+  test("with HOOKLINE_ENV=development the dev defaults need no other variables", () => {
+    const dev = { HOOKLINE_ENV: "development" };
+    const c = readProjectorConfig(dev);
     expect(c.natsUrl).toBe("nats://127.0.0.1:4222");
     expect(c.port).toBe(8081);
     expect(c.batchSize).toBe(500);
     expect(c.provision).toBe(true);
-    expect(readIngressConfig({}).port).toBe(8080);
-    expect(readDashboardConfig({}).port).toBe(3000);
+    expect(readIngressConfig(dev).port).toBe(8080);
+    expect(readDashboardConfig(dev).port).toBe(3000);
   });
 
   test("values from the environment are parsed to their types", () => {
-    const c = readProjectorConfig({ PORT: "9000", BATCH_SIZE: "42", HOOKLINE_PROVISION: "false", NATS_URL: "nats://a:4222,nats://b:4222" });
+    const c = readProjectorConfig({ HOOKLINE_ENV: "development", PORT: "9000", BATCH_SIZE: "42", HOOKLINE_PROVISION: "false", NATS_URL: "nats://a:4222,nats://b:4222" });
     expect(c).toMatchObject({ port: 9000, batchSize: 42, provision: false, natsUrl: "nats://a:4222,nats://b:4222" });
   });
 
   test("one error lists every bad variable", () => {
     let error: unknown;
     try {
-      readProjectorConfig({ PORT: "http", BATCH_SIZE: "0", DATABASE_URL: "mysql://x", LOG_LEVEL: "loud", HOOKLINE_PROVISION: "maybe" });
+      readProjectorConfig({ HOOKLINE_ENV: "development", PORT: "http", BATCH_SIZE: "0", DATABASE_URL: "mysql://x", LOG_LEVEL: "loud", HOOKLINE_PROVISION: "maybe" });
     } catch (e) {
       error = e;
     }

@@ -1,0 +1,29 @@
+// The public dev credentials, declared once. They are printed in the README, written inline
+// in ops/dev/sources.yaml and shown by ./ops/up, so anyone can read them: they apply only
+// when HOOKLINE_ENV=development asks for the dev defaults, and HOOKLINE_ENV=production
+// refuses them wherever they come from (test/unit/dev-credentials.test.ts checks this list
+// against ops/dev/sources.yaml).
+import { STANDARD_SECRET_PREFIX } from "./crypto/standard-webhooks.ts";
+
+export const DEV_CREDENTIALS = {
+  /** DASHBOARD_API_TOKENS dev default (role admin). */
+  dashboardAdminToken: "dev-admin-token",
+  /** Source heyflow: header X-Webhook-Token or HTTP Basic password. */
+  heyflowToken: "dev-heyflow-token",
+  /** Source typeform: Typeform-Signature secret. */
+  typeformSecret: "dev-typeform-secret",
+  /** Sources google-forms and generic: Standard Webhooks secret. */
+  standardWebhooksSecret: "whsec_aG9va2xpbmUtZGV2LXNlY3JldC0zMi1ieXRlcy1vayE=",
+} as const;
+
+/** The sources file HOOKLINE_ENV=development defaults to (relative to the checkout). */
+export const DEV_SOURCES_FILE = "ops/dev/sources.yaml";
+
+// Searched as parts of a value: "dev-admin-token=admin" holds one, and the Standard Webhooks
+// key is the same key with or without its prefix.
+const PUBLIC_PARTS = Object.values(DEV_CREDENTIALS).map((c) => (c.startsWith(STANDARD_SECRET_PREFIX) ? c.slice(STANDARD_SECRET_PREFIX.length) : c));
+
+/** True when `value` holds any public dev credential. */
+export function containsDevCredential(value: string): boolean {
+  return PUBLIC_PARTS.some((part) => value.includes(part));
+}
