@@ -31,7 +31,7 @@ function badRequests(source: string): [string, SignedRequest][] {
   const good = signFixtureRequest(fixture, source);
   const stripped = Object.fromEntries(Object.entries(good.headers).filter(([k]) => !AUTH_HEADERS.includes(k)));
   const tampered = new Uint8Array(good.body);
-  tampered[tampered.length - 2] ^= 1;
+  tampered[tampered.length - 2] = tampered.at(-2)! ^ 1;
   const cases: [string, SignedRequest][] = [
     ["no credential", { ...good, headers: stripped }],
     ["wrong secret", signFixtureRequest(fixture, source, Date.now(), { sourceConfig: withWrongSecret(fixtureSource(fixture, source)), webhookId: `msg_wrong_${source}` })],
@@ -45,7 +45,7 @@ let cluster: Cluster;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
 let ingressUrl: string;
-const post = (req: SignedRequest) => fetch(`${ingressUrl}${req.url}`, { method: req.method, headers: req.headers, body: req.body });
+const post = (req: SignedRequest) => fetch(`${ingressUrl}${req.url}`, { method: req.method, headers: req.headers, body: req.body as BodyInit });
 const messages = async (stream: string) => (await jsm.streams.info(stream)).state.messages;
 
 beforeAll(async () => {
