@@ -1,6 +1,6 @@
 // Applies database migrations and creates/updates the JetStream streams and consumer.
 // Idempotent: ./ops/up runs it on every start; pods may run it concurrently.
-import { commonConfig, entry, env, readConfig } from "../shared/config.ts";
+import { commonConfig, databaseUrlConfig, entry, env, readConfig } from "../shared/config.ts";
 import { createDb } from "../shared/db/client.ts";
 import { migrate } from "../shared/db/migrate.ts";
 import { createLogger } from "../shared/logger.ts";
@@ -8,7 +8,7 @@ import { connectNats, provisionJetStream } from "../shared/nats.ts";
 
 const config = readConfig({
   ...commonConfig,
-  databaseUrl: entry("DATABASE_URL", env.databaseUrl, "postgres://hookline:hookline@127.0.0.1:5432/hookline", true),
+  databaseUrl: databaseUrlConfig,
 });
 const log = createLogger("provision", config.logLevel);
 const sql = createDb(config.databaseUrl, { name: "hookline-provision", max: 1 });

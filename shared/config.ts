@@ -4,7 +4,7 @@
 // HOOKLINE_ENV=development asks for it (./ops/up and the tests set it). A bad value fails
 // start-up with one error that lists every bad variable, not just the first.
 import * as v from "valibot";
-import { containsDevCredential, DEV_SOURCES_FILE } from "./dev-credentials.ts";
+import { containsDevCredential, DEV_DATABASE_URL, DEV_SOURCES_FILE } from "./dev-credentials.ts";
 
 export class ConfigError extends Error {
   readonly code = "invalid_config";
@@ -127,6 +127,9 @@ export const commonConfig = {
   logLevel: entry("LOG_LEVEL", env.logLevel, "info"),
   serviceHost: entry("HOST", env.host, "127.0.0.1"),
 };
+
+/** Postgres (projector, dashboard, provisioning); the local dev database only with HOOKLINE_ENV=development. */
+export const databaseUrlConfig = devEntry("DATABASE_URL", env.databaseUrl, DEV_DATABASE_URL, true);
 
 /** The sources file (format in docs/sources.md); the dev file only with HOOKLINE_ENV=development. */
 export const sourcesFileConfig = devEntry("HOOKLINE_SOURCES", env.nonEmpty, DEV_SOURCES_FILE);

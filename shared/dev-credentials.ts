@@ -16,6 +16,10 @@ export const DEV_CREDENTIALS = {
   standardWebhooksSecret: "whsec_aG9va2xpbmUtZGV2LXNlY3JldC0zMi1ieXRlcy1vayE=",
 } as const;
 
+/** DATABASE_URL's dev default: ./ops/up's local cluster, user and password both "hookline". */
+export const DEV_DATABASE_URL = "postgres://hookline:hookline@127.0.0.1:5432/hookline";
+const DEV_DATABASE_PASSWORD = new URL(DEV_DATABASE_URL).password;
+
 /** The sources file HOOKLINE_ENV=development defaults to (relative to the checkout). */
 export const DEV_SOURCES_FILE = "ops/dev/sources.yaml";
 
@@ -23,7 +27,17 @@ export const DEV_SOURCES_FILE = "ops/dev/sources.yaml";
 // key is the same key with or without its prefix.
 const PUBLIC_PARTS = Object.values(DEV_CREDENTIALS).map((c) => (c.startsWith(STANDARD_SECRET_PREFIX) ? c.slice(STANDARD_SECRET_PREFIX.length) : c));
 
+/** A database URL logging in with the dev password (whatever its host). */
+function usesDevDatabasePassword(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === "postgres:" || url.protocol === "postgresql:") && decodeURIComponent(url.password) === DEV_DATABASE_PASSWORD;
+  } catch {
+    return false;
+  }
+}
+
 /** True when `value` holds any public dev credential. */
 export function containsDevCredential(value: string): boolean {
-  return PUBLIC_PARTS.some((part) => value.includes(part));
+  return PUBLIC_PARTS.some((part) => value.includes(part)) || usesDevDatabasePassword(value);
 }

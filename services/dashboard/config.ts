@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { commonConfig, devEntry, entry, env, readConfig, sourcesFileConfig } from "../../shared/config.ts";
+import { commonConfig, databaseUrlConfig, devEntry, entry, env, readConfig, sourcesFileConfig } from "../../shared/config.ts";
 import { DEV_CREDENTIALS } from "../../shared/dev-credentials.ts";
 
 // Every pair needs a token before its "=": an empty one would let "Authorization: Bearer " in.
@@ -11,7 +11,7 @@ const apiTokens = v.pipe(
 export const dashboardConfigSpec = {
   ...commonConfig,
   port: entry("PORT", env.port, "3000"),
-  databaseUrl: entry("DATABASE_URL", env.databaseUrl, "postgres://hookline:hookline@127.0.0.1:5432/hookline", true),
+  databaseUrl: databaseUrlConfig,
   redisUrl: entry("REDIS_URL", env.redisUrl, "redis://127.0.0.1:6379", true),
   sourcesFile: sourcesFileConfig,
   /** "token=role" pairs, comma-separated; the public dev token only with HOOKLINE_ENV=development. */

@@ -1,9 +1,9 @@
-import { commonConfig, entry, env, readConfig, sourcesFileConfig } from "../../shared/config.ts";
+import { commonConfig, databaseUrlConfig, entry, env, readConfig, sourcesFileConfig } from "../../shared/config.ts";
 
 export const projectorConfigSpec = {
   ...commonConfig,
   port: entry("PORT", env.port, "8081"),
-  databaseUrl: entry("DATABASE_URL", env.databaseUrl, "postgres://hookline:hookline@127.0.0.1:5432/hookline", true),
+  databaseUrl: databaseUrlConfig,
   redisUrl: entry("REDIS_URL", env.redisUrl, "redis://127.0.0.1:6379", true),
   sourcesFile: sourcesFileConfig,
   batchSize: entry("BATCH_SIZE", env.int(1, 10_000), "500"),

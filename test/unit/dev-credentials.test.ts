@@ -10,12 +10,13 @@ import { readDashboardConfig } from "../../services/dashboard/config.ts";
 import { readIngressConfig } from "../../services/ingress/config.ts";
 import { readProjectorConfig } from "../../services/projector/config.ts";
 import { ConfigError } from "../../shared/config.ts";
-import { DEV_CREDENTIALS, DEV_SOURCES_FILE } from "../../shared/dev-credentials.ts";
+import { DEV_CREDENTIALS, DEV_DATABASE_URL, DEV_SOURCES_FILE } from "../../shared/dev-credentials.ts";
 import { loadSources, parseSources, SourcesConfigError } from "../../shared/sources/config.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const REAL_SOURCES = "/etc/hookline/sources.yaml";
 const REAL_TOKENS = "0b1d8e3f2a7c4d6e9f10=admin";
+const REAL_DATABASE = "postgres://hookline:9f2c61d0a7b84e3f@db.internal:5432/hookline";
 
 function configError(read: () => unknown): ConfigError {
   try {
@@ -30,19 +31,22 @@ function configError(read: () => unknown): ConfigError {
 describe("HOOKLINE_ENV unset: no dev defaults", () => {
   test("each service refuses to start without its sources file and tokens, in one error saying what to set", () => {
     const dashboard = configError(() => readDashboardConfig({}));
-    expect(dashboard.problems).toHaveLength(2);
+    expect(dashboard.problems).toHaveLength(3);
+    expect(dashboard.message).toContain("DATABASE_URL is required");
     expect(dashboard.message).toContain("HOOKLINE_SOURCES is required");
     expect(dashboard.message).toContain("DASHBOARD_API_TOKENS is required");
     expect(dashboard.message).toContain("HOOKLINE_ENV=development");
     expect(dashboard.message).not.toContain(DEV_CREDENTIALS.dashboardAdminToken);
-    for (const read of [readIngressConfig, readProjectorConfig]) {
-      const e = configError(() => read({}));
-      expect(e.problems).toEqual([expect.stringContaining("HOOKLINE_SOURCES is required")]);
-      expect(e.message).toContain("HOOKLINE_ENV=development");
-    }
+    const ingress = configError(() => readIngressConfig({}));
+    expect(ingress.problems).toEqual([expect.stringContaining("HOOKLINE_SOURCES is required")]);
+    expect(ingress.message).toContain("HOOKLINE_ENV=development");
+    const projector = configError(() => readProjectorConfig({}));
+    expect(projector.problems).toEqual([expect.stringContaining("DATABASE_URL is required"), expect.stringContaining("HOOKLINE_SOURCES is required")]);
+    // The dev database URL carries the dev password: a secret, so not spelled out.
+    expect(projector.message).not.toContain(DEV_DATABASE_URL);
   });
   test("with both set, the services start", () => {
-    expect(readDashboardConfig({ HOOKLINE_SOURCES: REAL_SOURCES, DASHBOARD_API_TOKENS: REAL_TOKENS }).sourcesFile).toBe(REAL_SOURCES);
+    expect(readDashboardConfig({ HOOKLINE_SOURCES: REAL_SOURCES, DASHBOARD_API_TOKENS: REAL_TOKENS, DATABASE_URL: REAL_DATABASE }).sourcesFile).toBe(REAL_SOURCES);
     expect(readIngressConfig({ HOOKLINE_SOURCES: REAL_SOURCES }).sourcesFile).toBe(REAL_SOURCES);
   });
 });
@@ -53,6 +57,7 @@ describe("HOOKLINE_ENV=development", () => {
     expect(c.sourcesFile).toBe(DEV_SOURCES_FILE);
     expect(c.apiTokens).toBe(`${DEV_CREDENTIALS.dashboardAdminToken}=admin`);
     expect(c.hooklineEnv).toBe("development");
+    expect(c.databaseUrl).toBe(DEV_DATABASE_URL);
     expect(readIngressConfig({ HOOKLINE_ENV: "development" }).sourcesFile).toBe(DEV_SOURCES_FILE);
     expect(readProjectorConfig({ HOOKLINE_ENV: "development" }).sourcesFile).toBe(DEV_SOURCES_FILE);
   });
@@ -64,16 +69,24 @@ describe("HOOKLINE_ENV=development", () => {
 describe("HOOKLINE_ENV=production refuses the public dev credentials even when set explicitly", () => {
   test("the dev admin token in DASHBOARD_API_TOKENS, alone or among others; the value is not echoed", () => {
     for (const tokens of [`${DEV_CREDENTIALS.dashboardAdminToken}=admin`, `${REAL_TOKENS},${DEV_CREDENTIALS.dashboardAdminToken}=viewer`]) {
-      const e = configError(() => readDashboardConfig({ HOOKLINE_ENV: "production", HOOKLINE_SOURCES: REAL_SOURCES, DASHBOARD_API_TOKENS: tokens }));
+      const e = configError(() => readDashboardConfig({ HOOKLINE_ENV: "production", HOOKLINE_SOURCES: REAL_SOURCES, DASHBOARD_API_TOKENS: tokens, DATABASE_URL: REAL_DATABASE }));
       expect(e.problems).toEqual([expect.stringContaining("DASHBOARD_API_TOKENS holds a public dev credential")]);
       expect(e.message).not.toContain(DEV_CREDENTIALS.dashboardAdminToken);
     }
   });
   test("no dev defaults in production either", () => {
-    expect(configError(() => readDashboardConfig({ HOOKLINE_ENV: "production" })).problems).toHaveLength(2);
+    expect(configError(() => readDashboardConfig({ HOOKLINE_ENV: "production" })).problems).toHaveLength(3);
   });
   test("real values pass", () => {
-    expect(readDashboardConfig({ HOOKLINE_ENV: "production", HOOKLINE_SOURCES: REAL_SOURCES, DASHBOARD_API_TOKENS: REAL_TOKENS }).hooklineEnv).toBe("production");
+    const real = { HOOKLINE_ENV: "production", HOOKLINE_SOURCES: REAL_SOURCES, DASHBOARD_API_TOKENS: REAL_TOKENS, DATABASE_URL: REAL_DATABASE };
+    expect(readDashboardConfig(real).hooklineEnv).toBe("production");
+  });
+  test("a database URL logging in with the dev password, on any host; the URL is not echoed", () => {
+    for (const url of [DEV_DATABASE_URL, "postgres://hookline:hookline@db.internal:5432/hookline"]) {
+      const e = configError(() => readProjectorConfig({ HOOKLINE_ENV: "production", HOOKLINE_SOURCES: REAL_SOURCES, DATABASE_URL: url }));
+      expect(e.problems).toEqual([expect.stringContaining("DATABASE_URL holds a public dev credential")]);
+      expect(e.message).not.toContain(url);
+    }
   });
   test("the dev sources file is refused (its secrets are inline)", () => {
     expect(() => loadSources(join(ROOT, DEV_SOURCES_FILE), { HOOKLINE_ENV: "production" })).toThrow("inline secrets are not allowed");
@@ -106,7 +119,7 @@ test("HOOKLINE_ENV itself is validated: development, production or unset", () =>
 });
 
 test("an empty token in DASHBOARD_API_TOKENS is refused (an empty bearer would match it)", () => {
-  const e = configError(() => readDashboardConfig({ HOOKLINE_SOURCES: REAL_SOURCES, DASHBOARD_API_TOKENS: `${REAL_TOKENS},=admin` }));
+  const e = configError(() => readDashboardConfig({ HOOKLINE_SOURCES: REAL_SOURCES, DASHBOARD_API_TOKENS: `${REAL_TOKENS},=admin`, DATABASE_URL: REAL_DATABASE }));
   expect(e.problems).toEqual([expect.stringContaining("DASHBOARD_API_TOKENS=<redacted>")]);
 });
 
