@@ -1,17 +1,25 @@
 #!/usr/bin/env bun
-// Operators' CLI. `bun ops/hookline.ts dlq list|replay ...` (or ./ops/hookline).
+// Operators' CLI. `bun ops/hookline.ts dlq list|replay ...`, `stream [migrate]` (or ./ops/hookline).
 import { parseArgs } from "node:util";
 import { SingleBar, Presets } from "cli-progress";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { commonConfig, readConfig } from "../shared/config.ts";
 import { countDeadLetters, readDeadLetters, replayDeadLetter } from "../shared/dead-letters.ts";
 import { createLogger } from "../shared/logger.ts";
-import { connectNats } from "../shared/nats.ts";
+import { DLQ_STREAM, PROJECTOR_CONSUMER, STREAM, connectNats } from "../shared/nats.ts";
+import { fillOf } from "../shared/stream-fill.ts";
+import { streamConfigSpec } from "../shared/stream-limits.ts";
+import { migrateWebhookStream } from "./stream-migrate.ts";
 
 const USAGE = `usage:
   hookline dlq list   [--source S] [--code C] [--json]     list dead letters (oldest first)
   hookline dlq replay (--all | --seq N) [--source S] [--code C]
                                                          republish to the original subject, then delete
-env: NATS_URL (default nats://127.0.0.1:4222)`;
+  hookline stream [--json]                                 how full WEBHOOKS and WEBHOOKS_DLQ are, limits, projector lag
+  hookline stream migrate [--timeout SECONDS]              make a WEBHOOKS of an earlier version (limits retention) a work
+                                                         queue: seal it, wait for the projector, recreate (default 600 s)
+env: NATS_URL (default nats://127.0.0.1:4222); for migrate also STREAM_MAX_BYTES, STREAM_MAX_MSGS,
+     STREAM_REPLICAS, DLQ_MAX_AGE_DAYS, DLQ_MAX_BYTES as the services have them`;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -20,15 +28,21 @@ const { positionals, values } = parseArgs({
     code: { type: "string" },
     seq: { type: "string" },
     all: { type: "boolean", default: false },
+    timeout: { type: "string", default: "600" },
     json: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 
 const [area, verb] = positionals;
-if (values.help || area !== "dlq" || (verb !== "list" && verb !== "replay")) {
+const valid = (area === "dlq" && (verb === "list" || verb === "replay")) || (area === "stream" && (verb === undefined || verb === "migrate"));
+if (values.help || !valid) {
   console.log(USAGE);
   process.exit(values.help ? 0 : 2);
+}
+if (area === "stream") {
+  await streamCommand(verb);
+  process.exit(process.exitCode ?? 0);
 }
 if (verb === "replay" && !values.all && !values.seq) {
   console.error("replay needs --all or --seq N (with optional --source/--code filters)");
@@ -74,3 +88,66 @@ if (verb === "list") {
   if (failed) process.exitCode = 1;
 }
 await nc.close();
+
+async function streamCommand(verb: string | undefined): Promise<void> {
+  const config = readConfig({ ...commonConfig, ...streamConfigSpec });
+  const nc = await connectNats(config.natsUrl, "hookline-cli", createLogger("cli", "warn"));
+  try {
+    if (verb === "migrate") {
+      const timeout = Number(values.timeout);
+      if (!Number.isInteger(timeout) || timeout < 0) throw new Error("--timeout must be whole seconds");
+      let shown = -1;
+      const result = await migrateWebhookStream(nc, config, {
+        timeoutMs: timeout * 1000,
+        onWaiting: (n) => {
+          if (n !== shown) console.error(`${STREAM} sealed; waiting for the projector: ${n} message(s) not yet acknowledged`);
+          shown = n;
+        },
+      });
+      console.log(result === "already" ? `${STREAM} is already a work queue; nothing to do` : `${STREAM} recreated as a work queue; restart the projectors so they read from it`);
+      return;
+    }
+    await printStreams(nc);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    console.error(`${code ? `${code}: ` : ""}${(error as Error).message}`);
+    process.exitCode = 1;
+  } finally {
+    await nc.close();
+  }
+}
+
+async function printStreams(nc: Awaited<ReturnType<typeof connectNats>>): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const rows = [];
+  for (const name of [STREAM, DLQ_STREAM]) {
+    const info = await jsm.streams.info(name).catch(() => null);
+    if (!info) {
+      rows.push({ stream: name, missing: true as const });
+      continue;
+    }
+    const consumer = name === STREAM ? await jsm.consumers.info(name, PROJECTOR_CONSUMER).catch(() => null) : null;
+    rows.push({
+      ...fillOf(info),
+      retention: info.config.retention,
+      discard: info.config.discard,
+      maxAgeSeconds: info.config.max_age / 1e9,
+      ...(consumer ? { projectorPending: consumer.num_pending, projectorAckPending: consumer.num_ack_pending } : {}),
+    });
+  }
+  if (values.json) {
+    for (const r of rows) console.log(JSON.stringify(r));
+    return;
+  }
+  const size = (n: number) => (n < 0 ? "no limit" : n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)} GiB` : n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
+  for (const r of rows) {
+    if ("missing" in r) {
+      console.log(`${r.stream}: missing (./ops/provision.ts or a starting service creates it)`);
+      continue;
+    }
+    const age = r.maxAgeSeconds > 0 ? `${(r.maxAgeSeconds / 86_400).toFixed(1)} days` : "forever";
+    console.log(`${r.stream} (${r.retention}, discard ${r.discard}, kept ${age})`);
+    console.log(`  ${r.messages} message(s), ${size(r.bytes)} of ${size(r.maxBytes)}; message limit ${r.maxMsgs < 0 ? "none" : r.maxMsgs}; ${(r.fillRatio * 100).toFixed(1)}% full${r.fillRatio >= 1 ? " (REFUSING new messages)" : ""}`);
+    if ("projectorPending" in r) console.log(`  projector: ${r.projectorPending} not yet delivered, ${r.projectorAckPending} delivered and awaiting ack`);
+  }
+}

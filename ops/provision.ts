@@ -5,9 +5,11 @@ import { createDb } from "../shared/db/client.ts";
 import { migrate } from "../shared/db/migrate.ts";
 import { createLogger } from "../shared/logger.ts";
 import { connectNats, provisionJetStream } from "../shared/nats.ts";
+import { streamConfigSpec } from "../shared/stream-limits.ts";
 
 const config = readConfig({
   ...commonConfig,
+  ...streamConfigSpec,
   databaseUrl: databaseUrlConfig,
 });
 const log = createLogger("provision", config.logLevel);
@@ -16,6 +18,13 @@ const applied = await migrate(sql);
 log.info({ applied }, applied.length ? "migrations applied" : "schema up to date");
 await sql.end();
 const nc = await connectNats(config.natsUrl, "hookline-provision", log);
-await provisionJetStream(nc);
+try {
+  await provisionJetStream(nc, config, undefined, log);
+} catch (error) {
+  // e.g. stream_migration_required: the message says what to run.
+  log.error({ code: (error as { code?: unknown }).code, err: (error as Error).message }, "provisioning JetStream failed");
+  await nc.close();
+  process.exit(1);
+}
 log.info("streams WEBHOOKS, WEBHOOKS_DLQ and consumer projector ready");
 await nc.close();

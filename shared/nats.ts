@@ -15,6 +15,7 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import type { Logger } from "./logger.ts";
+import { NS_PER_DAY, STREAM_DEFAULTS, createConfig, planStreamUpdate, type StreamPlan, type StreamSettings } from "./stream-limits.ts";
 
 export const STREAM = "WEBHOOKS";
 export const DLQ_STREAM = "WEBHOOKS_DLQ";
@@ -42,24 +43,10 @@ export const H = {
   traceparent: "traceparent",
 } as const;
 
-export interface StreamLimits {
-  maxAgeHours: number;
-  maxBytes: number;
-  duplicateWindowSeconds: number;
-  replicas: number;
-}
-
 export interface ConsumerLimits {
   ackWaitSeconds: number;
   maxAckPending: number;
 }
-
-export const DEFAULT_STREAM_LIMITS: StreamLimits = {
-  maxAgeHours: 24 * 7,
-  maxBytes: 1024 ** 3,
-  duplicateWindowSeconds: 600,
-  replicas: 1,
-};
 
 export const DEFAULT_CONSUMER_LIMITS: ConsumerLimits = { ackWaitSeconds: 30, maxAckPending: 20_000 };
 
@@ -94,18 +81,39 @@ export async function connectNats(url: string, name: string, log: Logger, option
   return nc;
 }
 
+/**
+ * JetStream refused to store a publish for lack of room: the stream is at its max_bytes or
+ * max_msgs (err_code 10077, "maximum bytes exceeded" / "maximum messages exceeded") or the
+ * server's JetStream storage is exhausted (10023, "insufficient resources").
+ */
+export function isStreamFull(error: unknown): boolean {
+  if (!(error instanceof JetStreamApiError)) return false;
+  return (error.code === 10077 && /exceeded/i.test(error.message)) || error.code === 10023;
+}
+
 function isNotFound(error: unknown): boolean {
   return error instanceof JetStreamApiError && (error.code === 404 || /not found/i.test(error.message));
 }
 
-async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+/**
+ * Creates the stream, or brings an existing one to the plan: enforced settings always,
+ * limits only where configured or still hookline's own default (see shared/stream-limits.ts).
+ * Updates only when something differs, so pods starting together send no needless updates.
+ */
+async function ensureStream(jsm: JetStreamManager, plan: StreamPlan, log?: Logger): Promise<void> {
+  let current: StreamConfig;
   try {
-    await jsm.streams.info(config.name);
-    await jsm.streams.update(config.name, config);
+    current = (await jsm.streams.info(plan.name)).config;
   } catch (error) {
     if (!isNotFound(error)) throw error;
-    await jsm.streams.add(config);
+    await jsm.streams.add(createConfig(plan));
+    log?.info({ stream: plan.name }, "stream created");
+    return;
   }
+  const { changes, notes } = planStreamUpdate(plan, current);
+  if (Object.keys(changes).length === 0) return;
+  await jsm.streams.update(plan.name, changes);
+  if (notes.length) log?.warn({ stream: plan.name, changes: notes }, "stream settings updated");
 }
 
 async function ensureConsumer(jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig> & { durable_name: string }) {
@@ -118,44 +126,74 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string, config: Par
   }
 }
 
-/** The WEBHOOKS stream's settings (also used by the bench for its reference stream). */
-export function webhookStreamConfig(name: string, subjects: string[], limits: StreamLimits = DEFAULT_STREAM_LIMITS): Partial<StreamConfig> & { name: string } {
+/**
+ * WEBHOOKS: a work queue, so a message leaves the stream when the projector acks (or, after
+ * dead-lettering, terms) it and stays while unprojected, however long that takes (no
+ * max_age). When max_bytes/max_msgs is reached JetStream refuses new publishes (discard new)
+ * instead of deleting the oldest, unprojected ones; the ingress then answers 503 queue_full.
+ * One consumer may read a work queue: the projector's durable.
+ */
+export function webhookStreamPlan(settings: StreamSettings = {}, name = STREAM, subjects = ["webhooks.>"]): StreamPlan {
   return {
     name,
     subjects,
+    retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
-    // Limits retention: messages outlive their ack, so a window of history can be replayed.
-    retention: RetentionPolicy.Limits,
-    discard: DiscardPolicy.Old,
-    max_age: nanos(limits.maxAgeHours * 3600_000),
-    max_bytes: limits.maxBytes,
-    duplicate_window: nanos(limits.duplicateWindowSeconds * 1000),
-    num_replicas: limits.replicas,
+    enforced: { discard: DiscardPolicy.New, max_age: 0 },
+    limits: {
+      max_bytes: { configured: settings.streamMaxBytes, default: STREAM_DEFAULTS.maxBytes },
+      max_msgs: { configured: settings.streamMaxMsgs, default: STREAM_DEFAULTS.maxMsgs },
+      num_replicas: { configured: settings.streamReplicas, default: STREAM_DEFAULTS.replicas },
+      duplicate_window: { default: nanos(STREAM_DEFAULTS.duplicateWindowSeconds * 1000) },
+    },
   };
+}
+
+/**
+ * WEBHOOKS_DLQ: kept for DLQ_MAX_AGE_DAYS (30 by default) and up to DLQ_MAX_BYTES; when full
+ * it refuses (discard new): the projector then leaves the message in WEBHOOKS and retries,
+ * the ingress answers 503 for what it would quarantine. Earlier versions kept dead letters
+ * forever (max_age 0, no byte limit): such a stream gets the defaults.
+ */
+export function deadLetterStreamPlan(settings: StreamSettings = {}): StreamPlan {
+  return {
+    name: DLQ_STREAM,
+    subjects: ["dlq.>"],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    enforced: { discard: DiscardPolicy.New },
+    limits: {
+      max_age: {
+        configured: settings.dlqMaxAgeDays === undefined ? undefined : settings.dlqMaxAgeDays * NS_PER_DAY,
+        default: STREAM_DEFAULTS.dlqMaxAgeDays * NS_PER_DAY,
+        legacy: 0,
+      },
+      max_bytes: { configured: settings.dlqMaxBytes, default: STREAM_DEFAULTS.dlqMaxBytes, legacy: -1 },
+      num_replicas: { configured: settings.streamReplicas, default: STREAM_DEFAULTS.replicas },
+    },
+  };
+}
+
+/** The WEBHOOKS stream's settings (also used by the bench for its reference stream). */
+export function webhookStreamConfig(name: string, subjects: string[], settings: StreamSettings = {}): Partial<StreamConfig> & { name: string } {
+  return createConfig(webhookStreamPlan(settings, name, subjects));
 }
 
 /**
  * Creates or updates the streams and, when `consumer` is given, the projector consumer
  * (only the projector passes it, so its ack_wait/max_deliver settings are the ones kept).
- * Safe to run from every pod.
+ * Safe to run from every pod. Throws StreamProvisionError (code stream_migration_required)
+ * for a WEBHOOKS made by an earlier version with limits retention; nothing is changed then.
  */
 export async function provisionJetStream(
   nc: NatsConnection,
-  stream: StreamLimits = DEFAULT_STREAM_LIMITS,
+  settings: StreamSettings = {},
   consumer: ConsumerLimits | null = DEFAULT_CONSUMER_LIMITS,
+  log?: Logger,
 ): Promise<void> {
   const jsm = await jetstreamManager(nc);
-  await ensureStream(jsm, webhookStreamConfig(STREAM, ["webhooks.>"], stream));
-  await ensureStream(jsm, {
-    name: DLQ_STREAM,
-    subjects: ["dlq.>"],
-    storage: StorageType.File,
-    retention: RetentionPolicy.Limits,
-    // Dead letters are kept until replayed and purged by an operator.
-    discard: DiscardPolicy.New,
-    max_age: 0,
-    num_replicas: stream.replicas,
-  });
+  await ensureStream(jsm, webhookStreamPlan(settings), log);
+  await ensureStream(jsm, deadLetterStreamPlan(settings), log);
   if (!consumer) return;
   await ensureConsumer(jsm, STREAM, {
     durable_name: PROJECTOR_CONSUMER,

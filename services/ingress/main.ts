@@ -2,8 +2,9 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
-import { STREAM, connectNats, natsConnected, provisionJetStream, streamExists } from "../../shared/nats.ts";
+import { DLQ_STREAM, STREAM, connectNats, natsConnected, provisionJetStream, streamExists } from "../../shared/nats.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
+import { watchStreamFill } from "../../shared/stream-fill.ts";
 import { loadSources } from "../../shared/sources/index.ts";
 import { startTracing } from "../../shared/tracing.ts";
 import { createIngressApp } from "./app.ts";
@@ -17,11 +18,13 @@ const tracing = startTracing("ingress");
 const sources = loadSources(config.sourcesFile);
 // Async stack traces cost an Error per publish (4% of CPU under load); not worth it here.
 const nc = await connectNats(config.natsUrl, "hookline-ingress", log, { noAsyncTraces: true });
-if (config.provision) await provisionJetStream(nc, undefined, null);
+if (config.provision) await provisionJetStream(nc, config, null, log);
 const js = jetstream(nc, { timeout: config.publishTimeoutMs });
 const jsm = await jetstreamManager(nc);
 
 const metrics = createMetrics("ingress");
+// How full WEBHOOKS and the DLQ are (hookline_stream_*): the ingress is what refuses when full.
+const streamFill = watchStreamFill({ jsm, meter: metrics.meter, log, streams: [STREAM, DLQ_STREAM] });
 const handleWebhook = createWebhookHandler({
   sources,
   publish: createPublisher(js, config.publishTimeoutMs),
@@ -54,6 +57,7 @@ log.info({ url: `http://${config.serviceHost}:${config.port}`, sources: [...sour
 onShutdown(log, async () => {
   // Stop taking requests, let in-flight publishes get their PubAck, then close NATS.
   draining = true;
+  streamFill.stop();
   await app.stop();
   await nc.drain();
   await tracing.shutdown();

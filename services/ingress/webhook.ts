@@ -5,6 +5,7 @@ import { SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer }
 import { KEPT_PROVIDER_HEADERS, deriveEventId } from "../../shared/events.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
+import { isStreamFull } from "../../shared/nats.ts";
 import type { Metrics } from "../../shared/metrics.ts";
 import { AdapterError, getAdapter, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
 import { extractContext, injectContext, wellFormedTraceContext } from "../../shared/tracing.ts";
@@ -35,6 +36,14 @@ export type WebhookHandler = (request: Request, sourceId: string, peer: () => st
 
 export const WEBHOOK_ROUTE = "/v1/webhooks/:source";
 const RETRY_AFTER = { "retry-after": "2" };
+// A full stream empties only as fast as the projector catches up: retry less eagerly.
+const RETRY_AFTER_FULL = { "retry-after": "30" };
+
+/** 503 for a publish JetStream did not confirm: full (it refused) or unavailable. */
+function queueError(error: unknown): Response {
+  if (isStreamFull(error)) return errorResponse(503, "queue_full", "the queue is full; retry later", RETRY_AFTER_FULL);
+  return errorResponse(503, "queue_unavailable", "the queue did not confirm storage; retry later", RETRY_AFTER);
+}
 
 function mediaType(contentType: string | null): string {
   if (!contentType) return "";
@@ -61,6 +70,7 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
   );
   const trustedProxies = deps.trustedProxies?.length ? compileAllowList(deps.trustedProxies) : () => false;
   const encoder = new TextEncoder();
+  let lastFullWarning = -Infinity;
   const emptyQuery = new URLSearchParams();
 
   // Counted in a plain map and read at scrape time: an OTel counter.add() with
@@ -92,8 +102,9 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
       return errorResponse(403, "ip_not_allowed", "this address may not post to this source");
     }
 
+    const adapter = getAdapter(source.adapter);
     const isGet = request.method === "GET";
-    if (isGet && source.adapter !== "heyflow") {
+    if (isGet && !adapter.acceptsGet) {
       return errorResponse(405, "method_not_allowed", "this source accepts POST only", { allow: "POST" });
     }
     const contentType = isGet ? "application/x-www-form-urlencoded" : mediaType(request.headers.get("content-type"));
@@ -119,7 +130,6 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
       body,
       now: receivedAt,
     };
-    const adapter = getAdapter(source.adapter);
     const auth = adapter.authenticate(raw, source);
     if (!auth.ok) return errorResponse(401, auth.code, auth.message);
 
@@ -158,7 +168,7 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
         await deps.quarantine(message, error.code, error.message);
       } catch (publishError) {
         log.error({ err: publishError, source: sourceId }, "quarantine publish failed");
-        return errorResponse(503, "queue_unavailable", "the queue is unreachable; retry later", RETRY_AFTER);
+        return queueError(publishError);
       }
       log.warn({ source: sourceId, eventId: message.eventId, code: error.code }, "quarantined unparseable webhook");
       return errorResponse(error.status, error.code, error.message);
@@ -189,8 +199,13 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     } catch (error) {
       publishSpan?.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
       publishSpan?.end();
-      log.error({ err: error, source: sourceId, eventId: message.eventId }, "publish failed");
-      return errorResponse(503, "queue_unavailable", "the queue did not confirm storage; retry later", RETRY_AFTER);
+      if (!isStreamFull(error)) log.error({ err: error, source: sourceId, eventId: message.eventId }, "publish failed");
+      else if (performance.now() - lastFullWarning > 10_000) {
+        // Once per 10 s: a full stream refuses every webhook, one line each would flood the log.
+        lastFullWarning = performance.now();
+        log.warn({ source: sourceId }, "stream WEBHOOKS full: refusing webhooks with 503 queue_full until the projector catches up");
+      }
+      return queueError(error);
     }
   }
 

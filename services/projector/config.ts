@@ -1,7 +1,10 @@
 import { commonConfig, databaseUrlConfig, entry, env, readConfig, sourcesFileConfig } from "../../shared/config.ts";
+import { streamConfigSpec } from "../../shared/stream-limits.ts";
 
 export const projectorConfigSpec = {
   ...commonConfig,
+  // Applied when this service provisions the streams (HOOKLINE_PROVISION).
+  ...streamConfigSpec,
   port: entry("PORT", env.port, "8081"),
   databaseUrl: databaseUrlConfig,
   redisUrl: entry("REDIS_URL", env.redisUrl, "redis://127.0.0.1:6379", true),
@@ -16,7 +19,7 @@ export const projectorConfigSpec = {
   // Months of raw events (webhook_events, with their duplicate-guard rows) kept before
   // maintenance drops them; 0 keeps them forever. 12: a year of raw payloads for audits and
   // for re-mapping after a mapping fix, while patient payloads and the guard table stop
-  // growing without bound. Deduplication needs days (provider retries, the 7-day stream).
+  // growing without bound. Deduplication needs days (provider retries, webhooks waiting in WEBHOOKS).
   rawEventRetentionMonths: entry("RAW_EVENT_RETENTION_MONTHS", env.int(0, 1200), "12"),
 };
 

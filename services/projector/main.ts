@@ -26,7 +26,7 @@ const sql = createDb(config.databaseUrl, { name: "hookline-projector", max: conf
 const nc = await connectNats(config.natsUrl, "hookline-projector", log);
 if (config.provision) {
   await migrate(sql);
-  await provisionJetStream(nc, undefined, { ...DEFAULT_CONSUMER_LIMITS, ackWaitSeconds: config.ackWaitSeconds });
+  await provisionJetStream(nc, config, { ...DEFAULT_CONSUMER_LIMITS, ackWaitSeconds: config.ackWaitSeconds }, log);
 }
 const js = jetstream(nc);
 const redis = createRedis(config.redisUrl, "hookline-projector", log);
