@@ -6,6 +6,7 @@ import { parseDocument, type YAMLError } from "yaml";
 import { containsDevCredential } from "../dev-credentials.ts";
 import { CANONICAL_FIELDS } from "../patient-fields.ts";
 import { secretProblem, type SecretScheme } from "../crypto/secret-rules.ts";
+import { ADAPTER_TYPES, getAdapter } from "./registry.ts";
 import type { AuthConfig, SourceConfig } from "./types.ts";
 
 // Any string here: emptiness and format are checked per scheme after resolving (secretProblem),
@@ -41,7 +42,7 @@ const Canonical = v.picklist(CANONICAL_FIELDS, "not a canonical patient field");
 
 const Source = v.object({
   id: v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "source id must be lower-case letters, digits and dashes")),
-  adapter: v.picklist(["heyflow", "typeform", "google-forms", "generic"]),
+  adapter: v.picklist(ADAPTER_TYPES, `adapter must be one of: ${ADAPTER_TYPES.join(", ")}`),
   auth: Auth,
   contentTypes: v.optional(v.array(v.string())),
   maxBodyBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 1_048_576),
@@ -53,13 +54,6 @@ const Source = v.object({
 });
 
 const SourcesFile = v.object({ sources: v.array(Source) });
-
-const DEFAULT_CONTENT_TYPES: Record<SourceConfig["adapter"], string[]> = {
-  heyflow: ["application/json", "application/x-www-form-urlencoded"],
-  typeform: ["application/json"],
-  "google-forms": ["application/json", "application/x-www-form-urlencoded"],
-  generic: ["application/json"],
-};
 
 /** Every problem of the sources file, one a line; never a secret's value. */
 export class SourcesConfigError extends Error {
@@ -162,6 +156,11 @@ export function parseSources(text: string, env: Env = process.env): Map<string, 
   for (const s of result.output.sources) {
     if (sources.has(s.id)) problems.push(`duplicate source id "${s.id}"`);
     const where = `source ${s.id}`;
+    const adapter = getAdapter(s.adapter);
+    // A scheme the adapter cannot verify would answer 401 to every delivery: refuse to start.
+    if (!adapter.authSchemes.includes(s.auth.scheme)) {
+      problems.push(`${where}: auth scheme ${s.auth.scheme} is not supported by the ${s.adapter} adapter (use ${adapter.authSchemes.join(" or ")})`);
+    }
     const secrets = (refs: SecretRefValue[], field = "secrets") => resolveSecrets(s.auth.scheme, refs, field, where, env, problems, causes);
     let auth: AuthConfig;
     if (s.auth.scheme === "token") {
@@ -174,7 +173,7 @@ export function parseSources(text: string, env: Env = process.env): Map<string, 
     sources.set(s.id, {
       ...s,
       auth,
-      contentTypes: s.contentTypes ?? DEFAULT_CONTENT_TYPES[s.adapter],
+      contentTypes: s.contentTypes ?? [...adapter.contentTypes],
       phoneRegion: s.phoneRegion.toUpperCase() as SourceConfig["phoneRegion"],
     });
   }

@@ -1,5 +1,5 @@
 export * from "./types.ts";
-export { getAdapter } from "./registry.ts";
+export { ADAPTER_TYPES, getAdapter } from "./registry.ts";
 export { loadSources, parseSources, SourcesConfigError } from "./config.ts";
 export { mapAnswers, normalizeLabel, type MappedPatient, type MapperSource } from "./mapper.ts";
 export { matchLabel, normalizeKey } from "./labels.ts";
@@ -7,7 +7,6 @@ export {
   normalizeConsent, normalizeCountry, normalizeDate, normalizeEmail, normalizeGender, normalizePhone, normalizePostalCode,
 } from "./normalize.ts";
 export { splitFullName } from "./names.ts";
-export { authenticateGeneric } from "./adapters/generic.ts";
 export { authenticateSignature, authenticateToken } from "./adapters/auth.ts";
 export { detectHeyflowShape } from "./adapters/heyflow.ts";
 export { parseGoogleForms } from "./adapters/google-forms.ts";

@@ -3,6 +3,7 @@
 // the ingress and projector services do the I/O and call these.
 import type { CountryCode } from "libphonenumber-js";
 import type { CanonicalField, PatientRecord } from "../patient-fields.ts";
+import type { AdapterType } from "./registry.ts";
 
 /** A request as the ingress received it. `body` is the raw bytes, never re-encoded. */
 export interface RawRequest {
@@ -16,7 +17,7 @@ export interface RawRequest {
   now: number;
 }
 
-export type AdapterType = "heyflow" | "typeform" | "google-forms" | "generic";
+export type { AdapterType } from "./registry.ts";
 
 export type AuthConfig =
   /** Standard Webhooks: webhook-id / webhook-timestamp / webhook-signature (v1,<b64>). */
@@ -115,8 +116,23 @@ export interface FieldProvenance {
   method: MatchMethod;
 }
 
-export interface SourceAdapter {
-  type: AdapterType;
+export type AuthScheme = AuthConfig["scheme"];
+
+/**
+ * What a source type accepts, declared by its adapter: the sources file is checked against
+ * it at load (a source configured with a scheme its adapter cannot verify does not start),
+ * and the ingress reads contentTypes/acceptsGet from it.
+ */
+export interface AdapterSpec {
+  /** The auth schemes a source of this type may configure. */
+  readonly authSchemes: readonly AuthScheme[];
+  /** Media types accepted when the source configures none. */
+  readonly contentTypes: readonly string[];
+  /** Whether the sender may deliver with GET (the answers in the query string). */
+  readonly acceptsGet: boolean;
+}
+
+export interface SourceAdapter extends AdapterSpec {
   /** Verify the sender over the raw bytes, before anything is parsed. */
   authenticate(req: RawRequest, source: SourceConfig): AuthResult;
   /**

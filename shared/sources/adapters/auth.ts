@@ -8,7 +8,7 @@ import { parseBasicAuth, constantTimeStringEqual, tokenMatches } from "../../cry
 import { verifyTypeform, TYPEFORM_SIGNATURE_HEADER } from "../../crypto/typeform.ts";
 import type { AuthConfig, AuthResult, RawRequest } from "../types.ts";
 
-/** Verifies a request under any signature scheme (not `token`). */
+/** Verifies a request under its source's auth scheme (any of them, the shared token included). */
 export function authenticateSignature(req: RawRequest, auth: AuthConfig): AuthResult {
   switch (auth.scheme) {
     case "standard-webhooks": {

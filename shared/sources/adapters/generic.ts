@@ -5,16 +5,7 @@
 import { isObject, parseJsonObject, stringOrNull, toIsoTimestamp, type JsonObject } from "../body.ts";
 import { buildEvent } from "../event.ts";
 import type { Answer, AuthResult, RawRequest, SourceAdapter, SourceConfig } from "../types.ts";
-import { authenticateSignature } from "./auth.ts";
-
-/** Signature schemes only: a shared token is not accepted for generic and google-forms sources. */
-export function authenticateGeneric(req: RawRequest, source: SourceConfig): AuthResult {
-  const auth = source.auth;
-  if (auth.scheme === "token") {
-    return { ok: false, code: "unsupported_auth", message: `auth scheme ${auth.scheme} is not supported by the ${source.adapter} adapter` };
-  }
-  return authenticateSignature(req, auth);
-}
+import { defineAdapter, SIGNATURE_SCHEMES } from "./define.ts";
 
 /** A provider id inside the body, for schemes whose headers carry none. */
 export function bodyEventId(body: JsonObject): string | null {
@@ -38,9 +29,10 @@ export function signedDelivery(req: RawRequest, source: SourceConfig): { id: str
 // Envelope keys of a flat body: about the delivery, not answers.
 const META_KEYS = new Set(["formId", "form_id", "timestamp", "type", "id", "event_id", "eventId", "created_at", "created"]);
 
-export const genericAdapter: SourceAdapter = {
-  type: "generic",
-  authenticate: authenticateGeneric,
+export const genericAdapter = defineAdapter({
+  authSchemes: SIGNATURE_SCHEMES,
+  contentTypes: ["application/json"],
+  acceptsGet: false,
   providerEventId(req, auth) {
     const body = parseJsonObject(req.body);
     // Standard Webhooks carries the signed webhook-id; under other schemes only the body
@@ -60,4 +52,4 @@ export const genericAdapter: SourceAdapter = {
     const providerEventId = source.auth.scheme === "standard-webhooks" ? signed.id : bodyEventId(body);
     return buildEvent(source, { formId, providerEventId, submittedAt, answers });
   },
-};
+});

@@ -11,7 +11,8 @@ import { isObject, parseBody, stringOrNull, toIsoTimestamp, type JsonObject } fr
 import { buildEvent } from "../event.ts";
 import { normalizeDate } from "../normalize.ts";
 import { AdapterError, type Answer, type DateOrder, type RawRequest, type SourceAdapter } from "../types.ts";
-import { authenticateGeneric, signedDelivery } from "./generic.ts";
+import { defineAdapter, SIGNATURE_SCHEMES } from "./define.ts";
+import { signedDelivery } from "./generic.ts";
 
 export type GoogleFormsShape = "answers" | "namedValues" | "flat";
 
@@ -133,9 +134,11 @@ export function parseGoogleForms(req: Pick<RawRequest, "headers" | "body">, orde
   return fromObject(flat, order);
 }
 
-export const googleFormsAdapter: SourceAdapter = {
-  type: "google-forms",
-  authenticate: authenticateGeneric,
+export const googleFormsAdapter = defineAdapter({
+  // Apps Script signs with Standard Webhooks (ops/google-forms/Code.gs); other signers work too.
+  authSchemes: SIGNATURE_SCHEMES,
+  contentTypes: ["application/json", "application/x-www-form-urlencoded"],
+  acceptsGet: false,
   providerEventId(req, auth) {
     const parsed = parseGoogleForms(req);
     return auth.eventId ?? parsed.responseId;
@@ -151,4 +154,4 @@ export const googleFormsAdapter: SourceAdapter = {
       answers: parsed.answers,
     });
   },
-};
+});

@@ -9,7 +9,7 @@
 import { isObject, parseBody, stringOrNull, toIsoTimestamp, type JsonObject } from "../body.ts";
 import { buildEvent } from "../event.ts";
 import { AdapterError, type Answer, type RawRequest, type SourceAdapter, type SourceConfig } from "../types.ts";
-import { authenticateToken } from "./auth.ts";
+import { defineAdapter } from "./define.ts";
 
 export type HeyflowShape = "object" | "array-values" | "array-value" | "flat";
 
@@ -90,14 +90,12 @@ function parseHeyflow(req: RawRequest, source: SourceConfig | undefined): Parsed
   };
 }
 
-export const heyflowAdapter: SourceAdapter = {
-  type: "heyflow",
-  authenticate(req, source) {
-    if (source.auth.scheme !== "token") {
-      return { ok: false, code: "unsupported_auth", message: `auth scheme ${source.auth.scheme} is not supported by the heyflow adapter (use token)` };
-    }
-    return authenticateToken(req, source.auth);
-  },
+export const heyflowAdapter = defineAdapter({
+  // HeyFlow cannot sign: a shared token, in a header, HTTP Basic or the URL.
+  authSchemes: ["token"],
+  contentTypes: ["application/json", "application/x-www-form-urlencoded"],
+  // A HeyFlow redirect-style webhook sends the answers as a GET query.
+  acceptsGet: true,
   providerEventId(req) {
     return parseHeyflow(req, undefined).eventId;
   },
@@ -110,4 +108,4 @@ export const heyflowAdapter: SourceAdapter = {
       answers: parsed.answers,
     });
   },
-};
+});

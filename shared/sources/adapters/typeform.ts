@@ -5,7 +5,7 @@
 import { isObject, parseJsonObject, stringOrNull, toIsoTimestamp, type JsonObject } from "../body.ts";
 import { buildEvent } from "../event.ts";
 import { AdapterError, type Answer, type RawRequest, type SourceAdapter } from "../types.ts";
-import { authenticateSignature } from "./auth.ts";
+import { defineAdapter, SIGNATURE_SCHEMES } from "./define.ts";
 
 interface FieldDef {
   id?: string;
@@ -95,14 +95,10 @@ function eventId(body: JsonObject, fr: JsonObject | undefined): string | null {
   return stringOrNull(body.event_id) ?? (fr ? stringOrNull(fr.token) : null);
 }
 
-export const typeformAdapter: SourceAdapter = {
-  type: "typeform",
-  authenticate(req: RawRequest, source) {
-    if (source.auth.scheme === "token") {
-      return { ok: false, code: "unsupported_auth", message: "Typeform sources must use a signature scheme (typeform), not a token" };
-    }
-    return authenticateSignature(req, source.auth);
-  },
+export const typeformAdapter = defineAdapter({
+  authSchemes: SIGNATURE_SCHEMES,
+  contentTypes: ["application/json"],
+  acceptsGet: false,
   providerEventId(req) {
     const body = parseJsonObject(req.body);
     return eventId(body, isObject(body.form_response) ? body.form_response : undefined);
@@ -118,4 +114,4 @@ export const typeformAdapter: SourceAdapter = {
       answers: typeformAnswers(fr),
     });
   },
-};
+});

@@ -25,6 +25,31 @@ describe("sources config", () => {
     const s = parseSources(yaml("{ scheme: github, secrets: [{ env: GH }] }"), { HOOKLINE_ENV: "production", GH: "x-0123456789abcdef" }).get("s1")!;
     expect(s.auth).toEqual({ scheme: "github", secrets: ["x-0123456789abcdef"] });
   });
+  test("each source type declares what it accepts: a scheme its adapter cannot verify stops start-up, naming the source", () => {
+    const file = `sources:
+  - { id: tf, adapter: typeform, auth: { scheme: token, tokens: [tok-0123456789abcdef] } }
+  - { id: hf, adapter: heyflow, auth: { scheme: github, secrets: [gh-0123456789abcdef] } }
+  - { id: ok, adapter: heyflow, auth: { scheme: token, tokens: [tok-0123456789abcdef] } }
+`;
+    let error: SourcesConfigError | undefined;
+    try {
+      parseSources(file, {});
+    } catch (e) {
+      error = e as SourcesConfigError;
+    }
+    expect(error?.problems).toEqual([
+      "source tf: auth scheme token is not supported by the typeform adapter (use standard-webhooks or typeform or github or stripe)",
+      "source hf: auth scheme github is not supported by the heyflow adapter (use token)",
+    ]);
+    expect(error?.message).not.toContain("0123456789abcdef");
+  });
+  test("an unknown adapter lists the known ones; content types default to the adapter's", () => {
+    expect(() => parseSources("sources:\n  - { id: x, adapter: jotform, auth: { scheme: github, secrets: [gh-0123456789abcdef] } }\n", {})).toThrow(
+      "adapter must be one of: heyflow, typeform, google-forms, generic",
+    );
+    const hf = parseSources("sources:\n  - { id: x, adapter: heyflow, auth: { scheme: token, tokens: [tok-0123456789abcdef] } }\n", {}).get("x")!;
+    expect(hf.contentTypes).toEqual(["application/json", "application/x-www-form-urlencoded"]);
+  });
   test("missing env var names the variable, not a value", () => {
     expect(() => parseSources(yaml("{ scheme: github, secrets: [{ env: NOPE }] }"), {})).toThrow("auth.secrets[0] (env NOPE) is not set");
   });
