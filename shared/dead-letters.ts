@@ -1,11 +1,40 @@
-// Dead letters: listing and replaying what WEBHOOKS_DLQ keeps. A replay republishes the
-// original bytes and headers to the original subject, then removes the dead letter;
-// the projector's event-id idempotency makes a replay of something already stored harmless.
-import { headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core";
+// Dead letters, in one place: the headers that say why a message was dead-lettered (written
+// by the ingress's quarantine and the projector), and listing and replaying what
+// WEBHOOKS_DLQ keeps. A replay republishes the original bytes and headers to the original
+// subject, then removes the dead letter; the projector's event-id idempotency makes a
+// replay of something already stored harmless.
+import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
 import { jetstream, jetstreamManager, type StoredMsg } from "@nats-io/jetstream";
-import { DLQ_STREAM, H } from "./nats.ts";
+import { DLQ_STREAM, H, messageSource, webhookSubject } from "./nats.ts";
 
-export interface DeadLetter {
+/** Why a message is in WEBHOOKS_DLQ: carried as headers on its copy there. */
+export interface DeadLetterReason {
+  /** Stable code ("unparseable_body", "projection_failed", ...). */
+  code: string;
+  /** For people; never a database's message text (it can quote patient data). */
+  reason: string;
+  /** The webhook subject to replay it to. */
+  originalSubject: string;
+  /** Its sequence in WEBHOOKS and how often it was delivered (projector only). */
+  originalSeq?: number;
+  deliveries?: number;
+}
+
+/** The headers a dead letter adds to the original message's; removed again on replay. */
+const REASON_HEADERS = new Set<string>([H.reason, H.reasonCode, H.originalSubject, H.originalSeq, H.deliveries, H.msgId]);
+
+/** Adds the reason to a dead letter's headers (values made header-safe: errors can hold line breaks). */
+export function setReasonHeaders(h: MsgHdrs, why: DeadLetterReason): void {
+  const safe = (value: string) => value.replace(/[\r\n]+/g, " ");
+  h.set(H.reasonCode, safe(why.code));
+  h.set(H.reason, safe(why.reason).slice(0, 1000));
+  h.set(H.originalSubject, why.originalSubject);
+  if (why.originalSeq !== undefined) h.set(H.originalSeq, String(why.originalSeq));
+  if (why.deliveries !== undefined) h.set(H.deliveries, String(why.deliveries));
+}
+
+/** One dead letter as `./ops/hookline dlq list` shows it. */
+export interface DeadLetterRecord {
   seq: number;
   subject: string;
   source: string;
@@ -18,14 +47,12 @@ export interface DeadLetter {
   bytes: number;
 }
 
-const REASON_HEADERS = new Set<string>([H.reason, H.reasonCode, H.originalSubject, H.originalSeq, H.deliveries, H.msgId]);
-
-function describe(m: StoredMsg): DeadLetter {
+function describe(m: StoredMsg): DeadLetterRecord {
   const h = m.header;
   return {
     seq: m.seq,
     subject: m.subject,
-    source: h.get(H.source) || m.subject.split(".")[2] || "",
+    source: messageSource({ subject: m.subject, headers: h }),
     eventId: h.get(H.eventId) || null,
     code: h.get(H.reasonCode) || null,
     reason: h.get(H.reason) || null,
@@ -44,7 +71,7 @@ export interface DeadLetterFilter {
 }
 
 /** Walks the DLQ oldest first, yielding the stored messages that match. */
-export async function* readDeadLetters(nc: NatsConnection, filter: DeadLetterFilter = {}): AsyncGenerator<{ msg: StoredMsg; letter: DeadLetter }> {
+export async function* readDeadLetters(nc: NatsConnection, filter: DeadLetterFilter = {}): AsyncGenerator<{ msg: StoredMsg; letter: DeadLetterRecord }> {
   const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(DLQ_STREAM);
   if (info.state.messages === 0) return;
@@ -73,10 +100,10 @@ export async function countDeadLetters(nc: NatsConnection): Promise<number> {
 /** Republishes one dead letter to its original subject and deletes it from the DLQ. */
 export async function replayDeadLetter(nc: NatsConnection, msg: StoredMsg): Promise<{ seq: number; subject: string }> {
   const letter = describe(msg);
-  const subject = letter.originalSubject ?? `webhooks.${letter.source}`;
+  const subject = letter.originalSubject ?? webhookSubject(letter.source);
   const h = natsHeaders();
   for (const [key, values] of msg.header) if (!REASON_HEADERS.has(key)) for (const v of values) h.append(key, v);
-  h.set("Hookline-Replayed-From", String(msg.seq));
+  h.set(H.replayedFrom, String(msg.seq));
   // A fresh Nats-Msg-Id: the original may still sit in the duplicate window.
   const ack = await jetstream(nc).publish(subject, msg.data, { headers: h, msgID: `replay-${DLQ_STREAM}-${msg.seq}` });
   const jsm = await jetstreamManager(nc);

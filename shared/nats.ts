@@ -20,9 +20,21 @@ import { NS_PER_DAY, STREAM_DEFAULTS, createConfig, planStreamUpdate, type Strea
 export const STREAM = "WEBHOOKS";
 export const DLQ_STREAM = "WEBHOOKS_DLQ";
 export const PROJECTOR_CONSUMER = "projector";
+/** Subject of a source's webhooks: `webhooks.<source>`. */
 export const webhookSubject = (source: string) => `webhooks.${source}`;
+/** Every webhook subject (the WEBHOOKS stream, the projector's filter). */
+export const WEBHOOK_SUBJECTS = webhookSubject(">");
 /** stage: "ingress" (quarantined before publish) or "projector" (failed after). */
 export const dlqSubject = (stage: "ingress" | "projector", source: string) => `dlq.${stage}.${source}`;
+export const DLQ_SUBJECTS = "dlq.>";
+
+/**
+ * The source a message belongs to: its Hookline-Source header, else the last token of its
+ * subject (both subject shapes end in the source id, which has no dots).
+ */
+export function messageSource(msg: { subject: string; headers?: { get(key: string): string } | null }): string {
+  return msg.headers?.get(H.source) || msg.subject.slice(msg.subject.lastIndexOf(".") + 1);
+}
 
 /** Header keys carried with every webhook message. */
 export const H = {
@@ -40,7 +52,10 @@ export const H = {
   originalSubject: "Hookline-Original-Subject",
   originalSeq: "Hookline-Original-Seq",
   deliveries: "Hookline-Deliveries",
+  /** On a replayed dead letter: the DLQ sequence it came from. */
+  replayedFrom: "Hookline-Replayed-From",
   traceparent: "traceparent",
+  tracestate: "tracestate",
 } as const;
 
 export interface ConsumerLimits {
@@ -133,7 +148,7 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string, config: Par
  * instead of deleting the oldest, unprojected ones; the ingress then answers 503 queue_full.
  * One consumer may read a work queue: the projector's durable.
  */
-export function webhookStreamPlan(settings: StreamSettings = {}, name = STREAM, subjects = ["webhooks.>"]): StreamPlan {
+export function webhookStreamPlan(settings: StreamSettings = {}, name = STREAM, subjects = [WEBHOOK_SUBJECTS]): StreamPlan {
   return {
     name,
     subjects,
@@ -158,7 +173,7 @@ export function webhookStreamPlan(settings: StreamSettings = {}, name = STREAM, 
 export function deadLetterStreamPlan(settings: StreamSettings = {}): StreamPlan {
   return {
     name: DLQ_STREAM,
-    subjects: ["dlq.>"],
+    subjects: [DLQ_SUBJECTS],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     enforced: { discard: DiscardPolicy.New },
@@ -199,7 +214,7 @@ export async function provisionJetStream(
     durable_name: PROJECTOR_CONSUMER,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    filter_subject: "webhooks.>",
+    filter_subject: WEBHOOK_SUBJECTS,
     ack_wait: nanos(consumer.ackWaitSeconds * 1000),
     // No server-side limit: the projector counts deliveries and dead-letters at
     // maxDeliver itself. A server limit would silently drop a message whose last

@@ -2,6 +2,7 @@
 // message (PubAck). The ingress answers 2xx on that and nothing earlier.
 import { MsgHdrsImpl } from "@nats-io/nats-core";
 import type { JetStreamClient } from "@nats-io/jetstream";
+import { setReasonHeaders } from "../../shared/dead-letters.ts";
 import { H, dlqSubject, webhookSubject } from "../../shared/nats.ts";
 
 export interface WebhookMessage {
@@ -48,7 +49,7 @@ export function messageHeaders(msg: WebhookMessage, msgId: string) {
     break;
   }
   if (msg.traceparent) record[H.traceparent] = [msg.traceparent];
-  if (msg.tracestate) record.tracestate = [msg.tracestate];
+  if (msg.tracestate) record[H.tracestate] = [msg.tracestate];
   return MsgHdrsImpl.fromRecord(record);
 }
 
@@ -84,9 +85,7 @@ export function coalesced<T, R>(publish: (msg: T) => Promise<R>): (msg: T) => Pr
 export function createQuarantiner(js: JetStreamClient, timeoutMs: number): Quarantiner {
   return async (msg, code, reason) => {
     const h = messageHeaders(msg, `ingress-${msg.eventId}`);
-    h.set(H.reasonCode, code);
-    h.set(H.reason, reason);
-    h.set(H.originalSubject, webhookSubject(msg.source));
+    setReasonHeaders(h, { code, reason, originalSubject: webhookSubject(msg.source) });
     await js.publish(dlqSubject("ingress", msg.source), msg.body, { headers: h, timeout: timeoutMs });
   };
 }

@@ -5,7 +5,7 @@ import { SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer }
 import { KEPT_PROVIDER_HEADERS, deriveEventId } from "../../shared/events.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
-import { isStreamFull } from "../../shared/nats.ts";
+import { isStreamFull, webhookSubject } from "../../shared/nats.ts";
 import type { Metrics } from "../../shared/metrics.ts";
 import { AdapterError, getAdapter, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
 import { extractContext, injectContext, wellFormedTraceContext } from "../../shared/tracing.ts";
@@ -179,8 +179,8 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     if (tracer && span && ctx) {
       span.setAttribute("hookline.event_id", message.eventId);
       publishSpan = tracer.startSpan(
-        `publish webhooks.${sourceId}`,
-        { kind: SpanKind.PRODUCER, attributes: { "messaging.system": "nats", "messaging.operation.type": "send", "messaging.destination.name": `webhooks.${sourceId}`, "messaging.message.id": message.eventId } },
+        `publish ${webhookSubject(sourceId)}`,
+        { kind: SpanKind.PRODUCER, attributes: { "messaging.system": "nats", "messaging.operation.type": "send", "messaging.destination.name": webhookSubject(sourceId), "messaging.message.id": message.eventId } },
         ctx,
       );
       // The projector continues from the publish span.

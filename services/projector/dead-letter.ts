@@ -1,22 +1,19 @@
+// The projector's dead-lettering: a copy of the message, with its original headers and the
+// reason (shared/dead-letters.ts), in WEBHOOKS_DLQ.
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
-import { H, dlqSubject } from "../../shared/nats.ts";
+import { setReasonHeaders } from "../../shared/dead-letters.ts";
+import { H, dlqSubject, messageSource } from "../../shared/nats.ts";
 
-export type DeadLetter = (msg: JsMsg, code: string, reason: string) => Promise<void>;
+export type DeadLetterWriter = (msg: JsMsg, code: string, reason: string) => Promise<void>;
 
 /** Copies the message with its original headers plus the reason into WEBHOOKS_DLQ. */
-export function createDeadLetter(js: JetStreamClient): DeadLetter {
+export function createDeadLetterWriter(js: JetStreamClient): DeadLetterWriter {
   return async (msg, code, reason) => {
     const h = natsHeaders();
     if (msg.headers) for (const [key, values] of msg.headers) for (const value of values) if (key !== H.msgId) h.append(key, value);
-    // Header values may not hold line breaks; reasons from errors can.
-    h.set(H.reasonCode, code.replace(/[\r\n]+/g, " "));
-    h.set(H.reason, reason.replace(/[\r\n]+/g, " ").slice(0, 1000));
-    h.set(H.originalSubject, msg.subject);
-    h.set(H.originalSeq, String(msg.seq));
-    h.set(H.deliveries, String(msg.info.deliveryCount));
-    const source = msg.headers?.get(H.source) || msg.subject.split(".")[1] || "unknown";
+    setReasonHeaders(h, { code, reason, originalSubject: msg.subject, originalSeq: msg.seq, deliveries: msg.info.deliveryCount });
     // Msg id keyed on the stream sequence: a retried dead-lettering is stored once.
-    await js.publish(dlqSubject("projector", source), msg.data, { headers: h, msgID: `projector-${msg.seq}` });
+    await js.publish(dlqSubject("projector", messageSource(msg)), msg.data, { headers: h, msgID: `projector-${msg.seq}` });
   };
 }

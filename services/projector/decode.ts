@@ -1,7 +1,7 @@
 // Turns a JetStream message back into the request the ingress saw, and runs the
 // source's adapter over it. Deterministic: a message that fails here always will.
 import type { JsMsg } from "@nats-io/jetstream";
-import { H } from "../../shared/nats.ts";
+import { H, messageSource } from "../../shared/nats.ts";
 import { traceIdOf } from "../../shared/tracing.ts";
 import { AdapterError, getAdapter, type CanonicalEvent, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
 
@@ -53,7 +53,7 @@ export function requestFromMessage(msg: Pick<JsMsg, "data" | "headers">): RawReq
 }
 
 export function decodeMessage(msg: Pick<JsMsg, "data" | "headers" | "seq" | "subject">, sources: Map<string, SourceConfig>): DecodeResult {
-  const sourceId = msg.headers?.get(H.source) || msg.subject.split(".")[1] || "";
+  const sourceId = messageSource(msg);
   const eventId = msg.headers?.get(H.eventId);
   if (!eventId) return { ok: false, code: "missing_event_id", reason: `message has no ${H.eventId} header` };
   const source = sources.get(sourceId);

@@ -10,7 +10,7 @@ import { errorSummary, type Logger } from "../../shared/logger.ts";
 import { H } from "../../shared/nats.ts";
 import type { SourceConfig } from "../../shared/sources/index.ts";
 import { extractContext } from "../../shared/tracing.ts";
-import type { DeadLetter } from "./dead-letter.ts";
+import type { DeadLetterWriter } from "./dead-letter.ts";
 import { decodeMessage, type DecodedEvent } from "./decode.ts";
 import { projectBatch, type BatchResult } from "./project.ts";
 
@@ -18,7 +18,7 @@ export interface ProjectorDeps {
   consumer: Consumer;
   sql: Sql;
   sources: Map<string, SourceConfig>;
-  deadLetter: DeadLetter;
+  deadLetter: DeadLetterWriter;
   log: Logger;
   tracer: Tracer;
   batchSize: number;

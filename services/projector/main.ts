@@ -13,7 +13,7 @@ import { onShutdown } from "../../shared/shutdown.ts";
 import { loadSources } from "../../shared/sources/index.ts";
 import { startTracing } from "../../shared/tracing.ts";
 import { readProjectorConfig } from "./config.ts";
-import { createDeadLetter } from "./dead-letter.ts";
+import { createDeadLetterWriter } from "./dead-letter.ts";
 import { startProjector } from "./loop.ts";
 import { startMaintenance } from "./maintenance.ts";
 
@@ -47,7 +47,7 @@ const projector = await startProjector({
   consumer,
   sql,
   sources,
-  deadLetter: createDeadLetter(js),
+  deadLetter: createDeadLetterWriter(js),
   log,
   tracer: tracing.tracer,
   batchSize: config.batchSize,

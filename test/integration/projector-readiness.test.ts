@@ -14,7 +14,7 @@ import { createDb, type Sql } from "../../shared/db/client.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { DLQ_STREAM, PROJECTOR_CONSUMER, STREAM, provisionJetStream } from "../../shared/nats.ts";
 import { loadSources } from "../../shared/sources/index.ts";
-import { createDeadLetter } from "../../services/projector/dead-letter.ts";
+import { createDeadLetterWriter } from "../../services/projector/dead-letter.ts";
 import { startProjector, type RunningProjector } from "../../services/projector/loop.ts";
 import { DATABASE_URL, ROOT, freePort, postWebhook, signGeneric, startCluster, waitFor, type Cluster } from "./harness.ts";
 
@@ -116,7 +116,7 @@ async function run(databaseUrl: string, retryDelayMs: number): Promise<RunningPr
     consumer: await js.consumers.get(STREAM, PROJECTOR_CONSUMER),
     sql: projectorSql,
     sources: loadSources(join(ROOT, "ops/dev/sources.yaml")),
-    deadLetter: createDeadLetter(js),
+    deadLetter: createDeadLetterWriter(js),
     log: createLogger("projector-test", "silent"),
     tracer: trace.getTracer("test"),
     batchSize: 50,
