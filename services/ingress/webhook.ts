@@ -7,7 +7,7 @@ import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { isStreamFull, webhookSubject } from "../../shared/nats.ts";
 import type { Metrics } from "../../shared/metrics.ts";
-import { AdapterError, getAdapter, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
+import { AdapterError, getAdapter, type AuthResult, type RawRequest, type SourceAdapter, type SourceConfig } from "../../shared/sources/index.ts";
 import { extractContext, injectContext, wellFormedTraceContext } from "../../shared/tracing.ts";
 import { clientAddress, compileAllowList, type IpMatcher } from "./ip-allow.ts";
 import type { Publisher, Quarantiner, WebhookMessage } from "./publish.ts";
@@ -94,14 +94,22 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     else counts.set(key, { source, status, n: 1 });
   }
 
-  async function receive(request: Request, sourceId: string, peer: () => string | undefined, span?: Span, ctx?: Context): Promise<Response> {
+  /** What the cheap checks establish about a request before its body is read. */
+  interface Accepted {
+    source: SourceConfig;
+    adapter: SourceAdapter;
+    isGet: boolean;
+    contentType: string;
+  }
+
+  /** Cheap rejections, before the body is read: unknown source (404), IP (403), method (405), content type (415), declared size (413). */
+  function checkRequest(request: Request, sourceId: string, peer: () => string | undefined): Accepted | Response {
     const source = sources.get(sourceId);
     if (!source) return errorResponse(404, "unknown_source", `no source "${sourceId}" is configured`);
     const allowList = allowLists.get(sourceId);
     if (allowList && !allowList(clientAddress(peer(), request.headers.get("x-forwarded-for"), trustedProxies))) {
       return errorResponse(403, "ip_not_allowed", "this address may not post to this source");
     }
-
     const adapter = getAdapter(source.adapter);
     const isGet = request.method === "GET";
     if (isGet && !adapter.acceptsGet) {
@@ -113,82 +121,91 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     }
     const declared = Number(request.headers.get("content-length") ?? 0);
     if (declared > source.maxBodyBytes) return errorResponse(413, "body_too_large", `body exceeds ${source.maxBodyBytes} bytes`);
+    return { source, adapter, isGet, contentType };
+  }
 
+  /** The request as the adapter sees it (raw bytes, lower-cased headers), and the query to store with it. */
+  async function readRequest(request: Request, { source, isGet }: Accepted): Promise<{ raw: RawRequest; storedQuery: string } | Response> {
     // Most webhooks have no query string: skip parsing the URL for them.
     const q = request.url.indexOf("?");
     const search = q < 0 ? emptyQuery : new URLSearchParams(request.url.slice(q + 1));
     // A HeyFlow GET carries its answers in the query string: it becomes the body.
     const body = isGet ? encoder.encode(storableQuery(search, source)) : new Uint8Array(await request.arrayBuffer());
     if (body.byteLength > source.maxBodyBytes) return errorResponse(413, "body_too_large", `body exceeds ${source.maxBodyBytes} bytes`);
-
-    const receivedAt = now();
     const raw: RawRequest = {
       method: request.method,
       // Bun's native toJSON: lower-cased names, one call instead of a JS loop.
       headers: request.headers.toJSON() as Record<string, string>,
       query: q < 0 ? {} : Object.fromEntries(search),
       body,
-      now: receivedAt,
+      now: now(),
     };
+    return { raw, storedQuery: isGet || q < 0 ? "" : storableQuery(search, source) };
+  }
+
+  /** Authentication (401), then the source's rate limit (429), then whether the queue is reachable (503). */
+  function admit(raw: RawRequest, sourceId: string, { source, adapter }: Accepted): (AuthResult & { ok: true }) | Response {
     const auth = adapter.authenticate(raw, source);
     if (!auth.ok) return errorResponse(401, auth.code, auth.message);
-
     // Counted after authentication: unsigned floods must not use up the real sender's budget.
     const wait = limiter.take(sourceId, source.rateLimitPerSecond);
     if (wait > 0) return errorResponse(429, "rate_limited", "too many requests for this source", { "retry-after": String(wait) });
-
     if (!deps.queueAvailable()) return errorResponse(503, "queue_unavailable", "the queue is unreachable; retry later", RETRY_AFTER);
+    return auth;
+  }
 
+  /** The message to publish: the raw bytes plus what the projector needs to parse them again. */
+  function webhookMessage(sourceId: string, raw: RawRequest, storedQuery: string, contentType: string): WebhookMessage {
     const providerHeaders: Record<string, string> = {};
     for (const name of KEPT_PROVIDER_HEADERS) {
       const value = raw.headers[name];
       if (value !== undefined) providerHeaders[name] = value;
     }
-    const message: WebhookMessage = {
+    return {
       source: sourceId,
       eventId: "",
-      body,
+      body: raw.body,
       contentType,
-      method: request.method,
-      query: isGet || q < 0 ? "" : storableQuery(search, source),
-      receivedAt,
+      method: raw.method,
+      query: storedQuery,
+      receivedAt: raw.now,
       providerHeaders,
       // Passed on to the projector only when well-formed (W3C Trace Context).
       ...wellFormedTraceContext(raw.headers.traceparent, raw.headers.tracestate),
     };
+  }
 
-    let providerEventId: string | null;
+  /** Authenticated but unparseable: kept in the DLQ with the reason before the 400. */
+  async function quarantine(message: WebhookMessage, error: AdapterError): Promise<Response> {
+    message.eventId = deriveEventId(message.source, null, message.body);
     try {
-      providerEventId = adapter.providerEventId(raw, auth);
-    } catch (error) {
-      if (!(error instanceof AdapterError)) throw error;
-      // Authenticated but unparseable: keep it with the reason before saying 400.
-      message.eventId = deriveEventId(sourceId, null, body);
-      try {
-        await deps.quarantine(message, error.code, error.message);
-      } catch (publishError) {
-        log.error({ err: publishError, source: sourceId }, "quarantine publish failed");
-        return queueError(publishError);
-      }
-      log.warn({ source: sourceId, eventId: message.eventId, code: error.code }, "quarantined unparseable webhook");
-      return errorResponse(error.status, error.code, error.message);
+      await deps.quarantine(message, error.code, error.message);
+    } catch (publishError) {
+      log.error({ err: publishError, source: message.source }, "quarantine publish failed");
+      return queueError(publishError);
     }
+    log.warn({ source: message.source, eventId: message.eventId, code: error.code }, "quarantined unparseable webhook");
+    return errorResponse(error.status, error.code, error.message);
+  }
 
-    message.eventId = deriveEventId(sourceId, providerEventId, body);
-    let publishSpan: Span | undefined;
-    if (tracer && span && ctx) {
-      span.setAttribute("hookline.event_id", message.eventId);
-      publishSpan = tracer.startSpan(
-        `publish ${webhookSubject(sourceId)}`,
-        { kind: SpanKind.PRODUCER, attributes: { "messaging.system": "nats", "messaging.operation.type": "send", "messaging.destination.name": webhookSubject(sourceId), "messaging.message.id": message.eventId } },
-        ctx,
-      );
-      // The projector continues from the publish span.
-      injectContext(trace.setSpan(ctx, publishSpan), (key, value) => {
-        if (key === "traceparent") message.traceparent = value;
-        else if (key === "tracestate") message.tracestate = value;
-      });
-    }
+  /** A PRODUCER span for the publish, whose context the message carries on to the projector. */
+  function startPublishSpan(message: WebhookMessage, span: Span, ctx: Context): Span {
+    span.setAttribute("hookline.event_id", message.eventId);
+    const subject = webhookSubject(message.source);
+    const publishSpan = tracer!.startSpan(
+      `publish ${subject}`,
+      { kind: SpanKind.PRODUCER, attributes: { "messaging.system": "nats", "messaging.operation.type": "send", "messaging.destination.name": subject, "messaging.message.id": message.eventId } },
+      ctx,
+    );
+    injectContext(trace.setSpan(ctx, publishSpan), (key, value) => {
+      if (key === "traceparent") message.traceparent = value;
+      else if (key === "tracestate") message.tracestate = value;
+    });
+    return publishSpan;
+  }
+
+  /** Publishes and answers 200 only on JetStream's PubAck; 503 otherwise. */
+  async function publishDurably(message: WebhookMessage, publishSpan?: Span, span?: Span): Promise<Response> {
     try {
       const started = performance.now();
       const ack = await deps.publish(message);
@@ -199,14 +216,35 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     } catch (error) {
       publishSpan?.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
       publishSpan?.end();
-      if (!isStreamFull(error)) log.error({ err: error, source: sourceId, eventId: message.eventId }, "publish failed");
+      if (!isStreamFull(error)) log.error({ err: error, source: message.source, eventId: message.eventId }, "publish failed");
       else if (performance.now() - lastFullWarning > 10_000) {
         // Once per 10 s: a full stream refuses every webhook, one line each would flood the log.
         lastFullWarning = performance.now();
-        log.warn({ source: sourceId }, "stream WEBHOOKS full: refusing webhooks with 503 queue_full until the projector catches up");
+        log.warn({ source: message.source }, "stream WEBHOOKS full: refusing webhooks with 503 queue_full until the projector catches up");
       }
       return queueError(error);
     }
+  }
+
+  /** Checks → read → authenticate and admit → message → event id (or quarantine) → publish. */
+  async function receive(request: Request, sourceId: string, peer: () => string | undefined, span?: Span, ctx?: Context): Promise<Response> {
+    const accepted = checkRequest(request, sourceId, peer);
+    if (accepted instanceof Response) return accepted;
+    const read = await readRequest(request, accepted);
+    if (read instanceof Response) return read;
+    const auth = admit(read.raw, sourceId, accepted);
+    if (auth instanceof Response) return auth;
+    const message = webhookMessage(sourceId, read.raw, read.storedQuery, accepted.contentType);
+    let providerEventId: string | null;
+    try {
+      providerEventId = accepted.adapter.providerEventId(read.raw, auth);
+    } catch (error) {
+      if (!(error instanceof AdapterError)) throw error;
+      return quarantine(message, error);
+    }
+    message.eventId = deriveEventId(sourceId, providerEventId, message.body);
+    const publishSpan = tracer && span && ctx ? startPublishSpan(message, span, ctx) : undefined;
+    return publishDurably(message, publishSpan, span);
   }
 
   async function traced(request: Request, sourceId: string, peer: () => string | undefined): Promise<Response> {
