@@ -81,8 +81,7 @@ export function devEntry<T>(name: string, schema: v.GenericSchema<string, T>, de
  * dev credentials and inline secrets; unset is neither (every required value must be given).
  * Kept to two names so a typo ("prod") fails start-up instead of silently meaning "unset".
  */
-export const HOOKLINE_ENVS = ["development", "production"] as const;
-export type HooklineEnv = (typeof HOOKLINE_ENVS)[number];
+const HOOKLINE_ENVS = ["development", "production"] as const;
 
 /**
  * Reads `spec` (key → entry) from `source`, returning typed values or throwing

@@ -7,7 +7,7 @@ export type { Logger };
 /** Each sensitive canonical field (shared/patient-fields.ts, the one table), at the top level and one level down. */
 const PATIENT_FIELD_PATHS = SENSITIVE_FIELDS.flatMap((f) => [f.name, `*.${f.name}`]);
 
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   ...PATIENT_FIELD_PATHS,
   // Whole payloads and records: hold every field, under any label.
   "patient", "*.patient", "answers", "*.answers", "body", "*.body",

@@ -23,10 +23,10 @@ export const PROJECTOR_CONSUMER = "projector";
 /** Subject of a source's webhooks: `webhooks.<source>`. */
 export const webhookSubject = (source: string) => `webhooks.${source}`;
 /** Every webhook subject (the WEBHOOKS stream, the projector's filter). */
-export const WEBHOOK_SUBJECTS = webhookSubject(">");
+const WEBHOOK_SUBJECTS = webhookSubject(">");
 /** stage: "ingress" (quarantined before publish) or "projector" (failed after). */
 export const dlqSubject = (stage: "ingress" | "projector", source: string) => `dlq.${stage}.${source}`;
-export const DLQ_SUBJECTS = "dlq.>";
+const DLQ_SUBJECTS = "dlq.>";
 
 /**
  * The source a message belongs to: its Hookline-Source header, else the last token of its

@@ -10,7 +10,7 @@
  * `name` free text with a letter, cleaned like a name; `text` free text with a letter;
  * the others by their normalizer in sources/normalize.ts.
  */
-export type ValueKind =
+type ValueKind =
   | "name"
   | "text"
   | "email"
@@ -215,7 +215,7 @@ export const PATIENT_FIELDS = [
   },
 ] as const satisfies readonly PatientFieldSpec[];
 
-export type PatientField = (typeof PATIENT_FIELDS)[number];
+type PatientField = (typeof PATIENT_FIELDS)[number];
 export type CanonicalField = PatientField["name"];
 
 type ValueOf<F extends PatientField> = F["type"] extends "boolean" ? boolean : string;
@@ -234,5 +234,4 @@ export function patientField(name: CanonicalField): PatientFieldSpec {
   return BY_NAME.get(name)!;
 }
 
-export const IDENTITY_FIELDS = PATIENT_FIELDS.filter((f) => f.identity);
 export const SENSITIVE_FIELDS = PATIENT_FIELDS.filter((f) => f.sensitive);

@@ -53,9 +53,9 @@ export const STREAM_DEFAULTS = {
   dlqMaxBytes: GiB,
 } as const;
 
-export type LimitField = "max_bytes" | "max_msgs" | "max_age" | "num_replicas" | "duplicate_window";
+type LimitField = "max_bytes" | "max_msgs" | "max_age" | "num_replicas" | "duplicate_window";
 
-export interface Limit {
+interface Limit {
   /** From the environment; undefined when not set. */
   configured?: number;
   default: number;

@@ -10,7 +10,7 @@ import type { BenchRequest } from "./payloads.ts";
 import { percentile } from "./stats.ts";
 import type { LoadResult } from "./wrk.ts";
 
-export const CEILING_STREAM = "BENCH_CEILING";
+const CEILING_STREAM = "BENCH_CEILING";
 
 export async function createCeilingStream(nc: NatsConnection): Promise<void> {
   const jsm = await jetstreamManager(nc);

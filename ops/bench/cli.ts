@@ -1,7 +1,7 @@
 // Command line of ops/bench/run. Defaults are the full run (< 10 min on 2 cores);
 // --smoke shrinks every suite to seconds.
-export const SUITES = ["ingest", "projector", "e2e", "resources"] as const;
-export type Suite = (typeof SUITES)[number];
+const SUITES = ["ingest", "projector", "e2e", "resources"] as const;
+type Suite = (typeof SUITES)[number];
 
 export interface Options {
   suites: Set<Suite>;
@@ -18,7 +18,7 @@ export interface Options {
   maxPool: number;
 }
 
-export const USAGE = `usage: ops/bench/run [suite ...] [options]
+const USAGE = `usage: ops/bench/run [suite ...] [options]
 suites: ingest projector e2e resources (default: all; resources is measured during ingest and e2e)
   --smoke              every suite at a tiny load, in seconds (does not touch the README)
   --json FILE          write results (schema hookline-bench/2) to FILE

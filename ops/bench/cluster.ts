@@ -29,7 +29,7 @@ export interface Cluster {
 }
 
 // Redis DB 4 for the dashboard's cache: never the dev cluster's DB 0.
-export const BENCH_REDIS_URL = "redis://127.0.0.1:6379/4";
+const BENCH_REDIS_URL = "redis://127.0.0.1:6379/4";
 
 export async function startNats(workDir: string, name: string): Promise<{ nats: Managed; url: string; monitorUrl: string; store: string }> {
   const [port, mon] = [await freePort(), await freePort()];

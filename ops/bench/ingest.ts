@@ -25,7 +25,7 @@ export interface IngestOptions {
 
 export type Target = "hookline" | "ceiling" | "floor" | "direct" | "bull";
 
-export interface IngestPoint {
+interface IngestPoint {
   connections: number;
   results: Partial<Record<Target, LoadResult>>;
   ratios: {
@@ -104,7 +104,7 @@ export async function runIngest(cluster: Cluster, opts: IngestOptions, runTag: s
   try {
     // JIT and connection warm-up for every HTTP target, outside the measurement.
     const warm = writePool(join(cluster.workDir, "pool-warm"), `${runTag}w`, 4000, WRK_THREADS);
-    for (const [target, url] of Object.entries(urls)) {
+    for (const url of Object.values(urls)) {
       await runWrk({ url: url!, pool: warm, connections: 16, seconds: 1, cwd: cluster.root });
     }
     removePool(warm);

@@ -4,9 +4,9 @@
 import { signStandardWebhook } from "../../shared/crypto/standard-webhooks.ts";
 import { signTypeform } from "../../shared/crypto/typeform.ts";
 
-export const DEV_SW_SECRET = "whsec_aG9va2xpbmUtZGV2LXNlY3JldC0zMi1ieXRlcy1vayE=";
-export const DEV_TYPEFORM_SECRET = "dev-typeform-secret";
-export const DEV_HEYFLOW_TOKEN = "dev-heyflow-token";
+const DEV_SW_SECRET = "whsec_aG9va2xpbmUtZGV2LXNlY3JldC0zMi1ieXRlcy1vayE=";
+const DEV_TYPEFORM_SECRET = "dev-typeform-secret";
+const DEV_HEYFLOW_TOKEN = "dev-heyflow-token";
 
 export const BENCH_SOURCES = ["heyflow", "typeform", "google-forms", "generic"] as const;
 export type BenchSource = (typeof BENCH_SOURCES)[number];

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { progress } from "./progress.ts";
 import { freePort, run, spawnManaged, waitHttp, type Managed } from "./procs.ts";
 
-export const PEERS_DIR = join(import.meta.dir, "peers");
-export const PEER_REDIS_URL = "redis://127.0.0.1:6379/5";
+const PEERS_DIR = join(import.meta.dir, "peers");
+const PEER_REDIS_URL = "redis://127.0.0.1:6379/5";
 export type PeerName = "direct" | "bull";
 
 export async function ensurePeersInstalled(): Promise<void> {

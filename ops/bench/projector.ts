@@ -19,7 +19,7 @@ import { progress } from "./progress.ts";
 import type { Managed } from "./procs.ts";
 import { ratio } from "./stats.ts";
 
-export interface DrainRun {
+interface DrainRun {
   processes: number;
   events: number;
   seconds: number;

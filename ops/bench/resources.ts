@@ -1,10 +1,10 @@
 // CPU seconds and peak RSS of processes, from /proc (Linux): utime+stime in clock ticks
 // from /proc/<pid>/stat, VmHWM (peak resident set) and VmRSS from /proc/<pid>/status.
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 
 const TICKS = 100; // USER_HZ on Linux is 100 on every mainstream architecture.
 
-export function cpuSeconds(pid: number): number {
+function cpuSeconds(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name can hold spaces: fields are counted after the last ')'.
@@ -15,26 +15,13 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
-export function rssMb(pid: number, field: "VmHWM" | "VmRSS" = "VmRSS"): number {
+function rssMb(pid: number, field: "VmHWM" | "VmRSS" = "VmRSS"): number {
   try {
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return m ? Math.round(Number(m[1]) / 102.4) / 10 : 0;
   } catch {
     return 0;
   }
-}
-
-/** Pids whose command line contains `needle` (for --target mode, where we did not spawn them). */
-export function pidsByCommandLine(needle: string): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ");
-      if (cmd.includes(needle) && Number(entry) !== process.pid) out.push(Number(entry));
-    } catch {}
-  }
-  return out;
 }
 
 export interface ResourceUsage {

@@ -8,7 +8,7 @@ const apiTokens = v.pipe(
   v.check((s) => s.split(",").every((pair) => !pair.includes("=") || pair.slice(0, pair.lastIndexOf("=")).trim() !== ""), "every token=role pair needs a token"),
 );
 
-export const dashboardConfigSpec = {
+const dashboardConfigSpec = {
   ...commonConfig,
   port: entry("PORT", env.port, "3000"),
   databaseUrl: databaseUrlConfig,

@@ -18,7 +18,7 @@ export type PatientDto = { id: string } & PatientValues & {
 
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
 
-export function toPatientDto(r: Record<string, any>): PatientDto {
+function toPatientDto(r: Record<string, any>): PatientDto {
   return {
     id: String(r.id),
     ...(Object.fromEntries(PATIENT_FIELDS.map((f) => [f.name, r[f.column]])) as PatientValues),

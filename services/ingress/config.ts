@@ -1,7 +1,7 @@
 import { commonConfig, entry, env, readConfig, sourcesFileConfig } from "../../shared/config.ts";
 import { streamConfigSpec } from "../../shared/stream-limits.ts";
 
-export const ingressConfigSpec = {
+const ingressConfigSpec = {
   ...commonConfig,
   // Applied when this service provisions the streams (HOOKLINE_PROVISION).
   ...streamConfigSpec,
@@ -13,5 +13,4 @@ export const ingressConfigSpec = {
   trustedProxies: entry("TRUSTED_PROXIES", env.csv, ""),
 };
 
-export type IngressConfig = ReturnType<typeof readIngressConfig>;
 export const readIngressConfig = (source: Record<string, string | undefined> = process.env) => readConfig(ingressConfigSpec, source);

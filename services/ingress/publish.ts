@@ -68,7 +68,7 @@ export function createPublisher(js: JetStreamClient, timeoutMs: number): Publish
  * turn's publishes leave in one write. Nothing else changes: each promise still settles
  * only with its own PubAck (or its error/timeout).
  */
-export function coalesced<T, R>(publish: (msg: T) => Promise<R>): (msg: T) => Promise<R> {
+function coalesced<T, R>(publish: (msg: T) => Promise<R>): (msg: T) => Promise<R> {
   let queue: (() => void)[] = [];
   const run = () => {
     const batch = queue;

@@ -25,7 +25,7 @@ const decoder = new TextDecoder();
  * carry both, as "\\u0000" and "\\ud800"); a sender that puts one in a value must not
  * make its event unstorable, so NULs are dropped and lone surrogates become U+FFFD.
  */
-export function stripNul<T>(value: T): T {
+function stripNul<T>(value: T): T {
   if (typeof value === "string") return (value.includes("\u0000") ? value.replaceAll("\u0000", "") : value).toWellFormed() as T;
   if (Array.isArray(value)) return value.map(stripNul) as T;
   if (value && typeof value === "object") {
@@ -36,7 +36,7 @@ export function stripNul<T>(value: T): T {
   return value;
 }
 
-export function requestFromMessage(msg: Pick<JsMsg, "data" | "headers">): RawRequest {
+function requestFromMessage(msg: Pick<JsMsg, "data" | "headers">): RawRequest {
   const h = msg.headers;
   const headers: Record<string, string> = {};
   const provider = h?.get(H.providerHeaders);

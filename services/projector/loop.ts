@@ -46,7 +46,7 @@ export interface RunningProjector {
  * connections, refusing our login, or asked us to retry. Such a batch is redelivered
  * whole and never counted towards dead-lettering.
  */
-export function isTransient(error: unknown): boolean {
+function isTransient(error: unknown): boolean {
   const code = (error as { code?: string })?.code ?? "";
   return (
     /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|CONNECTION_CLOSED|CONNECTION_ENDED|CONNECTION_DESTROYED|CONNECT_TIMEOUT)$/.test(code) ||

@@ -14,10 +14,10 @@ export type SecretScheme = "standard-webhooks" | "typeform" | "github" | "stripe
  * pass (they are refused in production by value, see shared/dev-credentials.ts). Stripe's
  * own secrets (`whsec_` + 32 characters) are well above it.
  */
-export const MIN_SHARED_SECRET_CHARS = 16;
+const MIN_SHARED_SECRET_CHARS = 16;
 
 /** Standard Webhooks: "The secret SHOULD be between 24 bytes (192 bits) and 64 bytes (512 bits)" (spec, symmetric signatures). */
-export const STANDARD_SECRET_BYTES = { min: 24, max: 64 } as const;
+const STANDARD_SECRET_BYTES = { min: 24, max: 64 } as const;
 
 /**
  * Printable ASCII without space: a token travels in a header, a URL query or an HTTP Basic

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Sql } from "postgres";
 
-export const MIGRATIONS_DIR = join(import.meta.dir, "migrations");
+const MIGRATIONS_DIR = join(import.meta.dir, "migrations");
 // Arbitrary but fixed: "hookline" in ASCII, folded into a bigint.
 const LOCK_KEY = 0x686f6f6b6c696e65n;
 

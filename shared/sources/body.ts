@@ -16,7 +16,7 @@ export function mediaType(req: Pick<RawRequest, "headers">): string {
   return (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
 }
 
-export function decodeText(body: Uint8Array): string {
+function decodeText(body: Uint8Array): string {
   try {
     return decoder.decode(body);
   } catch {

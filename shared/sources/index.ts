@@ -1,12 +1,5 @@
+// What the services use of the sources module: the adapter contract and types, the
+// registry, and the sources file loader. Tests import the parts they exercise directly.
 export * from "./types.ts";
-export { ADAPTER_TYPES, getAdapter } from "./registry.ts";
-export { loadSources, parseSources, SourcesConfigError } from "./config.ts";
-export { mapAnswers, normalizeLabel, type MappedPatient, type MapperSource } from "./mapper.ts";
-export { matchLabel, normalizeKey } from "./labels.ts";
-export {
-  normalizeConsent, normalizeCountry, normalizeDate, normalizeEmail, normalizeGender, normalizePhone, normalizePostalCode,
-} from "./normalize.ts";
-export { splitFullName } from "./names.ts";
-export { authenticateSignature, authenticateToken } from "./adapters/auth.ts";
-export { detectHeyflowShape } from "./adapters/heyflow.ts";
-export { parseGoogleForms } from "./adapters/google-forms.ts";
+export { getAdapter } from "./registry.ts";
+export { loadSources } from "./config.ts";

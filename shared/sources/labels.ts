@@ -25,7 +25,7 @@ export function normalizeKey(key: string): string {
 export type LabelTarget = CanonicalField | "postalCity";
 
 /** Synonyms, already in normalized form (see normalizeLabel): each field's own (shared/patient-fields.ts), plus the pseudo fields'. */
-export const SYNONYMS: Record<LabelTarget, readonly string[]> = {
+const SYNONYMS: Record<LabelTarget, readonly string[]> = {
   ...(Object.fromEntries(PATIENT_FIELDS.map((f) => [f.name, f.labels])) as Record<string, readonly string[]> as Record<CanonicalField, readonly string[]>),
   postalCity: [
     "plz ort", "plz und ort", "plz wohnort", "postleitzahl und ort", "postleitzahl ort", "zip code and city",

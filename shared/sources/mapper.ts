@@ -19,7 +19,6 @@ import {
 } from "./normalize.ts";
 import type { Answer, CanonicalField, DateOrder, FieldProvenance, FormMapping, MatchMethod, PatientRecord, SourceConfig } from "./types.ts";
 
-export { normalizeLabel } from "./labels.ts";
 
 export interface MappedPatient {
   patient: PatientRecord;

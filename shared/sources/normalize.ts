@@ -12,7 +12,7 @@ import type { DateOrder } from "./types.ts";
  * field" before any pattern runs: the work a hostile answer can cause stays bounded
  * whatever the patterns are. The raw answer is still kept whole in `answers`.
  */
-export const MAX_VALUE_CHARS = 256;
+const MAX_VALUE_CHARS = 256;
 
 // A multi-select answer is a list; lists of lists happen (namedValues). JSON allows any
 // depth, and flattening 100,000 levels recursively would overflow the stack.

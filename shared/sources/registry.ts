@@ -7,7 +7,7 @@ import { heyflowAdapter } from "./adapters/heyflow.ts";
 import { typeformAdapter } from "./adapters/typeform.ts";
 import type { SourceAdapter } from "./types.ts";
 
-export const ADAPTERS = {
+const ADAPTERS = {
   heyflow: heyflowAdapter,
   typeform: typeformAdapter,
   "google-forms": googleFormsAdapter,

@@ -17,7 +17,6 @@ export interface RawRequest {
   now: number;
 }
 
-export type { AdapterType } from "./registry.ts";
 
 export type AuthConfig =
   /** Standard Webhooks: webhook-id / webhook-timestamp / webhook-signature (v1,<b64>). */
@@ -116,7 +115,7 @@ export interface FieldProvenance {
   method: MatchMethod;
 }
 
-export type AuthScheme = AuthConfig["scheme"];
+type AuthScheme = AuthConfig["scheme"];
 
 /**
  * What a source type accepts, declared by its adapter: the sources file is checked against

@@ -14,8 +14,8 @@ import { DEV_CREDENTIALS } from "../../shared/dev-credentials.ts";
 
 export const ROOT = join(import.meta.dir, "..", "..");
 export const DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgres://hookline:hookline@127.0.0.1:5432/hookline_test";
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1";
-export const DEV_SECRET = DEV_CREDENTIALS.standardWebhooksSecret;
+const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1";
+const DEV_SECRET = DEV_CREDENTIALS.standardWebhooksSecret;
 export const ADMIN = { authorization: `Bearer ${DEV_CREDENTIALS.dashboardAdminToken}` };
 
 export async function freePort(): Promise<number> {

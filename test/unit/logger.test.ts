@@ -1,30 +1,46 @@
-// Patient data never reaches a log line (issue #7 item 9): every sensitive canonical field,
+// Patient data never reaches a log line (issue #7 item 9): every canonical patient field,
 // at the top level and nested one level, is redacted by the service logger.
 import { expect, test } from "bun:test";
 import { createLogger } from "../../shared/logger.ts";
-import { SENSITIVE_FIELDS } from "../../shared/patient-fields.ts";
+import { CANONICAL_FIELDS } from "../../shared/patient-fields.ts";
+
+// Written out from the canonical record in the design (not derived from the field table), so
+// a field the table forgets to mark sensitive, or drops, still fails here. `answers` holds
+// every answer under its label.
+const DESIGN_PATIENT_KEYS = [
+  "firstName", "lastName", "fullName", "email", "phone", "dateOfBirth", "gender",
+  "street", "postalCode", "city", "country", "consent", "answers",
+];
+const PATIENT_KEYS = [...new Set([...DESIGN_PATIENT_KEYS, ...CANONICAL_FIELDS])];
 
 /** A value per field that could not appear in a log line by chance. */
 const valueOf = (field: string, where: string) => `${where}-${field}-VALUE-7f3a`;
 
-test("every sensitive field is redacted, top level and one level down", () => {
+function logged(obj: object): string {
   const lines: string[] = [];
   const log = createLogger("test", "info", { write: (line: string) => void lines.push(line) });
-  const top = Object.fromEntries(SENSITIVE_FIELDS.map((f) => [f.name, valueOf(f.name, "top")]));
-  const nested = Object.fromEntries(SENSITIVE_FIELDS.map((f) => [f.name, valueOf(f.name, "nested")]));
-  log.info({ ...top, record: nested, marker: "still-logged" }, "patient written");
-  const output = lines.join("");
+  log.info(obj, "patient written");
+  return lines.join("");
+}
+
+test("every canonical patient field is redacted, top level and one level down", () => {
+  const top = Object.fromEntries(PATIENT_KEYS.map((f) => [f, valueOf(f, "top")]));
+  const nested = Object.fromEntries(PATIENT_KEYS.map((f) => [f, valueOf(f, "nested")]));
+  const output = logged({ ...top, record: nested, marker: "still-logged" });
   expect(output).toContain("still-logged");
   expect(output).toContain("[redacted]");
-  for (const f of SENSITIVE_FIELDS) {
-    expect(output).not.toContain(valueOf(f.name, "top"));
-    expect(output).not.toContain(valueOf(f.name, "nested"));
-  }
+  const leaked = PATIENT_KEYS.flatMap((f) => ["top", "nested"].filter((where) => output.includes(valueOf(f, where))).map((where) => `${where}.${f}`));
+  expect(leaked).toEqual([]);
+});
+
+test("non-string patient values (consent true, a structured answers map) are redacted too", () => {
+  const output = logged({ consent: true, answers: { "E-Mail": "x@example.com" }, event: { consent: false, answers: { PLZ: "10115" } } });
+  expect(output).not.toContain("x@example.com");
+  expect(output).not.toContain("10115");
+  expect(output).not.toMatch(/"consent":(true|false)/);
 });
 
 test("the other redacted paths stay: secrets, tokens, authorization, bodies, database error details", () => {
-  const lines: string[] = [];
-  const log = createLogger("test", "info", { write: (line: string) => void lines.push(line) });
-  log.info({ secret: "S-1", token: "S-2", password: "S-3", body: "S-4", headers: { authorization: "S-5" }, err: { detail: "S-6" }, req: { body: "S-7" } }, "x");
-  for (let i = 1; i <= 7; i++) expect(lines.join("")).not.toContain(`S-${i}`);
+  const output = logged({ secret: "S-1", token: "S-2", password: "S-3", body: "S-4", headers: { authorization: "S-5" }, err: { detail: "S-6" }, req: { body: "S-7" } });
+  for (let i = 1; i <= 7; i++) expect(output).not.toContain(`S-${i}`);
 });

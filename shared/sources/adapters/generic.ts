@@ -8,7 +8,7 @@ import type { Answer, AuthResult, RawRequest, SourceAdapter, SourceConfig } from
 import { defineAdapter, SIGNATURE_SCHEMES } from "./define.ts";
 
 /** A provider id inside the body, for schemes whose headers carry none. */
-export function bodyEventId(body: JsonObject): string | null {
+function bodyEventId(body: JsonObject): string | null {
   return stringOrNull(body.id) ?? stringOrNull(body.event_id) ?? stringOrNull(body.eventId);
 }
 

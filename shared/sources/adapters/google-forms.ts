@@ -14,7 +14,7 @@ import { AdapterError, type Answer, type DateOrder, type RawRequest, type Source
 import { defineAdapter, SIGNATURE_SCHEMES } from "./define.ts";
 import { signedDelivery } from "./generic.ts";
 
-export type GoogleFormsShape = "answers" | "namedValues" | "flat";
+type GoogleFormsShape = "answers" | "namedValues" | "flat";
 
 interface Parsed {
   shape: GoogleFormsShape;
