@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
+import { DEV_CREDENTIALS } from "../../shared/dev-credentials.ts";
 import { PROJECTOR_CONSUMER, STREAM } from "../../shared/nats.ts";
 import type { Cluster } from "./cluster.ts";
 import { makeRequest, type BenchRequest } from "./payloads.ts";
@@ -55,7 +56,8 @@ async function withJsm<T>(natsUrl: string, fn: (jsm: Awaited<ReturnType<typeof j
 
 async function waitVisible(dashboardUrl: string, email: string, from: number): Promise<number | null> {
   const url = `${dashboardUrl}/api/v1/patients?q=${encodeURIComponent(email)}`;
-  const headers = { authorization: "Bearer dev-admin-token" };
+  // The cluster runs with HOOKLINE_ENV=development (cluster.ts): the dev admin token is live.
+  const headers = { authorization: `Bearer ${DEV_CREDENTIALS.dashboardAdminToken}` };
   while (performance.now() - from < VISIBLE_TIMEOUT_MS) {
     try {
       const res = await fetch(url, { headers });
