@@ -16,7 +16,7 @@ import { formQuestions, formSubmissions, listForms } from "./forms.ts";
 import { conflictRoutes } from "./conflicts.ts";
 import { openApiDocument } from "./openapi.ts";
 import { findPatients, getPatient, type PatientDto } from "./patients.ts";
-import { patientCacheKey } from "../../shared/cache-keys.ts";
+import { createPatientCache } from "../../shared/patient-cache.ts";
 import { indexPage } from "./page.ts";
 
 export interface DashboardDeps {
@@ -78,19 +78,22 @@ export function createDashboardApp(deps: DashboardDeps) {
   const tokens = parseTokens(deps.apiTokens);
   const cacheLookups = deps.metrics.meter.createCounter("hookline_dashboard_cache_lookups", { description: "Patient cache lookups by result" });
 
+  const patientCache = createPatientCache<PatientDto>(redis, { ttlSeconds: deps.cacheTtlSeconds });
+
+  /** Cache-aside through the patient cache's protocol (shared/patient-cache.ts). */
   async function cachedPatient(id: string): Promise<PatientDto | null> {
-    const key = patientCacheKey(id);
+    let generation: string | undefined;
     try {
-      const hit = await redis.get(key);
-      cacheLookups.add(1, { result: hit ? "hit" : "miss" });
-      if (hit) return JSON.parse(hit) as PatientDto;
+      const lookup = await patientCache.get(id);
+      cacheLookups.add(1, { result: lookup.hit ? "hit" : "miss" });
+      if (lookup.hit) return lookup.value;
+      generation = lookup.generation;
     } catch (error) {
       log.warn({ err: (error as Error).message }, "cache read failed; using database");
     }
     const patient = await getPatient(sql, id);
-    if (patient && deps.cacheTtlSeconds > 0) {
-      redis.set(key, JSON.stringify(patient), "EX", deps.cacheTtlSeconds).catch(() => {});
-    }
+    // Without the generation read before the database read, storing could cache a stale row.
+    if (patient && generation !== undefined) patientCache.put(id, generation, patient).catch(() => {});
     return patient;
   }
 
@@ -113,7 +116,7 @@ export function createDashboardApp(deps: DashboardDeps) {
       const patient = await cachedPatient(params.id);
       return patient ? json(patient) : errorResponse(404, "patient_not_found", `no patient ${params.id}`);
     })
-    .use(conflictRoutes({ sql, redis, log }))
+    .use(conflictRoutes({ sql, patientCache, log }))
     .get("/api/v1/events", ({ query }) =>
       keysetPage(
         EventCursor,

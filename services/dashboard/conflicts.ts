@@ -5,13 +5,12 @@
 import { Elysia } from "elysia";
 import * as v from "valibot";
 import type { Sql } from "postgres";
-import type { Redis } from "../../shared/cache.ts";
-import { patientCacheKey } from "../../shared/cache-keys.ts";
+import type { PatientCache } from "../../shared/patient-cache.ts";
 import { mergeSubmission } from "../../shared/db/patient-merge.ts";
 import { lockPatient, submissionState, writePatients, type StoredSubmission } from "../../shared/db/patients.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
-import { getPatient } from "./patients.ts";
+import { getPatient, type PatientDto } from "./patients.ts";
 
 export interface ConflictDto {
   id: string;
@@ -80,12 +79,12 @@ async function page(sql: Sql, query: Record<string, string | undefined>, filter:
 
 export interface ConflictDeps {
   sql: Sql;
-  redis: Redis;
+  patientCache: PatientCache<PatientDto>;
   log: Logger;
 }
 
 /** The conflict routes, as a plugin for the authenticated API. POST …/resolve writes: admin only. */
-export function conflictRoutes({ sql, redis, log }: ConflictDeps) {
+export function conflictRoutes({ sql, patientCache, log }: ConflictDeps) {
   return new Elysia()
     .get("/api/v1/conflicts", ({ query }) => page(sql, query, { status: query.status ?? "open" }))
     .get("/api/v1/patients/:id/conflicts", ({ params, query }) => {
@@ -117,7 +116,7 @@ export function conflictRoutes({ sql, redis, log }: ConflictDeps) {
       if (outcome instanceof Response) return outcome;
       if (action === "accept") {
         // After the commit, so a reader cannot cache the old values again.
-        await redis.del(patientCacheKey(outcome.patientId)).catch((error) => log.warn({ err: (error as Error).message }, "cache invalidation failed"));
+        await patientCache.invalidate([outcome.patientId]).catch((error) => log.warn({ err: (error as Error).message }, "cache invalidation failed"));
       }
       return json({ conflict: outcome, patient: await getPatient(sql, outcome.patientId) });
     });

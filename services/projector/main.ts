@@ -2,7 +2,7 @@
 import { jetstream } from "@nats-io/jetstream";
 import { Elysia } from "elysia";
 import { createRedis } from "../../shared/cache.ts";
-import { patientCacheKey } from "../../shared/cache-keys.ts";
+import { createPatientCache } from "../../shared/patient-cache.ts";
 import { createDb, databaseAnswers } from "../../shared/db/client.ts";
 import { createMetrics, metricsRoute } from "../../shared/metrics.ts";
 import { migrate } from "../../shared/db/migrate.ts";
@@ -63,9 +63,9 @@ const projector = await startProjector({
     batchSeconds.record(s.ms / 1000);
     log.debug(s, "batch committed");
   },
-  // Write-through would race with concurrent projectors; deleting is always safe.
+  // Write-through would race with concurrent projectors; invalidating (shared/patient-cache.ts) is always safe.
   onPatientsWritten: (ids) => {
-    redis.del(...ids.map(patientCacheKey)).catch((error) => log.warn({ err: error.message }, "cache invalidation failed"));
+    createPatientCache(redis).invalidate(ids).catch((error) => log.warn({ err: error.message }, "cache invalidation failed"));
   },
 });
 
