@@ -10,7 +10,7 @@
  * `name` free text with a letter, cleaned like a name; `text` free text with a letter;
  * the others by their normalizer in sources/normalize.ts.
  */
-type ValueKind =
+export type ValueKind =
   | "name"
   | "text"
   | "email"

@@ -1,11 +1,33 @@
 // The API description served at /openapi.json.
+import { PATIENT_FIELDS, type PatientFieldSpec } from "../../shared/patient-fields.ts";
+const nullable = (schema: Record<string, unknown>) => ({ ...schema, type: [schema.type, "null"] });
+const str = { type: "string" };
+
+/** A patient: the canonical fields (from the field table, with their types), then the record's bookkeeping. */
 const patient = {
   type: "object",
   properties: {
+    id: str,
     ...Object.fromEntries(
-      ["id", "firstName", "lastName", "fullName", "email", "phone", "dateOfBirth", "gender", "street", "postalCode", "city", "country", "source", "formId", "eventId", "submittedAt", "createdAt", "updatedAt"].map((k) => [k, { type: ["string", "null"] }]),
+      PATIENT_FIELDS.map((f: PatientFieldSpec) => [
+        f.name,
+        nullable({
+          type: f.type === "boolean" ? "boolean" : "string",
+          ...(f.type === "date" ? { format: "date" } : {}),
+          ...(f.values ? { enum: [...f.values, null] } : {}),
+          description: f.description,
+        }),
+      ]),
     ),
+    source: str,
+    formId: nullable(str),
+    eventId: { ...str, description: "the latest submission merged into this record" },
+    submittedAt: { ...str, format: "date-time" },
+    eventsCount: { type: "integer", description: "submissions with this email, conflicts included" },
+    answers: { type: "object", additionalProperties: true, description: "every answer, label → value (patient data)" },
     openConflicts: { type: "integer", description: "open identity conflicts (GET /api/v1/patients/{id}/conflicts)" },
+    createdAt: { ...str, format: "date-time" },
+    updatedAt: { ...str, format: "date-time" },
   },
 };
 const conflict = {
@@ -14,7 +36,11 @@ const conflict = {
     id: { type: "string" },
     patientId: { type: "string" },
     eventId: { type: "string" },
-    fields: { type: "array", items: { enum: ["firstName", "lastName", "dateOfBirth"] }, description: "identity fields on which the submission differs" },
+    fields: {
+      type: "array",
+      items: { enum: PATIENT_FIELDS.filter((f: PatientFieldSpec) => f.identity).map((f) => f.name) },
+      description: "identity fields on which the submission differs (or that it left unconfirmed)",
+    },
     submission: { type: "object", description: "the submission's canonical values, answers, source and formId (patient data)" },
     submittedAt: { type: "string" },
     status: { enum: ["open", "accepted", "dismissed"] },
@@ -29,7 +55,7 @@ const errors = { 400: { description: "bad request", content: { "application/json
 export const openApiDocument = {
   openapi: "3.1.0",
   info: { title: "hookline dashboard API", version: "1" },
-  components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+  components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } }, schemas: { Patient: patient } },
   security: [{ bearer: [] }],
   paths: {
     "/api/v1/patients": {

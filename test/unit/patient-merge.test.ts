@@ -1,11 +1,8 @@
 // The merge rule (shared/db/patient-merge.ts): later wins per field, identity conflicts merge nothing.
 import { describe, expect, test } from "bun:test";
-import { identityConflicts, mergeSubmission, normalizeIdentity, type PatientState, type PatientValues } from "../../shared/db/patient-merge.ts";
+import { identityConflicts, MERGED_FIELDS, mergeSubmission, normalizeIdentity, type PatientState, type PatientValues } from "../../shared/db/patient-merge.ts";
 
-const empty: PatientValues = {
-  firstName: null, lastName: null, fullName: null, phone: null, dateOfBirth: null, gender: null,
-  street: null, postalCode: null, city: null, country: null, consent: null,
-};
+const empty = Object.fromEntries(MERGED_FIELDS.map((f) => [f, null])) as PatientValues;
 const state = (values: Partial<PatientValues>, at: string, id = at, answers: Record<string, unknown> = {}): PatientState => ({
   values: { ...empty, ...values },
   answers,
