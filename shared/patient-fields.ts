@@ -213,6 +213,20 @@ export const PATIENT_FIELDS = [
       "verarbeitung meiner daten", "ich stimme", "stimme zu", "i consent", "i accept",
     ],
   },
+  {
+    name: "preferredLanguage",
+    column: "preferred_language",
+    type: "text",
+    kind: "text",
+    merge: "later-wins",
+    identity: false,
+    sensitive: true,
+    description: "The language the patient prefers to be addressed in, as answered",
+    labels: [
+      "preferred language", "language", "language preference", "communication language", "spoken language",
+      "sprache", "bevorzugte sprache", "muttersprache", "kommunikationssprache", "gewunschte sprache",
+    ],
+  },
 ] as const satisfies readonly PatientFieldSpec[];
 
 type PatientField = (typeof PATIENT_FIELDS)[number];
