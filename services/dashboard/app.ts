@@ -6,6 +6,7 @@ import type { Sql } from "postgres";
 import type { Redis } from "../../shared/cache.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import { jsonErrors } from "../../shared/http/json-errors.ts";
+import { securityHeaders } from "../../shared/http/security-headers.ts";
 import { healthRoutes, type ReadinessCheck } from "../../shared/http/health.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { metricsRoute, type Metrics } from "../../shared/metrics.ts";
@@ -17,7 +18,7 @@ import { conflictRoutes } from "./conflicts.ts";
 import { openApiDocument } from "./openapi.ts";
 import { findPatients, getPatient, type PatientDto } from "./patients.ts";
 import { createPatientCache } from "../../shared/patient-cache.ts";
-import { indexPage } from "./page.ts";
+import { dashboardPage } from "./page.ts";
 
 export interface DashboardDeps {
   sql: Sql;
@@ -170,9 +171,10 @@ export function createDashboardApp(deps: DashboardDeps) {
     );
 
   return new Elysia()
+    .use(securityHeaders())
     .use(jsonErrors(log))
     .use(healthRoutes(deps.readiness, deps.isDraining))
-    .get("/", () => new Response(indexPage(), { headers: { "content-type": "text/html; charset=utf-8" } }))
+    .use(dashboardPage())
     .get("/openapi.json", () => json(openApiDocument))
     .use(metricsRoute(deps.metrics))
     .use(api);
