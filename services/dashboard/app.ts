@@ -11,7 +11,7 @@ import { healthRoutes, type ReadinessCheck } from "../../shared/http/health.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { metricsRoute, type Metrics } from "../../shared/metrics.ts";
 import { AdapterError, getAdapter, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
-import { authenticateBearer, parseTokens } from "./auth.ts";
+import { bearerAuth, requireRole } from "./auth.ts";
 import { listEvents } from "./events.ts";
 import { formQuestions, formSubmissions, listForms } from "./forms.ts";
 import { conflictRoutes } from "./conflicts.ts";
@@ -76,7 +76,6 @@ async function keysetPage<S extends v.GenericSchema, T>(
 
 export function createDashboardApp(deps: DashboardDeps) {
   const { sql, redis, log } = deps;
-  const tokens = parseTokens(deps.apiTokens);
   const cacheLookups = deps.metrics.meter.createCounter("hookline_dashboard_cache_lookups", { description: "Patient cache lookups by result" });
 
   const patientCache = createPatientCache<PatientDto>(redis, { ttlSeconds: deps.cacheTtlSeconds });
@@ -99,11 +98,7 @@ export function createDashboardApp(deps: DashboardDeps) {
   }
 
   const api = new Elysia()
-    .onBeforeHandle(({ request }) => {
-      if (!authenticateBearer(request.headers.get("authorization"), tokens)) {
-        return errorResponse(401, "unauthorized", "send Authorization: Bearer <token>", { "www-authenticate": "Bearer" });
-      }
-    })
+    .use(bearerAuth(deps.apiTokens))
     .get("/api/v1/patients", ({ query }) =>
       keysetPage(
         PatientCursor,
@@ -118,13 +113,17 @@ export function createDashboardApp(deps: DashboardDeps) {
       return patient ? json(patient) : errorResponse(404, "patient_not_found", `no patient ${params.id}`);
     })
     .use(conflictRoutes({ sql, patientCache, log }))
-    .get("/api/v1/events", ({ query }) =>
-      keysetPage(
-        EventCursor,
-        query,
-        (limit, before) => listEvents(sql, { source: query.source, limit, before, withCanonical: query.include === "canonical" }),
-        (last) => ({ receivedAt: Date.parse(last.receivedAt), eventId: last.eventId }),
-      ),
+    // Admin only: every webhook's metadata and, on request, its whole canonical payload.
+    .get(
+      "/api/v1/events",
+      ({ query }) =>
+        keysetPage(
+          EventCursor,
+          query,
+          (limit, before) => listEvents(sql, { source: query.source, limit, before, withCanonical: query.include === "canonical" }),
+          (last) => ({ receivedAt: Date.parse(last.receivedAt), eventId: last.eventId }),
+        ),
+      { beforeHandle: requireRole("admin") },
     )
     .get("/api/v1/forms", async () => json({ items: await listForms(sql) }))
     .get("/api/v1/forms/:source/:formId/questions", async ({ params }) => {
@@ -167,7 +166,8 @@ export function createDashboardApp(deps: DashboardDeps) {
           throw error;
         }
       },
-      { parse: "none" },
+      // Admin only: it runs the parser on whatever is sent and shows how a source is set up.
+      { parse: "none", beforeHandle: requireRole("admin") },
     );
 
   return new Elysia()

@@ -10,6 +10,7 @@ import { mergeSubmission } from "../../shared/db/patient-merge.ts";
 import { lockPatient, submissionState, writePatients, type StoredSubmission } from "../../shared/db/patients.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
+import { requireRole } from "./auth.ts";
 import { getPatient, type PatientDto } from "./patients.ts";
 
 export interface ConflictDto {
@@ -91,33 +92,37 @@ export function conflictRoutes({ sql, patientCache, log }: ConflictDeps) {
       if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "patient id must be a number");
       return page(sql, query, { status: query.status, patientId: params.id });
     })
-    .post("/api/v1/conflicts/:id/resolve", async ({ params, body }) => {
-      if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "conflict id must be a number");
-      const parsed = v.safeParse(ResolveBody, body);
-      if (!parsed.success) return errorResponse(400, "invalid_request", 'send {"action":"accept"} or {"action":"dismiss"}');
-      const action = parsed.output.action;
-      const outcome = await sql.begin(async (tx) => {
-        // The conflict first, then its patient: the projector never locks conflicts, so no cycle.
-        const [row] = await tx`select ${tx.unsafe(COLUMNS)} from patient_conflicts where id = ${params.id}::bigint for update`;
-        if (!row) return errorResponse(404, "conflict_not_found", `no conflict ${params.id}`);
-        if (row.status !== "open") return errorResponse(409, "conflict_resolved", `conflict ${params.id} is already ${row.status}`);
-        if (action === "accept") {
-          const patient = await lockPatient(tx, String(row.patient_id));
-          if (patient) {
-            patient.state = mergeSubmission(patient.state, submissionState(row as never));
-            await writePatients(tx, [patient]);
+    .post(
+      "/api/v1/conflicts/:id/resolve",
+      async ({ params, body }) => {
+        if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "conflict id must be a number");
+        const parsed = v.safeParse(ResolveBody, body);
+        if (!parsed.success) return errorResponse(400, "invalid_request", 'send {"action":"accept"} or {"action":"dismiss"}');
+        const action = parsed.output.action;
+        const outcome = await sql.begin(async (tx) => {
+          // The conflict first, then its patient: the projector never locks conflicts, so no cycle.
+          const [row] = await tx`select ${tx.unsafe(COLUMNS)} from patient_conflicts where id = ${params.id}::bigint for update`;
+          if (!row) return errorResponse(404, "conflict_not_found", `no conflict ${params.id}`);
+          if (row.status !== "open") return errorResponse(409, "conflict_resolved", `conflict ${params.id} is already ${row.status}`);
+          if (action === "accept") {
+            const patient = await lockPatient(tx, String(row.patient_id));
+            if (patient) {
+              patient.state = mergeSubmission(patient.state, submissionState(row as never));
+              await writePatients(tx, [patient]);
+            }
           }
+          const [done] = await tx`
+            update patient_conflicts set status = ${action === "accept" ? "accepted" : "dismissed"}, resolved_at = now()
+            where id = ${params.id}::bigint returning ${tx.unsafe(COLUMNS)}`;
+          return toDto(done!);
+        });
+        if (outcome instanceof Response) return outcome;
+        if (action === "accept") {
+          // After the commit, so a reader cannot cache the old values again.
+          await patientCache.invalidate([outcome.patientId]).catch((error) => log.warn({ err: (error as Error).message }, "cache invalidation failed"));
         }
-        const [done] = await tx`
-          update patient_conflicts set status = ${action === "accept" ? "accepted" : "dismissed"}, resolved_at = now()
-          where id = ${params.id}::bigint returning ${tx.unsafe(COLUMNS)}`;
-        return toDto(done!);
-      });
-      if (outcome instanceof Response) return outcome;
-      if (action === "accept") {
-        // After the commit, so a reader cannot cache the old values again.
-        await patientCache.invalidate([outcome.patientId]).catch((error) => log.warn({ err: (error as Error).message }, "cache invalidation failed"));
-      }
-      return json({ conflict: outcome, patient: await getPatient(sql, outcome.patientId) });
-    });
+        return json({ conflict: outcome, patient: await getPatient(sql, outcome.patientId) });
+      },
+      { beforeHandle: requireRole("admin") },
+    );
 }

@@ -51,11 +51,23 @@ const conflict = {
 const error = { type: "object", properties: { error: { type: "object", properties: { code: { type: "string" }, message: { type: "string" } } } } };
 const page = (items: object) => ({ type: "object", properties: { items: { type: "array", items }, nextCursor: { type: ["string", "null"] } } });
 const errors = { 400: { description: "bad request", content: { "application/json": { schema: error } } }, 401: { description: "missing or bad bearer token", content: { "application/json": { schema: error } } } };
+/** An operation only a token with role admin may call; a viewer's gets 403 (services/dashboard/auth.ts). */
+const adminOnly = { security: [{ bearer: ["admin"] }] };
+const forbidden = { 403: { description: "the token's role is not admin (code forbidden)", content: { "application/json": { schema: error } } } };
 
 export const openApiDocument = {
   openapi: "3.1.0",
   info: { title: "hookline dashboard API", version: "1" },
-  components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } }, schemas: { Patient: patient } },
+  components: {
+    securitySchemes: {
+      bearer: {
+        type: "http",
+        scheme: "bearer",
+        description: "A token from DASHBOARD_API_TOKENS. Role viewer reads patients, forms and conflicts; operations whose security names the role admin need an admin token.",
+      },
+    },
+    schemas: { Patient: patient },
+  },
   security: [{ bearer: [] }],
   paths: {
     "/api/v1/patients": {
@@ -103,12 +115,14 @@ export const openApiDocument = {
     "/api/v1/conflicts/{id}/resolve": {
       post: {
         summary: "Resolve an open conflict: accept merges the submission as \"later wins\" would have; dismiss leaves the patient unchanged",
+        ...adminOnly,
         parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
         requestBody: { required: true, content: { "application/json": { schema: { type: "object", required: ["action"], properties: { action: { enum: ["accept", "dismiss"] } } } } } },
         responses: {
           200: { description: "the resolved conflict and the patient as it is now", content: { "application/json": { schema: { type: "object", properties: { conflict, patient } } } } },
           404: { description: "no such conflict" },
           409: { description: "already resolved" },
+          ...forbidden,
           ...errors,
         },
       },
@@ -116,13 +130,14 @@ export const openApiDocument = {
     "/api/v1/events": {
       get: {
         summary: "Received webhook events (newest first)",
+        ...adminOnly,
         parameters: [
           { name: "source", in: "query", schema: { type: "string" } },
           { name: "include", in: "query", schema: { enum: ["canonical"] } },
           { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 500, default: 50 } },
           { name: "cursor", in: "query", schema: { type: "string" } },
         ],
-        responses: { 200: { description: "a page of events" }, ...errors },
+        responses: { 200: { description: "a page of events" }, ...forbidden, ...errors },
       },
     },
     "/api/v1/forms": {
@@ -154,8 +169,9 @@ export const openApiDocument = {
     "/v1/sources/{source}/preview": {
       post: {
         summary: "Parse and map a sample payload for a source without publishing it",
+        ...adminOnly,
         parameters: [{ name: "source", in: "path", required: true, schema: { type: "string" } }],
-        responses: { 200: { description: "the canonical event and whether the request would authenticate" }, 404: { description: "unknown source" }, ...errors },
+        responses: { 200: { description: "the canonical event and whether the request would authenticate" }, 404: { description: "unknown source" }, ...forbidden, ...errors },
       },
     },
   },

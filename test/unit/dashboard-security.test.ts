@@ -4,7 +4,10 @@
 import { expect, test } from "bun:test";
 import { Writable } from "node:stream";
 import type { Sql } from "postgres";
+import { Elysia } from "elysia";
 import { createDashboardApp } from "../../services/dashboard/app.ts";
+import { requireRole } from "../../services/dashboard/auth.ts";
+import { openApiDocument } from "../../services/dashboard/openapi.ts";
 import type { Redis } from "../../shared/cache.ts";
 import { SECURITY_HEADERS } from "../../shared/http/security-headers.ts";
 import { createLogger } from "../../shared/logger.ts";
@@ -54,4 +57,50 @@ test("the page has no inline script, style or event handler for the CSP to block
   expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
   expect((await call("GET", "/app.js")).headers.get("content-type")).toStartWith("text/javascript");
   expect((await call("GET", "/app.css")).headers.get("content-type")).toStartWith("text/css");
+});
+
+const VIEWER = { authorization: "Bearer viewer-token-0123456789" };
+const JSON_BODY = { "content-type": "application/json" };
+
+test("a viewer reads patients, forms and conflicts", async () => {
+  for (const path of ["/api/v1/patients", "/api/v1/patients/42", "/api/v1/forms", "/api/v1/conflicts", "/api/v1/patients/42/conflicts"]) {
+    const res = await call("GET", path, VIEWER);
+    expect([path, res.status]).toEqual([path, path === "/api/v1/patients/42" ? 404 : 200]);
+  }
+});
+
+// Admin only: the preview runs the parser on arbitrary input and shows a source's setup, the
+// events carry every webhook's canonical payload, and resolving a conflict writes.
+const ADMIN_ONLY = [
+  ["the source preview", "POST", "/v1/sources/nope/preview", "/v1/sources/{source}/preview", "{}", 404],
+  ["the events", "GET", "/api/v1/events", "/api/v1/events", undefined, 200],
+  ["resolving a conflict", "POST", "/api/v1/conflicts/1/resolve", "/api/v1/conflicts/{id}/resolve", '{"action":"nope"}', 400],
+] as const;
+
+test.each(ADMIN_ONLY)("%s: a viewer gets 403 forbidden, an admin gets through, no token 401", async (_what, method, path, _documented, body, adminStatus) => {
+  const viewer = await call(method, path, { ...VIEWER, ...JSON_BODY }, body);
+  expect(viewer.status).toBe(403);
+  expect(await viewer.json()).toEqual({ error: { code: "forbidden", message: expect.stringContaining("admin") } });
+  expect((await call(method, path, { ...ADMIN, ...JSON_BODY }, body)).status).toBe(adminStatus);
+  expect((await call(method, path, JSON_BODY, body)).status).toBe(401);
+});
+
+test("requireRole refuses when no bearerAuth put a principal in front of it", async () => {
+  const bare = new Elysia().get("/x", () => "ok", { beforeHandle: requireRole("viewer") });
+  const res = await bare.handle(new Request("http://dashboard.test/x", { headers: ADMIN }));
+  expect(res.status).toBe(403);
+});
+
+test("the OpenAPI document names the admin role on exactly the admin-only operations", () => {
+  const adminOps: string[] = [];
+  for (const [path, item] of Object.entries(openApiDocument.paths)) {
+    for (const [method, op] of Object.entries(item as Record<string, { security?: { bearer: string[] }[]; responses: Record<string, unknown> }>)) {
+      if (op.security?.some((s) => s.bearer.includes("admin"))) {
+        adminOps.push(`${method.toUpperCase()} ${path}`);
+        expect(op.responses[403]).toBeDefined();
+      }
+    }
+  }
+  expect(adminOps.sort()).toEqual(ADMIN_ONLY.map(([, method, , documented]) => `${method} ${documented}`).sort());
+  expect(openApiDocument.security).toEqual([{ bearer: [] }]);
 });
