@@ -24,7 +24,7 @@ if (redis.call('GET', KEYS[1]) or '${NO_WRITES}') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
 return 1`;
 
-export type CacheLookup<T> = { hit: true; value: T } | { hit: false; generation: string };
+type CacheLookup<T> = { hit: true; value: T } | { hit: false; generation: string };
 
 export interface PatientCache<T> {
   /** One round trip: the entry if it is current, else the generation to hand to `put` after the database read. */

@@ -17,7 +17,7 @@ const RANK: Record<Role, number> = { viewer: 0, admin: 1 };
 const digest = (s: string) => createHash("sha256").update(s).digest();
 
 /** Parses "token=role,token2=role2"; tokens are kept only as digests. */
-export function parseTokens(spec: string): { digest: Buffer; role: Role }[] {
+function parseTokens(spec: string): { digest: Buffer; role: Role }[] {
   return spec
     .split(",")
     .map((pair) => pair.trim())
@@ -32,7 +32,7 @@ export function parseTokens(spec: string): { digest: Buffer; role: Role }[] {
 }
 
 /** Matches a bearer header against the tokens in constant time (digests have equal length). */
-export function authenticateBearer(header: string | null, tokens: { digest: Buffer; role: Role }[]): Principal | null {
+function authenticateBearer(header: string | null, tokens: { digest: Buffer; role: Role }[]): Principal | null {
   if (!header?.startsWith("Bearer ")) return null;
   const presented = digest(header.slice(7).trim());
   let match: Principal | null = null;
