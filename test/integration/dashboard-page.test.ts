@@ -47,12 +47,13 @@ async function watchedPage(): Promise<{ page: Page; problems: () => Promise<stri
     void d.dismiss();
   });
   await page.addInitScript(() => {
-    (window as any).__violations = [];
-    document.addEventListener("securitypolicyviolation", (e) => (window as any).__violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+    const violations: string[] = [];
+    Object.assign(window, { __violations: violations });
+    document.addEventListener("securitypolicyviolation", (e) => violations.push(`${e.violatedDirective} ${e.blockedURI}`));
   });
   return {
     page,
-    problems: async () => [...seen, ...(await page.evaluate(() => (window as any).__violations as string[])).map((v) => `csp: ${v}`)],
+    problems: async () => [...seen, ...(await page.evaluate(() => (window as unknown as { __violations: string[] }).__violations)).map((v) => `csp: ${v}`)],
   };
 }
 

@@ -15,8 +15,8 @@ import { createMetrics } from "../../shared/metrics.ts";
 
 const ADMIN = { authorization: "Bearer admin-token-0123456789" };
 
-// Every query (and fragment) resolves to no rows when awaited.
-const query = () => ({ then: (ok: (rows: unknown[]) => void) => ok([]) });
+// Every query (and fragment) resolves to no rows.
+const query = () => Promise.resolve([]);
 const sql = Object.assign(query, { unsafe: () => "" }) as unknown as Sql;
 
 const app = createDashboardApp({
