@@ -1,12 +1,12 @@
 #!/usr/bin/env bun
 // Operators' CLI. `bun ops/hookline.ts dlq list|replay ...`, `stream [migrate]` (or ./ops/hookline).
 import { parseArgs } from "node:util";
-import { SingleBar, Presets } from "cli-progress";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { Presets, SingleBar } from "cli-progress";
 import { commonConfig, readConfig } from "../shared/config.ts";
 import { countDeadLetters, readDeadLetters, replayDeadLetter } from "../shared/dead-letters.ts";
 import { createLogger } from "../shared/logger.ts";
-import { DLQ_STREAM, PROJECTOR_CONSUMER, STREAM, connectNats } from "../shared/nats.ts";
+import { connectNats, DLQ_STREAM, PROJECTOR_CONSUMER, STREAM } from "../shared/nats.ts";
 import { fillOf } from "../shared/stream-fill.ts";
 import { streamConfigSpec } from "../shared/stream-limits.ts";
 import { migrateWebhookStream } from "./stream-migrate.ts";
@@ -35,7 +35,9 @@ const { positionals, values } = parseArgs({
 });
 
 const [area, verb] = positionals;
-const valid = (area === "dlq" && (verb === "list" || verb === "replay")) || (area === "stream" && (verb === undefined || verb === "migrate"));
+const valid =
+  (area === "dlq" && (verb === "list" || verb === "replay")) ||
+  (area === "stream" && (verb === undefined || verb === "migrate"));
 if (values.help || !valid) {
   console.log(USAGE);
   process.exit(values.help ? 0 : 2);
@@ -63,12 +65,22 @@ if (verb === "list") {
   for await (const { letter } of readDeadLetters(nc, filter)) {
     n++;
     if (values.json) console.log(JSON.stringify(letter));
-    else console.log(`${letter.seq}\t${letter.storedAt}\t${letter.subject}\t${letter.code ?? "-"}\t${letter.reason ?? ""}`);
+    else
+      console.log(
+        `${letter.seq}\t${letter.storedAt}\t${letter.subject}\t${letter.code ?? "-"}\t${letter.reason ?? ""}`,
+      );
   }
   if (!values.json) console.error(`${n} dead letter(s)`);
 } else {
   const total = seq ? 1 : await countDeadLetters(nc);
-  const bar = new SingleBar({ format: "replaying [{bar}] {value}/{total} scanned, {replayed} replayed", hideCursor: true, noTTYOutput: !process.stderr.isTTY }, Presets.shades_classic);
+  const bar = new SingleBar(
+    {
+      format: "replaying [{bar}] {value}/{total} scanned, {replayed} replayed",
+      hideCursor: true,
+      noTTYOutput: !process.stderr.isTTY,
+    },
+    Presets.shades_classic,
+  );
   bar.start(total, 0, { replayed: 0 });
   let replayed = 0;
   let failed = 0;
@@ -100,11 +112,16 @@ async function streamCommand(verb: string | undefined): Promise<void> {
       const result = await migrateWebhookStream(nc, config, {
         timeoutMs: timeout * 1000,
         onWaiting: (n) => {
-          if (n !== shown) console.error(`${STREAM} sealed; waiting for the projector: ${n} message(s) not yet acknowledged`);
+          if (n !== shown)
+            console.error(`${STREAM} sealed; waiting for the projector: ${n} message(s) not yet acknowledged`);
           shown = n;
         },
       });
-      console.log(result === "already" ? `${STREAM} is already a work queue; nothing to do` : `${STREAM} recreated as a work queue; restart the projectors so they read from it`);
+      console.log(
+        result === "already"
+          ? `${STREAM} is already a work queue; nothing to do`
+          : `${STREAM} recreated as a work queue; restart the projectors so they read from it`,
+      );
       return;
     }
     await printStreams(nc);
@@ -139,7 +156,14 @@ async function printStreams(nc: Awaited<ReturnType<typeof connectNats>>): Promis
     for (const r of rows) console.log(JSON.stringify(r));
     return;
   }
-  const size = (n: number) => (n < 0 ? "no limit" : n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)} GiB` : n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
+  const size = (n: number) =>
+    n < 0
+      ? "no limit"
+      : n >= 1024 ** 3
+        ? `${(n / 1024 ** 3).toFixed(2)} GiB`
+        : n >= 1024 ** 2
+          ? `${(n / 1024 ** 2).toFixed(1)} MiB`
+          : `${(n / 1024).toFixed(1)} KiB`;
   for (const r of rows) {
     if ("missing" in r) {
       console.log(`${r.stream}: missing (./ops/provision.ts or a starting service creates it)`);
@@ -147,7 +171,12 @@ async function printStreams(nc: Awaited<ReturnType<typeof connectNats>>): Promis
     }
     const age = r.maxAgeSeconds > 0 ? `${(r.maxAgeSeconds / 86_400).toFixed(1)} days` : "forever";
     console.log(`${r.stream} (${r.retention}, discard ${r.discard}, kept ${age})`);
-    console.log(`  ${r.messages} message(s), ${size(r.bytes)} of ${size(r.maxBytes)}; message limit ${r.maxMsgs < 0 ? "none" : r.maxMsgs}; ${(r.fillRatio * 100).toFixed(1)}% full${r.fillRatio >= 1 ? " (REFUSING new messages)" : ""}`);
-    if ("projectorPending" in r) console.log(`  projector: ${r.projectorPending} not yet delivered, ${r.projectorAckPending} delivered and awaiting ack`);
+    console.log(
+      `  ${r.messages} message(s), ${size(r.bytes)} of ${size(r.maxBytes)}; message limit ${r.maxMsgs < 0 ? "none" : r.maxMsgs}; ${(r.fillRatio * 100).toFixed(1)}% full${r.fillRatio >= 1 ? " (REFUSING new messages)" : ""}`,
+    );
+    if ("projectorPending" in r)
+      console.log(
+        `  projector: ${r.projectorPending} not yet delivered, ${r.projectorAckPending} delivered and awaiting ack`,
+      );
   }
 }

@@ -1,6 +1,6 @@
 // Applies database migrations and creates/updates the JetStream streams and consumer.
 // Idempotent: ./ops/up runs it on every start; pods may run it concurrently.
-import { commonConfig, databaseUrlConfig, entry, env, readConfig } from "../shared/config.ts";
+import { commonConfig, databaseUrlConfig, readConfig } from "../shared/config.ts";
 import { createDb } from "../shared/db/client.ts";
 import { migrate } from "../shared/db/migrate.ts";
 import { createLogger } from "../shared/logger.ts";
@@ -22,7 +22,10 @@ try {
   await provisionJetStream(nc, config, undefined, log);
 } catch (error) {
   // e.g. stream_migration_required: the message says what to run.
-  log.error({ code: (error as { code?: unknown }).code, err: (error as Error).message }, "provisioning JetStream failed");
+  log.error(
+    { code: (error as { code?: unknown }).code, err: (error as Error).message },
+    "provisioning JetStream failed",
+  );
   await nc.close();
   process.exit(1);
 }

@@ -7,13 +7,18 @@
 //   3. delete the stream and provision it (and the consumer) anew.
 // Interrupted or timed out, the stream stays sealed (still refusing) and running it again
 // continues at step 2.
+
+import { jetstreamManager, RetentionPolicy, type StreamConfig } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { RetentionPolicy, jetstreamManager, type StreamConfig } from "@nats-io/jetstream";
-import { DEFAULT_CONSUMER_LIMITS, PROJECTOR_CONSUMER, STREAM, provisionJetStream } from "../shared/nats.ts";
+import { DEFAULT_CONSUMER_LIMITS, PROJECTOR_CONSUMER, provisionJetStream, STREAM } from "../shared/nats.ts";
 import type { StreamSettings } from "../shared/stream-limits.ts";
 
 export class MigrationError extends Error {
-  constructor(readonly code: "no_projector_consumer" | "migration_timeout", message: string, options?: ErrorOptions) {
+  constructor(
+    readonly code: "no_projector_consumer" | "migration_timeout",
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = "MigrationError";
   }
@@ -25,11 +30,18 @@ export interface MigrateOptions {
   onWaiting?: (unacked: number) => void;
 }
 
-export async function migrateWebhookStream(nc: NatsConnection, settings: StreamSettings, options: MigrateOptions): Promise<"already" | "migrated"> {
+export async function migrateWebhookStream(
+  nc: NatsConnection,
+  settings: StreamSettings,
+  options: MigrateOptions,
+): Promise<"already" | "migrated"> {
   const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(STREAM);
   if (info.config.retention === RetentionPolicy.Workqueue) return "already";
-  const hasConsumer = await jsm.consumers.info(STREAM, PROJECTOR_CONSUMER).then(() => true, () => false);
+  const hasConsumer = await jsm.consumers.info(STREAM, PROJECTOR_CONSUMER).then(
+    () => true,
+    () => false,
+  );
   if (!hasConsumer && info.state.messages > 0) {
     throw new MigrationError(
       "no_projector_consumer",

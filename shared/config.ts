@@ -25,19 +25,28 @@ const isUrl = (s: string, protocols: string[]) => {
 };
 
 const url = (protocols: string[]) =>
-  v.pipe(v.string(), v.check((s) => isUrl(s, protocols), `must be a URL with scheme ${protocols.join(" or ")}`));
+  v.pipe(
+    v.string(),
+    v.check((s) => isUrl(s, protocols), `must be a URL with scheme ${protocols.join(" or ")}`),
+  );
 
 /** A comma-separated list of URLs (NATS takes several seed servers). */
 const urls = (protocols: string[]) =>
   v.pipe(
     v.string(),
-    v.check((s) => s.split(",").every((u) => isUrl(u, protocols)), `must be URLs with scheme ${protocols.join(" or ")}, comma-separated`),
+    v.check(
+      (s) => s.split(",").every((u) => isUrl(u, protocols)),
+      `must be URLs with scheme ${protocols.join(" or ")}, comma-separated`,
+    ),
   );
 
 const int = (min: number, max: number) =>
   v.pipe(v.string(), v.regex(/^\d+$/, "must be a whole number"), v.transform(Number), v.minValue(min), v.maxValue(max));
 
-const bool = v.pipe(v.picklist(["true", "false", "1", "0"], "must be true or false"), v.transform((s) => s === "true" || s === "1"));
+const bool = v.pipe(
+  v.picklist(["true", "false", "1", "0"], "must be true or false"),
+  v.transform((s) => s === "true" || s === "1"),
+);
 
 /** Reusable entries; each service picks what it needs. Values arrive as strings. */
 export const env = {
@@ -50,7 +59,15 @@ export const env = {
   bool,
   logLevel: v.picklist(["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
   nonEmpty: v.pipe(v.string(), v.minLength(1)),
-  csv: v.pipe(v.string(), v.transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))),
+  csv: v.pipe(
+    v.string(),
+    v.transform((s) =>
+      s
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
+  ),
 };
 
 export interface ConfigEntry<T> {
@@ -67,12 +84,22 @@ export interface ConfigEntry<T> {
   secret?: boolean;
 }
 
-export function entry<T>(name: string, schema: v.GenericSchema<string, T>, def?: string, secret = false): ConfigEntry<T> {
+export function entry<T>(
+  name: string,
+  schema: v.GenericSchema<string, T>,
+  def?: string,
+  secret = false,
+): ConfigEntry<T> {
   return { name, schema, default: def, secret };
 }
 
 /** An entry whose default is a public dev value: it applies only when HOOKLINE_ENV=development. */
-export function devEntry<T>(name: string, schema: v.GenericSchema<string, T>, devDefault: string, secret = false): ConfigEntry<T> {
+export function devEntry<T>(
+  name: string,
+  schema: v.GenericSchema<string, T>,
+  devDefault: string,
+  secret = false,
+): ConfigEntry<T> {
   return { name, schema, devDefault, secret };
 }
 
@@ -87,6 +114,7 @@ const HOOKLINE_ENVS = ["development", "production"] as const;
  * Reads `spec` (key → entry) from `source`, returning typed values or throwing
  * ConfigError naming every variable that is missing or malformed.
  */
+// biome-ignore lint/suspicious/noExplicitAny: each entry has its own value type; `infer` below recovers it.
 export function readConfig<S extends Record<string, ConfigEntry<any>>>(
   spec: S,
   source: Env = process.env,
@@ -99,16 +127,25 @@ export function readConfig<S extends Record<string, ConfigEntry<any>>>(
     const raw = source[e.name] ?? (mode === "development" ? (e.devDefault ?? e.default) : e.default);
     // An empty value counts as missing, unless empty is the entry's own default.
     if (raw === undefined || (raw === "" && e.default !== "")) {
-      problems.push(e.devDefault === undefined ? `${e.name} is required` : `${e.name} is required (for local use only, HOOKLINE_ENV=development defaults it to the public dev value${e.secret ? "" : ` ${e.devDefault}`})`);
+      problems.push(
+        e.devDefault === undefined
+          ? `${e.name} is required`
+          : `${e.name} is required (for local use only, HOOKLINE_ENV=development defaults it to the public dev value${e.secret ? "" : ` ${e.devDefault}`})`,
+      );
       continue;
     }
     if (mode === "production" && e.secret && containsDevCredential(raw)) {
-      problems.push(`${e.name} holds a public dev credential (published in the README); not allowed when HOOKLINE_ENV=production`);
+      problems.push(
+        `${e.name} holds a public dev credential (published in the README); not allowed when HOOKLINE_ENV=production`,
+      );
       continue;
     }
     const result = v.safeParse(e.schema, raw);
     if (result.success) out[key] = result.output;
-    else problems.push(`${e.name}=${e.secret ? "<redacted>" : JSON.stringify(raw)}: ${result.issues.map((i) => i.message).join("; ")}`);
+    else
+      problems.push(
+        `${e.name}=${e.secret ? "<redacted>" : JSON.stringify(raw)}: ${result.issues.map((i) => i.message).join("; ")}`,
+      );
   }
   if (problems.length) throw new ConfigError(problems);
   return out as never;
@@ -118,7 +155,10 @@ export function readConfig<S extends Record<string, ConfigEntry<any>>>(
 export const commonConfig = {
   hooklineEnv: entry(
     "HOOKLINE_ENV",
-    v.pipe(v.picklist(["", ...HOOKLINE_ENVS], "must be development or production, or unset"), v.transform((s) => (s === "" ? undefined : s))),
+    v.pipe(
+      v.picklist(["", ...HOOKLINE_ENVS], "must be development or production, or unset"),
+      v.transform((s) => (s === "" ? undefined : s)),
+    ),
     "",
   ),
   // A NATS URL can carry credentials (nats://user:pass@host): never echoed.

@@ -3,8 +3,9 @@
 // WEBHOOKS_DLQ keeps. A replay republishes the original bytes and headers to the original
 // subject, then removes the dead letter; the projector's event-id idempotency makes a
 // replay of something already stored harmless.
-import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
+
 import { jetstream, jetstreamManager, type StoredMsg } from "@nats-io/jetstream";
+import { type MsgHdrs, type NatsConnection, headers as natsHeaders } from "@nats-io/nats-core";
 import { DLQ_STREAM, H, messageSource, webhookSubject } from "./nats.ts";
 
 /** Why a message is in WEBHOOKS_DLQ: carried as headers on its copy there. */
@@ -21,7 +22,14 @@ export interface DeadLetterReason {
 }
 
 /** The headers a dead letter adds to the original message's; removed again on replay. */
-const REASON_HEADERS = new Set<string>([H.reason, H.reasonCode, H.originalSubject, H.originalSeq, H.deliveries, H.msgId]);
+const REASON_HEADERS = new Set<string>([
+  H.reason,
+  H.reasonCode,
+  H.originalSubject,
+  H.originalSeq,
+  H.deliveries,
+  H.msgId,
+]);
 
 /** Adds the reason to a dead letter's headers (values made header-safe: errors can hold line breaks). */
 export function setReasonHeaders(h: MsgHdrs, why: DeadLetterReason): void {
@@ -71,7 +79,10 @@ export interface DeadLetterFilter {
 }
 
 /** Walks the DLQ oldest first, yielding the stored messages that match. */
-export async function* readDeadLetters(nc: NatsConnection, filter: DeadLetterFilter = {}): AsyncGenerator<{ msg: StoredMsg; letter: DeadLetterRecord }> {
+export async function* readDeadLetters(
+  nc: NatsConnection,
+  filter: DeadLetterFilter = {},
+): AsyncGenerator<{ msg: StoredMsg; letter: DeadLetterRecord }> {
   const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(DLQ_STREAM);
   if (info.state.messages === 0) return;

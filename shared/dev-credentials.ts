@@ -25,13 +25,18 @@ export const DEV_SOURCES_FILE = "ops/dev/sources.yaml";
 
 // Searched as parts of a value: "dev-admin-token=admin" holds one, and the Standard Webhooks
 // key is the same key with or without its prefix.
-const PUBLIC_PARTS = Object.values(DEV_CREDENTIALS).map((c) => (c.startsWith(STANDARD_SECRET_PREFIX) ? c.slice(STANDARD_SECRET_PREFIX.length) : c));
+const PUBLIC_PARTS = Object.values(DEV_CREDENTIALS).map((c) =>
+  c.startsWith(STANDARD_SECRET_PREFIX) ? c.slice(STANDARD_SECRET_PREFIX.length) : c,
+);
 
 /** A database URL logging in with the dev password (whatever its host). */
 function usesDevDatabasePassword(value: string): boolean {
   try {
     const url = new URL(value);
-    return (url.protocol === "postgres:" || url.protocol === "postgresql:") && decodeURIComponent(url.password) === DEV_DATABASE_PASSWORD;
+    return (
+      (url.protocol === "postgres:" || url.protocol === "postgresql:") &&
+      decodeURIComponent(url.password) === DEV_DATABASE_PASSWORD
+    );
   } catch {
     return false;
   }

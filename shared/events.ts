@@ -9,7 +9,7 @@ export function deriveEventId(source: string, providerEventId: string | null, bo
   const hash = createHash("sha256").update(source).update("\0");
   if (providerEventId !== null) hash.update("id:").update(providerEventId);
   else hash.update("body:").update(body);
-  return "evt_" + hash.digest("hex").slice(0, 32);
+  return `evt_${hash.digest("hex").slice(0, 32)}`;
 }
 
 /** Request headers worth keeping with the message for parse time; never credentials. */

@@ -10,11 +10,29 @@ const PATIENT_FIELD_PATHS = SENSITIVE_FIELDS.flatMap((f) => [f.name, `*.${f.name
 const REDACT_PATHS = [
   ...PATIENT_FIELD_PATHS,
   // Whole payloads and records: hold every field, under any label.
-  "patient", "*.patient", "answers", "*.answers", "body", "*.body",
-  "headers.authorization", "*.headers.authorization", "secret", "*.secret", "token", "*.token",
-  "password", "*.password", "databaseUrl", "redisUrl",
+  "patient",
+  "*.patient",
+  "answers",
+  "*.answers",
+  "body",
+  "*.body",
+  "headers.authorization",
+  "*.headers.authorization",
+  "secret",
+  "*.secret",
+  "token",
+  "*.token",
+  "password",
+  "*.password",
+  "databaseUrl",
+  "redisUrl",
   // Database errors can quote row values in these fields.
-  "err.detail", "err.where", "err.parameters", "err.query", "*.err.detail", "*.err.parameters",
+  "err.detail",
+  "err.where",
+  "err.parameters",
+  "err.query",
+  "*.err.detail",
+  "*.err.parameters",
 ];
 
 /**

@@ -34,6 +34,7 @@ export function createMetrics(service: string): Metrics {
 export function metricsRoute(metrics: Metrics) {
   return new Elysia({ name: "metrics" }).get(
     "/metrics",
-    async () => new Response(await metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }),
+    async () =>
+      new Response(await metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }),
   );
 }

@@ -1,21 +1,29 @@
 // NATS connection and idempotent JetStream provisioning. Every name a later part relies
 // on (stream, subjects, consumer, DLQ, header keys) is defined here once.
-import { connect } from "@nats-io/transport-node";
-import { nanos, type NatsConnection } from "@nats-io/nats-core";
+
 import {
   AckPolicy,
+  type ConsumerConfig,
   DeliverPolicy,
   DiscardPolicy,
   JetStreamApiError,
+  type JetStreamManager,
+  jetstreamManager,
   RetentionPolicy,
   StorageType,
-  jetstreamManager,
-  type ConsumerConfig,
-  type JetStreamManager,
   type StreamConfig,
 } from "@nats-io/jetstream";
+import { type NatsConnection, nanos } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
 import type { Logger } from "./logger.ts";
-import { NS_PER_DAY, STREAM_DEFAULTS, createConfig, planStreamUpdate, type StreamPlan, type StreamSettings } from "./stream-limits.ts";
+import {
+  createConfig,
+  NS_PER_DAY,
+  planStreamUpdate,
+  STREAM_DEFAULTS,
+  type StreamPlan,
+  type StreamSettings,
+} from "./stream-limits.ts";
 
 export const STREAM = "WEBHOOKS";
 export const DLQ_STREAM = "WEBHOOKS_DLQ";
@@ -74,7 +82,12 @@ export function natsConnected(nc: NatsConnection): boolean {
   return liveness.get(nc) !== false && !nc.isClosed();
 }
 
-export async function connectNats(url: string, name: string, log: Logger, options: { noAsyncTraces?: boolean } = {}): Promise<NatsConnection> {
+export async function connectNats(
+  url: string,
+  name: string,
+  log: Logger,
+  options: { noAsyncTraces?: boolean } = {},
+): Promise<NatsConnection> {
   const nc = await connect({
     ...options,
     servers: url.split(","),
@@ -90,7 +103,8 @@ export async function connectNats(url: string, name: string, log: Logger, option
     for await (const s of nc.status()) {
       if (s.type === "disconnect") liveness.set(nc, false);
       else if (s.type === "reconnect") liveness.set(nc, true);
-      if (s.type === "disconnect" || s.type === "reconnect" || s.type === "error") log.warn({ nats: s.type }, "nats connection status");
+      if (s.type === "disconnect" || s.type === "reconnect" || s.type === "error")
+        log.warn({ nats: s.type }, "nats connection status");
     }
   })();
   return nc;
@@ -131,7 +145,11 @@ async function ensureStream(jsm: JetStreamManager, plan: StreamPlan, log?: Logge
   if (notes.length) log?.warn({ stream: plan.name, changes: notes }, "stream settings updated");
 }
 
-async function ensureConsumer(jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig> & { durable_name: string }) {
+async function ensureConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  config: Partial<ConsumerConfig> & { durable_name: string },
+) {
   try {
     await jsm.consumers.info(stream, config.durable_name);
     await jsm.consumers.update(stream, config.durable_name, config);
@@ -148,7 +166,11 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string, config: Par
  * instead of deleting the oldest, unprojected ones; the ingress then answers 503 queue_full.
  * One consumer may read a work queue: the projector's durable.
  */
-export function webhookStreamPlan(settings: StreamSettings = {}, name = STREAM, subjects = [WEBHOOK_SUBJECTS]): StreamPlan {
+export function webhookStreamPlan(
+  settings: StreamSettings = {},
+  name = STREAM,
+  subjects = [WEBHOOK_SUBJECTS],
+): StreamPlan {
   return {
     name,
     subjects,
@@ -190,7 +212,11 @@ export function deadLetterStreamPlan(settings: StreamSettings = {}): StreamPlan 
 }
 
 /** The WEBHOOKS stream's settings (also used by the bench for its reference stream). */
-export function webhookStreamConfig(name: string, subjects: string[], settings: StreamSettings = {}): Partial<StreamConfig> & { name: string } {
+export function webhookStreamConfig(
+  name: string,
+  subjects: string[],
+  settings: StreamSettings = {},
+): Partial<StreamConfig> & { name: string } {
   return createConfig(webhookStreamPlan(settings, name, subjects));
 }
 

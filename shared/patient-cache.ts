@@ -51,15 +51,27 @@ export function createPatientCache<T>(redis: Redis, { ttlSeconds = 0 }: { ttlSec
     },
     async put(id, generation, value) {
       if (ttlSeconds <= 0) return false;
-      const stored = await redis.eval(PUT_IF_CURRENT, 2, generationKey(id), entryKey(id), generation, JSON.stringify({ generation, value }), ttlSeconds);
+      const stored = await redis.eval(
+        PUT_IF_CURRENT,
+        2,
+        generationKey(id),
+        entryKey(id),
+        generation,
+        JSON.stringify({ generation, value }),
+        ttlSeconds,
+      );
       return stored === 1;
     },
     async invalidate(ids) {
       if (!ids.length) return;
       const tx = redis.multi();
-      for (const id of ids) tx.incr(generationKey(id)).expire(generationKey(id), GENERATION_TTL_SECONDS).del(entryKey(id));
+      for (const id of ids)
+        tx.incr(generationKey(id)).expire(generationKey(id), GENERATION_TTL_SECONDS).del(entryKey(id));
       const failed = (await tx.exec())?.find(([error]) => error)?.[0];
-      if (failed) throw Object.assign(new Error(`patient cache invalidation failed: ${failed.message}`, { cause: failed }), { code: "cache_invalidation_failed" });
+      if (failed)
+        throw Object.assign(new Error(`patient cache invalidation failed: ${failed.message}`, { cause: failed }), {
+          code: "cache_invalidation_failed",
+        });
     },
   };
 }

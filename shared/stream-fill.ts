@@ -34,7 +34,13 @@ export interface StreamFillWatch {
 }
 
 /** Keeps hookline_stream_* gauges (label `stream`) up to date from stream info. */
-export function watchStreamFill(deps: { jsm: JetStreamManager; meter: Meter; log: Logger; streams: string[]; intervalMs?: number }): StreamFillWatch {
+export function watchStreamFill(deps: {
+  jsm: JetStreamManager;
+  meter: Meter;
+  log: Logger;
+  streams: string[];
+  intervalMs?: number;
+}): StreamFillWatch {
   const intervalMs = deps.intervalMs ?? 5000;
   let latest: StreamFill[] = [];
   const gauge = (name: string, description: string, value: (f: StreamFill) => number) =>
@@ -43,9 +49,17 @@ export function watchStreamFill(deps: { jsm: JetStreamManager; meter: Meter; log
     });
   gauge("hookline_stream_messages", "Messages in the stream (in WEBHOOKS: not yet projected)", (f) => f.messages);
   gauge("hookline_stream_bytes", "Bytes stored in the stream", (f) => f.bytes);
-  gauge("hookline_stream_max_bytes", "The stream's byte limit (-1: none); WEBHOOKS refuses webhooks when it is reached", (f) => f.maxBytes);
+  gauge(
+    "hookline_stream_max_bytes",
+    "The stream's byte limit (-1: none); WEBHOOKS refuses webhooks when it is reached",
+    (f) => f.maxBytes,
+  );
   gauge("hookline_stream_max_messages", "The stream's message limit (-1: none)", (f) => f.maxMsgs);
-  gauge("hookline_stream_fill_ratio", "How full the stream is against its tightest limit (1: refusing)", (f) => f.fillRatio);
+  gauge(
+    "hookline_stream_fill_ratio",
+    "How full the stream is against its tightest limit (1: refusing)",
+    (f) => f.fillRatio,
+  );
 
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -58,7 +72,11 @@ export function watchStreamFill(deps: { jsm: JetStreamManager; meter: Meter; log
       failing = false;
     } catch (error) {
       latest = [];
-      if (!failing) deps.log.warn({ err: (error as Error).message }, "reading stream fill failed; hookline_stream_* absent until it succeeds");
+      if (!failing)
+        deps.log.warn(
+          { err: (error as Error).message },
+          "reading stream fill failed; hookline_stream_* absent until it succeeds",
+        );
       failing = true;
     }
     if (!stopped) timer = setTimeout(read, intervalMs);

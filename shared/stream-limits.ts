@@ -7,13 +7,23 @@
 // configured is brought to the current default only while the stream still holds the value
 // hookline recorded; once an operator changed it (nats stream edit, the JetStream API) the
 // stream's value no longer matches the record and is kept. A configured variable always wins.
-import * as v from "valibot";
+
 import type { StreamConfig } from "@nats-io/jetstream";
+import * as v from "valibot";
 import { entry, env } from "./config.ts";
 
 /** A whole number, or "" (unset): undefined, so the stream's own value stays. */
 const optionalInt = (min: number, max: number) =>
-  v.union([v.pipe(v.literal(""), v.transform(() => undefined)), env.int(min, max)], `must be a whole number from ${min} to ${max}, or unset`);
+  v.union(
+    [
+      v.pipe(
+        v.literal(""),
+        v.transform(() => undefined),
+      ),
+      env.int(min, max),
+    ],
+    `must be a whole number from ${min} to ${max}, or unset`,
+  );
 
 /** Spread into each provisioning service's config spec (ingress, projector, ops/provision.ts). */
 export const streamConfigSpec = {
@@ -98,7 +108,11 @@ export function createConfig(plan: StreamPlan): Partial<StreamConfig> & { name: 
 }
 
 export class StreamProvisionError extends Error {
-  constructor(readonly code: "stream_migration_required" | "stream_incompatible", message: string, options?: ErrorOptions) {
+  constructor(
+    readonly code: "stream_migration_required" | "stream_incompatible",
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = "StreamProvisionError";
   }
@@ -119,14 +133,20 @@ function sameRecord(a: Record<string, string>, b: Record<string, string>): boole
 /** What to change on an existing stream; throws when it cannot be made right in place. */
 export function planStreamUpdate(plan: StreamPlan, current: StreamConfig): StreamUpdate {
   if (current.retention !== plan.retention) {
-    const migrate = plan.retention === "workqueue" ? ` Run "./ops/hookline stream migrate" (it seals ${plan.name}, waits until the projector has acknowledged every message, then recreates it) and start again.` : "";
+    const migrate =
+      plan.retention === "workqueue"
+        ? ` Run "./ops/hookline stream migrate" (it seals ${plan.name}, waits until the projector has acknowledged every message, then recreates it) and start again.`
+        : "";
     throw new StreamProvisionError(
       plan.retention === "workqueue" ? "stream_migration_required" : "stream_incompatible",
       `stream ${plan.name} has retention "${current.retention}", hookline needs "${plan.retention}"; JetStream cannot change retention to or from workqueue in place.${migrate}`,
     );
   }
   if (current.storage !== plan.storage) {
-    throw new StreamProvisionError("stream_incompatible", `stream ${plan.name} has storage "${current.storage}", hookline needs "${plan.storage}"`);
+    throw new StreamProvisionError(
+      "stream_incompatible",
+      `stream ${plan.name} has storage "${current.storage}", hookline needs "${plan.storage}"`,
+    );
   }
   const changes: Partial<StreamConfig> = {};
   const notes: string[] = [];
@@ -135,7 +155,8 @@ export function planStreamUpdate(plan: StreamPlan, current: StreamConfig): Strea
     notes.push(`${field}: ${JSON.stringify(current[field])} -> ${JSON.stringify(value)} (${why})`);
   };
 
-  if (JSON.stringify([...current.subjects].sort()) !== JSON.stringify([...plan.subjects].sort())) set("subjects", plan.subjects, "hookline's subjects");
+  if (JSON.stringify([...current.subjects].sort()) !== JSON.stringify([...plan.subjects].sort()))
+    set("subjects", plan.subjects, "hookline's subjects");
   for (const [field, value] of Object.entries(plan.enforced) as [keyof StreamConfig, unknown][]) {
     if (current[field] !== value) set(field, value, "required so that no unprojected message is dropped");
   }
@@ -152,7 +173,8 @@ export function planStreamUpdate(plan: StreamPlan, current: StreamConfig): Strea
       if (now !== limit.configured) set(field, limit.configured, "configured");
     } else if (ours) {
       metadata[key] = String(limit.default);
-      if (now !== limit.default) set(field, limit.default, "hookline's default; the stream still held hookline's earlier default");
+      if (now !== limit.default)
+        set(field, limit.default, "hookline's default; the stream still held hookline's earlier default");
     } else {
       // An operator's value: kept, and no longer recorded as ours.
       delete metadata[key];

@@ -1,6 +1,6 @@
 // OpenTelemetry tracing, configured by the standard OTEL_* variables. With no OTLP
 // endpoint set, tracing stays the API's no-op: no exporter, no cost beyond a few calls.
-import { context, propagation, trace, type Context, type Tracer } from "@opentelemetry/api";
+import { type Context, context, propagation, type Tracer, trace } from "@opentelemetry/api";
 import { NodeSDK } from "@opentelemetry/sdk-node";
 
 export interface Tracing {
@@ -10,11 +10,17 @@ export interface Tracing {
 }
 
 export function startTracing(service: string, env: Record<string, string | undefined> = process.env): Tracing {
-  const enabled = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && env.OTEL_SDK_DISABLED !== "true";
+  const enabled =
+    Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) &&
+    env.OTEL_SDK_DISABLED !== "true";
   let sdk: NodeSDK | undefined;
   if (enabled) {
     // Exporter, protocol, sampler and batching all come from the standard OTEL_* variables.
-    sdk = new NodeSDK({ serviceName: env.OTEL_SERVICE_NAME ?? `hookline-${service}`, instrumentations: [], autoDetectResources: false });
+    sdk = new NodeSDK({
+      serviceName: env.OTEL_SERVICE_NAME ?? `hookline-${service}`,
+      instrumentations: [],
+      autoDetectResources: false,
+    });
     sdk.start();
   }
   return {
@@ -45,10 +51,14 @@ export function wellFormedTraceContext(traceparent: string | undefined, tracesta
 
 /** Reads a W3C trace context (traceparent/tracestate) from any header-like carrier. */
 export function extractContext(get: (key: string) => string | undefined | null): Context {
-  return propagation.extract(context.active(), {}, {
-    keys: () => ["traceparent", "tracestate"],
-    get: (_carrier, key) => get(key) ?? undefined,
-  });
+  return propagation.extract(
+    context.active(),
+    {},
+    {
+      keys: () => ["traceparent", "tracestate"],
+      get: (_carrier, key) => get(key) ?? undefined,
+    },
+  );
 }
 
 /** Writes the given context's trace headers through `set`. */

@@ -2,10 +2,11 @@
 // same bodies, the same Nats-Msg-Id dedup and the same headers the ingress sets, with the
 // same number in flight — into its own stream BENCH_CEILING (same storage settings as
 // WEBHOOKS), created before and deleted after, so WEBHOOKS is never touched.
-import type { NatsConnection } from "@nats-io/nats-core";
+
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { webhookStreamConfig } from "../../shared/nats.ts";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { messageHeaders } from "../../services/ingress/publish.ts";
+import { webhookStreamConfig } from "../../shared/nats.ts";
 import type { BenchRequest } from "./payloads.ts";
 import { percentile } from "./stats.ts";
 import type { LoadResult } from "./wrk.ts";
@@ -25,7 +26,12 @@ export async function deleteCeilingStream(nc: NatsConnection): Promise<void> {
 }
 
 /** `inFlight` loops, each publishing and awaiting its PubAck, for `seconds` (bounded by the pool too). */
-export async function runCeiling(nc: NatsConnection, requests: BenchRequest[], inFlight: number, seconds: number): Promise<LoadResult> {
+export async function runCeiling(
+  nc: NatsConnection,
+  requests: BenchRequest[],
+  inFlight: number,
+  seconds: number,
+): Promise<LoadResult> {
   const js = jetstream(nc, { timeout: 10_000 });
   const latencies: number[] = [];
   let next = 0;
@@ -51,7 +57,9 @@ export async function runCeiling(nc: NatsConnection, requests: BenchRequest[], i
           method: "POST",
           query: "",
           receivedAt: Date.now(),
-          providerHeaders: r.headers["webhook-id"] ? { "webhook-id": r.id, "webhook-timestamp": r.headers["webhook-timestamp"]! } : {},
+          providerHeaders: r.headers["webhook-id"]
+            ? { "webhook-id": r.id, "webhook-timestamp": r.headers["webhook-timestamp"]! }
+            : {},
         },
         msgID,
       );

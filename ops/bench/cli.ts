@@ -55,18 +55,45 @@ export function parseArgs(argv: string[]): Options {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     switch (a) {
-      case "--smoke": o.smoke = true; break;
-      case "--json": o.json = argv[++i] ?? ""; if (!o.json) throw new Error("--json needs a file"); break;
-      case "--no-readme": o.readme = false; explicitReadme = true; break;
-      case "--readme": o.readme = true; explicitReadme = true; break;
-      case "--seconds": o.seconds = num(argv[++i], a); break;
-      case "--repeats": o.repeats = Math.round(num(argv[++i], a)); break;
-      case "--concurrency": o.concurrencies = (argv[++i] ?? "").split(",").map((s) => Math.round(num(s, a))); break;
-      case "--no-peers": o.peers = false; break;
-      case "--backlog": o.backlog = Math.round(num(argv[++i], a)); break;
-      case "--one-projector": o.twoProjectors = false; break;
-      case "--e2e-seconds": o.e2eSeconds = num(argv[++i], a); break;
-      case "-h": case "--help": throw new Error(USAGE);
+      case "--smoke":
+        o.smoke = true;
+        break;
+      case "--json":
+        o.json = argv[++i] ?? "";
+        if (!o.json) throw new Error("--json needs a file");
+        break;
+      case "--no-readme":
+        o.readme = false;
+        explicitReadme = true;
+        break;
+      case "--readme":
+        o.readme = true;
+        explicitReadme = true;
+        break;
+      case "--seconds":
+        o.seconds = num(argv[++i], a);
+        break;
+      case "--repeats":
+        o.repeats = Math.round(num(argv[++i], a));
+        break;
+      case "--concurrency":
+        o.concurrencies = (argv[++i] ?? "").split(",").map((s) => Math.round(num(s, a)));
+        break;
+      case "--no-peers":
+        o.peers = false;
+        break;
+      case "--backlog":
+        o.backlog = Math.round(num(argv[++i], a));
+        break;
+      case "--one-projector":
+        o.twoProjectors = false;
+        break;
+      case "--e2e-seconds":
+        o.e2eSeconds = num(argv[++i], a);
+        break;
+      case "-h":
+      case "--help":
+        throw new Error(USAGE);
       default:
         if (a === "all") for (const s of SUITES) o.suites.add(s);
         else if ((SUITES as readonly string[]).includes(a)) o.suites.add(a as Suite);

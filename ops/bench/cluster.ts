@@ -5,7 +5,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { benchDb, dbUrl, dropDatabase, provision, recreateDatabase } from "./db.ts";
-import { freePort, spawnManaged, waitHttp, waitTcp, type Managed } from "./procs.ts";
+import { freePort, type Managed, spawnManaged, waitHttp, waitTcp } from "./procs.ts";
 
 export interface Cluster {
   root: string;
@@ -31,7 +31,10 @@ export interface Cluster {
 // Redis DB 4 for the dashboard's cache: never the dev cluster's DB 0.
 const BENCH_REDIS_URL = "redis://127.0.0.1:6379/4";
 
-export async function startNats(workDir: string, name: string): Promise<{ nats: Managed; url: string; monitorUrl: string; store: string }> {
+export async function startNats(
+  workDir: string,
+  name: string,
+): Promise<{ nats: Managed; url: string; monitorUrl: string; store: string }> {
   const [port, mon] = [await freePort(), await freePort()];
   const store = join(workDir, `${name}-store`);
   rmSync(store, { recursive: true, force: true });
@@ -61,9 +64,21 @@ export function serviceEnv(natsUrl: string, databaseUrl: string, root: string): 
   };
 }
 
-export async function startService(root: string, workDir: string, service: string, name: string, env: Record<string, string>): Promise<{ proc: Managed; url: string }> {
+export async function startService(
+  root: string,
+  workDir: string,
+  service: string,
+  name: string,
+  env: Record<string, string>,
+): Promise<{ proc: Managed; url: string }> {
   const port = await freePort();
-  const proc = spawnManaged({ name, cmd: ["bun", `services/${service}/main.ts`], cwd: root, env: { ...env, PORT: String(port) }, logDir: workDir });
+  const proc = spawnManaged({
+    name,
+    cmd: ["bun", `services/${service}/main.ts`],
+    cwd: root,
+    env: { ...env, PORT: String(port) },
+    logDir: workDir,
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/health/ready`, 60, proc);
   return { proc, url };

@@ -12,12 +12,12 @@ import { connect } from "@nats-io/transport-node";
 import { DEV_CREDENTIALS } from "../../shared/dev-credentials.ts";
 import { PROJECTOR_CONSUMER, STREAM } from "../../shared/nats.ts";
 import type { Cluster } from "./cluster.ts";
-import { makeRequest, type BenchRequest } from "./payloads.ts";
+import { type BenchRequest, makeRequest } from "./payloads.ts";
 import { removePool, writePool } from "./pool.ts";
 import { progress } from "./progress.ts";
 import { meter, type ResourceUsage } from "./resources.ts";
 import { percentile } from "./stats.ts";
-import { WRK_THREADS, runWrk, type LoadResult } from "./wrk.ts";
+import { type LoadResult, runWrk, WRK_THREADS } from "./wrk.ts";
 
 type Summary = { p50: number; p90: number; p99: number; max: number };
 
@@ -43,9 +43,16 @@ const summary = (sorted: number[]): Summary => ({
   p99: r3(percentile(sorted, 99)),
   max: r3(sorted.at(-1) ?? 0),
 });
-const fromWrk = (r: LoadResult) => ({ achievedRps: r.rps, errors: r.errors, latencyMs: { p50: r.latencyMs.p50, p90: r.latencyMs.p90, p99: r.latencyMs.p99, max: r.latencyMs.max } });
+const fromWrk = (r: LoadResult) => ({
+  achievedRps: r.rps,
+  errors: r.errors,
+  latencyMs: { p50: r.latencyMs.p50, p90: r.latencyMs.p90, p99: r.latencyMs.p99, max: r.latencyMs.max },
+});
 
-async function withJsm<T>(natsUrl: string, fn: (jsm: Awaited<ReturnType<typeof jetstreamManager>>) => Promise<T>): Promise<T> {
+async function withJsm<T>(
+  natsUrl: string,
+  fn: (jsm: Awaited<ReturnType<typeof jetstreamManager>>) => Promise<T>,
+): Promise<T> {
   const nc = await connect({ servers: natsUrl, name: "hookline-bench-e2e" });
   try {
     return await fn(await jetstreamManager(nc));
@@ -69,7 +76,11 @@ async function waitVisible(dashboardUrl: string, email: string, from: number): P
 }
 
 /** Sends one probe webhook every 1000/PROBE_RPS ms until `stopAt`; bounded by time. */
-async function probe(cluster: Cluster, runTag: string, stopAt: number): Promise<{ visible: number[]; samples: number }> {
+async function probe(
+  cluster: Cluster,
+  runTag: string,
+  stopAt: number,
+): Promise<{ visible: number[]; samples: number }> {
   const visible: number[] = [];
   const pollers: Promise<void>[] = [];
   let n = 0;
@@ -77,7 +88,11 @@ async function probe(cluster: Cluster, runTag: string, stopAt: number): Promise<
     const req: BenchRequest = makeRequest(`${runTag}probe`, n++, Date.now());
     pollers.push(
       (async () => {
-        const res = await fetch(`${cluster.ingressUrl}/v1/webhooks/${req.source}`, { method: "POST", headers: req.headers, body: req.body as BodyInit });
+        const res = await fetch(`${cluster.ingressUrl}/v1/webhooks/${req.source}`, {
+          method: "POST",
+          headers: req.headers,
+          body: req.body as BodyInit,
+        });
         await res.arrayBuffer();
         if (res.status !== 200) return;
         const ms = await waitVisible(cluster.dashboardUrl, req.email, performance.now());
@@ -96,9 +111,21 @@ export async function runE2e(cluster: Cluster, rate: number, seconds: number, ru
   const poolSize = Math.min(400_000, Math.ceil(rate * seconds * 1.5));
 
   await cluster.stopProjector();
-  const alonePool = writePool(join(cluster.workDir, "pool-e2e-alone"), `${runTag}alone`, Math.ceil(poolSize / 2), WRK_THREADS);
+  const alonePool = writePool(
+    join(cluster.workDir, "pool-e2e-alone"),
+    `${runTag}alone`,
+    Math.ceil(poolSize / 2),
+    WRK_THREADS,
+  );
   progress(`e2e: ingress alone, ~${rate} req/s offered for ${Math.ceil(seconds / 2)}s (projector stopped)`);
-  const alone = await runWrk({ url: `${cluster.ingressUrl}/`, pool: alonePool, connections: CONNECTIONS, seconds: Math.ceil(seconds / 2), cwd: cluster.root, pauseMs });
+  const alone = await runWrk({
+    url: `${cluster.ingressUrl}/`,
+    pool: alonePool,
+    connections: CONNECTIONS,
+    seconds: Math.ceil(seconds / 2),
+    cwd: cluster.root,
+    pauseMs,
+  });
   removePool(alonePool);
 
   // A caught-up pipeline: the earlier load's backlog is purged before the projector starts.
@@ -106,9 +133,21 @@ export async function runE2e(cluster: Cluster, rate: number, seconds: number, ru
   const projector = await cluster.startProjector();
   const pool = writePool(join(cluster.workDir, "pool-e2e"), `${runTag}e2e`, poolSize, WRK_THREADS);
   progress(`e2e: pipeline, ~${rate} req/s offered for ${seconds}s, probe at ${PROBE_RPS}/s timing 200 → visible`);
-  const m = meter({ ingress: cluster.ingress.pid, "nats-server": cluster.nats.pid, projector: projector.pid, dashboard: cluster.dashboard.pid });
+  const m = meter({
+    ingress: cluster.ingress.pid,
+    "nats-server": cluster.nats.pid,
+    projector: projector.pid,
+    dashboard: cluster.dashboard.pid,
+  });
   const probing = probe(cluster, runTag, performance.now() + seconds * 1000);
-  const load = await runWrk({ url: `${cluster.ingressUrl}/`, pool, connections: CONNECTIONS, seconds, cwd: cluster.root, pauseMs });
+  const load = await runWrk({
+    url: `${cluster.ingressUrl}/`,
+    pool,
+    connections: CONNECTIONS,
+    seconds,
+    cwd: cluster.root,
+    pauseMs,
+  });
   const backlogAtEnd = await withJsm(cluster.natsUrl, async (jsm) => {
     const info = await jsm.consumers.info(STREAM, PROJECTOR_CONSUMER);
     return info.num_pending + info.num_ack_pending;

@@ -2,17 +2,18 @@
 // ceiling and the two peers, all from the same pool of signed requests, in the same run.
 // Consumers (projector, Bull worker) are stopped during the load: this measures the
 // acknowledge path only — the 200 means stored — and the drain is measured apart.
-import { connect } from "@nats-io/transport-node";
+
 import { join } from "node:path";
-import type { Cluster } from "./cluster.ts";
+import { connect } from "@nats-io/transport-node";
 import { createCeilingStream, deleteCeilingStream, runCeiling } from "./ceiling.ts";
-import { dropPeerQueue, ensurePeersInstalled, queuedJobs, startPeer, type Peer } from "./peers.ts";
+import type { Cluster } from "./cluster.ts";
+import { dropPeerQueue, ensurePeersInstalled, type Peer, queuedJobs, startPeer } from "./peers.ts";
+import { type Pool, removePool, writePool } from "./pool.ts";
 import { freePort, spawnManaged, waitHttp } from "./procs.ts";
-import { removePool, writePool, type Pool } from "./pool.ts";
 import { progress, warnLine } from "./progress.ts";
 import { meter, type ResourceUsage } from "./resources.ts";
 import { median, ratio } from "./stats.ts";
-import { WRK_THREADS, runWrk, type LoadResult } from "./wrk.ts";
+import { type LoadResult, runWrk, WRK_THREADS } from "./wrk.ts";
 
 export interface IngestOptions {
   concurrencies: number[];
@@ -75,7 +76,10 @@ function medianResult(runs: LoadResult[]): LoadResult {
 function addUsage(into: Record<string, ResourceUsage>, add: Record<string, ResourceUsage>): void {
   for (const [k, u] of Object.entries(add)) {
     const cur = into[k] ?? { cpuSeconds: 0, peakRssMb: 0 };
-    into[k] = { cpuSeconds: Math.round((cur.cpuSeconds + u.cpuSeconds) * 100) / 100, peakRssMb: Math.max(cur.peakRssMb, u.peakRssMb) };
+    into[k] = {
+      cpuSeconds: Math.round((cur.cpuSeconds + u.cpuSeconds) * 100) / 100,
+      peakRssMb: Math.max(cur.peakRssMb, u.peakRssMb),
+    };
   }
 }
 
@@ -89,9 +93,18 @@ export async function runIngest(cluster: Cluster, opts: IngestOptions, runTag: s
     peers.push(await startPeer("bull", cluster.root, cluster.workDir, cluster.databaseUrl, cluster.tag));
   }
   const floorPort = await freePort();
-  const floor = spawnManaged({ name: "http-floor", cmd: ["bun", join(import.meta.dir, "http-floor.ts")], cwd: cluster.root, env: { PORT: String(floorPort) }, logDir: cluster.workDir });
+  const floor = spawnManaged({
+    name: "http-floor",
+    cmd: ["bun", join(import.meta.dir, "http-floor.ts")],
+    cwd: cluster.root,
+    env: { PORT: String(floorPort) },
+    logDir: cluster.workDir,
+  });
   await waitHttp(`http://127.0.0.1:${floorPort}/`, 30, floor);
-  const urls: Partial<Record<Target, string>> = { hookline: `${cluster.ingressUrl}/`, floor: `http://127.0.0.1:${floorPort}/` };
+  const urls: Partial<Record<Target, string>> = {
+    hookline: `${cluster.ingressUrl}/`,
+    floor: `http://127.0.0.1:${floorPort}/`,
+  };
   for (const p of peers) urls[p.name] = `${p.url}/`;
   const pids: Partial<Record<Target, Record<string, number>>> = {
     hookline: { ingress: cluster.ingress.pid, "nats-server": cluster.nats.pid },
@@ -124,17 +137,24 @@ export async function runIngest(cluster: Cluster, opts: IngestOptions, runTag: s
             target === "ceiling"
               ? await runCeiling(nc, pool.requests, c, opts.seconds)
               : await runWrk({ url: urls[target]!, pool, connections: c, seconds: opts.seconds, cwd: cluster.root });
-          addUsage((resources[target] ??= {}), m.stop());
-          (runs[target] ??= []).push(r);
+          resources[target] ??= {};
+          addUsage(resources[target], m.stop());
+          runs[target] ??= [];
+          runs[target].push(r);
           // The floor dedups nothing, so a wrapped pool changes nothing there.
-          if (r.wrapped && target !== "floor") warnLine(`${target} c=${c}: pool of ${size} ran out; later requests were duplicates`);
+          if (r.wrapped && target !== "floor")
+            warnLine(`${target} c=${c}: pool of ${size} ran out; later requests were duplicates`);
           if (r.errors > 0) warnLine(`${target} c=${c}: ${r.errors} errors (non-2xx or socket)`);
-          progress(`ingest c=${c} ${target.padEnd(8)} ${String(r.rps).padStart(6)} req/s  p50 ${r.latencyMs.p50} ms  p99 ${r.latencyMs.p99} ms${opts.repeats > 1 ? `  (repeat ${rep + 1}/${opts.repeats})` : ""}`);
+          progress(
+            `ingest c=${c} ${target.padEnd(8)} ${String(r.rps).padStart(6)} req/s  p50 ${r.latencyMs.p50} ms  p99 ${r.latencyMs.p99} ms${opts.repeats > 1 ? `  (repeat ${rep + 1}/${opts.repeats})` : ""}`,
+          );
           if (target !== "floor") expectedRps = Math.max(expectedRps, r.rps);
         }
         removePool(pool);
       }
-      const results = Object.fromEntries(Object.entries(runs).map(([t, list]) => [t, medianResult(list!)])) as IngestPoint["results"];
+      const results = Object.fromEntries(
+        Object.entries(runs).map(([t, list]) => [t, medianResult(list!)]),
+      ) as IngestPoint["results"];
       const h = results.hookline!;
       const f = results.floor?.rps ?? 0;
       const ceil = results.ceiling?.rps ?? 0;

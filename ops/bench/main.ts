@@ -5,20 +5,20 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "./cli.ts";
-import { startCluster, type Cluster } from "./cluster.ts";
+import { type Cluster, startCluster } from "./cluster.ts";
 import { runE2e } from "./e2e.ts";
 import { runIngest } from "./ingest.ts";
 import { describeMachine } from "./machine.ts";
 import { killAllSync, stopAll } from "./procs.ts";
 import { progress } from "./progress.ts";
 import { runProjector } from "./projector.ts";
-import { SCHEMA, markdown, writeJson, writeReadme, type BenchReport } from "./report.ts";
+import { type BenchReport, markdown, SCHEMA, writeJson, writeReadme } from "./report.ts";
 import { checkPayloads } from "./sanity.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 
 async function main(): Promise<number> {
-  let opts;
+  let opts: ReturnType<typeof parseArgs>;
   try {
     opts = parseArgs(process.argv.slice(2));
   } catch (error) {
@@ -28,7 +28,11 @@ async function main(): Promise<number> {
   const started = new Date();
   const t0 = performance.now();
   // Lower-case alphanumerics: it ends up in database names, Redis prefixes and emails.
-  const runTag = started.getTime().toString(36) + Math.floor(Math.random() * 1296).toString(36).padStart(2, "0");
+  const runTag =
+    started.getTime().toString(36) +
+    Math.floor(Math.random() * 1296)
+      .toString(36)
+      .padStart(2, "0");
   const workDir = join(ROOT, "bench-results", `run-${runTag}`);
   mkdirSync(workDir, { recursive: true });
   progress(`suites: ${[...opts.suites].join(", ")}${opts.smoke ? " (smoke)" : ""}; logs in ${workDir}`);
@@ -56,7 +60,17 @@ async function main(): Promise<number> {
       cluster = await startCluster(ROOT, workDir, runTag);
     }
     if (cluster && (opts.suites.has("ingest") || opts.suites.has("resources"))) {
-      report.ingest = await runIngest(cluster, { concurrencies: opts.concurrencies, seconds: opts.seconds, repeats: opts.repeats, peers: opts.peers, maxPool: opts.maxPool }, runTag);
+      report.ingest = await runIngest(
+        cluster,
+        {
+          concurrencies: opts.concurrencies,
+          seconds: opts.seconds,
+          repeats: opts.repeats,
+          peers: opts.peers,
+          maxPool: opts.maxPool,
+        },
+        runTag,
+      );
       report.resources.ingest = report.ingest.resources;
     }
     if (cluster && opts.suites.has("e2e")) {
@@ -64,7 +78,9 @@ async function main(): Promise<number> {
       const rate = Math.max(50, Math.round((report.ingest?.maxRps ?? 2000) / 2));
       report.e2e = await runE2e(cluster, rate, opts.e2eSeconds, runTag);
       report.resources.e2e = report.e2e.resources;
-      progress(`e2e: ingress-alone p99 ${report.e2e.ingressAlone.latencyMs.p99} ms, pipeline p99 ${report.e2e.pipeline.latencyMs.p99} ms, visible p50 ${report.e2e.visibleLatencyMs.p50} ms p99 ${report.e2e.visibleLatencyMs.p99} ms`);
+      progress(
+        `e2e: ingress-alone p99 ${report.e2e.ingressAlone.latencyMs.p99} ms, pipeline p99 ${report.e2e.pipeline.latencyMs.p99} ms, visible p50 ${report.e2e.visibleLatencyMs.p50} ms p99 ${report.e2e.visibleLatencyMs.p99} ms`,
+      );
     }
     if (cluster) {
       await cluster.close();

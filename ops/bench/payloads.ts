@@ -22,7 +22,12 @@ export interface BenchRequest {
 
 const FIRST = ["Ada", "Grace", "Jonas", "Lena", "Mehmet", "Sofia", "Lukas", "Mia", "Noah", "Emma"];
 const LAST = ["Lovelace", "Hopper", "Schmidt", "Müller", "Yilmaz", "Rossi", "Becker", "Wagner", "Fischer", "Weber"];
-const CITY: [string, string][] = [["10115", "Berlin"], ["20095", "Hamburg"], ["80331", "München"], ["50667", "Köln"]];
+const CITY: [string, string][] = [
+  ["10115", "Berlin"],
+  ["20095", "Hamburg"],
+  ["80331", "München"],
+  ["50667", "Köln"],
+];
 const encoder = new TextEncoder();
 
 function person(n: number, tag: string) {
@@ -41,7 +46,16 @@ function heyflowBody(n: number, tag: string, id: string, iso: string) {
     flowID: "bench-anfrage",
     id,
     createdAt: iso,
-    fields: { Vorname: p.first, Nachname: p.last, "E-Mail": p.email, Telefon: p.phone, Geburtsdatum: p.dob, PLZ: p.zip, Stadt: p.city, Einwilligung: "Ja" },
+    fields: {
+      Vorname: p.first,
+      Nachname: p.last,
+      "E-Mail": p.email,
+      Telefon: p.phone,
+      Geburtsdatum: p.dob,
+      PLZ: p.zip,
+      Stadt: p.city,
+      Einwilligung: "Ja",
+    },
   };
 }
 
@@ -99,7 +113,15 @@ function genericBody(n: number, tag: string, _id: string, iso: string) {
   return {
     type: "form.submitted",
     timestamp: iso,
-    data: { formId: "bench-generic", "First name": p.first, "Last name": p.last, Email: p.email, Phone: p.phone, "Zip code": p.zip, City: p.city },
+    data: {
+      formId: "bench-generic",
+      "First name": p.first,
+      "Last name": p.last,
+      Email: p.email,
+      Phone: p.phone,
+      "Zip code": p.zip,
+      City: p.city,
+    },
   };
 }
 
@@ -131,7 +153,7 @@ export function makeRequest(tag: string, n: number, nowMs: number, only?: BenchS
 export function rawHttp(req: BenchRequest): Uint8Array {
   let head = `POST /v1/webhooks/${req.source} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${req.body.byteLength}\r\n`;
   for (const [k, v] of Object.entries(req.headers)) head += `${k}: ${v}\r\n`;
-  const headBytes = encoder.encode(head + "\r\n");
+  const headBytes = encoder.encode(`${head}\r\n`);
   const out = new Uint8Array(headBytes.byteLength + req.body.byteLength);
   out.set(headBytes, 0);
   out.set(req.body, headBytes.byteLength);

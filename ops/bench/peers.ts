@@ -4,8 +4,8 @@
 // Redis DB 5 with a per-run key prefix.
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { freePort, type Managed, run, spawnManaged, waitHttp } from "./procs.ts";
 import { progress } from "./progress.ts";
-import { freePort, run, spawnManaged, waitHttp, type Managed } from "./procs.ts";
 
 const PEERS_DIR = join(import.meta.dir, "peers");
 const PEER_REDIS_URL = "redis://127.0.0.1:6379/5";
@@ -44,20 +44,36 @@ export async function dropPeerQueue(root: string, tag: string): Promise<void> {
 /** Jobs waiting or active in the Bull peer's queue (BullMQ keeps both as Redis lists). */
 export async function queuedJobs(root: string, prefix: string): Promise<number> {
   const lua = "return redis.call('llen', KEYS[1]) + redis.call('llen', KEYS[2])";
-  const out = await run(["redis-cli", "-n", "5", "eval", lua, "2", `${prefix}:webhooks:wait`, `${prefix}:webhooks:active`], { cwd: root, timeoutMs: 10_000 });
+  const out = await run(
+    ["redis-cli", "-n", "5", "eval", lua, "2", `${prefix}:webhooks:wait`, `${prefix}:webhooks:active`],
+    { cwd: root, timeoutMs: 10_000 },
+  );
   return Number(out.trim()) || 0;
 }
 
-export async function startPeer(name: PeerName, root: string, workDir: string, databaseUrl: string, tag: string): Promise<Peer> {
+export async function startPeer(
+  name: PeerName,
+  _root: string,
+  workDir: string,
+  databaseUrl: string,
+  tag: string,
+): Promise<Peer> {
   const port = await freePort();
   const env = { ...peerEnv(databaseUrl, tag), PORT: String(port) };
-  const server = spawnManaged({ name: `peer-${name}`, cmd: ["node", `${name}.js`], cwd: PEERS_DIR, env, logDir: workDir });
+  const server = spawnManaged({
+    name: `peer-${name}`,
+    cmd: ["node", `${name}.js`],
+    cwd: PEERS_DIR,
+    env,
+    logDir: workDir,
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/health/ready`, 30, server);
   const peer: Peer = { name, url, server };
   if (name === "bull") {
     peer.prefix = bullPrefix(tag);
-    peer.startWorker = () => spawnManaged({ name: "peer-bull-worker", cmd: ["node", "bull-worker.js"], cwd: PEERS_DIR, env, logDir: workDir });
+    peer.startWorker = () =>
+      spawnManaged({ name: "peer-bull-worker", cmd: ["node", "bull-worker.js"], cwd: PEERS_DIR, env, logDir: workDir });
   }
   return peer;
 }

@@ -2,7 +2,7 @@
 // disjoint, so every request in a run is a distinct webhook (until the pool wraps).
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeRequest, rawHttp, type BenchRequest } from "./payloads.ts";
+import { type BenchRequest, makeRequest, rawHttp } from "./payloads.ts";
 
 export interface Pool {
   dir: string;
@@ -26,7 +26,7 @@ export function writePool(dir: string, tag: string, size: number, threads: numbe
     const list = chunks[n % threads]!;
     list.push(encoder.encode(`${raw.byteLength}\n`), raw);
   }
-  chunks.forEach((list, t) => writeFileSync(join(dir, `pool-${t}.bin`), Buffer.concat(list)));
+  for (const [t, list] of chunks.entries()) writeFileSync(join(dir, `pool-${t}.bin`), Buffer.concat(list));
   return { dir, size, requests };
 }
 

@@ -86,7 +86,8 @@ export async function freePort(): Promise<number> {
 export async function waitHttp(url: string, seconds: number, who?: Managed): Promise<void> {
   const deadline = Date.now() + seconds * 1000;
   while (Date.now() < deadline) {
-    if (who && who.proc.exitCode !== null) throw new Error(`${who.name} exited with ${who.proc.exitCode}; see ${who.log}`);
+    if (who && who.proc.exitCode !== null)
+      throw new Error(`${who.name} exited with ${who.proc.exitCode}; see ${who.log}`);
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
       if (res.ok) return;
@@ -99,7 +100,8 @@ export async function waitHttp(url: string, seconds: number, who?: Managed): Pro
 export async function waitTcp(port: number, seconds: number, who?: Managed): Promise<void> {
   const deadline = Date.now() + seconds * 1000;
   while (Date.now() < deadline) {
-    if (who && who.proc.exitCode !== null) throw new Error(`${who.name} exited with ${who.proc.exitCode}; see ${who.log}`);
+    if (who && who.proc.exitCode !== null)
+      throw new Error(`${who.name} exited with ${who.proc.exitCode}; see ${who.log}`);
     try {
       const socket = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
       socket.end();
@@ -111,10 +113,23 @@ export async function waitTcp(port: number, seconds: number, who?: Managed): Pro
 }
 
 /** Runs a command to completion (bounded), returning stdout; throws with stderr on failure. */
-export async function run(cmd: string[], opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<string> {
-  const proc = Bun.spawn(cmd, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+export async function run(
+  cmd: string[],
+  opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number },
+): Promise<string> {
+  const proc = Bun.spawn(cmd, {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
   const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   if (code !== 0) throw new Error(`${cmd.join(" ")} exited ${code}: ${err.trim() || out.trim()}`.slice(0, 2000));
   return out;

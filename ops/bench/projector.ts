@@ -4,19 +4,20 @@
 // wrote (events, patients, submissions), timed on the same database in the same run.
 // Each run gets a fresh nats-server and database, so nothing else (./ops/up, the
 // isolated cluster of the other suites) shares its stream or consumer.
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { KEPT_PROVIDER_HEADERS, deriveEventId } from "../../shared/events.ts";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { createPublisher, type WebhookMessage } from "../../services/ingress/publish.ts";
+import { deriveEventId, KEPT_PROVIDER_HEADERS } from "../../shared/events.ts";
 import { PROJECTOR_CONSUMER, STREAM } from "../../shared/nats.ts";
 import { getAdapter, loadSources } from "../../shared/sources/index.ts";
-import { createPublisher, type WebhookMessage } from "../../services/ingress/publish.ts";
 import { serviceEnv, startNats, startService } from "./cluster.ts";
 import { dbUrl, dropDatabase, projectorDb, provision, psql, recreateDatabase } from "./db.ts";
 import { makeRequest } from "./payloads.ts";
-import { progress } from "./progress.ts";
 import type { Managed } from "./procs.ts";
+import { progress } from "./progress.ts";
 import { ratio } from "./stats.ts";
 
 interface DrainRun {
@@ -55,7 +56,8 @@ async function preload(natsUrl: string, root: string, count: number, tag: string
       const adapter = getAdapter(source.adapter);
       const auth = adapter.authenticate(raw, source);
       const providerHeaders: Record<string, string> = {};
-      for (const name of KEPT_PROVIDER_HEADERS) if (req.headers[name] !== undefined) providerHeaders[name] = req.headers[name]!;
+      for (const name of KEPT_PROVIDER_HEADERS)
+        if (req.headers[name] !== undefined) providerHeaders[name] = req.headers[name]!;
       const msg: WebhookMessage = {
         source: req.source,
         eventId: deriveEventId(req.source, auth.ok ? adapter.providerEventId(raw, auth) : null, req.body),
@@ -74,7 +76,13 @@ async function preload(natsUrl: string, root: string, count: number, tag: string
   return Math.round(count / ((performance.now() - started) / 1000));
 }
 
-async function drainOnce(root: string, workDir: string, processes: number, backlog: number, tag: string): Promise<{ run: DrainRun; preloadRate: number; databaseUrl: string; stopNats: () => Promise<void> }> {
+async function drainOnce(
+  root: string,
+  workDir: string,
+  processes: number,
+  backlog: number,
+  tag: string,
+): Promise<{ run: DrainRun; preloadRate: number; databaseUrl: string; stopNats: () => Promise<void> }> {
   const dbName = projectorDb(tag);
   const databaseUrl = dbUrl(dbName);
   await recreateDatabase(root, dbName);
@@ -95,7 +103,9 @@ async function drainOnce(root: string, workDir: string, processes: number, backl
   const procs: Managed[] = [];
   progress(`projector x${processes}: draining`);
   const spawned = performance.now();
-  const starting = Array.from({ length: processes }, (_, i) => startService(root, dir, "projector", `projector-${i + 1}`, env).then((s) => procs.push(s.proc)));
+  const starting = Array.from({ length: processes }, (_, i) =>
+    startService(root, dir, "projector", `projector-${i + 1}`, env).then((s) => procs.push(s.proc)),
+  );
   let first: number | null = null;
   let last = spawned;
   let complete = false;
@@ -121,7 +131,14 @@ async function drainOnce(root: string, workDir: string, processes: number, backl
   }
   const seconds = ((complete ? last : performance.now()) - (first ?? spawned)) / 1000;
   const rows = Number((await psql(root, databaseUrl, "select count(*) from webhook_events")).trim());
-  const run: DrainRun = { processes, events: backlog, seconds: Math.round(seconds * 100) / 100, rate: Math.round(rows / seconds), rowsWritten: rows, complete };
+  const run: DrainRun = {
+    processes,
+    events: backlog,
+    seconds: Math.round(seconds * 100) / 100,
+    rate: Math.round(rows / seconds),
+    rowsWritten: rows,
+    complete,
+  };
   progress(`projector x${processes}: ${run.rate} events/s (${rows} rows in ${run.seconds}s)`);
   return { run, preloadRate, databaseUrl, stopNats };
 }
@@ -133,7 +150,11 @@ async function copyReference(root: string, workDir: string, databaseUrl: string)
   for (const t of TABLES) {
     const file = join(workDir, `copy-${t}.tsv`);
     await psql(root, databaseUrl, `\\copy (select * from ${t}) to '${file}'`);
-    await psql(root, databaseUrl, `create schema if not exists bench; drop table if exists bench.copy_${t}; create table bench.copy_${t} (like ${t} including all)`);
+    await psql(
+      root,
+      databaseUrl,
+      `create schema if not exists bench; drop table if exists bench.copy_${t}; create table bench.copy_${t} (like ${t} including all)`,
+    );
     files.push([t, file]);
   }
   rows = Number((await psql(root, databaseUrl, "select count(*) from webhook_events")).trim());
@@ -144,7 +165,13 @@ async function copyReference(root: string, workDir: string, databaseUrl: string)
   return { rows, seconds: Math.round(seconds * 1000) / 1000, rate: Math.round(rows / seconds) };
 }
 
-export async function runProjector(root: string, workDir: string, backlog: number, tag: string, withTwo: boolean): Promise<ProjectorResult> {
+export async function runProjector(
+  root: string,
+  workDir: string,
+  backlog: number,
+  tag: string,
+  withTwo: boolean,
+): Promise<ProjectorResult> {
   const runs: DrainRun[] = [];
   let copy: ProjectorResult["copy"] = null;
   let preloadRate = 0;
@@ -166,6 +193,9 @@ export async function runProjector(root: string, workDir: string, backlog: numbe
     preloadRate,
     runs,
     copy,
-    ratios: { oneVsCopy: ratio(runs[0]?.rate ?? 0, copy?.rate ?? 0), twoVsOne: ratio(runs[1]?.rate ?? 0, runs[0]?.rate ?? 0) },
+    ratios: {
+      oneVsCopy: ratio(runs[0]?.rate ?? 0, copy?.rate ?? 0),
+      twoVsOne: ratio(runs[1]?.rate ?? 0, runs[0]?.rate ?? 0),
+    },
   };
 }

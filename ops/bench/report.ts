@@ -23,11 +23,16 @@ export interface BenchReport {
   resources: { ingest: IngestResult["resources"] | null; e2e: E2eResult["resources"] | null };
 }
 
-const fmt = (n: number | null | undefined, digits = 0) => (n === null || n === undefined ? "–" : n.toLocaleString("en-US", { maximumFractionDigits: digits }));
+const fmt = (n: number | null | undefined, digits = 0) =>
+  n === null || n === undefined ? "–" : n.toLocaleString("en-US", { maximumFractionDigits: digits });
 const x = (n: number | null | undefined) => (n === null || n === undefined ? "–" : `${n.toFixed(2)}×`);
 
 function table(head: string[], rows: string[][]): string {
-  return [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+  return [
+    `| ${head.join(" | ")} |`,
+    `| ${head.map(() => "---").join(" | ")} |`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
 }
 
 export function markdown(r: BenchReport): string {
@@ -36,7 +41,10 @@ export function markdown(r: BenchReport): string {
   parts.push(
     `Measured ${r.startedAt.slice(0, 16).replace("T", " ")} UTC by \`ops/bench/run\`${r.smoke ? " (**smoke: tiny load, not representative**)" : ""} ` +
       `in ${Math.round(r.durationS)} s on ${m.cpu}, ${m.nproc} cores, ${m.memoryGb} GB, Linux ${m.kernel}; ` +
-      Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(", ") + ". " +
+      Object.entries(m.versions)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ") +
+      ". " +
       "Everything (load generator, services, NATS, Postgres, Redis, peers) shares these cores; ratios come from the same run.",
   );
   if (r.ingest) {
@@ -46,7 +54,16 @@ export function markdown(r: BenchReport): string {
       for (const t of targets) {
         const res = p.results[t];
         if (!res) continue;
-        rows.push([String(p.connections), t, fmt(res.rps), fmt(res.latencyMs.p50, 2), fmt(res.latencyMs.p90, 2), fmt(res.latencyMs.p99, 2), fmt(res.latencyMs.max, 1), fmt(res.errors)]);
+        rows.push([
+          String(p.connections),
+          t,
+          fmt(res.rps),
+          fmt(res.latencyMs.p50, 2),
+          fmt(res.latencyMs.p90, 2),
+          fmt(res.latencyMs.p99, 2),
+          fmt(res.latencyMs.max, 1),
+          fmt(res.errors),
+        ]);
       }
     }
     parts.push(
@@ -58,8 +75,26 @@ export function markdown(r: BenchReport): string {
     );
     parts.push(
       table(
-        ["in flight", "hookline / ceiling", "one-process bound", "hookline / bound", "hookline / direct (req/s)", "hookline / bull (req/s)", "p99 hookline / direct", "p99 hookline / bull"],
-        r.ingest.points.map((p) => [String(p.connections), x(p.ratios.hooklineVsCeilingRps), p.ratios.boundRps === null ? "–" : fmt(p.ratios.boundRps), x(p.ratios.hooklineVsBoundRps), x(p.ratios.hooklineVsDirectRps), x(p.ratios.hooklineVsBullRps), x(p.ratios.hooklineVsDirectP99), x(p.ratios.hooklineVsBullP99)]),
+        [
+          "in flight",
+          "hookline / ceiling",
+          "one-process bound",
+          "hookline / bound",
+          "hookline / direct (req/s)",
+          "hookline / bull (req/s)",
+          "p99 hookline / direct",
+          "p99 hookline / bull",
+        ],
+        r.ingest.points.map((p) => [
+          String(p.connections),
+          x(p.ratios.hooklineVsCeilingRps),
+          p.ratios.boundRps === null ? "–" : fmt(p.ratios.boundRps),
+          x(p.ratios.hooklineVsBoundRps),
+          x(p.ratios.hooklineVsDirectRps),
+          x(p.ratios.hooklineVsBullRps),
+          x(p.ratios.hooklineVsDirectP99),
+          x(p.ratios.hooklineVsBullP99),
+        ]),
       ),
     );
     parts.push(
@@ -68,7 +103,9 @@ export function markdown(r: BenchReport): string {
     );
     if (r.ingest.bullDrain) {
       const b = r.ingest.bullDrain;
-      parts.push(`Bull worker afterwards drained ${fmt(b.jobs)} jobs at ${fmt(b.rate)} inserts/s${b.complete ? "" : " (not finished within 60 s)"}.`);
+      parts.push(
+        `Bull worker afterwards drained ${fmt(b.jobs)} jobs at ${fmt(b.rate)} inserts/s${b.complete ? "" : " (not finished within 60 s)"}.`,
+      );
     }
   }
   if (r.projector) {
@@ -78,15 +115,23 @@ export function markdown(r: BenchReport): string {
         table(
           ["what", "events/s", "seconds", "ratio"],
           [
-            ...p.runs.map((d) => [`${d.processes} projector process${d.processes > 1 ? "es" : ""}${d.complete ? "" : " (incomplete)"}`, fmt(d.rate), fmt(d.seconds, 1), d.processes === 1 ? `${x(p.ratios.oneVsCopy)} of COPY` : `${x(p.ratios.twoVsOne)} of 1 process`]),
-            ...(p.copy ? [["Postgres COPY of the same rows (reference)", fmt(p.copy.rate), fmt(p.copy.seconds, 2), "1.00×"]] : []),
+            ...p.runs.map((d) => [
+              `${d.processes} projector process${d.processes > 1 ? "es" : ""}${d.complete ? "" : " (incomplete)"}`,
+              fmt(d.rate),
+              fmt(d.seconds, 1),
+              d.processes === 1 ? `${x(p.ratios.oneVsCopy)} of COPY` : `${x(p.ratios.twoVsOne)} of 1 process`,
+            ]),
+            ...(p.copy
+              ? [["Postgres COPY of the same rows (reference)", fmt(p.copy.rate), fmt(p.copy.seconds, 2), "1.00×"]]
+              : []),
           ],
         ),
     );
   }
   if (r.e2e) {
     const e = r.e2e;
-    const lat = (l: { p50: number; p90: number; p99: number; max: number }) => `p50 ${fmt(l.p50, 2)} ms, p90 ${fmt(l.p90, 2)} ms, p99 ${fmt(l.p99, 2)} ms`;
+    const lat = (l: { p50: number; p90: number; p99: number; max: number }) =>
+      `p50 ${fmt(l.p50, 2)} ms, p90 ${fmt(l.p90, 2)} ms, p99 ${fmt(l.p99, 2)} ms`;
     parts.push(
       `**End to end** at about ${fmt(e.offeredRps)} req/s offered (half the measured maximum; wrk, 128 connections, paced). ` +
         `Ingress alone (projector stopped): ${fmt(e.ingressAlone.achievedRps)} req/s achieved, ${fmt(e.ingressAlone.errors)} errors, ${lat(e.ingressAlone.latencyMs)}. ` +
@@ -99,16 +144,23 @@ export function markdown(r: BenchReport): string {
   const res = r.resources;
   if (res.ingest || res.e2e) {
     const rows: string[][] = [];
-    for (const [phase, group] of Object.entries(res.ingest ?? {})) for (const [proc, u] of Object.entries(group ?? {})) rows.push([`ingest (${phase})`, proc, fmt(u.cpuSeconds, 1), fmt(u.peakRssMb)]);
-    for (const [proc, u] of Object.entries(res.e2e ?? {})) rows.push(["e2e", proc, fmt(u.cpuSeconds, 1), fmt(u.peakRssMb)]);
-    parts.push("**Resources** (CPU seconds over the phase, peak RSS sampled at 4 Hz):\n\n" + table(["phase", "process", "CPU s", "peak RSS MB"], rows));
+    for (const [phase, group] of Object.entries(res.ingest ?? {}))
+      for (const [proc, u] of Object.entries(group ?? {}))
+        rows.push([`ingest (${phase})`, proc, fmt(u.cpuSeconds, 1), fmt(u.peakRssMb)]);
+    for (const [proc, u] of Object.entries(res.e2e ?? {}))
+      rows.push(["e2e", proc, fmt(u.cpuSeconds, 1), fmt(u.peakRssMb)]);
+    parts.push(
+      `**Resources** (CPU seconds over the phase, peak RSS sampled at 4 Hz):\n\n${table(["phase", "process", "CPU s", "peak RSS MB"], rows)}`,
+    );
   }
-  parts.push("Reproduce: `ops/bench/run` (all suites, ~8 min), `ops/bench/run ingest --json out.json`, `ops/bench/run --smoke`. Method and caveats: [docs/bench.md](docs/bench.md).");
+  parts.push(
+    "Reproduce: `ops/bench/run` (all suites, ~8 min), `ops/bench/run ingest --json out.json`, `ops/bench/run --smoke`. Method and caveats: [docs/bench.md](docs/bench.md).",
+  );
   return parts.join("\n\n");
 }
 
 export function writeJson(file: string, r: BenchReport): void {
-  writeFileSync(file, JSON.stringify(r, null, 2) + "\n");
+  writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
 }
 
 const START = "<!-- bench:start -->";
@@ -120,5 +172,5 @@ export function writeReadme(readmePath: string, r: BenchReport): void {
   const a = text.indexOf(START);
   const b = text.indexOf(END);
   if (a < 0 || b < a) throw new Error(`${readmePath} has no ${START} … ${END} markers`);
-  writeFileSync(readmePath, text.slice(0, a + START.length) + "\n" + markdown(r) + "\n" + text.slice(b));
+  writeFileSync(readmePath, `${text.slice(0, a + START.length)}\n${markdown(r)}\n${text.slice(b)}`);
 }

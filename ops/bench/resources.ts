@@ -46,7 +46,10 @@ export function meter(pids: Record<string, number>): { stop(): Record<string, Re
       clearInterval(timer);
       sample();
       return Object.fromEntries(
-        Object.entries(pids).map(([k, pid]) => [k, { cpuSeconds: Math.round((cpuSeconds(pid) - start[k]!) * 100) / 100, peakRssMb: peak[k]! }]),
+        Object.entries(pids).map(([k, pid]) => [
+          k,
+          { cpuSeconds: Math.round((cpuSeconds(pid) - start[k]!) * 100) / 100, peakRssMb: peak[k]! },
+        ]),
       );
     },
   };

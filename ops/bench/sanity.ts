@@ -17,6 +17,7 @@ export function checkPayloads(root: string): void {
     const auth = adapter.authenticate(raw, source);
     if (!auth.ok) throw new Error(`bench payload for ${id} does not authenticate: ${auth.code}`);
     const event = adapter.parse(raw, source);
-    if (event.patient.email !== r.email) throw new Error(`bench payload for ${id} maps to email ${event.patient.email}, expected ${r.email}`);
+    if (event.patient.email !== r.email)
+      throw new Error(`bench payload for ${id} maps to email ${event.patient.email}, expected ${r.email}`);
   });
 }

@@ -34,16 +34,37 @@ interface WrkJson {
 
 export const WRK_THREADS = 2;
 
-export async function runWrk(opts: { url: string; pool: Pool; connections: number; seconds: number; cwd: string; pauseMs?: number }): Promise<LoadResult> {
+export async function runWrk(opts: {
+  url: string;
+  pool: Pool;
+  connections: number;
+  seconds: number;
+  cwd: string;
+  pauseMs?: number;
+}): Promise<LoadResult> {
   const threads = Math.min(WRK_THREADS, opts.connections);
   const cmd = [
-    "wrk", `-t${threads}`, `-c${opts.connections}`, `-d${opts.seconds}s`, "--timeout", "10s",
-    "-s", join(import.meta.dir, "pool.lua"), opts.url, "--", opts.pool.dir, String(opts.pauseMs ?? 0),
+    "wrk",
+    `-t${threads}`,
+    `-c${opts.connections}`,
+    `-d${opts.seconds}s`,
+    "--timeout",
+    "10s",
+    "-s",
+    join(import.meta.dir, "pool.lua"),
+    opts.url,
+    "--",
+    opts.pool.dir,
+    String(opts.pauseMs ?? 0),
   ];
   const proc = Bun.spawn(cmd, { cwd: opts.cwd, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   // Bounded: wrk stops itself after -d; the kill is for a hung wrk only.
   const timer = setTimeout(() => proc.kill("SIGKILL"), (opts.seconds + 60) * 1000);
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   const line = out.split("\n").find((l) => l.startsWith("BENCH_JSON "));
   if (code !== 0 || !line) throw new Error(`wrk failed (${code}): ${err.trim() || out.trim()}`.slice(0, 2000));

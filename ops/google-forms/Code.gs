@@ -20,9 +20,9 @@ var MAX_ATTEMPTS = 4;
 function installTrigger() {
   var form = FormApp.getActiveForm();
   ScriptApp.getProjectTriggers().forEach(function (t) {
-    if (t.getHandlerFunction() === 'onFormSubmit') ScriptApp.deleteTrigger(t);
+    if (t.getHandlerFunction() === "onFormSubmit") ScriptApp.deleteTrigger(t);
   });
-  ScriptApp.newTrigger('onFormSubmit').forForm(form).onFormSubmit().create();
+  ScriptApp.newTrigger("onFormSubmit").forForm(form).onFormSubmit().create();
 }
 
 /** Trigger handler: e.source is the Form, e.response the FormResponse. */
@@ -36,7 +36,7 @@ function onFormSubmit(e) {
 function resendLatest() {
   var form = FormApp.getActiveForm();
   var responses = form.getResponses();
-  if (responses.length === 0) throw new Error('the form has no responses yet');
+  if (responses.length === 0) throw new Error("the form has no responses yet");
   sendResponse_(form, responses[responses.length - 1]);
 }
 
@@ -46,7 +46,7 @@ function sendResponse_(form, response) {
     return { title: itemResponse.getItem().getTitle(), response: itemResponse.getResponse() };
   });
   var respondentEmail = safeRespondentEmail_(response);
-  if (respondentEmail) answers.push({ title: 'Email address', response: respondentEmail });
+  if (respondentEmail) answers.push({ title: "Email address", response: respondentEmail });
 
   var body = JSON.stringify({
     formId: form.getId(),
@@ -56,7 +56,7 @@ function sendResponse_(form, response) {
   });
   // Derived from the response id, so a retry (or a manual resend) is recognised as the
   // same delivery and not stored twice.
-  var webhookId = 'msg_' + response.getId();
+  var webhookId = "msg_" + response.getId();
   post_(body, webhookId);
 }
 
@@ -64,29 +64,31 @@ function safeRespondentEmail_(response) {
   try {
     return response.getRespondentEmail();
   } catch (err) {
-    return '';
+    return "";
   }
 }
 
 function post_(body, webhookId) {
   var props = PropertiesService.getScriptProperties();
-  var url = props.getProperty('HOOKLINE_URL');
-  var secret = props.getProperty('HOOKLINE_SECRET');
-  if (!url || !secret) throw new Error('set HOOKLINE_URL and HOOKLINE_SECRET in Script Properties');
+  var url = props.getProperty("HOOKLINE_URL");
+  var secret = props.getProperty("HOOKLINE_SECRET");
+  if (!url || !secret) throw new Error("set HOOKLINE_URL and HOOKLINE_SECRET in Script Properties");
 
   // Sign and send the same bytes: UTF-8 of the JSON text.
   var bodyBytes = Utilities.newBlob(body).getBytes();
-  var key = Utilities.base64Decode(secret.replace(/^whsec_/, ''));
+  var key = Utilities.base64Decode(secret.replace(/^whsec_/, ""));
   var lastStatus = 0;
   for (var attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     var timestamp = Math.floor(Date.now() / 1000);
-    var toSign = Utilities.newBlob(webhookId + '.' + timestamp + '.').getBytes().concat(bodyBytes);
-    var signature = 'v1,' + Utilities.base64Encode(Utilities.computeHmacSha256Signature(toSign, key));
+    var toSign = Utilities.newBlob(webhookId + "." + timestamp + ".")
+      .getBytes()
+      .concat(bodyBytes);
+    var signature = "v1," + Utilities.base64Encode(Utilities.computeHmacSha256Signature(toSign, key));
     var res = UrlFetchApp.fetch(url, {
-      method: 'post',
-      contentType: 'application/json',
+      method: "post",
+      contentType: "application/json",
       payload: bodyBytes,
-      headers: { 'webhook-id': webhookId, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature },
+      headers: { "webhook-id": webhookId, "webhook-timestamp": String(timestamp), "webhook-signature": signature },
       muteHttpExceptions: true,
       followRedirects: false,
     });
@@ -97,5 +99,5 @@ function post_(body, webhookId) {
     Utilities.sleep(Math.min(30000, 1000 * Math.pow(2, attempt)));
   }
   // Thrown errors show in Executions and (if enabled) in the trigger's failure e-mail.
-  throw new Error('hookline answered HTTP ' + lastStatus + ' for ' + webhookId);
+  throw new Error("hookline answered HTTP " + lastStatus + " for " + webhookId);
 }

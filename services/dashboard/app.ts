@@ -1,24 +1,24 @@
 // Dashboard API: bearer-authenticated reads over Postgres, cache-aside through Redis
 // for single patients, and the source preview used to set up mappings.
 import { Elysia } from "elysia";
-import * as v from "valibot";
 import type { Sql } from "postgres";
+import * as v from "valibot";
 import type { Redis } from "../../shared/cache.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
+import { healthRoutes, type ReadinessCheck } from "../../shared/http/health.ts";
 import { jsonErrors } from "../../shared/http/json-errors.ts";
 import { securityHeaders } from "../../shared/http/security-headers.ts";
-import { healthRoutes, type ReadinessCheck } from "../../shared/http/health.ts";
 import type { Logger } from "../../shared/logger.ts";
-import { metricsRoute, type Metrics } from "../../shared/metrics.ts";
+import { type Metrics, metricsRoute } from "../../shared/metrics.ts";
+import { createPatientCache } from "../../shared/patient-cache.ts";
 import { AdapterError, getAdapter, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
 import { bearerAuth, requireRole } from "./auth.ts";
+import { conflictRoutes } from "./conflicts.ts";
 import { listEvents } from "./events.ts";
 import { formQuestions, formSubmissions, listForms } from "./forms.ts";
-import { conflictRoutes } from "./conflicts.ts";
 import { openApiDocument } from "./openapi.ts";
-import { findPatients, getPatient, type PatientDto } from "./patients.ts";
-import { createPatientCache } from "../../shared/patient-cache.ts";
 import { dashboardPage } from "./page.ts";
+import { findPatients, getPatient, type PatientDto } from "./patients.ts";
 
 export interface DashboardDeps {
   sql: Sql;
@@ -35,17 +35,24 @@ export interface DashboardDeps {
 function limitParam(value: string | undefined, def = 50, max = 500): number | Response {
   if (value === undefined) return def;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) return errorResponse(400, "invalid_limit", `limit must be a whole number from 1 to ${max}`);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    return errorResponse(400, "invalid_limit", `limit must be a whole number from 1 to ${max}`);
   return n;
 }
 
 // The shapes of the cursors this API hands out; anything else is a 400, not a failed query.
 const iso = v.pipe(v.string(), v.isoTimestamp());
 const PatientCursor = v.object({ id: v.pipe(v.string(), v.regex(/^\d{1,18}$/)) });
-const EventCursor = v.object({ receivedAt: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(8.64e15)), eventId: v.string() });
+const EventCursor = v.object({
+  receivedAt: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(8.64e15)),
+  eventId: v.string(),
+});
 const SubmissionCursor = v.object({ submittedAt: iso, eventId: v.string() });
 
-function decodeCursor<S extends v.GenericSchema>(schema: S, cursor: string | undefined): v.InferOutput<S> | undefined | Response {
+function decodeCursor<S extends v.GenericSchema>(
+  schema: S,
+  cursor: string | undefined,
+): v.InferOutput<S> | undefined | Response {
   if (!cursor) return undefined;
   try {
     const result = v.safeParse(schema, JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
@@ -76,7 +83,9 @@ async function keysetPage<S extends v.GenericSchema, T>(
 
 export function createDashboardApp(deps: DashboardDeps) {
   const { sql, redis, log } = deps;
-  const cacheLookups = deps.metrics.meter.createCounter("hookline_dashboard_cache_lookups", { description: "Patient cache lookups by result" });
+  const cacheLookups = deps.metrics.meter.createCounter("hookline_dashboard_cache_lookups", {
+    description: "Patient cache lookups by result",
+  });
 
   const patientCache = createPatientCache<PatientDto>(redis, { ttlSeconds: deps.cacheTtlSeconds });
 
@@ -120,7 +129,8 @@ export function createDashboardApp(deps: DashboardDeps) {
         keysetPage(
           EventCursor,
           query,
-          (limit, before) => listEvents(sql, { source: query.source, limit, before, withCanonical: query.include === "canonical" }),
+          (limit, before) =>
+            listEvents(sql, { source: query.source, limit, before, withCanonical: query.include === "canonical" }),
           (last) => ({ receivedAt: Date.parse(last.receivedAt), eventId: last.eventId }),
         ),
       { beforeHandle: requireRole("admin") },
@@ -128,13 +138,22 @@ export function createDashboardApp(deps: DashboardDeps) {
     .get("/api/v1/forms", async () => json({ items: await listForms(sql) }))
     .get("/api/v1/forms/:source/:formId/questions", async ({ params }) => {
       const items = await formQuestions(sql, params.source, params.formId);
-      return items.length ? json({ items }) : errorResponse(404, "form_not_found", `no form ${params.formId} from ${params.source}`);
+      return items.length
+        ? json({ items })
+        : errorResponse(404, "form_not_found", `no form ${params.formId} from ${params.source}`);
     })
     .get("/api/v1/forms/:source/:formId/submissions", ({ params, query }) =>
       keysetPage(
         SubmissionCursor,
         query,
-        (limit, before) => formSubmissions(sql, { source: params.source, formId: params.formId, question: query.question, limit, before }),
+        (limit, before) =>
+          formSubmissions(sql, {
+            source: params.source,
+            formId: params.formId,
+            question: query.question,
+            limit,
+            before,
+          }),
         (last) => ({ submittedAt: last.submittedAt, eventId: last.eventId }),
       ),
     )
@@ -160,7 +179,10 @@ export function createDashboardApp(deps: DashboardDeps) {
         const auth = adapter.authenticate(raw, source);
         try {
           const event = adapter.parse(raw, source);
-          return json({ event, authentication: auth.ok ? { ok: true } : { ok: false, code: auth.code, message: auth.message } });
+          return json({
+            event,
+            authentication: auth.ok ? { ok: true } : { ok: false, code: auth.code, message: auth.message },
+          });
         } catch (error) {
           if (error instanceof AdapterError) return errorResponse(400, error.code, error.message);
           throw error;

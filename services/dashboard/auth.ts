@@ -47,9 +47,14 @@ function authenticateBearer(header: string | null, tokens: { digest: Buffer; rol
 export function bearerAuth(spec: string) {
   const tokens = parseTokens(spec);
   return new Elysia()
-    .resolve({ as: "scoped" }, ({ request }) => ({ principal: authenticateBearer(request.headers.get("authorization"), tokens) }))
+    .resolve({ as: "scoped" }, ({ request }) => ({
+      principal: authenticateBearer(request.headers.get("authorization"), tokens),
+    }))
     .onBeforeHandle({ as: "scoped" }, ({ principal }) => {
-      if (!principal) return errorResponse(401, "unauthorized", "send Authorization: Bearer <token>", { "www-authenticate": "Bearer" });
+      if (!principal)
+        return errorResponse(401, "unauthorized", "send Authorization: Bearer <token>", {
+          "www-authenticate": "Bearer",
+        });
     });
 }
 
@@ -60,6 +65,7 @@ export function bearerAuth(spec: string) {
 export function requireRole(role: Role) {
   // `request` only so that any Elysia context fits the type, with or without `principal` in it.
   return ({ principal }: { request: Request; principal?: Principal | null }) => {
-    if (!principal || RANK[principal.role] < RANK[role]) return errorResponse(403, "forbidden", `this needs a token with the ${role} role`);
+    if (!principal || RANK[principal.role] < RANK[role])
+      return errorResponse(403, "forbidden", `this needs a token with the ${role} role`);
   };
 }

@@ -1,11 +1,22 @@
 import * as v from "valibot";
-import { commonConfig, databaseUrlConfig, devEntry, entry, env, readConfig, sourcesFileConfig } from "../../shared/config.ts";
+import {
+  commonConfig,
+  databaseUrlConfig,
+  devEntry,
+  entry,
+  env,
+  readConfig,
+  sourcesFileConfig,
+} from "../../shared/config.ts";
 import { DEV_CREDENTIALS } from "../../shared/dev-credentials.ts";
 
 // Every pair needs a token before its "=": an empty one would let "Authorization: Bearer " in.
 const apiTokens = v.pipe(
   env.nonEmpty,
-  v.check((s) => s.split(",").every((pair) => !pair.includes("=") || pair.slice(0, pair.lastIndexOf("=")).trim() !== ""), "every token=role pair needs a token"),
+  v.check(
+    (s) => s.split(",").every((pair) => !pair.includes("=") || pair.slice(0, pair.lastIndexOf("=")).trim() !== ""),
+    "every token=role pair needs a token",
+  ),
 );
 
 const dashboardConfigSpec = {
@@ -19,4 +30,5 @@ const dashboardConfigSpec = {
   cacheTtlSeconds: entry("CACHE_TTL_SECONDS", env.int(0, 86_400), "30"),
 };
 
-export const readDashboardConfig = (source: Record<string, string | undefined> = process.env) => readConfig(dashboardConfigSpec, source);
+export const readDashboardConfig = (source: Record<string, string | undefined> = process.env) =>
+  readConfig(dashboardConfigSpec, source);

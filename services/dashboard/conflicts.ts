@@ -3,13 +3,13 @@
 // Listing them, and resolving one: accept merges it as "later wins" would have, dismiss
 // leaves the patient as it is. Registered inside the authenticated API.
 import { Elysia } from "elysia";
+import type { Row, Sql } from "postgres";
 import * as v from "valibot";
-import type { Sql } from "postgres";
-import type { PatientCache } from "../../shared/patient-cache.ts";
 import { mergeSubmission } from "../../shared/db/patient-merge.ts";
-import { lockPatient, submissionState, writePatients, type StoredSubmission } from "../../shared/db/patients.ts";
+import { lockPatient, type StoredSubmission, submissionState, writePatients } from "../../shared/db/patients.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
+import type { PatientCache } from "../../shared/patient-cache.ts";
 import { requireRole } from "./auth.ts";
 import { getPatient, type PatientDto } from "./patients.ts";
 
@@ -30,7 +30,7 @@ export interface ConflictDto {
 const STATUSES = ["open", "accepted", "dismissed"] as const;
 const COLUMNS = "id, patient_id, event_id, fields, submission, submitted_at, status, created_at, resolved_at";
 
-function toDto(r: Record<string, any>): ConflictDto {
+function toDto(r: Row): ConflictDto {
   return {
     id: String(r.id),
     patientId: String(r.patient_id),
@@ -49,9 +49,14 @@ const Cursor = v.object({ id: v.pipe(v.string(), v.regex(ID)) });
 const ResolveBody = v.object({ action: v.picklist(["accept", "dismiss"]) });
 
 /** A page of conflicts, newest first, after the `cursor` this API handed out. */
-async function page(sql: Sql, query: Record<string, string | undefined>, filter: { status?: string; patientId?: string }): Promise<Response> {
+async function page(
+  sql: Sql,
+  query: Record<string, string | undefined>,
+  filter: { status?: string; patientId?: string },
+): Promise<Response> {
   const limit = query.limit === undefined ? 50 : Number(query.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) return errorResponse(400, "invalid_limit", "limit must be a whole number from 1 to 500");
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+    return errorResponse(400, "invalid_limit", "limit must be a whole number from 1 to 500");
   if (filter.status !== undefined && !(STATUSES as readonly string[]).includes(filter.status)) {
     return errorResponse(400, "invalid_status", `status must be one of ${STATUSES.join(", ")}`);
   }
@@ -75,7 +80,11 @@ async function page(sql: Sql, query: Record<string, string | undefined>, filter:
     limit ${limit}`;
   const items = rows.map(toDto);
   const last = items.at(-1);
-  return json({ items, nextCursor: items.length === limit && last ? Buffer.from(JSON.stringify({ id: last.id })).toString("base64url") : null });
+  return json({
+    items,
+    nextCursor:
+      items.length === limit && last ? Buffer.from(JSON.stringify({ id: last.id })).toString("base64url") : null,
+  });
 }
 
 export interface ConflictDeps {
@@ -97,13 +106,16 @@ export function conflictRoutes({ sql, patientCache, log }: ConflictDeps) {
       async ({ params, body }) => {
         if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "conflict id must be a number");
         const parsed = v.safeParse(ResolveBody, body);
-        if (!parsed.success) return errorResponse(400, "invalid_request", 'send {"action":"accept"} or {"action":"dismiss"}');
+        if (!parsed.success)
+          return errorResponse(400, "invalid_request", 'send {"action":"accept"} or {"action":"dismiss"}');
         const action = parsed.output.action;
         const outcome = await sql.begin(async (tx) => {
           // The conflict first, then its patient: the projector never locks conflicts, so no cycle.
-          const [row] = await tx`select ${tx.unsafe(COLUMNS)} from patient_conflicts where id = ${params.id}::bigint for update`;
+          const [row] =
+            await tx`select ${tx.unsafe(COLUMNS)} from patient_conflicts where id = ${params.id}::bigint for update`;
           if (!row) return errorResponse(404, "conflict_not_found", `no conflict ${params.id}`);
-          if (row.status !== "open") return errorResponse(409, "conflict_resolved", `conflict ${params.id} is already ${row.status}`);
+          if (row.status !== "open")
+            return errorResponse(409, "conflict_resolved", `conflict ${params.id} is already ${row.status}`);
           if (action === "accept") {
             const patient = await lockPatient(tx, String(row.patient_id));
             if (patient) {
@@ -119,7 +131,9 @@ export function conflictRoutes({ sql, patientCache, log }: ConflictDeps) {
         if (outcome instanceof Response) return outcome;
         if (action === "accept") {
           // After the commit, so a reader cannot cache the old values again.
-          await patientCache.invalidate([outcome.patientId]).catch((error) => log.warn({ err: (error as Error).message }, "cache invalidation failed"));
+          await patientCache
+            .invalidate([outcome.patientId])
+            .catch((error) => log.warn({ err: (error as Error).message }, "cache invalidation failed"));
         }
         return json({ conflict: outcome, patient: await getPatient(sql, outcome.patientId) });
       },

@@ -13,7 +13,12 @@ export async function listForms(sql: Sql): Promise<FormSummary[]> {
   const rows = await sql`
     select source, form_id, count(*)::int as submissions, max(submitted_at) as last
     from form_submissions group by source, form_id order by max(submitted_at) desc limit 1000`;
-  return rows.map((r) => ({ source: r.source, formId: r.form_id, submissions: r.submissions, lastSubmittedAt: r.last.toISOString() }));
+  return rows.map((r) => ({
+    source: r.source,
+    formId: r.form_id,
+    submissions: r.submissions,
+    lastSubmittedAt: r.last.toISOString(),
+  }));
 }
 
 export async function formQuestions(sql: Sql, source: string, formId: string) {
@@ -50,8 +55,13 @@ export async function formSubmissions(sql: Sql, q: SubmissionQuery) {
     limit ${q.limit}`;
   return rows.map((r) => {
     const answers = r.answers as { label: string; value: unknown }[];
-    const base = { eventId: r.event_id, patientId: r.patient_id === null ? null : String(r.patient_id), submittedAt: r.submitted_at.toISOString() };
-    if (q.question === undefined) return { ...base, answers: Object.fromEntries(answers.map((a) => [a.label, a.value])) };
+    const base = {
+      eventId: r.event_id,
+      patientId: r.patient_id === null ? null : String(r.patient_id),
+      submittedAt: r.submitted_at.toISOString(),
+    };
+    if (q.question === undefined)
+      return { ...base, answers: Object.fromEntries(answers.map((a) => [a.label, a.value])) };
     return { ...base, value: answers.find((a) => a.label === q.question)?.value ?? null };
   });
 }

@@ -1,5 +1,6 @@
 // The API description served at /openapi.json.
 import { PATIENT_FIELDS, type PatientFieldSpec } from "../../shared/patient-fields.ts";
+
 const nullable = (schema: Record<string, unknown>) => ({ ...schema, type: [schema.type, "null"] });
 const str = { type: "string" };
 
@@ -41,19 +42,36 @@ const conflict = {
       items: { enum: PATIENT_FIELDS.filter((f: PatientFieldSpec) => f.identity).map((f) => f.name) },
       description: "identity fields on which the submission differs (or that it left unconfirmed)",
     },
-    submission: { type: "object", description: "the submission's canonical values, answers, source and formId (patient data)" },
+    submission: {
+      type: "object",
+      description: "the submission's canonical values, answers, source and formId (patient data)",
+    },
     submittedAt: { type: "string" },
     status: { enum: ["open", "accepted", "dismissed"] },
     createdAt: { type: "string" },
     resolvedAt: { type: ["string", "null"] },
   },
 };
-const error = { type: "object", properties: { error: { type: "object", properties: { code: { type: "string" }, message: { type: "string" } } } } };
-const page = (items: object) => ({ type: "object", properties: { items: { type: "array", items }, nextCursor: { type: ["string", "null"] } } });
-const errors = { 400: { description: "bad request", content: { "application/json": { schema: error } } }, 401: { description: "missing or bad bearer token", content: { "application/json": { schema: error } } } };
+const error = {
+  type: "object",
+  properties: { error: { type: "object", properties: { code: { type: "string" }, message: { type: "string" } } } },
+};
+const page = (items: object) => ({
+  type: "object",
+  properties: { items: { type: "array", items }, nextCursor: { type: ["string", "null"] } },
+});
+const errors = {
+  400: { description: "bad request", content: { "application/json": { schema: error } } },
+  401: { description: "missing or bad bearer token", content: { "application/json": { schema: error } } },
+};
 /** An operation only a token with role admin may call; a viewer's gets 403 (services/dashboard/auth.ts). */
 const adminOnly = { security: [{ bearer: ["admin"] }] };
-const forbidden = { 403: { description: "the token's role is not admin (code forbidden)", content: { "application/json": { schema: error } } } };
+const forbidden = {
+  403: {
+    description: "the token's role is not admin (code forbidden)",
+    content: { "application/json": { schema: error } },
+  },
+};
 
 export const openApiDocument = {
   openapi: "3.1.0",
@@ -63,7 +81,8 @@ export const openApiDocument = {
       bearer: {
         type: "http",
         scheme: "bearer",
-        description: "A token from DASHBOARD_API_TOKENS. Role viewer reads patients, forms and conflicts; operations whose security names the role admin need an admin token.",
+        description:
+          "A token from DASHBOARD_API_TOKENS. Role viewer reads patients, forms and conflicts; operations whose security names the role admin need an admin token.",
       },
     },
     schemas: { Patient: patient },
@@ -74,19 +93,31 @@ export const openApiDocument = {
       get: {
         summary: "List or search patients (newest first)",
         parameters: [
-          { name: "q", in: "query", description: "an email (exact, case-insensitive), or part of a name, or a phone in E.164", schema: { type: "string" } },
+          {
+            name: "q",
+            in: "query",
+            description: "an email (exact, case-insensitive), or part of a name, or a phone in E.164",
+            schema: { type: "string" },
+          },
           { name: "source", in: "query", schema: { type: "string" } },
           { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 500, default: 50 } },
           { name: "cursor", in: "query", schema: { type: "string" } },
         ],
-        responses: { 200: { description: "a page of patients", content: { "application/json": { schema: page(patient) } } }, ...errors },
+        responses: {
+          200: { description: "a page of patients", content: { "application/json": { schema: page(patient) } } },
+          ...errors,
+        },
       },
     },
     "/api/v1/patients/{id}": {
       get: {
         summary: "One patient",
         parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
-        responses: { 200: { description: "the patient", content: { "application/json": { schema: patient } } }, 404: { description: "not found" }, ...errors },
+        responses: {
+          200: { description: "the patient", content: { "application/json": { schema: patient } } },
+          404: { description: "not found" },
+          ...errors,
+        },
       },
     },
     "/api/v1/conflicts": {
@@ -97,7 +128,10 @@ export const openApiDocument = {
           { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 500, default: 50 } },
           { name: "cursor", in: "query", schema: { type: "string" } },
         ],
-        responses: { 200: { description: "a page of conflicts", content: { "application/json": { schema: page(conflict) } } }, ...errors },
+        responses: {
+          200: { description: "a page of conflicts", content: { "application/json": { schema: page(conflict) } } },
+          ...errors,
+        },
       },
     },
     "/api/v1/patients/{id}/conflicts": {
@@ -109,17 +143,31 @@ export const openApiDocument = {
           { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 500, default: 50 } },
           { name: "cursor", in: "query", schema: { type: "string" } },
         ],
-        responses: { 200: { description: "a page of conflicts", content: { "application/json": { schema: page(conflict) } } }, ...errors },
+        responses: {
+          200: { description: "a page of conflicts", content: { "application/json": { schema: page(conflict) } } },
+          ...errors,
+        },
       },
     },
     "/api/v1/conflicts/{id}/resolve": {
       post: {
-        summary: "Resolve an open conflict: accept merges the submission as \"later wins\" would have; dismiss leaves the patient unchanged",
+        summary:
+          'Resolve an open conflict: accept merges the submission as "later wins" would have; dismiss leaves the patient unchanged',
         ...adminOnly,
         parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
-        requestBody: { required: true, content: { "application/json": { schema: { type: "object", required: ["action"], properties: { action: { enum: ["accept", "dismiss"] } } } } } },
+        requestBody: {
+          required: true,
+          content: {
+            "application/json": {
+              schema: { type: "object", required: ["action"], properties: { action: { enum: ["accept", "dismiss"] } } },
+            },
+          },
+        },
         responses: {
-          200: { description: "the resolved conflict and the patient as it is now", content: { "application/json": { schema: { type: "object", properties: { conflict, patient } } } } },
+          200: {
+            description: "the resolved conflict and the patient as it is now",
+            content: { "application/json": { schema: { type: "object", properties: { conflict, patient } } } },
+          },
           404: { description: "no such conflict" },
           409: { description: "already resolved" },
           ...forbidden,
@@ -171,7 +219,12 @@ export const openApiDocument = {
         summary: "Parse and map a sample payload for a source without publishing it",
         ...adminOnly,
         parameters: [{ name: "source", in: "path", required: true, schema: { type: "string" } }],
-        responses: { 200: { description: "the canonical event and whether the request would authenticate" }, 404: { description: "unknown source" }, ...forbidden, ...errors },
+        responses: {
+          200: { description: "the canonical event and whether the request would authenticate" },
+          404: { description: "unknown source" },
+          ...forbidden,
+          ...errors,
+        },
       },
     },
   },

@@ -90,14 +90,17 @@ $("search").addEventListener("submit", (e) => { e.preventDefault(); load(); });
 askForToken();
 `;
 
-const asset = (body: string, contentType: string) => () => new Response(body, { headers: { "content-type": `${contentType}; charset=utf-8` } });
+const asset = (body: string, contentType: string) => () =>
+  new Response(body, { headers: { "content-type": `${contentType}; charset=utf-8` } });
 
 /** The page at `/`, its script and style. */
 export function dashboardPage() {
-  return new Elysia({ name: "dashboard-page" })
-    .get("/", asset(HTML, "text/html"))
-    .get("/app.js", asset(JS, "text/javascript"))
-    .get("/app.css", asset(CSS, "text/css"))
-    // Browsers ask for it unprompted; an empty answer keeps a 404 out of their console.
-    .get("/favicon.ico", () => new Response(null, { status: 204 }));
+  return (
+    new Elysia({ name: "dashboard-page" })
+      .get("/", asset(HTML, "text/html"))
+      .get("/app.js", asset(JS, "text/javascript"))
+      .get("/app.css", asset(CSS, "text/css"))
+      // Browsers ask for it unprompted; an empty answer keeps a 404 out of their console.
+      .get("/favicon.ico", () => new Response(null, { status: 204 }))
+  );
 }

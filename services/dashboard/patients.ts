@@ -1,24 +1,24 @@
 // Patient queries and their API shape: canonical field names at the top level.
-import type { Sql } from "postgres";
+import type { Row, Sql } from "postgres";
 import { PATIENT_FIELDS, type PatientValues } from "../../shared/patient-fields.ts";
 
 /** A patient in API responses: the canonical fields (shared/patient-fields.ts) at the top level, then the record's bookkeeping. */
 export type PatientDto = { id: string } & PatientValues & {
-  source: string;
-  formId: string | null;
-  eventId: string;
-  submittedAt: string;
-  eventsCount: number;
-  answers: Record<string, unknown>;
-  /** Submissions held back because they contradict this patient's identity (GET …/conflicts). */
-  openConflicts: number;
-  createdAt: string;
-  updatedAt: string;
-};
+    source: string;
+    formId: string | null;
+    eventId: string;
+    submittedAt: string;
+    eventsCount: number;
+    answers: Record<string, unknown>;
+    /** Submissions held back because they contradict this patient's identity (GET …/conflicts). */
+    openConflicts: number;
+    createdAt: string;
+    updatedAt: string;
+  };
 
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
 
-function toPatientDto(r: Record<string, any>): PatientDto {
+function toPatientDto(r: Row): PatientDto {
   return {
     id: String(r.id),
     ...(Object.fromEntries(PATIENT_FIELDS.map((f) => [f.name, r[f.column]])) as PatientValues),
@@ -34,7 +34,9 @@ function toPatientDto(r: Record<string, any>): PatientDto {
   };
 }
 
-const FIELD_COLUMNS = PATIENT_FIELDS.map((f) => (f.type === "date" ? `to_char(${f.column}, 'YYYY-MM-DD') as ${f.column}` : f.column));
+const FIELD_COLUMNS = PATIENT_FIELDS.map((f) =>
+  f.type === "date" ? `to_char(${f.column}, 'YYYY-MM-DD') as ${f.column}` : f.column,
+);
 const COLUMNS = `id, ${FIELD_COLUMNS.join(", ")}, source, form_id, last_event_id, submitted_at, events_count, answers, created_at, updated_at,
   (select count(*)::int from patient_conflicts c where c.patient_id = patients.id and c.status = 'open') as open_conflicts`;
 
@@ -47,15 +49,15 @@ export interface PatientQuery {
 }
 
 /** A search term used inside LIKE: its own % and _ match literally. */
-const likeLiteral = (s: string) => s.replace(/[\\%_]/g, (c) => "\\" + c);
+const likeLiteral = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export async function findPatients(sql: Sql, query: PatientQuery): Promise<PatientDto[]> {
   const q = query.q?.trim();
   const rows = await sql`
     select ${sql.unsafe(COLUMNS)} from patients
     where true
-      ${q && q.includes("@") ? sql`and email = ${q.toLowerCase()}` : sql``}
-      ${q && !q.includes("@") ? sql`and (full_name ilike ${"%" + likeLiteral(q) + "%"} or phone = ${q} or last_name ilike ${likeLiteral(q) + "%"})` : sql``}
+      ${q?.includes("@") ? sql`and email = ${q.toLowerCase()}` : sql``}
+      ${q && !q.includes("@") ? sql`and (full_name ilike ${`%${likeLiteral(q)}%`} or phone = ${q} or last_name ilike ${`${likeLiteral(q)}%`})` : sql``}
       ${query.source ? sql`and source = ${query.source}` : sql``}
       ${query.beforeId ? sql`and id < ${query.beforeId}::bigint` : sql``}
     order by id desc

@@ -13,4 +13,5 @@ const ingressConfigSpec = {
   trustedProxies: entry("TRUSTED_PROXIES", env.csv, ""),
 };
 
-export const readIngressConfig = (source: Record<string, string | undefined> = process.env) => readConfig(ingressConfigSpec, source);
+export const readIngressConfig = (source: Record<string, string | undefined> = process.env) =>
+  readConfig(ingressConfigSpec, source);

@@ -2,10 +2,10 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
-import { DLQ_STREAM, STREAM, connectNats, natsConnected, provisionJetStream, streamExists } from "../../shared/nats.ts";
+import { connectNats, DLQ_STREAM, natsConnected, provisionJetStream, STREAM, streamExists } from "../../shared/nats.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
-import { watchStreamFill } from "../../shared/stream-fill.ts";
 import { loadSources } from "../../shared/sources/index.ts";
+import { watchStreamFill } from "../../shared/stream-fill.ts";
 import { startTracing } from "../../shared/tracing.ts";
 import { createIngressApp } from "./app.ts";
 import { readIngressConfig } from "./config.ts";
@@ -52,7 +52,10 @@ const app = createIngressApp({
 // answers an oversize body (with the JSON error); Bun's cap only stops abuse.
 const maxBody = Math.max(...[...sources.values()].map((s) => s.maxBodyBytes), 1024);
 app.listen({ hostname: config.serviceHost, port: config.port, maxRequestBodySize: maxBody * 4 });
-log.info({ url: `http://${config.serviceHost}:${config.port}`, sources: [...sources.keys()], tracing: tracing.enabled }, "ingress listening");
+log.info(
+  { url: `http://${config.serviceHost}:${config.port}`, sources: [...sources.keys()], tracing: tracing.enabled },
+  "ingress listening",
+);
 
 onShutdown(log, async () => {
   // Stop taking requests, let in-flight publishes get their PubAck, then close NATS.

@@ -1,9 +1,10 @@
 // Publishing a webhook durably: the promise resolves only once JetStream has stored the
 // message (PubAck). The ingress answers 2xx on that and nothing earlier.
-import { MsgHdrsImpl } from "@nats-io/nats-core";
+
 import type { JetStreamClient } from "@nats-io/jetstream";
+import { MsgHdrsImpl } from "@nats-io/nats-core";
 import { setReasonHeaders } from "../../shared/dead-letters.ts";
-import { H, dlqSubject, webhookSubject } from "../../shared/nats.ts";
+import { dlqSubject, H, webhookSubject } from "../../shared/nats.ts";
 
 export interface WebhookMessage {
   source: string;
@@ -55,7 +56,10 @@ export function messageHeaders(msg: WebhookMessage, msgId: string) {
 
 export function createPublisher(js: JetStreamClient, timeoutMs: number): Publisher {
   return coalesced(async (msg) => {
-    const ack = await js.publish(webhookSubject(msg.source), msg.body, { headers: messageHeaders(msg, msg.eventId), timeout: timeoutMs });
+    const ack = await js.publish(webhookSubject(msg.source), msg.body, {
+      headers: messageHeaders(msg, msg.eventId),
+      timeout: timeoutMs,
+    });
     return { duplicate: ack.duplicate, seq: ack.seq };
   });
 }

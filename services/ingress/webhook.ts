@@ -1,13 +1,20 @@
 // The webhook endpoint. Order matters: cheap rejections first (unknown source, IP,
 // content type, size), then authentication over the raw bytes, then the source's rate
 // limit, then the one parse needed to find the provider's event id, then the durable publish.
-import { SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
-import { KEPT_PROVIDER_HEADERS, deriveEventId } from "../../shared/events.ts";
+import { type Context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
+import { deriveEventId, KEPT_PROVIDER_HEADERS } from "../../shared/events.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
-import { isStreamFull, webhookSubject } from "../../shared/nats.ts";
 import type { Metrics } from "../../shared/metrics.ts";
-import { AdapterError, getAdapter, type AuthResult, type RawRequest, type SourceAdapter, type SourceConfig } from "../../shared/sources/index.ts";
+import { isStreamFull, webhookSubject } from "../../shared/nats.ts";
+import {
+  AdapterError,
+  type AuthResult,
+  getAdapter,
+  type RawRequest,
+  type SourceAdapter,
+  type SourceConfig,
+} from "../../shared/sources/index.ts";
 import { extractContext, injectContext, wellFormedTraceContext } from "../../shared/tracing.ts";
 import { clientAddress, compileAllowList, type IpMatcher } from "./ip-allow.ts";
 import type { Publisher, Quarantiner, WebhookMessage } from "./publish.ts";
@@ -77,7 +84,9 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
   // attributes on every request cost measurable CPU at tens of thousands per second.
   const counts = new Map<string, { source: string; status: number; n: number }>();
   deps.metrics.meter
-    .createObservableCounter("hookline_ingress_responses", { description: "Webhook responses by source and HTTP status" })
+    .createObservableCounter("hookline_ingress_responses", {
+      description: "Webhook responses by source and HTTP status",
+    })
     .addCallback((result) => {
       for (const c of counts.values()) result.observe(c.n, { source: c.source, status: c.status });
     });
@@ -88,7 +97,7 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
   });
   function count(sourceId: string, status: number): void {
     const source = sources.has(sourceId) ? sourceId : "unknown";
-    const key = source + " " + status;
+    const key = `${source} ${status}`;
     const c = counts.get(key);
     if (c) c.n++;
     else counts.set(key, { source, status, n: 1 });
@@ -117,21 +126,30 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     }
     const contentType = isGet ? "application/x-www-form-urlencoded" : mediaType(request.headers.get("content-type"));
     if (!source.contentTypes.includes(contentType)) {
-      return errorResponse(415, "unsupported_media_type", `content type must be one of: ${source.contentTypes.join(", ")}`);
+      return errorResponse(
+        415,
+        "unsupported_media_type",
+        `content type must be one of: ${source.contentTypes.join(", ")}`,
+      );
     }
     const declared = Number(request.headers.get("content-length") ?? 0);
-    if (declared > source.maxBodyBytes) return errorResponse(413, "body_too_large", `body exceeds ${source.maxBodyBytes} bytes`);
+    if (declared > source.maxBodyBytes)
+      return errorResponse(413, "body_too_large", `body exceeds ${source.maxBodyBytes} bytes`);
     return { source, adapter, isGet, contentType };
   }
 
   /** The request as the adapter sees it (raw bytes, lower-cased headers), and the query to store with it. */
-  async function readRequest(request: Request, { source, isGet }: Accepted): Promise<{ raw: RawRequest; storedQuery: string } | Response> {
+  async function readRequest(
+    request: Request,
+    { source, isGet }: Accepted,
+  ): Promise<{ raw: RawRequest; storedQuery: string } | Response> {
     // Most webhooks have no query string: skip parsing the URL for them.
     const q = request.url.indexOf("?");
     const search = q < 0 ? emptyQuery : new URLSearchParams(request.url.slice(q + 1));
     // A HeyFlow GET carries its answers in the query string: it becomes the body.
     const body = isGet ? encoder.encode(storableQuery(search, source)) : new Uint8Array(await request.arrayBuffer());
-    if (body.byteLength > source.maxBodyBytes) return errorResponse(413, "body_too_large", `body exceeds ${source.maxBodyBytes} bytes`);
+    if (body.byteLength > source.maxBodyBytes)
+      return errorResponse(413, "body_too_large", `body exceeds ${source.maxBodyBytes} bytes`);
     const raw: RawRequest = {
       method: request.method,
       // Bun's native toJSON: lower-cased names, one call instead of a JS loop.
@@ -144,13 +162,19 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
   }
 
   /** Authentication (401), then the source's rate limit (429), then whether the queue is reachable (503). */
-  function admit(raw: RawRequest, sourceId: string, { source, adapter }: Accepted): (AuthResult & { ok: true }) | Response {
+  function admit(
+    raw: RawRequest,
+    sourceId: string,
+    { source, adapter }: Accepted,
+  ): (AuthResult & { ok: true }) | Response {
     const auth = adapter.authenticate(raw, source);
     if (!auth.ok) return errorResponse(401, auth.code, auth.message);
     // Counted after authentication: unsigned floods must not use up the real sender's budget.
     const wait = limiter.take(sourceId, source.rateLimitPerSecond);
-    if (wait > 0) return errorResponse(429, "rate_limited", "too many requests for this source", { "retry-after": String(wait) });
-    if (!deps.queueAvailable()) return errorResponse(503, "queue_unavailable", "the queue is unreachable; retry later", RETRY_AFTER);
+    if (wait > 0)
+      return errorResponse(429, "rate_limited", "too many requests for this source", { "retry-after": String(wait) });
+    if (!deps.queueAvailable())
+      return errorResponse(503, "queue_unavailable", "the queue is unreachable; retry later", RETRY_AFTER);
     return auth;
   }
 
@@ -194,7 +218,15 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     const subject = webhookSubject(message.source);
     const publishSpan = tracer!.startSpan(
       `publish ${subject}`,
-      { kind: SpanKind.PRODUCER, attributes: { "messaging.system": "nats", "messaging.operation.type": "send", "messaging.destination.name": subject, "messaging.message.id": message.eventId } },
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          "messaging.system": "nats",
+          "messaging.operation.type": "send",
+          "messaging.destination.name": subject,
+          "messaging.message.id": message.eventId,
+        },
+      },
       ctx,
     );
     injectContext(trace.setSpan(ctx, publishSpan), (key, value) => {
@@ -216,18 +248,28 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     } catch (error) {
       publishSpan?.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
       publishSpan?.end();
-      if (!isStreamFull(error)) log.error({ err: error, source: message.source, eventId: message.eventId }, "publish failed");
+      if (!isStreamFull(error))
+        log.error({ err: error, source: message.source, eventId: message.eventId }, "publish failed");
       else if (performance.now() - lastFullWarning > 10_000) {
         // Once per 10 s: a full stream refuses every webhook, one line each would flood the log.
         lastFullWarning = performance.now();
-        log.warn({ source: message.source }, "stream WEBHOOKS full: refusing webhooks with 503 queue_full until the projector catches up");
+        log.warn(
+          { source: message.source },
+          "stream WEBHOOKS full: refusing webhooks with 503 queue_full until the projector catches up",
+        );
       }
       return queueError(error);
     }
   }
 
   /** Checks → read → authenticate and admit → message → event id (or quarantine) → publish. */
-  async function receive(request: Request, sourceId: string, peer: () => string | undefined, span?: Span, ctx?: Context): Promise<Response> {
+  async function receive(
+    request: Request,
+    sourceId: string,
+    peer: () => string | undefined,
+    span?: Span,
+    ctx?: Context,
+  ): Promise<Response> {
     const accepted = checkRequest(request, sourceId, peer);
     if (accepted instanceof Response) return accepted;
     const read = await readRequest(request, accepted);
@@ -251,7 +293,10 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     const parent = extractContext((key) => request.headers.get(key));
     const span = tracer!.startSpan(
       `${request.method} ${WEBHOOK_ROUTE}`,
-      { kind: SpanKind.SERVER, attributes: { "http.request.method": request.method, "http.route": WEBHOOK_ROUTE, "hookline.source": sourceId } },
+      {
+        kind: SpanKind.SERVER,
+        attributes: { "http.request.method": request.method, "http.route": WEBHOOK_ROUTE, "hookline.source": sourceId },
+      },
       parent,
     );
     try {

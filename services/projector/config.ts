@@ -23,4 +23,5 @@ const projectorConfigSpec = {
   rawEventRetentionMonths: entry("RAW_EVENT_RETENTION_MONTHS", env.int(0, 1200), "12"),
 };
 
-export const readProjectorConfig = (source: Record<string, string | undefined> = process.env) => readConfig(projectorConfigSpec, source);
+export const readProjectorConfig = (source: Record<string, string | undefined> = process.env) =>
+  readConfig(projectorConfigSpec, source);

@@ -1,9 +1,10 @@
 // The projector's dead-lettering: a copy of the message, with its original headers and the
 // reason (shared/dead-letters.ts), in WEBHOOKS_DLQ.
-import { headers as natsHeaders } from "@nats-io/nats-core";
+
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { headers as natsHeaders } from "@nats-io/nats-core";
 import { setReasonHeaders } from "../../shared/dead-letters.ts";
-import { H, dlqSubject, messageSource } from "../../shared/nats.ts";
+import { dlqSubject, H, messageSource } from "../../shared/nats.ts";
 
 export type DeadLetterWriter = (msg: JsMsg, code: string, reason: string) => Promise<void>;
 
@@ -11,9 +12,19 @@ export type DeadLetterWriter = (msg: JsMsg, code: string, reason: string) => Pro
 export function createDeadLetterWriter(js: JetStreamClient): DeadLetterWriter {
   return async (msg, code, reason) => {
     const h = natsHeaders();
-    if (msg.headers) for (const [key, values] of msg.headers) for (const value of values) if (key !== H.msgId) h.append(key, value);
-    setReasonHeaders(h, { code, reason, originalSubject: msg.subject, originalSeq: msg.seq, deliveries: msg.info.deliveryCount });
+    if (msg.headers)
+      for (const [key, values] of msg.headers) for (const value of values) if (key !== H.msgId) h.append(key, value);
+    setReasonHeaders(h, {
+      code,
+      reason,
+      originalSubject: msg.subject,
+      originalSeq: msg.seq,
+      deliveries: msg.info.deliveryCount,
+    });
     // Msg id keyed on the stream sequence: a retried dead-lettering is stored once.
-    await js.publish(dlqSubject("projector", messageSource(msg)), msg.data, { headers: h, msgID: `projector-${msg.seq}` });
+    await js.publish(dlqSubject("projector", messageSource(msg)), msg.data, {
+      headers: h,
+      msgID: `projector-${msg.seq}`,
+    });
   };
 }

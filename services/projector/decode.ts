@@ -2,8 +2,14 @@
 // source's adapter over it. Deterministic: a message that fails here always will.
 import type { JsMsg } from "@nats-io/jetstream";
 import { H, messageSource } from "../../shared/nats.ts";
+import {
+  AdapterError,
+  type CanonicalEvent,
+  getAdapter,
+  type RawRequest,
+  type SourceConfig,
+} from "../../shared/sources/index.ts";
 import { traceIdOf } from "../../shared/tracing.ts";
-import { AdapterError, getAdapter, type CanonicalEvent, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
 
 export interface DecodedEvent {
   eventId: string;
@@ -26,7 +32,8 @@ const decoder = new TextDecoder();
  * make its event unstorable, so NULs are dropped and lone surrogates become U+FFFD.
  */
 function stripNul<T>(value: T): T {
-  if (typeof value === "string") return (value.includes("\u0000") ? value.replaceAll("\u0000", "") : value).toWellFormed() as T;
+  if (typeof value === "string")
+    return (value.includes("\u0000") ? value.replaceAll("\u0000", "") : value).toWellFormed() as T;
   if (Array.isArray(value)) return value.map(stripNul) as T;
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
@@ -52,12 +59,16 @@ function requestFromMessage(msg: Pick<JsMsg, "data" | "headers">): RawRequest {
   };
 }
 
-export function decodeMessage(msg: Pick<JsMsg, "data" | "headers" | "seq" | "subject">, sources: Map<string, SourceConfig>): DecodeResult {
+export function decodeMessage(
+  msg: Pick<JsMsg, "data" | "headers" | "seq" | "subject">,
+  sources: Map<string, SourceConfig>,
+): DecodeResult {
   const sourceId = messageSource(msg);
   const eventId = msg.headers?.get(H.eventId);
   if (!eventId) return { ok: false, code: "missing_event_id", reason: `message has no ${H.eventId} header` };
   const source = sources.get(sourceId);
-  if (!source) return { ok: false, code: "unknown_source", reason: `no source "${sourceId}" is configured in this projector` };
+  if (!source)
+    return { ok: false, code: "unknown_source", reason: `no source "${sourceId}" is configured in this projector` };
   try {
     const req = requestFromMessage(msg);
     const event = stripNul(getAdapter(source.adapter).parse(req, source));

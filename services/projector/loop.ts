@@ -2,7 +2,7 @@
 // `batchSize` or `batchDelayMs` after its first message, whichever comes first. Each
 // batch is one transaction; every message is acked only after that commit.
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
-import { SpanKind, SpanStatusCode, type Span, type Tracer } from "@opentelemetry/api";
+import { type Span, SpanKind, SpanStatusCode, type Tracer } from "@opentelemetry/api";
 import type { Sql } from "postgres";
 import { databaseAnswers } from "../../shared/db/client.ts";
 import { failureReason } from "../../shared/db/errors.ts";
@@ -11,8 +11,8 @@ import { H } from "../../shared/nats.ts";
 import type { SourceConfig } from "../../shared/sources/index.ts";
 import { extractContext } from "../../shared/tracing.ts";
 import type { DeadLetterWriter } from "./dead-letter.ts";
-import { decodeMessage, type DecodedEvent } from "./decode.ts";
-import { projectBatch, type BatchResult } from "./project.ts";
+import { type DecodedEvent, decodeMessage } from "./decode.ts";
+import { type BatchResult, projectBatch } from "./project.ts";
 
 export interface ProjectorDeps {
   consumer: Consumer;
@@ -29,7 +29,14 @@ export interface ProjectorDeps {
   /** Base delay before a failed message is redelivered; grows with each attempt. */
   retryDelayMs: number;
   /** Called after every committed batch (metrics, logs). */
-  onBatch?: (stats: { size: number; inserted: number; duplicates: number; conflicts: number; deadLettered: number; ms: number }) => void;
+  onBatch?: (stats: {
+    size: number;
+    inserted: number;
+    duplicates: number;
+    conflicts: number;
+    deadLettered: number;
+    ms: number;
+  }) => void;
   /** Called with the patients a committed batch wrote (cache invalidation). */
   onPatientsWritten?: (ids: string[]) => void;
 }
@@ -49,10 +56,13 @@ export interface RunningProjector {
 function isTransient(error: unknown): boolean {
   const code = (error as { code?: string })?.code ?? "";
   return (
-    /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|CONNECTION_CLOSED|CONNECTION_ENDED|CONNECTION_DESTROYED|CONNECT_TIMEOUT)$/.test(code) ||
+    /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|CONNECTION_CLOSED|CONNECTION_ENDED|CONNECTION_DESTROYED|CONNECT_TIMEOUT)$/.test(
+      code,
+    ) ||
     /^(08|28|53|57|58)/.test(code) || // connection, authorization, resources, operator intervention, system
     code === "3D000" || // database does not exist (yet)
-    code === "40001" || code === "40P01" // serialization failure, deadlock: retry as a whole
+    code === "40001" ||
+    code === "40P01" // serialization failure, deadlock: retry as a whole
   );
 }
 
@@ -105,7 +115,8 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
 
   /** A failed write: retry later, or dead-letter on the last allowed delivery. */
   async function failed(msg: JsMsg, reason: string): Promise<number> {
-    if (msg.info.deliveryCount >= deps.maxDeliver) return (await deadLetterAndAck(msg, "projection_failed", reason)) ? 1 : 0;
+    if (msg.info.deliveryCount >= deps.maxDeliver)
+      return (await deadLetterAndAck(msg, "projection_failed", reason)) ? 1 : 0;
     msg.nak(deps.retryDelayMs * msg.info.deliveryCount);
     return 0;
   }
@@ -204,7 +215,14 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
       links: pending.map((d) => ({ context: d.span.spanContext() })),
     });
     try {
-      committed(pending, await projectBatch(sql, pending.map((d) => d.event)), tally);
+      committed(
+        pending,
+        await projectBatch(
+          sql,
+          pending.map((d) => d.event),
+        ),
+        tally,
+      );
       endSpan(txSpan);
     } catch (batchError) {
       const reason = failureReason(batchError);

@@ -2,13 +2,20 @@
 import { jetstream } from "@nats-io/jetstream";
 import { Elysia } from "elysia";
 import { createRedis } from "../../shared/cache.ts";
-import { createPatientCache } from "../../shared/patient-cache.ts";
 import { createDb, databaseAnswers } from "../../shared/db/client.ts";
-import { createMetrics, metricsRoute } from "../../shared/metrics.ts";
 import { migrate } from "../../shared/db/migrate.ts";
 import { healthRoutes } from "../../shared/http/health.ts";
 import { createLogger } from "../../shared/logger.ts";
-import { DEFAULT_CONSUMER_LIMITS, PROJECTOR_CONSUMER, STREAM, connectNats, natsConnected, provisionJetStream } from "../../shared/nats.ts";
+import { createMetrics, metricsRoute } from "../../shared/metrics.ts";
+import {
+  connectNats,
+  DEFAULT_CONSUMER_LIMITS,
+  natsConnected,
+  PROJECTOR_CONSUMER,
+  provisionJetStream,
+  STREAM,
+} from "../../shared/nats.ts";
+import { createPatientCache } from "../../shared/patient-cache.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
 import { loadSources } from "../../shared/sources/index.ts";
 import { startTracing } from "../../shared/tracing.ts";
@@ -31,8 +38,12 @@ if (config.provision) {
 const js = jetstream(nc);
 const redis = createRedis(config.redisUrl, "hookline-projector", log);
 const metrics = createMetrics("projector");
-const eventsCounter = metrics.meter.createCounter("hookline_projector_events", { description: "Messages handled, by result" });
-const conflictsCounter = metrics.meter.createCounter("hookline_projector_conflicts", { description: "Submissions held back for review: they contradict the identity of the patient their email matched" });
+const eventsCounter = metrics.meter.createCounter("hookline_projector_events", {
+  description: "Messages handled, by result",
+});
+const conflictsCounter = metrics.meter.createCounter("hookline_projector_conflicts", {
+  description: "Submissions held back for review: they contradict the identity of the patient their email matched",
+});
 const batchSeconds = metrics.meter.createHistogram("hookline_projector_batch_seconds", {
   description: "Time to decode, write and ack one batch",
   unit: "s",
@@ -40,7 +51,12 @@ const batchSeconds = metrics.meter.createHistogram("hookline_projector_batch_sec
 });
 const consumer = await js.consumers.get(STREAM, PROJECTOR_CONSUMER);
 // Partitions ahead and raw-event retention, outside batches; the first round before consuming.
-const maintenance = await startMaintenance({ sql, log, retentionMonths: config.rawEventRetentionMonths, intervalMs: 3600_000 });
+const maintenance = await startMaintenance({
+  sql,
+  log,
+  retentionMonths: config.rawEventRetentionMonths,
+  intervalMs: 3600_000,
+});
 
 let draining = false;
 const projector = await startProjector({
@@ -65,7 +81,9 @@ const projector = await startProjector({
   },
   // Write-through would race with concurrent projectors; invalidating (shared/patient-cache.ts) is always safe.
   onPatientsWritten: (ids) => {
-    createPatientCache(redis).invalidate(ids).catch((error) => log.warn({ err: error.message }, "cache invalidation failed"));
+    createPatientCache(redis)
+      .invalidate(ids)
+      .catch((error) => log.warn({ err: error.message }, "cache invalidation failed"));
   },
 });
 

@@ -2,8 +2,8 @@
 // a pod that finds it taken skips the round): create the coming months' partitions, and
 // with a retention set, drop the raw events older than it together with their guard rows.
 import type { Sql } from "postgres";
-import type { Logger } from "../../shared/logger.ts";
 import { failureReason } from "../../shared/db/errors.ts";
+import type { Logger } from "../../shared/logger.ts";
 import { ensurePartitionsAhead } from "./partitions.ts";
 
 // Arbitrary but fixed ("hookmnt" in ASCII); migrations use another key.
@@ -36,7 +36,9 @@ export async function runMaintenance(sql: Sql, opts: { retentionMonths: number }
       await ensurePartitionsAhead(conn);
       if (opts.retentionMonths <= 0) return result;
       const [{ cutoff }] = (await conn`
-        select (date_trunc('month', now() at time zone 'UTC') - make_interval(months => ${opts.retentionMonths})) at time zone 'UTC' as cutoff`) as unknown as [{ cutoff: Date }];
+        select (date_trunc('month', now() at time zone 'UTC') - make_interval(months => ${opts.retentionMonths})) at time zone 'UTC' as cutoff`) as unknown as [
+        { cutoff: Date },
+      ];
       // A reserved connection has no begin(): the transaction is spelled out.
       await conn`begin`;
       try {

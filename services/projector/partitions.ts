@@ -10,7 +10,12 @@ const MONTHS_AHEAD = 2;
 
 /** Postgres found no partition of webhook_events for a row's received_at. */
 export function isMissingPartition(error: unknown): boolean {
-  return error instanceof postgres.PostgresError && error.code === "23514" && error.routine === "ExecFindPartition" && error.table_name === "webhook_events";
+  return (
+    error instanceof postgres.PostgresError &&
+    error.code === "23514" &&
+    error.routine === "ExecFindPartition" &&
+    error.table_name === "webhook_events"
+  );
 }
 
 /** Creates the partitions of the months these timestamps fall in, each in its own short transaction. */
@@ -21,5 +26,6 @@ export async function ensurePartitions(sql: Sql, timestamps: readonly Date[]): P
 
 /** Creates the current month's partition and the next MONTHS_AHEAD ones (by the database's clock). */
 export async function ensurePartitionsAhead(sql: Sql): Promise<void> {
-  for (let m = 0; m <= MONTHS_AHEAD; m++) await sql`select hookline_ensure_month_partition(now() + make_interval(months => ${m}))`;
+  for (let m = 0; m <= MONTHS_AHEAD; m++)
+    await sql`select hookline_ensure_month_partition(now() + make_interval(months => ${m}))`;
 }

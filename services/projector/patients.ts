@@ -2,9 +2,22 @@
 // per field the later submission wins, except that a submission contradicting the patient's
 // identity is recorded as a conflict and merges nothing.
 import type { TransactionSql } from "postgres";
-import { identityConflicts, MERGED_FIELDS, mergeSubmission, type PatientState, type PatientValues } from "../../shared/db/patient-merge.ts";
+import {
+  identityConflicts,
+  MERGED_FIELDS,
+  mergeSubmission,
+  type PatientState,
+  type PatientValues,
+} from "../../shared/db/patient-merge.ts";
+import {
+  insertConflicts,
+  insertPatients,
+  type LockedPatient,
+  lockPatientsByEmail,
+  type NewConflict,
+  writePatients,
+} from "../../shared/db/patients.ts";
 import { patientField } from "../../shared/patient-fields.ts";
-import { insertConflicts, insertPatients, lockPatientsByEmail, writePatients, type LockedPatient, type NewConflict } from "../../shared/db/patients.ts";
 import type { DecodedEvent } from "./decode.ts";
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -12,7 +25,7 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** A date Postgres will accept, or null: a bad date must not fail the whole batch. */
 function validDate(value: string | undefined): string | null {
   if (!value || !ISO_DATE.test(value)) return null;
-  const d = new Date(value + "T00:00:00Z");
+  const d = new Date(`${value}T00:00:00Z`);
   return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(value) ? value : null;
 }
 
@@ -27,7 +40,10 @@ function submission(e: DecodedEvent): Submission {
     email: p.email?.toLowerCase() ?? null,
     state: {
       values: Object.fromEntries(
-        MERGED_FIELDS.map((f) => [f, patientField(f).type === "date" ? validDate(p[f] as string | undefined) : (p[f] ?? null)]),
+        MERGED_FIELDS.map((f) => [
+          f,
+          patientField(f).type === "date" ? validDate(p[f] as string | undefined) : (p[f] ?? null),
+        ]),
       ) as PatientValues,
       // fromEntries defines each label as an own key (an assignment to "__proto__" would not).
       answers: Object.fromEntries(e.event.answers.map((a) => [a.label, a.value])),
@@ -88,12 +104,16 @@ export async function writeBatchPatients(tx: TransactionSql, events: DecodedEven
   let pending = byRound[0] ?? [];
   for (let attempt = 1; pending.length > 0; attempt++) {
     // Only a patient deleted between the insert and the lock sends a round back here.
-    if (attempt > 3) throw Object.assign(new Error("patients kept vanishing while being locked"), { code: "patients_unstable" });
+    if (attempt > 3)
+      throw Object.assign(new Error("patients kept vanishing while being locked"), { code: "patients_unstable" });
     const firstByEmail = new Map(pending.map((s) => [s.email!, s]));
     for (const r of await insertPatients(tx, pending, true)) {
       locked.set(r.email!, { id: r.id, email: r.email, eventsCount: 1, state: firstByEmail.get(r.email!)!.state });
     }
-    const existing = await lockPatientsByEmail(tx, pending.filter((s) => !locked.has(s.email!)).map((s) => s.email!));
+    const existing = await lockPatientsByEmail(
+      tx,
+      pending.filter((s) => !locked.has(s.email!)).map((s) => s.email!),
+    );
     for (const p of existing) locked.set(p.email!, p);
     // An existing patient that was gone by the time it was locked (deleted meanwhile): create it again.
     pending = pending.filter((s) => !locked.has(s.email!));

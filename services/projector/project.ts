@@ -2,7 +2,7 @@
 // guard table admits each event once, and only admitted events touch patients and forms,
 // so a redelivered batch (crash before ack) changes nothing.
 import type { Sql, TransactionSql } from "postgres";
-import { textColumn, type Cell } from "../../shared/db/arrays.ts";
+import { type Cell, textColumn } from "../../shared/db/arrays.ts";
 import type { DecodedEvent } from "./decode.ts";
 import { ensurePartitions, isMissingPartition } from "./partitions.ts";
 import { writeBatchPatients } from "./patients.ts";
@@ -25,7 +25,10 @@ export async function projectBatch(sql: Sql, events: DecodedEvent[]): Promise<Ba
     // An event from a month with no partition (a replayed old event; maintenance keeps the
     // coming months ready): create it in a short transaction of its own, so no batch holds
     // the lock that takes on webhook_events, and write the batch again.
-    await ensurePartitions(sql, events.map((e) => e.receivedAt));
+    await ensurePartitions(
+      sql,
+      events.map((e) => e.receivedAt),
+    );
     return writeBatch(sql, events);
   }
 }
@@ -51,7 +54,9 @@ const column = <T>(tx: TransactionSql, rows: readonly T[], value: (row: T) => Ce
  * order, so concurrent batches lock shared rows in the same order.
  */
 async function admitNewEvents(tx: TransactionSql, events: DecodedEvent[]): Promise<DecodedEvent[]> {
-  const unique = [...new Map(events.map((e) => [e.eventId, e])).values()].sort((a, b) => (a.eventId < b.eventId ? -1 : 1));
+  const unique = [...new Map(events.map((e) => [e.eventId, e])).values()].sort((a, b) =>
+    a.eventId < b.eventId ? -1 : 1,
+  );
   const admitted = await tx<{ event_id: string }[]>`
     insert into webhook_event_ids (event_id, received_at)
     select * from unnest(${column(tx, unique, (e) => e.eventId)}::text[], ${column(tx, unique, (e) => e.receivedAt)}::timestamptz[])
@@ -62,7 +67,11 @@ async function admitNewEvents(tx: TransactionSql, events: DecodedEvent[]): Promi
 }
 
 /** The raw events (bytes as received, canonical form, trace id), linked to their patients. */
-async function insertRawEvents(tx: TransactionSql, accepted: DecodedEvent[], patientIdByEvent: Map<string, string>): Promise<void> {
+async function insertRawEvents(
+  tx: TransactionSql,
+  accepted: DecodedEvent[],
+  patientIdByEvent: Map<string, string>,
+): Promise<void> {
   const col = <T>(rows: readonly T[], value: (row: T) => Cell) => column(tx, rows, value);
   await tx`
     insert into webhook_events (event_id, received_at, source, stream_seq, content_type, provider_event_id, form_id,
@@ -109,7 +118,11 @@ function countQuestions(withForm: DecodedEvent[]): QuestionCount[] {
 }
 
 /** Form-specific data: each submission with its answers, and the questions each form has asked. */
-async function insertFormData(tx: TransactionSql, accepted: DecodedEvent[], patientIdByEvent: Map<string, string>): Promise<void> {
+async function insertFormData(
+  tx: TransactionSql,
+  accepted: DecodedEvent[],
+  patientIdByEvent: Map<string, string>,
+): Promise<void> {
   const withForm = accepted.filter((e) => e.event.formId);
   if (withForm.length === 0) return;
   const col = <T>(rows: readonly T[], value: (row: T) => Cell) => column(tx, rows, value);

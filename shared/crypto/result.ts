@@ -9,6 +9,9 @@ export type SignatureFailureCode =
 
 export type SignatureResult = { ok: true } | { ok: false; code: SignatureFailureCode; message: string };
 
-export function fail(code: SignatureFailureCode, message: string): { ok: false; code: SignatureFailureCode; message: string } {
+export function fail(
+  code: SignatureFailureCode,
+  message: string,
+): { ok: false; code: SignatureFailureCode; message: string } {
   return { ok: false, code, message };
 }

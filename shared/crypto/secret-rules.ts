@@ -30,15 +30,19 @@ export function secretProblem(scheme: SecretScheme, secret: string): string | un
   if (secret.trim() === "") return "is empty";
   if (secret.trim() !== secret) return "has leading or trailing whitespace";
   if (scheme === "standard-webhooks") {
-    if (!secret.startsWith(STANDARD_SECRET_PREFIX)) return `must be ${STANDARD_SECRET_PREFIX}<base64> (Standard Webhooks)`;
+    if (!secret.startsWith(STANDARD_SECRET_PREFIX))
+      return `must be ${STANDARD_SECRET_PREFIX}<base64> (Standard Webhooks)`;
     const key = decodeStandardSecret(secret);
-    if (key.length === 0) return `must be ${STANDARD_SECRET_PREFIX} followed by padded standard base64 (no whitespace, no URL-safe letters)`;
+    if (key.length === 0)
+      return `must be ${STANDARD_SECRET_PREFIX} followed by padded standard base64 (no whitespace, no URL-safe letters)`;
     if (key.length < STANDARD_SECRET_BYTES.min || key.length > STANDARD_SECRET_BYTES.max) {
       return `decodes to ${key.length} bytes; Standard Webhooks secrets are ${STANDARD_SECRET_BYTES.min} to ${STANDARD_SECRET_BYTES.max} bytes`;
     }
     return undefined;
   }
-  if (secret.length < MIN_SHARED_SECRET_CHARS) return `is ${secret.length} characters; at least ${MIN_SHARED_SECRET_CHARS} are required`;
-  if (scheme === "token" && !HEADER_SAFE.test(secret)) return "must be printable ASCII without spaces (it is sent in a header, URL or HTTP Basic password)";
+  if (secret.length < MIN_SHARED_SECRET_CHARS)
+    return `is ${secret.length} characters; at least ${MIN_SHARED_SECRET_CHARS} are required`;
+  if (scheme === "token" && !HEADER_SAFE.test(secret))
+    return "must be printable ASCII without spaces (it is sent in a header, URL or HTTP Basic password)";
   return undefined;
 }

@@ -26,8 +26,9 @@ export function decodeStandardSecret(secret: string): Buffer {
 
 export function signStandardWebhook(secret: string, id: string, timestamp: number, body: Uint8Array | string): string {
   const key = decodeStandardSecret(secret);
-  if (!usableKey(key)) throw new Error("the Standard Webhooks secret is not whsec_<base64>; refusing to sign with an empty key");
-  return "v1," + hmacSha256(key, `${id}.${timestamp}.`, body).toString("base64");
+  if (!usableKey(key))
+    throw new Error("the Standard Webhooks secret is not whsec_<base64>; refusing to sign with an empty key");
+  return `v1,${hmacSha256(key, `${id}.${timestamp}.`, body).toString("base64")}`;
 }
 
 export interface StandardHeaders {
@@ -45,14 +46,22 @@ export function verifyStandardWebhook(
 ): VerifyResult {
   const { id, timestamp, signature } = headers;
   if (!id || !timestamp || !signature) {
-    return { ok: false, code: "missing_signature", message: "webhook-id, webhook-timestamp and webhook-signature headers are required" };
+    return {
+      ok: false,
+      code: "missing_signature",
+      message: "webhook-id, webhook-timestamp and webhook-signature headers are required",
+    };
   }
   if (!/^\d{1,12}$/.test(timestamp)) {
     return { ok: false, code: "invalid_signature", message: "webhook-timestamp must be unix seconds" };
   }
   const ts = Number(timestamp);
   if (Math.abs(nowMs / 1000 - ts) > toleranceSeconds) {
-    return { ok: false, code: "timestamp_out_of_range", message: `webhook-timestamp is more than ${toleranceSeconds}s from now` };
+    return {
+      ok: false,
+      code: "timestamp_out_of_range",
+      message: `webhook-timestamp is more than ${toleranceSeconds}s from now`,
+    };
   }
   const candidates: Buffer[] = [];
   for (const entry of signature.split(" ")) {
@@ -68,7 +77,8 @@ export function verifyStandardWebhook(
     if (!usableKey(key)) continue;
     const expected = hmacSha256(key, `${id}.${timestamp}.`, body);
     // Check every candidate against every secret: no early exit on a partial match.
-    for (const candidate of candidates) if (constantTimeEqual(expected, candidate)) return { ok: true, id, timestamp: ts };
+    for (const candidate of candidates)
+      if (constantTimeEqual(expected, candidate)) return { ok: true, id, timestamp: ts };
   }
   return { ok: false, code: "invalid_signature", message: "no signature matches" };
 }

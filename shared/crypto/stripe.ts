@@ -31,7 +31,8 @@ export function verifyStripe(
     if (key === "t") timestamp = value;
     else if (key === "v1" && /^[0-9a-fA-F]{64}$/.test(value)) candidates.push(Buffer.from(value, "hex"));
   }
-  if (!timestamp || !/^\d{1,12}$/.test(timestamp)) return fail("invalid_signature", `${headerName} has no t=<unix seconds> element`);
+  if (!timestamp || !/^\d{1,12}$/.test(timestamp))
+    return fail("invalid_signature", `${headerName} has no t=<unix seconds> element`);
   if (candidates.length === 0) return fail("invalid_signature", `${headerName} has no v1=<hex> signature`);
   if (Math.abs(nowMs / 1000 - Number(timestamp)) > toleranceSeconds) {
     return fail("timestamp_out_of_range", `${headerName} timestamp is more than ${toleranceSeconds}s from now`);
@@ -42,5 +43,7 @@ export function verifyStripe(
     const expected = stripeMac(secret, timestamp, body);
     for (const candidate of candidates) ok = constantTimeEqual(expected, candidate) || ok;
   }
-  return ok ? { ok: true } : fail("invalid_signature", `no v1 signature in ${headerName} matches the configured secret(s)`);
+  return ok
+    ? { ok: true }
+    : fail("invalid_signature", `no v1 signature in ${headerName} matches the configured secret(s)`);
 }

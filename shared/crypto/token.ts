@@ -27,7 +27,7 @@ export function constantTimeStringEqual(a: string, b: string): boolean {
 
 /** Builds an HTTP Basic Authorization header value (tests and the bench use it). */
 export function basicAuthHeader(user: string, password: string): string {
-  return "Basic " + Buffer.from(`${user}:${password}`, "utf8").toString("base64");
+  return `Basic ${Buffer.from(`${user}:${password}`, "utf8").toString("base64")}`;
 }
 
 /** Parses `Authorization: Basic ...`; undefined when absent or malformed. */

@@ -3,7 +3,8 @@ import type { Sql } from "postgres";
 
 export type Cell = string | number | boolean | Date | null | undefined;
 
-const asText = (v: Cell): string | null => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v));
+const asText = (v: Cell): string | null =>
+  v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v);
 
 /**
  * One column of `rows` as a single `text[]` parameter. A VALUES list binds one parameter a

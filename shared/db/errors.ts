@@ -37,7 +37,13 @@ export function failureReason(error: unknown): string {
   if (error instanceof postgres.PostgresError) {
     const parts = [`postgres ${error.code}`];
     if (CONDITIONS[error.code]) parts.push(CONDITIONS[error.code]!);
-    const named = { table: error.table_name, column: error.column_name, constraint: error.constraint_name, type: error.type_name, routine: error.routine };
+    const named = {
+      table: error.table_name,
+      column: error.column_name,
+      constraint: error.constraint_name,
+      type: error.type_name,
+      routine: error.routine,
+    };
     for (const [key, value] of Object.entries(named)) if (value) parts.push(`${key}=${value}`);
     return parts.join(" ");
   }

@@ -16,18 +16,20 @@ export interface Migration {
 
 export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
   const seen = new Set<number>();
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".sql"))
-    .map((file) => {
-      const match = /^(\d+)_([\w-]+)\.sql$/.exec(file);
-      if (!match) throw new Error(`migration file "${file}" must be named NNN_name.sql`);
-      const version = Number(match[1]);
-      if (seen.has(version)) throw new Error(`two migrations share version ${version}`);
-      seen.add(version);
-      return { version, name: match[2]!, sql: readFileSync(join(dir, file), "utf8") };
-    })
-    // By number, not by name: 10_x comes after 9_y.
-    .sort((a, b) => a.version - b.version);
+  return (
+    readdirSync(dir)
+      .filter((f) => f.endsWith(".sql"))
+      .map((file) => {
+        const match = /^(\d+)_([\w-]+)\.sql$/.exec(file);
+        if (!match) throw new Error(`migration file "${file}" must be named NNN_name.sql`);
+        const version = Number(match[1]);
+        if (seen.has(version)) throw new Error(`two migrations share version ${version}`);
+        seen.add(version);
+        return { version, name: match[2]!, sql: readFileSync(join(dir, file), "utf8") };
+      })
+      // By number, not by name: 10_x comes after 9_y.
+      .sort((a, b) => a.version - b.version)
+  );
 }
 
 /** Returns the versions applied by this call (empty when the schema was current). */
@@ -39,7 +41,9 @@ export async function migrate(sql: Sql, migrations = readMigrations()): Promise<
     await conn`select pg_advisory_lock(${LOCK_KEY.toString()}::bigint)`;
     await conn`create table if not exists schema_migrations (
       version int primary key, name text not null, applied_at timestamptz not null default now())`;
-    const done = new Set((await conn<{ version: number }[]>`select version from schema_migrations`).map((r) => r.version));
+    const done = new Set(
+      (await conn<{ version: number }[]>`select version from schema_migrations`).map((r) => r.version),
+    );
     for (const m of migrations) {
       if (done.has(m.version)) continue;
       await conn`begin`;
@@ -49,9 +53,12 @@ export async function migrate(sql: Sql, migrations = readMigrations()): Promise<
         await conn`commit`;
       } catch (error) {
         await conn`rollback`;
-        throw Object.assign(new Error(`migration ${m.version}_${m.name} failed: ${(error as Error).message}`, { cause: error }), {
-          code: "migration_failed",
-        });
+        throw Object.assign(
+          new Error(`migration ${m.version}_${m.name} failed: ${(error as Error).message}`, { cause: error }),
+          {
+            code: "migration_failed",
+          },
+        );
       }
       applied.push(m.version);
     }

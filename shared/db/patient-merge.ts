@@ -11,19 +11,21 @@
 // - Nor when it leaves the patient's identity unconfirmed (carries none of the name or
 //   date-of-birth values the patient has) and would replace a stored value: leaving the
 //   name out must not be a way around the rule. It may still fill values the patient lacks.
-import { PATIENT_FIELDS, type PatientValues as AllPatientValues } from "../patient-fields.ts";
+import { type PatientValues as AllPatientValues, PATIENT_FIELDS } from "../patient-fields.ts";
 
 type Field = (typeof PATIENT_FIELDS)[number];
 export type MergedField = Extract<Field, { merge: "later-wins" }>["name"];
 export type IdentityField = Extract<Field, { identity: true }>["name"];
 
 /** Every canonical field but the key (email): the ones a submission can change. */
-export const MERGED_FIELDS = PATIENT_FIELDS.filter((f): f is Extract<Field, { merge: "later-wins" }> => f.merge === "later-wins").map(
-  (f) => f.name,
-);
+export const MERGED_FIELDS = PATIENT_FIELDS.filter(
+  (f): f is Extract<Field, { merge: "later-wins" }> => f.merge === "later-wins",
+).map((f) => f.name);
 
 /** The fields that say who the patient is (fullName is derived from first and last name). */
-const IDENTITY_FIELDS = PATIENT_FIELDS.filter((f): f is Extract<Field, { identity: true }> => f.identity).map((f) => f.name);
+const IDENTITY_FIELDS = PATIENT_FIELDS.filter((f): f is Extract<Field, { identity: true }> => f.identity).map(
+  (f) => f.name,
+);
 
 export type PatientValues = Pick<AllPatientValues, MergedField>;
 

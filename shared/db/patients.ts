@@ -1,17 +1,32 @@
 // Patient rows in SQL for the merge rule in patient-merge.ts: creating patients, reading
 // them under a row lock, writing merged states back, and recording conflicts. Column
 // lists and types are derived from MERGED_FIELDS and the field table.
-import type { TransactionSql } from "postgres";
+import type { Row, TransactionSql } from "postgres";
 import { patientField } from "../patient-fields.ts";
 import { textColumn } from "./arrays.ts";
-import { MERGED_FIELDS, type IdentityField, type MergedField, type PatientState, type PatientValues } from "./patient-merge.ts";
+import {
+  type IdentityField,
+  MERGED_FIELDS,
+  type MergedField,
+  type PatientState,
+  type PatientValues,
+} from "./patient-merge.ts";
 
 const columnOf = (field: MergedField) => patientField(field).column;
 const pgType = (field: MergedField) => patientField(field).type;
 const MERGED_COLUMNS = MERGED_FIELDS.map(columnOf).join(", ");
 const READ_COLUMNS = [
-  "id", "email", "events_count", "answers", "source", "form_id", "last_event_id", "submitted_at",
-  ...MERGED_FIELDS.map((f) => (pgType(f) === "date" ? `to_char(${columnOf(f)}, 'YYYY-MM-DD') as ${columnOf(f)}` : columnOf(f))),
+  "id",
+  "email",
+  "events_count",
+  "answers",
+  "source",
+  "form_id",
+  "last_event_id",
+  "submitted_at",
+  ...MERGED_FIELDS.map((f) =>
+    pgType(f) === "date" ? `to_char(${columnOf(f)}, 'YYYY-MM-DD') as ${columnOf(f)}` : columnOf(f),
+  ),
 ].join(", ");
 
 /** A patient read under `for update`: nobody else changes it until this transaction ends. */
@@ -22,7 +37,7 @@ export interface LockedPatient {
   state: PatientState;
 }
 
-function lockedPatient(r: Record<string, any>): LockedPatient {
+function lockedPatient(r: Row): LockedPatient {
   const values = {} as Record<MergedField, unknown>;
   for (const f of MERGED_FIELDS) values[f] = r[columnOf(f)];
   return {
@@ -89,7 +104,15 @@ export async function insertPatients(tx: TransactionSql, rows: readonly NewPatie
 /** Writes locked patients back with their new state and count. */
 export async function writePatients(tx: TransactionSql, patients: readonly LockedPatient[]): Promise<void> {
   if (patients.length === 0) return;
-  const assignments = ["answers", "source", "form_id", "last_event_id", "submitted_at", "events_count", ...MERGED_FIELDS.map(columnOf)]
+  const assignments = [
+    "answers",
+    "source",
+    "form_id",
+    "last_event_id",
+    "submitted_at",
+    "events_count",
+    ...MERGED_FIELDS.map(columnOf),
+  ]
     .map((c) => `${c} = u.${c}`)
     .join(", ");
   await tx`
@@ -121,7 +144,12 @@ export interface StoredSubmission extends PatientValues {
 
 export async function insertConflicts(tx: TransactionSql, conflicts: readonly NewConflict[]): Promise<void> {
   if (conflicts.length === 0) return;
-  const stored = (c: NewConflict): StoredSubmission => ({ ...c.submission.values, source: c.submission.source, formId: c.submission.formId, answers: c.submission.answers });
+  const stored = (c: NewConflict): StoredSubmission => ({
+    ...c.submission.values,
+    source: c.submission.source,
+    formId: c.submission.formId,
+    answers: c.submission.answers,
+  });
   await tx`
     insert into patient_conflicts (patient_id, event_id, fields, submission, submitted_at)
     select patient_id, event_id, fields::text[], submission, submitted_at from unnest(
@@ -133,7 +161,11 @@ export async function insertConflicts(tx: TransactionSql, conflicts: readonly Ne
 }
 
 /** A stored conflict's submission back as the PatientState it was. */
-export function submissionState(row: { event_id: string; submitted_at: Date; submission: StoredSubmission }): PatientState {
+export function submissionState(row: {
+  event_id: string;
+  submitted_at: Date;
+  submission: StoredSubmission;
+}): PatientState {
   const values = {} as Record<MergedField, unknown>;
   for (const f of MERGED_FIELDS) values[f] = row.submission[f] ?? null;
   return {

@@ -22,6 +22,9 @@ export function healthRoutes(checks: Record<string, ReadinessCheck>, isDraining:
         }),
       );
       const ready = !isDraining() && Object.values(results).every(Boolean);
-      return json({ status: ready ? "ready" : "not_ready", draining: isDraining(), checks: results }, ready ? 200 : 503);
+      return json(
+        { status: ready ? "ready" : "not_ready", draining: isDraining(), checks: results },
+        ready ? 200 : 503,
+      );
     });
 }

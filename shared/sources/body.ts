@@ -59,7 +59,9 @@ export function parseFormEncoded(body: Uint8Array): Map<string, string | string[
  * JSON or form body by content type; when the type is missing or unknown, sniff: a body
  * starting with `{` is JSON, otherwise form-encoded (a GET turned into a body has no type).
  */
-export function parseBody(req: Pick<RawRequest, "headers" | "body">): { kind: "json"; data: JsonObject } | { kind: "form"; data: Map<string, string | string[]> } {
+export function parseBody(
+  req: Pick<RawRequest, "headers" | "body">,
+): { kind: "json"; data: JsonObject } | { kind: "form"; data: Map<string, string | string[]> } {
   const type = mediaType(req);
   if (type === "application/json" || type.endsWith("+json")) return { kind: "json", data: parseJsonObject(req.body) };
   if (type === "application/x-www-form-urlencoded") return { kind: "form", data: parseFormEncoded(req.body) };

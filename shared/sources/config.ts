@@ -3,20 +3,27 @@
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { parseDocument, type YAMLError } from "yaml";
+import { type SecretScheme, secretProblem } from "../crypto/secret-rules.ts";
 import { containsDevCredential } from "../dev-credentials.ts";
 import { CANONICAL_FIELDS } from "../patient-fields.ts";
-import { secretProblem, type SecretScheme } from "../crypto/secret-rules.ts";
 import { ADAPTER_TYPES, getAdapter } from "./registry.ts";
 import type { AuthConfig, SourceConfig } from "./types.ts";
 
 // Any string here: emptiness and format are checked per scheme after resolving (secretProblem),
 // so an inline, env and file secret get the same checks and the same kind of message.
-const SecretRef = v.union([
-  v.string(),
-  v.object({ env: v.pipe(v.string(), v.minLength(1)) }),
-  v.object({ file: v.pipe(v.string(), v.minLength(1)) }),
-], "a secret is a string, { env: NAME } or { file: PATH }");
-const Secrets = v.pipe(v.array(SecretRef), v.minLength(1), v.maxLength(2, "at most two secrets (current and next, for rotation)"));
+const SecretRef = v.union(
+  [
+    v.string(),
+    v.object({ env: v.pipe(v.string(), v.minLength(1)) }),
+    v.object({ file: v.pipe(v.string(), v.minLength(1)) }),
+  ],
+  "a secret is a string, { env: NAME } or { file: PATH }",
+);
+const Secrets = v.pipe(
+  v.array(SecretRef),
+  v.minLength(1),
+  v.maxLength(2, "at most two secrets (current and next, for rotation)"),
+);
 
 const Auth = v.variant("scheme", [
   v.object({ scheme: v.literal("standard-webhooks"), secrets: Secrets, toleranceSeconds: v.optional(v.number(), 300) }),
@@ -41,7 +48,10 @@ const Auth = v.variant("scheme", [
 const Canonical = v.picklist(CANONICAL_FIELDS, "not a canonical patient field");
 
 const Source = v.object({
-  id: v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "source id must be lower-case letters, digits and dashes")),
+  id: v.pipe(
+    v.string(),
+    v.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "source id must be lower-case letters, digits and dashes"),
+  ),
   adapter: v.picklist(ADAPTER_TYPES, `adapter must be one of: ${ADAPTER_TYPES.join(", ")}`),
   auth: Auth,
   contentTypes: v.optional(v.array(v.string())),
@@ -80,7 +90,11 @@ function describeRef(ref: SecretRefValue, field: string, index: number): string 
 function resolveSecret(ref: SecretRefValue, env: Env): { value: string } | { problem: string; cause?: unknown } {
   if (typeof ref === "string") {
     // A secret typed into a config file ends up in git and in ConfigMaps: dev only.
-    if (env.HOOKLINE_ENV === "production") return { problem: "is inline; inline secrets are not allowed when HOOKLINE_ENV=production: use { env: NAME } or { file: PATH }" };
+    if (env.HOOKLINE_ENV === "production")
+      return {
+        problem:
+          "is inline; inline secrets are not allowed when HOOKLINE_ENV=production: use { env: NAME } or { file: PATH }",
+      };
     return { value: ref };
   }
   if ("env" in ref) {
@@ -98,15 +112,27 @@ function resolveSecret(ref: SecretRefValue, env: Env): { value: string } | { pro
 
 /** The public dev secrets (README, ops/dev/sources.yaml) authenticate nobody in production, from wherever they come. */
 function devCredentialProblem(value: string, env: Env): string | undefined {
-  if (env.HOOKLINE_ENV === "production" && containsDevCredential(value)) return "is a public dev credential (published in the README); not allowed when HOOKLINE_ENV=production";
+  if (env.HOOKLINE_ENV === "production" && containsDevCredential(value))
+    return "is a public dev credential (published in the README); not allowed when HOOKLINE_ENV=production";
   return undefined;
 }
 
 /** Resolves and checks every secret of one source; problems are appended, never thrown one by one. */
-function resolveSecrets(scheme: SecretScheme, refs: SecretRefValue[], field: string, where: string, env: Env, problems: string[], causes: unknown[]): string[] {
+function resolveSecrets(
+  scheme: SecretScheme,
+  refs: SecretRefValue[],
+  field: string,
+  where: string,
+  env: Env,
+  problems: string[],
+  causes: unknown[],
+): string[] {
   return refs.map((ref, index) => {
     const resolved = resolveSecret(ref, env);
-    const problem = "problem" in resolved ? resolved.problem : secretProblem(scheme, resolved.value) ?? devCredentialProblem(resolved.value, env);
+    const problem =
+      "problem" in resolved
+        ? resolved.problem
+        : (secretProblem(scheme, resolved.value) ?? devCredentialProblem(resolved.value, env));
     if (problem === undefined) return (resolved as { value: string }).value;
     problems.push(`${where}: ${describeRef(ref, field, index)} ${problem}`);
     if ("cause" in resolved) causes.push(resolved.cause);
@@ -118,7 +144,8 @@ function resolveSecrets(scheme: SecretScheme, refs: SecretRefValue[], field: str
 // "but received <value>": either can be a secret. Errors say where (line and column, or the
 // path within the file) and what was expected, never what the file says.
 
-const where = (e: YAMLError) => (e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : `offset ${e.pos[0]}`);
+const where = (e: YAMLError) =>
+  e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : `offset ${e.pos[0]}`;
 
 /** The file's data (YAML, or JSON when it starts with "{"). */
 function parseText(text: string): unknown {
@@ -132,7 +159,8 @@ function parseText(text: string): unknown {
     }
   }
   const doc = parseDocument(text);
-  if (doc.errors.length) throw new SourcesConfigError(doc.errors.map((e) => `YAML syntax error (${e.code}) at ${where(e)}`));
+  if (doc.errors.length)
+    throw new SourcesConfigError(doc.errors.map((e) => `YAML syntax error (${e.code}) at ${where(e)}`));
   try {
     return doc.toJS();
   } catch (error) {
@@ -142,7 +170,9 @@ function parseText(text: string): unknown {
 }
 
 const issueMessage = (issue: v.BaseIssue<unknown>) =>
-  issue.kind === "schema" ? `expected ${issue.expected}` : `${issue.type.replaceAll("_", " ")}: expected ${issue.expected}`;
+  issue.kind === "schema"
+    ? `expected ${issue.expected}`
+    : `${issue.type.replaceAll("_", " ")}: expected ${issue.expected}`;
 
 export function parseSources(text: string, env: Env = process.env): Map<string, SourceConfig> {
   const result = v.safeParse(SourcesFile, parseText(text), { message: issueMessage });
@@ -159,9 +189,12 @@ export function parseSources(text: string, env: Env = process.env): Map<string, 
     const adapter = getAdapter(s.adapter);
     // A scheme the adapter cannot verify would answer 401 to every delivery: refuse to start.
     if (!adapter.authSchemes.includes(s.auth.scheme)) {
-      problems.push(`${where}: auth scheme ${s.auth.scheme} is not supported by the ${s.adapter} adapter (use ${adapter.authSchemes.join(" or ")})`);
+      problems.push(
+        `${where}: auth scheme ${s.auth.scheme} is not supported by the ${s.adapter} adapter (use ${adapter.authSchemes.join(" or ")})`,
+      );
     }
-    const secrets = (refs: SecretRefValue[], field = "secrets") => resolveSecrets(s.auth.scheme, refs, field, where, env, problems, causes);
+    const secrets = (refs: SecretRefValue[], field = "secrets") =>
+      resolveSecrets(s.auth.scheme, refs, field, where, env, problems, causes);
     let auth: AuthConfig;
     if (s.auth.scheme === "token") {
       auth = { ...s.auth, header: s.auth.header.toLowerCase(), tokens: secrets(s.auth.tokens, "tokens") };
@@ -177,16 +210,26 @@ export function parseSources(text: string, env: Env = process.env): Map<string, 
       phoneRegion: s.phoneRegion.toUpperCase() as SourceConfig["phoneRegion"],
     });
   }
-  if (problems.length) throw new SourcesConfigError(problems, causes.length ? { cause: causes.length === 1 ? causes[0] : new AggregateError(causes) } : undefined);
+  if (problems.length)
+    throw new SourcesConfigError(
+      problems,
+      causes.length ? { cause: causes.length === 1 ? causes[0] : new AggregateError(causes) } : undefined,
+    );
   return sources;
 }
 
-export function loadSources(path: string, env: Record<string, string | undefined> = process.env): Map<string, SourceConfig> {
+export function loadSources(
+  path: string,
+  env: Record<string, string | undefined> = process.env,
+): Map<string, SourceConfig> {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new SourcesConfigError([`cannot read sources file ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`], { cause: error });
+    throw new SourcesConfigError(
+      [`cannot read sources file ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`],
+      { cause: error },
+    );
   }
   return parseSources(text, env);
 }

@@ -2,18 +2,20 @@
 // "first_name") mean? English and German synonyms, compared after normalization, first
 // exactly, then with filler words removed ("What is your email?" → "email"), then as a
 // token sequence inside a longer label, then as the tail of a German compound word.
-import { PATIENT_FIELDS, type CanonicalField } from "../patient-fields.ts";
+import { type CanonicalField, PATIENT_FIELDS } from "../patient-fields.ts";
 
 /** Lower-case, strip accents and punctuation so "E-Mail-Adresse" and "e mail adresse" meet. */
 export function normalizeLabel(label: string): string {
-  return label
-    .replace(/ß/g, "ss")
-    .normalize("NFKD")
-    .replace(/[\u0300-\u036f]/g, "")
-    .toLowerCase()
-    // camelCase / snake_case refs ("firstName", "first_name") read as words.
-    .replace(/[^a-z0-9]+/g, " ")
-    .trim();
+  return (
+    label
+      .replace(/ß/g, "ss")
+      .normalize("NFKD")
+      .replace(/[\u0300-\u036f]/g, "")
+      .toLowerCase()
+      // camelCase / snake_case refs ("firstName", "first_name") read as words.
+      .replace(/[^a-z0-9]+/g, " ")
+      .trim()
+  );
 }
 
 /** Like normalizeLabel, but splits camelCase first (for refs/variables, not for prose). */
@@ -26,46 +28,203 @@ export type LabelTarget = CanonicalField | "postalCity";
 
 /** Synonyms, already in normalized form (see normalizeLabel): each field's own (shared/patient-fields.ts), plus the pseudo fields'. */
 const SYNONYMS: Record<LabelTarget, readonly string[]> = {
-  ...(Object.fromEntries(PATIENT_FIELDS.map((f) => [f.name, f.labels])) as Record<string, readonly string[]> as Record<CanonicalField, readonly string[]>),
+  ...(Object.fromEntries(PATIENT_FIELDS.map((f) => [f.name, f.labels])) as Record<string, readonly string[]> as Record<
+    CanonicalField,
+    readonly string[]
+  >),
   postalCity: [
-    "plz ort", "plz und ort", "plz wohnort", "postleitzahl und ort", "postleitzahl ort", "zip code and city",
-    "zip and city", "postal code and city", "postcode and city", "zip city", "city and zip code",
+    "plz ort",
+    "plz und ort",
+    "plz wohnort",
+    "postleitzahl und ort",
+    "postleitzahl ort",
+    "zip code and city",
+    "zip and city",
+    "postal code and city",
+    "postcode and city",
+    "zip city",
+    "city and zip code",
   ],
 };
 
 /** Labels that look like a field but are not about the patient ("Country code", "Name of your doctor"). */
 const IGNORED_LABELS = new Set([
-  "country code", "vorwahl", "landervorwahl", "ip", "ip address", "user agent", "timestamp", "zeitstempel",
-  "submitted at", "created at", "form name", "formular", "utm source", "utm medium", "utm campaign", "referrer",
-  "page url", "url",
+  "country code",
+  "vorwahl",
+  "landervorwahl",
+  "ip",
+  "ip address",
+  "user agent",
+  "timestamp",
+  "zeitstempel",
+  "submitted at",
+  "created at",
+  "form name",
+  "formular",
+  "utm source",
+  "utm medium",
+  "utm campaign",
+  "referrer",
+  "page url",
+  "url",
 ]);
 
 /** Tokens that, anywhere in a longer label, mean it is about someone or something else. */
 const FOREIGN_TOKENS = new Set([
-  "doctor", "physician", "arzt", "arztes", "hausarzt", "hausarztes", "arztin", "praxis", "clinic", "klinik",
-  "insurance", "versicherung", "krankenkasse", "kasse", "emergency", "notfall", "notfallkontakt", "partner",
-  "company", "firma", "unternehmen", "employer", "arbeitgeber", "referrer", "referral", "uberweiser",
-  "parent", "eltern", "mutter", "vater", "mother", "father", "guardian", "child", "kind", "kindes",
-  "pet", "haustier", "medication", "medikament", "medikamente", "code", "username", "benutzername",
-  "confirm", "confirmation", "wiederholen", "bestatigen", "repeat",
+  "doctor",
+  "physician",
+  "arzt",
+  "arztes",
+  "hausarzt",
+  "hausarztes",
+  "arztin",
+  "praxis",
+  "clinic",
+  "klinik",
+  "insurance",
+  "versicherung",
+  "krankenkasse",
+  "kasse",
+  "emergency",
+  "notfall",
+  "notfallkontakt",
+  "partner",
+  "company",
+  "firma",
+  "unternehmen",
+  "employer",
+  "arbeitgeber",
+  "referrer",
+  "referral",
+  "uberweiser",
+  "parent",
+  "eltern",
+  "mutter",
+  "vater",
+  "mother",
+  "father",
+  "guardian",
+  "child",
+  "kind",
+  "kindes",
+  "pet",
+  "haustier",
+  "medication",
+  "medikament",
+  "medikamente",
+  "code",
+  "username",
+  "benutzername",
+  "confirm",
+  "confirmation",
+  "wiederholen",
+  "bestatigen",
+  "repeat",
 ]);
 
 // Filler words dropped before the second exact comparison.
 const FILLER = new Set([
-  "your", "you", "yours", "the", "a", "what", "whats", "s", "is", "are", "please", "enter", "type", "here",
-  "provide", "tell", "us", "my", "and", "or", "optional", "required", "ihre", "ihr", "ihren", "ihrer", "deine",
-  "dein", "deinen", "bitte", "geben", "gib", "sie", "an", "wie", "lautet", "ist", "welche", "welches", "welcher",
-  "mein", "meine", "pflichtfeld", "eingeben", "angeben", "hier", "uns", "mitteilen", "current", "aktuelle",
-  "aktuell", "patient", "patientin", "patients", "des", "der", "die", "das", "wir", "we", "need", "brauchen",
-  "benotigen", "can", "reach", "erreichen", "under", "unter", "which", "at", "on", "to", "of", "for",
+  "your",
+  "you",
+  "yours",
+  "the",
+  "a",
+  "what",
+  "whats",
+  "s",
+  "is",
+  "are",
+  "please",
+  "enter",
+  "type",
+  "here",
+  "provide",
+  "tell",
+  "us",
+  "my",
+  "and",
+  "or",
+  "optional",
+  "required",
+  "ihre",
+  "ihr",
+  "ihren",
+  "ihrer",
+  "deine",
+  "dein",
+  "deinen",
+  "bitte",
+  "geben",
+  "gib",
+  "sie",
+  "an",
+  "wie",
+  "lautet",
+  "ist",
+  "welche",
+  "welches",
+  "welcher",
+  "mein",
+  "meine",
+  "pflichtfeld",
+  "eingeben",
+  "angeben",
+  "hier",
+  "uns",
+  "mitteilen",
+  "current",
+  "aktuelle",
+  "aktuell",
+  "patient",
+  "patientin",
+  "patients",
+  "des",
+  "der",
+  "die",
+  "das",
+  "wir",
+  "we",
+  "need",
+  "brauchen",
+  "benotigen",
+  "can",
+  "reach",
+  "erreichen",
+  "under",
+  "unter",
+  "which",
+  "at",
+  "on",
+  "to",
+  "of",
+  "for",
 ]);
 
 function dropFiller(normalized: string): string {
-  return normalized.split(" ").filter((t) => t && !FILLER.has(t)).join(" ");
+  return normalized
+    .split(" ")
+    .filter((t) => t && !FILLER.has(t))
+    .join(" ");
 }
 
 // Too short or too common to be trusted inside a longer label ("Is this your first visit?").
-const EXACT_ONLY = new Set(["first", "mail", "tel", "cell", "born", "staat", "geb", "sex", "agree", "terms", "mobil", "handy", "zip", "town", "land"]);
+const EXACT_ONLY = new Set([
+  "first",
+  "mail",
+  "tel",
+  "cell",
+  "born",
+  "staat",
+  "geb",
+  "sex",
+  "agree",
+  "terms",
+  "mobil",
+  "handy",
+  "zip",
+  "town",
+  "land",
+]);
 
 const EXACT = new Map<string, LabelTarget>();
 const STRIPPED = new Map<string, LabelTarget>();
@@ -98,7 +257,9 @@ export const MAX_LABEL_CHARS = 2000;
 
 // Single-word synonyms long enough to be recognised as the tail of a German compound
 // ("Mobiltelefonnummer", "Kontakttelefon", "Patientenvorname").
-const COMPOUND_TAILS = [...EXACT.entries()].filter(([label]) => !label.includes(" ") && label.length >= 6 && !EXACT_ONLY.has(label)).sort((a, b) => b[0].length - a[0].length);
+const COMPOUND_TAILS = [...EXACT.entries()]
+  .filter(([label]) => !label.includes(" ") && label.length >= 6 && !EXACT_ONLY.has(label))
+  .sort((a, b) => b[0].length - a[0].length);
 
 export interface LabelMatch {
   field: LabelTarget;
@@ -140,10 +301,16 @@ export function matchLabel(label: string): LabelMatch | undefined {
   // trust a phrase found in them a little less.
   const lengthPenalty = tokens.length > 8 ? 0.1 : 0;
   const phrase = bestPhrase(tokens);
-  if (phrase) return { field: phrase.field, method: "label-contains", score: 0.8 + Math.min(phrase.tokens.length, 3) * 0.02 - lengthPenalty };
+  if (phrase)
+    return {
+      field: phrase.field,
+      method: "label-contains",
+      score: 0.8 + Math.min(phrase.tokens.length, 3) * 0.02 - lengthPenalty,
+    };
   for (const token of tokens) {
     for (const [tail, field] of COMPOUND_TAILS) {
-      if (token.length > tail.length && token.endsWith(tail)) return { field, method: "label-contains", score: 0.75 - lengthPenalty };
+      if (token.length > tail.length && token.endsWith(tail))
+        return { field, method: "label-contains", score: 0.75 - lengthPenalty };
     }
   }
   return undefined;

@@ -11,14 +11,31 @@
 // The score of the winning candidate becomes the field's confidence.
 import type { CountryCode } from "libphonenumber-js";
 import { patientField } from "../patient-fields.ts";
-import { MAX_LABEL_CHARS, matchLabel, normalizeKey, normalizeLabel, type LabelTarget } from "./labels.ts";
+import { type LabelTarget, MAX_LABEL_CHARS, matchLabel, normalizeKey, normalizeLabel } from "./labels.ts";
 import { cleanName, splitFullName } from "./names.ts";
 import {
-  boundedText, normalizeConsent, normalizeCountry, normalizeDate, normalizeEmail, normalizeGender, normalizePhone,
-  normalizePostalCode, plausibleBirthDate, splitAddressLine, splitPostalCity,
+  boundedText,
+  normalizeConsent,
+  normalizeCountry,
+  normalizeDate,
+  normalizeEmail,
+  normalizeGender,
+  normalizePhone,
+  normalizePostalCode,
+  plausibleBirthDate,
+  splitAddressLine,
+  splitPostalCity,
 } from "./normalize.ts";
-import type { Answer, CanonicalField, DateOrder, FieldProvenance, FormMapping, MatchMethod, PatientRecord, SourceConfig } from "./types.ts";
-
+import type {
+  Answer,
+  CanonicalField,
+  DateOrder,
+  FieldProvenance,
+  FormMapping,
+  MatchMethod,
+  PatientRecord,
+  SourceConfig,
+} from "./types.ts";
 
 export interface MappedPatient {
   patient: PatientRecord;
@@ -46,7 +63,14 @@ interface Context {
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-function set(ctx: Context, field: CanonicalField, value: string | boolean, score: number, label: string, method: MatchMethod): void {
+function set(
+  ctx: Context,
+  field: CanonicalField,
+  value: string | boolean,
+  score: number,
+  label: string,
+  method: MatchMethod,
+): void {
   (ctx.patient as Record<string, unknown>)[field] = value;
   ctx.confidence[field] = round(Math.max(0, Math.min(1, score)));
   ctx.provenance[field] = { label, method };
@@ -63,7 +87,10 @@ interface Mapping {
 
 /** Mapping for a form: the source-wide "*" entry overlaid with the form's own entry; keys normalized once, not once an answer. */
 function formMapping(source: MapperSource, formId: string | null): Mapping {
-  const merged: FormMapping["fields"] = { ...source.forms["*"]?.fields, ...(formId ? source.forms[formId]?.fields : undefined) };
+  const merged: FormMapping["fields"] = {
+    ...source.forms["*"]?.fields,
+    ...(formId ? source.forms[formId]?.fields : undefined),
+  };
   const exact = new Map(Object.entries(merged));
   const normalized = new Map<string, CanonicalField>();
   for (const [key, field] of exact) {
@@ -85,10 +112,17 @@ function explicitField(answer: Answer, mapping: Mapping): CanonicalField | undef
 
 /** True when the ref reads like the label (it would only repeat the label's candidate). Over-long ones match nothing anyway. */
 function refRepeatsLabel(ref: string, label: string): boolean {
-  return ref.length > MAX_LABEL_CHARS || (label.length <= MAX_LABEL_CHARS && normalizeKey(ref) === normalizeLabel(label));
+  return (
+    ref.length > MAX_LABEL_CHARS || (label.length <= MAX_LABEL_CHARS && normalizeKey(ref) === normalizeLabel(label))
+  );
 }
 
-const TYPE_HINTS: Record<string, CanonicalField> = { email: "email", phone_number: "phone", phone: "phone", tel: "phone" };
+const TYPE_HINTS: Record<string, CanonicalField> = {
+  email: "email",
+  phone_number: "phone",
+  phone: "phone",
+  tel: "phone",
+};
 
 function candidatesFor(answer: Answer, index: number, mapping: Mapping, ctx: Context): Candidate[] {
   if (answer.fieldType === "calculated") return [];
@@ -110,7 +144,8 @@ function candidatesFor(answer: Answer, index: number, mapping: Mapping, ctx: Con
     if (normalizeEmail(answer.value)) out.push({ index, target: "email", score: 0.6, method: "value-shape" });
     else if (date) {
       if (plausibleBirthDate(date)) out.push({ index, target: "dateOfBirth", score: 0.4, method: "value-shape" });
-    } else if (normalizePhone(answer.value, ctx.region)) out.push({ index, target: "phone", score: 0.5, method: "value-shape" });
+    } else if (normalizePhone(answer.value, ctx.region))
+      out.push({ index, target: "phone", score: 0.5, method: "value-shape" });
   }
   // Hidden fields are pre-filled by whoever built the link; a visible answer beats them.
   if (answer.fieldType === "hidden") for (const c of out) c.score *= 0.8;
@@ -218,12 +253,19 @@ function completeNames(ctx: Context): void {
     const fullLabel = provenance.fullName?.label ?? "";
     if (patient.firstName !== undefined && patient.lastName === undefined) {
       const first = patient.firstName;
-      if (full.toLowerCase().startsWith(first.toLowerCase() + " ")) {
+      if (full.toLowerCase().startsWith(`${first.toLowerCase()} `)) {
         set(ctx, "lastName", full.slice(first.length + 1).trim(), fullConf * 0.9, fullLabel, "derived");
       } else {
         // German forms ask "Vorname" and "Name": the latter then means the surname.
         set(ctx, "lastName", full, fullConf * 0.9, fullLabel, "derived");
-        set(ctx, "fullName", `${first} ${full}`, Math.min(confidence.firstName ?? 1, fullConf * 0.9), fullLabel, "derived");
+        set(
+          ctx,
+          "fullName",
+          `${first} ${full}`,
+          Math.min(confidence.firstName ?? 1, fullConf * 0.9),
+          fullLabel,
+          "derived",
+        );
       }
     } else if (patient.firstName === undefined) {
       const split = splitFullName(full);
@@ -232,8 +274,15 @@ function completeNames(ctx: Context): void {
         if (split.lastName) set(ctx, "lastName", split.lastName, fullConf * 0.8, fullLabel, "derived");
         // "Müller, Anna" is a way of writing, not the name: store it in reading order.
         if (split.lastName && full.includes(",")) patient.fullName = `${split.firstName} ${split.lastName}`;
-      } else if (patient.lastName !== undefined && full.toLowerCase().endsWith(" " + patient.lastName.toLowerCase())) {
-        set(ctx, "firstName", full.slice(0, full.length - patient.lastName.length).trim(), fullConf * 0.8, fullLabel, "derived");
+      } else if (patient.lastName !== undefined && full.toLowerCase().endsWith(` ${patient.lastName.toLowerCase()}`)) {
+        set(
+          ctx,
+          "firstName",
+          full.slice(0, full.length - patient.lastName.length).trim(),
+          fullConf * 0.8,
+          fullLabel,
+          "derived",
+        );
       }
       if (split.salutation && patient.gender === undefined) {
         const gender = normalizeGender(split.salutation);
@@ -243,8 +292,17 @@ function completeNames(ctx: Context): void {
   }
   if (patient.fullName === undefined && (patient.firstName !== undefined || patient.lastName !== undefined)) {
     const parts = [patient.firstName, patient.lastName].filter((p): p is string => p !== undefined);
-    const conf = Math.min(...(["firstName", "lastName"] as const).filter((f) => patient[f] !== undefined).map((f) => confidence[f] ?? 1));
-    set(ctx, "fullName", parts.join(" "), conf, provenance.firstName?.label ?? provenance.lastName?.label ?? "", "derived");
+    const conf = Math.min(
+      ...(["firstName", "lastName"] as const).filter((f) => patient[f] !== undefined).map((f) => confidence[f] ?? 1),
+    );
+    set(
+      ctx,
+      "fullName",
+      parts.join(" "),
+      conf,
+      provenance.firstName?.label ?? provenance.lastName?.label ?? "",
+      "derived",
+    );
   }
 }
 

@@ -3,9 +3,50 @@
 import { normalizeLabel } from "./labels.ts";
 
 // Prefixes of a surname that belong to it ("Ludwig van Beethoven" → last "van Beethoven").
-const PARTICLES = new Set(["von", "van", "vom", "zu", "zur", "de", "der", "den", "del", "della", "di", "da", "du", "la", "le", "ten", "ter", "dos", "das", "bin", "al"]);
+const PARTICLES = new Set([
+  "von",
+  "van",
+  "vom",
+  "zu",
+  "zur",
+  "de",
+  "der",
+  "den",
+  "del",
+  "della",
+  "di",
+  "da",
+  "du",
+  "la",
+  "le",
+  "ten",
+  "ter",
+  "dos",
+  "das",
+  "bin",
+  "al",
+]);
 // Salutations and titles that are not part of either name; a salutation also tells the gender.
-const TITLES = new Set(["dr", "prof", "professor", "med", "dipl", "ing", "mag", "herr", "frau", "hr", "fr", "mr", "mrs", "ms", "miss", "mx", "sir", "madam"]);
+const TITLES = new Set([
+  "dr",
+  "prof",
+  "professor",
+  "med",
+  "dipl",
+  "ing",
+  "mag",
+  "herr",
+  "frau",
+  "hr",
+  "fr",
+  "mr",
+  "mrs",
+  "ms",
+  "miss",
+  "mx",
+  "sir",
+  "madam",
+]);
 
 export interface SplitName {
   firstName?: string;

@@ -1,7 +1,7 @@
 // Value normalizers for the canonical record. Each takes what a person typed (or a form
 // tool sent) and returns the canonical form, or undefined when the value does not have
 // the right shape: the mapper then leaves the field unset (the raw answer is kept anyway).
-import { getCountries, parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js";
+import { type CountryCode, getCountries, parsePhoneNumberFromString } from "libphonenumber-js";
 import { MAX_LABEL_CHARS, normalizeLabel } from "./labels.ts";
 import type { DateOrder } from "./types.ts";
 
@@ -27,7 +27,12 @@ function textOf(value: unknown, depth: number): string | undefined {
   if (value === null || value === undefined) return undefined;
   if (Array.isArray(value)) {
     if (depth >= MAX_LIST_DEPTH) return undefined;
-    return value.map((item) => textOf(item, depth + 1)).filter(Boolean).join(", ") || undefined;
+    return (
+      value
+        .map((item) => textOf(item, depth + 1))
+        .filter(Boolean)
+        .join(", ") || undefined
+    );
   }
   if (typeof value === "object") return undefined;
   const text = String(value).replace(/\s+/g, " ").trim();
@@ -44,7 +49,9 @@ export function boundedText(value: unknown, max = MAX_VALUE_CHARS): string | und
 const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:".]{2,}$/u;
 
 export function normalizeEmail(value: unknown): string | undefined {
-  const text = boundedText(value)?.replace(/^mailto:/i, "").trim();
+  const text = boundedText(value)
+    ?.replace(/^mailto:/i, "")
+    .trim();
   if (!text || !EMAIL.test(text)) return undefined;
   return text.toLowerCase();
 }
@@ -67,10 +74,20 @@ export function normalizePhone(value: unknown, region: CountryCode = "DE"): stri
 
 const MONTHS: Record<string, number> = {};
 for (const [n, names] of [
-  [1, "jan january januar janner"], [2, "feb february februar"], [3, "mar march marz maerz"], [4, "apr april"],
-  [5, "may mai"], [6, "jun june juni"], [7, "jul july juli"], [8, "aug august"], [9, "sep sept september"],
-  [10, "oct october okt oktober"], [11, "nov november"], [12, "dec december dez dezember"],
-] as const) for (const name of names.split(" ")) MONTHS[name] = n;
+  [1, "jan january januar janner"],
+  [2, "feb february februar"],
+  [3, "mar march marz maerz"],
+  [4, "apr april"],
+  [5, "may mai"],
+  [6, "jun june juni"],
+  [7, "jul july juli"],
+  [8, "aug august"],
+  [9, "sep sept september"],
+  [10, "oct october okt oktober"],
+  [11, "nov november"],
+  [12, "dec december dez dezember"],
+] as const)
+  for (const name of names.split(" ")) MONTHS[name] = n;
 
 function isoDate(y: number, m: number, d: number): string | undefined {
   if (m < 1 || m > 12 || d < 1 || d > 31 || y < 1000 || y > 9999) return undefined;
@@ -91,16 +108,24 @@ function fullYear(text: string, currentYear: number): number {
  * (that is how they are written where dots are used); slashed/dashed ones follow
  * `order`, unless only the other reading is a real date ("03/15/1985" under DMY).
  */
-export function normalizeDate(value: unknown, order: DateOrder = "DMY", currentYear = new Date().getUTCFullYear()): string | undefined {
+export function normalizeDate(
+  value: unknown,
+  order: DateOrder = "DMY",
+  currentYear = new Date().getUTCFullYear(),
+): string | undefined {
   const text = boundedText(value);
   if (!text) return undefined;
-  let m = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/.exec(text) ?? /^(\d{4})[./](\d{1,2})[./](\d{1,2})$/.exec(text);
+  let m =
+    /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/.exec(text) ??
+    /^(\d{4})[./](\d{1,2})[./](\d{1,2})$/.exec(text);
   if (m) return isoDate(Number(m[1]), Number(m[2]), Number(m[3]));
   m = /^(\d{1,2})\s*([./-])\s*(\d{1,2})\s*\2\s*(\d{4}|\d{2})$/.exec(text);
   if (m) {
-    const a = Number(m[1]), b = Number(m[3]), y = fullYear(m[4]!, currentYear);
+    const a = Number(m[1]),
+      b = Number(m[3]),
+      y = fullYear(m[4]!, currentYear);
     const dayFirst = m[2] === "." || order !== "MDY";
-    return dayFirst ? isoDate(y, b, a) ?? isoDate(y, a, b) : isoDate(y, a, b) ?? isoDate(y, b, a);
+    return dayFirst ? (isoDate(y, b, a) ?? isoDate(y, a, b)) : (isoDate(y, a, b) ?? isoDate(y, b, a));
   }
   const words = normalizeLabel(text).split(" ");
   // "15. März 1985", "15 March 1985"
@@ -124,8 +149,12 @@ const GENDER: Record<string, "male" | "female" | "diverse"> = {};
 for (const [canonical, words] of [
   ["male", "male m man mann mannlich maennlich herr hr mr mister boy junge masculine maskulin"],
   ["female", "female f w woman frau fr weiblich mrs ms miss madam girl madchen feminine feminin"],
-  ["diverse", "diverse divers d x nonbinary non binary nicht binar inter intersex other andere anderes genderqueer enby"],
-] as const) for (const word of words.split(" ")) GENDER[word] = canonical;
+  [
+    "diverse",
+    "diverse divers d x nonbinary non binary nicht binar inter intersex other andere anderes genderqueer enby",
+  ],
+] as const)
+  for (const word of words.split(" ")) GENDER[word] = canonical;
 // Multi-word entries above are joined back so "non binary" matches as a phrase.
 GENDER["non binary"] = "diverse";
 GENDER["nicht binar"] = "diverse";
@@ -145,8 +174,10 @@ export function normalizeGender(value: unknown): "male" | "female" | "diverse" |
   return undefined;
 }
 
-const CONSENT_NO = /^(no|nein|n|false|0|off|declined?|abgelehnt|ablehnen|disagree|widersprochen|not accepted|unchecked)$|\b(not|nicht|don t|do not|keine?n?)\b/;
-const CONSENT_YES = /^(yes|ja|j|y|true|1|on|x|checked|accepted|accept|agreed?|ok|okay|einverstanden|zugestimmt|akzeptiert|ich stimme zu|i agree|i accept|i consent|ich willige ein)$|agree|zustimm|stimme|einverstanden|akzept|accept|consent|einwillig|willige|gelesen|read/;
+const CONSENT_NO =
+  /^(no|nein|n|false|0|off|declined?|abgelehnt|ablehnen|disagree|widersprochen|not accepted|unchecked)$|\b(not|nicht|don t|do not|keine?n?)\b/;
+const CONSENT_YES =
+  /^(yes|ja|j|y|true|1|on|x|checked|accepted|accept|agreed?|ok|okay|einverstanden|zugestimmt|akzeptiert|ich stimme zu|i agree|i accept|i consent|ich willige ein)$|agree|zustimm|stimme|einverstanden|akzept|accept|consent|einwillig|willige|gelesen|read/;
 
 /**
  * Consent answers → boolean. `certain` is false when the answer was a non-empty text we
@@ -179,7 +210,11 @@ export function normalizePostalCode(value: unknown, region: CountryCode = "DE"):
   // Number inputs lose leading zeros (Dresden is 01067): restore them for 5-digit regions.
   if (typeof value === "number" && Number.isInteger(value) && value >= 0) {
     text = String(value);
-    if ((region === "DE" || region === "US" || region === "FR" || region === "IT" || region === "ES") && text.length === 4) text = "0" + text;
+    if (
+      (region === "DE" || region === "US" || region === "FR" || region === "IT" || region === "ES") &&
+      text.length === 4
+    )
+      text = `0${text}`;
   } else text = boundedText(value)?.toUpperCase();
   if (!text) return undefined;
   if (!/^[A-Z0-9](?:[A-Z0-9 -]{0,8}[A-Z0-9])?$/.test(text) || !/\d/.test(text) || text.length < 3) return undefined;
@@ -260,10 +295,26 @@ const COUNTRY = new Map<string, string>();
     }
   }
   for (const [alias, code] of Object.entries({
-    usa: "US", "united states of america": "US", america: "US", uk: "GB", england: "GB", "great britain": "GB",
-    scotland: "GB", wales: "GB", brd: "DE", deutschland: "DE", germany: "DE", "bundesrepublik deutschland": "DE",
-    holland: "NL", "the netherlands": "NL", schweiz: "CH", suisse: "CH", osterreich: "AT", oesterreich: "AT",
-  })) COUNTRY.set(alias, code);
+    usa: "US",
+    "united states of america": "US",
+    america: "US",
+    uk: "GB",
+    england: "GB",
+    "great britain": "GB",
+    scotland: "GB",
+    wales: "GB",
+    brd: "DE",
+    deutschland: "DE",
+    germany: "DE",
+    "bundesrepublik deutschland": "DE",
+    holland: "NL",
+    "the netherlands": "NL",
+    schweiz: "CH",
+    suisse: "CH",
+    osterreich: "AT",
+    oesterreich: "AT",
+  }))
+    COUNTRY.set(alias, code);
 }
 
 /** Country → ISO 3166-1 alpha-2 when recognised ("Deutschland", "Germany", "de" → "DE"). */

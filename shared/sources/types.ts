@@ -17,7 +17,6 @@ export interface RawRequest {
   now: number;
 }
 
-
 export type AuthConfig =
   /** Standard Webhooks: webhook-id / webhook-timestamp / webhook-signature (v1,<b64>). */
   | { scheme: "standard-webhooks"; secrets: string[]; toleranceSeconds: number }
@@ -74,7 +73,7 @@ export class AdapterError extends Error {
 }
 
 export type AuthResult =
-  | { ok: true; /** provider's event id when the auth scheme carries one (webhook-id) */ eventId?: string }
+  | { ok: true /** provider's event id when the auth scheme carries one (webhook-id) */; eventId?: string }
   | { ok: false; code: string; message: string };
 
 export interface Answer {

@@ -16,55 +16,59 @@ function benchSection(): string {
 }
 
 describe("ops/bench --smoke", () => {
-  test(
-    "runs every suite and writes the hookline-bench/2 JSON",
-    async () => {
-      const dir = mkdtempSync(join(tmpdir(), "bench-smoke-"));
-      const out = join(dir, "bench.json");
-      const readmeBefore = benchSection();
-      try {
-        const proc = Bun.spawn([join(ROOT, "ops/bench/run"), "--smoke", "--json", out], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-        const timer = setTimeout(() => proc.kill("SIGKILL"), 170_000);
-        const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-        clearTimeout(timer);
-        if (code !== 0) console.error(stderr.slice(-4000));
-        expect(code).toBe(0);
-        expect(stdout).toContain("**Ingest**");
+  test("runs every suite and writes the hookline-bench/2 JSON", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bench-smoke-"));
+    const out = join(dir, "bench.json");
+    const readmeBefore = benchSection();
+    try {
+      const proc = Bun.spawn([join(ROOT, "ops/bench/run"), "--smoke", "--json", out], {
+        cwd: ROOT,
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const timer = setTimeout(() => proc.kill("SIGKILL"), 170_000);
+      const [stdout, stderr, code] = await Promise.all([
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+        proc.exited,
+      ]);
+      clearTimeout(timer);
+      if (code !== 0) console.error(stderr.slice(-4000));
+      expect(code).toBe(0);
+      expect(stdout).toContain("**Ingest**");
 
-        const r = JSON.parse(readFileSync(out, "utf8"));
-        expect(r.schema).toBe("hookline-bench/2");
-        expect(r.smoke).toBe(true);
-        expect(r.machine.nproc).toBeGreaterThan(0);
+      const r = JSON.parse(readFileSync(out, "utf8"));
+      expect(r.schema).toBe("hookline-bench/2");
+      expect(r.smoke).toBe(true);
+      expect(r.machine.nproc).toBeGreaterThan(0);
 
-        const point = r.ingest.points[0];
-        for (const target of ["hookline", "ceiling", "floor", "direct", "bull"]) {
-          expect(point.results[target].ok).toBeGreaterThan(0);
-          expect(point.results[target].errors).toBe(0);
-          expect(point.results[target].latencyMs.p99).toBeGreaterThan(0);
-        }
-        expect(point.ratios.hooklineVsCeilingRps).toBeGreaterThan(0);
-        expect(point.ratios.boundRps).toBeGreaterThan(0);
-        expect(r.resources.ingest.hookline.ingress.cpuSeconds).toBeGreaterThan(0);
-
-        expect(r.projector.runs.length).toBe(2);
-        for (const run of r.projector.runs) {
-          expect(run.complete).toBe(true);
-          expect(run.rowsWritten).toBe(r.projector.backlog);
-        }
-        expect(r.projector.copy.rows).toBe(r.projector.backlog);
-
-        expect(r.e2e.ingressAlone.errors).toBe(0);
-        expect(r.e2e.pipeline.errors).toBe(0);
-        expect(r.e2e.ingressAlone.latencyMs.p99).toBeGreaterThan(0);
-        expect(r.e2e.visibleLatencyMs.found).toBe(r.e2e.visibleLatencyMs.samples);
-        expect(r.e2e.visibleLatencyMs.found).toBeGreaterThan(0);
-
-        // A smoke run must leave the README's measured figures alone.
-        expect(benchSection()).toBe(readmeBefore);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
+      const point = r.ingest.points[0];
+      for (const target of ["hookline", "ceiling", "floor", "direct", "bull"]) {
+        expect(point.results[target].ok).toBeGreaterThan(0);
+        expect(point.results[target].errors).toBe(0);
+        expect(point.results[target].latencyMs.p99).toBeGreaterThan(0);
       }
-    },
-    180_000,
-  );
+      expect(point.ratios.hooklineVsCeilingRps).toBeGreaterThan(0);
+      expect(point.ratios.boundRps).toBeGreaterThan(0);
+      expect(r.resources.ingest.hookline.ingress.cpuSeconds).toBeGreaterThan(0);
+
+      expect(r.projector.runs.length).toBe(2);
+      for (const run of r.projector.runs) {
+        expect(run.complete).toBe(true);
+        expect(run.rowsWritten).toBe(r.projector.backlog);
+      }
+      expect(r.projector.copy.rows).toBe(r.projector.backlog);
+
+      expect(r.e2e.ingressAlone.errors).toBe(0);
+      expect(r.e2e.pipeline.errors).toBe(0);
+      expect(r.e2e.ingressAlone.latencyMs.p99).toBeGreaterThan(0);
+      expect(r.e2e.visibleLatencyMs.found).toBe(r.e2e.visibleLatencyMs.samples);
+      expect(r.e2e.visibleLatencyMs.found).toBeGreaterThan(0);
+
+      // A smoke run must leave the README's measured figures alone.
+      expect(benchSection()).toBe(readmeBefore);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

@@ -3,8 +3,8 @@
 // (never localStorage, sessionStorage or a cookie), patients are listed and searched, a wrong
 // token shows the API's message, and the page runs without a single CSP violation.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { ADMIN, postWebhook, signGeneric, startCluster, waitFor, type Cluster } from "./harness.ts";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { ADMIN, type Cluster, postWebhook, signGeneric, startCluster, waitFor } from "./harness.ts";
 
 const TOKEN = ADMIN.authorization.slice("Bearer ".length);
 let cluster: Cluster;
@@ -15,13 +15,31 @@ beforeAll(async () => {
   const ingress = cluster.services.ingress!.url;
   for (const [i, name] of ["Zoë Müller-Lüdenscheidt", "Ada Lovelace", "Grace Hopper"].entries()) {
     const [first, last] = name.split(" ");
-    const res = await postWebhook(ingress, "generic", signGeneric({ data: { Vorname: first, Nachname: last, "E-Mail": `page${i}@example.com`, Stadt: "Berlin" } }, `msg_page_${i}`));
+    const res = await postWebhook(
+      ingress,
+      "generic",
+      signGeneric(
+        { data: { Vorname: first, Nachname: last, "E-Mail": `page${i}@example.com`, Stadt: "Berlin" } },
+        `msg_page_${i}`,
+      ),
+    );
     expect(res.status).toBe(200);
   }
-  await waitFor("patients projected", async () => (await cluster.sql`select count(*)::int as n from patients`)[0]!.n === 3);
+  await waitFor(
+    "patients projected",
+    async () => (await cluster.sql`select count(*)::int as n from patients`)[0]!.n === 3,
+  );
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
 });
 
@@ -49,11 +67,18 @@ async function watchedPage(): Promise<{ page: Page; problems: () => Promise<stri
   await page.addInitScript(() => {
     const violations: string[] = [];
     Object.assign(window, { __violations: violations });
-    document.addEventListener("securitypolicyviolation", (e) => violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+    document.addEventListener("securitypolicyviolation", (e) =>
+      violations.push(`${e.violatedDirective} ${e.blockedURI}`),
+    );
   });
   return {
     page,
-    problems: async () => [...seen, ...(await page.evaluate(() => (window as unknown as { __violations: string[] }).__violations)).map((v) => `csp: ${v}`)],
+    problems: async () => [
+      ...seen,
+      ...(await page.evaluate(() => (window as unknown as { __violations: string[] }).__violations)).map(
+        (v) => `csp: ${v}`,
+      ),
+    ],
   };
 }
 
@@ -64,10 +89,17 @@ async function enterToken(page: Page, token: string): Promise<void> {
 
 test("the page and its assets come with a CSP that forbids inline script, framing and caching", async () => {
   const { page, problems } = await watchedPage();
-  const res = await page.goto(cluster.services.dashboard!.url + "/");
+  const res = await page.goto(`${cluster.services.dashboard!.url}/`);
   const headers = res!.headers();
   const csp = headers["content-security-policy"] ?? "";
-  for (const directive of ["default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'"]) {
+  for (const directive of [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+  ]) {
     expect(csp).toContain(directive);
   }
   expect(csp).not.toContain("unsafe-inline");
@@ -82,7 +114,7 @@ test("the page and its assets come with a CSP that forbids inline script, framin
 
 test("a token typed into the form lists and searches patients, and is kept in memory only", async () => {
   const { page, problems } = await watchedPage();
-  await page.goto(cluster.services.dashboard!.url + "/");
+  await page.goto(`${cluster.services.dashboard!.url}/`);
   await enterToken(page, TOKEN);
   await page.waitForFunction(() => document.querySelectorAll("#rows tr").length === 3);
   const names = await page.locator("#rows tr td:first-child").allTextContents();
@@ -96,7 +128,11 @@ test("a token typed into the form lists and searches patients, and is kept in me
   expect(cells.slice(0, 2)).toEqual(["Ada Lovelace", "page1@example.com"]);
   expect(cells[4]).toBe("Berlin");
 
-  const stored = await page.evaluate(() => ({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie }));
+  const stored = await page.evaluate(() => ({
+    local: localStorage.length,
+    session: sessionStorage.length,
+    cookie: document.cookie,
+  }));
   expect(stored).toEqual({ local: 0, session: 0, cookie: "" });
   expect(await page.context().cookies()).toEqual([]);
   expect(await page.content()).not.toContain(TOKEN);
@@ -112,7 +148,7 @@ test("a token typed into the form lists and searches patients, and is kept in me
 
 test("a wrong token shows the API's message instead of rows and asks again", async () => {
   const { page, problems } = await watchedPage();
-  await page.goto(cluster.services.dashboard!.url + "/");
+  await page.goto(`${cluster.services.dashboard!.url}/`);
   await enterToken(page, "not-a-token");
   await page.waitForFunction(() => document.querySelector("#status")?.textContent?.includes("Bearer"));
   expect(await page.locator("#rows tr").count()).toBe(0);

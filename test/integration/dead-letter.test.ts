@@ -1,12 +1,21 @@
 // What cannot be parsed is kept with its reason in WEBHOOKS_DLQ, never dropped.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { headers } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
 import type { Sql } from "../../shared/db/client.ts";
 import { DLQ_STREAM, H } from "../../shared/nats.ts";
-import { ROOT, devSourcesWith, postWebhook, signGeneric, startCluster, waitFor, type Cluster, type Service } from "./harness.ts";
+import {
+  type Cluster,
+  devSourcesWith,
+  postWebhook,
+  ROOT,
+  type Service,
+  signGeneric,
+  startCluster,
+  waitFor,
+} from "./harness.ts";
 
 let cluster: Cluster;
 let sql: Sql;
@@ -63,22 +72,37 @@ test("an authenticated body that is not JSON gets 400 and is kept in the DLQ wit
 test("a stored message the projector cannot parse goes to the DLQ and does not block the stream", async () => {
   await publishStored("generic", "evt_poison", '["an","array"]');
 
-  const good = await postWebhook(ingress.url, "generic", signGeneric({ data: { Email: "after-poison@example.com" } }, "msg_after_poison"));
+  const good = await postWebhook(
+    ingress.url,
+    "generic",
+    signGeneric({ data: { Email: "after-poison@example.com" } }, "msg_after_poison"),
+  );
   expect(good.status).toBe(200);
 
-  const dead = await waitFor("projector dead letter", async () => (await dlqMessages()).find((m) => m.subject === "dlq.projector.generic"));
+  const dead = await waitFor("projector dead letter", async () =>
+    (await dlqMessages()).find((m) => m.subject === "dlq.projector.generic"),
+  );
   expect(dead.header.get(H.reasonCode)).toBe("unparseable_body");
   expect(dead.header.get(H.originalSubject)).toBe("webhooks.generic");
   expect(new TextDecoder().decode(dead.data)).toBe('["an","array"]');
-  await waitFor("later event projected", async () => (await sql`select 1 from patients where email = 'after-poison@example.com'`).length === 1);
+  await waitFor(
+    "later event projected",
+    async () => (await sql`select 1 from patients where email = 'after-poison@example.com'`).length === 1,
+  );
   const [poison] = await sql`select count(*)::int as n from webhook_events where event_id = 'evt_poison'`;
   expect(poison!.n).toBe(0);
 });
 
 test("a dead letter can be replayed once its cause is fixed (ops/hookline dlq replay)", async () => {
-  await publishStored("clinic-x", "evt_clinic_x_1", JSON.stringify({ data: { Email: "replayed@example.com", Vorname: "Rita" } }));
+  await publishStored(
+    "clinic-x",
+    "evt_clinic_x_1",
+    JSON.stringify({ data: { Email: "replayed@example.com", Vorname: "Rita" } }),
+  );
   // The projector does not know source clinic-x yet: dead-lettered with that reason.
-  await waitFor("unknown source dead letter", async () => (await dlqMessages()).find((m) => m.header.get(H.reasonCode) === "unknown_source"));
+  await waitFor("unknown source dead letter", async () =>
+    (await dlqMessages()).find((m) => m.header.get(H.reasonCode) === "unknown_source"),
+  );
 
   // Fix: a projector configured with clinic-x.
   await cluster.restart("projector", { HOOKLINE_SOURCES: devSourcesWith([{ from: "generic", id: "clinic-x" }]) });
@@ -93,7 +117,11 @@ test("a dead letter can be replayed once its cause is fixed (ops/hookline dlq re
   expect(await cli.exited).toBe(0);
   expect(out).toContain("1 replayed, 0 failed");
 
-  await waitFor("replayed event projected", async () => (await sql`select first_name from patients where email = 'replayed@example.com'`)[0]?.first_name === "Rita");
+  await waitFor(
+    "replayed event projected",
+    async () =>
+      (await sql`select first_name from patients where email = 'replayed@example.com'`)[0]?.first_name === "Rita",
+  );
   const left = (await dlqMessages()).filter((m) => m.header.get(H.reasonCode) === "unknown_source");
   expect(left).toHaveLength(0);
   // The ingress quarantine from the first test is untouched by a filtered replay.

@@ -7,13 +7,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { parse as parseYaml } from "yaml";
+import { signStandardWebhook } from "../../shared/crypto/standard-webhooks.ts";
 import { createDb, type Sql } from "../../shared/db/client.ts";
 import { migrate } from "../../shared/db/migrate.ts";
-import { signStandardWebhook } from "../../shared/crypto/standard-webhooks.ts";
 import { DEV_CREDENTIALS } from "../../shared/dev-credentials.ts";
 
 export const ROOT = join(import.meta.dir, "..", "..");
-export const DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgres://hookline:hookline@127.0.0.1:5432/hookline_test";
+export const DATABASE_URL =
+  process.env.TEST_DATABASE_URL ?? "postgres://hookline:hookline@127.0.0.1:5432/hookline_test";
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1";
 const DEV_SECRET = DEV_CREDENTIALS.standardWebhooksSecret;
 export const ADMIN = { authorization: `Bearer ${DEV_CREDENTIALS.dashboardAdminToken}` };
@@ -29,7 +30,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -61,10 +67,13 @@ export async function startNats(): Promise<NatsServer> {
     url: `nats://127.0.0.1:${port}`,
     monitorUrl: `http://127.0.0.1:${monitor}`,
     async start() {
-      proc = Bun.spawn(["nats-server", "-a", "127.0.0.1", "-p", String(port), "-m", String(monitor), "-js", "-sd", store], {
-        stdout: "ignore",
-        stderr: "ignore",
-      });
+      proc = Bun.spawn(
+        ["nats-server", "-a", "127.0.0.1", "-p", String(port), "-m", String(monitor), "-js", "-sd", store],
+        {
+          stdout: "ignore",
+          stderr: "ignore",
+        },
+      );
       await waitFor("nats-server", async () => (await fetch(`${server.monitorUrl}/healthz?js-enabled-only=true`)).ok);
     },
     async stop() {
@@ -90,7 +99,10 @@ export interface Service {
   kill(signal?: NodeJS.Signals): Promise<number>;
 }
 
-export async function startService(name: "ingress" | "projector" | "dashboard", env: Record<string, string>): Promise<Service> {
+export async function startService(
+  name: "ingress" | "projector" | "dashboard",
+  env: Record<string, string>,
+): Promise<Service> {
   const port = await freePort();
   let output = "";
   const proc = Bun.spawn(["bun", `services/${name}/main.ts`], {
@@ -219,7 +231,8 @@ export interface ReceivedSpan {
 export async function startOtlpReceiver(): Promise<{ endpoint: string; spans: ReceivedSpan[]; stop(): void }> {
   const spans: ReceivedSpan[] = [];
   const value = (v: Record<string, unknown>) => v.stringValue ?? v.intValue ?? v.boolValue ?? v.doubleValue;
-  const attrs = (list: { key: string; value: Record<string, unknown> }[] = []) => Object.fromEntries(list.map((a) => [a.key, value(a.value)]));
+  const attrs = (list: { key: string; value: Record<string, unknown> }[] = []) =>
+    Object.fromEntries(list.map((a) => [a.key, value(a.value)]));
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: await freePort(),
@@ -238,7 +251,10 @@ export async function startOtlpReceiver(): Promise<{ endpoint: string; spans: Re
               name: s.name,
               kind: s.kind,
               attributes: attrs(s.attributes),
-              links: (s.links ?? []).map((l: { traceId: string; spanId: string }) => ({ traceId: l.traceId, spanId: l.spanId })),
+              links: (s.links ?? []).map((l: { traceId: string; spanId: string }) => ({
+                traceId: l.traceId,
+                spanId: l.spanId,
+              })),
             });
           }
         }

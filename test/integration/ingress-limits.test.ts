@@ -1,7 +1,7 @@
 // Per-source guards configured in the sources file: rate limit (429 + Retry-After) and
 // IP allow-list (403), answered before any signature work or publish.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { devSourcesWith, postWebhook, signGeneric, startCluster, type Cluster } from "./harness.ts";
+import { type Cluster, devSourcesWith, postWebhook, signGeneric, startCluster } from "./harness.ts";
 
 let cluster: Cluster;
 
@@ -22,7 +22,11 @@ test("a burst over the source's rate gets 429 with Retry-After", async () => {
   const statuses: number[] = [];
   let retryAfter: string | null = null;
   for (let i = 0; i < 6; i++) {
-    const res = await postWebhook(ingress.url, "limited", signGeneric({ data: { Email: `r${i}@example.com` } }, `msg_rate_${i}`));
+    const res = await postWebhook(
+      ingress.url,
+      "limited",
+      signGeneric({ data: { Email: `r${i}@example.com` } }, `msg_rate_${i}`),
+    );
     statuses.push(res.status);
     if (res.status === 429) {
       retryAfter = res.headers.get("retry-after");
@@ -57,7 +61,7 @@ test("unsigned requests do not use up the source's rate budget", async () => {
   await Bun.sleep(1100); // let the bucket refill after the burst above
   for (let i = 0; i < 10; i++) {
     const forged = signGeneric({ data: {} }, `msg_forged_${i}`);
-    forged.headers["webhook-signature"] = "v1," + Buffer.alloc(32).toString("base64");
+    forged.headers["webhook-signature"] = `v1,${Buffer.alloc(32).toString("base64")}`;
     expect((await postWebhook(ingress.url, "limited", forged)).status).toBe(401);
   }
   expect((await postWebhook(ingress.url, "limited", signGeneric({ data: {} }, "msg_after_forged"))).status).toBe(200);

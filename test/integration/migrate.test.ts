@@ -15,7 +15,9 @@ afterAll(async () => {
 test("concurrent migrate() calls apply every migration exactly once", async () => {
   await admin.unsafe(`create schema ${schema}`);
   // Each "pod" gets its own pool whose tables land in the fresh schema.
-  const pods = Array.from({ length: 4 }, () => postgres(DATABASE_URL, { max: 2, onnotice: () => {}, connection: { search_path: schema } }));
+  const pods = Array.from({ length: 4 }, () =>
+    postgres(DATABASE_URL, { max: 2, onnotice: () => {}, connection: { search_path: schema } }),
+  );
   try {
     const results = await Promise.all(pods.map((sql) => migrate(sql)));
     const all = readMigrations().map((m) => m.version);
@@ -33,9 +35,11 @@ test("concurrent migrate() calls apply every migration exactly once", async () =
 test("a failing migration rolls back and names itself", async () => {
   const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {}, connection: { search_path: schema } });
   try {
-    const bad = [{ version: 9999, name: "broken", sql: "create table half_done (id int); select * from no_such_table;" }];
+    const bad = [
+      { version: 9999, name: "broken", sql: "create table half_done (id int); select * from no_such_table;" },
+    ];
     await expect(migrate(sql, bad)).rejects.toThrow("migration 9999_broken failed");
-    const [t] = await sql`select to_regclass(${schema + ".half_done"}) as t`;
+    const [t] = await sql`select to_regclass(${`${schema}.half_done`}) as t`;
     expect(t!.t).toBeNull();
   } finally {
     await sql.end();

@@ -1,7 +1,7 @@
 // NATS down: the ingress must answer 503 + Retry-After (never 200: nothing could be
 // stored) and recover by itself when NATS is back.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { postWebhook, signGeneric, startCluster, waitFor, type Cluster } from "./harness.ts";
+import { type Cluster, postWebhook, signGeneric, startCluster, waitFor } from "./harness.ts";
 
 let cluster: Cluster;
 beforeAll(async () => {
@@ -12,7 +12,11 @@ afterAll(() => cluster?.stop());
 test("ingress answers 503 while NATS is down and 200 again once it is back", async () => {
   const { nats, sql } = cluster;
   const ingress = cluster.services.ingress!;
-  const ok = await postWebhook(ingress.url, "generic", signGeneric({ data: { Email: "before@example.com" } }, "msg_outage_before"));
+  const ok = await postWebhook(
+    ingress.url,
+    "generic",
+    signGeneric({ data: { Email: "before@example.com" } }, "msg_outage_before"),
+  );
   expect(ok.status).toBe(200);
 
   await nats.stop();
@@ -20,7 +24,11 @@ test("ingress answers 503 while NATS is down and 200 again once it is back", asy
   const elapsed: number[] = [];
   for (let i = 0; i < 5; i++) {
     const started = performance.now();
-    const res = await postWebhook(ingress.url, "generic", signGeneric({ data: { Email: `during${i}@example.com` } }, `msg_outage_${i}`));
+    const res = await postWebhook(
+      ingress.url,
+      "generic",
+      signGeneric({ data: { Email: `during${i}@example.com` } }, `msg_outage_${i}`),
+    );
     elapsed.push(performance.now() - started);
     statuses.push(res.status);
     expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
@@ -33,16 +41,29 @@ test("ingress answers 503 while NATS is down and 200 again once it is back", asy
   expect(ready.status).toBe(503);
 
   await nats.start();
-  const recovered = await waitFor("ingress to accept again", async () => {
-    const res = await postWebhook(ingress.url, "generic", signGeneric({ data: { Email: "after@example.com" } }, "msg_outage_after"));
-    return res.status === 200 ? res : undefined;
-  }, 30_000, 200);
+  const recovered = await waitFor(
+    "ingress to accept again",
+    async () => {
+      const res = await postWebhook(
+        ingress.url,
+        "generic",
+        signGeneric({ data: { Email: "after@example.com" } }, "msg_outage_after"),
+      );
+      return res.status === 200 ? res : undefined;
+    },
+    30_000,
+    200,
+  );
   expect((await recovered.json()).received).toBe(true);
 
-  await waitFor("events projected after recovery", async () => {
-    const rows = await sql`select email from patients where email in ('before@example.com', 'after@example.com')`;
-    return rows.length === 2;
-  }, 30_000);
+  await waitFor(
+    "events projected after recovery",
+    async () => {
+      const rows = await sql`select email from patients where email in ('before@example.com', 'after@example.com')`;
+      return rows.length === 2;
+    },
+    30_000,
+  );
   // Nothing answered 503 was stored.
   const [during] = await sql`select count(*)::int as n from patients where email like 'during%'`;
   expect(during!.n).toBe(0);

@@ -59,7 +59,7 @@ test("invalidation covers every id of a batch; other patients keep their entries
   for (const id of ["1", "2", "3"]) {
     const r = await dashboard.get(id);
     if (r.hit) throw new Error("expected a miss");
-    await dashboard.put(id, r.generation, { id, city: "C" + id });
+    await dashboard.put(id, r.generation, { id, city: `C${id}` });
   }
   await writer().invalidate(["1", "3"]);
   expect((await dashboard.get("1")).hit).toBe(false);

@@ -4,7 +4,7 @@
 // the table (plus its migration) is covered here without touching this test.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { PATIENT_FIELDS, type ValueKind } from "../../shared/patient-fields.ts";
-import { ADMIN, postWebhook, signGeneric, startCluster, waitFor, type Cluster } from "./harness.ts";
+import { ADMIN, type Cluster, postWebhook, signGeneric, startCluster, waitFor } from "./harness.ts";
 
 // A value as a person would type it for each kind of field, and what the API then returns.
 const SAMPLE: Record<ValueKind, { typed: unknown; stored: unknown }> = {
@@ -26,7 +26,8 @@ const OWN: Record<string, { typed: string; stored: string }> = {
   fullName: { typed: "Ada Lovelace", stored: "Ada Lovelace" },
   city: { typed: "Berlin", stored: "Berlin" },
 };
-const sample = (f: (typeof PATIENT_FIELDS)[number]): { typed: unknown; stored: unknown } => OWN[f.name] ?? SAMPLE[f.kind];
+const sample = (f: (typeof PATIENT_FIELDS)[number]): { typed: unknown; stored: unknown } =>
+  OWN[f.name] ?? SAMPLE[f.kind];
 
 let cluster: Cluster;
 beforeAll(async () => {
@@ -37,7 +38,11 @@ afterAll(() => cluster?.stop());
 test("each field, answered under its label, comes back from the API under its canonical name", async () => {
   const { ingress, dashboard } = cluster.services;
   const data = Object.fromEntries(PATIENT_FIELDS.map((f) => [f.labels[0]!, sample(f)!.typed]));
-  const res = await postWebhook(ingress!.url, "generic", signGeneric({ type: "form.submitted", data }, "msg_every_field"));
+  const res = await postWebhook(
+    ingress!.url,
+    "generic",
+    signGeneric({ type: "form.submitted", data }, "msg_every_field"),
+  );
   expect(res.status).toBe(200);
   const patient = await waitFor("the patient", async () => {
     const r = await fetch(`${dashboard!.url}/api/v1/patients?q=every.field@example.com`, { headers: ADMIN });
@@ -50,7 +55,9 @@ test("each field, answered under its label, comes back from the API under its ca
 
 test("the OpenAPI patient schema has every field, typed from the table", async () => {
   const doc = (await (await fetch(`${cluster.services.dashboard!.url}/openapi.json`)).json()) as {
-    components: { schemas: { Patient: { properties: Record<string, { type: string[]; format?: string; enum?: unknown[] }> } } };
+    components: {
+      schemas: { Patient: { properties: Record<string, { type: string[]; format?: string; enum?: unknown[] }> } };
+    };
   };
   const props = doc.components.schemas.Patient.properties;
   for (const f of PATIENT_FIELDS) {

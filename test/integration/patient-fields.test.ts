@@ -7,8 +7,16 @@ import { PATIENT_FIELDS } from "../../shared/patient-fields.ts";
 import { freshDatabase } from "./harness.ts";
 
 const BOOKKEEPING = [
-  "id", "source", "form_id", "answers", "first_event_id", "last_event_id", "events_count", "submitted_at",
-  "created_at", "updated_at",
+  "id",
+  "source",
+  "form_id",
+  "answers",
+  "first_event_id",
+  "last_event_id",
+  "events_count",
+  "submitted_at",
+  "created_at",
+  "updated_at",
 ];
 const PG_TYPE = { text: "text", date: "date", boolean: "boolean" } as const;
 

@@ -2,7 +2,7 @@
 // one event and the right patient out, visible through the dashboard API.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Sql } from "../../shared/db/client.ts";
-import { ADMIN, postWebhook, signGeneric, startCluster, waitFor, type Cluster, type Service } from "./harness.ts";
+import { ADMIN, type Cluster, postWebhook, type Service, signGeneric, startCluster, waitFor } from "./harness.ts";
 
 let cluster: Cluster;
 let sql: Sql;
@@ -26,36 +26,62 @@ const person = (i: number) => ({
 describe("ingest → JetStream → projector → Postgres → API", () => {
   test("N signed webhooks plus retries of the same ids give exactly N events and patients", async () => {
     const first = await Promise.all(
-      Array.from({ length: N }, (_, i) => postWebhook(ingress.url, "generic", signGeneric(person(i), `msg_pipeline_${i}`))),
+      Array.from({ length: N }, (_, i) =>
+        postWebhook(ingress.url, "generic", signGeneric(person(i), `msg_pipeline_${i}`)),
+      ),
     );
     const firstBodies = await Promise.all(first.map((r) => r.json()));
     expect(first.map((r) => r.status)).toEqual(Array(N).fill(200));
-    expect(firstBodies.every((b) => b.received === true && b.duplicate === false && /^evt_[0-9a-f]{32}$/.test(b.eventId))).toBe(true);
+    expect(
+      firstBodies.every((b) => b.received === true && b.duplicate === false && /^evt_[0-9a-f]{32}$/.test(b.eventId)),
+    ).toBe(true);
     expect(new Set(firstBodies.map((b) => b.eventId)).size).toBe(N);
 
     // Provider retries: same webhook-id, re-signed with a new timestamp, as a sender would.
     const retries = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => postWebhook(ingress.url, "generic", signGeneric(person(i), `msg_pipeline_${i}`, Math.floor(Date.now() / 1000) + 1))),
+      Array.from({ length: 10 }, (_, i) =>
+        postWebhook(
+          ingress.url,
+          "generic",
+          signGeneric(person(i), `msg_pipeline_${i}`, Math.floor(Date.now() / 1000) + 1),
+        ),
+      ),
     );
     const retryBodies = await Promise.all(retries.map((r) => r.json()));
     expect(retries.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect(retryBodies.map((b) => b.duplicate)).toEqual(Array(10).fill(true));
     expect(retryBodies.map((b) => b.eventId)).toEqual(firstBodies.slice(0, 10).map((b) => b.eventId));
 
-    await waitFor("all events projected", async () => (await sql`select count(*)::int as n from webhook_events`)[0]!.n === N);
+    await waitFor(
+      "all events projected",
+      async () => (await sql`select count(*)::int as n from webhook_events`)[0]!.n === N,
+    );
     const [counts] = await sql`select (select count(*)::int from webhook_events) as events,
       (select count(*)::int from webhook_event_ids) as ids, (select count(*)::int from patients) as patients`;
     expect(counts).toEqual({ events: N, ids: N, patients: N });
     const [ada] = await sql`select first_name, last_name, email, phone from patients where email = 'ada.7@example.com'`;
-    expect(ada).toEqual({ first_name: "Ada7", last_name: "Lovelace", email: "ada.7@example.com", phone: "+491711234567" });
+    expect(ada).toEqual({
+      first_name: "Ada7",
+      last_name: "Lovelace",
+      email: "ada.7@example.com",
+      phone: "+491711234567",
+    });
   });
 
   test("the dashboard API finds a patient by exact email, case-insensitively, with canonical fields", async () => {
-    const res = await fetch(`${dashboard.url}/api/v1/patients?q=${encodeURIComponent("ADA.3@example.com")}`, { headers: ADMIN });
+    const res = await fetch(`${dashboard.url}/api/v1/patients?q=${encodeURIComponent("ADA.3@example.com")}`, {
+      headers: ADMIN,
+    });
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body.items).toHaveLength(1);
-    expect(body.items[0]).toMatchObject({ firstName: "Ada3", lastName: "Lovelace", fullName: "Ada3 Lovelace", email: "ada.3@example.com", source: "generic" });
+    expect(body.items[0]).toMatchObject({
+      firstName: "Ada3",
+      lastName: "Lovelace",
+      fullName: "Ada3 Lovelace",
+      email: "ada.3@example.com",
+      source: "generic",
+    });
 
     const one = await fetch(`${dashboard.url}/api/v1/patients/${body.items[0].id}`, { headers: ADMIN });
     expect((await one.json()).email).toBe("ada.3@example.com");
@@ -64,8 +90,12 @@ describe("ingest → JetStream → projector → Postgres → API", () => {
   test("name search matches parts of names, and treats % and _ literally", async () => {
     const byName = await (await fetch(`${dashboard.url}/api/v1/patients?q=ada1&limit=500`, { headers: ADMIN })).json();
     // Ada1 and Ada10..Ada19
-    expect(byName.items.map((p: { firstName: string }) => p.firstName).sort()).toEqual(["Ada1", ...Array.from({ length: 10 }, (_, i) => `Ada1${i}`)].sort());
-    const wildcard = await (await fetch(`${dashboard.url}/api/v1/patients?q=${encodeURIComponent("%")}`, { headers: ADMIN })).json();
+    expect(byName.items.map((p: { firstName: string }) => p.firstName).sort()).toEqual(
+      ["Ada1", ...Array.from({ length: 10 }, (_, i) => `Ada1${i}`)].sort(),
+    );
+    const wildcard = await (
+      await fetch(`${dashboard.url}/api/v1/patients?q=${encodeURIComponent("%")}`, { headers: ADMIN })
+    ).json();
     expect(wildcard.items).toEqual([]);
   });
 
@@ -73,7 +103,9 @@ describe("ingest → JetStream → projector → Postgres → API", () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res: Response = await fetch(`${dashboard.url}/api/v1/events?limit=15${cursor ? `&cursor=${cursor}` : ""}`, { headers: ADMIN });
+      const res: Response = await fetch(`${dashboard.url}/api/v1/events?limit=15${cursor ? `&cursor=${cursor}` : ""}`, {
+        headers: ADMIN,
+      });
       const page = (await res.json()) as { items: { eventId: string }[]; nextCursor: string | null };
       seen.push(...page.items.map((e) => e.eventId));
       cursor = page.nextCursor;
@@ -92,7 +124,11 @@ describe("ingest → JetStream → projector → Postgres → API", () => {
       ["/api/v1/patients", "!!not base64 json!!"],
     ]) {
       const res = await fetch(`${dashboard.url}${path}?cursor=${encodeURIComponent(cursor!)}`, { headers: ADMIN });
-      expect({ path, status: res.status, code: (await res.json()).error?.code }).toEqual({ path, status: 400, code: "invalid_cursor" });
+      expect({ path, status: res.status, code: (await res.json()).error?.code }).toEqual({
+        path,
+        status: 400,
+        code: "invalid_cursor",
+      });
     }
   });
 
@@ -104,26 +140,43 @@ describe("ingest → JetStream → projector → Postgres → API", () => {
   });
 
   test("a second patient submission with the same email updates one row, and the cached copy", async () => {
-    const [{ id }] = (await (await fetch(`${dashboard.url}/api/v1/patients?q=ada.1@example.com`, { headers: ADMIN })).json()).items;
+    const [{ id }] = (
+      await (await fetch(`${dashboard.url}/api/v1/patients?q=ada.1@example.com`, { headers: ADMIN })).json()
+    ).items;
     const cached = await (await fetch(`${dashboard.url}/api/v1/patients/${id}`, { headers: ADMIN })).json();
     expect(cached.city).toBeNull();
-    const res = await postWebhook(ingress.url, "generic", signGeneric({ data: { Email: "ada.1@example.com", City: "London" } }, "msg_pipeline_update"));
+    const res = await postWebhook(
+      ingress.url,
+      "generic",
+      signGeneric({ data: { Email: "ada.1@example.com", City: "London" } }, "msg_pipeline_update"),
+    );
     expect(res.status).toBe(200);
-    await waitFor("update projected", async () => (await sql`select city from patients where email = 'ada.1@example.com'`)[0]?.city === "London");
+    await waitFor(
+      "update projected",
+      async () => (await sql`select city from patients where email = 'ada.1@example.com'`)[0]?.city === "London",
+    );
     const [row] = await sql`select first_name, city, events_count from patients where email = 'ada.1@example.com'`;
     expect(row).toEqual({ first_name: "Ada1", city: "London", events_count: 2 });
     // The projector invalidated the cache entry the dashboard filled above.
-    const fresh = await waitFor("cache invalidated", async () => {
-      const p = await (await fetch(`${dashboard.url}/api/v1/patients/${id}`, { headers: ADMIN })).json();
-      return p.city === "London" ? p : undefined;
-    }, 5000);
+    const fresh = await waitFor(
+      "cache invalidated",
+      async () => {
+        const p = await (await fetch(`${dashboard.url}/api/v1/patients/${id}`, { headers: ADMIN })).json();
+        return p.city === "London" ? p : undefined;
+      },
+      5000,
+    );
     expect(fresh).toMatchObject({ id, firstName: "Ada1", eventsCount: 2 });
   });
 
   test("each service exposes Prometheus metrics of what it did", async () => {
     const ingressMetrics = await (await fetch(`${ingress.url}/metrics`)).text();
-    expect(ingressMetrics).toMatch(/hookline_ingress_responses(_total)?\{[^}]*source="generic"[^}]*status="200"[^}]*\} (\d+)/);
-    const projected = /hookline_projector_events(?:_total)?\{result="inserted"\} (\d+)/.exec(await (await fetch(`${projector.url}/metrics`)).text());
+    expect(ingressMetrics).toMatch(
+      /hookline_ingress_responses(_total)?\{[^}]*source="generic"[^}]*status="200"[^}]*\} (\d+)/,
+    );
+    const projected = /hookline_projector_events(?:_total)?\{result="inserted"\} (\d+)/.exec(
+      await (await fetch(`${projector.url}/metrics`)).text(),
+    );
     expect(Number(projected?.[1])).toBeGreaterThanOrEqual(N);
     expect(await (await fetch(`${dashboard.url}/metrics`)).text()).toContain("hookline_dashboard_cache_lookups");
   });
@@ -138,7 +191,7 @@ describe("ingress error contract", () => {
 
   test("bad signature → 401, never stored", async () => {
     const req = signGeneric({ data: { Email: "mallory@example.com" } }, "msg_bad_sig");
-    req.headers["webhook-signature"] = "v1," + Buffer.alloc(32).toString("base64");
+    req.headers["webhook-signature"] = `v1,${Buffer.alloc(32).toString("base64")}`;
     const res = await postWebhook(ingress.url, "generic", req);
     expect(res.status).toBe(401);
     expect((await res.json()).error.code).toBe("invalid_signature");
@@ -146,7 +199,10 @@ describe("ingress error contract", () => {
 
   test("other methods on a webhook URL → 405 JSON, never 404", async () => {
     for (const method of ["PUT", "PATCH", "DELETE"]) {
-      const res = await fetch(`${ingress.url}/v1/webhooks/typeform`, { method, body: method === "DELETE" ? undefined : "{}" });
+      const res = await fetch(`${ingress.url}/v1/webhooks/typeform`, {
+        method,
+        body: method === "DELETE" ? undefined : "{}",
+      });
       expect(res.status).toBe(405);
       expect((await res.json()).error.code).toBe("method_not_allowed");
     }
@@ -161,7 +217,11 @@ describe("ingress error contract", () => {
   });
 
   test("body over the limit → 413", async () => {
-    const res = await postWebhook(ingress.url, "generic", signGeneric({ data: { blob: "x".repeat(1_100_000) } }, "msg_big"));
+    const res = await postWebhook(
+      ingress.url,
+      "generic",
+      signGeneric({ data: { blob: "x".repeat(1_100_000) } }, "msg_big"),
+    );
     expect(res.status).toBe(413);
     expect((await res.json()).error.code).toBe("body_too_large");
   });

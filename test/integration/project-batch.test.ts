@@ -1,11 +1,11 @@
 // projectBatch against real Postgres: per-field "later submission wins", across and within
 // batches, and idempotence on redelivery.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { Sql } from "../../shared/db/client.ts";
-import type { PatientRecord } from "../../shared/sources/index.ts";
+import { readProjectorConfig } from "../../services/projector/config.ts";
 import type { DecodedEvent } from "../../services/projector/decode.ts";
 import { projectBatch } from "../../services/projector/project.ts";
-import { readProjectorConfig } from "../../services/projector/config.ts";
+import type { Sql } from "../../shared/db/client.ts";
+import type { PatientRecord } from "../../shared/sources/index.ts";
 import { freshDatabase } from "./harness.ts";
 
 let sql: Sql;
@@ -23,7 +23,15 @@ function event(id: string, submittedAt: string, patient: PatientRecord): Decoded
     contentType: "application/json",
     body: "{}",
     traceId: null,
-    event: { source: "generic", formId: "f1", providerEventId: id, submittedAt, answers: [{ label: "x", value: id }], patient, confidence: {} },
+    event: {
+      source: "generic",
+      formId: "f1",
+      providerEventId: id,
+      submittedAt,
+      answers: [{ label: "x", value: id }],
+      patient,
+      confidence: {},
+    },
   };
 }
 
@@ -34,24 +42,33 @@ test("a batch holding an older and a newer submission never lets the older overw
   const email = "order@example.com";
   await projectBatch(sql, [event("e5", "2026-01-05T00:00:00Z", { email, phone: "+4930555", city: "Berlin" })]);
   // In one batch: an older one with another phone, a newer one with no phone but a city.
-  await projectBatch(
-    sql,
-    [
-      event("e3", "2026-01-03T00:00:00Z", { email, phone: "+4940333", firstName: "Old" }),
-      // (it names the patient, as e3 did: a submission that confirms no identity may not replace values)
-      event("e7", "2026-01-07T00:00:00Z", { email, city: "Hamburg", firstName: "Old" }),
-    ]
-  );
-  expect(await row(email)).toEqual({ phone: "+4930555", city: "Hamburg", first_name: "Old", events_count: 3, last_event_id: "e7" });
+  await projectBatch(sql, [
+    event("e3", "2026-01-03T00:00:00Z", { email, phone: "+4940333", firstName: "Old" }),
+    // (it names the patient, as e3 did: a submission that confirms no identity may not replace values)
+    event("e7", "2026-01-07T00:00:00Z", { email, city: "Hamburg", firstName: "Old" }),
+  ]);
+  expect(await row(email)).toEqual({
+    phone: "+4930555",
+    city: "Hamburg",
+    first_name: "Old",
+    events_count: 3,
+    last_event_id: "e7",
+  });
 });
 
 test("two submissions of one email in a batch: the later one's values win", async () => {
   const email = "twice@example.com";
-  await projectBatch(
-    sql,
-    [event("t2", "2026-02-02T00:00:00Z", { email, city: "Köln" }), event("t1", "2026-02-01T00:00:00Z", { email, city: "Bonn", phone: "+49228111" })]
-  );
-  expect(await row(email)).toEqual({ phone: "+49228111", city: "Köln", first_name: null, events_count: 2, last_event_id: "t2" });
+  await projectBatch(sql, [
+    event("t2", "2026-02-02T00:00:00Z", { email, city: "Köln" }),
+    event("t1", "2026-02-01T00:00:00Z", { email, city: "Bonn", phone: "+49228111" }),
+  ]);
+  expect(await row(email)).toEqual({
+    phone: "+49228111",
+    city: "Köln",
+    first_name: null,
+    events_count: 2,
+    last_event_id: "t2",
+  });
 });
 
 test("a redelivered batch changes nothing", async () => {
@@ -86,10 +103,17 @@ test("the largest allowed batch (BATCH_SIZE 10,000) is written in one transactio
     consent: true,
   });
   const batch = Array.from({ length: N }, (_, i) => {
-    const e = event(`big${i}`, new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(), i >= N - 100 ? { firstName: "Anon" } : full(i));
+    const e = event(
+      `big${i}`,
+      new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
+      i >= N - 100 ? { firstName: "Anon" } : full(i),
+    );
     // Many questions across forms, with characters an array literal must escape.
     e.event.formId = `form${i % 7}`;
-    e.event.answers = [{ label: `q${i % 50} "quoted" \\ back, {brace}`, value: `v${i}` }, { label: "x", value: null }];
+    e.event.answers = [
+      { label: `q${i % 50} "quoted" \\ back, {brace}`, value: `v${i}` },
+      { label: "x", value: null },
+    ];
     e.body = JSON.stringify({ i, note: 'a "quote" and \\ backslash, {curly} NULL' });
     return e;
   });
@@ -110,8 +134,10 @@ test("the largest allowed batch (BATCH_SIZE 10,000) is written in one transactio
 }, 60_000);
 
 const patient = async (email: string) =>
-  (await sql`select id, first_name, last_name, to_char(date_of_birth, 'YYYY-MM-DD') as dob, phone, city, events_count, last_event_id, answers
-             from patients where email = ${email}`)[0]!;
+  (
+    await sql`select id, first_name, last_name, to_char(date_of_birth, 'YYYY-MM-DD') as dob, phone, city, events_count, last_event_id, answers
+             from patients where email = ${email}`
+  )[0]!;
 const conflicts = async (email: string) => [
   ...(await sql`select c.event_id, c.fields, c.status, c.submission->>'phone' as phone, c.submission->>'dateOfBirth' as dob
       from patient_conflicts c join patients p on p.id = c.patient_id where p.email = ${email} order by c.id`),
@@ -119,39 +145,79 @@ const conflicts = async (email: string) => [
 
 test("a submission contradicting the stored date of birth is kept, merges nothing, and is recorded as a conflict", async () => {
   const email = "victim@example.com";
-  await projectBatch(sql, [event("v1", "2026-04-01T00:00:00Z", { email, firstName: "Ada", lastName: "Lovelace", dateOfBirth: "1990-01-01", phone: "+4930111", city: "Berlin" })]);
+  await projectBatch(sql, [
+    event("v1", "2026-04-01T00:00:00Z", {
+      email,
+      firstName: "Ada",
+      lastName: "Lovelace",
+      dateOfBirth: "1990-01-01",
+      phone: "+4930111",
+      city: "Berlin",
+    }),
+  ]);
   const before = await patient(email);
-  const r = await projectBatch(sql, [event("v2", "2026-04-02T00:00:00Z", { email, dateOfBirth: "1991-02-02", phone: "+4930999", street: "Evil 1" })]);
+  const r = await projectBatch(sql, [
+    event("v2", "2026-04-02T00:00:00Z", { email, dateOfBirth: "1991-02-02", phone: "+4930999", street: "Evil 1" }),
+  ]);
   expect(r).toMatchObject({ inserted: 1, conflicts: 1, patientIds: [before.id] });
   // Nothing of v2 reached the patient (not even its answers); it is still counted.
   expect(await patient(email)).toEqual({ ...before, events_count: 2 });
-  expect(await conflicts(email)).toEqual([{ event_id: "v2", fields: ["dateOfBirth"], status: "open", phone: "+4930999", dob: "1991-02-02" }]);
+  expect(await conflicts(email)).toEqual([
+    { event_id: "v2", fields: ["dateOfBirth"], status: "open", phone: "+4930999", dob: "1991-02-02" },
+  ]);
   // The submission itself is stored and linked to the patient.
-  const stored = await sql`select e.patient_id as e, s.patient_id as s from webhook_events e join form_submissions s using (event_id) where event_id = 'v2'`;
+  const stored =
+    await sql`select e.patient_id as e, s.patient_id as s from webhook_events e join form_submissions s using (event_id) where event_id = 'v2'`;
   expect([...stored]).toEqual([{ e: before.id, s: before.id }]);
 });
 
 test("names match ignoring case, accents and spaces, and a missing identity value is no conflict: merged as before", async () => {
   const email = "zoe@example.com";
-  await projectBatch(sql, [event("z1", "2026-04-01T00:00:00Z", { email, firstName: "Zoë", lastName: "Müller-Weiß", dateOfBirth: "1990-01-01", phone: "+4930111" })]);
-  await projectBatch(sql, [event("z2", "2026-04-02T00:00:00Z", { email, firstName: "ZOE", lastName: " muller weiss ", dateOfBirth: "1990-01-01", phone: "+4930222" })]);
+  await projectBatch(sql, [
+    event("z1", "2026-04-01T00:00:00Z", {
+      email,
+      firstName: "Zoë",
+      lastName: "Müller-Weiß",
+      dateOfBirth: "1990-01-01",
+      phone: "+4930111",
+    }),
+  ]);
+  await projectBatch(sql, [
+    event("z2", "2026-04-02T00:00:00Z", {
+      email,
+      firstName: "ZOE",
+      lastName: " muller weiss ",
+      dateOfBirth: "1990-01-01",
+      phone: "+4930222",
+    }),
+  ]);
   await projectBatch(sql, [event("z3", "2026-04-03T00:00:00Z", { email, city: "Köln" })]);
-  expect(await patient(email)).toMatchObject({ first_name: "ZOE", dob: "1990-01-01", phone: "+4930222", city: "Köln", events_count: 3, last_event_id: "z3" });
+  expect(await patient(email)).toMatchObject({
+    first_name: "ZOE",
+    dob: "1990-01-01",
+    phone: "+4930222",
+    city: "Köln",
+    events_count: 3,
+    last_event_id: "z3",
+  });
   expect(await conflicts(email)).toEqual([]);
 });
 
 test("within one batch, each submission is checked against what the earlier ones wrote", async () => {
   const email = "rounds@example.com";
-  const r = await projectBatch(
-    sql,
-    [
-      event("w3", "2026-05-03T00:00:00Z", { email, dateOfBirth: "1980-01-01", phone: "+4930333" }), // agrees with w1: merged
-      event("w2", "2026-05-02T00:00:00Z", { email, dateOfBirth: "1970-07-07", phone: "+4930222" }), // contradicts w1: conflict
-      event("w1", "2026-05-01T00:00:00Z", { email, firstName: "Wim", dateOfBirth: "1980-01-01", phone: "+4930111" }), // creates the patient
-    ]
-  );
+  const r = await projectBatch(sql, [
+    event("w3", "2026-05-03T00:00:00Z", { email, dateOfBirth: "1980-01-01", phone: "+4930333" }), // agrees with w1: merged
+    event("w2", "2026-05-02T00:00:00Z", { email, dateOfBirth: "1970-07-07", phone: "+4930222" }), // contradicts w1: conflict
+    event("w1", "2026-05-01T00:00:00Z", { email, firstName: "Wim", dateOfBirth: "1980-01-01", phone: "+4930111" }), // creates the patient
+  ]);
   expect(r).toMatchObject({ inserted: 3, conflicts: 1 });
-  expect(await patient(email)).toMatchObject({ first_name: "Wim", dob: "1980-01-01", phone: "+4930333", events_count: 3, last_event_id: "w3" });
+  expect(await patient(email)).toMatchObject({
+    first_name: "Wim",
+    dob: "1980-01-01",
+    phone: "+4930333",
+    events_count: 3,
+    last_event_id: "w3",
+  });
   expect((await conflicts(email)).map((c) => c.event_id)).toEqual(["w2"]);
 });
 
@@ -161,17 +227,27 @@ test("concurrent batches sharing patients in different orders neither deadlock n
   const E = 3000;
   const emails = Array.from({ length: E }, (_, i) => `shared.${i}@example.com`);
   // Half of them exist already; the rest are created by whichever batch comes first.
-  await projectBatch(sql, emails.slice(0, E / 2).map((email, i) => event(`pre${i}`, "2026-06-01T00:00:00Z", { email, dateOfBirth: "1990-01-01" })));
+  await projectBatch(
+    sql,
+    emails
+      .slice(0, E / 2)
+      .map((email, i) => event(`pre${i}`, "2026-06-01T00:00:00Z", { email, dateOfBirth: "1990-01-01" })),
+  );
   const batches = Array.from({ length: 4 }, (_, b) =>
     emails.map((_, k) => {
       const i = b % 2 ? E - 1 - k : k; // every other batch walks the emails backwards
-      return event(`c${b}_${k}`, new Date(Date.UTC(2026, 5, 2, b) + k).toISOString(), { email: emails[i]!, dateOfBirth: "1990-01-01", phone: `+49${b}${k}` });
+      return event(`c${b}_${k}`, new Date(Date.UTC(2026, 5, 2, b) + k).toISOString(), {
+        email: emails[i]!,
+        dateOfBirth: "1990-01-01",
+        phone: `+49${b}${k}`,
+      });
     }),
   );
   // Four open connections first, so the batches start together rather than one per connect.
   await Promise.all(batches.map(() => sql.begin((tx) => tx`select pg_sleep(0.05)`)));
   const results = await Promise.all(batches.map((batch) => projectBatch(sql, batch)));
   expect(results.reduce((n, r) => n + r.inserted, 0)).toBe(4 * E);
-  const [row] = await sql`select count(*)::int as patients, sum(events_count)::int as events from patients where email like 'shared.%'`;
+  const [row] =
+    await sql`select count(*)::int as patients, sum(events_count)::int as events from patients where email like 'shared.%'`;
   expect(row).toEqual({ patients: E, events: E / 2 + 4 * E });
 }, 60_000);

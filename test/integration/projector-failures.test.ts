@@ -5,12 +5,16 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { DLQ_STREAM, H } from "../../shared/nats.ts";
-import { postWebhook, signGeneric, startCluster, waitFor, type Cluster } from "./harness.ts";
+import { type Cluster, postWebhook, signGeneric, startCluster, waitFor } from "./harness.ts";
 
 let cluster: Cluster;
 
 beforeAll(async () => {
-  cluster = await startCluster(["ingress", "projector"], { MAX_DELIVER: "3", RETRY_DELAY_MS: "100", BATCH_DELAY_MS: "200" });
+  cluster = await startCluster(["ingress", "projector"], {
+    MAX_DELIVER: "3",
+    RETRY_DELAY_MS: "100",
+    BATCH_DELAY_MS: "200",
+  });
   // Failure injection inside Postgres itself: this one email can never be written, and the
   // error Postgres raises quotes the row's value (invalid input syntax for type integer: "…").
   await cluster.sql.unsafe(`
@@ -21,15 +25,25 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await cluster?.sql.unsafe(`drop trigger if exists hookline_test_poison on patients; drop function if exists hookline_test_poison();`);
+  await cluster?.sql.unsafe(
+    `drop trigger if exists hookline_test_poison on patients; drop function if exists hookline_test_poison();`,
+  );
   await cluster?.stop();
 });
 
 test("a NUL character in a value does not make the event unstorable", async () => {
   const ingress = cluster.services.ingress!;
-  const res = await postWebhook(ingress.url, "generic", signGeneric({ data: { Email: "nul@example.com", Vorname: "Nu\u0000ll" } }, "msg_nul"));
+  const res = await postWebhook(
+    ingress.url,
+    "generic",
+    signGeneric({ data: { Email: "nul@example.com", Vorname: "Nu\u0000ll" } }, "msg_nul"),
+  );
   expect(res.status).toBe(200);
-  await waitFor("NUL event projected", async () => (await cluster.sql`select first_name from patients where email = 'nul@example.com'`)[0]?.first_name === "Null");
+  await waitFor(
+    "NUL event projected",
+    async () =>
+      (await cluster.sql`select first_name from patients where email = 'nul@example.com'`)[0]?.first_name === "Null",
+  );
 });
 
 test("an event that fails every attempt is dead-lettered after MAX_DELIVER; its batch-mates commit", async () => {
@@ -41,20 +55,28 @@ test("an event that fails every attempt is dead-lettered after MAX_DELIVER; its 
     postWebhook(ingress.url, "generic", signGeneric({ data: { Email: "fine2@example.com" } }, "msg_fine2")),
   ]);
   expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
-  await waitFor("batch-mates committed", async () => (await cluster.sql`select count(*)::int as n from patients where email like 'fine%'`)[0]!.n === 2);
+  await waitFor(
+    "batch-mates committed",
+    async () => (await cluster.sql`select count(*)::int as n from patients where email like 'fine%'`)[0]!.n === 2,
+  );
 
   const nc = await connect({ servers: cluster.nats.url });
   try {
     const jsm = await jetstreamManager(nc);
-    const dead = await waitFor("poison dead-lettered", async () => {
-      const info = await jsm.streams.info(DLQ_STREAM);
-      if (info.state.messages === 0) return undefined;
-      return jsm.streams.getMessage(DLQ_STREAM, { last_by_subj: "dlq.projector.generic" });
-    }, 30_000);
+    const dead = await waitFor(
+      "poison dead-lettered",
+      async () => {
+        const info = await jsm.streams.info(DLQ_STREAM);
+        if (info.state.messages === 0) return undefined;
+        return jsm.streams.getMessage(DLQ_STREAM, { last_by_subj: "dlq.projector.generic" });
+      },
+      30_000,
+    );
     expect(dead!.header.get(H.reasonCode)).toBe("projection_failed");
     // The reason names the failure by its codes; no header quotes the row's values.
     expect(dead!.header.get(H.reason)).toContain("22P02");
-    for (const [key, values] of dead!.header) expect({ key, values }).toEqual({ key, values: values.filter((v) => !v.includes("poison@example.com")) });
+    for (const [key, values] of dead!.header)
+      expect({ key, values }).toEqual({ key, values: values.filter((v) => !v.includes("poison@example.com")) });
     expect(dead!.header.get(H.deliveries)).toBe("3");
     const info = await jsm.consumers.info("WEBHOOKS", "projector");
     expect(info.num_pending + info.num_ack_pending).toBe(0);

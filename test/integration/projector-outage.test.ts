@@ -5,7 +5,15 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { DLQ_STREAM } from "../../shared/nats.ts";
-import { postWebhook, signGeneric, startCluster, startService, waitFor, type Cluster, type Service } from "./harness.ts";
+import {
+  type Cluster,
+  postWebhook,
+  type Service,
+  signGeneric,
+  startCluster,
+  startService,
+  waitFor,
+} from "./harness.ts";
 
 let cluster: Cluster;
 let projector: Service | undefined;
@@ -23,18 +31,31 @@ const TOTAL = 2000;
 test("connections terminated mid-batch: no event lost, duplicated or dead-lettered", async () => {
   for (let start = 0; start < TOTAL; start += 100) {
     const batch = await Promise.all(
-      Array.from({ length: 100 }, (_, k) => postWebhook(cluster.services.ingress!.url, "generic", signGeneric({ data: { Email: `o${start + k}@example.org` } }, `msg_outage_db_${start + k}`))),
+      Array.from({ length: 100 }, (_, k) =>
+        postWebhook(
+          cluster.services.ingress!.url,
+          "generic",
+          signGeneric({ data: { Email: `o${start + k}@example.org` } }, `msg_outage_db_${start + k}`),
+        ),
+      ),
     );
     expect(batch.every((r) => r.status === 200)).toBe(true);
   }
-  projector = await startService("projector", { NATS_URL: cluster.nats.url, BATCH_SIZE: "50", BATCH_DELAY_MS: "5", MAX_DELIVER: "1", RETRY_DELAY_MS: "50" });
+  projector = await startService("projector", {
+    NATS_URL: cluster.nats.url,
+    BATCH_SIZE: "50",
+    BATCH_DELAY_MS: "5",
+    MAX_DELIVER: "1",
+    RETRY_DELAY_MS: "50",
+  });
 
   const count = async () => (await cluster.sql`select count(*)::int as n from webhook_events`)[0]!.n as number;
   // Keep killing the projector's sessions while it drains (bounded: 150 rounds, so the
   // driver's reconnect backoff, which grows with every failure, stays short).
   let terminated = 0;
   for (let round = 0; round < 150 && (await count()) < TOTAL; round++) {
-    const rows = await cluster.sql`select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = 'hookline-projector' and state = 'active'`;
+    const rows =
+      await cluster.sql`select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = 'hookline-projector' and state = 'active'`;
     terminated += rows.filter((r) => r.ok).length;
     await Bun.sleep(5);
   }
@@ -45,7 +66,8 @@ test("connections terminated mid-batch: no event lost, duplicated or dead-letter
   expect(terminated).toBeGreaterThan(0);
   expect(projector.output()).toContain("database unavailable; batch will be redelivered");
 
-  const [row] = await cluster.sql`select count(distinct event_id)::int as events, (select count(*)::int from patients) as patients from webhook_events`;
+  const [row] =
+    await cluster.sql`select count(distinct event_id)::int as events, (select count(*)::int from patients) as patients from webhook_events`;
   expect(row).toEqual({ events: TOTAL, patients: TOTAL });
   const nc = await connect({ servers: cluster.nats.url });
   try {

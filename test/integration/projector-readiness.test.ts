@@ -6,17 +6,26 @@
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
 import { trace } from "@opentelemetry/api";
 import type { Socket, TCPSocketListener } from "bun";
+import { createDeadLetterWriter } from "../../services/projector/dead-letter.ts";
+import { type RunningProjector, startProjector } from "../../services/projector/loop.ts";
 import { createDb, type Sql } from "../../shared/db/client.ts";
 import { createLogger } from "../../shared/logger.ts";
-import { DLQ_STREAM, PROJECTOR_CONSUMER, STREAM, provisionJetStream } from "../../shared/nats.ts";
+import { DLQ_STREAM, PROJECTOR_CONSUMER, provisionJetStream, STREAM } from "../../shared/nats.ts";
 import { loadSources } from "../../shared/sources/index.ts";
-import { createDeadLetterWriter } from "../../services/projector/dead-letter.ts";
-import { startProjector, type RunningProjector } from "../../services/projector/loop.ts";
-import { DATABASE_URL, ROOT, freePort, postWebhook, signGeneric, startCluster, waitFor, type Cluster } from "./harness.ts";
+import {
+  type Cluster,
+  DATABASE_URL,
+  freePort,
+  postWebhook,
+  ROOT,
+  signGeneric,
+  startCluster,
+  waitFor,
+} from "./harness.ts";
 
 /** A TCP relay to Postgres: `cut()` drops every connection and refuses new ones, `restore()` accepts again. */
 async function startRelay(target: { hostname: string; port: number }) {
@@ -104,7 +113,9 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await cluster?.sql.unsafe(`drop trigger if exists hookline_test_poison on patients; drop function if exists hookline_test_poison();`);
+  await cluster?.sql.unsafe(
+    `drop trigger if exists hookline_test_poison on patients; drop function if exists hookline_test_poison();`,
+  );
   await nc?.close();
   await cluster?.stop();
 });
@@ -128,13 +139,18 @@ async function run(databaseUrl: string, retryDelayMs: number): Promise<RunningPr
   return projector;
 }
 
-const post = (email: string, id: string) => postWebhook(cluster.services.ingress!.url, "generic", signGeneric({ data: { Email: email } }, id));
-const stored = async (email: string) => (await cluster.sql`select count(*)::int as n from patients where email = ${email}`)[0]!.n === 1;
+const post = (email: string, id: string) =>
+  postWebhook(cluster.services.ingress!.url, "generic", signGeneric({ data: { Email: email } }, id));
+const stored = async (email: string) =>
+  (await cluster.sql`select count(*)::int as n from patients where email = ${email}`)[0]!.n === 1;
 
 test("a poison event isolated and dead-lettered leaves the projector ready", async () => {
   const p = await run(DATABASE_URL, 50);
   expect(await p.healthy()).toBe(true);
-  const responses = await Promise.all([post("fine@example.com", "msg_ready_fine"), post("poison@example.com", "msg_ready_poison")]);
+  const responses = await Promise.all([
+    post("fine@example.com", "msg_ready_fine"),
+    post("poison@example.com", "msg_ready_poison"),
+  ]);
   expect(responses.map((r) => r.status)).toEqual([200, 200]);
   await waitFor("batch-mate stored", () => stored("fine@example.com"));
   const jsm = await jetstreamManager(nc);

@@ -2,18 +2,20 @@
 // without one still stores its event), and raw events past RAW_EVENT_RETENTION_MONTHS are
 // dropped together with their duplicate-guard rows, one pod at a time.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { Sql } from "../../shared/db/client.ts";
 import type { DecodedEvent } from "../../services/projector/decode.ts";
 import { MAINTENANCE_LOCK, runMaintenance } from "../../services/projector/maintenance.ts";
 import { projectBatch } from "../../services/projector/project.ts";
-import { freshDatabase, startNats, startService, waitFor, type NatsServer, type Service } from "./harness.ts";
+import type { Sql } from "../../shared/db/client.ts";
+import { freshDatabase, type NatsServer, type Service, startNats, startService, waitFor } from "./harness.ts";
 
 let sql: Sql;
 beforeAll(async () => {
   sql = await freshDatabase();
 });
 afterAll(async () => {
-  await sql?.unsafe(`drop trigger if exists hookline_test_slow on patients; drop function if exists hookline_test_slow();`);
+  await sql?.unsafe(
+    `drop trigger if exists hookline_test_slow on patients; drop function if exists hookline_test_slow();`,
+  );
   await sql?.end();
 });
 
@@ -33,7 +35,15 @@ function event(id: string, receivedAt: Date, email: string): DecodedEvent {
     contentType: "application/json",
     body: "{}",
     traceId: null,
-    event: { source: "generic", formId: null, providerEventId: id, submittedAt: receivedAt.toISOString(), answers: [], patient: { email }, confidence: {} },
+    event: {
+      source: "generic",
+      formId: null,
+      providerEventId: id,
+      submittedAt: receivedAt.toISOString(),
+      answers: [],
+      patient: { email },
+      confidence: {},
+    },
   };
 }
 
@@ -47,7 +57,12 @@ test("a batch meeting a month without a partition stores its event, and never lo
     drop trigger if exists hookline_test_slow on patients;
     create trigger hookline_test_slow before insert on patients for each row execute function hookline_test_slow();`);
   const batch = projectBatch(sql, [event("old-month", old.at, "slow@example.com")]);
-  await waitFor("batch sleeping", async () => (await sql`select 1 from pg_stat_activity where wait_event = 'PgSleep' and query not like '%pg_stat_activity%'`).length > 0);
+  await waitFor(
+    "batch sleeping",
+    async () =>
+      (await sql`select 1 from pg_stat_activity where wait_event = 'PgSleep' and query not like '%pg_stat_activity%'`)
+        .length > 0,
+  );
   const [{ n }] = (await sql.begin(async (tx) => {
     await tx`set local lock_timeout = '500ms'`;
     return tx`select count(*)::int as n from webhook_events`;
@@ -64,12 +79,22 @@ test("maintenance keeps the coming months ready and drops raw events past retent
   const months = [-14, -13, -12, -1].map(month);
   for (const m of months) await sql.unsafe(`drop table if exists ${m.partition}`);
   await sql.unsafe(`drop table if exists ${month(2).partition}`);
-  const r = await projectBatch(sql, months.map((m, i) => event(`ret${i}`, m.at, `ret${i}@example.com`)));
+  const r = await projectBatch(
+    sql,
+    months.map((m, i) => event(`ret${i}`, m.at, `ret${i}@example.com`)),
+  );
   expect(r.inserted).toBe(4);
-  const guard = async () => (await sql`select event_id from webhook_event_ids where event_id like 'ret%' order by event_id`).map((x) => x.event_id);
+  const guard = async () =>
+    (await sql`select event_id from webhook_event_ids where event_id like 'ret%' order by event_id`).map(
+      (x) => x.event_id,
+    );
 
   // 0 keeps everything, and still creates the partitions ahead.
-  expect(await runMaintenance(sql, { retentionMonths: 0 })).toEqual({ skipped: false, droppedPartitions: [], deletedGuardRows: 0 });
+  expect(await runMaintenance(sql, { retentionMonths: 0 })).toEqual({
+    skipped: false,
+    droppedPartitions: [],
+    deletedGuardRows: 0,
+  });
   expect(await exists(month(2).partition)).toBe(true);
 
   // Another pod holds the lock: this one skips the round.

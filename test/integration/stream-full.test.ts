@@ -3,11 +3,11 @@
 // the stream until projected; the refused ones get 503 queue_full with Retry-After, at
 // once; the fill shows on /metrics; once the projector drains, webhooks are accepted again.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
 import { H, STREAM } from "../../shared/nats.ts";
-import { postWebhook, signGeneric, startCluster, waitFor, type Cluster } from "./harness.ts";
+import { type Cluster, postWebhook, signGeneric, startCluster, waitFor } from "./harness.ts";
 
 const MAX_BYTES = 20_000;
 let cluster: Cluster;
@@ -48,7 +48,11 @@ test("a full stream refuses new webhooks (503 queue_full) and discards none it a
   let refusedMs = 0;
   for (let i = 0; i < 2000 && !refused; i++) {
     const started = performance.now();
-    const res = await postWebhook(ingress.url, "generic", signGeneric({ data: { Email: `full${i}@example.com`, note: "x".repeat(200) } }, `msg_full_${i}`));
+    const res = await postWebhook(
+      ingress.url,
+      "generic",
+      signGeneric({ data: { Email: `full${i}@example.com`, note: "x".repeat(200) } }, `msg_full_${i}`),
+    );
     if (res.status === 200) accepted.push((await res.json()).eventId);
     else {
       refused = res;
@@ -63,10 +67,18 @@ test("a full stream refuses new webhooks (503 queue_full) and discards none it a
   console.log(`stream full after ${accepted.length} webhooks; refusal answered in ${refusedMs.toFixed(0)} ms`);
 
   // Still full: a second new webhook is refused too, and nothing stored was dropped for it.
-  const again = await postWebhook(ingress.url, "generic", signGeneric({ data: { Email: "again@example.com", note: "x".repeat(400) } }, "msg_full_again"));
+  const again = await postWebhook(
+    ingress.url,
+    "generic",
+    signGeneric({ data: { Email: "again@example.com", note: "x".repeat(400) } }, "msg_full_again"),
+  );
   expect(again.status).toBe(503);
   // A provider retrying an event already stored is still told it was received.
-  const retry = await postWebhook(ingress.url, "generic", signGeneric({ data: { Email: "full0@example.com", note: "x".repeat(200) } }, "msg_full_0"));
+  const retry = await postWebhook(
+    ingress.url,
+    "generic",
+    signGeneric({ data: { Email: "full0@example.com", note: "x".repeat(200) } }, "msg_full_0"),
+  );
   expect(retry.status).toBe(200);
   expect((await retry.json()).duplicate).toBe(true);
 
@@ -74,10 +86,15 @@ test("a full stream refuses new webhooks (503 queue_full) and discards none it a
   expect((await storedEventIds()).sort()).toEqual([...accepted].sort());
 
   // The fill shows on the ingress's /metrics (read from stream info in the background).
-  const text = await waitFor("stream fill on /metrics", async () => {
-    const t = await (await fetch(`${ingress.url}/metrics`)).text();
-    return metric(t, "hookline_stream_messages", STREAM) === accepted.length ? t : undefined;
-  }, 20_000, 250);
+  const text = await waitFor(
+    "stream fill on /metrics",
+    async () => {
+      const t = await (await fetch(`${ingress.url}/metrics`)).text();
+      return metric(t, "hookline_stream_messages", STREAM) === accepted.length ? t : undefined;
+    },
+    20_000,
+    250,
+  );
   expect(metric(text, "hookline_stream_max_bytes", STREAM)).toBe(MAX_BYTES);
   expect(metric(text, "hookline_stream_bytes", STREAM)).toBeGreaterThan(MAX_BYTES * 0.8);
   expect(metric(text, "hookline_stream_fill_ratio", STREAM)).toBeGreaterThan(0.8);
@@ -86,12 +103,25 @@ test("a full stream refuses new webhooks (503 queue_full) and discards none it a
   // The projector comes back: it drains the stream (each projected message leaves it) and
   // every acknowledged webhook becomes a patient.
   await cluster.restart("projector");
-  await waitFor("every accepted webhook projected", async () => {
-    const [row] = await cluster.sql`select count(*)::int as n from patients where email like 'full%@example.com'`;
-    return row!.n === accepted.length;
-  }, 60_000, 200);
+  await waitFor(
+    "every accepted webhook projected",
+    async () => {
+      const [row] = await cluster.sql`select count(*)::int as n from patients where email like 'full%@example.com'`;
+      return row!.n === accepted.length;
+    },
+    60_000,
+    200,
+  );
   await waitFor("stream drained", async () => (await jsm.streams.info(STREAM)).state.messages === 0, 20_000, 100);
-  const after = await postWebhook(ingress.url, "generic", signGeneric({ data: { Email: "after-full@example.com" } }, "msg_after_full"));
+  const after = await postWebhook(
+    ingress.url,
+    "generic",
+    signGeneric({ data: { Email: "after-full@example.com" } }, "msg_after_full"),
+  );
   expect(after.status).toBe(200);
-  await waitFor("post-drain webhook projected", async () => (await cluster.sql`select 1 from patients where email = 'after-full@example.com'`).length === 1, 30_000);
+  await waitFor(
+    "post-drain webhook projected",
+    async () => (await cluster.sql`select 1 from patients where email = 'after-full@example.com'`).length === 1,
+    30_000,
+  );
 }, 150_000);

@@ -3,25 +3,34 @@
 // reaches NATS: neither WEBHOOKS nor the quarantine stream WEBHOOKS_DLQ holds a message.
 // A correctly signed request at the end is stored, so the probe demonstrably sees messages.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { basicAuthHeader } from "../../shared/crypto/token.ts";
 import { DLQ_STREAM, STREAM } from "../../shared/nats.ts";
 import type { SourceConfig } from "../../shared/sources/types.ts";
-import { fixtureSource, loadFixtures, signFixtureRequest, type SignedRequest } from "../fixtures/load.ts";
-import { startCluster, type Cluster } from "./harness.ts";
+import { fixtureSource, loadFixtures, type SignedRequest, signFixtureRequest } from "../fixtures/load.ts";
+import { type Cluster, startCluster } from "./harness.ts";
 
 const SOURCES = ["heyflow", "typeform", "google-forms", "generic"];
 const fixtures = loadFixtures();
-const fixtureOf = (source: string) => fixtures.find((f) => f.source === source && !f.sourceOverrides && (f.method ?? "POST") === "POST")!;
-const AUTH_HEADERS = ["x-webhook-token", "authorization", "typeform-signature", "webhook-id", "webhook-timestamp", "webhook-signature"];
+const fixtureOf = (source: string) =>
+  fixtures.find((f) => f.source === source && !f.sourceOverrides && (f.method ?? "POST") === "POST")!;
+const AUTH_HEADERS = [
+  "x-webhook-token",
+  "authorization",
+  "typeform-signature",
+  "webhook-id",
+  "webhook-timestamp",
+  "webhook-signature",
+];
 
 /** The same source with another secret: a signature anybody without the real one could make. */
 function withWrongSecret(source: SourceConfig): SourceConfig {
   const auth = source.auth;
   if (auth.scheme === "token") return { ...source, auth: { ...auth, tokens: ["not-the-configured-token"] } };
-  if (auth.scheme === "standard-webhooks") return { ...source, auth: { ...auth, secrets: ["whsec_" + Buffer.alloc(32, 9).toString("base64")] } };
+  if (auth.scheme === "standard-webhooks")
+    return { ...source, auth: { ...auth, secrets: [`whsec_${Buffer.alloc(32, 9).toString("base64")}`] } };
   return { ...source, auth: { ...auth, secrets: ["not-the-configured-secret"] } } as SourceConfig;
 }
 
@@ -34,9 +43,19 @@ function badRequests(source: string): [string, SignedRequest][] {
   tampered[tampered.length - 2] = tampered.at(-2)! ^ 1;
   const cases: [string, SignedRequest][] = [
     ["no credential", { ...good, headers: stripped }],
-    ["wrong secret", signFixtureRequest(fixture, source, Date.now(), { sourceConfig: withWrongSecret(fixtureSource(fixture, source)), webhookId: `msg_wrong_${source}` })],
+    [
+      "wrong secret",
+      signFixtureRequest(fixture, source, Date.now(), {
+        sourceConfig: withWrongSecret(fixtureSource(fixture, source)),
+        webhookId: `msg_wrong_${source}`,
+      }),
+    ],
   ];
-  if (source === "heyflow") cases.push(["HTTP Basic with an empty password", { ...good, headers: { ...stripped, authorization: basicAuthHeader("heyflow", "") } }]);
+  if (source === "heyflow")
+    cases.push([
+      "HTTP Basic with an empty password",
+      { ...good, headers: { ...stripped, authorization: basicAuthHeader("heyflow", "") } },
+    ]);
   else cases.push(["tampered body", { ...good, body: tampered }]);
   return cases;
 }
@@ -45,7 +64,8 @@ let cluster: Cluster;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
 let ingressUrl: string;
-const post = (req: SignedRequest) => fetch(`${ingressUrl}${req.url}`, { method: req.method, headers: req.headers, body: req.body as BodyInit });
+const post = (req: SignedRequest) =>
+  fetch(`${ingressUrl}${req.url}`, { method: req.method, headers: req.headers, body: req.body as BodyInit });
 const messages = async (stream: string) => (await jsm.streams.info(stream)).state.messages;
 
 beforeAll(async () => {

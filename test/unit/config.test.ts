@@ -2,11 +2,11 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readMigrations } from "../../shared/db/migrate.ts";
-import { ConfigError } from "../../shared/config.ts";
 import { readDashboardConfig } from "../../services/dashboard/config.ts";
 import { readIngressConfig } from "../../services/ingress/config.ts";
 import { readProjectorConfig } from "../../services/projector/config.ts";
+import { ConfigError } from "../../shared/config.ts";
+import { readMigrations } from "../../shared/db/migrate.ts";
 
 describe("config", () => {
   test("with HOOKLINE_ENV=development the dev defaults need no other variables", () => {
@@ -21,21 +21,40 @@ describe("config", () => {
   });
 
   test("values from the environment are parsed to their types", () => {
-    const c = readProjectorConfig({ HOOKLINE_ENV: "development", PORT: "9000", BATCH_SIZE: "42", HOOKLINE_PROVISION: "false", NATS_URL: "nats://a:4222,nats://b:4222" });
+    const c = readProjectorConfig({
+      HOOKLINE_ENV: "development",
+      PORT: "9000",
+      BATCH_SIZE: "42",
+      HOOKLINE_PROVISION: "false",
+      NATS_URL: "nats://a:4222,nats://b:4222",
+    });
     expect(c).toMatchObject({ port: 9000, batchSize: 42, provision: false, natsUrl: "nats://a:4222,nats://b:4222" });
   });
 
   test("one error lists every bad variable", () => {
     let error: unknown;
     try {
-      readProjectorConfig({ HOOKLINE_ENV: "development", PORT: "http", BATCH_SIZE: "0", DATABASE_URL: "mysql://x", LOG_LEVEL: "loud", HOOKLINE_PROVISION: "maybe" });
+      readProjectorConfig({
+        HOOKLINE_ENV: "development",
+        PORT: "http",
+        BATCH_SIZE: "0",
+        DATABASE_URL: "mysql://x",
+        LOG_LEVEL: "loud",
+        HOOKLINE_PROVISION: "maybe",
+      });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems;
     expect(problems).toHaveLength(5);
-    expect(problems.map((p) => p.split(/[=: ]/)[0])).toEqual(["LOG_LEVEL", "PORT", "DATABASE_URL", "BATCH_SIZE", "HOOKLINE_PROVISION"]);
+    expect(problems.map((p) => p.split(/[=: ]/)[0])).toEqual([
+      "LOG_LEVEL",
+      "PORT",
+      "DATABASE_URL",
+      "BATCH_SIZE",
+      "HOOKLINE_PROVISION",
+    ]);
     expect((error as ConfigError).code).toBe("invalid_config");
   });
 

@@ -3,8 +3,8 @@
 // resolve to no rows, and the cache is off (TTL 0), so Redis is never called.
 import { expect, test } from "bun:test";
 import { Writable } from "node:stream";
-import type { Sql } from "postgres";
 import { Elysia } from "elysia";
+import type { Sql } from "postgres";
 import { createDashboardApp } from "../../services/dashboard/app.ts";
 import { requireRole } from "../../services/dashboard/auth.ts";
 import { openApiDocument } from "../../services/dashboard/openapi.ts";
@@ -43,12 +43,20 @@ test.each([
   ["a bad limit", "GET", "/api/v1/patients?limit=0", ADMIN, undefined, 400],
   ["an unknown patient", "GET", "/api/v1/patients/42", ADMIN, undefined, 404],
   ["an unknown route", "GET", "/api/v1/nothing", ADMIN, undefined, 404],
-  ["an unparseable body", "POST", "/api/v1/conflicts/1/resolve", { ...ADMIN, "content-type": "application/json" }, "{", 400],
+  [
+    "an unparseable body",
+    "POST",
+    "/api/v1/conflicts/1/resolve",
+    { ...ADMIN, "content-type": "application/json" },
+    "{",
+    400,
+  ],
   ["the preview of an unknown source", "POST", "/v1/sources/nope/preview", ADMIN, "{}", 404],
 ] as const)("%s (%s %s) carries every security header", async (_what, method, path, headers, body, status) => {
   const res = await call(method, path, headers, body);
   expect(res.status).toBe(status);
-  for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect([name, res.headers.get(name)]).toEqual([name, value]);
+  for (const [name, value] of Object.entries(SECURITY_HEADERS))
+    expect([name, res.headers.get(name)]).toEqual([name, value]);
 });
 
 test("the page has no inline script, style or event handler for the CSP to block", async () => {
@@ -63,7 +71,13 @@ const VIEWER = { authorization: "Bearer viewer-token-0123456789" };
 const JSON_BODY = { "content-type": "application/json" };
 
 test("a viewer reads patients, forms and conflicts", async () => {
-  for (const path of ["/api/v1/patients", "/api/v1/patients/42", "/api/v1/forms", "/api/v1/conflicts", "/api/v1/patients/42/conflicts"]) {
+  for (const path of [
+    "/api/v1/patients",
+    "/api/v1/patients/42",
+    "/api/v1/forms",
+    "/api/v1/conflicts",
+    "/api/v1/patients/42/conflicts",
+  ]) {
     const res = await call("GET", path, VIEWER);
     expect([path, res.status]).toEqual([path, path === "/api/v1/patients/42" ? 404 : 200]);
   }
@@ -74,16 +88,26 @@ test("a viewer reads patients, forms and conflicts", async () => {
 const ADMIN_ONLY = [
   ["the source preview", "POST", "/v1/sources/nope/preview", "/v1/sources/{source}/preview", "{}", 404],
   ["the events", "GET", "/api/v1/events", "/api/v1/events", undefined, 200],
-  ["resolving a conflict", "POST", "/api/v1/conflicts/1/resolve", "/api/v1/conflicts/{id}/resolve", '{"action":"nope"}', 400],
+  [
+    "resolving a conflict",
+    "POST",
+    "/api/v1/conflicts/1/resolve",
+    "/api/v1/conflicts/{id}/resolve",
+    '{"action":"nope"}',
+    400,
+  ],
 ] as const;
 
-test.each(ADMIN_ONLY)("%s: a viewer gets 403 forbidden, an admin gets through, no token 401", async (_what, method, path, _documented, body, adminStatus) => {
-  const viewer = await call(method, path, { ...VIEWER, ...JSON_BODY }, body);
-  expect(viewer.status).toBe(403);
-  expect(await viewer.json()).toEqual({ error: { code: "forbidden", message: expect.stringContaining("admin") } });
-  expect((await call(method, path, { ...ADMIN, ...JSON_BODY }, body)).status).toBe(adminStatus);
-  expect((await call(method, path, JSON_BODY, body)).status).toBe(401);
-});
+test.each(ADMIN_ONLY)(
+  "%s: a viewer gets 403 forbidden, an admin gets through, no token 401",
+  async (_what, method, path, _documented, body, adminStatus) => {
+    const viewer = await call(method, path, { ...VIEWER, ...JSON_BODY }, body);
+    expect(viewer.status).toBe(403);
+    expect(await viewer.json()).toEqual({ error: { code: "forbidden", message: expect.stringContaining("admin") } });
+    expect((await call(method, path, { ...ADMIN, ...JSON_BODY }, body)).status).toBe(adminStatus);
+    expect((await call(method, path, JSON_BODY, body)).status).toBe(401);
+  },
+);
 
 test("requireRole refuses when no bearerAuth put a principal in front of it", async () => {
   const bare = new Elysia().get("/x", () => "ok", { beforeHandle: requireRole("viewer") });
@@ -94,7 +118,9 @@ test("requireRole refuses when no bearerAuth put a principal in front of it", as
 test("the OpenAPI document names the admin role on exactly the admin-only operations", () => {
   const adminOps: string[] = [];
   for (const [path, item] of Object.entries(openApiDocument.paths)) {
-    for (const [method, op] of Object.entries(item as Record<string, { security?: { bearer: string[] }[]; responses: Record<string, unknown> }>)) {
+    for (const [method, op] of Object.entries(
+      item as Record<string, { security?: { bearer: string[] }[]; responses: Record<string, unknown> }>,
+    )) {
       if (op.security?.some((s) => s.bearer.includes("admin"))) {
         adminOps.push(`${method.toUpperCase()} ${path}`);
         expect(op.responses[403]).toBeDefined();

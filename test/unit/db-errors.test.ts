@@ -13,15 +13,21 @@ test("a Postgres error is named by its codes; its message and detail are left ou
     routine: "pg_strtoint32_safe",
   } as never);
   const reason = failureReason(error);
-  expect(reason).toBe("postgres 22P02 invalid_text_representation table=patients column=phone routine=pg_strtoint32_safe");
-  expect(reason).not.toContain("ada@example.com");
-  expect(failureReason(new postgres.PostgresError({ message: "x", code: "23514", constraint_name: "patients_email_lower" } as never))).toBe(
-    "postgres 23514 check_violation constraint=patients_email_lower",
+  expect(reason).toBe(
+    "postgres 22P02 invalid_text_representation table=patients column=phone routine=pg_strtoint32_safe",
   );
+  expect(reason).not.toContain("ada@example.com");
+  expect(
+    failureReason(
+      new postgres.PostgresError({ message: "x", code: "23514", constraint_name: "patients_email_lower" } as never),
+    ),
+  ).toBe("postgres 23514 check_violation constraint=patients_email_lower");
 });
 
 test("other errors are named by name and code", () => {
-  expect(failureReason(Object.assign(new Error("write CONNECTION_CLOSED 127.0.0.1:5432"), { code: "CONNECTION_CLOSED" }))).toBe("Error CONNECTION_CLOSED");
+  expect(
+    failureReason(Object.assign(new Error("write CONNECTION_CLOSED 127.0.0.1:5432"), { code: "CONNECTION_CLOSED" })),
+  ).toBe("Error CONNECTION_CLOSED");
   expect(failureReason(new RangeError("Invalid time value"))).toBe("RangeError");
   expect(failureReason("a string")).toBe("Error");
 });

@@ -41,12 +41,21 @@ describe("HOOKLINE_ENV unset: no dev defaults", () => {
     expect(ingress.problems).toEqual([expect.stringContaining("HOOKLINE_SOURCES is required")]);
     expect(ingress.message).toContain("HOOKLINE_ENV=development");
     const projector = configError(() => readProjectorConfig({}));
-    expect(projector.problems).toEqual([expect.stringContaining("DATABASE_URL is required"), expect.stringContaining("HOOKLINE_SOURCES is required")]);
+    expect(projector.problems).toEqual([
+      expect.stringContaining("DATABASE_URL is required"),
+      expect.stringContaining("HOOKLINE_SOURCES is required"),
+    ]);
     // The dev database URL carries the dev password: a secret, so not spelled out.
     expect(projector.message).not.toContain(DEV_DATABASE_URL);
   });
   test("with both set, the services start", () => {
-    expect(readDashboardConfig({ HOOKLINE_SOURCES: REAL_SOURCES, DASHBOARD_API_TOKENS: REAL_TOKENS, DATABASE_URL: REAL_DATABASE }).sourcesFile).toBe(REAL_SOURCES);
+    expect(
+      readDashboardConfig({
+        HOOKLINE_SOURCES: REAL_SOURCES,
+        DASHBOARD_API_TOKENS: REAL_TOKENS,
+        DATABASE_URL: REAL_DATABASE,
+      }).sourcesFile,
+    ).toBe(REAL_SOURCES);
     expect(readIngressConfig({ HOOKLINE_SOURCES: REAL_SOURCES }).sourcesFile).toBe(REAL_SOURCES);
   });
 });
@@ -62,14 +71,26 @@ describe("HOOKLINE_ENV=development", () => {
     expect(readProjectorConfig({ HOOKLINE_ENV: "development" }).sourcesFile).toBe(DEV_SOURCES_FILE);
   });
   test("explicit values still win", () => {
-    expect(readDashboardConfig({ HOOKLINE_ENV: "development", DASHBOARD_API_TOKENS: REAL_TOKENS }).apiTokens).toBe(REAL_TOKENS);
+    expect(readDashboardConfig({ HOOKLINE_ENV: "development", DASHBOARD_API_TOKENS: REAL_TOKENS }).apiTokens).toBe(
+      REAL_TOKENS,
+    );
   });
 });
 
 describe("HOOKLINE_ENV=production refuses the public dev credentials even when set explicitly", () => {
   test("the dev admin token in DASHBOARD_API_TOKENS, alone or among others; the value is not echoed", () => {
-    for (const tokens of [`${DEV_CREDENTIALS.dashboardAdminToken}=admin`, `${REAL_TOKENS},${DEV_CREDENTIALS.dashboardAdminToken}=viewer`]) {
-      const e = configError(() => readDashboardConfig({ HOOKLINE_ENV: "production", HOOKLINE_SOURCES: REAL_SOURCES, DASHBOARD_API_TOKENS: tokens, DATABASE_URL: REAL_DATABASE }));
+    for (const tokens of [
+      `${DEV_CREDENTIALS.dashboardAdminToken}=admin`,
+      `${REAL_TOKENS},${DEV_CREDENTIALS.dashboardAdminToken}=viewer`,
+    ]) {
+      const e = configError(() =>
+        readDashboardConfig({
+          HOOKLINE_ENV: "production",
+          HOOKLINE_SOURCES: REAL_SOURCES,
+          DASHBOARD_API_TOKENS: tokens,
+          DATABASE_URL: REAL_DATABASE,
+        }),
+      );
       expect(e.problems).toEqual([expect.stringContaining("DASHBOARD_API_TOKENS holds a public dev credential")]);
       expect(e.message).not.toContain(DEV_CREDENTIALS.dashboardAdminToken);
     }
@@ -78,18 +99,27 @@ describe("HOOKLINE_ENV=production refuses the public dev credentials even when s
     expect(configError(() => readDashboardConfig({ HOOKLINE_ENV: "production" })).problems).toHaveLength(3);
   });
   test("real values pass", () => {
-    const real = { HOOKLINE_ENV: "production", HOOKLINE_SOURCES: REAL_SOURCES, DASHBOARD_API_TOKENS: REAL_TOKENS, DATABASE_URL: REAL_DATABASE };
+    const real = {
+      HOOKLINE_ENV: "production",
+      HOOKLINE_SOURCES: REAL_SOURCES,
+      DASHBOARD_API_TOKENS: REAL_TOKENS,
+      DATABASE_URL: REAL_DATABASE,
+    };
     expect(readDashboardConfig(real).hooklineEnv).toBe("production");
   });
   test("a database URL logging in with the dev password, on any host; the URL is not echoed", () => {
     for (const url of [DEV_DATABASE_URL, "postgres://hookline:hookline@db.internal:5432/hookline"]) {
-      const e = configError(() => readProjectorConfig({ HOOKLINE_ENV: "production", HOOKLINE_SOURCES: REAL_SOURCES, DATABASE_URL: url }));
+      const e = configError(() =>
+        readProjectorConfig({ HOOKLINE_ENV: "production", HOOKLINE_SOURCES: REAL_SOURCES, DATABASE_URL: url }),
+      );
       expect(e.problems).toEqual([expect.stringContaining("DATABASE_URL holds a public dev credential")]);
       expect(e.message).not.toContain(url);
     }
   });
   test("the dev sources file is refused (its secrets are inline)", () => {
-    expect(() => loadSources(join(ROOT, DEV_SOURCES_FILE), { HOOKLINE_ENV: "production" })).toThrow("inline secrets are not allowed");
+    expect(() => loadSources(join(ROOT, DEV_SOURCES_FILE), { HOOKLINE_ENV: "production" })).toThrow(
+      "inline secrets are not allowed",
+    );
   });
   test.each([
     ["heyflow", "{ scheme: token, tokens: [{ env: S }] }", DEV_CREDENTIALS.heyflowToken],
@@ -119,13 +149,25 @@ test("HOOKLINE_ENV itself is validated: development, production or unset", () =>
 });
 
 test("an empty token in DASHBOARD_API_TOKENS is refused (an empty bearer would match it)", () => {
-  const e = configError(() => readDashboardConfig({ HOOKLINE_SOURCES: REAL_SOURCES, DASHBOARD_API_TOKENS: `${REAL_TOKENS},=admin`, DATABASE_URL: REAL_DATABASE }));
+  const e = configError(() =>
+    readDashboardConfig({
+      HOOKLINE_SOURCES: REAL_SOURCES,
+      DASHBOARD_API_TOKENS: `${REAL_TOKENS},=admin`,
+      DATABASE_URL: REAL_DATABASE,
+    }),
+  );
   expect(e.problems).toEqual([expect.stringContaining("DASHBOARD_API_TOKENS=<redacted>")]);
 });
 
 test("the declared dev credentials are exactly the inline secrets of ops/dev/sources.yaml (plus the dashboard token)", () => {
-  const file = parseYaml(readFileSync(join(ROOT, DEV_SOURCES_FILE), "utf8")) as { sources: { auth: { secrets?: unknown[]; tokens?: unknown[] } }[] };
-  const inline = new Set(file.sources.flatMap((s) => [...(s.auth.secrets ?? []), ...(s.auth.tokens ?? [])]).filter((x) => typeof x === "string"));
+  const file = parseYaml(readFileSync(join(ROOT, DEV_SOURCES_FILE), "utf8")) as {
+    sources: { auth: { secrets?: unknown[]; tokens?: unknown[] } }[];
+  };
+  const inline = new Set(
+    file.sources
+      .flatMap((s) => [...(s.auth.secrets ?? []), ...(s.auth.tokens ?? [])])
+      .filter((x) => typeof x === "string"),
+  );
   const { dashboardAdminToken, ...sourceSecrets } = DEV_CREDENTIALS;
   expect([...inline].sort()).toEqual(Object.values(sourceSecrets).sort());
   expect(readFileSync(join(ROOT, "README.md"), "utf8")).toContain(`Bearer ${dashboardAdminToken}`);

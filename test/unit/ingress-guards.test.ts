@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { deriveEventId } from "../../shared/events.ts";
 import { clientAddress, compileAllowList } from "../../services/ingress/ip-allow.ts";
 import { createRateLimiter } from "../../services/ingress/rate-limit.ts";
+import { deriveEventId } from "../../shared/events.ts";
 
 describe("IP allow-list", () => {
   test("empty list allows everyone", () => {
@@ -41,8 +41,12 @@ describe("event ids", () => {
     expect(deriveEventId("generic", "msg_1", body)).not.toBe(deriveEventId("typeform", "msg_1", body));
   });
   test("without a provider id the bytes decide", () => {
-    expect(deriveEventId("heyflow", null, body)).toBe(deriveEventId("heyflow", null, new TextEncoder().encode('{"a":1}')));
-    expect(deriveEventId("heyflow", null, body)).not.toBe(deriveEventId("heyflow", null, new TextEncoder().encode('{"a":2}')));
+    expect(deriveEventId("heyflow", null, body)).toBe(
+      deriveEventId("heyflow", null, new TextEncoder().encode('{"a":1}')),
+    );
+    expect(deriveEventId("heyflow", null, body)).not.toBe(
+      deriveEventId("heyflow", null, new TextEncoder().encode('{"a":2}')),
+    );
     expect(deriveEventId("heyflow", null, body)).toMatch(/^evt_[0-9a-f]{32}$/);
   });
 });

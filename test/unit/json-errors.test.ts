@@ -10,12 +10,22 @@ import { createMetrics } from "../../shared/metrics.ts";
 
 test("a failing query gives a JSON 500 and a log line without the row it quoted", async () => {
   const lines: string[] = [];
-  const log = createLogger("dashboard", "info", new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
+  const log = createLogger(
+    "dashboard",
+    "info",
+    new Writable({
+      write: (chunk, _enc, done) => {
+        lines.push(String(chunk));
+        done();
+      },
+    }),
+  );
   const failing = Object.assign(new Error("duplicate key value violates unique constraint"), {
     code: "23505",
     detail: "Key (email)=(secret.patient@example.com) already exists.",
   });
   // Every query fails when awaited (a thenable, so unawaited fragments stay quiet).
+  // biome-ignore lint/suspicious/noThenProperty: a thenable is what postgres.js queries are; awaiting it must fail.
   const query = () => ({ then: (_ok: unknown, fail: (e: unknown) => void) => fail(failing) });
   const sql = Object.assign(query, { unsafe: () => "" }) as unknown as Sql;
   const app = createDashboardApp({
@@ -28,7 +38,9 @@ test("a failing query gives a JSON 500 and a log line without the row it quoted"
     metrics: createMetrics("dashboard"),
     readiness: {},
   });
-  const res = await app.handle(new Request("http://dash/api/v1/patients?q=someone", { headers: { authorization: "Bearer t" } }));
+  const res = await app.handle(
+    new Request("http://dash/api/v1/patients?q=someone", { headers: { authorization: "Bearer t" } }),
+  );
   expect(res.status).toBe(500);
   expect(await res.json()).toEqual({ error: { code: "internal_error", message: "internal error" } });
   const logged = lines.join("");

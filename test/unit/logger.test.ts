@@ -8,13 +8,24 @@ import { CANONICAL_FIELDS } from "../../shared/patient-fields.ts";
 // a field the table forgets to mark sensitive, or drops, still fails here. `answers` holds
 // every answer under its label.
 const DESIGN_PATIENT_KEYS = [
-  "firstName", "lastName", "fullName", "email", "phone", "dateOfBirth", "gender",
-  "street", "postalCode", "city", "country", "consent", "answers",
+  "firstName",
+  "lastName",
+  "fullName",
+  "email",
+  "phone",
+  "dateOfBirth",
+  "gender",
+  "street",
+  "postalCode",
+  "city",
+  "country",
+  "consent",
+  "answers",
 ];
 const PATIENT_KEYS = [...new Set([...DESIGN_PATIENT_KEYS, ...CANONICAL_FIELDS])];
 
 /** A value per field that could not appear in a log line by chance. */
-const valueOf = (field: string, where: string) => `${where}-${field}-VALUE-7f3a`;
+const sampleValue = (field: string, where: string) => `${where}-${field}-VALUE-7f3a`;
 
 function logged(obj: object): string {
   const lines: string[] = [];
@@ -24,23 +35,37 @@ function logged(obj: object): string {
 }
 
 test("every canonical patient field is redacted, top level and one level down", () => {
-  const top = Object.fromEntries(PATIENT_KEYS.map((f) => [f, valueOf(f, "top")]));
-  const nested = Object.fromEntries(PATIENT_KEYS.map((f) => [f, valueOf(f, "nested")]));
+  const top = Object.fromEntries(PATIENT_KEYS.map((f) => [f, sampleValue(f, "top")]));
+  const nested = Object.fromEntries(PATIENT_KEYS.map((f) => [f, sampleValue(f, "nested")]));
   const output = logged({ ...top, record: nested, marker: "still-logged" });
   expect(output).toContain("still-logged");
   expect(output).toContain("[redacted]");
-  const leaked = PATIENT_KEYS.flatMap((f) => ["top", "nested"].filter((where) => output.includes(valueOf(f, where))).map((where) => `${where}.${f}`));
+  const leaked = PATIENT_KEYS.flatMap((f) =>
+    ["top", "nested"].filter((where) => output.includes(sampleValue(f, where))).map((where) => `${where}.${f}`),
+  );
   expect(leaked).toEqual([]);
 });
 
 test("non-string patient values (consent true, a structured answers map) are redacted too", () => {
-  const output = logged({ consent: true, answers: { "E-Mail": "x@example.com" }, event: { consent: false, answers: { PLZ: "10115" } } });
+  const output = logged({
+    consent: true,
+    answers: { "E-Mail": "x@example.com" },
+    event: { consent: false, answers: { PLZ: "10115" } },
+  });
   expect(output).not.toContain("x@example.com");
   expect(output).not.toContain("10115");
   expect(output).not.toMatch(/"consent":(true|false)/);
 });
 
 test("the other redacted paths stay: secrets, tokens, authorization, bodies, database error details", () => {
-  const output = logged({ secret: "S-1", token: "S-2", password: "S-3", body: "S-4", headers: { authorization: "S-5" }, err: { detail: "S-6" }, req: { body: "S-7" } });
+  const output = logged({
+    secret: "S-1",
+    token: "S-2",
+    password: "S-3",
+    body: "S-4",
+    headers: { authorization: "S-5" },
+    err: { detail: "S-6" },
+    req: { body: "S-7" },
+  });
   for (let i = 1; i <= 7; i++) expect(output).not.toContain(`S-${i}`);
 });

@@ -1,9 +1,21 @@
 // The merge rule (shared/db/patient-merge.ts): later wins per field, identity conflicts merge nothing.
 import { describe, expect, test } from "bun:test";
-import { identityConflicts, MERGED_FIELDS, mergeSubmission, normalizeIdentity, type PatientState, type PatientValues } from "../../shared/db/patient-merge.ts";
+import {
+  identityConflicts,
+  MERGED_FIELDS,
+  mergeSubmission,
+  normalizeIdentity,
+  type PatientState,
+  type PatientValues,
+} from "../../shared/db/patient-merge.ts";
 
 const empty = Object.fromEntries(MERGED_FIELDS.map((f) => [f, null])) as PatientValues;
-const state = (values: Partial<PatientValues>, at: string, id = at, answers: Record<string, unknown> = {}): PatientState => ({
+const state = (
+  values: Partial<PatientValues>,
+  at: string,
+  id = at,
+  answers: Record<string, unknown> = {},
+): PatientState => ({
   values: { ...empty, ...values },
   answers,
   source: `src-${id}`,
@@ -23,7 +35,9 @@ describe("identity", () => {
     const stored = { ...empty, firstName: "Ada", lastName: "Lovelace", dateOfBirth: "1815-12-10" };
     expect(identityConflicts(stored, { ...empty, dateOfBirth: "1815-12-11", phone: "+1" })).toEqual(["dateOfBirth"]);
     expect(identityConflicts(stored, { ...empty, firstName: "Eve", lastName: "Lovelace" })).toEqual(["firstName"]);
-    expect(identityConflicts(stored, { ...empty, firstName: "ADA", lastName: "lovelace", dateOfBirth: "1815-12-10" })).toEqual([]);
+    expect(
+      identityConflicts(stored, { ...empty, firstName: "ADA", lastName: "lovelace", dateOfBirth: "1815-12-10" }),
+    ).toEqual([]);
     expect(identityConflicts(stored, { ...empty, phone: "+1" })).toEqual([]);
     expect(identityConflicts(empty, { ...empty, firstName: "Eve", dateOfBirth: "2000-01-01" })).toEqual([]);
   });
@@ -48,7 +62,10 @@ describe("identity", () => {
 });
 
 describe("merge", () => {
-  const stored = state({ phone: "+49301", city: "Berlin", firstName: "Ada" }, "2026-01-05T00:00:00Z", "e5", { a: 1, b: 1 });
+  const stored = state({ phone: "+49301", city: "Berlin", firstName: "Ada" }, "2026-01-05T00:00:00Z", "e5", {
+    a: 1,
+    b: 1,
+  });
 
   test("a newer submission replaces the values it carries and keeps the rest", () => {
     const merged = mergeSubmission(stored, state({ phone: "+49302" }, "2026-01-06T00:00:00Z", "e6", { b: 2 }));
@@ -58,7 +75,10 @@ describe("merge", () => {
   });
 
   test("an older submission only fills what is missing", () => {
-    const merged = mergeSubmission(stored, state({ phone: "+49300", street: "Alt 1" }, "2026-01-04T00:00:00Z", "e4", { b: 0, c: 0 }));
+    const merged = mergeSubmission(
+      stored,
+      state({ phone: "+49300", street: "Alt 1" }, "2026-01-04T00:00:00Z", "e4", { b: 0, c: 0 }),
+    );
     expect(merged.values).toMatchObject({ phone: "+49301", street: "Alt 1" });
     expect(merged).toMatchObject({ answers: { a: 1, b: 1, c: 0 }, source: "src-e5", lastEventId: "e5" });
     expect(merged.submittedAt.toISOString()).toBe("2026-01-05T00:00:00.000Z");

@@ -4,16 +4,37 @@ import { describe, expect, test } from "bun:test";
 import type { StreamConfig } from "@nats-io/jetstream";
 import { ConfigError, readConfig } from "../../shared/config.ts";
 import { deadLetterStreamPlan, webhookStreamPlan } from "../../shared/nats.ts";
-import { NS_PER_DAY, StreamProvisionError, createConfig, planStreamUpdate, streamConfigSpec } from "../../shared/stream-limits.ts";
+import {
+  createConfig,
+  NS_PER_DAY,
+  planStreamUpdate,
+  StreamProvisionError,
+  streamConfigSpec,
+} from "../../shared/stream-limits.ts";
 
 const GiB = 1024 ** 3;
 /** The stream as the server reports it after creating it from `config`. */
-const asCreated = (config: Partial<StreamConfig>) => ({ max_msgs: -1, max_bytes: -1, max_age: 0, num_replicas: 1, ...config, metadata: { "_nats.ver": "2.12.3", ...config.metadata } }) as StreamConfig;
+const asCreated = (config: Partial<StreamConfig>) =>
+  ({
+    max_msgs: -1,
+    max_bytes: -1,
+    max_age: 0,
+    num_replicas: 1,
+    ...config,
+    metadata: { "_nats.ver": "2.12.3", ...config.metadata },
+  }) as StreamConfig;
 
 describe("stream limits", () => {
   test("a new WEBHOOKS: work queue, discard new, no max_age; defaults recorded as hookline's", () => {
     const c = createConfig(webhookStreamPlan({ streamMaxMsgs: 1000 }));
-    expect(c).toMatchObject({ retention: "workqueue", discard: "new", max_age: 0, max_bytes: GiB, max_msgs: 1000, num_replicas: 1 });
+    expect(c).toMatchObject({
+      retention: "workqueue",
+      discard: "new",
+      max_age: 0,
+      max_bytes: GiB,
+      max_msgs: 1000,
+      num_replicas: 1,
+    });
     expect(c.metadata).toEqual({
       "hookline.managed": "true",
       "hookline.default.max_bytes": String(GiB),
@@ -38,14 +59,25 @@ describe("stream limits", () => {
   });
 
   test("settings that would drop unprojected messages are enforced", () => {
-    const current = asCreated({ ...createConfig(webhookStreamPlan()), discard: "old" as StreamConfig["discard"], max_age: 3600e9 });
+    const current = asCreated({
+      ...createConfig(webhookStreamPlan()),
+      discard: "old" as StreamConfig["discard"],
+      max_age: 3600e9,
+    });
     const { changes, notes } = planStreamUpdate(webhookStreamPlan(), current);
     expect(changes).toMatchObject({ discard: "new", max_age: 0 });
     expect(notes.length).toBe(2);
   });
 
   test("an earlier version's WEBHOOKS (limits retention) needs the migration; nothing is planned", () => {
-    const legacy = asCreated({ name: "WEBHOOKS", subjects: ["webhooks.>"], retention: "limits" as StreamConfig["retention"], storage: "file" as StreamConfig["storage"], discard: "old" as StreamConfig["discard"], metadata: {} });
+    const legacy = asCreated({
+      name: "WEBHOOKS",
+      subjects: ["webhooks.>"],
+      retention: "limits" as StreamConfig["retention"],
+      storage: "file" as StreamConfig["storage"],
+      discard: "old" as StreamConfig["discard"],
+      metadata: {},
+    });
     expect(() => planStreamUpdate(webhookStreamPlan(), legacy)).toThrow(StreamProvisionError);
     try {
       planStreamUpdate(webhookStreamPlan(), legacy);
@@ -56,8 +88,18 @@ describe("stream limits", () => {
   });
 
   test("an earlier version's unlimited DLQ gets the retention; its operator-set limit stays", () => {
-    const legacy = asCreated({ name: "WEBHOOKS_DLQ", subjects: ["dlq.>"], retention: "limits" as StreamConfig["retention"], storage: "file" as StreamConfig["storage"], discard: "new" as StreamConfig["discard"], metadata: {} });
-    expect(planStreamUpdate(deadLetterStreamPlan(), legacy).changes).toMatchObject({ max_age: 30 * NS_PER_DAY, max_bytes: GiB });
+    const legacy = asCreated({
+      name: "WEBHOOKS_DLQ",
+      subjects: ["dlq.>"],
+      retention: "limits" as StreamConfig["retention"],
+      storage: "file" as StreamConfig["storage"],
+      discard: "new" as StreamConfig["discard"],
+      metadata: {},
+    });
+    expect(planStreamUpdate(deadLetterStreamPlan(), legacy).changes).toMatchObject({
+      max_age: 30 * NS_PER_DAY,
+      max_bytes: GiB,
+    });
     const tuned = { ...legacy, max_bytes: 5 * GiB };
     const { changes } = planStreamUpdate(deadLetterStreamPlan(), tuned);
     expect(changes.max_age).toBe(30 * NS_PER_DAY);
@@ -69,8 +111,17 @@ describe("stream limits", () => {
   });
 
   test("limits from the environment: unset is undefined, bad values are named", () => {
-    expect(readConfig(streamConfigSpec, {})).toEqual({ streamMaxBytes: undefined, streamMaxMsgs: undefined, streamReplicas: undefined, dlqMaxAgeDays: undefined, dlqMaxBytes: undefined });
-    expect(readConfig(streamConfigSpec, { STREAM_MAX_BYTES: "20000", DLQ_MAX_AGE_DAYS: "0" })).toMatchObject({ streamMaxBytes: 20000, dlqMaxAgeDays: 0 });
+    expect(readConfig(streamConfigSpec, {})).toEqual({
+      streamMaxBytes: undefined,
+      streamMaxMsgs: undefined,
+      streamReplicas: undefined,
+      dlqMaxAgeDays: undefined,
+      dlqMaxBytes: undefined,
+    });
+    expect(readConfig(streamConfigSpec, { STREAM_MAX_BYTES: "20000", DLQ_MAX_AGE_DAYS: "0" })).toMatchObject({
+      streamMaxBytes: 20000,
+      dlqMaxAgeDays: 0,
+    });
     expect(() => readConfig(streamConfigSpec, { STREAM_MAX_BYTES: "1GiB", STREAM_REPLICAS: "9" })).toThrow(ConfigError);
     try {
       readConfig(streamConfigSpec, { STREAM_MAX_BYTES: "1GiB", STREAM_REPLICAS: "9" });

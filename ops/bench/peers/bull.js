@@ -2,8 +2,9 @@
 // Redis (jobId = event id, so a retry is deduplicated like hookline's Nats-Msg-Id) and
 // answers 200 once Redis has the job. A separate worker process (bull-worker.js)
 // INSERTs into Postgres.
-import express from "express";
+
 import { Queue } from "bullmq";
+import express from "express";
 import { checkWebhook, errorJson, redisOptions } from "./common.js";
 
 const port = Number(process.env.PORT ?? 8092);
@@ -12,7 +13,12 @@ const queue = new Queue("webhooks", {
   connection,
   prefix: process.env.BULL_PREFIX ?? "hlbench",
   // Completed jobs are trimmed like any production setup does; failures are kept.
-  defaultJobOptions: { removeOnComplete: 1000, removeOnFail: false, attempts: 5, backoff: { type: "exponential", delay: 1000 } },
+  defaultJobOptions: {
+    removeOnComplete: 1000,
+    removeOnFail: false,
+    attempts: 5,
+    backoff: { type: "exponential", delay: 1000 },
+  },
 });
 await queue.waitUntilReady();
 
@@ -23,7 +29,11 @@ app.post("/v1/webhooks/:source", express.raw({ type: () => true, limit: "256kb" 
   const check = checkWebhook(req.params.source, req.headers, req.body);
   if (check.status) return errorJson(res, check.status, check.code);
   try {
-    const job = await queue.add(req.params.source, { source: req.params.source, eventId: check.eventId, body: check.body }, { jobId: check.eventId });
+    const job = await queue.add(
+      req.params.source,
+      { source: req.params.source, eventId: check.eventId, body: check.body },
+      { jobId: check.eventId },
+    );
     res.json({ received: true, eventId: check.eventId, duplicate: job.id !== check.eventId });
   } catch (error) {
     console.error("enqueue failed", error.message);

@@ -37,7 +37,7 @@ function verifyStandard(headers, body, now) {
 function verifyTypeform(headers, body, secret) {
   const sig = headers["typeform-signature"];
   if (!sig) return "missing_signature";
-  const expected = "sha256=" + createHmac("sha256", secret).update(body).digest("base64");
+  const expected = `sha256=${createHmac("sha256", secret).update(body).digest("base64")}`;
   return safeEqual(sig, expected) ? null : "invalid_signature";
 }
 
@@ -45,12 +45,16 @@ function verifyTypeform(headers, body, secret) {
 export function checkWebhook(sourceId, headers, body, now = Date.now()) {
   const source = SOURCES[sourceId];
   if (!source) return { status: 404, code: "unknown_source" };
-  const type = String(headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+  const type = String(headers["content-type"] ?? "")
+    .split(";")[0]
+    .trim()
+    .toLowerCase();
   if (type !== "application/json") return { status: 415, code: "unsupported_media_type" };
   if (!Buffer.isBuffer(body)) return { status: 400, code: "unparseable_body" };
   if (body.length > MAX_BODY) return { status: 413, code: "body_too_large" };
   let failure = null;
-  if (source.scheme === "token") failure = safeEqual(String(headers[source.header] ?? ""), source.token) ? null : "invalid_token";
+  if (source.scheme === "token")
+    failure = safeEqual(String(headers[source.header] ?? ""), source.token) ? null : "invalid_token";
   else if (source.scheme === "typeform") failure = verifyTypeform(headers, body, source.secret);
   else failure = verifyStandard(headers, body, now);
   if (failure) return { status: 401, code: failure };
@@ -65,7 +69,7 @@ export function checkWebhook(sourceId, headers, body, now = Date.now()) {
   const hash = createHash("sha256").update(sourceId).update("\0");
   if (providerId !== null) hash.update("id:").update(String(providerId));
   else hash.update("body:").update(body);
-  return { eventId: "evt_" + hash.digest("hex").slice(0, 32), body: parsed };
+  return { eventId: `evt_${hash.digest("hex").slice(0, 32)}`, body: parsed };
 }
 
 export const SCHEMA_SQL = `
@@ -82,5 +86,10 @@ export function errorJson(res, status, code) {
 /** BullMQ takes ioredis options, not a URL: redis://host:port/db → { host, port, db }. */
 export function redisOptions(url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379/5") {
   const u = new URL(url);
-  return { host: u.hostname, port: Number(u.port || 6379), db: Number(u.pathname.slice(1) || 0), maxRetriesPerRequest: null };
+  return {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    db: Number(u.pathname.slice(1) || 0),
+    maxRetriesPerRequest: null,
+  };
 }

@@ -3,7 +3,7 @@
 // answer is as durable as hookline's PubAck (synchronous_commit is on).
 import express from "express";
 import pg from "pg";
-import { SCHEMA_SQL, checkWebhook, errorJson } from "./common.js";
+import { checkWebhook, errorJson, SCHEMA_SQL } from "./common.js";
 
 const port = Number(process.env.PORT ?? 8091);
 // Sized like a typical production service on a small box: enough to keep 2 cores busy,

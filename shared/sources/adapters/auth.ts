@@ -1,11 +1,11 @@
 // Authentication by scheme, shared by the adapters. Each function looks only at the raw
 // request and the configured secrets and returns an AuthResult; messages never echo a
 // secret or the presented credential.
-import { verifyGithub, GITHUB_SIGNATURE_HEADER } from "../../crypto/github.ts";
+import { GITHUB_SIGNATURE_HEADER, verifyGithub } from "../../crypto/github.ts";
 import { verifyStandardWebhook } from "../../crypto/standard-webhooks.ts";
 import { verifyStripe } from "../../crypto/stripe.ts";
-import { parseBasicAuth, constantTimeStringEqual, tokenMatches } from "../../crypto/token.ts";
-import { verifyTypeform, TYPEFORM_SIGNATURE_HEADER } from "../../crypto/typeform.ts";
+import { constantTimeStringEqual, parseBasicAuth, tokenMatches } from "../../crypto/token.ts";
+import { TYPEFORM_SIGNATURE_HEADER, verifyTypeform } from "../../crypto/typeform.ts";
 import type { AuthConfig, AuthResult, RawRequest } from "../types.ts";
 
 /** Verifies a request under its source's auth scheme (any of them, the shared token included). */
@@ -13,7 +13,11 @@ export function authenticateSignature(req: RawRequest, auth: AuthConfig): AuthRe
   switch (auth.scheme) {
     case "standard-webhooks": {
       const result = verifyStandardWebhook(
-        { id: req.headers["webhook-id"], timestamp: req.headers["webhook-timestamp"], signature: req.headers["webhook-signature"] },
+        {
+          id: req.headers["webhook-id"],
+          timestamp: req.headers["webhook-timestamp"],
+          signature: req.headers["webhook-signature"],
+        },
         req.body,
         auth.secrets,
         req.now,
@@ -55,17 +59,25 @@ export function authenticateToken(req: RawRequest, auth: Extract<AuthConfig, { s
   if (basic) {
     if (auth.basicUser !== undefined && !constantTimeStringEqual(basic.user, auth.basicUser)) basicUserWrong = true;
     else presented.push(basic.password);
-  } else if (authorization && /^Bearer\s+/i.test(authorization)) presented.push(authorization.replace(/^Bearer\s+/i, "").trim());
+  } else if (authorization && /^Bearer\s+/i.test(authorization))
+    presented.push(authorization.replace(/^Bearer\s+/i, "").trim());
   if (auth.queryParam) {
     const fromQuery = req.query[auth.queryParam];
     if (fromQuery) presented.push(fromQuery);
   }
   if (presented.length === 0) {
-    if (basicUserWrong) return { ok: false, code: "invalid_token", message: "HTTP Basic user name is not the configured one" };
-    const where = [`header ${auth.header}`, "HTTP Basic password", ...(auth.queryParam ? [`query parameter ${auth.queryParam}`] : [])];
+    if (basicUserWrong)
+      return { ok: false, code: "invalid_token", message: "HTTP Basic user name is not the configured one" };
+    const where = [
+      `header ${auth.header}`,
+      "HTTP Basic password",
+      ...(auth.queryParam ? [`query parameter ${auth.queryParam}`] : []),
+    ];
     return { ok: false, code: "missing_token", message: `no token presented (expected in ${where.join(", or ")})` };
   }
   let ok = false;
   for (const candidate of presented) ok = tokenMatches(candidate, auth.tokens) || ok;
-  return ok ? { ok: true } : { ok: false, code: "invalid_token", message: "the presented token does not match the configured token(s)" };
+  return ok
+    ? { ok: true }
+    : { ok: false, code: "invalid_token", message: "the presented token does not match the configured token(s)" };
 }

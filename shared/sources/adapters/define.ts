@@ -20,7 +20,11 @@ export function defineAdapter(spec: AdapterSpec & Pick<SourceAdapter, "providerE
     ...spec,
     authenticate(req: RawRequest, source: SourceConfig): AuthResult {
       if (!spec.authSchemes.includes(source.auth.scheme)) {
-        return { ok: false, code: "unsupported_auth", message: `auth scheme ${source.auth.scheme} is not supported by the ${source.adapter} adapter` };
+        return {
+          ok: false,
+          code: "unsupported_auth",
+          message: `auth scheme ${source.auth.scheme} is not supported by the ${source.adapter} adapter`,
+        };
       }
       return authenticateSignature(req, source.auth);
     },

@@ -2,9 +2,9 @@
 // GitHub (`X-Hub-Signature-256`) or Stripe (`t=...,v1=...`) schemes instead. The payload
 // is JSON; answers are the key/values of `data` when present (the Standard Webhooks
 // envelope), else of the body.
-import { isObject, parseJsonObject, stringOrNull, toIsoTimestamp, type JsonObject } from "../body.ts";
+import { isObject, type JsonObject, parseJsonObject, stringOrNull, toIsoTimestamp } from "../body.ts";
 import { buildEvent } from "../event.ts";
-import type { Answer, AuthResult, RawRequest, SourceAdapter, SourceConfig } from "../types.ts";
+import type { Answer, RawRequest, SourceConfig } from "../types.ts";
 import { defineAdapter, SIGNATURE_SCHEMES } from "./define.ts";
 
 /** A provider id inside the body, for schemes whose headers carry none. */
@@ -23,11 +23,24 @@ function bodyEventId(body: JsonObject): string | null {
 export function signedDelivery(req: RawRequest, source: SourceConfig): { id: string | null; timestampMs?: number } {
   if (source.auth.scheme !== "standard-webhooks") return { id: null };
   const ts = req.headers["webhook-timestamp"];
-  return { id: req.headers["webhook-id"] ?? null, ...(ts && /^\d{1,12}$/.test(ts) ? { timestampMs: Number(ts) * 1000 } : {}) };
+  return {
+    id: req.headers["webhook-id"] ?? null,
+    ...(ts && /^\d{1,12}$/.test(ts) ? { timestampMs: Number(ts) * 1000 } : {}),
+  };
 }
 
 // Envelope keys of a flat body: about the delivery, not answers.
-const META_KEYS = new Set(["formId", "form_id", "timestamp", "type", "id", "event_id", "eventId", "created_at", "created"]);
+const META_KEYS = new Set([
+  "formId",
+  "form_id",
+  "timestamp",
+  "type",
+  "id",
+  "event_id",
+  "eventId",
+  "created_at",
+  "created",
+]);
 
 export const genericAdapter = defineAdapter({
   authSchemes: SIGNATURE_SCHEMES,

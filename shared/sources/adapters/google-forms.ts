@@ -7,10 +7,10 @@
 //                   is set. Values are strings then: a key `payload`, `answers` or
 //                   `namedValues` holding JSON is unpacked into (a)/(b); otherwise the
 //                   key/values are the answers themselves.
-import { isObject, parseBody, stringOrNull, toIsoTimestamp, type JsonObject } from "../body.ts";
+import { isObject, type JsonObject, parseBody, stringOrNull, toIsoTimestamp } from "../body.ts";
 import { buildEvent } from "../event.ts";
 import { normalizeDate } from "../normalize.ts";
-import { AdapterError, type Answer, type DateOrder, type RawRequest, type SourceAdapter } from "../types.ts";
+import { AdapterError, type Answer, type DateOrder, type RawRequest } from "../types.ts";
 import { defineAdapter, SIGNATURE_SCHEMES } from "./define.ts";
 import { signedDelivery } from "./generic.ts";
 
@@ -24,10 +24,28 @@ interface Parsed {
   answers: Answer[];
 }
 
-const META = new Set(["formId", "responseId", "timestamp", "namedValues", "answers", "payload", "range", "triggerUid", "authMode", "source", "values"]);
+const META = new Set([
+  "formId",
+  "responseId",
+  "timestamp",
+  "namedValues",
+  "answers",
+  "payload",
+  "range",
+  "triggerUid",
+  "authMode",
+  "source",
+  "values",
+]);
 // A sheet-bound response carries the spreadsheet's own "Timestamp" column: the submission
 // time, not an answer (and not a date of birth for the shape detector).
-const SHEET_TIMESTAMP = new Set(["timestamp", "zeitstempel", "horodateur", "marca temporal", "informazioni cronologiche"]);
+const SHEET_TIMESTAMP = new Set([
+  "timestamp",
+  "zeitstempel",
+  "horodateur",
+  "marca temporal",
+  "informazioni cronologiche",
+]);
 
 /** Single-item arrays (every namedValues entry) read as their item. */
 function unwrap(value: unknown): unknown {
@@ -58,10 +76,16 @@ function fromAnswers(body: JsonObject, list: unknown[]): Parsed {
       ...(typeof item.type === "string" ? { fieldType: item.type.toLowerCase() } : {}),
     });
   });
-  return { shape: "answers", formId: stringOrNull(body.formId), responseId: stringOrNull(body.responseId), timestamp: body.timestamp, answers };
+  return {
+    shape: "answers",
+    formId: stringOrNull(body.formId),
+    responseId: stringOrNull(body.responseId),
+    timestamp: body.timestamp,
+    answers,
+  };
 }
 
-function fromNamedValues(body: JsonObject, named: JsonObject, sheetTimestamp: { value?: unknown }): Answer[] {
+function fromNamedValues(_body: JsonObject, named: JsonObject, sheetTimestamp: { value?: unknown }): Answer[] {
   const answers: Answer[] = [];
   for (const [label, value] of Object.entries(named)) {
     if (SHEET_TIMESTAMP.has(label.trim().toLowerCase())) {
@@ -101,7 +125,11 @@ function fromObject(body: JsonObject, order: DateOrder): Parsed {
   const plain: JsonObject = {};
   for (const [k, v] of Object.entries(body)) if (!META.has(k)) plain[k] = v;
   const answers = fromNamedValues(body, plain, sheet);
-  if (answers.length === 0) throw new AdapterError("unparseable_body", "Google Forms payload has no answers (expected `answers`, `namedValues` or question keys)");
+  if (answers.length === 0)
+    throw new AdapterError(
+      "unparseable_body",
+      "Google Forms payload has no answers (expected `answers`, `namedValues` or question keys)",
+    );
   const arrays = Object.values(plain).some(Array.isArray);
   return {
     shape: arrays ? "namedValues" : "flat",

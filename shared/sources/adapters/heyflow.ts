@@ -6,9 +6,9 @@
 //   (c) scalar   the same array, each entry with `value`
 //   (d) flat     key/values, form-encoded (a GET's query string becomes such a body at the
 //                ingress) or a flat JSON object
-import { isObject, parseBody, stringOrNull, toIsoTimestamp, type JsonObject } from "../body.ts";
+import { isObject, type JsonObject, parseBody, stringOrNull, toIsoTimestamp } from "../body.ts";
 import { buildEvent } from "../event.ts";
-import { AdapterError, type Answer, type RawRequest, type SourceAdapter, type SourceConfig } from "../types.ts";
+import { AdapterError, type Answer, type RawRequest, type SourceConfig } from "../types.ts";
 import { defineAdapter } from "./define.ts";
 
 export type HeyflowShape = "object" | "array-values" | "array-value" | "flat";
@@ -29,7 +29,9 @@ function arrayAnswer(entry: JsonObject, index: number): Answer {
   const id = stringOrNull(entry.id) ?? undefined;
   let value: unknown;
   if (Array.isArray(entry.values)) {
-    const labels = entry.values.map((v) => (isObject(v) ? v.label ?? v.value ?? v.id : v)).filter((v) => v !== undefined && v !== null);
+    const labels = entry.values
+      .map((v) => (isObject(v) ? (v.label ?? v.value ?? v.id) : v))
+      .filter((v) => v !== undefined && v !== null);
     // One selected option reads as that option; several stay a list (multi-select).
     value = labels.length === 1 ? labels[0] : labels;
   } else value = entry.value ?? null;
@@ -43,7 +45,8 @@ function arrayAnswer(entry: JsonObject, index: number): Answer {
 }
 
 export function detectHeyflowShape(body: JsonObject): HeyflowShape {
-  if (Array.isArray(body.fields)) return body.fields.some((f) => isObject(f) && Array.isArray(f.values)) ? "array-values" : "array-value";
+  if (Array.isArray(body.fields))
+    return body.fields.some((f) => isObject(f) && Array.isArray(f.values)) ? "array-values" : "array-value";
   if (isObject(body.fields)) return "object";
   return "flat";
 }
@@ -57,7 +60,8 @@ function parseHeyflow(req: RawRequest, source: SourceConfig | undefined): Parsed
       if (FLAT_META.has(key) || key === tokenParam) continue;
       answers.push({ label: key, value });
     }
-    if (answers.length === 0) throw new AdapterError("unparseable_body", "form-encoded HeyFlow body (or GET query) holds no answers");
+    if (answers.length === 0)
+      throw new AdapterError("unparseable_body", "form-encoded HeyFlow body (or GET query) holds no answers");
     const get = (k: string) => {
       const v = body.data.get(k);
       return typeof v === "string" ? v : undefined;
@@ -76,8 +80,11 @@ function parseHeyflow(req: RawRequest, source: SourceConfig | undefined): Parsed
   if (shape === "object") {
     answers = Object.entries(data.fields as JsonObject).map(([label, value]) => ({ label, value }));
   } else if (shape === "flat") {
-    answers = Object.entries(data).filter(([key]) => !FLAT_META.has(key) && key !== tokenParam).map(([label, value]) => ({ label, value }));
-    if (answers.length === 0) throw new AdapterError("unparseable_body", "HeyFlow payload has neither `fields` nor any answer keys");
+    answers = Object.entries(data)
+      .filter(([key]) => !FLAT_META.has(key) && key !== tokenParam)
+      .map(([label, value]) => ({ label, value }));
+    if (answers.length === 0)
+      throw new AdapterError("unparseable_body", "HeyFlow payload has neither `fields` nor any answer keys");
   } else {
     answers = (data.fields as unknown[]).filter(isObject).map(arrayAnswer);
   }

@@ -2,9 +2,9 @@
 // Answers reference their question by field id (and ref); the question titles live in
 // `form_response.definition.fields`. Hidden fields and the calculated score are kept as
 // answers too, typed "hidden" / "calculated" so the mapper can weigh them.
-import { isObject, parseJsonObject, stringOrNull, toIsoTimestamp, type JsonObject } from "../body.ts";
+import { isObject, type JsonObject, parseJsonObject, stringOrNull, toIsoTimestamp } from "../body.ts";
 import { buildEvent } from "../event.ts";
-import { AdapterError, type Answer, type RawRequest, type SourceAdapter } from "../types.ts";
+import { AdapterError, type Answer } from "../types.ts";
 import { defineAdapter, SIGNATURE_SCHEMES } from "./define.ts";
 
 interface FieldDef {
@@ -30,7 +30,12 @@ function formResponse(body: JsonObject): JsonObject {
  * punctuation fix, so that one looks at single spaces.
  */
 export function cleanTitle(title: string): string {
-  return title.replace(/\{\{[^{}]*\}\}/g, "").replace(/\s+/g, " ").replace(/ ([,.?!:])/g, "$1").replace(/^[,. ]+/, "").trim();
+  return title
+    .replace(/\{\{[^{}]*\}\}/g, "")
+    .replace(/\s+/g, " ")
+    .replace(/ ([,.?!:])/g, "$1")
+    .replace(/^[,. ]+/, "")
+    .trim();
 }
 
 /** The value of one answer, by its type. Unknown types fall back to the property named like the type. */
@@ -73,11 +78,12 @@ function typeformAnswers(fr: JsonObject): Answer[] {
       value: typeformAnswerValue(raw),
       ...(field.id ? { fieldId: field.id } : {}),
       ...(field.ref ? { ref: field.ref } : {}),
-      fieldType: typeof raw.type === "string" ? raw.type : field.type ?? "unknown",
+      fieldType: typeof raw.type === "string" ? raw.type : (field.type ?? "unknown"),
     });
   }
   if (isObject(fr.hidden)) {
-    for (const [key, value] of Object.entries(fr.hidden)) answers.push({ label: key, value, ref: key, fieldType: "hidden" });
+    for (const [key, value] of Object.entries(fr.hidden))
+      answers.push({ label: key, value, ref: key, fieldType: "hidden" });
   }
   const score = isObject(fr.calculated) ? fr.calculated.score : undefined;
   if (score !== undefined) answers.push({ label: "score", value: score, fieldType: "calculated" });

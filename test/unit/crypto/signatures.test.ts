@@ -16,17 +16,23 @@ const T = NOW / 1000;
 
 describe("typeform", () => {
   test("known vector: sha256=<base64 HMAC-SHA256(secret, body)>", () => {
-    const expected = "sha256=" + createHmac("sha256", "dev-typeform-secret").update(body).digest("base64");
+    const expected = `sha256=${createHmac("sha256", "dev-typeform-secret").update(body).digest("base64")}`;
     expect(signTypeform("dev-typeform-secret", body)).toBe(expected);
   });
   test("valid signature", () => {
     expect(verifyTypeform(signTypeform("s1", body), body, ["s1"])).toEqual({ ok: true });
   });
   test("wrong secret", () => {
-    expect(verifyTypeform(signTypeform("other", body), body, ["s1"])).toMatchObject({ ok: false, code: "invalid_signature" });
+    expect(verifyTypeform(signTypeform("other", body), body, ["s1"])).toMatchObject({
+      ok: false,
+      code: "invalid_signature",
+    });
   });
   test("tampered body", () => {
-    expect(verifyTypeform(signTypeform("s1", body), tampered, ["s1"])).toMatchObject({ ok: false, code: "invalid_signature" });
+    expect(verifyTypeform(signTypeform("s1", body), tampered, ["s1"])).toMatchObject({
+      ok: false,
+      code: "invalid_signature",
+    });
   });
   test("second secret during rotation", () => {
     expect(verifyTypeform(signTypeform("next", body), body, ["current", "next"]).ok).toBe(true);
@@ -80,8 +86,12 @@ describe("stripe", () => {
     expect(verifyStripe(signStripe("s", T, body), tampered, ["s"], NOW)).toMatchObject({ code: "invalid_signature" });
   });
   test("stale and future timestamps", () => {
-    expect(verifyStripe(signStripe("s", T - 301, body), body, ["s"], NOW, 300)).toMatchObject({ code: "timestamp_out_of_range" });
-    expect(verifyStripe(signStripe("s", T + 301, body), body, ["s"], NOW, 300)).toMatchObject({ code: "timestamp_out_of_range" });
+    expect(verifyStripe(signStripe("s", T - 301, body), body, ["s"], NOW, 300)).toMatchObject({
+      code: "timestamp_out_of_range",
+    });
+    expect(verifyStripe(signStripe("s", T + 301, body), body, ["s"], NOW, 300)).toMatchObject({
+      code: "timestamp_out_of_range",
+    });
     expect(verifyStripe(signStripe("s", T - 299, body), body, ["s"], NOW, 300).ok).toBe(true);
   });
   test("changing t invalidates the signature", () => {
@@ -99,34 +109,64 @@ describe("stripe", () => {
   });
   test("missing header, missing t, missing v1", () => {
     expect(verifyStripe(undefined, body, ["s"], NOW)).toMatchObject({ code: "missing_signature" });
-    expect(verifyStripe("v1=" + "a".repeat(64), body, ["s"], NOW)).toMatchObject({ code: "invalid_signature" });
+    expect(verifyStripe(`v1=${"a".repeat(64)}`, body, ["s"], NOW)).toMatchObject({ code: "invalid_signature" });
     expect(verifyStripe(`t=${T}`, body, ["s"], NOW)).toMatchObject({ code: "invalid_signature" });
   });
 });
 
 describe("standard webhooks", () => {
   const secret = "whsec_aG9va2xpbmUtZGV2LXNlY3JldC0zMi1ieXRlcy1vayE=";
-  const other = "whsec_" + Buffer.from("another-secret-of-32-bytes-long!").toString("base64");
+  const other = `whsec_${Buffer.from("another-secret-of-32-bytes-long!").toString("base64")}`;
   const headers = (sig: string, ts = T, id = "msg_1") => ({ id, timestamp: String(ts), signature: sig });
   test("valid", () => {
-    expect(verifyStandardWebhook(headers(signStandardWebhook(secret, "msg_1", T, body)), body, [secret], NOW)).toEqual({ ok: true, id: "msg_1", timestamp: T });
+    expect(verifyStandardWebhook(headers(signStandardWebhook(secret, "msg_1", T, body)), body, [secret], NOW)).toEqual({
+      ok: true,
+      id: "msg_1",
+      timestamp: T,
+    });
   });
   test("wrong secret / tampered body / other id", () => {
-    expect(verifyStandardWebhook(headers(signStandardWebhook(other, "msg_1", T, body)), body, [secret], NOW)).toMatchObject({ code: "invalid_signature" });
-    expect(verifyStandardWebhook(headers(signStandardWebhook(secret, "msg_1", T, body)), tampered, [secret], NOW)).toMatchObject({ code: "invalid_signature" });
-    expect(verifyStandardWebhook(headers(signStandardWebhook(secret, "msg_1", T, body), T, "msg_2"), body, [secret], NOW)).toMatchObject({ code: "invalid_signature" });
+    expect(
+      verifyStandardWebhook(headers(signStandardWebhook(other, "msg_1", T, body)), body, [secret], NOW),
+    ).toMatchObject({ code: "invalid_signature" });
+    expect(
+      verifyStandardWebhook(headers(signStandardWebhook(secret, "msg_1", T, body)), tampered, [secret], NOW),
+    ).toMatchObject({ code: "invalid_signature" });
+    expect(
+      verifyStandardWebhook(headers(signStandardWebhook(secret, "msg_1", T, body), T, "msg_2"), body, [secret], NOW),
+    ).toMatchObject({ code: "invalid_signature" });
   });
   test("stale and future timestamps", () => {
-    expect(verifyStandardWebhook(headers(signStandardWebhook(secret, "msg_1", T - 301, body), T - 301), body, [secret], NOW, 300)).toMatchObject({ code: "timestamp_out_of_range" });
-    expect(verifyStandardWebhook(headers(signStandardWebhook(secret, "msg_1", T + 301, body), T + 301), body, [secret], NOW, 300)).toMatchObject({ code: "timestamp_out_of_range" });
+    expect(
+      verifyStandardWebhook(
+        headers(signStandardWebhook(secret, "msg_1", T - 301, body), T - 301),
+        body,
+        [secret],
+        NOW,
+        300,
+      ),
+    ).toMatchObject({ code: "timestamp_out_of_range" });
+    expect(
+      verifyStandardWebhook(
+        headers(signStandardWebhook(secret, "msg_1", T + 301, body), T + 301),
+        body,
+        [secret],
+        NOW,
+        300,
+      ),
+    ).toMatchObject({ code: "timestamp_out_of_range" });
   });
   test("second secret during rotation; two signatures one valid", () => {
-    expect(verifyStandardWebhook(headers(signStandardWebhook(other, "msg_1", T, body)), body, [secret, other], NOW).ok).toBe(true);
+    expect(
+      verifyStandardWebhook(headers(signStandardWebhook(other, "msg_1", T, body)), body, [secret, other], NOW).ok,
+    ).toBe(true);
     const two = `${signStandardWebhook(other, "msg_1", T, body)} ${signStandardWebhook(secret, "msg_1", T, body)}`;
     expect(verifyStandardWebhook(headers(two), body, [secret], NOW).ok).toBe(true);
   });
   test("missing headers", () => {
-    expect(verifyStandardWebhook({ id: "msg_1", timestamp: String(T), signature: undefined }, body, [secret], NOW)).toMatchObject({ code: "missing_signature" });
+    expect(
+      verifyStandardWebhook({ id: "msg_1", timestamp: String(T), signature: undefined }, body, [secret], NOW),
+    ).toMatchObject({ code: "missing_signature" });
   });
 });
 

@@ -12,18 +12,32 @@ import { source } from "../sources/helpers.ts";
 
 const SECRET = "whsec_aG9va2xpbmUtZGV2LXNlY3JldC0zMi1ieXRlcy1vayE=";
 
-function ingress(opts: { sources?: SourceConfig[]; publish?: (m: WebhookMessage) => Promise<PublishResult>; queueUp?: boolean } = {}) {
+function ingress(
+  opts: { sources?: SourceConfig[]; publish?: (m: WebhookMessage) => Promise<PublishResult>; queueUp?: boolean } = {},
+) {
   const published: WebhookMessage[] = [];
-  const sources = opts.sources ?? [source("generic", { scheme: "standard-webhooks", secrets: [SECRET], toleranceSeconds: 300 })];
+  const sources = opts.sources ?? [
+    source("generic", { scheme: "standard-webhooks", secrets: [SECRET], toleranceSeconds: 300 }),
+  ];
   const handleWebhook = createWebhookHandler({
     sources: new Map(sources.map((s) => [s.id, s])),
-    publish: opts.publish ?? (async (m) => (published.push(m), { duplicate: false, seq: published.length })),
+    publish:
+      opts.publish ??
+      (async (m) => {
+        published.push(m);
+        return { duplicate: false, seq: published.length };
+      }),
     quarantine: async () => {},
     queueAvailable: () => opts.queueUp ?? true,
     log: createLogger("ingress", "silent"),
     metrics: createMetrics("ingress"),
   });
-  const app = createIngressApp({ handleWebhook, readiness: {}, metrics: createMetrics("ingress"), log: createLogger("ingress", "silent") });
+  const app = createIngressApp({
+    handleWebhook,
+    readiness: {},
+    metrics: createMetrics("ingress"),
+    log: createLogger("ingress", "silent"),
+  });
   return { app, published };
 }
 
@@ -32,14 +46,25 @@ function signed(body: string, id = `msg_${Math.random()}`, headers: Record<strin
   return {
     method: "POST",
     body,
-    headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(ts), "webhook-signature": signStandardWebhook(SECRET, id, ts, body), ...headers },
+    headers: {
+      "content-type": "application/json",
+      "webhook-id": id,
+      "webhook-timestamp": String(ts),
+      "webhook-signature": signStandardWebhook(SECRET, id, ts, body),
+      ...headers,
+    },
   };
 }
 
 const url = (sourceId = "generic") => `http://ingress/v1/webhooks/${sourceId}`;
 
 async function answer(res: Response) {
-  return { status: res.status, body: (await res.json()) as { error?: { code: string }; received?: boolean }, retryAfter: res.headers.get("retry-after"), allow: res.headers.get("allow") };
+  return {
+    status: res.status,
+    body: (await res.json()) as { error?: { code: string }; received?: boolean },
+    retryAfter: res.headers.get("retry-after"),
+    allow: res.headers.get("allow"),
+  };
 }
 
 describe("ingress answers", () => {
@@ -60,7 +85,15 @@ describe("ingress answers", () => {
   });
 
   test("413 for a body over the source's limit, declared or not", async () => {
-    const { app, published } = ingress({ sources: [source("generic", { scheme: "standard-webhooks", secrets: [SECRET], toleranceSeconds: 300 }, { maxBodyBytes: 64 })] });
+    const { app, published } = ingress({
+      sources: [
+        source(
+          "generic",
+          { scheme: "standard-webhooks", secrets: [SECRET], toleranceSeconds: 300 },
+          { maxBodyBytes: 64 },
+        ),
+      ],
+    });
     const big = JSON.stringify({ data: { note: "x".repeat(100) } });
     const a = await answer(await app.handle(new Request(url(), signed(big))));
     expect([a.status, a.body.error?.code]).toEqual([413, "body_too_large"]);
@@ -69,14 +102,31 @@ describe("ingress answers", () => {
 
   test("415 for a content type the source does not accept", async () => {
     const { app } = ingress();
-    const a = await answer(await app.handle(new Request(url(), signed("a=b", undefined, { "content-type": "text/plain" }))));
+    const a = await answer(
+      await app.handle(new Request(url(), signed("a=b", undefined, { "content-type": "text/plain" }))),
+    );
     expect([a.status, a.body.error?.code]).toEqual([415, "unsupported_media_type"]);
   });
 
   test("429 with Retry-After past the source's rate, counted after authentication", async () => {
-    const { app } = ingress({ sources: [source("generic", { scheme: "standard-webhooks", secrets: [SECRET], toleranceSeconds: 300 }, { rateLimitPerSecond: 2 })] });
+    const { app } = ingress({
+      sources: [
+        source(
+          "generic",
+          { scheme: "standard-webhooks", secrets: [SECRET], toleranceSeconds: 300 },
+          { rateLimitPerSecond: 2 },
+        ),
+      ],
+    });
     // Unsigned requests are refused before the limiter and use up nothing.
-    for (let i = 0; i < 5; i++) expect((await app.handle(new Request(url(), { method: "POST", body: "{}", headers: { "content-type": "application/json" } }))).status).toBe(401);
+    for (let i = 0; i < 5; i++)
+      expect(
+        (
+          await app.handle(
+            new Request(url(), { method: "POST", body: "{}", headers: { "content-type": "application/json" } }),
+          )
+        ).status,
+      ).toBe(401);
     const statuses: number[] = [];
     let last: Awaited<ReturnType<typeof answer>> | undefined;
     for (let i = 0; i < 4; i++) {
@@ -94,7 +144,9 @@ describe("ingress answers", () => {
     expect([a.status, a.body.error?.code, a.retryAfter]).toEqual([503, "queue_unavailable", "2"]);
     expect(down.published).toHaveLength(0);
 
-    const failing = ingress({ publish: async () => Promise.reject(Object.assign(new Error("timeout"), { code: "TIMEOUT" })) });
+    const failing = ingress({
+      publish: async () => Promise.reject(Object.assign(new Error("timeout"), { code: "TIMEOUT" })),
+    });
     const b = await answer(await failing.app.handle(new Request(url(), signed("{}"))));
     expect([b.status, b.body.error?.code, b.retryAfter]).toEqual([503, "queue_unavailable", "2"]);
   });

@@ -18,11 +18,16 @@ test("mapping accuracy over all fixtures is at least 95%", () => {
       total++;
       const actual = patient[field];
       if (actual === (expected ?? undefined)) correct++;
-      else failures.push(`${fixture.source}/${fixture.name}: ${field} expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+      else
+        failures.push(
+          `${fixture.source}/${fixture.name}: ${field} expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`,
+        );
     }
   }
   const accuracy = correct / total;
-  console.log(`mapping accuracy: ${(accuracy * 100).toFixed(1)}% (${correct}/${total} fields over ${fixtures.length} fixtures)`);
+  console.log(
+    `mapping accuracy: ${(accuracy * 100).toFixed(1)}% (${correct}/${total} fields over ${fixtures.length} fixtures)`,
+  );
   for (const failure of failures) console.log(`  mismatch ${failure}`);
   expect(total).toBeGreaterThan(150);
   expect(accuracy).toBeGreaterThanOrEqual(0.95);

@@ -25,7 +25,10 @@ describe.each(fixtures.map((f) => [`${f.source}/${f.name}`, f] as const))("%s", 
   test("maps to the expected patient", () => {
     const event = adapter.parse(raw, source);
     for (const [field, value] of Object.entries(fixture.expected)) {
-      expect({ field, value: (event.patient as Record<string, unknown>)[field] }).toEqual({ field, value: value ?? undefined });
+      expect({ field, value: (event.patient as Record<string, unknown>)[field] }).toEqual({
+        field,
+        value: value ?? undefined,
+      });
     }
     // Every answer is kept, whatever got mapped.
     expect(event.answers.length).toBeGreaterThan(0);

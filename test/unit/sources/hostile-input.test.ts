@@ -6,15 +6,24 @@
 // linear parser takes a few ms to tens of ms here, a quadratic one seconds to hours.
 // The measured times are printed at the end.
 import { afterAll, describe, expect, test } from "bun:test";
+import { cleanTitle } from "../../../shared/sources/adapters/typeform.ts";
+import { mediaType, parseFormEncoded, toIsoTimestamp } from "../../../shared/sources/body.ts";
 import { matchLabel, normalizeKey, normalizeLabel } from "../../../shared/sources/labels.ts";
 import { mapAnswers } from "../../../shared/sources/mapper.ts";
 import { cleanName, splitFullName } from "../../../shared/sources/names.ts";
 import {
-  asText, normalizeConsent, normalizeCountry, normalizeDate, normalizeEmail, normalizeGender, normalizePhone, normalizePostalCode,
-  normalizeText, splitAddressLine, splitPostalCity,
+  asText,
+  normalizeConsent,
+  normalizeCountry,
+  normalizeDate,
+  normalizeEmail,
+  normalizeGender,
+  normalizePhone,
+  normalizePostalCode,
+  normalizeText,
+  splitAddressLine,
+  splitPostalCity,
 } from "../../../shared/sources/normalize.ts";
-import { mediaType, parseFormEncoded, toIsoTimestamp } from "../../../shared/sources/body.ts";
-import { cleanTitle } from "../../../shared/sources/adapters/typeform.ts";
 import { getAdapter } from "../../../shared/sources/registry.ts";
 import { AdapterError, type Answer, type RawRequest } from "../../../shared/sources/types.ts";
 import { fixtureSource, loadFixtures } from "../../fixtures/load.ts";
@@ -80,7 +89,9 @@ function expectFast(call: string, fn: () => unknown, boundMs = BOUND_MS): void {
 
 afterAll(() => {
   const slowest = [...timings].sort((a, b) => b.ms - a.ms).slice(0, 12);
-  console.log(`hostile input: ${timings.length} calls on 1 MiB values; slowest (bound ${BOUND_MS} ms, adapters +${READ_MS_PER_MIB} ms per MiB of body):`);
+  console.log(
+    `hostile input: ${timings.length} calls on 1 MiB values; slowest (bound ${BOUND_MS} ms, adapters +${READ_MS_PER_MIB} ms per MiB of body):`,
+  );
   for (const t of slowest) console.log(`  ${t.ms.toFixed(1).padStart(7)} ms  ${t.call}`);
 });
 
@@ -112,12 +123,15 @@ describe("normalizers on 1 MiB hostile values", () => {
   });
   test("form-encoded body with one key repeated 200,000 times", () => {
     let parsed: Map<string, string | string[]> | undefined;
-    expectFast("parseFormEncoded(repeated key)", () => (parsed = parseFormEncoded(new TextEncoder().encode(fill("a=1&")))));
+    expectFast(
+      "parseFormEncoded(repeated key)",
+      () => (parsed = parseFormEncoded(new TextEncoder().encode(fill("a=1&")))),
+    );
     // Every repetition is kept: a checkbox group is an array.
     expect((parsed!.get("a") as string[]).length).toBe(MiB / 4);
   });
   test("arrays nested 100,000 deep (JSON.parse accepts them) do not overflow the stack", () => {
-    const deep = JSON.parse("[".repeat(100_000) + '"x"' + "]".repeat(100_000));
+    const deep = JSON.parse(`${"[".repeat(100_000)}"x"${"]".repeat(100_000)}`);
     expectFast("asText(deep array)", () => asText(deep));
     expectFast("normalizeConsent(deep array)", () => normalizeConsent(deep));
   });
@@ -126,7 +140,21 @@ describe("normalizers on 1 MiB hostile values", () => {
 describe("the mapper stays linear", () => {
   // One answer per canonical field's label, each holding the hostile value, plus an
   // unlabelled one (its value's shape is tried: email, date, phone).
-  const labels = ["Vorname", "Name", "E-Mail", "Telefon", "Geburtsdatum", "Anrede", "Straße und Hausnummer", "PLZ", "Ort", "PLZ und Ort", "Land", "Datenschutz", "Frage 7"];
+  const labels = [
+    "Vorname",
+    "Name",
+    "E-Mail",
+    "Telefon",
+    "Geburtsdatum",
+    "Anrede",
+    "Straße und Hausnummer",
+    "PLZ",
+    "Ort",
+    "PLZ und Ort",
+    "Land",
+    "Datenschutz",
+    "Frage 7",
+  ];
   test.each(HOSTILE)("every field holding %s", (_kind, value) => {
     const answers: Answer[] = labels.map((label) => ({ label, value }));
     let mapped: ReturnType<typeof mapAnswers> | undefined;
@@ -136,7 +164,16 @@ describe("the mapper stays linear", () => {
     expect(mapped).toBeDefined();
   });
   test.each(HOSTILE)("a 1 MiB label: %s", (kind, label) => {
-    expectFast(`mapAnswers(label = ${kind})`, () => mapAnswers([{ label, value: "x" }, { label, value: "a@b.de", ref: label }], { forms: {} }, "f"));
+    expectFast(`mapAnswers(label = ${kind})`, () =>
+      mapAnswers(
+        [
+          { label, value: "x" },
+          { label, value: "a@b.de", ref: label },
+        ],
+        { forms: {} },
+        "f",
+      ),
+    );
   });
   test("10,000 answers with long labels that almost match", () => {
     const answers: Answer[] = Array.from({ length: 10_000 }, (_, i) => ({
@@ -146,9 +183,16 @@ describe("the mapper stays linear", () => {
     expectFast("mapAnswers(10,000 answers)", () => mapAnswers(answers, { forms: {} }, "f"));
   });
   test("10,000 answers against a 2,000-entry explicit mapping", () => {
-    const fields = Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`Mapped Question ${i}`, "city" as const]));
-    const answers: Answer[] = Array.from({ length: 10_000 }, (_, i) => ({ label: `Unmapped question ${i}`, value: `v${i}` }));
-    expectFast("mapAnswers(10,000 answers × 2,000 mappings)", () => mapAnswers(answers, { forms: { "*": { fields } } }, "f"));
+    const fields = Object.fromEntries(
+      Array.from({ length: 2_000 }, (_, i) => [`Mapped Question ${i}`, "city" as const]),
+    );
+    const answers: Answer[] = Array.from({ length: 10_000 }, (_, i) => ({
+      label: `Unmapped question ${i}`,
+      value: `v${i}`,
+    }));
+    expectFast("mapAnswers(10,000 answers × 2,000 mappings)", () =>
+      mapAnswers(answers, { forms: { "*": { fields } } }, "f"),
+    );
   });
 });
 
@@ -158,48 +202,164 @@ describe("adapters on fixture-shaped payloads", () => {
   // titles (object keys too), and answers whose labels send them through the street split,
   // the email/date/phone shapes, consent and the name fields.
   type Payload = { contentType: string; body: (h: string) => string };
-  const json = (build: (h: string) => unknown): Payload => ({ contentType: "application/json", body: (h) => JSON.stringify(build(h)) });
+  const json = (build: (h: string) => unknown): Payload => ({
+    contentType: "application/json",
+    body: (h) => JSON.stringify(build(h)),
+  });
   const form = (build: (h: string) => [string, string][]): Payload => ({
     contentType: "application/x-www-form-urlencoded",
     body: (h) => new URLSearchParams(build(h)).toString(),
   });
-  const named = (h: string) => ({ Timestamp: [h], "Straße und Hausnummer": [h], "E-Mail": [h], Datenschutz: [h], [h]: [h] });
+  const named = (h: string) => ({
+    Timestamp: [h],
+    "Straße und Hausnummer": [h],
+    "E-Mail": [h],
+    Datenschutz: [h],
+    [h]: [h],
+  });
   const gfAnswers = (h: string) => ({
-    formId: h, responseId: h, timestamp: h,
-    answers: [{ title: h, response: h }, { title: "Street", response: h }, { id: h, title: "E-Mail", response: [h, h] }, { title: "Name", response: h, type: "TEXT" }],
+    formId: h,
+    responseId: h,
+    timestamp: h,
+    answers: [
+      { title: h, response: h },
+      { title: "Street", response: h },
+      { id: h, title: "E-Mail", response: [h, h] },
+      { title: "Name", response: h, type: "TEXT" },
+    ],
   });
   const payloads: [string, string, Payload][] = [
-    ["heyflow", "a-object-german", json((h) => ({ flowID: h, id: h, createdAt: h, fields: { "Straße": h, "E-Mail": h, Vorname: h, Datenschutz: h, [h]: h } }))],
-    ["heyflow", "b-array-values-multiselect", json((h) => ({ flowId: h, id: h, created: h, fields: [{ label: h, variable: h, id: h, values: [{ label: h, id: h }] }, { label: "Straße", variable: "street", values: [{ label: h }] }] }))],
-    ["heyflow", "c-array-value-english", json((h) => ({ flowId: h, id: h, created: h, fields: [{ label: "Street", variable: h, value: h }, { label: h, id: h, value: h }, { label: "Email", value: h }] }))],
-    ["heyflow", "d-form-post", form((h) => [["flowID", h], ["id", h], ["createdAt", h], ["Straße", h], ["E-Mail", h], [h, h]])],
-    ["typeform", "all-answer-types", json((h) => ({
-      event_id: h,
-      form_response: {
-        form_id: h, submitted_at: h,
-        definition: { fields: [{ id: "a", ref: h, title: h, type: "short_text" }, { id: "b", ref: "street", title: "Street", type: "short_text" }, { id: "c", title: "Email", type: "email" }] },
-        answers: [
-          { field: { id: "a" }, type: "text", text: h }, { field: { id: "b" }, type: "text", text: h }, { field: { id: "c" }, type: "email", email: h },
-          { field: { id: "d" }, type: "choices", choices: { labels: [h], other: h } },
+    [
+      "heyflow",
+      "a-object-german",
+      json((h) => ({
+        flowID: h,
+        id: h,
+        createdAt: h,
+        fields: { Straße: h, "E-Mail": h, Vorname: h, Datenschutz: h, [h]: h },
+      })),
+    ],
+    [
+      "heyflow",
+      "b-array-values-multiselect",
+      json((h) => ({
+        flowId: h,
+        id: h,
+        created: h,
+        fields: [
+          { label: h, variable: h, id: h, values: [{ label: h, id: h }] },
+          { label: "Straße", variable: "street", values: [{ label: h }] },
         ],
-        hidden: { email: h }, variables: [{ key: h, type: "text", text: h }],
-      },
-    }))],
+      })),
+    ],
+    [
+      "heyflow",
+      "c-array-value-english",
+      json((h) => ({
+        flowId: h,
+        id: h,
+        created: h,
+        fields: [
+          { label: "Street", variable: h, value: h },
+          { label: h, id: h, value: h },
+          { label: "Email", value: h },
+        ],
+      })),
+    ],
+    [
+      "heyflow",
+      "d-form-post",
+      form((h) => [
+        ["flowID", h],
+        ["id", h],
+        ["createdAt", h],
+        ["Straße", h],
+        ["E-Mail", h],
+        [h, h],
+      ]),
+    ],
+    [
+      "typeform",
+      "all-answer-types",
+      json((h) => ({
+        event_id: h,
+        form_response: {
+          form_id: h,
+          submitted_at: h,
+          definition: {
+            fields: [
+              { id: "a", ref: h, title: h, type: "short_text" },
+              { id: "b", ref: "street", title: "Street", type: "short_text" },
+              { id: "c", title: "Email", type: "email" },
+            ],
+          },
+          answers: [
+            { field: { id: "a" }, type: "text", text: h },
+            { field: { id: "b" }, type: "text", text: h },
+            { field: { id: "c" }, type: "email", email: h },
+            { field: { id: "d" }, type: "choices", choices: { labels: [h], other: h } },
+          ],
+          hidden: { email: h },
+          variables: [{ key: h, type: "text", text: h }],
+        },
+      })),
+    ],
     ["google-forms", "answers-english", json(gfAnswers)],
     ["google-forms", "named-values-sheet", json(named)],
     ["google-forms", "named-values-wrapped", json((h) => ({ formId: h, namedValues: named(h) }))],
-    ["google-forms", "form-encoded-flat", form((h) => [["formId", h], ["Timestamp", h], ["Straße", h], [h, h]])],
-    ["google-forms", "form-encoded-payload-json", form((h) => [["payload", JSON.stringify({ formId: h, timestamp: h, answers: [{ title: h, response: h }, { title: "Street", response: h }] })]])],
-    ["generic", "standard-envelope-snake-case", json((h) => ({ type: h, id: h, timestamp: h, data: { street: h, email: h, first_name: h, consent: h, [h]: h } }))],
-    ["generic", "flat-camel-case", json((h) => ({ id: h, formId: h, created_at: h, streetAddress: h, emailAddress: h, [h]: h }))],
+    [
+      "google-forms",
+      "form-encoded-flat",
+      form((h) => [
+        ["formId", h],
+        ["Timestamp", h],
+        ["Straße", h],
+        [h, h],
+      ]),
+    ],
+    [
+      "google-forms",
+      "form-encoded-payload-json",
+      form((h) => [
+        [
+          "payload",
+          JSON.stringify({
+            formId: h,
+            timestamp: h,
+            answers: [
+              { title: h, response: h },
+              { title: "Street", response: h },
+            ],
+          }),
+        ],
+      ]),
+    ],
+    [
+      "generic",
+      "standard-envelope-snake-case",
+      json((h) => ({ type: h, id: h, timestamp: h, data: { street: h, email: h, first_name: h, consent: h, [h]: h } })),
+    ],
+    [
+      "generic",
+      "flat-camel-case",
+      json((h) => ({ id: h, formId: h, created_at: h, streetAddress: h, emailAddress: h, [h]: h })),
+    ],
   ];
   const fixtures = loadFixtures();
   // The values aimed at what the adapters add (titles, timestamps, ids) and at the street
   // split; every value is already fed to every normalizer and mapper path above, and
   // building many-MiB bodies for all of them would only slow the suite.
   const values = HOSTILE.filter(([kind]) =>
-    ["letter then digits (street split)", "digits", "whitespace run between words", "brace pairs (Typeform recall)", "spaces before punctuation",
-      "commas and dots at the start", "ISO date with an endless time"].includes(kind));
+    [
+      "letter then digits (street split)",
+      "digits",
+      "whitespace run between words",
+      "brace pairs (Typeform recall)",
+      "spaces before punctuation",
+      "commas and dots at the start",
+      "ISO date with an endless time",
+    ].includes(kind),
+  );
 
   test.each(payloads)("%s/%s", (sourceId, name, payload) => {
     const fixture = fixtures.find((f) => f.source === sourceId && f.name === name);
@@ -208,32 +368,69 @@ describe("adapters on fixture-shaped payloads", () => {
     const adapter = getAdapter(source.adapter);
     for (const [kind, value] of values) {
       // The transport headers a Standard Webhooks sender sets (parsing only: nothing is verified here).
-      const headers = { "content-type": payload.contentType, "webhook-id": "msg_hostile", "webhook-timestamp": String(Math.floor(NOW / 1000)) };
-      const req: RawRequest = { method: "POST", headers, query: {}, body: new TextEncoder().encode(payload.body(value)), now: NOW };
+      const headers = {
+        "content-type": payload.contentType,
+        "webhook-id": "msg_hostile",
+        "webhook-timestamp": String(Math.floor(NOW / 1000)),
+      };
+      const req: RawRequest = {
+        method: "POST",
+        headers,
+        query: {},
+        body: new TextEncoder().encode(payload.body(value)),
+        now: NOW,
+      };
       const bound = BOUND_MS + (READ_MS_PER_MIB * req.body.length) / MiB;
-      expectFast(`${sourceId}/${name} providerEventId(${kind})`, () => adapter.providerEventId(req, { ok: true }), bound);
-      expectFast(`${sourceId}/${name} parse(${kind})`, () => {
-        const event = adapter.parse(req, source);
-        // Raw answers are kept whole, however long.
-        expect(event.answers.some((a) => a.value === value || (Array.isArray(a.value) && a.value.includes(value)))).toBe(true);
-      }, bound);
+      expectFast(
+        `${sourceId}/${name} providerEventId(${kind})`,
+        () => adapter.providerEventId(req, { ok: true }),
+        bound,
+      );
+      expectFast(
+        `${sourceId}/${name} parse(${kind})`,
+        () => {
+          const event = adapter.parse(req, source);
+          // Raw answers are kept whole, however long.
+          expect(
+            event.answers.some((a) => a.value === value || (Array.isArray(a.value) && a.value.includes(value))),
+          ).toBe(true);
+        },
+        bound,
+      );
     }
   });
 
-  test.each(["heyflow", "google-forms", "generic"])("%s: 1 MiB of one repeated form key; arrays nested 100,000 deep", (sourceId) => {
-    const fixture = fixtures.find((f) => f.source === sourceId)!;
-    const source = fixtureSource(fixture);
-    const adapter = getAdapter(source.adapter);
-    const headers = { "webhook-id": "msg_hostile", "webhook-timestamp": String(Math.floor(NOW / 1000)) };
-    if (sourceId !== "generic") {
-      const formReq: RawRequest = { method: "POST", headers: { ...headers, "content-type": "application/x-www-form-urlencoded" }, query: {}, body: new TextEncoder().encode(fill("a=1&")), now: NOW };
-      expectFast(`${sourceId} providerEventId(repeated form key)`, () => adapter.providerEventId(formReq, { ok: true }));
-      expectFast(`${sourceId} parse(repeated form key)`, () => adapter.parse(formReq, source));
-    }
-    const deep = "[".repeat(100_000) + '"ja"' + "]".repeat(100_000);
-    const jsonReq: RawRequest = { method: "POST", headers: { ...headers, "content-type": "application/json" }, query: {}, body: new TextEncoder().encode(`{"Datenschutz":${deep},"E-Mail":"a@b.de","Land":${deep}}`), now: NOW };
-    expectFast(`${sourceId} parse(deep arrays)`, () => adapter.parse(jsonReq, source));
-  });
+  test.each(["heyflow", "google-forms", "generic"])(
+    "%s: 1 MiB of one repeated form key; arrays nested 100,000 deep",
+    (sourceId) => {
+      const fixture = fixtures.find((f) => f.source === sourceId)!;
+      const source = fixtureSource(fixture);
+      const adapter = getAdapter(source.adapter);
+      const headers = { "webhook-id": "msg_hostile", "webhook-timestamp": String(Math.floor(NOW / 1000)) };
+      if (sourceId !== "generic") {
+        const formReq: RawRequest = {
+          method: "POST",
+          headers: { ...headers, "content-type": "application/x-www-form-urlencoded" },
+          query: {},
+          body: new TextEncoder().encode(fill("a=1&")),
+          now: NOW,
+        };
+        expectFast(`${sourceId} providerEventId(repeated form key)`, () =>
+          adapter.providerEventId(formReq, { ok: true }),
+        );
+        expectFast(`${sourceId} parse(repeated form key)`, () => adapter.parse(formReq, source));
+      }
+      const deep = `${"[".repeat(100_000)}"ja"${"]".repeat(100_000)}`;
+      const jsonReq: RawRequest = {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        query: {},
+        body: new TextEncoder().encode(`{"Datenschutz":${deep},"E-Mail":"a@b.de","Land":${deep}}`),
+        now: NOW,
+      };
+      expectFast(`${sourceId} parse(deep arrays)`, () => adapter.parse(jsonReq, source));
+    },
+  );
 });
 
 describe("the linear rewrites answer as the patterns they replace did", () => {
@@ -245,7 +442,9 @@ describe("the linear rewrites answer as the patterns they replace did", () => {
   const oldPostalCity = (value: string) => {
     const text = asText(value);
     if (!text) return undefined;
-    const m = /^(?:[A-Z]{1,2}-)?(\d{4,5})[\s,]+(\p{L}[\p{L}\s.'()/-]*)$/u.exec(text) ?? /^(\p{L}[\p{L}\s.'()/-]*?)[\s,]+(\d{4,5})$/u.exec(text);
+    const m =
+      /^(?:[A-Z]{1,2}-)?(\d{4,5})[\s,]+(\p{L}[\p{L}\s.'()/-]*)$/u.exec(text) ??
+      /^(\p{L}[\p{L}\s.'()/-]*?)[\s,]+(\d{4,5})$/u.exec(text);
     if (!m) {
       const code = normalizePostalCode(text);
       return code && /^\d{4,5}$/.test(code) ? { postalCode: code } : undefined;
@@ -254,20 +453,52 @@ describe("the linear rewrites answer as the patterns they replace did", () => {
   };
   // Placeholders never hold a brace, so the new placeholder pattern excludes "{" too; the
   // rest of the chain (whitespace, space before punctuation, leading punctuation) is the old one.
-  const oldTitle = (title: string) => title.replace(/\{\{[^{}]*\}\}/g, "").replace(/\s+/g, " ").replace(/\s+([,.?!:])/g, "$1").replace(/^[,.\s]+/, "").trim();
+  const oldTitle = (title: string) =>
+    title
+      .replace(/\{\{[^{}]*\}\}/g, "")
+      .replace(/\s+/g, " ")
+      .replace(/\s+([,.?!:])/g, "$1")
+      .replace(/^[,.\s]+/, "")
+      .trim();
 
   /** Deterministic pseudo-random strings: one piece drawn from each segment in turn ("" makes a part optional). */
   function strings(segments: string[][], count: number, seed: number): string[] {
     let state = seed;
-    const next = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
-    return Array.from({ length: count }, () => segments.map((pieces) => pieces[Math.floor(next() * pieces.length)]).join(""));
+    const next = () => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state / 2 ** 32;
+    };
+    return Array.from({ length: count }, () =>
+      segments.map((pieces) => pieces[Math.floor(next() * pieces.length)]).join(""),
+    );
   }
   const any = ["", " ", "  ", "\t", "\n", ",", ", ", ".", "-", "'", "1", "12", "a", "B", "ß", "Tölz", "D-"];
 
   test("splitAddressLine", () => {
     const cases = [
-      ...strings([["", " ", "c/o Meier, ", "1"], ["Musterstraße", "Hauptstr.", "Weg", "", "1"], [" ", "", "  "], ["1", "12", "123", "", "a"], ["", "a", "B", " b", "ß"], any, [",", " , ", "", ";"], ["", " ", "D-", "AB-", "ABC-"], ["10115", "1234", "123456", "123", ""], [" ", "", "\t", ","], ["Berlin", "Bad Tölz", "St. Gallen", "", "1"], any], 20_000, 7),
-      "Musterstraße 1, 10115 Berlin", "Hauptstr. 5a , D-80331 München", "c/o Meier, Weg 7 b, 1234 Wien", "12, 10115 Berlin", "1, 10115 Berlin",
+      ...strings(
+        [
+          ["", " ", "c/o Meier, ", "1"],
+          ["Musterstraße", "Hauptstr.", "Weg", "", "1"],
+          [" ", "", "  "],
+          ["1", "12", "123", "", "a"],
+          ["", "a", "B", " b", "ß"],
+          any,
+          [",", " , ", "", ";"],
+          ["", " ", "D-", "AB-", "ABC-"],
+          ["10115", "1234", "123456", "123", ""],
+          [" ", "", "\t", ","],
+          ["Berlin", "Bad Tölz", "St. Gallen", "", "1"],
+          any,
+        ],
+        20_000,
+        7,
+      ),
+      "Musterstraße 1, 10115 Berlin",
+      "Hauptstr. 5a , D-80331 München",
+      "c/o Meier, Weg 7 b, 1234 Wien",
+      "12, 10115 Berlin",
+      "1, 10115 Berlin",
     ];
     let splits = 0;
     for (const text of cases) {
@@ -280,10 +511,26 @@ describe("the linear rewrites answer as the patterns they replace did", () => {
   test("splitPostalCity", () => {
     const code = ["10115", "1234", "123456", "123", "D-10115", "a"];
     const separator = [" ", ",", ", ", " , ", "\t", "", "1"];
-    const city = ["Berlin", "Bad Tölz", "St. Gallen", "Frankfurt (Oder)", "Halle/Saale", "L'Aquila", "Ober-Ursel", "", "1"];
+    const city = [
+      "Berlin",
+      "Bad Tölz",
+      "St. Gallen",
+      "Frankfurt (Oder)",
+      "Halle/Saale",
+      "L'Aquila",
+      "Ober-Ursel",
+      "",
+      "1",
+    ];
     const cases = [
-      ...strings([any, code, separator, city, any], 10_000, 11), ...strings([any, city, separator, code, any], 10_000, 17),
-      "10115 Berlin", "D-10115 Berlin", "Berlin 10115", "Berlin, 10115", "Frankfurt (Oder), 15230", "10115",
+      ...strings([any, code, separator, city, any], 10_000, 11),
+      ...strings([any, city, separator, code, any], 10_000, 17),
+      "10115 Berlin",
+      "D-10115 Berlin",
+      "Berlin 10115",
+      "Berlin, 10115",
+      "Frankfurt (Oder), 15230",
+      "10115",
     ];
     let withCity = 0;
     for (const text of cases) {
@@ -294,8 +541,30 @@ describe("the linear rewrites answer as the patterns they replace did", () => {
     expect(withCity).toBeGreaterThan(1000);
   });
   test("cleanTitle", () => {
-    const pieces = ["", "{{field:abc}}", "{{hidden:x}}", "Thanks", "your", "email", " ", "  ", "\n", ",", ".", "?", "!", ":", "{{", "}}", "}"];
-    const cases = [...strings(Array(8).fill(pieces), 20_000, 13), "Thanks {{field:abc}}, your email?", "{{field:abc}}, what is your phone ?"];
+    const pieces = [
+      "",
+      "{{field:abc}}",
+      "{{hidden:x}}",
+      "Thanks",
+      "your",
+      "email",
+      " ",
+      "  ",
+      "\n",
+      ",",
+      ".",
+      "?",
+      "!",
+      ":",
+      "{{",
+      "}}",
+      "}",
+    ];
+    const cases = [
+      ...strings(Array(8).fill(pieces), 20_000, 13),
+      "Thanks {{field:abc}}, your email?",
+      "{{field:abc}}, what is your phone ?",
+    ];
     for (const title of cases) expect({ title, clean: cleanTitle(title) }).toEqual({ title, clean: oldTitle(title) });
     expect(cleanTitle("Thanks {{field:abc}}, your email?")).toBe("Thanks, your email?");
   });

@@ -3,27 +3,57 @@ import { matchLabel } from "../../../shared/sources/labels.ts";
 import { mapAnswers } from "../../../shared/sources/mapper.ts";
 import { splitFullName } from "../../../shared/sources/names.ts";
 import {
-  normalizeConsent, normalizeCountry, normalizeDate, normalizeEmail, normalizeGender, normalizePhone, normalizePostalCode,
+  normalizeConsent,
+  normalizeCountry,
+  normalizeDate,
+  normalizeEmail,
+  normalizeGender,
+  normalizePhone,
+  normalizePostalCode,
 } from "../../../shared/sources/normalize.ts";
 
-const map = (answers: { label: string; value: unknown; fieldId?: string; ref?: string; fieldType?: string }[], extra = {}) =>
-  mapAnswers(answers, { forms: {}, ...extra }, "form-1");
+const map = (
+  answers: { label: string; value: unknown; fieldId?: string; ref?: string; fieldType?: string }[],
+  extra = {},
+) => mapAnswers(answers, { forms: {}, ...extra }, "form-1");
 
 describe("labels (EN + DE)", () => {
   test.each([
-    ["Vorname", "firstName"], ["Nachname", "lastName"], ["E-Mail-Adresse", "email"], ["Handynummer", "phone"], ["Geburtsdatum", "dateOfBirth"],
-    ["PLZ", "postalCode"], ["Ort", "city"], ["Your email", "email"], ["Mobile phone", "phone"], ["Zip code", "postalCode"],
-    ["Strasse und Hausnummer", "street"], ["Straße & Hausnummer", "street"], ["What is your first name?", "firstName"],
-    ["Wie lautet Ihr Nachname?", "lastName"], ["Mobiltelefonnummer", "phone"], ["first_name", "firstName"], ["lastName", "lastName"],
-    ["Email address", "email"], ["Anrede", "gender"], ["Land", "country"], ["Datenschutzerklärung", "consent"], ["PLZ / Ort", "postalCity"],
+    ["Vorname", "firstName"],
+    ["Nachname", "lastName"],
+    ["E-Mail-Adresse", "email"],
+    ["Handynummer", "phone"],
+    ["Geburtsdatum", "dateOfBirth"],
+    ["PLZ", "postalCode"],
+    ["Ort", "city"],
+    ["Your email", "email"],
+    ["Mobile phone", "phone"],
+    ["Zip code", "postalCode"],
+    ["Strasse und Hausnummer", "street"],
+    ["Straße & Hausnummer", "street"],
+    ["What is your first name?", "firstName"],
+    ["Wie lautet Ihr Nachname?", "lastName"],
+    ["Mobiltelefonnummer", "phone"],
+    ["first_name", "firstName"],
+    ["lastName", "lastName"],
+    ["Email address", "email"],
+    ["Anrede", "gender"],
+    ["Land", "country"],
+    ["Datenschutzerklärung", "consent"],
+    ["PLZ / Ort", "postalCity"],
   ])("%s → %s", (label, field) => {
     expect(matchLabel(label)?.field).toBe(field as never);
   });
-  test.each(["Is this your first visit?", "Name des Hausarztes", "Emergency contact phone", "Country code", "E-Mail wiederholen", "Timestamp"])(
-    "%s → nothing", (label) => {
-      expect(matchLabel(label)).toBeUndefined();
-    },
-  );
+  test.each([
+    "Is this your first visit?",
+    "Name des Hausarztes",
+    "Emergency contact phone",
+    "Country code",
+    "E-Mail wiederholen",
+    "Timestamp",
+  ])("%s → nothing", (label) => {
+    expect(matchLabel(label)).toBeUndefined();
+  });
   test("exact beats contained, contained beats compound", () => {
     expect(matchLabel("E-Mail")!.score).toBeGreaterThan(matchLabel("Please tell us the e-mail you use most")!.score);
   });
@@ -58,8 +88,10 @@ describe("normalizers", () => {
     expect(normalizeGender("Keine Angabe")).toBeUndefined();
   });
   test("consent", () => {
-    for (const v of ["Ja", "yes", "true", "accepted", true, 1, ["Ich stimme zu"], "on"]) expect(normalizeConsent(v)?.value).toBe(true);
-    for (const v of ["Nein", "no", "false", false, 0, [], "Ich stimme nicht zu"]) expect(normalizeConsent(v)?.value).toBe(false);
+    for (const v of ["Ja", "yes", "true", "accepted", true, 1, ["Ich stimme zu"], "on"])
+      expect(normalizeConsent(v)?.value).toBe(true);
+    for (const v of ["Nein", "no", "false", false, 0, [], "Ich stimme nicht zu"])
+      expect(normalizeConsent(v)?.value).toBe(false);
     expect(normalizeConsent("")).toBeUndefined();
     expect(normalizeConsent("Datenschutzhinweise")).toEqual({ value: true, certain: false });
   });
@@ -74,9 +106,17 @@ describe("normalizers", () => {
     expect(normalizeCountry("Atlantis")).toEqual({ value: "Atlantis", recognised: false });
   });
   test("full names", () => {
-    expect(splitFullName("Anne-Marie Müller-Lüdenscheidt")).toEqual({ firstName: "Anne-Marie", lastName: "Müller-Lüdenscheidt", salutation: undefined });
+    expect(splitFullName("Anne-Marie Müller-Lüdenscheidt")).toEqual({
+      firstName: "Anne-Marie",
+      lastName: "Müller-Lüdenscheidt",
+      salutation: undefined,
+    });
     expect(splitFullName("Ludwig van Beethoven")).toMatchObject({ firstName: "Ludwig", lastName: "van Beethoven" });
-    expect(splitFullName("Frau Dr. Eva Braun")).toMatchObject({ firstName: "Eva", lastName: "Braun", salutation: "Frau" });
+    expect(splitFullName("Frau Dr. Eva Braun")).toMatchObject({
+      firstName: "Eva",
+      lastName: "Braun",
+      salutation: "Frau",
+    });
     expect(splitFullName("Müller, Anna")).toMatchObject({ firstName: "Anna", lastName: "Müller" });
     expect(splitFullName("Zoë")).toEqual({ firstName: "Zoë", salutation: undefined });
   });
@@ -89,14 +129,20 @@ describe("mapAnswers", () => {
       { label: "Kontakt", value: "m@x.de" },
       { label: "Q3", value: "0171 1234567", ref: "tel_ref" },
     ];
-    const forms = { "form-1": { fields: { f1: "lastName" as const, kontakt: "email" as const, tel_ref: "phone" as const } } };
+    const forms = {
+      "form-1": { fields: { f1: "lastName" as const, kontakt: "email" as const, tel_ref: "phone" as const } },
+    };
     const { patient, confidence, provenance } = map(answers, { forms });
     expect(patient).toMatchObject({ lastName: "Max", email: "m@x.de", phone: "+491711234567" });
     expect(confidence).toMatchObject({ lastName: 1, email: 1, phone: 1 });
     expect(provenance.email).toEqual({ label: "Kontakt", method: "explicit" });
   });
   test("a '*' mapping applies to every form of the source", () => {
-    const { patient } = mapAnswers([{ label: "Q9", value: "x@y.de" }], { forms: { "*": { fields: { Q9: "email" } } } }, "any");
+    const { patient } = mapAnswers(
+      [{ label: "Q9", value: "x@y.de" }],
+      { forms: { "*": { fields: { Q9: "email" } } } },
+      "any",
+    );
     expect(patient.email).toBe("x@y.de");
   });
   test("confidence: explicit > exact label > contained label > shape only", () => {
@@ -114,7 +160,10 @@ describe("mapAnswers", () => {
     expect(patient.phone).toBeUndefined();
   });
   test("a visible answer beats a hidden field", () => {
-    const { patient } = map([{ label: "email", value: "hidden@x.de", fieldType: "hidden" }, { label: "E-Mail", value: "typed@x.de" }]);
+    const { patient } = map([
+      { label: "email", value: "hidden@x.de", fieldType: "hidden" },
+      { label: "E-Mail", value: "typed@x.de" },
+    ]);
     expect(patient.email).toBe("typed@x.de");
   });
   test("calculated answers are never mapped", () => {
@@ -122,11 +171,26 @@ describe("mapAnswers", () => {
     expect(patient.phone).toBeUndefined();
   });
   test("fullName from parts, parts from fullName, salutation gives gender", () => {
-    expect(map([{ label: "Vorname", value: "Max" }, { label: "Nachname", value: "Muster" }]).patient.fullName).toBe("Max Muster");
-    expect(map([{ label: "Name", value: "Herr Max Muster" }]).patient).toMatchObject({ firstName: "Max", lastName: "Muster", gender: "male" });
+    expect(
+      map([
+        { label: "Vorname", value: "Max" },
+        { label: "Nachname", value: "Muster" },
+      ]).patient.fullName,
+    ).toBe("Max Muster");
+    expect(map([{ label: "Name", value: "Herr Max Muster" }]).patient).toMatchObject({
+      firstName: "Max",
+      lastName: "Muster",
+      gender: "male",
+    });
   });
   test("phone region and date order come from the source", () => {
-    const { patient } = map([{ label: "Phone", value: "(415) 555-2671" }, { label: "DOB", value: "04/05/1990" }], { phoneRegion: "US", dateOrder: "MDY" });
+    const { patient } = map(
+      [
+        { label: "Phone", value: "(415) 555-2671" },
+        { label: "DOB", value: "04/05/1990" },
+      ],
+      { phoneRegion: "US", dateOrder: "MDY" },
+    );
     expect(patient).toMatchObject({ phone: "+14155552671", dateOfBirth: "1990-04-05" });
   });
 });

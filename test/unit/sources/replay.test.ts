@@ -30,10 +30,18 @@ function deliver(req: RawRequest, src: SourceConfig) {
 
 describe("event ids only from signed data", () => {
   const gh = source("generic", { scheme: "github", secrets: ["gh-secret"] });
-  const st = source("generic", { scheme: "stripe", secrets: ["st-secret"], toleranceSeconds: 300, header: "stripe-signature" });
+  const st = source("generic", {
+    scheme: "stripe",
+    secrets: ["st-secret"],
+    toleranceSeconds: 300,
+    header: "stripe-signature",
+  });
   const noId = JSON.stringify({ email: "victim@example.com", city: "Berlin" });
   const ghPost = (headers: Record<string, string>) =>
-    request(noId, { contentType: "application/json", headers: { "x-hub-signature-256": signGithub("gh-secret", noId), ...headers } });
+    request(noId, {
+      contentType: "application/json",
+      headers: { "x-hub-signature-256": signGithub("gh-secret", noId), ...headers },
+    });
 
   test("github scheme: a captured body re-posted with another X-GitHub-Delivery is the same event", () => {
     const first = deliver(ghPost({ "x-github-delivery": "d-1" }), gh);
@@ -48,7 +56,10 @@ describe("event ids only from signed data", () => {
   test("stripe scheme: delivery headers are ignored too; an id in the (signed) body is used", () => {
     const ts = Math.floor(NOW / 1000);
     const post = (body: string, headers: Record<string, string>) =>
-      request(body, { contentType: "application/json", headers: { "stripe-signature": signStripe("st-secret", ts, body), ...headers } });
+      request(body, {
+        contentType: "application/json",
+        headers: { "stripe-signature": signStripe("st-secret", ts, body), ...headers },
+      });
     const a = deliver(post(noId, { "x-github-delivery": "d-1", "webhook-id": "m-1" }), st);
     const b = deliver(post(noId, { "x-github-delivery": "d-2", "webhook-id": "m-2" }), st);
     expect(a.providerEventId).toBeNull();
@@ -60,7 +71,10 @@ describe("event ids only from signed data", () => {
   test("google-forms under the github scheme: an unsigned webhook-id is not the event id, the body's responseId is", () => {
     const gf = source("google-forms", { scheme: "github", secrets: ["gh-secret"] });
     const body = JSON.stringify({ formId: "F", responseId: "R1", answers: [{ title: "E-Mail", response: "a@b.de" }] });
-    const req = request(body, { contentType: "application/json", headers: { "x-hub-signature-256": signGithub("gh-secret", body), "webhook-id": "forged" } });
+    const req = request(body, {
+      contentType: "application/json",
+      headers: { "x-hub-signature-256": signGithub("gh-secret", body), "webhook-id": "forged" },
+    });
     const { providerEventId, event } = deliver(req, gf);
     expect(providerEventId).toBe("R1");
     expect(event.providerEventId).toBe("R1");
@@ -70,7 +84,14 @@ describe("event ids only from signed data", () => {
     const secret = "whsec_aG9va2xpbmUtZGV2LXNlY3JldC0zMi1ieXRlcy1vayE=";
     const sw = source("generic", { scheme: "standard-webhooks", secrets: [secret], toleranceSeconds: 300 });
     const ts = Math.floor(NOW / 1000);
-    const req = request(noId, { contentType: "application/json", headers: { "webhook-id": "msg_1", "webhook-timestamp": String(ts), "webhook-signature": signStandardWebhook(secret, "msg_1", ts, noId) } });
+    const req = request(noId, {
+      contentType: "application/json",
+      headers: {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": String(ts),
+        "webhook-signature": signStandardWebhook(secret, "msg_1", ts, noId),
+      },
+    });
     const { providerEventId, event } = deliver(req, sw);
     expect(providerEventId).toBe("msg_1");
     expect(event.providerEventId).toBe("msg_1");
@@ -83,11 +104,17 @@ describe("submittedAt only from signed data", () => {
 
   test("github scheme: an unsigned webhook-timestamp is ignored (receipt time)", () => {
     const gh = source("generic", { scheme: "github", secrets: ["gh-secret"] });
-    const req = request(body, { contentType: "application/json", headers: { "x-hub-signature-256": signGithub("gh-secret", body), "webhook-timestamp": dayBefore } });
+    const req = request(body, {
+      contentType: "application/json",
+      headers: { "x-hub-signature-256": signGithub("gh-secret", body), "webhook-timestamp": dayBefore },
+    });
     expect(deliver(req, gh).event.submittedAt).toBe(receipt);
     const gf = source("google-forms", { scheme: "github", secrets: ["gh-secret"] });
     const gfBody = JSON.stringify({ answers: [{ title: "E-Mail", response: "a@b.de" }] });
-    const gfReq = request(gfBody, { contentType: "application/json", headers: { "x-hub-signature-256": signGithub("gh-secret", gfBody), "webhook-timestamp": dayBefore } });
+    const gfReq = request(gfBody, {
+      contentType: "application/json",
+      headers: { "x-hub-signature-256": signGithub("gh-secret", gfBody), "webhook-timestamp": dayBefore },
+    });
     expect(deliver(gfReq, gf).event.submittedAt).toBe(receipt);
   });
 
@@ -95,7 +122,14 @@ describe("submittedAt only from signed data", () => {
     const secret = "whsec_aG9va2xpbmUtZGV2LXNlY3JldC0zMi1ieXRlcy1vayE=";
     const sw = source("generic", { scheme: "standard-webhooks", secrets: [secret], toleranceSeconds: 300 });
     const ts = Math.floor(NOW / 1000) - 60;
-    const req = request(body, { contentType: "application/json", headers: { "webhook-id": "m", "webhook-timestamp": String(ts), "webhook-signature": signStandardWebhook(secret, "m", ts, body) } });
+    const req = request(body, {
+      contentType: "application/json",
+      headers: {
+        "webhook-id": "m",
+        "webhook-timestamp": String(ts),
+        "webhook-signature": signStandardWebhook(secret, "m", ts, body),
+      },
+    });
     expect(deliver(req, sw).event.submittedAt).toBe(iso(ts * 1000));
   });
 });
@@ -120,24 +154,47 @@ describe("provider timestamps are bounded to a window around receipt", () => {
   });
 
   const cases: [string, SourceConfig, (when: string) => RawRequest][] = [
-    ["generic (timestamp)", source("generic", { scheme: "github", secrets: ["s"] }), (when) => {
-      const b = JSON.stringify({ timestamp: when, email: "a@b.de" });
-      return request(b, { contentType: "application/json", headers: { "x-hub-signature-256": signGithub("s", b) } });
-    }],
-    ["typeform (submitted_at)", source("typeform", { scheme: "typeform", secrets: ["s"] }), (when) => {
-      const b = JSON.stringify({ event_id: "e", form_response: { form_id: "F", submitted_at: when, answers: [] } });
-      return request(b, { contentType: "application/json", headers: { "typeform-signature": signTypeform("s", b) } });
-    }],
-    ["heyflow (createdAt)", source("heyflow", { scheme: "token", tokens: ["t"], header: "x-webhook-token" }), (when) =>
-      request({ id: "h", createdAt: when, fields: { "E-Mail": "a@b.de" } }, { headers: { "x-webhook-token": "t" } })],
-    ["google-forms (timestamp)", source("google-forms", { scheme: "github", secrets: ["s"] }), (when) => {
-      const b = JSON.stringify({ responseId: "r", timestamp: when, answers: [{ title: "E-Mail", response: "a@b.de" }] });
-      return request(b, { contentType: "application/json", headers: { "x-hub-signature-256": signGithub("s", b) } });
-    }],
+    [
+      "generic (timestamp)",
+      source("generic", { scheme: "github", secrets: ["s"] }),
+      (when) => {
+        const b = JSON.stringify({ timestamp: when, email: "a@b.de" });
+        return request(b, { contentType: "application/json", headers: { "x-hub-signature-256": signGithub("s", b) } });
+      },
+    ],
+    [
+      "typeform (submitted_at)",
+      source("typeform", { scheme: "typeform", secrets: ["s"] }),
+      (when) => {
+        const b = JSON.stringify({ event_id: "e", form_response: { form_id: "F", submitted_at: when, answers: [] } });
+        return request(b, { contentType: "application/json", headers: { "typeform-signature": signTypeform("s", b) } });
+      },
+    ],
+    [
+      "heyflow (createdAt)",
+      source("heyflow", { scheme: "token", tokens: ["t"], header: "x-webhook-token" }),
+      (when) =>
+        request({ id: "h", createdAt: when, fields: { "E-Mail": "a@b.de" } }, { headers: { "x-webhook-token": "t" } }),
+    ],
+    [
+      "google-forms (timestamp)",
+      source("google-forms", { scheme: "github", secrets: ["s"] }),
+      (when) => {
+        const b = JSON.stringify({
+          responseId: "r",
+          timestamp: when,
+          answers: [{ title: "E-Mail", response: "a@b.de" }],
+        });
+        return request(b, { contentType: "application/json", headers: { "x-hub-signature-256": signGithub("s", b) } });
+      },
+    ],
   ];
-  test.each(cases)("%s: far future → receipt time; implausibly old → the window's edge; a month ago kept", (_name, src, build) => {
-    expect(deliver(build(farFuture), src).event.submittedAt).toBe(receipt);
-    expect(deliver(build(tooOld), src).event.submittedAt).toBe(edge);
-    expect(deliver(build(monthAgo), src).event.submittedAt).toBe(monthAgo);
-  });
+  test.each(cases)(
+    "%s: far future → receipt time; implausibly old → the window's edge; a month ago kept",
+    (_name, src, build) => {
+      expect(deliver(build(farFuture), src).event.submittedAt).toBe(receipt);
+      expect(deliver(build(tooOld), src).event.submittedAt).toBe(edge);
+      expect(deliver(build(monthAgo), src).event.submittedAt).toBe(monthAgo);
+    },
+  );
 });

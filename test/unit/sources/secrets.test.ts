@@ -13,9 +13,10 @@ const file = (name: string, content: string) => {
   writeFileSync(path, content);
   return path;
 };
-const sourceYaml = (id: string, adapter: string, auth: string) => `  - id: ${id}\n    adapter: ${adapter}\n    auth: ${auth}\n`;
+const sourceYaml = (id: string, adapter: string, auth: string) =>
+  `  - id: ${id}\n    adapter: ${adapter}\n    auth: ${auth}\n`;
 const one = (auth: string, adapter = "generic") => `sources:\n${sourceYaml("s1", adapter, auth)}`;
-const whsec = (bytes: number) => "whsec_" + Buffer.alloc(bytes, 7).toString("base64");
+const whsec = (bytes: number) => `whsec_${Buffer.alloc(bytes, 7).toString("base64")}`;
 
 /** The SourcesConfigError parseSources throws (fails the test when it does not throw). */
 function refusal(text: string, env: Record<string, string | undefined> = {}): SourcesConfigError {
@@ -44,7 +45,10 @@ describe("empty secrets are refused", () => {
     expect(e.message).toContain("empty");
   });
   test("an empty HeyFlow token (Basic auth with an empty password would pass)", () => {
-    const e = refusal(one('{ scheme: token, basicUser: heyflow, tokens: [{ env: HF }, "dev-heyflow-token"] }', "heyflow"), { HF: " " });
+    const e = refusal(
+      one('{ scheme: token, basicUser: heyflow, tokens: [{ env: HF }, "dev-heyflow-token"] }', "heyflow"),
+      { HF: " " },
+    );
     expect(e.message).toContain("auth.tokens[0]");
     expect(e.message).toContain("HF");
   });
@@ -64,11 +68,13 @@ describe("secrets too short for their scheme are refused", () => {
     const e = refusal(one(auth, adapter), { S: short });
     expect(e.message).toContain("at least 16");
     expect(e.message).not.toContain(short);
-    expect(() => parseSources(one(auth, adapter), { S: short + "p" })).not.toThrow();
+    expect(() => parseSources(one(auth, adapter), { S: `${short}p` })).not.toThrow();
   });
   test("the dev secrets pass (heyflow token 17 characters, typeform secret 19)", () => {
     expect(() => parseSources(one("{ scheme: token, tokens: [dev-heyflow-token] }", "heyflow"), {})).not.toThrow();
-    expect(() => parseSources(one("{ scheme: typeform, secrets: [dev-typeform-secret] }", "typeform"), {})).not.toThrow();
+    expect(() =>
+      parseSources(one("{ scheme: typeform, secrets: [dev-typeform-secret] }", "typeform"), {}),
+    ).not.toThrow();
   });
 });
 
@@ -81,9 +87,9 @@ describe("Standard Webhooks secrets: whsec_ + strict base64 of 24 to 64 bytes", 
     ["65 bytes", whsec(65), "64"],
     ["no whsec_ prefix", whsec(32).slice(6), "whsec_"],
     ["whitespace after the prefix (decoded leniently: a 0-byte key)", "whsec_    ", "whitespace"],
-    ["a space inside the base64", whsec(32).slice(0, 20) + " " + whsec(32).slice(20), "base64"],
-    ["junk inside the base64", whsec(32).slice(0, 20) + "*" + whsec(32).slice(20), "base64"],
-    ["URL-safe alphabet", "whsec_" + Buffer.alloc(32, 251).toString("base64url"), "base64"],
+    ["a space inside the base64", `${whsec(32).slice(0, 20)} ${whsec(32).slice(20)}`, "base64"],
+    ["junk inside the base64", `${whsec(32).slice(0, 20)}*${whsec(32).slice(20)}`, "base64"],
+    ["URL-safe alphabet", `whsec_${Buffer.alloc(32, 251).toString("base64url")}`, "base64"],
     ["unpadded", whsec(32).replace(/=+$/, ""), "base64"],
   ])("%s refused", (_what, secret, hint) => {
     const e = refusal(one("{ scheme: standard-webhooks, secrets: [{ env: SW }] }"), { SW: secret });
@@ -96,7 +102,10 @@ describe("Standard Webhooks secrets: whsec_ + strict base64 of 24 to 64 bytes", 
 
 describe("malformed for the scheme", () => {
   test("a token with a space or control character can never be presented in a header: refused", () => {
-    const e = refusal(one("{ scheme: token, tokens: [{ env: T1 }, { env: T2 }] }", "heyflow"), { T1: "token with spaces inside", T2: "token\u0001control-chars" });
+    const e = refusal(one("{ scheme: token, tokens: [{ env: T1 }, { env: T2 }] }", "heyflow"), {
+      T1: "token with spaces inside",
+      T2: "token\u0001control-chars",
+    });
     expect(e.problems).toHaveLength(2);
     expect(e.message).toContain("auth.tokens[0]");
     expect(e.message).toContain("auth.tokens[1]");
@@ -116,7 +125,7 @@ describe("malformed for the scheme", () => {
 });
 
 test("every problem of every source in one error, each named, no value echoed", () => {
-  const values = { A: "   ", B: "short-secret", C: "whsec_" + Buffer.from("too-short").toString("base64") };
+  const values = { A: "   ", B: "short-secret", C: `whsec_${Buffer.from("too-short").toString("base64")}` };
   const text = `sources:\n${sourceYaml("one", "generic", "{ scheme: github, secrets: [{ env: A }] }")}${sourceYaml("two", "typeform", "{ scheme: typeform, secrets: [{ env: B }] }")}${sourceYaml("three", "generic", "{ scheme: standard-webhooks, secrets: [{ env: C }] }")}${sourceYaml("four", "generic", "{ scheme: github, secrets: [{ env: MISSING }] }")}`;
   const e = refusal(text, values);
   expect(e.code).toBe("invalid_sources_config");
