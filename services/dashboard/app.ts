@@ -18,6 +18,7 @@ import { listEvents } from "./events.ts";
 import { formQuestions, formSubmissions, listForms } from "./forms.ts";
 import { openApiDocument } from "./openapi.ts";
 import { dashboardPage } from "./page.ts";
+import { keysetPage } from "./paging.ts";
 import { findPatients, getPatient, type PatientDto } from "./patients.ts";
 
 export interface DashboardDeps {
@@ -32,14 +33,6 @@ export interface DashboardDeps {
   isDraining?: () => boolean;
 }
 
-function limitParam(value: string | undefined, def = 50, max = 500): number | Response {
-  if (value === undefined) return def;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max)
-    return errorResponse(400, "invalid_limit", `limit must be a whole number from 1 to ${max}`);
-  return n;
-}
-
 // The shapes of the cursors this API hands out; anything else is a 400, not a failed query.
 const iso = v.pipe(v.string(), v.isoTimestamp());
 const PatientCursor = v.object({ id: v.pipe(v.string(), v.regex(/^\d{1,18}$/)) });
@@ -48,38 +41,6 @@ const EventCursor = v.object({
   eventId: v.string(),
 });
 const SubmissionCursor = v.object({ submittedAt: iso, eventId: v.string() });
-
-function decodeCursor<S extends v.GenericSchema>(
-  schema: S,
-  cursor: string | undefined,
-): v.InferOutput<S> | undefined | Response {
-  if (!cursor) return undefined;
-  try {
-    const result = v.safeParse(schema, JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
-    if (result.success) return result.output;
-  } catch {}
-  return errorResponse(400, "invalid_cursor", "cursor is not one this API returned");
-}
-const encodeCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
-
-/**
- * One keyset-paged listing: validates `limit` and `cursor`, fetches a page after the
- * cursor, and hands out the cursor of its last item when the page was full.
- */
-async function keysetPage<S extends v.GenericSchema, T>(
-  schema: S,
-  query: { limit?: string; cursor?: string },
-  fetchPage: (limit: number, after: v.InferOutput<S> | undefined) => Promise<T[]>,
-  cursorOf: (last: T) => v.InferOutput<S>,
-): Promise<Response> {
-  const limit = limitParam(query.limit);
-  if (limit instanceof Response) return limit;
-  const after = decodeCursor(schema, query.cursor);
-  if (after instanceof Response) return after;
-  const items = await fetchPage(limit, after);
-  const last = items.at(-1);
-  return json({ items, nextCursor: items.length === limit && last ? encodeCursor(cursorOf(last)) : null });
-}
 
 export function createDashboardApp(deps: DashboardDeps) {
   const { sql, redis, log } = deps;

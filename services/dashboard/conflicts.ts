@@ -11,6 +11,7 @@ import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { PatientCache } from "../../shared/patient-cache.ts";
 import { requireRole } from "./auth.ts";
+import { keysetPage } from "./paging.ts";
 import { getPatient, type PatientDto } from "./patients.ts";
 
 export interface ConflictDto {
@@ -54,37 +55,25 @@ async function page(
   query: Record<string, string | undefined>,
   filter: { status?: string; patientId?: string },
 ): Promise<Response> {
-  const limit = query.limit === undefined ? 50 : Number(query.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500)
-    return errorResponse(400, "invalid_limit", "limit must be a whole number from 1 to 500");
   if (filter.status !== undefined && !(STATUSES as readonly string[]).includes(filter.status)) {
     return errorResponse(400, "invalid_status", `status must be one of ${STATUSES.join(", ")}`);
   }
-  let before: string | undefined;
-  if (query.cursor) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(Buffer.from(query.cursor, "base64url").toString("utf8"));
-    } catch {}
-    const result = v.safeParse(Cursor, parsed);
-    if (!result.success) return errorResponse(400, "invalid_cursor", "cursor is not one this API returned");
-    before = result.output.id;
-  }
-  const rows = await sql`
-    select ${sql.unsafe(COLUMNS)} from patient_conflicts
-    where true
-      ${filter.status ? sql`and status = ${filter.status}` : sql``}
-      ${filter.patientId ? sql`and patient_id = ${filter.patientId}::bigint` : sql``}
-      ${before ? sql`and id < ${before}::bigint` : sql``}
-    order by id desc
-    limit ${limit}`;
-  const items = rows.map(toDto);
-  const last = items.at(-1);
-  return json({
-    items,
-    nextCursor:
-      items.length === limit && last ? Buffer.from(JSON.stringify({ id: last.id })).toString("base64url") : null,
-  });
+  return keysetPage(
+    Cursor,
+    query,
+    async (limit, after) => {
+      const rows = await sql`
+        select ${sql.unsafe(COLUMNS)} from patient_conflicts
+        where true
+          ${filter.status ? sql`and status = ${filter.status}` : sql``}
+          ${filter.patientId ? sql`and patient_id = ${filter.patientId}::bigint` : sql``}
+          ${after ? sql`and id < ${after.id}::bigint` : sql``}
+        order by id desc
+        limit ${limit}`;
+      return rows.map(toDto);
+    },
+    (last) => ({ id: last.id }),
+  );
 }
 
 export interface ConflictDeps {
