@@ -5,7 +5,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
 import { errorResponse } from "../../shared/http/errors.ts";
 
-export type Role = "admin" | "viewer";
+export const ROLES = ["admin", "viewer"] as const;
+export type Role = (typeof ROLES)[number];
 
 export interface Principal {
   role: Role;
@@ -26,7 +27,8 @@ function parseTokens(spec: string): { digest: Buffer; role: Role }[] {
       const eq = pair.lastIndexOf("=");
       const token = eq < 0 ? pair : pair.slice(0, eq);
       const role = (eq < 0 ? "admin" : pair.slice(eq + 1)) as Role;
-      if (role !== "admin" && role !== "viewer") throw new Error(`unknown role "${role}" in DASHBOARD_API_TOKENS`);
+      // readDashboardConfig has refused any other role already; this guards other callers.
+      if (!ROLES.includes(role)) throw new Error("unknown role in DASHBOARD_API_TOKENS");
       return { digest: digest(token), role };
     });
 }

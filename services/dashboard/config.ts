@@ -9,6 +9,7 @@ import {
   sourcesFileConfig,
 } from "../../shared/config.ts";
 import { DEV_CREDENTIALS } from "../../shared/dev-credentials.ts";
+import { ROLES } from "./auth.ts";
 
 // Every pair needs a token before its "=": an empty one would let "Authorization: Bearer " in.
 const apiTokens = v.pipe(
@@ -16,6 +17,15 @@ const apiTokens = v.pipe(
   v.check(
     (s) => s.split(",").every((pair) => !pair.includes("=") || pair.slice(0, pair.lastIndexOf("=")).trim() !== ""),
     "every token=role pair needs a token",
+  ),
+  // Checked here so a typo in a role is one more line of the start-up error, not a crash later.
+  v.check(
+    (s) =>
+      s
+        .split(",")
+        .filter((pair) => pair.includes("="))
+        .every((pair) => (ROLES as readonly string[]).includes(pair.slice(pair.lastIndexOf("=") + 1).trim())),
+    `every role must be one of: ${ROLES.join(", ")}`,
   ),
 );
 

@@ -148,6 +148,18 @@ test("HOOKLINE_ENV itself is validated: development, production or unset", () =>
   expect(readIngressConfig({ HOOKLINE_SOURCES: REAL_SOURCES }).hooklineEnv).toBeUndefined();
 });
 
+test("an unknown role in DASHBOARD_API_TOKENS is one line of the start-up error, the tokens not echoed", () => {
+  const e = configError(() =>
+    readDashboardConfig({
+      HOOKLINE_SOURCES: REAL_SOURCES,
+      DASHBOARD_API_TOKENS: `${REAL_TOKENS},s3cr3t-token=superuser`,
+      DATABASE_URL: REAL_DATABASE,
+    }),
+  );
+  expect(e.problems).toEqual([expect.stringContaining("every role must be one of: admin, viewer")]);
+  expect(e.message).not.toContain("s3cr3t-token");
+});
+
 test("an empty token in DASHBOARD_API_TOKENS is refused (an empty bearer would match it)", () => {
   const e = configError(() =>
     readDashboardConfig({
