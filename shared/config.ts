@@ -75,7 +75,10 @@ export interface ConfigEntry<T> {
   name: string;
   schema: v.GenericSchema<string, T>;
   default?: string;
-  /** A public dev value used when the variable is unset and HOOKLINE_ENV=development; otherwise the variable is required. */
+  /**
+   * A public dev value used when the variable is unset and HOOKLINE_ENV=development; otherwise
+   * the variable is required.
+   */
   devDefault?: string;
   /**
    * Secret values are never echoed back in errors, and with HOOKLINE_ENV=production one
@@ -130,7 +133,8 @@ export function readConfig<S extends Record<string, ConfigEntry<any>>>(
       problems.push(
         e.devDefault === undefined
           ? `${e.name} is required`
-          : `${e.name} is required (for local use only, HOOKLINE_ENV=development defaults it to the public dev value${e.secret ? "" : ` ${e.devDefault}`})`,
+          : `${e.name} is required (for local use only, HOOKLINE_ENV=development defaults it ` +
+              `to the public dev value${e.secret ? "" : ` ${e.devDefault}`})`,
       );
       continue;
     }

@@ -135,11 +135,13 @@ export function planStreamUpdate(plan: StreamPlan, current: StreamConfig): Strea
   if (current.retention !== plan.retention) {
     const migrate =
       plan.retention === "workqueue"
-        ? ` Run "./ops/hookline stream migrate" (it seals ${plan.name}, waits until the projector has acknowledged every message, then recreates it) and start again.`
+        ? ` Run "./ops/hookline stream migrate" (it seals ${plan.name}, waits until the projector has ` +
+          "acknowledged every message, then recreates it) and start again."
         : "";
+    const mismatch = `stream ${plan.name} has retention "${current.retention}", hookline needs "${plan.retention}"`;
     throw new StreamProvisionError(
       plan.retention === "workqueue" ? "stream_migration_required" : "stream_incompatible",
-      `stream ${plan.name} has retention "${current.retention}", hookline needs "${plan.retention}"; JetStream cannot change retention to or from workqueue in place.${migrate}`,
+      `${mismatch}; JetStream cannot change retention to or from workqueue in place.${migrate}`,
     );
   }
   if (current.storage !== plan.storage) {

@@ -24,13 +24,17 @@ export interface EventQuery {
 }
 
 export async function listEvents(sql: Sql, query: EventQuery): Promise<EventDto[]> {
+  const before = query.before
+    ? sql`and (received_at, event_id) < (${new Date(query.before.receivedAt)}, ${query.before.eventId})`
+    : sql``;
   const rows = await sql`
-    select event_id, source, received_at, submitted_at, form_id, provider_event_id, patient_id, content_type, stream_seq, trace_id
+    select event_id, source, received_at, submitted_at, form_id, provider_event_id, patient_id, content_type,
+      stream_seq, trace_id
       ${query.withCanonical ? sql`, canonical` : sql``}
     from webhook_events
     where true
       ${query.source ? sql`and source = ${query.source}` : sql``}
-      ${query.before ? sql`and (received_at, event_id) < (${new Date(query.before.receivedAt)}, ${query.before.eventId})` : sql``}
+      ${before}
     order by received_at desc, event_id desc
     limit ${query.limit}`;
   return rows.map((r) => ({

@@ -46,11 +46,14 @@ export interface SubmissionQuery {
 }
 
 export async function formSubmissions(sql: Sql, q: SubmissionQuery) {
+  const before = q.before
+    ? sql`and (submitted_at, event_id) < (${q.before.submittedAt}::timestamptz, ${q.before.eventId})`
+    : sql``;
   const rows = await sql`
     select event_id, patient_id, submitted_at, answers
     from form_submissions
     where source = ${q.source} and form_id = ${q.formId}
-      ${q.before ? sql`and (submitted_at, event_id) < (${q.before.submittedAt}::timestamptz, ${q.before.eventId})` : sql``}
+      ${before}
     order by submitted_at desc, event_id desc
     limit ${q.limit}`;
   return rows.map((r) => {

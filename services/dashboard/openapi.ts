@@ -3,6 +3,8 @@ import { PATIENT_FIELDS, type PatientFieldSpec } from "../../shared/patient-fiel
 
 const nullable = (schema: Record<string, unknown>) => ({ ...schema, type: [schema.type, "null"] });
 const str = { type: "string" };
+/** An object with keys of its own choosing. */
+const openObject = { type: "object", additionalProperties: true };
 
 /** A patient: the canonical fields (from the field table, with their types), then the record's bookkeeping. */
 const patient = {
@@ -25,7 +27,7 @@ const patient = {
     eventId: { ...str, description: "the latest submission merged into this record" },
     submittedAt: { ...str, format: "date-time" },
     eventsCount: { type: "integer", description: "submissions with this email, conflicts included" },
-    answers: { type: "object", additionalProperties: true, description: "every answer, label → value (patient data)" },
+    answers: { ...openObject, description: "every answer, label → value (patient data)" },
     openConflicts: { type: "integer", description: "open identity conflicts (GET /api/v1/patients/{id}/conflicts)" },
     createdAt: { ...str, format: "date-time" },
     updatedAt: { ...str, format: "date-time" },
@@ -82,7 +84,8 @@ export const openApiDocument = {
         type: "http",
         scheme: "bearer",
         description:
-          "A token from DASHBOARD_API_TOKENS. Role viewer reads patients, forms and conflicts; operations whose security names the role admin need an admin token.",
+          "A token from DASHBOARD_API_TOKENS. Role viewer reads patients, forms and conflicts; " +
+          "operations whose security names the role admin need an admin token.",
       },
     },
     schemas: { Patient: patient },
@@ -152,7 +155,8 @@ export const openApiDocument = {
     "/api/v1/conflicts/{id}/resolve": {
       post: {
         summary:
-          'Resolve an open conflict: accept merges the submission as "later wins" would have; dismiss leaves the patient unchanged',
+          'Resolve an open conflict: accept merges the submission as "later wins" would have; ' +
+          "dismiss leaves the patient unchanged",
         ...adminOnly,
         parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
         requestBody: {

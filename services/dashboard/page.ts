@@ -11,9 +11,13 @@ const HTML = `<!doctype html>
 </head>
 <body><header><h1>hookline — patients</h1><button id="token" type="button">API token</button></header>
 <main>
-<form id="token-form" hidden><label for="token-input">Dashboard API token</label> <input id="token-input" type="password" autocomplete="off" spellcheck="false"> <button>Use token</button></form>
-<form id="search"><input id="q" name="q" placeholder="Search by email, name or phone" autocomplete="off"> <button>Search</button><span id="status"></span></form>
-<table><thead><tr><th>Name</th><th>Email</th><th>Phone</th><th>Date of birth</th><th>City</th><th>Source</th><th>Submitted</th></tr></thead><tbody id="rows"></tbody></table>
+<form id="token-form" hidden><label for="token-input">Dashboard API token</label>
+<input id="token-input" type="password" autocomplete="off" spellcheck="false">
+<button>Use token</button></form>
+<form id="search"><input id="q" name="q" placeholder="Search by email, name or phone" autocomplete="off">
+<button>Search</button><span id="status"></span></form>
+<table><thead><tr><th>Name</th><th>Email</th><th>Phone</th><th>Date of birth</th>
+<th>City</th><th>Source</th><th>Submitted</th></tr></thead><tbody id="rows"></tbody></table>
 </main></body></html>
 `;
 
@@ -43,7 +47,8 @@ function askForToken() {
 // Rows are built with textContent: patient data is never parsed as markup.
 function row(p) {
   const tr = document.createElement("tr");
-  for (const value of [p.fullName, p.email, p.phone, p.dateOfBirth, p.city, p.source, new Date(p.submittedAt).toLocaleString()]) {
+  const submitted = new Date(p.submittedAt).toLocaleString();
+  for (const value of [p.fullName, p.email, p.phone, p.dateOfBirth, p.city, p.source, submitted]) {
     const td = document.createElement("td");
     td.textContent = value ?? "";
     tr.append(td);
@@ -57,7 +62,8 @@ async function load() {
   say("loading…");
   let res, body;
   try {
-    res = await fetch("/api/v1/patients" + (q ? "?q=" + encodeURIComponent(q) : ""), { headers: { authorization: "Bearer " + token }, cache: "no-store" });
+    const url = "/api/v1/patients" + (q ? "?q=" + encodeURIComponent(q) : "");
+    res = await fetch(url, { headers: { authorization: "Bearer " + token }, cache: "no-store" });
     body = await res.json();
   } catch {
     say("the dashboard did not answer");

@@ -2,7 +2,10 @@
 import type { Row, Sql } from "postgres";
 import { PATIENT_FIELDS, type PatientValues } from "../../shared/patient-fields.ts";
 
-/** A patient in API responses: the canonical fields (shared/patient-fields.ts) at the top level, then the record's bookkeeping. */
+/**
+ * A patient in API responses: the canonical fields (shared/patient-fields.ts) at the top level,
+ * then the record's bookkeeping.
+ */
 export type PatientDto = { id: string } & PatientValues & {
     source: string;
     formId: string | null;
@@ -37,8 +40,10 @@ function toPatientDto(r: Row): PatientDto {
 const FIELD_COLUMNS = PATIENT_FIELDS.map((f) =>
   f.type === "date" ? `to_char(${f.column}, 'YYYY-MM-DD') as ${f.column}` : f.column,
 );
-const COLUMNS = `id, ${FIELD_COLUMNS.join(", ")}, source, form_id, last_event_id, submitted_at, events_count, answers, created_at, updated_at,
-  (select count(*)::int from patient_conflicts c where c.patient_id = patients.id and c.status = 'open') as open_conflicts`;
+const COLUMNS = `id, ${FIELD_COLUMNS.join(", ")}, source, form_id, last_event_id, submitted_at, events_count, answers,
+  created_at, updated_at,
+  (select count(*)::int from patient_conflicts c
+    where c.patient_id = patients.id and c.status = 'open') as open_conflicts`;
 
 export interface PatientQuery {
   q?: string;
@@ -53,11 +58,16 @@ const likeLiteral = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export async function findPatients(sql: Sql, query: PatientQuery): Promise<PatientDto[]> {
   const q = query.q?.trim();
+  const nameOrPhone =
+    q && !q.includes("@")
+      ? sql`and (full_name ilike ${`%${likeLiteral(q)}%`} or phone = ${q}
+          or last_name ilike ${`${likeLiteral(q)}%`})`
+      : sql``;
   const rows = await sql`
     select ${sql.unsafe(COLUMNS)} from patients
     where true
       ${q?.includes("@") ? sql`and email = ${q.toLowerCase()}` : sql``}
-      ${q && !q.includes("@") ? sql`and (full_name ilike ${`%${likeLiteral(q)}%`} or phone = ${q} or last_name ilike ${`${likeLiteral(q)}%`})` : sql``}
+      ${nameOrPhone}
       ${query.source ? sql`and source = ${query.source}` : sql``}
       ${query.beforeId ? sql`and id < ${query.beforeId}::bigint` : sql``}
     order by id desc

@@ -111,7 +111,10 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     contentType: string;
   }
 
-  /** Cheap rejections, before the body is read: unknown source (404), IP (403), method (405), content type (415), declared size (413). */
+  /**
+   * Cheap rejections, before the body is read: unknown source (404), IP (403), method (405),
+   * content type (415), declared size (413).
+   */
   function checkRequest(request: Request, sourceId: string, peer: () => string | undefined): Accepted | Response {
     const source = sources.get(sourceId);
     if (!source) return errorResponse(404, "unknown_source", `no source "${sourceId}" is configured`);

@@ -48,6 +48,19 @@ export interface RunningProjector {
   healthy(): Promise<boolean>;
 }
 
+/** Socket and driver codes of a connection that failed or was lost. */
+const CONNECTION_ERROR_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+]);
+
 /**
  * Failures of the database rather than of the data: it is down, restarting, out of
  * connections, refusing our login, or asked us to retry. Such a batch is redelivered
@@ -56,9 +69,7 @@ export interface RunningProjector {
 function isTransient(error: unknown): boolean {
   const code = (error as { code?: string })?.code ?? "";
   return (
-    /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|CONNECTION_CLOSED|CONNECTION_ENDED|CONNECTION_DESTROYED|CONNECT_TIMEOUT)$/.test(
-      code,
-    ) ||
+    CONNECTION_ERROR_CODES.has(code) ||
     /^(08|28|53|57|58)/.test(code) || // connection, authorization, resources, operator intervention, system
     code === "3D000" || // database does not exist (yet)
     code === "40001" ||

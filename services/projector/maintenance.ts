@@ -36,9 +36,8 @@ export async function runMaintenance(sql: Sql, opts: { retentionMonths: number }
       await ensurePartitionsAhead(conn);
       if (opts.retentionMonths <= 0) return result;
       const [{ cutoff }] = (await conn`
-        select (date_trunc('month', now() at time zone 'UTC') - make_interval(months => ${opts.retentionMonths})) at time zone 'UTC' as cutoff`) as unknown as [
-        { cutoff: Date },
-      ];
+        select (date_trunc('month', now() at time zone 'UTC') - make_interval(months => ${opts.retentionMonths}))
+          at time zone 'UTC' as cutoff`) as unknown as [{ cutoff: Date }];
       // A reserved connection has no begin(): the transaction is spelled out.
       await conn`begin`;
       try {

@@ -59,7 +59,9 @@ async function admitNewEvents(tx: TransactionSql, events: DecodedEvent[]): Promi
   );
   const admitted = await tx<{ event_id: string }[]>`
     insert into webhook_event_ids (event_id, received_at)
-    select * from unnest(${column(tx, unique, (e) => e.eventId)}::text[], ${column(tx, unique, (e) => e.receivedAt)}::timestamptz[])
+    select * from unnest(
+      ${column(tx, unique, (e) => e.eventId)}::text[],
+      ${column(tx, unique, (e) => e.receivedAt)}::timestamptz[])
     on conflict (event_id) do nothing
     returning event_id`;
   const fresh = new Set(admitted.map((r) => r.event_id));
@@ -80,9 +82,11 @@ async function insertRawEvents(
       ${col(accepted, (e) => e.eventId)}::text[], ${col(accepted, (e) => e.receivedAt)}::timestamptz[],
       ${col(accepted, (e) => e.event.source)}::text[], ${col(accepted, (e) => e.streamSeq)}::bigint[],
       ${col(accepted, (e) => e.contentType)}::text[], ${col(accepted, (e) => e.event.providerEventId)}::text[],
-      ${col(accepted, (e) => e.event.formId)}::text[], ${col(accepted, (e) => new Date(e.event.submittedAt))}::timestamptz[],
+      ${col(accepted, (e) => e.event.formId)}::text[],
+      ${col(accepted, (e) => new Date(e.event.submittedAt))}::timestamptz[],
       ${col(accepted, (e) => patientIdByEvent.get(e.eventId))}::bigint[], ${col(accepted, (e) => e.body)}::text[],
-      ${col(accepted, (e) => e.traceId)}::text[], ${col(accepted, (e) => JSON.stringify({ ...e.event, eventId: e.eventId }))}::jsonb[])`;
+      ${col(accepted, (e) => e.traceId)}::text[],
+      ${col(accepted, (e) => JSON.stringify({ ...e.event, eventId: e.eventId }))}::jsonb[])`;
 }
 
 interface QuestionCount {
@@ -130,14 +134,17 @@ async function insertFormData(
     insert into form_submissions (event_id, source, form_id, patient_id, submitted_at, answers)
     select * from unnest(
       ${col(withForm, (e) => e.eventId)}::text[], ${col(withForm, (e) => e.event.source)}::text[],
-      ${col(withForm, (e) => e.event.formId)}::text[], ${col(withForm, (e) => patientIdByEvent.get(e.eventId))}::bigint[],
-      ${col(withForm, (e) => new Date(e.event.submittedAt))}::timestamptz[], ${col(withForm, (e) => JSON.stringify(e.event.answers))}::jsonb[])`;
+      ${col(withForm, (e) => e.event.formId)}::text[],
+      ${col(withForm, (e) => patientIdByEvent.get(e.eventId))}::bigint[],
+      ${col(withForm, (e) => new Date(e.event.submittedAt))}::timestamptz[],
+      ${col(withForm, (e) => JSON.stringify(e.event.answers))}::jsonb[])`;
   const qs = countQuestions(withForm);
   await tx`
     insert into form_questions (source, form_id, label, field_id, field_type, answers_count)
     select * from unnest(
       ${col(qs, (q) => q.source)}::text[], ${col(qs, (q) => q.form_id)}::text[], ${col(qs, (q) => q.label)}::text[],
-      ${col(qs, (q) => q.field_id)}::text[], ${col(qs, (q) => q.field_type)}::text[], ${col(qs, (q) => q.answers_count)}::bigint[])
+      ${col(qs, (q) => q.field_id)}::text[], ${col(qs, (q) => q.field_type)}::text[],
+      ${col(qs, (q) => q.answers_count)}::bigint[])
     on conflict (source, form_id, label) do update set
       field_id = coalesce(excluded.field_id, form_questions.field_id),
       field_type = coalesce(excluded.field_type, form_questions.field_type),

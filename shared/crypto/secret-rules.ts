@@ -16,7 +16,10 @@ export type SecretScheme = "standard-webhooks" | "typeform" | "github" | "stripe
  */
 const MIN_SHARED_SECRET_CHARS = 16;
 
-/** Standard Webhooks: "The secret SHOULD be between 24 bytes (192 bits) and 64 bytes (512 bits)" (spec, symmetric signatures). */
+/**
+ * Standard Webhooks: "The secret SHOULD be between 24 bytes (192 bits) and 64 bytes (512 bits)"
+ * (spec, symmetric signatures).
+ */
 const STANDARD_SECRET_BYTES = { min: 24, max: 64 } as const;
 
 /**
@@ -33,10 +36,13 @@ export function secretProblem(scheme: SecretScheme, secret: string): string | un
     if (!secret.startsWith(STANDARD_SECRET_PREFIX))
       return `must be ${STANDARD_SECRET_PREFIX}<base64> (Standard Webhooks)`;
     const key = decodeStandardSecret(secret);
-    if (key.length === 0)
-      return `must be ${STANDARD_SECRET_PREFIX} followed by padded standard base64 (no whitespace, no URL-safe letters)`;
-    if (key.length < STANDARD_SECRET_BYTES.min || key.length > STANDARD_SECRET_BYTES.max) {
-      return `decodes to ${key.length} bytes; Standard Webhooks secrets are ${STANDARD_SECRET_BYTES.min} to ${STANDARD_SECRET_BYTES.max} bytes`;
+    if (key.length === 0) {
+      const encoding = `${STANDARD_SECRET_PREFIX} followed by padded standard base64`;
+      return `must be ${encoding} (no whitespace, no URL-safe letters)`;
+    }
+    const { min, max } = STANDARD_SECRET_BYTES;
+    if (key.length < min || key.length > max) {
+      return `decodes to ${key.length} bytes; Standard Webhooks secrets are ${min} to ${max} bytes`;
     }
     return undefined;
   }

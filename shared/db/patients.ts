@@ -90,11 +90,14 @@ export interface NewPatient {
 export async function insertPatients(tx: TransactionSql, rows: readonly NewPatient[], skipExisting: boolean) {
   if (rows.length === 0) return [];
   return tx<{ id: string; email: string | null; first_event_id: string }[]>`
-    insert into patients (email, answers, source, form_id, first_event_id, last_event_id, submitted_at, ${tx.unsafe(MERGED_COLUMNS)})
+    insert into patients (email, answers, source, form_id, first_event_id, last_event_id, submitted_at,
+      ${tx.unsafe(MERGED_COLUMNS)})
     select * from unnest(
-      ${textColumn(tx, rows, (r) => r.email)}::text[], ${textColumn(tx, rows, (r) => JSON.stringify(r.state.answers))}::jsonb[],
+      ${textColumn(tx, rows, (r) => r.email)}::text[],
+      ${textColumn(tx, rows, (r) => JSON.stringify(r.state.answers))}::jsonb[],
       ${textColumn(tx, rows, (r) => r.state.source)}::text[], ${textColumn(tx, rows, (r) => r.state.formId)}::text[],
-      ${textColumn(tx, rows, (r) => r.state.lastEventId)}::text[], ${textColumn(tx, rows, (r) => r.state.lastEventId)}::text[],
+      ${textColumn(tx, rows, (r) => r.state.lastEventId)}::text[],
+      ${textColumn(tx, rows, (r) => r.state.lastEventId)}::text[],
       ${textColumn(tx, rows, (r) => r.state.submittedAt)}::timestamptz[]
       ${mergedArguments(tx, rows, (r) => r.state)})
     ${skipExisting ? tx`on conflict (email) do nothing` : tx``}
@@ -118,9 +121,12 @@ export async function writePatients(tx: TransactionSql, patients: readonly Locke
   await tx`
     update patients p set ${tx.unsafe(assignments)}, updated_at = now()
     from unnest(
-      ${textColumn(tx, patients, (p) => p.id)}::bigint[], ${textColumn(tx, patients, (p) => JSON.stringify(p.state.answers))}::jsonb[],
-      ${textColumn(tx, patients, (p) => p.state.source)}::text[], ${textColumn(tx, patients, (p) => p.state.formId)}::text[],
-      ${textColumn(tx, patients, (p) => p.state.lastEventId)}::text[], ${textColumn(tx, patients, (p) => p.state.submittedAt)}::timestamptz[],
+      ${textColumn(tx, patients, (p) => p.id)}::bigint[],
+      ${textColumn(tx, patients, (p) => JSON.stringify(p.state.answers))}::jsonb[],
+      ${textColumn(tx, patients, (p) => p.state.source)}::text[],
+      ${textColumn(tx, patients, (p) => p.state.formId)}::text[],
+      ${textColumn(tx, patients, (p) => p.state.lastEventId)}::text[],
+      ${textColumn(tx, patients, (p) => p.state.submittedAt)}::timestamptz[],
       ${textColumn(tx, patients, (p) => p.eventsCount)}::int[]
       ${mergedArguments(tx, patients, (p) => p.state)}
     ) as u(id, answers, source, form_id, last_event_id, submitted_at, events_count, ${tx.unsafe(MERGED_COLUMNS)})
@@ -153,8 +159,10 @@ export async function insertConflicts(tx: TransactionSql, conflicts: readonly Ne
   await tx`
     insert into patient_conflicts (patient_id, event_id, fields, submission, submitted_at)
     select patient_id, event_id, fields::text[], submission, submitted_at from unnest(
-      ${textColumn(tx, conflicts, (c) => c.patientId)}::bigint[], ${textColumn(tx, conflicts, (c) => c.submission.lastEventId)}::text[],
-      ${textColumn(tx, conflicts, (c) => `{${c.fields.join(",")}}`)}::text[] /* each an array literal */, ${textColumn(tx, conflicts, (c) => JSON.stringify(stored(c)))}::jsonb[],
+      ${textColumn(tx, conflicts, (c) => c.patientId)}::bigint[],
+      ${textColumn(tx, conflicts, (c) => c.submission.lastEventId)}::text[],
+      ${textColumn(tx, conflicts, (c) => `{${c.fields.join(",")}}`)}::text[] /* each an array literal */,
+      ${textColumn(tx, conflicts, (c) => JSON.stringify(stored(c)))}::jsonb[],
       ${textColumn(tx, conflicts, (c) => c.submission.submittedAt)}::timestamptz[]
     ) as u(patient_id, event_id, fields, submission, submitted_at)
     on conflict (event_id) do nothing`;

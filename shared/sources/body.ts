@@ -86,7 +86,10 @@ function withinWindow(ms: number, receivedMs: number): boolean {
   return ms <= receivedMs + PROVIDER_TIME_WINDOW.maxAheadMs && ms >= receivedMs - PROVIDER_TIME_WINDOW.maxBehindMs;
 }
 
-/** A provider timestamp → epoch ms: ISO strings, unix seconds or milliseconds (number or digit string); undefined when none. */
+/**
+ * A provider timestamp → epoch ms: ISO strings, unix seconds or milliseconds (number or digit
+ * string); undefined when none.
+ */
 function timestampMs(value: unknown): number | undefined {
   if (typeof value === "number" && Number.isFinite(value)) {
     const ms = value < 1e11 ? value * 1000 : value;

@@ -189,8 +189,9 @@ export function parseSources(text: string, env: Env = process.env): Map<string, 
     const adapter = getAdapter(s.adapter);
     // A scheme the adapter cannot verify would answer 401 to every delivery: refuse to start.
     if (!adapter.authSchemes.includes(s.auth.scheme)) {
+      const supported = adapter.authSchemes.join(" or ");
       problems.push(
-        `${where}: auth scheme ${s.auth.scheme} is not supported by the ${s.adapter} adapter (use ${adapter.authSchemes.join(" or ")})`,
+        `${where}: auth scheme ${s.auth.scheme} is not supported by the ${s.adapter} adapter (use ${supported})`,
       );
     }
     const secrets = (refs: SecretRefValue[], field = "secrets") =>

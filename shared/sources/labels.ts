@@ -26,7 +26,10 @@ export function normalizeKey(key: string): string {
 // "Pseudo" fields a single answer can fill together.
 export type LabelTarget = CanonicalField | "postalCity";
 
-/** Synonyms, already in normalized form (see normalizeLabel): each field's own (shared/patient-fields.ts), plus the pseudo fields'. */
+/**
+ * Synonyms, already in normalized form (see normalizeLabel): each field's own
+ * (shared/patient-fields.ts), plus the pseudo fields'.
+ */
 const SYNONYMS: Record<LabelTarget, readonly string[]> = {
   ...(Object.fromEntries(PATIENT_FIELDS.map((f) => [f.name, f.labels])) as Record<string, readonly string[]> as Record<
     CanonicalField,
@@ -284,7 +287,10 @@ function bestPhrase(tokens: string[]): { tokens: string[]; field: LabelTarget } 
   return best;
 }
 
-/** Best canonical field for a label or key, or undefined. Pure and linear in the label's length (a few map look-ups a token). */
+/**
+ * Best canonical field for a label or key, or undefined. Pure and linear in the label's length
+ * (a few map look-ups a token).
+ */
 export function matchLabel(label: string): LabelMatch | undefined {
   if (label.length > MAX_LABEL_CHARS) return undefined;
   const normalized = normalizeKey(label);

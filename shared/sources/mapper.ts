@@ -85,7 +85,10 @@ interface Mapping {
   normalized: Map<string, CanonicalField>;
 }
 
-/** Mapping for a form: the source-wide "*" entry overlaid with the form's own entry; keys normalized once, not once an answer. */
+/**
+ * Mapping for a form: the source-wide "*" entry overlaid with the form's own entry; keys
+ * normalized once, not once an answer.
+ */
 function formMapping(source: MapperSource, formId: string | null): Mapping {
   const merged: FormMapping["fields"] = {
     ...source.forms["*"]?.fields,
@@ -110,7 +113,10 @@ function explicitField(answer: Answer, mapping: Mapping): CanonicalField | undef
   return answer.label.length <= MAX_LABEL_CHARS ? mapping.normalized.get(normalizeLabel(answer.label)) : undefined;
 }
 
-/** True when the ref reads like the label (it would only repeat the label's candidate). Over-long ones match nothing anyway. */
+/**
+ * True when the ref reads like the label (it would only repeat the label's candidate).
+ * Over-long ones match nothing anyway.
+ */
 function refRepeatsLabel(ref: string, label: string): boolean {
   return (
     ref.length > MAX_LABEL_CHARS || (label.length <= MAX_LABEL_CHARS && normalizeKey(ref) === normalizeLabel(label))

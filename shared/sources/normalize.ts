@@ -159,7 +159,10 @@ for (const [canonical, words] of [
 GENDER["non binary"] = "diverse";
 GENDER["nicht binar"] = "diverse";
 
-/** "Herr"/"Männlich"/"male" → "male", "Frau"/"Weiblich" → "female", "divers" → "diverse"; unknown → undefined. */
+/**
+ * "Herr"/"Männlich"/"male" → "male", "Frau"/"Weiblich" → "female", "divers" → "diverse";
+ * unknown → undefined.
+ */
 export function normalizeGender(value: unknown): "male" | "female" | "diverse" | undefined {
   const text = boundedText(value);
   if (!text) return undefined;
@@ -204,7 +207,10 @@ export function normalizeConsent(value: unknown): { value: boolean; certain: boo
   return { value: true, certain: false };
 }
 
-/** Postal code: upper-case, single spaces, must contain a digit; 4-digit numbers in DE/AT get no padding, DE numbers typed as numbers do. */
+/**
+ * Postal code: upper-case, single spaces, must contain a digit; 4-digit numbers in DE/AT get no
+ * padding, DE numbers typed as numbers do.
+ */
 export function normalizePostalCode(value: unknown, region: CountryCode = "DE"): string | undefined {
   let text: string | undefined;
   // Number inputs lose leading zeros (Dresden is 01067): restore them for 5-digit regions.
@@ -257,7 +263,10 @@ function splitCityThenCode(text: string): { postalCode: string; city: string } |
 // After the address line's last comma: optional country prefix, the postal code, the city.
 const ADDRESS_TAIL = /^\s*(?:[A-Z]{1,2}-)?(\d{4,5})\s+(\p{L}[\p{L}\s.'-]*)$/u;
 
-/** "Musterstraße 12", "Hauptstr. 5a", "Weg 7 b": some text on one line, then a house number (digits, maybe one letter). */
+/**
+ * "Musterstraße 12", "Hauptstr. 5a", "Weg 7 b": some text on one line, then a house number
+ * (digits, maybe one letter).
+ */
 function endsWithHouseNumber(street: string): boolean {
   let i = street.length - 1;
   if (i >= 0 && /[a-zA-Z]/.test(street[i]!)) {

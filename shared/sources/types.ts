@@ -105,7 +105,10 @@ export interface CanonicalEvent {
   provenance?: Partial<Record<CanonicalField, FieldProvenance>>;
 }
 
-/** How a canonical field was found: explicit mapping, label synonym, provider type, value shape, or derived from another field. */
+/**
+ * How a canonical field was found: explicit mapping, label synonym, provider type, value shape,
+ * or derived from another field.
+ */
 export type MatchMethod = "explicit" | "label" | "label-contains" | "field-type" | "value-shape" | "derived";
 
 export interface FieldProvenance {

@@ -152,7 +152,8 @@ export function parseGoogleForms(req: Pick<RawRequest, "headers" | "body">, orde
     if (typeof value === "string" && value.includes("[object Object]")) {
       throw new AdapterError(
         "unparseable_body",
-        `form-encoded field \`${key}\` holds "[object Object]": in Apps Script send JSON.stringify(payload) with contentType "application/json"`,
+        `form-encoded field \`${key}\` holds "[object Object]": ` +
+          'in Apps Script send JSON.stringify(payload) with contentType "application/json"',
       );
     }
     const parsed = tryJson(value);
