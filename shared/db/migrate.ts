@@ -3,8 +3,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Sql } from "postgres";
+import { EMBEDDED_MIGRATIONS } from "./migrations/index.ts";
 
-const MIGRATIONS_DIR = join(import.meta.dir, "migrations");
 // Arbitrary but fixed: "hookline" in ASCII, folded into a bigint.
 const LOCK_KEY = 0x686f6f6b6c696e65n;
 
@@ -14,18 +14,29 @@ export interface Migration {
   sql: string;
 }
 
-export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
+/**
+ * The migrations: without `dir`, the ones embedded in the code (shared/db/migrations/index.ts,
+ * so a compiled executable needs no files beside it); with `dir`, the NNN_name.sql files there.
+ */
+export function readMigrations(dir?: string): Migration[] {
+  const files =
+    dir === undefined
+      ? EMBEDDED_MIGRATIONS
+      : Object.fromEntries(
+          readdirSync(dir)
+            .filter((f) => f.endsWith(".sql"))
+            .map((f) => [f, readFileSync(join(dir, f), "utf8")]),
+        );
   const seen = new Set<number>();
   return (
-    readdirSync(dir)
-      .filter((f) => f.endsWith(".sql"))
-      .map((file) => {
+    Object.entries(files)
+      .map(([file, sql]) => {
         const match = /^(\d+)_([\w-]+)\.sql$/.exec(file);
         if (!match) throw new Error(`migration file "${file}" must be named NNN_name.sql`);
         const version = Number(match[1]);
         if (seen.has(version)) throw new Error(`two migrations share version ${version}`);
         seen.add(version);
-        return { version, name: match[2]!, sql: readFileSync(join(dir, file), "utf8") };
+        return { version, name: match[2]!, sql };
       })
       // By number, not by name: 10_x comes after 9_y.
       .sort((a, b) => a.version - b.version)

@@ -99,26 +99,38 @@ export interface Service {
   kill(signal?: NodeJS.Signals): Promise<number>;
 }
 
+/** The environment the tests give a service (and the executable's subcommands). */
+export function serviceEnv(env: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH!,
+    HOME: process.env.HOME ?? "/root",
+    LOG_LEVEL: "warn",
+    // The public dev defaults (dashboard token dev-admin-token) are opt-in.
+    HOOKLINE_ENV: "development",
+    DATABASE_URL,
+    REDIS_URL,
+    HOOKLINE_SOURCES: join(ROOT, "ops/dev/sources.yaml"),
+    ...env,
+  };
+}
+
+export interface StartOptions {
+  /** What to run instead of `bun services/<name>/main.ts`, e.g. [executable, name]. */
+  command?: string[];
+  /** Working directory (default: the checkout). */
+  cwd?: string;
+}
+
 export async function startService(
   name: "ingress" | "projector" | "dashboard",
   env: Record<string, string>,
+  { command = ["bun", `services/${name}/main.ts`], cwd = ROOT }: StartOptions = {},
 ): Promise<Service> {
   const port = await freePort();
   let output = "";
-  const proc = Bun.spawn(["bun", `services/${name}/main.ts`], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH!,
-      HOME: process.env.HOME ?? "/root",
-      PORT: String(port),
-      LOG_LEVEL: "warn",
-      // The public dev defaults (dashboard token dev-admin-token) are opt-in.
-      HOOKLINE_ENV: "development",
-      DATABASE_URL,
-      REDIS_URL,
-      HOOKLINE_SOURCES: join(ROOT, "ops/dev/sources.yaml"),
-      ...env,
-    },
+  const proc = Bun.spawn(command, {
+    cwd,
+    env: serviceEnv({ PORT: String(port), ...env }),
     stdout: "pipe",
     stderr: "pipe",
   });

@@ -1,0 +1,66 @@
+#!/usr/bin/env bun
+// Entry of the one hookline executable (ops/build compiles it to dist/hookline):
+// `hookline ingress|projector|dashboard|provision` runs that service's composition root.
+// Each case imports a literal path so that `bun build --compile` bundles all four; only the
+// chosen one is evaluated. Configuration comes from the environment, as with `bun services/…`.
+import process from "node:process";
+
+const COMMON = `env (all): HOOKLINE_ENV (development enables the public dev defaults), NATS_URL, HOST, PORT, LOG_LEVEL,
+           OTEL_EXPORTER_OTLP_ENDPOINT and the other standard OTEL_* variables`;
+
+const COMMANDS = {
+  ingress: `hookline ingress: receive webhooks (POST /v1/webhooks/:source), publish to JetStream (default port 8080)
+env: HOOKLINE_SOURCES (path of the sources file), PUBLISH_TIMEOUT_MS, TRUSTED_PROXIES, HOOKLINE_PROVISION,
+     STREAM_MAX_BYTES, STREAM_MAX_MSGS, STREAM_REPLICAS, DLQ_MAX_AGE_DAYS, DLQ_MAX_BYTES`,
+  projector: `hookline projector: turn JetStream messages into Postgres records; migrates the schema on start (port 8081)
+env: DATABASE_URL, REDIS_URL, BATCH_SIZE, BATCH_DELAY_MS, ACK_WAIT_SECONDS, MAX_DELIVER, RETRY_DELAY_MS,
+     PROJECT_CONCURRENCY, RAW_EVENT_RETENTION_MONTHS, HOOKLINE_PROVISION, stream limits as for ingress`,
+  dashboard: `hookline dashboard: the patients API (/api/v1/...) and web page (default port 3000)
+env: DATABASE_URL, REDIS_URL, DASHBOARD_API_TOKENS (token=role,...), CACHE_TTL_SECONDS, HOOKLINE_SOURCES`,
+  provision: `hookline provision: apply database migrations and create/update the JetStream streams and consumer, then exit
+(idempotent; a pre-install/pre-upgrade job)
+env: DATABASE_URL, STREAM_MAX_BYTES, STREAM_MAX_MSGS, STREAM_REPLICAS, DLQ_MAX_AGE_DAYS, DLQ_MAX_BYTES`,
+} as const;
+
+type Command = keyof typeof COMMANDS;
+
+const USAGE = `usage: hookline <command> [--help]
+commands:
+${Object.values(COMMANDS)
+  .map((text) => `  ${text.split("\n")[0]!.slice("hookline ".length)}`)
+  .join("\n")}
+${COMMON}`;
+
+const isCommand = (s: string | undefined): s is Command => s !== undefined && Object.hasOwn(COMMANDS, s);
+const isHelp = (s: string | undefined) => s === "--help" || s === "-h";
+
+const [command, ...rest] = process.argv.slice(2);
+if (isHelp(command) || (command === "help" && rest.length === 0)) {
+  console.log(USAGE);
+  process.exit(0);
+}
+if (!isCommand(command) || rest.length > 1 || (rest.length === 1 && !isHelp(rest[0]))) {
+  console.error(
+    command === undefined ? USAGE : `hookline: unknown command "${process.argv.slice(2).join(" ")}"\n${USAGE}`,
+  );
+  process.exit(2);
+}
+if (rest.length === 1) {
+  console.log(`${COMMANDS[command]}\n${COMMON}`);
+  process.exit(0);
+}
+
+switch (command) {
+  case "ingress":
+    await import("./ingress/main.ts");
+    break;
+  case "projector":
+    await import("./projector/main.ts");
+    break;
+  case "dashboard":
+    await import("./dashboard/main.ts");
+    break;
+  case "provision":
+    await import("../ops/provision.ts");
+    break;
+}

@@ -1,0 +1,19 @@
+// Every migration, embedded as text so that the compiled executable (ops/build) migrates
+// with no files beside it. A new NNN_name.sql must be listed here too; a unit test
+// (test/unit/migrations-embedded.test.ts) fails when this list and the folder differ.
+import m001 from "./001_init.sql" with { type: "text" };
+import m002 from "./002_trace_ids.sql" with { type: "text" };
+import m003 from "./003_drop_unused_patient_index.sql" with { type: "text" };
+import m004 from "./004_patient_conflicts.sql" with { type: "text" };
+import m005 from "./005_raw_event_retention.sql" with { type: "text" };
+import m006 from "./006_preferred_language.sql" with { type: "text" };
+
+/** File name → SQL text. */
+export const EMBEDDED_MIGRATIONS: Record<string, string> = {
+  "001_init.sql": m001,
+  "002_trace_ids.sql": m002,
+  "003_drop_unused_patient_index.sql": m003,
+  "004_patient_conflicts.sql": m004,
+  "005_raw_event_retention.sql": m005,
+  "006_preferred_language.sql": m006,
+};
