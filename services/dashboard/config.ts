@@ -29,7 +29,7 @@ const apiTokens = v.pipe(
   ),
 );
 
-const dashboardConfigSpec = {
+export const dashboardConfigSpec = {
   ...commonConfig,
   port: entry("PORT", env.port, "3000"),
   databaseUrl: databaseUrlConfig,

@@ -1,7 +1,7 @@
 import { commonConfig, entry, env, readConfig, sourcesFileConfig } from "../../shared/config.ts";
 import { streamConfigSpec } from "../../shared/stream-limits.ts";
 
-const ingressConfigSpec = {
+export const ingressConfigSpec = {
   ...commonConfig,
   // Applied when this service provisions the streams (HOOKLINE_PROVISION).
   ...streamConfigSpec,

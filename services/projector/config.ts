@@ -1,7 +1,7 @@
 import { commonConfig, databaseUrlConfig, entry, env, readConfig, sourcesFileConfig } from "../../shared/config.ts";
 import { streamConfigSpec } from "../../shared/stream-limits.ts";
 
-const projectorConfigSpec = {
+export const projectorConfigSpec = {
   ...commonConfig,
   // Applied when this service provisions the streams (HOOKLINE_PROVISION).
   ...streamConfigSpec,

@@ -1,0 +1,113 @@
+{{- define "hookline.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "hookline.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "hookline.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "hookline.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "hookline.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "hookline.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: hookline
+{{- end -}}
+
+{{/* Labels of one service's objects: (dict "ctx" $ "component" "ingress") */}}
+{{- define "hookline.componentLabels" -}}
+{{ include "hookline.labels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "hookline.componentSelector" -}}
+{{ include "hookline.selectorLabels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "hookline.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "hookline.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "hookline.secretName" -}}
+{{- default (include "hookline.fullname" .) .Values.existingSecret -}}
+{{- end -}}
+
+{{- define "hookline.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* One env var from the chart's (or the existing) Secret: (dict "ctx" $ "name" "DATABASE_URL") */}}
+{{- define "hookline.secretEnv" -}}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "hookline.secretName" .ctx }}
+      key: {{ .name }}
+{{- end -}}
+
+{{/* Env every service shares: (dict "ctx" $ "port" 8080) */}}
+{{- define "hookline.commonEnv" -}}
+- name: HOOKLINE_ENV
+  value: production
+- name: HOST
+  value: "0.0.0.0"
+- name: PORT
+  value: {{ .port | quote }}
+- name: LOG_LEVEL
+  value: {{ .ctx.Values.logLevel | quote }}
+- name: HOOKLINE_SOURCES
+  value: /etc/hookline/sources.yaml
+{{ include "hookline.secretEnv" (dict "ctx" .ctx "name" "NATS_URL") }}
+{{- range $name, $_ := .ctx.Values.secrets.sources }}
+{{ include "hookline.secretEnv" (dict "ctx" $.ctx "name" $name) }}
+{{- end }}
+{{- with .ctx.Values.otel.endpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+- name: K8S_POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: K8S_NAMESPACE_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: k8s.pod.name=$(K8S_POD_NAME),k8s.namespace.name=$(K8S_NAMESPACE_NAME)
+{{- end }}
+{{- end -}}
+
+{{/* STREAM_* env of the provisioning services. */}}
+{{- define "hookline.streamEnv" -}}
+{{- with .Values.stream.replicas }}
+- name: STREAM_REPLICAS
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.stream.maxBytes }}
+- name: STREAM_MAX_BYTES
+  value: {{ . | int64 | quote }}
+{{- end }}
+{{- if not (kindIs "invalid" .Values.stream.dlqMaxAgeDays) }}
+- name: DLQ_MAX_AGE_DAYS
+  value: {{ .Values.stream.dlqMaxAgeDays | quote }}
+{{- end }}
+{{- end -}}

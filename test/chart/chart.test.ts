@@ -1,0 +1,240 @@
+// The Helm chart (helm/hookline), rendered by the pinned helm that ops/tools builds: lint
+// --strict for every profile, and what the rendered objects must hold (non-root, no secret
+// in a ConfigMap, probe paths the services serve, app.kubernetes.io labels, the KEDA trigger
+// naming the stream and consumer the code provisions, env names the services read) and that
+// values.schema.json refuses bad values. Needs no cluster.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse, parseAllDocuments } from "yaml";
+import { dashboardConfigSpec } from "../../services/dashboard/config.ts";
+import { ingressConfigSpec } from "../../services/ingress/config.ts";
+import { projectorConfigSpec } from "../../services/projector/config.ts";
+import { PROJECTOR_CONSUMER, STREAM } from "../../shared/nats.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const CHART = join(ROOT, "helm/hookline");
+const PROFILES = readdirSync(join(CHART, "ci"))
+  .filter((f) => f.endsWith(".yaml"))
+  .map((f) => f.replace(/\.yaml$/, ""));
+
+/** The health routes every service serves (shared/http/health.ts). */
+const HEALTH_PATHS = ["/health/live", "/health/ready"];
+const SPECS: Record<string, Record<string, { name: string }>> = {
+  ingress: ingressConfigSpec,
+  projector: projectorConfigSpec,
+  dashboard: dashboardConfigSpec,
+};
+/** Read by the OpenTelemetry SDK (shared/tracing.ts), not by a config spec. */
+const OTEL_ENV = /^OTEL_[A-Z_]+$/;
+/** Downward-API values that only feed OTEL_RESOURCE_ATTRIBUTES. */
+const POD_FIELDS = ["K8S_POD_NAME", "K8S_NAMESPACE_NAME"];
+
+type Obj = Record<string, any>;
+
+let helm = "";
+
+function run(args: string[]): { code: number; out: string; err: string } {
+  const p = Bun.spawnSync([helm, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  return { code: p.exitCode ?? -1, out: p.stdout.toString(), err: p.stderr.toString() };
+}
+
+function render(profile: string, extra: string[] = []): Obj[] {
+  const r = run([
+    "template",
+    "hl",
+    CHART,
+    "--namespace",
+    "hookline",
+    "-f",
+    join(CHART, "ci", `${profile}.yaml`),
+    ...extra,
+  ]);
+  if (r.code !== 0) throw new Error(`helm template ${profile} failed: ${r.err}`);
+  return parseAllDocuments(r.out)
+    .map((d) => d.toJS() as Obj | null)
+    .filter((o): o is Obj => o !== null);
+}
+
+const profileValues = (profile: string): Obj => parse(readFileSync(join(CHART, "ci", `${profile}.yaml`), "utf8"));
+const deployments = (objs: Obj[]) => objs.filter((o) => o.kind === "Deployment");
+const componentOf = (o: Obj): string => o.metadata.labels["app.kubernetes.io/component"];
+
+beforeAll(() => {
+  const p = Bun.spawnSync([join(ROOT, "ops/tools"), "helm"], { stdout: "pipe", stderr: "inherit" });
+  helm = p.stdout.toString().trim();
+  if (p.exitCode !== 0 || !helm) throw new Error("ops/tools helm failed");
+}, 900_000);
+
+test("the profiles exist", () => {
+  expect(PROFILES).toEqual(expect.arrayContaining(["minimal", "production"]));
+});
+
+describe.each(PROFILES)("profile %s", (profile) => {
+  test("helm lint --strict passes", () => {
+    const r = run(["lint", "--strict", CHART, "-f", join(CHART, "ci", `${profile}.yaml`)]);
+    expect(r.code, r.out + r.err).toBe(0);
+  });
+
+  test("one Deployment a service, running /hookline <service> as non-root with a read-only root", () => {
+    const objs = render(profile);
+    const deps = deployments(objs);
+    expect(deps.map(componentOf).sort()).toEqual(["dashboard", "ingress", "projector"]);
+    for (const d of deps) {
+      const pod = d.spec.template.spec;
+      expect(pod.securityContext.runAsNonRoot).toBe(true);
+      expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
+      expect(pod.securityContext.seccompProfile.type).toBe("RuntimeDefault");
+      expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(25); // the services drain for 25 s
+      expect(pod.topologySpreadConstraints?.length ?? 0).toBeGreaterThan(0);
+      for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+        expect(c.command).toEqual(["/hookline", componentOf(d)]);
+        const sc = c.securityContext;
+        expect(sc.runAsNonRoot).toBe(true);
+        expect(sc.runAsUser ?? pod.securityContext.runAsUser).not.toBe(0);
+        expect(sc.readOnlyRootFilesystem).toBe(true);
+        expect(sc.allowPrivilegeEscalation).toBe(false);
+        expect(sc.capabilities.drop).toEqual(["ALL"]);
+        expect(sc.seccompProfile.type).toBe("RuntimeDefault");
+      }
+    }
+  });
+
+  test("probes ask for paths the services serve, on the service's port", () => {
+    for (const d of deployments(render(profile))) {
+      for (const c of d.spec.template.spec.containers) {
+        const port = Number(c.env.find((e: Obj) => e.name === "PORT").value);
+        expect(c.ports.find((p: Obj) => p.name === "http").containerPort).toBe(port);
+        for (const kind of ["startupProbe", "livenessProbe", "readinessProbe"]) {
+          expect(HEALTH_PATHS).toContain(c[kind].httpGet.path);
+          expect(c[kind].httpGet.port).toBe("http");
+        }
+        expect(c.readinessProbe.httpGet.path).toBe("/health/ready");
+      }
+    }
+  });
+
+  test("every object carries app.kubernetes.io/name and instance", () => {
+    for (const o of render(profile)) {
+      expect(o.metadata.labels?.["app.kubernetes.io/name"], `${o.kind} ${o.metadata.name}`).toBe("hookline");
+      expect(o.metadata.labels?.["app.kubernetes.io/instance"], `${o.kind} ${o.metadata.name}`).toBe("hl");
+    }
+  });
+
+  test("no secret value is in a ConfigMap; the Secret holds them", () => {
+    const objs = render(profile);
+    const secrets = profileValues(profile).secrets as Obj;
+    const values = [
+      secrets.databaseUrl,
+      secrets.redisUrl,
+      secrets.dashboardApiTokens,
+      ...Object.values(secrets.sources),
+    ];
+    expect(values.length).toBeGreaterThan(3);
+    const configMaps = JSON.stringify(objs.filter((o) => o.kind === "ConfigMap"));
+    const secret = objs.find((o) => o.kind === "Secret");
+    for (const v of values) {
+      expect(configMaps).not.toContain(v);
+      expect(Object.values(secret?.stringData ?? {})).toContain(v);
+    }
+    // Also with the secrets given on the command line.
+    const marker = "s3cr3t-from-the-command-line-42";
+    const again = render(profile, ["--set", `secrets.databaseUrl=postgres://u:${marker}@db/h`]);
+    expect(JSON.stringify(again.filter((o) => o.kind === "ConfigMap"))).not.toContain(marker);
+  });
+
+  test("each container sets only env vars its service (or its sources file, or OpenTelemetry) reads", () => {
+    const objs = render(profile);
+    const sourcesFile = parse(objs.find((o) => o.kind === "ConfigMap")?.data["sources.yaml"]);
+    const sourceEnv = new Set<string>();
+    JSON.stringify(sourcesFile, (k, v) => {
+      if (k === "env" && typeof v === "string") sourceEnv.add(v);
+      return v;
+    });
+    for (const d of deployments(objs)) {
+      const spec = SPECS[componentOf(d)] ?? {};
+      const read = new Set(Object.values(spec).map((e) => e.name));
+      for (const c of d.spec.template.spec.containers) {
+        const names: string[] = c.env.map((e: Obj) => e.name);
+        expect(names).toContain("HOOKLINE_ENV");
+        expect(c.env.find((e: Obj) => e.name === "HOOKLINE_ENV").value).toBe("production");
+        for (const n of names) {
+          const known = read.has(n) || sourceEnv.has(n) || OTEL_ENV.test(n) || POD_FIELDS.includes(n);
+          expect(known, `${componentOf(d)} sets ${n}, which nothing reads`).toBe(true);
+        }
+        for (const n of sourceEnv) expect(names).toContain(n);
+        for (const n of ["NATS_URL", "DATABASE_URL", "REDIS_URL", "DASHBOARD_API_TOKENS"]) {
+          if (!read.has(n)) continue;
+          expect(names, `${componentOf(d)} needs ${n}`).toContain(n);
+          expect(c.env.find((e: Obj) => e.name === n).valueFrom.secretKeyRef.key).toBe(n);
+        }
+      }
+    }
+  });
+
+  test("the projector's KEDA trigger reads the stream and consumer the code provisions", () => {
+    const objs = render(profile);
+    const scaled = objs.filter((o) => o.kind === "ScaledObject");
+    if (!profileValues(profile).keda?.enabled) {
+      expect(scaled).toEqual([]);
+      return;
+    }
+    expect(scaled).toHaveLength(1);
+    const so = scaled[0] as Obj;
+    expect(so.spec.scaleTargetRef.name).toBe(
+      deployments(objs).find((d) => componentOf(d) === "projector")?.metadata.name,
+    );
+    expect(so.spec.fallback.replicas).toBeGreaterThan(0);
+    expect(so.spec.triggers).toHaveLength(1);
+    const trigger = so.spec.triggers[0];
+    expect(trigger.type).toBe("nats-jetstream");
+    // KEDA's CRD leaves trigger metadata free-form: a misspelled key would be accepted and ignored.
+    expect(Object.keys(trigger.metadata).sort()).toEqual(
+      [
+        "account",
+        "activationLagThreshold",
+        "consumer",
+        "lagThreshold",
+        "natsServerMonitoringEndpoint",
+        "stream",
+      ].sort(),
+    );
+    expect(trigger.metadata.stream).toBe(STREAM);
+    expect(trigger.metadata.consumer).toBe(PROJECTOR_CONSUMER);
+    expect(Number(trigger.metadata.lagThreshold)).toBeGreaterThan(0);
+    // The projector Deployment leaves its replica count to KEDA.
+    expect(deployments(objs).find((d) => componentOf(d) === "projector")?.spec.replicas).toBeUndefined();
+  });
+});
+
+test("existingSecret: no Secret is rendered and every secret env var reads the named one", () => {
+  const objs = render("minimal", ["--set", "existingSecret=hookline-prod"]);
+  expect(objs.filter((o) => o.kind === "Secret")).toEqual([]);
+  for (const d of deployments(objs))
+    for (const e of d.spec.template.spec.containers[0].env)
+      if (e.valueFrom?.secretKeyRef) expect(e.valueFrom.secretKeyRef.name).toBe("hookline-prod");
+});
+
+describe("values.schema.json refuses bad values", () => {
+  const cases: [string, string[]][] = [
+    ["a wrong type", ["--set", "ingress.port=eighty"]],
+    ["a wrong type (boolean)", ["--set", "keda.enabled=maybe"]],
+    ["an unknown top-level key", ["--set", "replicaCount=3"]],
+    ["an unknown nested key", ["--set", "projector.batchSise=100"]],
+    ["an unknown key in keda.fallback", ["--set", "keda.fallback.replica=2"]],
+    [
+      "an inline secret in the sources file",
+      [
+        "--set-json",
+        'sources=[{"id":"x","adapter":"heyflow","auth":{"scheme":"token","tokens":["inline-token-1234567"]}}]',
+      ],
+    ],
+  ];
+  test.each(cases)("%s", (_, args) => {
+    const base = ["-f", join(CHART, "ci/minimal.yaml"), ...args];
+    const t = run(["template", "hl", CHART, ...base]);
+    expect(t.code).not.toBe(0);
+    expect(t.err).toContain("values don't meet the specifications of the schema");
+    expect(run(["lint", "--strict", CHART, ...base]).code).not.toBe(0);
+  });
+});
