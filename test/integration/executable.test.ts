@@ -2,8 +2,7 @@
 // checkout: it is built into a temp dir, runs with a cwd outside the checkout, migrates a
 // fresh database from the SQL embedded in it, and takes a signed webhook through ingress →
 // JetStream → projector → Postgres → dashboard API. The same again with the image
-// (ops/image, ops/Containerfile) run by podman with a read-only root filesystem, when
-// podman is installed.
+// (ops/image, ops/Containerfile) run by podman with a read-only root filesystem.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -198,5 +197,6 @@ function suite(label: string, runner: Runner) {
 }
 
 suite("dist/hookline", executable);
-if (hasPodman) suite("image (podman, read-only root)", image);
-else test.skip("image (podman, read-only root): podman or runc not installed", () => {});
+// ops/setup installs podman and runc: missing, this is a failure, not a skip.
+test("podman and runc are installed (ops/setup)", () => expect(hasPodman).toBe(true));
+suite("image (podman, read-only root)", image);
