@@ -10,7 +10,9 @@ import { parse, parseAllDocuments } from "yaml";
 import { dashboardConfigSpec } from "../../services/dashboard/config.ts";
 import { ingressConfigSpec } from "../../services/ingress/config.ts";
 import { projectorConfigSpec } from "../../services/projector/config.ts";
+import { commonConfig, databaseUrlConfig } from "../../shared/config.ts";
 import { PROJECTOR_CONSUMER, STREAM } from "../../shared/nats.ts";
+import { streamConfigSpec } from "../../shared/stream-limits.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const CHART = join(ROOT, "helm/hookline");
@@ -24,6 +26,12 @@ const SPECS: Record<string, Record<string, { name: string }>> = {
   ingress: ingressConfigSpec,
   projector: projectorConfigSpec,
   dashboard: dashboardConfigSpec,
+};
+/** What `/hookline provision` reads (ops/provision.ts). */
+const PROVISION_SPEC: Record<string, { name: string }> = {
+  ...commonConfig,
+  ...streamConfigSpec,
+  databaseUrl: databaseUrlConfig,
 };
 /** Read by the OpenTelemetry SDK (shared/tracing.ts), not by a config spec. */
 const OTEL_ENV = /^OTEL_[A-Z_]+$/;
@@ -204,6 +212,68 @@ describe.each(PROFILES)("profile %s", (profile) => {
     expect(Number(trigger.metadata.lagThreshold)).toBeGreaterThan(0);
     // The projector Deployment leaves its replica count to KEDA.
     expect(deployments(objs).find((d) => componentOf(d) === "projector")?.spec.replicas).toBeUndefined();
+  });
+});
+
+describe.each(PROFILES)("profile %s: the provision hook Job", (profile) => {
+  const envNames = (c: Obj): string[] => (c.env ?? []).map((e: Obj) => e.name);
+  test("runs /hookline provision as non-root before install and upgrade", () => {
+    const objs = render(profile);
+    const jobs = objs.filter((o) => o.kind === "Job");
+    expect(jobs.length).toBe(1);
+    const job = jobs[0] as Obj;
+    expect(job.metadata.annotations["helm.sh/hook"]).toBe("pre-install,pre-upgrade");
+    expect(job.metadata.annotations["helm.sh/hook-delete-policy"]).toBe("before-hook-creation,hook-succeeded");
+    expect(job.spec.backoffLimit).toBeGreaterThanOrEqual(0);
+    expect(job.spec.activeDeadlineSeconds).toBeGreaterThan(0);
+    const pod = job.spec.template.spec;
+    expect(pod.restartPolicy).toBe("Never");
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
+    const c = pod.containers[0];
+    expect(c.command).toEqual(["/hookline", "provision"]);
+    expect(c.securityContext).toEqual(deployments(objs)[0]?.spec.template.spec.containers[0].securityContext);
+    expect(c.securityContext.runAsNonRoot).toBe(true);
+    expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
+    // The env names it shares with the services that provisioned before (same helpers).
+    const ingress = deployments(objs).find((d) => componentOf(d) === "ingress") as Obj;
+    const projector = deployments(objs).find((d) => componentOf(d) === "projector") as Obj;
+    const jobEnv = envNames(c);
+    for (const name of envNames(ingress.spec.template.spec.containers[0]).filter(
+      (n) =>
+        !["HOST", "PORT", "HOOKLINE_SOURCES", "HOOKLINE_PROVISION", "PUBLISH_TIMEOUT_MS", "TRUSTED_PROXIES"].includes(
+          n,
+        ) && !(n in (profileValues(profile).secrets as Obj).sources),
+    ))
+      expect(jobEnv).toContain(name);
+    expect(jobEnv).toContain("DATABASE_URL");
+    // Each name is one the provision command reads (its spec: common + stream limits + database).
+    for (const name of jobEnv) {
+      if (OTEL_ENV.test(name) || POD_FIELDS.includes(name)) continue;
+      expect([...Object.values(PROVISION_SPEC)].map((e) => e.name)).toContain(name);
+    }
+    // Stream replicas from values; the services no longer provision.
+    const replicas = (profileValues(profile).stream as Obj | undefined)?.replicas;
+    if (replicas) expect(c.env.find((e: Obj) => e.name === "STREAM_REPLICAS")?.value).toBe(String(replicas));
+    for (const d of [ingress, projector])
+      expect(d.spec.template.spec.containers[0].env.find((e: Obj) => e.name === "HOOKLINE_PROVISION")?.value).toBe(
+        "false",
+      );
+    // Its Secret is a hook created before it (the release's Secret does not exist yet).
+    const secretName = c.env.find((e: Obj) => e.name === "DATABASE_URL").valueFrom.secretKeyRef.name;
+    const hookSecret = objs.find((o) => o.kind === "Secret" && o.metadata.name === secretName) as Obj;
+    expect(Number(hookSecret.metadata.annotations["helm.sh/hook-weight"])).toBeLessThan(
+      Number(job.metadata.annotations["helm.sh/hook-weight"]),
+    );
+  });
+
+  test("provisionJob.enabled=false: no Job, the services provision", () => {
+    const objs = render(profile, ["--set", "provisionJob.enabled=false"]);
+    expect(objs.filter((o) => o.kind === "Job")).toEqual([]);
+    for (const d of deployments(objs).filter((d) => componentOf(d) !== "dashboard"))
+      expect(d.spec.template.spec.containers[0].env.find((e: Obj) => e.name === "HOOKLINE_PROVISION")?.value).toBe(
+        "true",
+      );
   });
 });
 

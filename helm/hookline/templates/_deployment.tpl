@@ -38,12 +38,7 @@ spec:
       {{- end }}
       terminationGracePeriodSeconds: {{ $ctx.Values.terminationGracePeriodSeconds }}
       securityContext:
-        runAsNonRoot: true
-        runAsUser: 65532
-        runAsGroup: 65532
-        fsGroup: 65532
-        seccompProfile:
-          type: RuntimeDefault
+        {{- include "hookline.podSecurityContext" $ctx | nindent 8 }}
       {{- if $ctx.Values.topologySpread.enabled }}
       topologySpreadConstraints:
         {{- range $key := list "kubernetes.io/hostname" "topology.kubernetes.io/zone" }}
@@ -94,13 +89,7 @@ spec:
           resources:
             {{- toYaml .svc.resources | nindent 12 }}
           securityContext:
-            allowPrivilegeEscalation: false
-            readOnlyRootFilesystem: true
-            runAsNonRoot: true
-            capabilities:
-              drop: ["ALL"]
-            seccompProfile:
-              type: RuntimeDefault
+            {{- include "hookline.containerSecurityContext" $ctx | nindent 12 }}
           volumeMounts:
             - name: sources
               mountPath: /etc/hookline

@@ -60,26 +60,31 @@ app.kubernetes.io/component: {{ .component }}
 - name: {{ .name }}
   valueFrom:
     secretKeyRef:
-      name: {{ include "hookline.secretName" .ctx }}
+      name: {{ default (include "hookline.secretName" .ctx) .secret }}
       key: {{ .name }}
 {{- end -}}
 
 {{/* Env every service shares: (dict "ctx" $ "port" 8080) */}}
 {{- define "hookline.commonEnv" -}}
-- name: HOOKLINE_ENV
-  value: production
+{{ include "hookline.baseEnv" . }}
 - name: HOST
   value: "0.0.0.0"
 - name: PORT
   value: {{ .port | quote }}
-- name: LOG_LEVEL
-  value: {{ .ctx.Values.logLevel | quote }}
 - name: HOOKLINE_SOURCES
   value: /etc/hookline/sources.yaml
-{{ include "hookline.secretEnv" (dict "ctx" .ctx "name" "NATS_URL") }}
 {{- range $name, $_ := .ctx.Values.secrets.sources }}
-{{ include "hookline.secretEnv" (dict "ctx" $.ctx "name" $name) }}
+{{ include "hookline.secretEnv" (dict "ctx" $.ctx "name" $name "secret" $.secret) }}
 {{- end }}
+{{- end -}}
+
+{{/* Env of every workload, the provision Job included: (dict "ctx" $ ["secret" NAME]) */}}
+{{- define "hookline.baseEnv" -}}
+- name: HOOKLINE_ENV
+  value: production
+- name: LOG_LEVEL
+  value: {{ .ctx.Values.logLevel | quote }}
+{{ include "hookline.secretEnv" (dict "ctx" .ctx "name" "NATS_URL" "secret" .secret) }}
 {{- with .ctx.Values.otel.endpoint }}
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
   value: {{ . | quote }}
@@ -110,4 +115,37 @@ app.kubernetes.io/component: {{ .component }}
 - name: DLQ_MAX_AGE_DAYS
   value: {{ .Values.stream.dlqMaxAgeDays | quote }}
 {{- end }}
+{{- end -}}
+
+{{/* Pod securityContext of every workload (Deployments and the provision Job): restricted. */}}
+{{- define "hookline.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+fsGroup: 65532
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Container securityContext of every workload: restricted, read-only root. */}}
+{{- define "hookline.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* HOOKLINE_PROVISION of a service: false while the provision Job provisions instead. */}}
+{{- define "hookline.provisionEnv" -}}
+- name: HOOKLINE_PROVISION
+  value: {{ and .svc.provision (not .ctx.Values.provisionJob.enabled) | toString | quote }}
+{{- end -}}
+
+{{/* Secret the provision Job reads: the existing one, or a hook Secret created before it
+(the release's own Secret does not exist yet at pre-install). */}}
+{{- define "hookline.provisionSecretName" -}}
+{{- default (printf "%s-provision" (include "hookline.fullname" .)) .Values.existingSecret -}}
 {{- end -}}
