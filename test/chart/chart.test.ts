@@ -277,6 +277,32 @@ describe.each(PROFILES)("profile %s: the provision hook Job", (profile) => {
   });
 });
 
+test.each(PROFILES)(
+  "NOTES.txt (profile %s) tells how to reach the ingress, sign a webhook and open the dashboard",
+  (profile) => {
+    const r = run([
+      "install",
+      "hl",
+      CHART,
+      "--dry-run=client",
+      "-n",
+      "hookline",
+      "-f",
+      join(CHART, "ci", `${profile}.yaml`),
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const notes = r.out.slice(r.out.indexOf("NOTES:"));
+    expect(notes).toContain("port-forward svc/hl-hookline-ingress");
+    expect(notes).toContain("port-forward svc/hl-hookline-dashboard");
+    const src = ((profileValues(profile).sources ?? []) as Obj[]).find((s) => s.auth.scheme === "standard-webhooks");
+    if (src) {
+      expect(notes).toContain(`/v1/webhooks/${src.id}`);
+      expect(notes).toContain("webhook-signature: v1,$sig");
+      expect(notes).toContain(`{.data.${src.auth.secrets[0].env}}`);
+    } else expect(notes).toContain("No source with `auth.scheme: standard-webhooks`");
+  },
+);
+
 test("existingSecret: no Secret is rendered and every secret env var reads the named one", () => {
   const objs = render("minimal", ["--set", "existingSecret=hookline-prod"]);
   expect(objs.filter((o) => o.kind === "Secret")).toEqual([]);
