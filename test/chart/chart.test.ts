@@ -303,6 +303,36 @@ test.each(PROFILES)(
   },
 );
 
+test("networkPolicy: ingress pods open on their port, projector and dashboard only from the release (+ the configured namespaces)", () => {
+  expect(render("minimal").filter((o) => o.kind === "NetworkPolicy")).toEqual([]);
+  const objs = render("production");
+  const nv = profileValues("production").networkPolicy as Obj;
+  const policies = objs.filter((o) => o.kind === "NetworkPolicy");
+  expect(policies.map(componentOf).sort()).toEqual(["dashboard", "ingress", "projector"]);
+  const release = { "app.kubernetes.io/name": "hookline", "app.kubernetes.io/instance": "hl" };
+  for (const np of policies) {
+    const dep = deployments(objs).find((d) => componentOf(d) === componentOf(np)) as Obj;
+    // Selects exactly that Deployment's pods.
+    expect(np.spec.podSelector.matchLabels).toEqual(dep.spec.selector.matchLabels);
+    expect(np.spec.policyTypes).toEqual(["Ingress"]);
+    expect(np.spec.ingress.length).toBe(1);
+    const rule = np.spec.ingress[0];
+    expect(rule.ports).toEqual([{ port: "http", protocol: "TCP" }]);
+    if (componentOf(np) === "ingress") {
+      expect(rule.from).toBeUndefined();
+      continue;
+    }
+    expect(rule.from[0]).toEqual({ podSelector: { matchLabels: release } });
+    const namespaces = rule.from.slice(1).map((f: Obj) => f.namespaceSelector);
+    const expected = [
+      ...(componentOf(np) === "dashboard" ? [nv.ingressControllerNamespaceSelector] : []),
+      nv.metricsNamespaceSelector,
+    ];
+    expect(namespaces).toEqual(expected);
+    expect(rule.from.every((f: Obj) => f.podSelector || f.namespaceSelector)).toBe(true);
+  }
+});
+
 test("existingSecret: no Secret is rendered and every secret env var reads the named one", () => {
   const objs = render("minimal", ["--set", "existingSecret=hookline-prod"]);
   expect(objs.filter((o) => o.kind === "Secret")).toEqual([]);
