@@ -333,6 +333,20 @@ test("networkPolicy: ingress pods open on their port, projector and dashboard on
   }
 });
 
+test("serviceMonitor: one per service, selecting its Service, scraping /metrics on the http port", () => {
+  expect(render("minimal").filter((o) => o.kind === "ServiceMonitor")).toEqual([]);
+  const objs = render("production");
+  const monitors = objs.filter((o) => o.kind === "ServiceMonitor");
+  expect(monitors.map(componentOf).sort()).toEqual(["dashboard", "ingress", "projector"]);
+  for (const m of monitors) {
+    const svc = objs.find((o) => o.kind === "Service" && componentOf(o) === componentOf(m)) as Obj;
+    for (const [k, v] of Object.entries(m.spec.selector.matchLabels)) expect(svc.metadata.labels[k]).toBe(v as string);
+    expect(svc.spec.ports.map((p: Obj) => p.name)).toContain("http");
+    expect(m.spec.endpoints).toEqual([expect.objectContaining({ port: "http", path: "/metrics" })]);
+    expect(m.metadata.labels.release).toBe("prometheus");
+  }
+});
+
 test("existingSecret: no Secret is rendered and every secret env var reads the named one", () => {
   const objs = render("minimal", ["--set", "existingSecret=hookline-prod"]);
   expect(objs.filter((o) => o.kind === "Secret")).toEqual([]);
