@@ -18,8 +18,10 @@ const USAGE = `usage:
   hookline stream [--json]                                 how full WEBHOOKS and WEBHOOKS_DLQ are, limits, projector lag
   hookline stream migrate [--timeout SECONDS]              make a WEBHOOKS of an earlier version (limits retention) a work
                                                          queue: seal it, wait for the projector, recreate (default 600 s)
-env: NATS_URL (default nats://127.0.0.1:4222); for migrate also STREAM_MAX_BYTES, STREAM_MAX_MSGS,
-     STREAM_REPLICAS, DLQ_MAX_AGE_DAYS, DLQ_MAX_BYTES as the services have them`;
+env: NATS_URL (default nats://127.0.0.1:4222); for migrate also ${Object.values(streamConfigSpec)
+  .map((e) => e.name)
+  .join(", ")}
+     as the services have them`;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,

@@ -4,6 +4,12 @@
 // Each case imports a literal path so that `bun build --compile` bundles all four; only the
 // chosen one is evaluated. Configuration comes from the environment, as with `bun services/…`.
 import process from "node:process";
+import { streamConfigSpec } from "../shared/stream-limits.ts";
+
+/** The stream-limit variables, named by their config entries (one list, not three copies). */
+const STREAM_ENV = Object.values(streamConfigSpec)
+  .map((e) => e.name)
+  .join(", ");
 
 const COMMON = `env (all): HOOKLINE_ENV (development enables the public dev defaults), NATS_URL, HOST, PORT, LOG_LEVEL,
            OTEL_EXPORTER_OTLP_ENDPOINT and the other standard OTEL_* variables`;
@@ -11,7 +17,7 @@ const COMMON = `env (all): HOOKLINE_ENV (development enables the public dev defa
 const COMMANDS = {
   ingress: `hookline ingress: receive webhooks (POST /v1/webhooks/:source), publish to JetStream (default port 8080)
 env: HOOKLINE_SOURCES (path of the sources file), PUBLISH_TIMEOUT_MS, TRUSTED_PROXIES, HOOKLINE_PROVISION,
-     STREAM_MAX_BYTES, STREAM_MAX_MSGS, STREAM_REPLICAS, DLQ_MAX_AGE_DAYS, DLQ_MAX_BYTES`,
+     ${STREAM_ENV}`,
   projector: `hookline projector: turn JetStream messages into Postgres records; migrates the schema on start (port 8081)
 env: DATABASE_URL, REDIS_URL, BATCH_SIZE, BATCH_DELAY_MS, ACK_WAIT_SECONDS, MAX_DELIVER, RETRY_DELAY_MS,
      PROJECT_CONCURRENCY, RAW_EVENT_RETENTION_MONTHS, HOOKLINE_PROVISION, stream limits as for ingress`,
@@ -19,7 +25,7 @@ env: DATABASE_URL, REDIS_URL, BATCH_SIZE, BATCH_DELAY_MS, ACK_WAIT_SECONDS, MAX_
 env: DATABASE_URL, REDIS_URL, DASHBOARD_API_TOKENS (token=role,...), CACHE_TTL_SECONDS, HOOKLINE_SOURCES`,
   provision: `hookline provision: apply database migrations and create/update the JetStream streams and consumer, then exit
 (idempotent; a pre-install/pre-upgrade job)
-env: DATABASE_URL, STREAM_MAX_BYTES, STREAM_MAX_MSGS, STREAM_REPLICAS, DLQ_MAX_AGE_DAYS, DLQ_MAX_BYTES`,
+env: DATABASE_URL, ${STREAM_ENV}`,
 } as const;
 
 type Command = keyof typeof COMMANDS;

@@ -3,10 +3,7 @@
 // Signed with the shared crypto helpers and the public dev secrets (ops/dev/sources.yaml).
 import { signStandardWebhook } from "../../shared/crypto/standard-webhooks.ts";
 import { signTypeform } from "../../shared/crypto/typeform.ts";
-
-const DEV_SW_SECRET = "whsec_aG9va2xpbmUtZGV2LXNlY3JldC0zMi1ieXRlcy1vayE=";
-const DEV_TYPEFORM_SECRET = "dev-typeform-secret";
-const DEV_HEYFLOW_TOKEN = "dev-heyflow-token";
+import { DEV_CREDENTIALS } from "../../shared/dev-credentials.ts";
 
 export const BENCH_SOURCES = ["heyflow", "typeform", "google-forms", "generic"] as const;
 export type BenchSource = (typeof BENCH_SOURCES)[number];
@@ -138,13 +135,13 @@ export function makeRequest(tag: string, n: number, nowMs: number, only?: BenchS
   const text = JSON.stringify(BODIES[source](n, tag, id, iso));
   const body = encoder.encode(text);
   const headers: Record<string, string> = { "content-type": "application/json" };
-  if (source === "heyflow") headers["x-webhook-token"] = DEV_HEYFLOW_TOKEN;
-  else if (source === "typeform") headers["typeform-signature"] = signTypeform(DEV_TYPEFORM_SECRET, body);
+  if (source === "heyflow") headers["x-webhook-token"] = DEV_CREDENTIALS.heyflowToken;
+  else if (source === "typeform") headers["typeform-signature"] = signTypeform(DEV_CREDENTIALS.typeformSecret, body);
   else {
     const ts = Math.floor(nowMs / 1000);
     headers["webhook-id"] = id;
     headers["webhook-timestamp"] = String(ts);
-    headers["webhook-signature"] = signStandardWebhook(DEV_SW_SECRET, id, ts, body);
+    headers["webhook-signature"] = signStandardWebhook(DEV_CREDENTIALS.standardWebhooksSecret, id, ts, body);
   }
   return { source, id, email: person(n, tag).email, headers, body };
 }
