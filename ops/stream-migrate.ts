@@ -50,12 +50,12 @@ export async function migrateWebhookStream(
   }
   // The update API takes `sealed` (only there), though nats.js's update type omits it.
   const seal: Partial<StreamConfig> = { sealed: true };
-  if (!info.config.sealed) await jsm.streams.update(STREAM, seal);
-  const lastSeq = (await jsm.streams.info(STREAM)).state.last_seq;
+  // Sealed, nothing more arrives: the update's answer holds the final last sequence.
+  const lastSeq = info.config.sealed ? info.state.last_seq : (await jsm.streams.update(STREAM, seal)).state.last_seq;
 
   const deadline = Date.now() + options.timeoutMs;
-  for (;;) {
-    if (!hasConsumer) break; // an empty stream, sealed: nothing to wait for
+  // Without a consumer the stream is empty (checked above): nothing to wait for.
+  while (hasConsumer) {
     const c = await jsm.consumers.info(STREAM, PROJECTOR_CONSUMER);
     // Everything up to the sealed stream's last message acknowledged (or dead-lettered).
     const unacked = Math.max(0, lastSeq - c.ack_floor.stream_seq);
