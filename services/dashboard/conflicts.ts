@@ -118,12 +118,11 @@ export function conflictRoutes({ sql, patientCache, log }: ConflictDeps) {
           return toDto(done!);
         });
         if (outcome instanceof Response) return outcome;
-        if (action === "accept") {
-          // After the commit, so a reader cannot cache the old values again.
-          await patientCache
-            .invalidate([outcome.patientId])
-            .catch((error) => log.warn({ err: (error as Error).message }, "cache invalidation failed"));
-        }
+        // After the commit, so a reader cannot cache the old values again. Dismissing changes the
+        // patient too: its openConflicts count.
+        await patientCache
+          .invalidate([outcome.patientId])
+          .catch((error) => log.warn({ err: (error as Error).message }, "cache invalidation failed"));
         return json({ conflict: outcome, patient: await getPatient(sql, outcome.patientId) });
       },
       { beforeHandle: requireRole("admin") },

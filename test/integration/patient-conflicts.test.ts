@@ -135,6 +135,8 @@ test("dismiss leaves the patient unchanged", async () => {
   const before = await patientNow();
   const [conflict] = (await api("/api/v1/conflicts")).body.items;
   expect(conflict.fields).toEqual(["firstName"]);
+  // Read once through the cached route, so the count sits in Redis before the dismiss.
+  expect((await api(`/api/v1/patients/${before.id}`)).body.openConflicts).toBe(1);
   const dismissed = await api(`/api/v1/conflicts/${conflict.id}/resolve`, {
     method: "POST",
     body: JSON.stringify({ action: "dismiss" }),
@@ -143,6 +145,8 @@ test("dismiss leaves the patient unchanged", async () => {
   expect(dismissed.body.conflict.status).toBe("dismissed");
   const { openConflicts, ...rest } = before;
   expect(await patientNow()).toEqual({ ...rest, openConflicts: 0 });
+  // The dismiss changed the patient's count: its cached copy is gone too.
+  expect((await api(`/api/v1/patients/${before.id}`)).body.openConflicts).toBe(0);
 });
 
 test("the projector counts the submissions it held back", async () => {
