@@ -357,6 +357,11 @@ export const PATIENT_FIELDS = [
 ] as const satisfies readonly PatientFieldSpec[];
 
 type PatientField = (typeof PATIENT_FIELDS)[number];
+
+/** The field's column in a select list: dates as yyyy-mm-dd text (a Date would shift by the client's time zone). */
+export function selectColumn(f: Pick<PatientFieldSpec, "column" | "type">): string {
+  return f.type === "date" ? `to_char(${f.column}, 'YYYY-MM-DD') as ${f.column}` : f.column;
+}
 export type CanonicalField = PatientField["name"];
 
 type ValueOf<F extends PatientField> = F["type"] extends "boolean" ? boolean : string;

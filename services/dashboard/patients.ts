@@ -1,6 +1,6 @@
 // Patient queries and their API shape: canonical field names at the top level.
 import type { Row, Sql } from "postgres";
-import { PATIENT_FIELDS, type PatientValues } from "../../shared/patient-fields.ts";
+import { PATIENT_FIELDS, type PatientValues, selectColumn } from "../../shared/patient-fields.ts";
 
 /**
  * A patient in API responses: the canonical fields (shared/patient-fields.ts) at the top level,
@@ -37,9 +37,7 @@ function toPatientDto(r: Row): PatientDto {
   };
 }
 
-const FIELD_COLUMNS = PATIENT_FIELDS.map((f) =>
-  f.type === "date" ? `to_char(${f.column}, 'YYYY-MM-DD') as ${f.column}` : f.column,
-);
+const FIELD_COLUMNS = PATIENT_FIELDS.map(selectColumn);
 const COLUMNS = `id, ${FIELD_COLUMNS.join(", ")}, source, form_id, last_event_id, submitted_at, events_count, answers,
   created_at, updated_at,
   (select count(*)::int from patient_conflicts c

@@ -37,6 +37,7 @@ if (config.provision) {
 }
 const js = jetstream(nc);
 const redis = createRedis(config.redisUrl, "hookline-projector", log);
+const patientCache = createPatientCache(redis);
 const metrics = createMetrics("projector");
 const eventsCounter = metrics.meter.createCounter("hookline_projector_events", {
   description: "Messages handled, by result",
@@ -81,9 +82,7 @@ const projector = await startProjector({
   },
   // Write-through would race with concurrent projectors; invalidating (shared/patient-cache.ts) is always safe.
   onPatientsWritten: (ids) => {
-    createPatientCache(redis)
-      .invalidate(ids)
-      .catch((error) => log.warn({ err: error.message }, "cache invalidation failed"));
+    patientCache.invalidate(ids).catch((error) => log.warn({ err: error.message }, "cache invalidation failed"));
   },
 });
 

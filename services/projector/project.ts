@@ -46,8 +46,6 @@ async function writeBatch(sql: Sql, events: DecodedEvent[]): Promise<BatchResult
   return { inserted, duplicates: events.length - inserted, patientIds, conflicts };
 }
 
-const column = <T>(tx: TransactionSql, rows: readonly T[], value: (row: T) => Cell) => textColumn(tx, rows, value);
-
 /**
  * The events whose ids the guard table had not seen, in event-id order. The same id twice in
  * one batch (two deliveries of one event) counts once. Every write after this goes in key
@@ -60,8 +58,8 @@ async function admitNewEvents(tx: TransactionSql, events: DecodedEvent[]): Promi
   const admitted = await tx<{ event_id: string }[]>`
     insert into webhook_event_ids (event_id, received_at)
     select * from unnest(
-      ${column(tx, unique, (e) => e.eventId)}::text[],
-      ${column(tx, unique, (e) => e.receivedAt)}::timestamptz[])
+      ${textColumn(tx, unique, (e) => e.eventId)}::text[],
+      ${textColumn(tx, unique, (e) => e.receivedAt)}::timestamptz[])
     on conflict (event_id) do nothing
     returning event_id`;
   const fresh = new Set(admitted.map((r) => r.event_id));
@@ -74,7 +72,7 @@ async function insertRawEvents(
   accepted: DecodedEvent[],
   patientIdByEvent: Map<string, string>,
 ): Promise<void> {
-  const col = <T>(rows: readonly T[], value: (row: T) => Cell) => column(tx, rows, value);
+  const col = <T>(rows: readonly T[], value: (row: T) => Cell) => textColumn(tx, rows, value);
   await tx`
     insert into webhook_events (event_id, received_at, source, stream_seq, content_type, provider_event_id, form_id,
       submitted_at, patient_id, body, trace_id, canonical)
@@ -129,7 +127,7 @@ async function insertFormData(
 ): Promise<void> {
   const withForm = accepted.filter((e) => e.event.formId);
   if (withForm.length === 0) return;
-  const col = <T>(rows: readonly T[], value: (row: T) => Cell) => column(tx, rows, value);
+  const col = <T>(rows: readonly T[], value: (row: T) => Cell) => textColumn(tx, rows, value);
   await tx`
     insert into form_submissions (event_id, source, form_id, patient_id, submitted_at, answers)
     select * from unnest(

@@ -2,7 +2,7 @@
 // them under a row lock, writing merged states back, and recording conflicts. Column
 // lists and types are derived from MERGED_FIELDS and the field table.
 import type { Row, TransactionSql } from "postgres";
-import { patientField } from "../patient-fields.ts";
+import { patientField, selectColumn } from "../patient-fields.ts";
 import { textColumn } from "./arrays.ts";
 import {
   type IdentityField,
@@ -24,9 +24,7 @@ const READ_COLUMNS = [
   "form_id",
   "last_event_id",
   "submitted_at",
-  ...MERGED_FIELDS.map((f) =>
-    pgType(f) === "date" ? `to_char(${columnOf(f)}, 'YYYY-MM-DD') as ${columnOf(f)}` : columnOf(f),
-  ),
+  ...MERGED_FIELDS.map((f) => selectColumn(patientField(f))),
 ].join(", ");
 
 /** A patient read under `for update`: nobody else changes it until this transaction ends. */
