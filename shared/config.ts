@@ -4,7 +4,7 @@
 // HOOKLINE_ENV=development asks for it (./ops/up and the tests set it). A bad value fails
 // start-up with one error that lists every bad variable, not just the first.
 import * as v from "valibot";
-import { containsDevCredential, DEV_DATABASE_URL, DEV_SOURCES_FILE } from "./dev-credentials.ts";
+import { DEV_DATABASE_URL, DEV_SOURCES_FILE, devCredentialRefusal } from "./dev-credentials.ts";
 
 export class ConfigError extends Error {
   readonly code = "invalid_config";
@@ -138,10 +138,9 @@ export function readConfig<S extends Record<string, ConfigEntry<any>>>(
       );
       continue;
     }
-    if (mode === "production" && e.secret && containsDevCredential(raw)) {
-      problems.push(
-        `${e.name} holds a public dev credential (published in the README); not allowed when HOOKLINE_ENV=production`,
-      );
+    const refusal = e.secret ? devCredentialRefusal(raw, mode) : undefined;
+    if (refusal) {
+      problems.push(`${e.name} holds ${refusal}`);
       continue;
     }
     const result = v.safeParse(e.schema, raw);

@@ -42,7 +42,16 @@ function usesDevDatabasePassword(value: string): boolean {
   }
 }
 
+/**
+ * Why `value` is refused, when HOOKLINE_ENV is production and it holds a public dev
+ * credential; undefined otherwise. The one rule for config variables and sources-file secrets.
+ */
+export function devCredentialRefusal(value: string, hooklineEnv: string | undefined): string | undefined {
+  if (hooklineEnv !== "production" || !containsDevCredential(value)) return undefined;
+  return "a public dev credential (published in the README); not allowed when HOOKLINE_ENV=production";
+}
+
 /** True when `value` holds any public dev credential. */
-export function containsDevCredential(value: string): boolean {
+function containsDevCredential(value: string): boolean {
   return PUBLIC_PARTS.some((part) => value.includes(part)) || usesDevDatabasePassword(value);
 }

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { parseDocument, type YAMLError } from "yaml";
 import { type SecretScheme, secretProblem } from "../crypto/secret-rules.ts";
-import { containsDevCredential } from "../dev-credentials.ts";
+import { devCredentialRefusal } from "../dev-credentials.ts";
 import { CANONICAL_FIELDS } from "../patient-fields.ts";
 import { ADAPTER_TYPES, getAdapter } from "./registry.ts";
 import type { AuthConfig, SourceConfig } from "./types.ts";
@@ -112,9 +112,8 @@ function resolveSecret(ref: SecretRefValue, env: Env): { value: string } | { pro
 
 /** The public dev secrets (README, ops/dev/sources.yaml) authenticate nobody in production, from wherever they come. */
 function devCredentialProblem(value: string, env: Env): string | undefined {
-  if (env.HOOKLINE_ENV === "production" && containsDevCredential(value))
-    return "is a public dev credential (published in the README); not allowed when HOOKLINE_ENV=production";
-  return undefined;
+  const refusal = devCredentialRefusal(value, env.HOOKLINE_ENV);
+  return refusal && `is ${refusal}`;
 }
 
 /** Resolves and checks every secret of one source; problems are appended, never thrown one by one. */

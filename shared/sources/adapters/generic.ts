@@ -62,7 +62,8 @@ export const genericAdapter = defineAdapter({
     const formId = stringOrNull(body.formId) ?? stringOrNull(data.formId) ?? stringOrNull(body.form_id);
     const signed = signedDelivery(req, source);
     const submittedAt = toIsoTimestamp(body.timestamp ?? body.created_at ?? body.created, req.now, signed.timestampMs);
-    const providerEventId = source.auth.scheme === "standard-webhooks" ? signed.id : bodyEventId(body);
+    // signed.id is set only under Standard Webhooks (its signed webhook-id); otherwise the body's id.
+    const providerEventId = signed.id ?? bodyEventId(body);
     return buildEvent(source, { formId, providerEventId, submittedAt, answers });
   },
 });
