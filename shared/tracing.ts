@@ -1,6 +1,7 @@
 // OpenTelemetry tracing, configured by the standard OTEL_* variables. With no OTLP
 // endpoint set, tracing stays the API's no-op: no exporter, no cost beyond a few calls.
 import { type Context, context, propagation, type Tracer, trace } from "@opentelemetry/api";
+import { envDetector } from "@opentelemetry/resources";
 import { NodeSDK } from "@opentelemetry/sdk-node";
 
 export interface Tracing {
@@ -19,7 +20,9 @@ export function startTracing(service: string, env: Record<string, string | undef
     sdk = new NodeSDK({
       serviceName: env.OTEL_SERVICE_NAME ?? `hookline-${service}`,
       instrumentations: [],
-      autoDetectResources: false,
+      // Only OTEL_RESOURCE_ATTRIBUTES (the chart's pod and namespace): the host and process
+      // detectors would add the host name, command line and pid to every exported batch.
+      resourceDetectors: [envDetector],
     });
     sdk.start();
   }

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { dashboardConfigSpec } from "../../services/dashboard/config.ts";
 import { ingressConfigSpec } from "../../services/ingress/config.ts";
+import { WEBHOOK_ROUTE } from "../../services/ingress/webhook.ts";
 import { projectorConfigSpec } from "../../services/projector/config.ts";
 import { commonConfig, databaseUrlConfig } from "../../shared/config.ts";
 import { PROJECTOR_CONSUMER, STREAM } from "../../shared/nats.ts";
@@ -131,6 +132,11 @@ describe.each(PROFILES)("profile %s", (profile) => {
 
   test("no secret value is in a ConfigMap; the Secret holds them", () => {
     const objs = render(profile);
+    if (profileValues(profile).existingSecret) {
+      // The values hold no secret at all; the "existingSecret" test below covers this shape.
+      expect(objs.filter((o) => o.kind === "Secret")).toEqual([]);
+      return;
+    }
     const secrets = profileValues(profile).secrets as Obj;
     const values = [
       secrets.databaseUrl,
@@ -197,16 +203,28 @@ describe.each(PROFILES)("profile %s", (profile) => {
     const trigger = so.spec.triggers[0];
     expect(trigger.type).toBe("nats-jetstream");
     // KEDA's CRD leaves trigger metadata free-form: a misspelled key would be accepted and ignored.
+    // The monitoring endpoint is in the metadata, or (TriggerAuthentication) in a Secret.
+    const viaAuth = profileValues(profile).keda?.triggerAuthentication?.enabled === true;
+    const keys = ["account", "activationLagThreshold", "consumer", "lagThreshold", "stream", "useHttps"];
     expect(Object.keys(trigger.metadata).sort()).toEqual(
-      [
-        "account",
-        "activationLagThreshold",
-        "consumer",
-        "lagThreshold",
-        "natsServerMonitoringEndpoint",
-        "stream",
-      ].sort(),
+      (viaAuth ? keys : [...keys, "natsServerMonitoringEndpoint"]).sort(),
     );
+    expect(["true", "false"]).toContain(trigger.metadata.useHttps);
+    const auths = objs.filter((o) => o.kind === "TriggerAuthentication");
+    if (viaAuth) {
+      expect(auths).toHaveLength(1);
+      expect(trigger.authenticationRef).toEqual({ name: auths[0]?.metadata.name });
+      const ref = auths[0]?.spec.secretTargetRef;
+      expect(ref).toEqual([
+        { parameter: "natsServerMonitoringEndpoint", name: expect.any(String), key: "NATS_MONITORING_ENDPOINT" },
+      ]);
+      const own = objs.find((o) => o.kind === "Secret" && o.metadata.name === ref[0].name);
+      if (own) expect(own.stringData.NATS_MONITORING_ENDPOINT).toBe(profileValues(profile).nats.monitoringEndpoint);
+      else expect(ref[0].name).toBe(profileValues(profile).existingSecret);
+    } else {
+      expect(auths).toEqual([]);
+      expect(trigger.authenticationRef).toBeUndefined();
+    }
     expect(trigger.metadata.stream).toBe(STREAM);
     expect(trigger.metadata.consumer).toBe(PROJECTOR_CONSUMER);
     expect(Number(trigger.metadata.lagThreshold)).toBeGreaterThan(0);
@@ -259,8 +277,15 @@ describe.each(PROFILES)("profile %s: the provision hook Job", (profile) => {
       expect(d.spec.template.spec.containers[0].env.find((e: Obj) => e.name === "HOOKLINE_PROVISION")?.value).toBe(
         "false",
       );
-    // Its Secret is a hook created before it (the release's Secret does not exist yet).
+    // Its Secret is the existing one, or a hook created before it (the release's Secret does
+    // not exist yet at pre-install).
     const secretName = c.env.find((e: Obj) => e.name === "DATABASE_URL").valueFrom.secretKeyRef.name;
+    const existing = profileValues(profile).existingSecret;
+    if (existing) {
+      expect(secretName).toBe(existing);
+      expect(objs.filter((o) => o.kind === "Secret")).toEqual([]);
+      return;
+    }
     const hookSecret = objs.find((o) => o.kind === "Secret" && o.metadata.name === secretName) as Obj;
     expect(Number(hookSecret.metadata.annotations["helm.sh/hook-weight"])).toBeLessThan(
       Number(job.metadata.annotations["helm.sh/hook-weight"]),
@@ -355,6 +380,76 @@ test("existingSecret: no Secret is rendered and every secret env var reads the n
       if (e.valueFrom?.secretKeyRef) expect(e.valueFrom.secretKeyRef.name).toBe("hookline-prod");
 });
 
+test("httpIngress: only the webhook path goes to the ingress Service; the dashboard only on its own host", () => {
+  expect(render("minimal").filter((o) => o.kind === "Ingress")).toEqual([]);
+  const webhookPrefix = WEBHOOK_ROUTE.slice(0, WEBHOOK_ROUTE.indexOf("/:"));
+  const serviceOf = (objs: Obj[], component: string) =>
+    objs.find((o) => o.kind === "Service" && componentOf(o) === component) as Obj;
+  const only = render("minimal", ["--set", "httpIngress.enabled=true", "--set", "httpIngress.webhooksHost=h.example"]);
+  const [ing] = only.filter((o) => o.kind === "Ingress") as Obj[];
+  expect(ing?.spec.rules).toEqual([
+    {
+      host: "h.example",
+      http: {
+        paths: [
+          {
+            path: webhookPrefix,
+            pathType: "Prefix",
+            backend: { service: { name: serviceOf(only, "ingress").metadata.name, port: { name: "http" } } },
+          },
+        ],
+      },
+    },
+  ]);
+  expect(ing?.spec.ingressClassName).toBeUndefined();
+
+  const objs = render("existing-secrets");
+  const v = profileValues("existing-secrets").httpIngress as Obj;
+  const [full] = objs.filter((o) => o.kind === "Ingress") as Obj[];
+  expect(full?.spec.ingressClassName).toBe(v.className);
+  expect(full?.spec.tls).toEqual(v.tls);
+  const dash = full?.spec.rules.find((r: Obj) => r.host === v.dashboardHost);
+  expect(dash.http.paths).toEqual([
+    {
+      path: "/",
+      pathType: "Prefix",
+      backend: { service: { name: serviceOf(objs, "dashboard").metadata.name, port: { name: "http" } } },
+    },
+  ]);
+  // The named port exists on each Service the rules point at.
+  for (const c of ["ingress", "dashboard"])
+    expect(serviceOf(objs, c).spec.ports.map((p: Obj) => p.name)).toContain("http");
+});
+
+test("otel: no OTEL_* variable without an endpoint; with one, the sampler, protocol and pod/namespace attributes", () => {
+  const names = (objs: Obj[]) =>
+    deployments(objs).flatMap((d) => d.spec.template.spec.containers[0].env.map((e: Obj) => e.name as string));
+  expect(names(render("minimal")).filter((n) => OTEL_ENV.test(n) || POD_FIELDS.includes(n))).toEqual([]);
+  const objs = render("tracing");
+  const otel = profileValues("tracing").otel as Obj;
+  const workloads = [...deployments(objs), ...objs.filter((o) => o.kind === "Job")];
+  expect(workloads.length).toBe(4);
+  for (const w of workloads) {
+    const env = Object.fromEntries(
+      w.spec.template.spec.containers[0].env.map((e: Obj) => [e.name, e.value ?? e.valueFrom]),
+    );
+    expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBe(otel.endpoint);
+    expect(env.OTEL_EXPORTER_OTLP_PROTOCOL).toBe(otel.protocol);
+    expect(env.OTEL_TRACES_SAMPLER).toBe(otel.sampler);
+    expect(env.OTEL_TRACES_SAMPLER_ARG).toBe(otel.samplerArg);
+    expect(env.K8S_POD_NAME).toEqual({ fieldRef: { fieldPath: "metadata.name" } });
+    expect(env.K8S_NAMESPACE_NAME).toEqual({ fieldRef: { fieldPath: "metadata.namespace" } });
+    // Kubernetes expands $(VAR) only for variables defined earlier in the list.
+    const order = w.spec.template.spec.containers[0].env.map((e: Obj) => e.name);
+    expect(order.indexOf("K8S_POD_NAME")).toBeLessThan(order.indexOf("OTEL_RESOURCE_ATTRIBUTES"));
+    expect(String(env.OTEL_RESOURCE_ATTRIBUTES).split(",")).toEqual([
+      "k8s.pod.name=$(K8S_POD_NAME)",
+      "k8s.namespace.name=$(K8S_NAMESPACE_NAME)",
+      ...Object.entries(otel.resourceAttributes).map(([k, val]) => `${k}=${val}`),
+    ]);
+  }
+});
+
 describe("values.schema.json refuses bad values", () => {
   const cases: [string, string[]][] = [
     ["a wrong type", ["--set", "ingress.port=eighty"]],
@@ -362,6 +457,11 @@ describe("values.schema.json refuses bad values", () => {
     ["an unknown top-level key", ["--set", "replicaCount=3"]],
     ["an unknown nested key", ["--set", "projector.batchSise=100"]],
     ["an unknown key in keda.fallback", ["--set", "keda.fallback.replica=2"]],
+    ["a sampler ratio above 1", ["--set-string", "otel.samplerArg=1.5"]],
+    ["an unknown sampler", ["--set", "otel.sampler=sometimes"]],
+    ["a resource attribute that would break the list", ["--set-string", "otel.resourceAttributes.team=a\\,b=c"]],
+    ["an Ingress without a webhook host", ["--set", "httpIngress.enabled=true", "--set", "httpIngress.webhooksHost="]],
+    ["an unknown key in keda.triggerAuthentication", ["--set", "keda.triggerAuthentication.secret=x"]],
     [
       "an inline secret in the sources file",
       [

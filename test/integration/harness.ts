@@ -230,6 +230,8 @@ export async function startCluster(names: ServiceName[], env: Record<string, str
 
 export interface ReceivedSpan {
   service: string;
+  /** The attributes of the span's resource (service.name, OTEL_RESOURCE_ATTRIBUTES...). */
+  resource: Record<string, unknown>;
   traceId: string;
   spanId: string;
   parentSpanId: string;
@@ -252,11 +254,13 @@ export async function startOtlpReceiver(): Promise<{ endpoint: string; spans: Re
       if (new URL(req.url).pathname !== "/v1/traces") return new Response("not found", { status: 404 });
       const body = (await req.json()) as { resourceSpans: any[] };
       for (const rs of body.resourceSpans ?? []) {
-        const service = String(attrs(rs.resource?.attributes)["service.name"]);
+        const resource = attrs(rs.resource?.attributes);
+        const service = String(resource["service.name"]);
         for (const ss of rs.scopeSpans ?? []) {
           for (const s of ss.spans ?? []) {
             spans.push({
               service,
+              resource,
               traceId: s.traceId,
               spanId: s.spanId,
               parentSpanId: s.parentSpanId ?? "",

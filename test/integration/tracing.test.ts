@@ -18,7 +18,11 @@ let collector: Awaited<ReturnType<typeof startOtlpReceiver>>;
 
 beforeAll(async () => {
   collector = await startOtlpReceiver();
-  cluster = await startCluster(["ingress", "projector", "dashboard"], otlpEnv(collector.endpoint));
+  cluster = await startCluster(["ingress", "projector", "dashboard"], {
+    ...otlpEnv(collector.endpoint),
+    // What the Helm chart sets from the downward API.
+    OTEL_RESOURCE_ATTRIBUTES: "k8s.pod.name=hookline-test-pod,k8s.namespace.name=hookline-test",
+  });
 });
 
 afterAll(async () => {
@@ -62,6 +66,9 @@ test("a webhook's trace runs from the HTTP request to the database row", async (
   expect(publish.parentSpanId).toBe(server.spanId);
   expect(processed.parentSpanId).toBe(publish.spanId);
   expect(trace.length).toBeGreaterThanOrEqual(3);
+  // OTEL_RESOURCE_ATTRIBUTES reaches every service's resource.
+  for (const s of [server, publish, processed])
+    expect(s.resource).toMatchObject({ "k8s.pod.name": "hookline-test-pod", "k8s.namespace.name": "hookline-test" });
 
   const batch = await waitFor("batch span", () =>
     collector.spans.find((s) => s.name === "projectBatch" && s.links.some((l) => l.spanId === processed.spanId)),

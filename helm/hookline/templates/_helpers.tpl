@@ -96,8 +96,18 @@ app.kubernetes.io/component: {{ .component }}
   valueFrom:
     fieldRef:
       fieldPath: metadata.namespace
+- name: OTEL_EXPORTER_OTLP_PROTOCOL
+  value: {{ $.ctx.Values.otel.protocol | quote }}
+- name: OTEL_TRACES_SAMPLER
+  value: {{ $.ctx.Values.otel.sampler | quote }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ $.ctx.Values.otel.samplerArg | quote }}
+{{- $attrs := list "k8s.pod.name=$(K8S_POD_NAME)" "k8s.namespace.name=$(K8S_NAMESPACE_NAME)" }}
+{{- range $k, $v := $.ctx.Values.otel.resourceAttributes }}
+{{- $attrs = append $attrs (printf "%s=%s" $k $v) }}
+{{- end }}
 - name: OTEL_RESOURCE_ATTRIBUTES
-  value: k8s.pod.name=$(K8S_POD_NAME),k8s.namespace.name=$(K8S_NAMESPACE_NAME)
+  value: {{ join "," $attrs | quote }}
 {{- end }}
 {{- end -}}
 
