@@ -92,7 +92,11 @@ as_pg() {
 psql_admin() {
   local run
   run="$(pg_home)/pg-run"
-  if [ -S "$run/.s.PGSQL.5432" ]; then as_pg psql -h "$run" -U postgres -v ON_ERROR_STOP=1 -qtA "$@"
+  # A cluster started by another checkout's start_postgres: its socket directory is on the
+  # postmaster's command line.
+  [ -S "$run/.s.PGSQL.5432" ] \
+    || run=$(ps -o args= -C postgres 2>/dev/null | grep -o 'unix_socket_directories=[^ ]*' | head -1 | cut -d= -f2)
+  if [ -n "$run" ] && [ -S "$run/.s.PGSQL.5432" ]; then as_pg psql -h "$run" -U postgres -v ON_ERROR_STOP=1 -qtA "$@"
   elif [ -S /var/run/postgresql/.s.PGSQL.5432 ]; then as_pg psql -h /var/run/postgresql -U postgres -v ON_ERROR_STOP=1 -qtA "$@"
   else as_pg psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -qtA "$@"; fi
 }
