@@ -18,6 +18,7 @@ import { dbUrl, dropDatabase, projectorDb, provision, psql, recreateDatabase } f
 import { makeRequest } from "./payloads.ts";
 import type { Managed } from "./procs.ts";
 import { progress } from "./progress.ts";
+import { lifetimeUsage, meter, type ResourceUsage } from "./resources.ts";
 import { ratio } from "./stats.ts";
 
 interface DrainRun {
@@ -27,6 +28,11 @@ interface DrainRun {
   rate: number;
   rowsWritten: number;
   complete: boolean;
+  /**
+   * `projector`: CPU seconds of all projector processes over their lives (start-up included,
+   * so an upper bound for the drain) and the largest peak RSS of one; `nats-server`: over the drain.
+   */
+  resources: Record<"projector" | "nats-server", ResourceUsage>;
 }
 
 export interface ProjectorResult {
@@ -106,6 +112,9 @@ async function drainOnce(
   const starting = Array.from({ length: processes }, (_, i) =>
     startService(root, dir, "projector", `projector-${i + 1}`, env).then((s) => procs.push(s.proc)),
   );
+  const natsMeter = meter({ "nats-server": nats.pid });
+  let projectorUsage: ResourceUsage = { cpuSeconds: 0, peakRssMb: 0 };
+  let natsUsage: ResourceUsage = { cpuSeconds: 0, peakRssMb: 0 };
   let first: number | null = null;
   let last = spawned;
   let complete = false;
@@ -126,7 +135,14 @@ async function drainOnce(
     }
     await Promise.allSettled(starting);
   } finally {
+    // Read before they stop: /proc/<pid> goes away with the process.
+    for (const u of procs.map((p) => lifetimeUsage(p.pid)))
+      projectorUsage = {
+        cpuSeconds: Math.round((projectorUsage.cpuSeconds + u.cpuSeconds) * 100) / 100,
+        peakRssMb: Math.max(projectorUsage.peakRssMb, u.peakRssMb),
+      };
     for (const p of procs) await p.stop();
+    natsUsage = natsMeter.stop()["nats-server"]!;
     await nc.close();
   }
   const seconds = ((complete ? last : performance.now()) - (first ?? spawned)) / 1000;
@@ -138,6 +154,7 @@ async function drainOnce(
     rate: Math.round(rows / seconds),
     rowsWritten: rows,
     complete,
+    resources: { projector: projectorUsage, "nats-server": natsUsage },
   };
   progress(`projector x${processes}: ${run.rate} events/s (${rows} rows in ${run.seconds}s)`);
   return { run, preloadRate, databaseUrl, stopNats };

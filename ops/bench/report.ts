@@ -5,6 +5,7 @@ import type { E2eResult } from "./e2e.ts";
 import type { IngestResult, Target } from "./ingest.ts";
 import type { Machine } from "./machine.ts";
 import type { ProjectorResult } from "./projector.ts";
+import { replaceSizingBlock, sizingInputs, sizingMarkdown } from "./sizing.ts";
 
 export const SCHEMA = "hookline-bench/2";
 
@@ -142,15 +143,26 @@ export function markdown(r: BenchReport): string {
     );
   }
   const res = r.resources;
-  if (res.ingest || res.e2e) {
+  // Runs of a JSON written before the projector was metered have no resources.
+  const drains = (r.projector?.runs ?? []).filter((d) => d.resources);
+  if (res.ingest || res.e2e || drains.length > 0) {
     const rows: string[][] = [];
     for (const [phase, group] of Object.entries(res.ingest ?? {}))
       for (const [proc, u] of Object.entries(group ?? {}))
         rows.push([`ingest (${phase})`, proc, fmt(u.cpuSeconds, 1), fmt(u.peakRssMb)]);
     for (const [proc, u] of Object.entries(res.e2e ?? {}))
       rows.push(["e2e", proc, fmt(u.cpuSeconds, 1), fmt(u.peakRssMb)]);
+    for (const d of drains)
+      for (const [proc, u] of Object.entries(d.resources))
+        rows.push([
+          `projector drain (${d.processes})`,
+          proc === "projector" && d.processes > 1 ? `projector × ${d.processes}` : proc,
+          fmt(u.cpuSeconds, 1),
+          fmt(u.peakRssMb),
+        ]);
     parts.push(
-      `**Resources** (CPU seconds over the phase, peak RSS sampled at 4 Hz):\n\n${table(["phase", "process", "CPU s", "peak RSS MB"], rows)}`,
+      "**Resources** (CPU seconds over the phase, peak RSS sampled at 4 Hz; a projector drain counts the projector processes " +
+        `over their whole lives, start-up included, and the largest peak RSS of one):\n\n${table(["phase", "process", "CPU s", "peak RSS MB"], rows)}`,
     );
   }
   parts.push(
@@ -166,11 +178,17 @@ export function writeJson(file: string, r: BenchReport): void {
 const START = "<!-- bench:start -->";
 const END = "<!-- bench:end -->";
 
-/** Replaces only the text between the markers; refuses if they are missing. */
+/**
+ * Replaces only the text between the markers (the Performance section, and the Kubernetes
+ * section's sizing derived from the same run); refuses if they are missing.
+ */
 export function writeReadme(readmePath: string, r: BenchReport): void {
-  const text = readFileSync(readmePath, "utf8");
+  let text = readFileSync(readmePath, "utf8");
   const a = text.indexOf(START);
   const b = text.indexOf(END);
   if (a < 0 || b < a) throw new Error(`${readmePath} has no ${START} … ${END} markers`);
-  writeFileSync(readmePath, `${text.slice(0, a + START.length)}\n${markdown(r)}\n${text.slice(b)}`);
+  text = `${text.slice(0, a + START.length)}\n${markdown(r)}\n${text.slice(b)}`;
+  const sizing = sizingInputs(r);
+  if (sizing) text = replaceSizingBlock(text, sizingMarkdown(sizing));
+  writeFileSync(readmePath, text);
 }

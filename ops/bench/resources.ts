@@ -30,6 +30,14 @@ export interface ResourceUsage {
 }
 
 /**
+ * A process's whole life so far: CPU seconds since it started and its peak resident set
+ * (VmHWM), start-up included. For processes that live only for the phase measured.
+ */
+export function lifetimeUsage(pid: number): ResourceUsage {
+  return { cpuSeconds: Math.round(cpuSeconds(pid) * 100) / 100, peakRssMb: rssMb(pid, "VmHWM") };
+}
+
+/**
  * Meters a set of named processes over a phase: CPU is the delta over the phase, RSS the
  * peak of 4 Hz samples (VmHWM would include start-up peaks from before the phase).
  */

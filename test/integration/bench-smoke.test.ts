@@ -56,6 +56,7 @@ describe("ops/bench --smoke", () => {
       for (const run of r.projector.runs) {
         expect(run.complete).toBe(true);
         expect(run.rowsWritten).toBe(r.projector.backlog);
+        expect(run.resources.projector.cpuSeconds).toBeGreaterThan(0);
       }
       expect(r.projector.copy.rows).toBe(r.projector.backlog);
 
