@@ -287,6 +287,9 @@ describe.each(PROFILES)("profile %s: the provision hook Job", (profile) => {
       return;
     }
     const hookSecret = objs.find((o) => o.kind === "Secret" && o.metadata.name === secretName) as Obj;
+    // Deleted once all hooks of the event have run (Helm deletes hook-succeeded objects after the
+    // last hook, and on a failure those that succeeded before it): DATABASE_URL does not linger.
+    expect(hookSecret.metadata.annotations["helm.sh/hook-delete-policy"]).toBe("before-hook-creation,hook-succeeded");
     expect(Number(hookSecret.metadata.annotations["helm.sh/hook-weight"])).toBeLessThan(
       Number(job.metadata.annotations["helm.sh/hook-weight"]),
     );
