@@ -1,14 +1,17 @@
 #!/usr/bin/env bun
-// Operators' CLI. `bun ops/hookline.ts dlq list|replay ...`, `stream [migrate]` (or ./ops/hookline).
+// Operators' CLI. `bun ops/hookline.ts dlq list|replay ...`, `stream [migrate]`, `audit verify|report`
+// (or ./ops/hookline).
 import { parseArgs } from "node:util";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Presets, SingleBar } from "cli-progress";
+import { recordAudit } from "../shared/audit/writer.ts";
 import { commonConfig, readConfig } from "../shared/config.ts";
 import { countDeadLetters, readDeadLetters, replayDeadLetter } from "../shared/dead-letters.ts";
 import { createLogger } from "../shared/logger.ts";
 import { connectNats, DLQ_STREAM, PROJECTOR_CONSUMER, STREAM } from "../shared/nats.ts";
 import { fillOf } from "../shared/stream-fill.ts";
 import { streamConfigSpec } from "../shared/stream-limits.ts";
+import { AUDIT_USAGE, auditCommand, cliActor, cliDatabase } from "./audit.ts";
 import { migrateWebhookStream } from "./stream-migrate.ts";
 
 const USAGE = `usage:
@@ -18,10 +21,15 @@ const USAGE = `usage:
   hookline stream [--json]                                 how full WEBHOOKS and WEBHOOKS_DLQ are, limits, projector lag
   hookline stream migrate [--timeout SECONDS]              make a WEBHOOKS of an earlier version (limits retention) a work
                                                          queue: seal it, wait for the projector, recreate (default 600 s)
-env: NATS_URL (default nats://127.0.0.1:4222); for migrate also ${Object.values(streamConfigSpec)
-  .map((e) => e.name)
-  .join(", ")}
+${AUDIT_USAGE}
+env: NATS_URL (default nats://127.0.0.1:4222); DATABASE_URL for audit, replay and migrate (each recorded in the
+     audit trail); for migrate also ${Object.values(streamConfigSpec)
+       .map((e) => e.name)
+       .join(", ")}
      as the services have them`;
+
+// Its own options: dispatched before this file's parseArgs would refuse them.
+if (process.argv[2] === "audit") process.exit(await auditCommand(process.argv.slice(3)));
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -74,6 +82,10 @@ if (verb === "list") {
   }
   if (!values.json) console.error(`${n} dead letter(s)`);
 } else {
+  // Connected before anything is replayed: a replay that could not be audited is not started.
+  const sql = cliDatabase();
+  await sql`select 1`;
+  const actor = cliActor();
   const total = seq ? 1 : await countDeadLetters(nc);
   const bar = new SingleBar(
     {
@@ -86,18 +98,32 @@ if (verb === "list") {
   bar.start(total, 0, { replayed: 0 });
   let replayed = 0;
   let failed = 0;
-  for await (const { msg } of readDeadLetters(nc, filter)) {
+  for await (const { msg, letter } of readDeadLetters(nc, filter)) {
+    let to: { seq: number } | undefined;
     try {
-      await replayDeadLetter(nc, msg);
+      to = await replayDeadLetter(nc, msg);
       replayed++;
     } catch (error) {
       failed++;
       console.error(`\nseq ${msg.seq}: ${(error as Error).message}`);
     }
+    // Not caught: a replay left out of the audit trail stops the run.
+    if (to) {
+      const details = { source: letter.source, eventId: letter.eventId, code: letter.code, replayedAs: to.seq };
+      const entry = {
+        actor,
+        action: "dead_letter.replay",
+        entityType: "dead_letter",
+        entityId: String(msg.seq),
+        details,
+      };
+      await sql.begin((tx) => recordAudit(tx, entry));
+    }
     bar.increment(1, { replayed });
   }
   bar.update(total, { replayed });
   bar.stop();
+  await sql.end({ timeout: 5 });
   console.log(`${replayed} replayed, ${failed} failed`);
   if (failed) process.exitCode = 1;
 }
@@ -110,6 +136,8 @@ async function streamCommand(verb: string | undefined): Promise<void> {
     if (verb === "migrate") {
       const timeout = Number(values.timeout);
       if (!Number.isInteger(timeout) || timeout < 0) throw new Error("--timeout must be whole seconds");
+      const sql = cliDatabase(); // reached before the stream is touched: the migration is audited
+      await sql`select 1`;
       let shown = -1;
       const result = await migrateWebhookStream(nc, config, {
         timeoutMs: timeout * 1000,
@@ -119,6 +147,11 @@ async function streamCommand(verb: string | undefined): Promise<void> {
           shown = n;
         },
       });
+      if (result !== "already") {
+        const entry = { actor: cliActor(), action: "stream.migrate", entityType: "stream", entityId: STREAM };
+        await sql.begin((tx) => recordAudit(tx, { ...entry, details: { to: "workqueue" } }));
+      }
+      await sql.end({ timeout: 5 });
       console.log(
         result === "already"
           ? `${STREAM} is already a work queue; nothing to do`

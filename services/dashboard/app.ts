@@ -3,6 +3,7 @@
 import { Elysia } from "elysia";
 import type { Sql } from "postgres";
 import * as v from "valibot";
+import { recordAudit } from "../../shared/audit/writer.ts";
 import type { Redis } from "../../shared/cache.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import { healthRoutes, type ReadinessCheck } from "../../shared/http/health.ts";
@@ -12,6 +13,7 @@ import type { Logger } from "../../shared/logger.ts";
 import { type Metrics, metricsRoute } from "../../shared/metrics.ts";
 import { createPatientCache } from "../../shared/patient-cache.ts";
 import { AdapterError, getAdapter, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
+import { patientRead } from "./audit.ts";
 import { bearerAuth, requireRole } from "./auth.ts";
 import { conflictRoutes } from "./conflicts.ts";
 import { listEvents } from "./events.ts";
@@ -77,10 +79,13 @@ export function createDashboardApp(deps: DashboardDeps) {
         (last) => ({ id: last.id }),
       ),
     )
-    .get("/api/v1/patients/:id", async ({ params }) => {
+    .get("/api/v1/patients/:id", async ({ params, principal }) => {
       if (!/^\d{1,18}$/.test(params.id)) return errorResponse(400, "invalid_id", "patient id must be a number");
       const patient = await cachedPatient(params.id);
-      return patient ? json(patient) : errorResponse(404, "patient_not_found", `no patient ${params.id}`);
+      if (!patient) return errorResponse(404, "patient_not_found", `no patient ${params.id}`);
+      // Served only once the read is in the audit trail (a cache hit too).
+      await sql.begin((tx) => recordAudit(tx, patientRead(principal!, patient.id)));
+      return json(patient);
     })
     .use(conflictRoutes({ sql, patientCache, log }))
     // Admin only: every webhook's metadata and, on request, its whole canonical payload.

@@ -5,11 +5,19 @@
 import { Elysia } from "elysia";
 import type { Row, Sql } from "postgres";
 import * as v from "valibot";
+import { recordAudit } from "../../shared/audit/writer.ts";
 import { mergeSubmission } from "../../shared/db/patient-merge.ts";
-import { lockPatient, type StoredSubmission, submissionState, writePatients } from "../../shared/db/patients.ts";
+import {
+  type LockedPatient,
+  lockPatient,
+  type StoredSubmission,
+  submissionState,
+  writePatients,
+} from "../../shared/db/patients.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { PatientCache } from "../../shared/patient-cache.ts";
+import { callerOf, conflictResolved } from "./audit.ts";
 import { requireRole } from "./auth.ts";
 import { keysetPage } from "./paging.ts";
 import { getPatient, type PatientDto } from "./patients.ts";
@@ -92,7 +100,8 @@ export function conflictRoutes({ sql, patientCache, log }: ConflictDeps) {
     })
     .post(
       "/api/v1/conflicts/:id/resolve",
-      async ({ params, body }) => {
+      async (context) => {
+        const { params, body } = context;
         if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "conflict id must be a number");
         const parsed = v.safeParse(ResolveBody, body);
         if (!parsed.success)
@@ -105,17 +114,26 @@ export function conflictRoutes({ sql, patientCache, log }: ConflictDeps) {
           if (!row) return errorResponse(404, "conflict_not_found", `no conflict ${params.id}`);
           if (row.status !== "open")
             return errorResponse(409, "conflict_resolved", `conflict ${params.id} is already ${row.status}`);
+          let merged: { before: LockedPatient; after: LockedPatient } | undefined;
           if (action === "accept") {
             const patient = await lockPatient(tx, String(row.patient_id));
             if (patient) {
+              const before = { ...patient }; // its state is replaced below, not changed
               patient.state = mergeSubmission(patient.state, submissionState(row as never));
               await writePatients(tx, [patient]);
+              merged = { before, after: patient };
             }
           }
           const [done] = await tx`
             update patient_conflicts set status = ${action === "accept" ? "accepted" : "dismissed"}, resolved_at = now()
             where id = ${params.id}::bigint returning ${tx.unsafe(COLUMNS)}`;
-          return toDto(done!);
+          const resolved = toDto(done!);
+          // Last: the audit lock is held from here to the commit.
+          await recordAudit(
+            tx,
+            conflictResolved(callerOf(context), action, { before: { ...toDto(row) }, after: { ...resolved } }, merged),
+          );
+          return resolved;
         });
         if (outcome instanceof Response) return outcome;
         // After the commit, so a reader cannot cache the old values again. Dismissing changes the

@@ -4,12 +4,14 @@
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import { type Span, SpanKind, SpanStatusCode, type Tracer } from "@opentelemetry/api";
 import type { Sql } from "postgres";
+import { recordAudit } from "../../shared/audit/writer.ts";
 import { databaseAnswers } from "../../shared/db/client.ts";
 import { failureReason } from "../../shared/db/errors.ts";
 import { errorSummary, type Logger } from "../../shared/logger.ts";
-import { H } from "../../shared/nats.ts";
+import { H, messageSource } from "../../shared/nats.ts";
 import type { SourceConfig } from "../../shared/sources/index.ts";
 import { extractContext } from "../../shared/tracing.ts";
+import { deadLetterReceipt } from "./audit.ts";
 import type { DeadLetterWriter } from "./dead-letter.ts";
 import { type DecodedEvent, decodeMessage } from "./decode.ts";
 import { type BatchResult, projectBatch } from "./project.ts";
@@ -106,17 +108,29 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
   };
 
   async function deadLetterAndAck(msg: JsMsg, code: string, reason: string): Promise<boolean> {
-    try {
-      await deps.deadLetter(msg, code, reason);
-      msg.term(reason.slice(0, 200));
-      return true;
-    } catch (error) {
-      // The consumer has no delivery limit of its own (see provisionJetStream), so this
-      // message comes back and is dead-lettered on a later delivery.
-      log.error({ err: errorSummary(error), seq: msg.seq }, "dead-letter publish failed; leaving for redelivery");
+    // The consumer has no delivery limit of its own (see provisionJetStream), so a message
+    // left unacked here comes back and is dead-lettered on a later delivery.
+    const leave = (error: unknown, what: string) => {
+      log.error({ err: errorSummary(error), seq: msg.seq }, `${what}; leaving for redelivery`);
       msg.nak(deps.retryDelayMs);
       return false;
+    };
+    try {
+      await deps.deadLetter(msg, code, reason);
+    } catch (error) {
+      return leave(error, "dead-letter publish failed");
     }
+    try {
+      // Its receipt in the audit trail before the message leaves the stream (the copy above is
+      // stored once however often this runs: its msg id is keyed on the stream sequence).
+      const receipt = { source: messageSource(msg), eventId: msg.headers?.get(H.eventId) || null, streamSeq: msg.seq };
+      await sql.begin((tx) => recordAudit(tx, deadLetterReceipt(receipt, code)));
+    } catch (error) {
+      databaseFailed(error);
+      return leave(error, "dead-letter receipt not recorded");
+    }
+    msg.term(reason.slice(0, 200));
+    return true;
   }
 
   /** A database failure: redeliver with a growing (bounded) pause; never counts towards the DLQ. */

@@ -2,6 +2,7 @@
 // per field the later submission wins, except that a submission contradicting the patient's
 // identity is recorded as a conflict and merges nothing.
 import type { TransactionSql } from "postgres";
+import { changedFields, patientState } from "../../shared/audit/entities.ts";
 import {
   identityConflicts,
   MERGED_FIELDS,
@@ -18,6 +19,7 @@ import {
   writePatients,
 } from "../../shared/db/patients.ts";
 import { patientField } from "../../shared/patient-fields.ts";
+import type { PatientChange } from "./audit.ts";
 import type { DecodedEvent } from "./decode.ts";
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -82,6 +84,10 @@ export interface PatientsWritten {
   /** event id → patient id, for every event that names a patient (all of them). */
   patientIdByEvent: Map<string, string>;
   conflicts: number;
+  /** Event ids stored as conflicts. */
+  held: Set<string>;
+  /** Every patient created or changed, for the audit trail. */
+  patients: PatientChange[];
 }
 
 /**
@@ -101,6 +107,9 @@ export async function writeBatchPatients(tx: TransactionSql, events: DecodedEven
   const byRound = rounds(withEmail);
   const locked = new Map<string, LockedPatient>();
   const changed = new Set<LockedPatient>();
+  const created = new Set<LockedPatient>();
+  // The audit trail's "before" of each existing patient, taken as locked (states are replaced, never mutated).
+  const before = new Map<LockedPatient, Record<string, unknown>>();
   let pending = byRound[0] ?? [];
   for (let attempt = 1; pending.length > 0; attempt++) {
     // Only a patient deleted between the insert and the lock sends a round back here.
@@ -108,13 +117,18 @@ export async function writeBatchPatients(tx: TransactionSql, events: DecodedEven
       throw Object.assign(new Error("patients kept vanishing while being locked"), { code: "patients_unstable" });
     const firstByEmail = new Map(pending.map((s) => [s.email!, s]));
     for (const r of await insertPatients(tx, pending, true)) {
-      locked.set(r.email!, { id: r.id, email: r.email, eventsCount: 1, state: firstByEmail.get(r.email!)!.state });
+      const patient = { id: r.id, email: r.email, eventsCount: 1, state: firstByEmail.get(r.email!)!.state };
+      locked.set(r.email!, patient);
+      created.add(patient);
     }
     const existing = await lockPatientsByEmail(
       tx,
       pending.filter((s) => !locked.has(s.email!)).map((s) => s.email!),
     );
-    for (const p of existing) locked.set(p.email!, p);
+    for (const p of existing) {
+      locked.set(p.email!, p);
+      before.set(p, patientState(p));
+    }
     // An existing patient that was gone by the time it was locked (deleted meanwhile): create it again.
     pending = pending.filter((s) => !locked.has(s.email!));
   }
@@ -135,6 +149,16 @@ export async function writeBatchPatients(tx: TransactionSql, events: DecodedEven
   await writePatients(tx, [...changed]);
   await insertConflicts(tx, conflicts);
 
-  for (const r of await insertPatients(tx, anonymous, false)) patientIdByEvent.set(r.first_event_id, r.id);
-  return { patientIdByEvent, conflicts: conflicts.length };
+  const byEvent = new Map(anonymous.map((s) => [s.state.lastEventId, s]));
+  for (const r of await insertPatients(tx, anonymous, false)) {
+    patientIdByEvent.set(r.first_event_id, r.id);
+    created.add({ id: r.id, email: null, eventsCount: 1, state: byEvent.get(r.first_event_id)!.state });
+  }
+  const patients = [...new Set([...created, ...changed])].map((p): PatientChange => {
+    const after = patientState(p);
+    const was = before.get(p) ?? null;
+    return { id: p.id, before: was, after, changedFields: changedFields(was ?? {}, after) };
+  });
+  const held = new Set(conflicts.map((c) => c.submission.lastEventId));
+  return { patientIdByEvent, conflicts: conflicts.length, held, patients };
 }

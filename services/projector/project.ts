@@ -1,8 +1,11 @@
 // Writes one batch of decoded events in one transaction. Idempotent on event id: the
 // guard table admits each event once, and only admitted events touch patients and forms,
-// so a redelivered batch (crash before ack) changes nothing.
+// so a redelivered batch (crash before ack) changes nothing but the audit trail, which
+// records each delivery's receipt (outcome "duplicate").
 import type { Sql, TransactionSql } from "postgres";
+import { recordAudit } from "../../shared/audit/writer.ts";
 import { type Cell, textColumn } from "../../shared/db/arrays.ts";
+import { batchEntries } from "./audit.ts";
 import type { DecodedEvent } from "./decode.ts";
 import { ensurePartitions, isMissingPartition } from "./partitions.ts";
 import { writeBatchPatients } from "./patients.ts";
@@ -33,15 +36,27 @@ export async function projectBatch(sql: Sql, events: DecodedEvent[]): Promise<Ba
   }
 }
 
-/** The batch's one transaction: admit new event ids, then patients, raw events, form data. */
+/**
+ * The batch's one transaction: admit new event ids, then patients, raw events, form data, and
+ * last the audit entries (a receipt a message, the patients written), whose lock is held to the commit.
+ */
 async function writeBatch(sql: Sql, events: DecodedEvent[]): Promise<BatchResult> {
   const { inserted, conflicts, patientIds } = await sql.begin(async (tx) => {
     const accepted = await admitNewEvents(tx, events);
-    if (accepted.length === 0) return { inserted: 0, conflicts: 0, patientIds: [] };
-    const { patientIdByEvent, conflicts } = await writeBatchPatients(tx, accepted);
-    await insertRawEvents(tx, accepted, patientIdByEvent);
-    await insertFormData(tx, accepted, patientIdByEvent);
-    return { inserted: accepted.length, conflicts, patientIds: [...new Set(patientIdByEvent.values())] };
+    const written =
+      accepted.length > 0
+        ? await writeBatchPatients(tx, accepted)
+        : { patientIdByEvent: new Map<string, string>(), conflicts: 0, held: new Set<string>(), patients: [] };
+    if (accepted.length > 0) {
+      await insertRawEvents(tx, accepted, written.patientIdByEvent);
+      await insertFormData(tx, accepted, written.patientIdByEvent);
+    }
+    await recordAudit(tx, batchEntries(events, { ...written, admitted: new Set(accepted.map((e) => e.eventId)) }));
+    return {
+      inserted: accepted.length,
+      conflicts: written.conflicts,
+      patientIds: [...new Set(written.patientIdByEvent.values())],
+    };
   });
   return { inserted, duplicates: events.length - inserted, patientIds, conflicts };
 }

@@ -8,6 +8,7 @@ import type { Sql } from "../../shared/db/client.ts";
 import { DLQ_STREAM, H } from "../../shared/nats.ts";
 import {
   type Cluster,
+  DATABASE_URL,
   devSourcesWith,
   postWebhook,
   ROOT,
@@ -109,7 +110,7 @@ test("a dead letter can be replayed once its cause is fixed (ops/hookline dlq re
 
   const cli = Bun.spawn(["bun", "ops/hookline.ts", "dlq", "replay", "--all", "--code", "unknown_source"], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH!, NATS_URL: cluster.nats.url },
+    env: { PATH: process.env.PATH!, NATS_URL: cluster.nats.url, DATABASE_URL },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -126,4 +127,19 @@ test("a dead letter can be replayed once its cause is fixed (ops/hookline dlq re
   expect(left).toHaveLength(0);
   // The ingress quarantine from the first test is untouched by a filtered replay.
   expect((await dlqMessages()).some((m) => m.subject === "dlq.ingress.generic")).toBe(true);
+
+  // The audit trail has the receipt (dead-lettered, then projected once replayed) and the replay, by whom.
+  const entries = await sql`
+    select actor, action, entity_type, entity_id, details from audit_log
+    where entity_id = 'evt_clinic_x_1' or details->>'eventId' = 'evt_clinic_x_1' order by seq`;
+  // (The replayed event may be projected before the CLI records its replay.)
+  expect(entries.map((e) => [e.action, e.details.outcome ?? null]).sort()).toEqual([
+    ["dead_letter.replay", null],
+    ["webhook.receive", "dead-lettered"],
+    ["webhook.receive", "projected"],
+  ]);
+  expect(entries[0]).toMatchObject({ actor: "projector", details: { source: "clinic-x", code: "unknown_source" } });
+  const replay = entries.find((e) => e.action === "dead_letter.replay")!;
+  expect(replay).toMatchObject({ entity_type: "dead_letter", details: { source: "clinic-x", code: "unknown_source" } });
+  expect(replay.actor).toStartWith("cli:");
 });
