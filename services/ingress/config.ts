@@ -1,5 +1,12 @@
+import * as v from "valibot";
 import { commonConfig, entry, env, readConfig, sourcesFileConfig } from "../../shared/config.ts";
 import { streamConfigSpec } from "../../shared/stream-limits.ts";
+
+/** Empty (the default) → undefined; otherwise a redis:// or rediss:// URL. */
+const optionalRedisUrl = v.pipe(
+  v.union([v.literal(""), env.redisUrl]),
+  v.transform((s) => s || undefined),
+);
 
 export const ingressConfigSpec = {
   ...commonConfig,
@@ -11,6 +18,18 @@ export const ingressConfigSpec = {
   provision: entry("HOOKLINE_PROVISION", env.bool, "true"),
   /** Comma-separated addresses/CIDRs of load balancers whose X-Forwarded-For is trusted. */
   trustedProxies: entry("TRUSTED_PROXIES", env.csv, ""),
+  /**
+   * Optional: set, the per-source rate limits are one bucket per source shared by every ingress
+   * pod (falling back to per pod while Redis does not answer); unset, they are per pod.
+   */
+  redisUrl: entry("REDIS_URL", optionalRedisUrl, "", true),
+  /**
+   * Webhooks handled at once by this process; more are shed with 503 overloaded. The bench's
+   * throughput stops growing by 256 in flight (README Performance): past that, requests only
+   * wait. 1024 leaves room for bursts and slow senders whose bodies are still arriving, at
+   * about 40 ms of queueing at the measured ~25k req/s.
+   */
+  maxInFlight: entry("MAX_IN_FLIGHT", env.int(1, 1_000_000), "1024"),
 };
 
 export const readIngressConfig = (source: Record<string, string | undefined> = process.env) =>

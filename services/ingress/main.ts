@@ -1,5 +1,6 @@
 // Composition root of the ingress: config → clients → app → serve; drains on SIGTERM.
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { createRedis } from "../../shared/cache.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
 import { connectNats, DLQ_STREAM, natsConnected, provisionJetStream, STREAM, streamExists } from "../../shared/nats.ts";
@@ -10,6 +11,8 @@ import { startTracing } from "../../shared/tracing.ts";
 import { createIngressApp } from "./app.ts";
 import { readIngressConfig } from "./config.ts";
 import { createPublisher, createQuarantiner } from "./publish.ts";
+import { createRateLimiter } from "./rate-limit.ts";
+import { createSharedRateLimiter, redisRateTake } from "./shared-rate-limit.ts";
 import { createWebhookHandler } from "./webhook.ts";
 
 const config = readIngressConfig();
@@ -25,6 +28,19 @@ const jsm = await jetstreamManager(nc);
 const metrics = createMetrics("ingress");
 // How full WEBHOOKS and the DLQ are (hookline_stream_*): the ingress is what refuses when full.
 const streamFill = watchStreamFill({ jsm, meter: metrics.meter, log, streams: [STREAM, DLQ_STREAM] });
+// With REDIS_URL, one bucket per source for all pods (this pod's own while Redis does not
+// answer); without it, per pod. Redis is never a readiness condition: ingest goes on without it.
+const redis = config.redisUrl ? createRedis(config.redisUrl, "hookline-ingress", log) : undefined;
+// The rate limiter logs each change between shared and per pod; ioredis' error on every
+// reconnect attempt (one per 2 s during an outage) would only repeat that.
+redis?.removeAllListeners("error").on("error", () => {});
+// A moment for the first connection, so the first webhooks already share the bucket; without
+// Redis the pod starts anyway (its own buckets) and asks Redis again later.
+if (redis && redis.status !== "ready")
+  await Promise.race([new Promise((resolve) => redis.once("ready", resolve)), Bun.sleep(2000)]);
+const rateLimiter = redis
+  ? createSharedRateLimiter({ remote: redisRateTake(redis), fallback: createRateLimiter(), log, meter: metrics.meter })
+  : createRateLimiter();
 const handleWebhook = createWebhookHandler({
   sources,
   publish: createPublisher(js, config.publishTimeoutMs),
@@ -34,6 +50,8 @@ const handleWebhook = createWebhookHandler({
   metrics,
   tracer: tracing.enabled ? tracing.tracer : undefined,
   trustedProxies: config.trustedProxies,
+  rateLimiter,
+  maxInFlight: config.maxInFlight,
 });
 
 let draining = false;
@@ -49,11 +67,17 @@ const app = createIngressApp({
 });
 
 // Bun's own cap sits well above every source's limit so that the ingress, not Bun,
-// answers an oversize body (with the JSON error); Bun's cap only stops abuse.
+// answers an oversize body, declared or chunked (with the JSON error); Bun's cap only stops abuse.
 const maxBody = Math.max(...[...sources.values()].map((s) => s.maxBodyBytes), 1024);
 app.listen({ hostname: config.serviceHost, port: config.port, maxRequestBodySize: maxBody * 4 });
 log.info(
-  { url: `http://${config.serviceHost}:${config.port}`, sources: [...sources.keys()], tracing: tracing.enabled },
+  {
+    url: `http://${config.serviceHost}:${config.port}`,
+    sources: [...sources.keys()],
+    tracing: tracing.enabled,
+    rateLimits: redis ? "shared through Redis" : "per pod",
+    maxInFlight: config.maxInFlight,
+  },
   "ingress listening",
 );
 
@@ -63,5 +87,6 @@ onShutdown(log, async () => {
   streamFill.stop();
   await app.stop();
   await nc.drain();
+  redis?.disconnect();
   await tracing.shutdown();
 });

@@ -1,6 +1,7 @@
-// The webhook endpoint. Order matters: cheap rejections first (unknown source, IP,
-// content type, size), then authentication over the raw bytes, then the source's rate
-// limit, then the one parse needed to find the provider's event id, then the durable publish.
+// The webhook endpoint. Order matters: the in-flight cap first (shedding costs nothing),
+// then cheap rejections (unknown source, IP, content type, declared size), then the body,
+// read within the size limit, then authentication over the raw bytes, then the source's
+// rate limit, then the one parse needed to find the provider's event id, then the durable publish.
 import { type Context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
 import { deriveEventId, KEPT_PROVIDER_HEADERS } from "../../shared/events.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
@@ -16,9 +17,10 @@ import {
   type SourceConfig,
 } from "../../shared/sources/index.ts";
 import { extractContext, injectContext, wellFormedTraceContext } from "../../shared/tracing.ts";
+import { readBodyWithin } from "./body.ts";
 import { clientAddress, compileAllowList, type IpMatcher } from "./ip-allow.ts";
 import type { Publisher, Quarantiner, WebhookMessage } from "./publish.ts";
-import { createRateLimiter } from "./rate-limit.ts";
+import { createRateLimiter, type SourceRateLimiter } from "./rate-limit.ts";
 
 export interface WebhookDeps {
   sources: Map<string, SourceConfig>;
@@ -32,6 +34,10 @@ export interface WebhookDeps {
   tracer?: Tracer;
   /** Load balancers whose X-Forwarded-For is believed (addresses or CIDRs). */
   trustedProxies?: string[];
+  /** The per-source rate limit: shared through Redis (shared-rate-limit.ts) or, by default, this pod's. */
+  rateLimiter?: SourceRateLimiter;
+  /** Webhooks handled at once; more are answered 503 overloaded at once (default: no cap). */
+  maxInFlight?: number;
   now?: () => number;
 }
 
@@ -45,6 +51,8 @@ export const WEBHOOK_ROUTE = "/v1/webhooks/:source";
 const RETRY_AFTER = { "retry-after": "2" };
 // A full stream empties only as fast as the projector catches up: retry less eagerly.
 const RETRY_AFTER_FULL = { "retry-after": "30" };
+// Shedding clears as soon as requests in flight finish (milliseconds): retry soon.
+const RETRY_AFTER_OVERLOADED = { "retry-after": "1" };
 
 /** 503 for a publish JetStream did not confirm: full (it refused) or unavailable. */
 function queueError(error: unknown): Response {
@@ -70,7 +78,9 @@ function storableQuery(search: URLSearchParams, source: SourceConfig): string {
 export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
   const { sources, log, tracer } = deps;
   const now = deps.now ?? Date.now;
-  const limiter = createRateLimiter();
+  const limiter = deps.rateLimiter ?? createRateLimiter();
+  const maxInFlight = deps.maxInFlight ?? Infinity;
+  let inFlight = 0;
   // Only sources with an allow-list pay for address resolution.
   const allowLists = new Map<string, IpMatcher>(
     [...sources].filter(([, s]) => s.allowedIps.length > 0).map(([id, s]) => [id, compileAllowList(s.allowedIps)]),
@@ -90,6 +100,11 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     .addCallback((result) => {
       for (const c of counts.values()) result.observe(c.n, { source: c.source, status: c.status });
     });
+  deps.metrics.meter
+    .createObservableGauge("hookline_ingress_in_flight", {
+      description: "Webhooks being handled now (MAX_IN_FLIGHT caps them)",
+    })
+    .addCallback((result) => result.observe(inFlight));
   const publishSeconds = deps.metrics.meter.createHistogram("hookline_ingress_publish_seconds", {
     description: "Time from publish to JetStream PubAck",
     unit: "s",
@@ -149,9 +164,15 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     // Most webhooks have no query string: skip parsing the URL for them.
     const q = request.url.indexOf("?");
     const search = q < 0 ? emptyQuery : new URLSearchParams(request.url.slice(q + 1));
-    // A HeyFlow GET carries its answers in the query string: it becomes the body.
-    const body = isGet ? encoder.encode(storableQuery(search, source)) : new Uint8Array(await request.arrayBuffer());
-    if (body.byteLength > source.maxBodyBytes)
+    let body: Uint8Array | undefined;
+    try {
+      // A HeyFlow GET carries its answers in the query string: it becomes the body.
+      body = isGet ? encoder.encode(storableQuery(search, source)) : await readBodyWithin(request, source.maxBodyBytes);
+    } catch {
+      // The sender went away (or broke the framing) mid-body: nothing to keep.
+      return errorResponse(400, "unreadable_body", "the body could not be read to its end");
+    }
+    if (body === undefined || body.byteLength > source.maxBodyBytes)
       return errorResponse(413, "body_too_large", `body exceeds ${source.maxBodyBytes} bytes`);
     const raw: RawRequest = {
       method: request.method,
@@ -165,15 +186,17 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
   }
 
   /** Authentication (401), then the source's rate limit (429), then whether the queue is reachable (503). */
-  function admit(
+  async function admit(
     raw: RawRequest,
     sourceId: string,
     { source, adapter }: Accepted,
-  ): (AuthResult & { ok: true }) | Response {
+  ): Promise<(AuthResult & { ok: true }) | Response> {
     const auth = adapter.authenticate(raw, source);
     if (!auth.ok) return errorResponse(401, auth.code, auth.message);
     // Counted after authentication: unsigned floods must not use up the real sender's budget.
-    const wait = limiter.take(sourceId, source.rateLimitPerSecond);
+    const take = limiter.take(sourceId, source.rateLimitPerSecond);
+    // Only a limited source with the shared bucket waits for an answer (Redis).
+    const wait = typeof take === "number" ? take : await take;
     if (wait > 0)
       return errorResponse(429, "rate_limited", "too many requests for this source", { "retry-after": String(wait) });
     if (!deps.queueAvailable())
@@ -277,7 +300,7 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     if (accepted instanceof Response) return accepted;
     const read = await readRequest(request, accepted);
     if (read instanceof Response) return read;
-    const auth = admit(read.raw, sourceId, accepted);
+    const auth = await admit(read.raw, sourceId, accepted);
     if (auth instanceof Response) return auth;
     const message = webhookMessage(sourceId, read.raw, read.storedQuery, accepted.contentType);
     let providerEventId: string | null;
@@ -312,8 +335,20 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     }
   }
 
+  /** Past the cap, shed at once (before the body is read): queueing would grow memory and latency without bound. */
+  async function capped(request: Request, sourceId: string, peer: () => string | undefined): Promise<Response> {
+    if (inFlight >= maxInFlight)
+      return errorResponse(503, "overloaded", "too many webhooks in flight; retry shortly", RETRY_AFTER_OVERLOADED);
+    inFlight++;
+    try {
+      return await (tracer ? traced(request, sourceId, peer) : receive(request, sourceId, peer));
+    } finally {
+      inFlight--;
+    }
+  }
+
   return async (request, sourceId, peer) => {
-    const response = await (tracer ? traced(request, sourceId, peer) : receive(request, sourceId, peer));
+    const response = await capped(request, sourceId, peer);
     count(sourceId, response.status);
     return response;
   };

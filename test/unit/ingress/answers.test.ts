@@ -1,71 +1,7 @@
-// The ingress's HTTP answers, in process: the real app and webhook handler, with a publisher
-// that answers as JetStream would (an ack, or a failure) instead of a NATS connection.
+// The ingress's HTTP answers, in process (fixture.ts: the real app and webhook handler, with
+// a publisher that answers as JetStream would).
 import { describe, expect, test } from "bun:test";
-import { createIngressApp } from "../../../services/ingress/app.ts";
-import type { PublishResult, WebhookMessage } from "../../../services/ingress/publish.ts";
-import { createWebhookHandler } from "../../../services/ingress/webhook.ts";
-import { signStandardWebhook } from "../../../shared/crypto/standard-webhooks.ts";
-import { createLogger } from "../../../shared/logger.ts";
-import { createMetrics } from "../../../shared/metrics.ts";
-import type { SourceConfig } from "../../../shared/sources/types.ts";
-import { source } from "../sources/helpers.ts";
-
-const SECRET = "whsec_aG9va2xpbmUtZGV2LXNlY3JldC0zMi1ieXRlcy1vayE=";
-
-function ingress(
-  opts: { sources?: SourceConfig[]; publish?: (m: WebhookMessage) => Promise<PublishResult>; queueUp?: boolean } = {},
-) {
-  const published: WebhookMessage[] = [];
-  const sources = opts.sources ?? [
-    source("generic", { scheme: "standard-webhooks", secrets: [SECRET], toleranceSeconds: 300 }),
-  ];
-  const handleWebhook = createWebhookHandler({
-    sources: new Map(sources.map((s) => [s.id, s])),
-    publish:
-      opts.publish ??
-      (async (m) => {
-        published.push(m);
-        return { duplicate: false, seq: published.length };
-      }),
-    quarantine: async () => {},
-    queueAvailable: () => opts.queueUp ?? true,
-    log: createLogger("ingress", "silent"),
-    metrics: createMetrics("ingress"),
-  });
-  const app = createIngressApp({
-    handleWebhook,
-    readiness: {},
-    metrics: createMetrics("ingress"),
-    log: createLogger("ingress", "silent"),
-  });
-  return { app, published };
-}
-
-function signed(body: string, id = `msg_${Math.random()}`, headers: Record<string, string> = {}): RequestInit {
-  const ts = Math.floor(Date.now() / 1000);
-  return {
-    method: "POST",
-    body,
-    headers: {
-      "content-type": "application/json",
-      "webhook-id": id,
-      "webhook-timestamp": String(ts),
-      "webhook-signature": signStandardWebhook(SECRET, id, ts, body),
-      ...headers,
-    },
-  };
-}
-
-const url = (sourceId = "generic") => `http://ingress/v1/webhooks/${sourceId}`;
-
-async function answer(res: Response) {
-  return {
-    status: res.status,
-    body: (await res.json()) as { error?: { code: string }; received?: boolean },
-    retryAfter: res.headers.get("retry-after"),
-    allow: res.headers.get("allow"),
-  };
-}
+import { answer, generic, ingress, signed, url } from "./fixture.ts";
 
 describe("ingress answers", () => {
   test("200 after the publish is acknowledged, with the event id", async () => {
@@ -86,13 +22,7 @@ describe("ingress answers", () => {
 
   test("413 for a body over the source's limit, declared or not", async () => {
     const { app, published } = ingress({
-      sources: [
-        source(
-          "generic",
-          { scheme: "standard-webhooks", secrets: [SECRET], toleranceSeconds: 300 },
-          { maxBodyBytes: 64 },
-        ),
-      ],
+      sources: [generic({ maxBodyBytes: 64 })],
     });
     const big = JSON.stringify({ data: { note: "x".repeat(100) } });
     const a = await answer(await app.handle(new Request(url(), signed(big))));
@@ -110,13 +40,7 @@ describe("ingress answers", () => {
 
   test("429 with Retry-After past the source's rate, counted after authentication", async () => {
     const { app } = ingress({
-      sources: [
-        source(
-          "generic",
-          { scheme: "standard-webhooks", secrets: [SECRET], toleranceSeconds: 300 },
-          { rateLimitPerSecond: 2 },
-        ),
-      ],
+      sources: [generic({ rateLimitPerSecond: 2 })],
     });
     // Unsigned requests are refused before the limiter and use up nothing.
     for (let i = 0; i < 5; i++)
