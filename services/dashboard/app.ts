@@ -151,6 +151,9 @@ export function createDashboardApp(deps: DashboardDeps) {
           });
         } catch (error) {
           if (error instanceof AdapterError) return errorResponse(400, error.code, error.message);
+          // JSON.parse takes 100,000 nested arrays; writing them back out overflows the stack.
+          if (error instanceof RangeError)
+            return errorResponse(400, "unparseable_body", "the body nests too deeply to preview");
           throw error;
         }
       },

@@ -2,7 +2,7 @@
 // error's code and message but not a database error's detail (which can quote patient data).
 import { expect, test } from "bun:test";
 import { Writable } from "node:stream";
-import type { Sql } from "postgres";
+import postgres, { type Sql } from "postgres";
 import { createDashboardApp } from "../../services/dashboard/app.ts";
 import type { Redis } from "../../shared/cache.ts";
 import { createLogger } from "../../shared/logger.ts";
@@ -46,4 +46,27 @@ test("a failing query gives a JSON 500 and a log line without the row it quoted"
   const logged = lines.join("");
   expect(logged).toContain("23505");
   expect(logged).not.toContain("secret.patient@example.com");
+});
+
+test("text Postgres cannot hold (a NUL in a search) is the request's fault: 400, not 500", async () => {
+  // postgres.js's constructor copies the fields of the server's error message onto the error.
+  const PostgresError = postgres.PostgresError as unknown as new (fields: object) => Error;
+  const nul = new PostgresError({ message: 'invalid byte sequence for encoding "UTF8": 0x00', code: "22021" });
+  // biome-ignore lint/suspicious/noThenProperty: a thenable is what postgres.js queries are; awaiting it must fail.
+  const query = () => ({ then: (_ok: unknown, fail: (e: unknown) => void) => fail(nul) });
+  const app = createDashboardApp({
+    sql: Object.assign(query, { unsafe: () => "" }) as unknown as Sql,
+    redis: {} as Redis,
+    sources: new Map(),
+    apiTokens: "t=admin",
+    cacheTtlSeconds: 0,
+    log: createLogger("dashboard", "silent"),
+    metrics: createMetrics("dashboard"),
+    readiness: {},
+  });
+  const res = await app.handle(
+    new Request("http://dash/api/v1/patients?q=a%00b", { headers: { authorization: "Bearer t" } }),
+  );
+  expect(res.status).toBe(400);
+  expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_request");
 });
