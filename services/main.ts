@@ -17,6 +17,8 @@ const COMMON = `env (all): HOOKLINE_ENV (development enables the public dev defa
 const COMMANDS = {
   ingress: `hookline ingress: receive webhooks (POST /v1/webhooks/:source), publish to JetStream (default port 8080)
 env: HOOKLINE_SOURCES (path of the sources file), PUBLISH_TIMEOUT_MS, TRUSTED_PROXIES, HOOKLINE_PROVISION,
+     MAX_IN_FLIGHT (webhooks at once, default 1024; more get 503 overloaded),
+     REDIS_URL (optional; set: per-source rate limits shared by all ingress pods, unset: per pod),
      ${STREAM_ENV}`,
   projector: `hookline projector: turn JetStream messages into Postgres records; migrates the schema on start (port 8081)
 env: DATABASE_URL, REDIS_URL, BATCH_SIZE, BATCH_DELAY_MS, ACK_WAIT_SECONDS, MAX_DELIVER, RETRY_DELAY_MS,
