@@ -31,9 +31,6 @@ const streamFill = watchStreamFill({ jsm, meter: metrics.meter, log, streams: [S
 // With REDIS_URL, one bucket per source for all pods (this pod's own while Redis does not
 // answer); without it, per pod. Redis is never a readiness condition: ingest goes on without it.
 const redis = config.redisUrl ? createRedis(config.redisUrl, "hookline-ingress", log) : undefined;
-// The rate limiter logs each change between shared and per pod; ioredis' error on every
-// reconnect attempt (one per 2 s during an outage) would only repeat that.
-redis?.removeAllListeners("error").on("error", () => {});
 // A moment for the first connection, so the first webhooks already share the bucket; without
 // Redis the pod starts anyway (its own buckets) and asks Redis again later.
 if (redis && redis.status !== "ready")

@@ -186,17 +186,20 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
   }
 
   /** Authentication (401), then the source's rate limit (429), then whether the queue is reachable (503). */
-  async function admit(
+  function admit(
     raw: RawRequest,
     sourceId: string,
     { source, adapter }: Accepted,
-  ): Promise<(AuthResult & { ok: true }) | Response> {
+  ): (AuthResult & { ok: true }) | Response | Promise<(AuthResult & { ok: true }) | Response> {
     const auth = adapter.authenticate(raw, source);
     if (!auth.ok) return errorResponse(401, auth.code, auth.message);
     // Counted after authentication: unsigned floods must not use up the real sender's budget.
-    const take = limiter.take(sourceId, source.rateLimitPerSecond);
-    // Only a limited source with the shared bucket waits for an answer (Redis).
-    const wait = typeof take === "number" ? take : await take;
+    const wait = limiter.take(sourceId, source.rateLimitPerSecond);
+    // Only a limited source with the shared bucket (Redis) answers later; the rest stays synchronous.
+    return typeof wait === "number" ? afterLimit(wait, auth) : wait.then((w) => afterLimit(w, auth));
+  }
+
+  function afterLimit<A>(wait: number, auth: A): A | Response {
     if (wait > 0)
       return errorResponse(429, "rate_limited", "too many requests for this source", { "retry-after": String(wait) });
     if (!deps.queueAvailable())
@@ -300,7 +303,8 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     if (accepted instanceof Response) return accepted;
     const read = await readRequest(request, accepted);
     if (read instanceof Response) return read;
-    const auth = await admit(read.raw, sourceId, accepted);
+    const admitted = admit(read.raw, sourceId, accepted);
+    const auth = admitted instanceof Promise ? await admitted : admitted;
     if (auth instanceof Response) return auth;
     const message = webhookMessage(sourceId, read.raw, read.storedQuery, accepted.contentType);
     let providerEventId: string | null;
@@ -335,20 +339,19 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     }
   }
 
-  /** Past the cap, shed at once (before the body is read): queueing would grow memory and latency without bound. */
-  async function capped(request: Request, sourceId: string, peer: () => string | undefined): Promise<Response> {
-    if (inFlight >= maxInFlight)
-      return errorResponse(503, "overloaded", "too many webhooks in flight; retry shortly", RETRY_AFTER_OVERLOADED);
-    inFlight++;
-    try {
-      return await (tracer ? traced(request, sourceId, peer) : receive(request, sourceId, peer));
-    } finally {
-      inFlight--;
-    }
-  }
-
   return async (request, sourceId, peer) => {
-    const response = await capped(request, sourceId, peer);
+    let response: Response;
+    // Past the cap, shed at once (before the body is read): queueing would grow memory and latency without bound.
+    if (inFlight >= maxInFlight)
+      response = errorResponse(503, "overloaded", "too many webhooks in flight; retry shortly", RETRY_AFTER_OVERLOADED);
+    else {
+      inFlight++;
+      try {
+        response = await (tracer ? traced(request, sourceId, peer) : receive(request, sourceId, peer));
+      } finally {
+        inFlight--;
+      }
+    }
     count(sourceId, response.status);
     return response;
   };
