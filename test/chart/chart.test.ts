@@ -259,9 +259,16 @@ describe.each(PROFILES)("profile %s: the provision hook Job", (profile) => {
     const jobEnv = envNames(c);
     for (const name of envNames(ingress.spec.template.spec.containers[0]).filter(
       (n) =>
-        !["HOST", "PORT", "HOOKLINE_SOURCES", "HOOKLINE_PROVISION", "PUBLISH_TIMEOUT_MS", "TRUSTED_PROXIES"].includes(
-          n,
-        ) && !(n in (profileValues(profile).secrets as Obj).sources),
+        ![
+          "HOST",
+          "PORT",
+          "HOOKLINE_SOURCES",
+          "HOOKLINE_PROVISION",
+          "PUBLISH_TIMEOUT_MS",
+          "TRUSTED_PROXIES",
+          "MAX_IN_FLIGHT",
+          "REDIS_URL",
+        ].includes(n) && !(n in (profileValues(profile).secrets as Obj).sources),
     ))
       expect(jobEnv).toContain(name);
     expect(jobEnv).toContain("DATABASE_URL");
