@@ -1,23 +1,28 @@
 // Applies database migrations and creates/updates the JetStream streams and consumer.
 // Idempotent: ./ops/up runs it on every start; pods may run it concurrently.
-import { commonConfig, databaseUrlConfig, readConfig } from "../shared/config.ts";
-import { createDb } from "../shared/db/client.ts";
+import { commonConfig, databaseTlsConfig, databaseUrlConfig, readConfig } from "../shared/config.ts";
+import { createDb, explainDbFailure } from "../shared/db/client.ts";
 import { migrate } from "../shared/db/migrate.ts";
 import { createLogger } from "../shared/logger.ts";
 import { connectNats, provisionJetStream } from "../shared/nats.ts";
 import { streamConfigSpec } from "../shared/stream-limits.ts";
+import { loadConnectionTls } from "../shared/tls.ts";
 
 const config = readConfig({
   ...commonConfig,
   ...streamConfigSpec,
   databaseUrl: databaseUrlConfig,
+  ...databaseTlsConfig,
 });
 const log = createLogger("provision", config.logLevel);
-const sql = createDb(config.databaseUrl, { name: "hookline-provision", max: 1 });
-const applied = await migrate(sql);
+const tls = await loadConnectionTls(config, log);
+const sql = createDb(config.databaseUrl, { name: "hookline-provision", max: 1, tls: tls.postgres });
+const applied = await migrate(sql).catch((error) => {
+  throw explainDbFailure(error);
+});
 log.info({ applied }, applied.length ? "migrations applied" : "schema up to date");
 await sql.end();
-const nc = await connectNats(config.natsUrl, "hookline-provision", log);
+const nc = await connectNats(config.natsUrl, "hookline-provision", log, { tls: tls.nats });
 try {
   await provisionJetStream(nc, config, undefined, log);
 } catch (error) {

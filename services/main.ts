@@ -12,22 +12,25 @@ const STREAM_ENV = Object.values(streamConfigSpec)
   .join(", ");
 
 const COMMON = `env (all): HOOKLINE_ENV (development enables the public dev defaults), NATS_URL, HOST, PORT, LOG_LEVEL,
-           OTEL_EXPORTER_OTLP_ENDPOINT and the other standard OTEL_* variables`;
+           OTEL_EXPORTER_OTLP_ENDPOINT and the other standard OTEL_* variables,
+           NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY (PEM files), TLS_MIN_VERSION, ALLOW_INSECURE_CONNECTIONS`;
 
 const COMMANDS = {
   ingress: `hookline ingress: receive webhooks (POST /v1/webhooks/:source), publish to JetStream (default port 8080)
 env: HOOKLINE_SOURCES (path of the sources file), PUBLISH_TIMEOUT_MS, TRUSTED_PROXIES, HOOKLINE_PROVISION,
      MAX_IN_FLIGHT (webhooks at once, default 1024; more get 503 overloaded),
-     REDIS_URL (optional; set: per-source rate limits shared by all ingress pods, unset: per pod),
+     REDIS_URL (optional; set: per-source rate limits shared by all ingress pods, unset: per pod), REDIS_TLS_*,
      ${STREAM_ENV}`,
   projector: `hookline projector: turn JetStream messages into Postgres records; migrates the schema on start (port 8081)
-env: DATABASE_URL, REDIS_URL, BATCH_SIZE, BATCH_DELAY_MS, ACK_WAIT_SECONDS, MAX_DELIVER, RETRY_DELAY_MS,
-     PROJECT_CONCURRENCY, RAW_EVENT_RETENTION_MONTHS, HOOKLINE_PROVISION, stream limits as for ingress`,
+env: DATABASE_URL, REDIS_URL, DATABASE_TLS_*, REDIS_TLS_* (_CA, _CERT, _KEY), BATCH_SIZE, BATCH_DELAY_MS,
+     ACK_WAIT_SECONDS, MAX_DELIVER, RETRY_DELAY_MS, PROJECT_CONCURRENCY, RAW_EVENT_RETENTION_MONTHS, HOOKLINE_PROVISION,
+     stream limits as for ingress`,
   dashboard: `hookline dashboard: the patients API (/api/v1/...) and web page (default port 3000)
-env: DATABASE_URL, REDIS_URL, DASHBOARD_API_TOKENS (token=role,...), CACHE_TTL_SECONDS, HOOKLINE_SOURCES`,
+env: DATABASE_URL, REDIS_URL, DATABASE_TLS_*, REDIS_TLS_*, DASHBOARD_API_TOKENS (token=role,...), CACHE_TTL_SECONDS,
+     HOOKLINE_SOURCES`,
   provision: `hookline provision: apply database migrations and create/update the JetStream streams and consumer, then exit
 (idempotent; a pre-install/pre-upgrade job)
-env: DATABASE_URL, ${STREAM_ENV}`,
+env: DATABASE_URL, DATABASE_TLS_CA, DATABASE_TLS_CERT, DATABASE_TLS_KEY, ${STREAM_ENV}`,
 } as const;
 
 type Command = keyof typeof COMMANDS;

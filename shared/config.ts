@@ -154,6 +154,9 @@ export function readConfig<S extends Record<string, ConfigEntry<any>>>(
   return out as never;
 }
 
+/** The path of a PEM file (CA bundle, client certificate or key); empty: none. */
+const tlsFile = v.pipe(v.string(), v.trim());
+
 /** Entries every service shares. */
 export const commonConfig = {
   hooklineEnv: entry(
@@ -168,6 +171,28 @@ export const commonConfig = {
   natsUrl: entry("NATS_URL", env.natsUrl, "nats://127.0.0.1:4222", true),
   logLevel: entry("LOG_LEVEL", env.logLevel, "info"),
   serviceHost: entry("HOST", env.host, "127.0.0.1"),
+  // The NATS connection's TLS files, read at start by shared/tls.ts (which documents the rules).
+  natsTlsCa: entry("NATS_TLS_CA", tlsFile, ""),
+  natsTlsCert: entry("NATS_TLS_CERT", tlsFile, ""),
+  natsTlsKey: entry("NATS_TLS_KEY", tlsFile, ""),
+  // Every TLS connection offers TLS 1.3; this is the lowest version it accepts.
+  tlsMinVersion: entry("TLS_MIN_VERSION", v.picklist(["TLSv1.2", "TLSv1.3"], "must be TLSv1.2 or TLSv1.3"), "TLSv1.2"),
+  // With HOOKLINE_ENV=production, lets a connection leave the host without verified TLS.
+  allowInsecureConnections: entry("ALLOW_INSECURE_CONNECTIONS", env.bool, "false"),
+};
+
+/** TLS files of the Postgres connection (with DATABASE_URL's sslmode; see shared/tls.ts). */
+export const databaseTlsConfig = {
+  databaseTlsCa: entry("DATABASE_TLS_CA", tlsFile, ""),
+  databaseTlsCert: entry("DATABASE_TLS_CERT", tlsFile, ""),
+  databaseTlsKey: entry("DATABASE_TLS_KEY", tlsFile, ""),
+};
+
+/** TLS files of the Redis connection (with a rediss:// REDIS_URL; see shared/tls.ts). */
+export const redisTlsConfig = {
+  redisTlsCa: entry("REDIS_TLS_CA", tlsFile, ""),
+  redisTlsCert: entry("REDIS_TLS_CERT", tlsFile, ""),
+  redisTlsKey: entry("REDIS_TLS_KEY", tlsFile, ""),
 };
 
 /** Postgres (projector, dashboard, provisioning); the local dev database only with HOOKLINE_ENV=development. */

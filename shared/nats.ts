@@ -24,6 +24,7 @@ import {
   type StreamPlan,
   type StreamSettings,
 } from "./stream-limits.ts";
+import { explainTlsFailure, type NatsTls } from "./tls.ts";
 
 export const STREAM = "WEBHOOKS";
 export const DLQ_STREAM = "WEBHOOKS_DLQ";
@@ -86,18 +87,25 @@ export async function connectNats(
   url: string,
   name: string,
   log: Logger,
-  options: { noAsyncTraces?: boolean } = {},
+  // tls: from shared/tls.ts (loadConnectionTls); without it, TLS only if the server demands it (system CAs).
+  { tls, ...options }: { noAsyncTraces?: boolean; tls?: NatsTls } = {},
 ): Promise<NatsConnection> {
-  const nc = await connect({
-    ...options,
-    servers: url.split(","),
-    name,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
-    // Fail the first connect quickly so a pod restarts rather than hanging.
-    timeout: 5000,
-    waitOnFirstConnect: false,
-  });
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      ...options,
+      servers: url.split(","),
+      name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      // Fail the first connect quickly so a pod restarts rather than hanging.
+      timeout: 5000,
+      waitOnFirstConnect: false,
+      tls,
+    });
+  } catch (error) {
+    throw explainTlsFailure("nats", error) ?? error;
+  }
   liveness.set(nc, true);
   void (async () => {
     for await (const s of nc.status()) {

@@ -1,11 +1,13 @@
 import * as v from "valibot";
 import {
   commonConfig,
+  databaseTlsConfig,
   databaseUrlConfig,
   devEntry,
   entry,
   env,
   readConfig,
+  redisTlsConfig,
   sourcesFileConfig,
 } from "../../shared/config.ts";
 import { DEV_CREDENTIALS } from "../../shared/dev-credentials.ts";
@@ -33,7 +35,9 @@ export const dashboardConfigSpec = {
   ...commonConfig,
   port: entry("PORT", env.port, "3000"),
   databaseUrl: databaseUrlConfig,
+  ...databaseTlsConfig,
   redisUrl: entry("REDIS_URL", env.redisUrl, "redis://127.0.0.1:6379", true),
+  ...redisTlsConfig,
   sourcesFile: sourcesFileConfig,
   /** "token=role" pairs, comma-separated; the public dev token only with HOOKLINE_ENV=development. */
   apiTokens: devEntry("DASHBOARD_API_TOKENS", apiTokens, `${DEV_CREDENTIALS.dashboardAdminToken}=admin`, true),

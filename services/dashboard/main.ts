@@ -1,18 +1,21 @@
 // Composition root of the dashboard: config → Postgres, Redis → API + page; drains on SIGTERM.
 import { createRedis } from "../../shared/cache.ts";
-import { createDb, databaseAnswers } from "../../shared/db/client.ts";
+import { createDb, databaseAnswers, reportDatabaseAtStart } from "../../shared/db/client.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
 import { loadSources } from "../../shared/sources/index.ts";
+import { loadConnectionTls } from "../../shared/tls.ts";
 import { createDashboardApp } from "./app.ts";
 import { readDashboardConfig } from "./config.ts";
 
 const config = readDashboardConfig();
 const log = createLogger("dashboard", config.logLevel);
 const sources = loadSources(config.sourcesFile);
-const sql = createDb(config.databaseUrl, { name: "hookline-dashboard", max: 10 });
-const redis = createRedis(config.redisUrl, "hookline-dashboard", log);
+const tls = await loadConnectionTls(config, log);
+const sql = createDb(config.databaseUrl, { name: "hookline-dashboard", max: 10, tls: tls.postgres });
+const redis = createRedis(config.redisUrl, "hookline-dashboard", log, tls.redis);
+reportDatabaseAtStart(sql, log);
 
 let draining = false;
 const app = createDashboardApp({

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { commonConfig, entry, env, readConfig, sourcesFileConfig } from "../../shared/config.ts";
+import { commonConfig, entry, env, readConfig, redisTlsConfig, sourcesFileConfig } from "../../shared/config.ts";
 import { streamConfigSpec } from "../../shared/stream-limits.ts";
 
 /** Empty (the default) → undefined; otherwise a redis:// or rediss:// URL. */
@@ -23,6 +23,7 @@ export const ingressConfigSpec = {
    * pod (falling back to per pod while Redis does not answer); unset, they are per pod.
    */
   redisUrl: entry("REDIS_URL", optionalRedisUrl, "", true),
+  ...redisTlsConfig,
   /**
    * Webhooks handled at once by this process; more are shed with 503 overloaded. The bench's
    * throughput stops growing by 256 in flight (README Performance): past that, requests only

@@ -7,6 +7,7 @@ import { connectNats, DLQ_STREAM, natsConnected, provisionJetStream, STREAM, str
 import { onShutdown } from "../../shared/shutdown.ts";
 import { loadSources } from "../../shared/sources/index.ts";
 import { watchStreamFill } from "../../shared/stream-fill.ts";
+import { loadConnectionTls } from "../../shared/tls.ts";
 import { startTracing } from "../../shared/tracing.ts";
 import { createIngressApp } from "./app.ts";
 import { readIngressConfig } from "./config.ts";
@@ -20,7 +21,8 @@ const log = createLogger("ingress", config.logLevel);
 const tracing = startTracing("ingress");
 const sources = loadSources(config.sourcesFile);
 // Async stack traces cost an Error per publish (4% of CPU under load); not worth it here.
-const nc = await connectNats(config.natsUrl, "hookline-ingress", log, { noAsyncTraces: true });
+const tls = await loadConnectionTls(config, log);
+const nc = await connectNats(config.natsUrl, "hookline-ingress", log, { noAsyncTraces: true, tls: tls.nats });
 if (config.provision) await provisionJetStream(nc, config, null, log);
 const js = jetstream(nc, { timeout: config.publishTimeoutMs });
 const jsm = await jetstreamManager(nc);
@@ -30,7 +32,7 @@ const metrics = createMetrics("ingress");
 const streamFill = watchStreamFill({ jsm, meter: metrics.meter, log, streams: [STREAM, DLQ_STREAM] });
 // With REDIS_URL, one bucket per source for all pods (this pod's own while Redis does not
 // answer); without it, per pod. Redis is never a readiness condition: ingest goes on without it.
-const redis = config.redisUrl ? createRedis(config.redisUrl, "hookline-ingress", log) : undefined;
+const redis = config.redisUrl ? createRedis(config.redisUrl, "hookline-ingress", log, tls.redis) : undefined;
 // A moment for the first connection, so the first webhooks already share the bucket; without
 // Redis the pod starts anyway (its own buckets) and asks Redis again later.
 if (redis && redis.status !== "ready")

@@ -1,4 +1,13 @@
-import { commonConfig, databaseUrlConfig, entry, env, readConfig, sourcesFileConfig } from "../../shared/config.ts";
+import {
+  commonConfig,
+  databaseTlsConfig,
+  databaseUrlConfig,
+  entry,
+  env,
+  readConfig,
+  redisTlsConfig,
+  sourcesFileConfig,
+} from "../../shared/config.ts";
 import { streamConfigSpec } from "../../shared/stream-limits.ts";
 
 export const projectorConfigSpec = {
@@ -7,7 +16,9 @@ export const projectorConfigSpec = {
   ...streamConfigSpec,
   port: entry("PORT", env.port, "8081"),
   databaseUrl: databaseUrlConfig,
+  ...databaseTlsConfig,
   redisUrl: entry("REDIS_URL", env.redisUrl, "redis://127.0.0.1:6379", true),
+  ...redisTlsConfig,
   sourcesFile: sourcesFileConfig,
   batchSize: entry("BATCH_SIZE", env.int(1, 10_000), "500"),
   batchDelayMs: entry("BATCH_DELAY_MS", env.int(1, 60_000), "20"),

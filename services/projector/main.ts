@@ -2,7 +2,7 @@
 import { jetstream } from "@nats-io/jetstream";
 import { Elysia } from "elysia";
 import { createRedis } from "../../shared/cache.ts";
-import { createDb, databaseAnswers } from "../../shared/db/client.ts";
+import { createDb, databaseAnswers, explainDbFailure } from "../../shared/db/client.ts";
 import { migrate } from "../../shared/db/migrate.ts";
 import { healthRoutes } from "../../shared/http/health.ts";
 import { createLogger } from "../../shared/logger.ts";
@@ -18,6 +18,7 @@ import {
 import { createPatientCache } from "../../shared/patient-cache.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
 import { loadSources } from "../../shared/sources/index.ts";
+import { loadConnectionTls } from "../../shared/tls.ts";
 import { startTracing } from "../../shared/tracing.ts";
 import { readProjectorConfig } from "./config.ts";
 import { createDeadLetterWriter } from "./dead-letter.ts";
@@ -28,15 +29,22 @@ const config = readProjectorConfig();
 const log = createLogger("projector", config.logLevel);
 const tracing = startTracing("projector");
 const sources = loadSources(config.sourcesFile);
+const tls = await loadConnectionTls(config, log);
 // One connection per concurrent batch, plus one for health checks.
-const sql = createDb(config.databaseUrl, { name: "hookline-projector", max: config.concurrency + 1 });
-const nc = await connectNats(config.natsUrl, "hookline-projector", log);
+const sql = createDb(config.databaseUrl, {
+  name: "hookline-projector",
+  max: config.concurrency + 1,
+  tls: tls.postgres,
+});
+const nc = await connectNats(config.natsUrl, "hookline-projector", log, { tls: tls.nats });
 if (config.provision) {
-  await migrate(sql);
+  await migrate(sql).catch((error) => {
+    throw explainDbFailure(error);
+  });
   await provisionJetStream(nc, config, { ...DEFAULT_CONSUMER_LIMITS, ackWaitSeconds: config.ackWaitSeconds }, log);
 }
 const js = jetstream(nc);
-const redis = createRedis(config.redisUrl, "hookline-projector", log);
+const redis = createRedis(config.redisUrl, "hookline-projector", log, tls.redis);
 const patientCache = createPatientCache(redis);
 const metrics = createMetrics("projector");
 const eventsCounter = metrics.meter.createCounter("hookline_projector_events", {

@@ -1,8 +1,17 @@
 // Real parts for integration tests: a nats-server per test file (so a test can stop and
 // restart it), the shared Postgres and Redis that ./ops/test starts, and the services as
 // real processes (bun services/<name>/main.ts) on free ports.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -58,17 +67,37 @@ export interface NatsServer {
   dispose(): Promise<void>;
 }
 
-export async function startNats(): Promise<NatsServer> {
+/** A server's TLS: its certificate and key, and the CA whose client certificates it requires (mTLS). */
+export interface ServerTls {
+  cert: string;
+  key: string;
+  /** Set: clients must present a certificate from this CA. */
+  clientCa?: string;
+}
+
+export async function startNats(options: { tls?: ServerTls } = {}): Promise<NatsServer> {
   const port = await freePort();
   const monitor = await freePort();
   const store = mkdtempSync(join(tmpdir(), "hookline-nats-"));
+  const { tls } = options;
+  // With tls the server requires it (and with clientCa, client certificates); monitoring stays HTTP.
+  const tlsArgs = tls
+    ? [
+        "--tls",
+        "--tlscert",
+        tls.cert,
+        "--tlskey",
+        tls.key,
+        ...(tls.clientCa ? ["--tlscacert", tls.clientCa, "--tlsverify"] : []),
+      ]
+    : [];
   let proc: Subprocess | null = null;
   const server: NatsServer = {
-    url: `nats://127.0.0.1:${port}`,
+    url: `${tls ? "tls" : "nats"}://127.0.0.1:${port}`,
     monitorUrl: `http://127.0.0.1:${monitor}`,
     async start() {
       proc = Bun.spawn(
-        ["nats-server", "-a", "127.0.0.1", "-p", String(port), "-m", String(monitor), "-js", "-sd", store],
+        ["nats-server", "-a", "127.0.0.1", "-p", String(port), "-m", String(monitor), "-js", "-sd", store, ...tlsArgs],
         {
           stdout: "ignore",
           stderr: "ignore",
@@ -305,4 +334,257 @@ export function devSourcesWith(extra: ({ from: string; id: string } & Record<str
   const file = join(dir, "sources.json");
   writeFileSync(file, JSON.stringify(dev));
   return file;
+}
+
+/** PEM files made for one test run: a CA, a server and a client certificate it issued, and a stranger CA. */
+export interface TestPki {
+  dir: string;
+  ca: string;
+  /** For localhost, 127.0.0.1 and ::1. */
+  serverCert: string;
+  serverKey: string;
+  /** CN=hookline: the Postgres role, so pg_hba's clientcert=verify-full accepts it. */
+  clientCert: string;
+  clientKey: string;
+  /** A CA that issued none of these: trusting it instead of `ca` must refuse the servers. */
+  otherCa: string;
+  dispose(): void;
+}
+
+function openssl(cwd: string, args: string[]): void {
+  const p = Bun.spawnSync(["openssl", ...args], { cwd, stdout: "pipe", stderr: "pipe" });
+  if (p.exitCode !== 0) throw new Error(`openssl ${args[0]} failed: ${p.stderr.toString()}`);
+}
+
+/** A throwaway PKI (EC P-256, valid for two days) made with the openssl CLI. */
+export function makeTestPki(): TestPki {
+  const dir = mkdtempSync(join(tmpdir(), "hookline-pki-"));
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+  const selfSigned = (name: string, cn: string) =>
+    openssl(dir, [
+      "req",
+      "-x509",
+      "-new",
+      ...ec,
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.crt`,
+      "-days",
+      "2",
+      "-subj",
+      `/CN=${cn}`,
+    ]);
+  const issue = (name: string, cn: string, extensions: string) => {
+    openssl(dir, ["req", "-new", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`]);
+    writeFileSync(join(dir, `${name}.ext`), extensions);
+    openssl(dir, [
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      `${name}.crt`,
+      "-days",
+      "2",
+      "-extfile",
+      `${name}.ext`,
+    ]);
+  };
+  selfSigned("ca", "hookline test CA");
+  selfSigned("other-ca", "some other CA");
+  issue("server", "localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\n");
+  issue("client", "hookline", "extendedKeyUsage=clientAuth\n");
+  const f = (name: string) => join(dir, name);
+  return {
+    dir,
+    ca: f("ca.crt"),
+    serverCert: f("server.crt"),
+    serverKey: f("server.key"),
+    clientCert: f("client.crt"),
+    clientKey: f("client.key"),
+    otherCa: f("other-ca.crt"),
+    dispose: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export interface PostgresServer {
+  /** postgres://hookline:…@127.0.0.1:port/hookline (no sslmode). */
+  url: string;
+  port: number;
+  /** Runs SQL as the superuser over the instance's Unix socket; returns psql's unaligned output. */
+  psql(sql: string): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A private Postgres instance in a temp dir (initdb, the binaries ./ops/setup installs), on a free
+ * port, with a role and database hookline. With tls: ssl=on and only hostssl lines in pg_hba, so a
+ * plain connection is refused; with tls.clientCa, clients need a certificate for their role too.
+ * As root, the server runs as user postgres (initdb refuses root).
+ */
+export async function startPostgresServer(options: { tls?: ServerTls } = {}): Promise<PostgresServer> {
+  const base = "/usr/lib/postgresql";
+  const version = readdirSync(base)
+    .filter((v) => Bun.file(join(base, v, "bin", "initdb")).size > 0)
+    .sort((a, b) => Number(a) - Number(b))
+    .pop();
+  if (!version) throw new Error("no PostgreSQL server binaries under /usr/lib/postgresql; run ./ops/setup");
+  const bin = (name: string) => join(base, version, "bin", name);
+  const asRoot = process.getuid?.() === 0;
+  const ids = asRoot
+    ? Bun.spawnSync(["id", "-u", "postgres"]).stdout.toString().trim() +
+      ":" +
+      Bun.spawnSync(["id", "-g", "postgres"]).stdout.toString().trim()
+    : "";
+  const [uid, gid] = ids.split(":").map(Number);
+  const asPg = (cmd: string[]) => (asRoot ? ["runuser", "-u", "postgres", "--", ...cmd] : cmd);
+  const run = (cmd: string[]) => {
+    const p = Bun.spawnSync(asPg(cmd), { stdout: "pipe", stderr: "pipe" });
+    if (p.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed: ${p.stderr.toString()}${p.stdout.toString()}`);
+    return p.stdout.toString();
+  };
+  const dir = mkdtempSync(join(tmpdir(), "hookline-pg-"));
+  const data = join(dir, "data");
+  const own = (path: string) => asRoot && chownSync(path, uid!, gid!);
+  own(dir);
+  run([
+    bin("initdb"),
+    "-D",
+    data,
+    "-U",
+    "postgres",
+    "--auth-local=trust",
+    "--auth-host=scram-sha-256",
+    "-E",
+    "UTF8",
+    "--locale=C.UTF-8",
+    "--no-sync",
+  ]);
+  const settings = [
+    "-c listen_addresses=127.0.0.1",
+    `-c unix_socket_directories=${dir}`,
+    "-c fsync=off",
+    "-c max_connections=50",
+  ];
+  const { tls } = options;
+  if (tls) {
+    // Postgres wants its key owned by its user and private.
+    const files: [string, string][] = [
+      [tls.cert, "server.crt"],
+      [tls.key, "server.key"],
+      ...(tls.clientCa ? ([[tls.clientCa, "client-ca.crt"]] as [string, string][]) : []),
+    ];
+    for (const [from, to] of files) {
+      copyFileSync(from, join(dir, to));
+      own(join(dir, to));
+      chmodSync(join(dir, to), 0o600);
+    }
+    settings.push("-c ssl=on", `-c ssl_cert_file=${dir}/server.crt`, `-c ssl_key_file=${dir}/server.key`);
+    if (tls.clientCa) settings.push(`-c ssl_ca_file=${dir}/client-ca.crt`);
+    const clientCert = tls.clientCa ? " clientcert=verify-full" : "";
+    writeFileSync(
+      join(data, "pg_hba.conf"),
+      `local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256${clientCert}\nhostssl all all ::1/128 scram-sha-256${clientCert}\n`,
+    );
+    own(join(data, "pg_hba.conf"));
+  }
+  const port = await freePort();
+  run([
+    bin("pg_ctl"),
+    "-D",
+    data,
+    "-l",
+    join(dir, "log"),
+    "-w",
+    "-t",
+    "30",
+    "-o",
+    `-p ${port} ${settings.join(" ")}`,
+    "start",
+  ]);
+  const psql = (sql: string) =>
+    run([
+      "psql",
+      "-h",
+      dir,
+      "-p",
+      String(port),
+      "-U",
+      "postgres",
+      "-d",
+      "postgres",
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-qtAc",
+      sql,
+    ]);
+  const password = crypto.randomUUID().replaceAll("-", "");
+  psql(`create role hookline login password '${password}'`);
+  psql("create database hookline owner hookline");
+  return {
+    url: `postgres://hookline:${password}@127.0.0.1:${port}/hookline`,
+    port,
+    psql,
+    async stop() {
+      Bun.spawnSync(asPg([bin("pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"]), {
+        stdout: "ignore",
+        stderr: "ignore",
+      });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RedisServer {
+  /** redis:// or, with tls, rediss:// on 127.0.0.1. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** A private redis-server on a free port; with tls it listens on its TLS port only. */
+export async function startRedisServer(options: { tls?: ServerTls } = {}): Promise<RedisServer> {
+  const port = await freePort();
+  const { tls } = options;
+  const listen = tls
+    ? [
+        "--port",
+        "0",
+        "--tls-port",
+        String(port),
+        "--tls-cert-file",
+        tls.cert,
+        "--tls-key-file",
+        tls.key,
+        ...(tls.clientCa
+          ? ["--tls-ca-cert-file", tls.clientCa, "--tls-auth-clients", "yes"]
+          : ["--tls-auth-clients", "no"]),
+      ]
+    : ["--port", String(port)];
+  const proc = Bun.spawn(["redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...listen], {
+    stdout: "ignore",
+    stderr: "ignore",
+  });
+  await waitFor("redis-server", async () => {
+    if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}`);
+    // A TCP connect is enough to know it listens (a TLS ping would need the client's files).
+    return new Promise<boolean>((resolve) => {
+      const socket = createConnection(port, "127.0.0.1", () => {
+        socket.destroy();
+        resolve(true);
+      }).on("error", () => resolve(false));
+    });
+  });
+  return {
+    url: `${tls ? "rediss" : "redis"}://127.0.0.1:${port}`,
+    async stop() {
+      proc.kill("SIGTERM");
+      await proc.exited;
+    },
+  };
 }
