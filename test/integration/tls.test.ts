@@ -145,16 +145,16 @@ describe("every connection over verified TLS", () => {
     const natsClients = Object.fromEntries(connz.connections.map((c) => [c.name, c.tls_version]));
     expect(natsClients).toMatchObject({ "hookline-ingress": "1.3", "hookline-projector": "1.3" });
 
-    // Redis listens on its TLS port only: the dashboard's cache entry and both services' connections
-    // got there over TLS. The test's own client, built by the same code, negotiates 1.3.
+    // Redis listens on its TLS port only: the dashboard's cache entry and the three services'
+    // connections (the ingress's for shared rate limits) got there over TLS. The test's own
+    // client, built by the same code, negotiates 1.3.
     const r = new Redis(env.REDIS_URL!, { tls: (await testTls()).redis, lazyConnect: true });
     try {
       await r.connect();
       expect((r.stream as TLSSocket).getProtocol()).toBe("TLSv1.3");
       expect(await r.exists(`hookline:patient:{${patient.id}}:entry`)).toBe(1);
       const names = String(await r.call("CLIENT", "LIST"));
-      expect(names).toContain("name=hookline-dashboard");
-      expect(names).toContain("name=hookline-projector");
+      for (const service of ["dashboard", "projector", "ingress"]) expect(names).toContain(`name=hookline-${service}`);
     } finally {
       r.disconnect();
     }
