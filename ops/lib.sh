@@ -38,15 +38,36 @@ apt_install() {
 
 # --- infrastructure: each start_* is a no-op when the service already answers -------
 
+# Dev keys, generated once per checkout into .data/ (gitignored), private to this machine:
+# the keyrings the services read with HOOKLINE_ENV=development (shared/dev-credentials.ts
+# names the files; ids start with "dev-", which production refuses) and JetStream's key.
+ensure_dev_keys() {
+  mkdir -p "$DATA"
+  local file now
+  now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  for file in dev-keys dev-blind-index-key nats-js-key; do
+    [ -s "$DATA/$file" ] && continue
+    say "generating the dev key $DATA/$file"
+    ( umask 077
+      if [ "$file" = nats-js-key ]; then openssl rand -base64 32 >"$DATA/$file.tmp"
+      else printf 'dev-%s:%s:%s\n' "$(date -u +%Y%m%d)" "$(openssl rand -base64 32)" "$now" >"$DATA/$file.tmp"; fi
+      mv "$DATA/$file.tmp" "$DATA/$file" )
+  done
+}
+
 # start_nats PORT MONITOR_PORT STORE_DIR
+# JetStream encrypts its store at rest (cipher aes, key .data/nats-js-key through $JS_KEY, so
+# the key is in no file the server reads): message blocks hold webhook bodies.
 start_nats() {
   local port=${1:-4222} mon=${2:-8222} store=${3:-$DATA/nats}
   if port_open "$port"; then say "NATS already on :$port"; return; fi
   mkdir -p "$store" "$DATA"
-  say "starting NATS (JetStream) on :$port, monitoring :$mon"
+  ensure_dev_keys
+  printf 'jetstream {\n  store_dir: "%s"\n  cipher: aes\n  key: $JS_KEY\n}\n' "$store" >"$DATA/nats-$port.conf"
+  say "starting NATS (JetStream, store encrypted) on :$port, monitoring :$mon"
   # In a subshell, so it is no job of the caller's shell (whose `wait` must not wait on it).
-  ( nohup nats-server -a 127.0.0.1 -p "$port" -m "$mon" -js -sd "$store" -P "$DATA/nats-$port.pid" \
-    >"$DATA/nats-$port.log" 2>&1 & )
+  ( JS_KEY="$(cat "$DATA/nats-js-key")" nohup nats-server -c "$DATA/nats-$port.conf" -a 127.0.0.1 -p "$port" -m "$mon" \
+    -P "$DATA/nats-$port.pid" >"$DATA/nats-$port.log" 2>&1 & )
   wait_port "$port" "nats-$port"
 }
 

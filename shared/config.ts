@@ -200,3 +200,15 @@ export const databaseUrlConfig = devEntry("DATABASE_URL", env.databaseUrl, DEV_D
 
 /** The sources file (format in docs/sources.md); the dev file only with HOOKLINE_ENV=development. */
 export const sourcesFileConfig = devEntry("HOOKLINE_SOURCES", env.nonEmpty, DEV_SOURCES_FILE);
+
+/**
+ * The keys that seal patient data at rest and the separate blind-index keys, each inline or as
+ * a file (a mounted Kubernetes Secret), one of the two; shared/crypto/keys.ts reads them and
+ * says which is missing. Never echoed.
+ */
+export const keyringConfig = {
+  dataKeys: entry("HOOKLINE_KEYS", v.string(), "", true),
+  dataKeysFile: entry("HOOKLINE_KEYS_FILE", v.pipe(v.string(), v.trim()), ""),
+  blindIndexKeys: entry("HOOKLINE_BLIND_INDEX_KEY", v.string(), "", true),
+  blindIndexKeysFile: entry("HOOKLINE_BLIND_INDEX_KEY_FILE", v.pipe(v.string(), v.trim()), ""),
+};

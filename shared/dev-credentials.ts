@@ -23,6 +23,15 @@ const DEV_DATABASE_PASSWORD = new URL(DEV_DATABASE_URL).password;
 /** The sources file HOOKLINE_ENV=development defaults to (relative to the checkout). */
 export const DEV_SOURCES_FILE = "ops/dev/sources.yaml";
 
+/**
+ * The keyrings HOOKLINE_ENV=development reads when none is given (relative to the checkout):
+ * generated once per checkout by ./ops/up, random and never published. Their key ids start
+ * with DEV_KEY_ID_PREFIX, which HOOKLINE_ENV=production refuses, so a dev keyring copied
+ * into production is caught.
+ */
+export const DEV_KEYRING_FILES = { data: ".data/dev-keys", blindIndex: ".data/dev-blind-index-key" } as const;
+export const DEV_KEY_ID_PREFIX = "dev-";
+
 // Searched as parts of a value: "dev-admin-token=admin" holds one, and the Standard Webhooks
 // key is the same key with or without its prefix.
 const PUBLIC_PARTS = Object.values(DEV_CREDENTIALS).map((c) =>
