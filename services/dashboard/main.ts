@@ -12,7 +12,8 @@ import { readDashboardConfig } from "./config.ts";
 const config = readDashboardConfig();
 const log = createLogger("dashboard", config.logLevel);
 const sources = loadSources(config.sourcesFile);
-const tls = await loadConnectionTls(config, log);
+// Every service reads NATS_URL; the dashboard never connects to NATS, so it is not judged.
+const tls = await loadConnectionTls({ ...config, natsUrl: undefined }, log);
 const sql = createDb(config.databaseUrl, { name: "hookline-dashboard", max: 10, tls: tls.postgres });
 const redis = createRedis(config.redisUrl, "hookline-dashboard", log, tls.redis);
 reportDatabaseAtStart(sql, log);

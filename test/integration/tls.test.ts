@@ -3,9 +3,13 @@
 // hostssl lines (clientcert=verify-full), a redis-server on its TLS port only with client
 // certificates required. The three services connect verifying the servers and a signed webhook
 // becomes a patient; each server reports TLS 1.3 for the services' connections; a server whose
-// certificate comes from a CA the services do not trust is refused with a clear error; against a
-// server capped at TLS 1.2, 1.2 is used unless TLS_MIN_VERSION=TLSv1.3 forbids it.
+// certificate comes from a CA the services do not trust is refused with a clear error; with
+// HOOKLINE_ENV=production a plain connection to a remote host stops a service that makes it (and
+// only such a service); against a server capped at TLS 1.2, 1.2 is used unless
+// TLS_MIN_VERSION=TLSv1.3 forbids it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
 import Redis from "ioredis";
 import { createDb } from "../../shared/db/client.ts";
@@ -187,6 +191,44 @@ describe("every connection over verified TLS", () => {
     // No refusal quotes a certificate or key.
     for (const output of [ingress.output, projector.output, dashboard.output()]) expect(output).not.toContain("BEGIN");
   }, 120_000);
+
+  test("HOOKLINE_ENV=production judges the connections a service makes: a plain remote one stops it", async () => {
+    // Production refuses the dev sources and tokens: a source whose secret comes from the env.
+    const sources = join(pki.dir, "sources.json");
+    writeFileSync(
+      sources,
+      JSON.stringify({
+        sources: [
+          {
+            id: "generic",
+            adapter: "generic",
+            auth: { scheme: "standard-webhooks", secrets: [{ env: "TLS_TEST_SECRET" }] },
+          },
+        ],
+      }),
+    );
+    const production = {
+      ...env,
+      HOOKLINE_ENV: "production",
+      HOOKLINE_SOURCES: sources,
+      TLS_TEST_SECRET: `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64")}`,
+      DASHBOARD_API_TOKENS: `${crypto.randomUUID()}=admin`,
+      // Not loopback, no TLS.
+      NATS_URL: "nats://10.255.255.1:4222",
+      NATS_TLS_CA: "",
+      NATS_TLS_CERT: "",
+      NATS_TLS_KEY: "",
+    };
+    const ingress = await runToExit("ingress", production);
+    expect(ingress.code).not.toBe(0);
+    expect(ingress.output).toContain("NATS_URL connects to 10.255.255.1 without TLS");
+    expect(ingress.output).toContain("ALLOW_INSECURE_CONNECTIONS=true");
+    // The dashboard reads NATS_URL (every service does) but never connects to NATS: it starts,
+    // its Postgres (verify-full) and Redis (rediss://) connections verified.
+    const dashboard = await startService("dashboard", production);
+    services.push(dashboard);
+    await waitFor("the production dashboard ready", async () => (await fetch(`${dashboard.url}/health/ready`)).ok);
+  }, 60_000);
 
   test("a server capped at TLS 1.2 gets 1.2, unless TLS_MIN_VERSION=TLSv1.3 refuses it", async () => {
     pg.psql("alter system set ssl_max_protocol_version = 'TLSv1.2'");
