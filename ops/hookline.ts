@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
-// Operators' CLI. `bun ops/hookline.ts dlq list|replay ...`, `stream [migrate]`, `audit verify|report`
-// (or ./ops/hookline).
+// Operators' CLI. `bun ops/hookline.ts dlq list|replay ...`, `stream [migrate]`, `audit verify|report`,
+// `tokens create|list|revoke` (or ./ops/hookline).
 import { parseArgs } from "node:util";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Presets, SingleBar } from "cli-progress";
@@ -13,6 +13,7 @@ import { fillOf } from "../shared/stream-fill.ts";
 import { streamConfigSpec } from "../shared/stream-limits.ts";
 import { AUDIT_USAGE, auditCommand, cliActor, cliDatabase } from "./audit.ts";
 import { migrateWebhookStream } from "./stream-migrate.ts";
+import { TOKENS_USAGE, tokensCommand } from "./tokens.ts";
 
 const USAGE = `usage:
   hookline dlq list   [--source S] [--code C] [--json]     list dead letters (oldest first)
@@ -22,14 +23,16 @@ const USAGE = `usage:
   hookline stream migrate [--timeout SECONDS]              make a WEBHOOKS of an earlier version (limits retention) a work
                                                          queue: seal it, wait for the projector, recreate (default 600 s)
 ${AUDIT_USAGE}
-env: NATS_URL (default nats://127.0.0.1:4222); DATABASE_URL for audit, replay and migrate (each recorded in the
-     audit trail); for migrate also ${Object.values(streamConfigSpec)
+${TOKENS_USAGE}
+env: NATS_URL (default nats://127.0.0.1:4222); DATABASE_URL for audit, tokens, replay and migrate (each change
+     recorded in the audit trail); for migrate also ${Object.values(streamConfigSpec)
        .map((e) => e.name)
        .join(", ")}
      as the services have them`;
 
 // Its own options: dispatched before this file's parseArgs would refuse them.
 if (process.argv[2] === "audit") process.exit(await auditCommand(process.argv.slice(3)));
+if (process.argv[2] === "tokens") process.exit(await tokensCommand(process.argv.slice(3)));
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,

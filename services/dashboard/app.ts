@@ -1,5 +1,6 @@
 // Dashboard API: bearer-authenticated reads over Postgres, cache-aside through Redis
-// for single patients, and the source preview used to set up mappings.
+// for single patients, and the source preview used to set up mappings. Every API route needs
+// the role its rule in access.ts names; viewers see patient data masked in lists.
 import { Elysia } from "elysia";
 import type { Sql } from "postgres";
 import * as v from "valibot";
@@ -13,21 +14,29 @@ import type { Logger } from "../../shared/logger.ts";
 import { type Metrics, metricsRoute } from "../../shared/metrics.ts";
 import { createPatientCache } from "../../shared/patient-cache.ts";
 import { AdapterError, getAdapter, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
+import { assertEveryRouteHasRule } from "./access.ts";
 import { patientRead } from "./audit.ts";
-import { bearerAuth, requireRole } from "./auth.ts";
+import { bearerAuth, createAuthenticator } from "./auth.ts";
 import { conflictRoutes } from "./conflicts.ts";
 import { listEvents } from "./events.ts";
 import { formQuestions, formSubmissions, listForms } from "./forms.ts";
+import { listedFor, maskSubmission } from "./masking.ts";
+import { createOidcVerifier, type OidcSettings } from "./oidc.ts";
 import { openApiDocument } from "./openapi.ts";
 import { dashboardPage } from "./page.ts";
 import { keysetPage } from "./paging.ts";
 import { findPatients, getPatient, type PatientDto } from "./patients.ts";
+import type { Role } from "./roles.ts";
+import { createTokenLookup } from "./token-lookup.ts";
+import { findToken, touchToken } from "./tokens.ts";
 
 export interface DashboardDeps {
   sql: Sql;
   redis: Redis;
   sources: Map<string, SourceConfig>;
+  /** DASHBOARD_API_TOKENS; database tokens and OIDC are checked as well (auth.ts). */
   apiTokens: string;
+  oidc?: OidcSettings;
   cacheTtlSeconds: number;
   log: Logger;
   metrics: Metrics;
@@ -43,6 +52,13 @@ const EventCursor = v.object({
   eventId: v.string(),
 });
 const SubmissionCursor = v.object({ submittedAt: iso, eventId: v.string() });
+/** POST /api/v1/patients/search: the search in the body, out of URLs and access logs. */
+const SearchBody = v.object({
+  q: v.optional(v.pipe(v.string(), v.maxLength(1000))),
+  source: v.optional(v.string()),
+  limit: v.optional(v.union([v.pipe(v.number(), v.integer()), v.string()])),
+  cursor: v.optional(v.string()),
+});
 
 export function createDashboardApp(deps: DashboardDeps) {
   const { sql, redis, log } = deps;
@@ -69,16 +85,42 @@ export function createDashboardApp(deps: DashboardDeps) {
     return patient;
   }
 
+  const authenticate = createAuthenticator({
+    apiTokens: deps.apiTokens,
+    dbTokens: createTokenLookup({
+      find: (digest) => findToken(sql, digest),
+      touch: (id) => touchToken(sql, id),
+      log,
+    }),
+    oidc: deps.oidc && createOidcVerifier(deps.oidc),
+    log,
+  });
+
+  /** A page of the patient search, as `role` may see it. */
+  const patientPage = (
+    role: Role,
+    search: { q?: string; source?: string; limit?: string; cursor?: string },
+  ): Promise<Response> =>
+    keysetPage(
+      PatientCursor,
+      search,
+      async (limit, after) =>
+        listedFor(role, await findPatients(sql, { q: search.q, source: search.source, limit, beforeId: after?.id })),
+      (last) => ({ id: last.id }),
+    );
+
   const api = new Elysia()
-    .use(bearerAuth(deps.apiTokens))
-    .get("/api/v1/patients", ({ query }) =>
-      keysetPage(
-        PatientCursor,
-        query,
-        (limit, after) => findPatients(sql, { q: query.q, source: query.source, limit, beforeId: after?.id }),
-        (last) => ({ id: last.id }),
-      ),
-    )
+    .use(bearerAuth(authenticate))
+    // Kept for existing clients; a search term here ends up in URLs and access logs of any
+    // proxy on the way, so the page and new clients use POST …/search.
+    .get("/api/v1/patients", ({ query, principal }) => patientPage(principal!.role, query))
+    .post("/api/v1/patients/search", ({ body, principal }) => {
+      const parsed = v.safeParse(SearchBody, body);
+      if (!parsed.success || Array.isArray(body))
+        return errorResponse(400, "invalid_request", "send a JSON object with optional q, source, limit and cursor");
+      const { limit, ...search } = parsed.output;
+      return patientPage(principal!.role, { ...search, limit: limit === undefined ? undefined : String(limit) });
+    })
     .get("/api/v1/patients/:id", async ({ params, principal }) => {
       if (!/^\d{1,18}$/.test(params.id)) return errorResponse(400, "invalid_id", "patient id must be a number");
       const patient = await cachedPatient(params.id);
@@ -88,18 +130,15 @@ export function createDashboardApp(deps: DashboardDeps) {
       return json(patient);
     })
     .use(conflictRoutes({ sql, patientCache, log }))
-    // Admin only: every webhook's metadata and, on request, its whole canonical payload.
-    .get(
-      "/api/v1/events",
-      ({ query }) =>
-        keysetPage(
-          EventCursor,
-          query,
-          (limit, before) =>
-            listEvents(sql, { source: query.source, limit, before, withCanonical: query.include === "canonical" }),
-          (last) => ({ receivedAt: Date.parse(last.receivedAt), eventId: last.eventId }),
-        ),
-      { beforeHandle: requireRole("admin") },
+    // Admin only (access.ts): every webhook's metadata and, on request, its whole canonical payload.
+    .get("/api/v1/events", ({ query }) =>
+      keysetPage(
+        EventCursor,
+        query,
+        (limit, before) =>
+          listEvents(sql, { source: query.source, limit, before, withCanonical: query.include === "canonical" }),
+        (last) => ({ receivedAt: Date.parse(last.receivedAt), eventId: last.eventId }),
+      ),
     )
     .get("/api/v1/forms", async () => json({ items: await listForms(sql) }))
     .get("/api/v1/forms/:source/:formId/questions", async ({ params }) => {
@@ -108,18 +147,20 @@ export function createDashboardApp(deps: DashboardDeps) {
         ? json({ items })
         : errorResponse(404, "form_not_found", `no form ${params.formId} from ${params.source}`);
     })
-    .get("/api/v1/forms/:source/:formId/submissions", ({ params, query }) =>
+    .get("/api/v1/forms/:source/:formId/submissions", ({ params, query, principal }) =>
       keysetPage(
         SubmissionCursor,
         query,
-        (limit, before) =>
-          formSubmissions(sql, {
+        async (limit, before) => {
+          const rows = await formSubmissions(sql, {
             source: params.source,
             formId: params.formId,
             question: query.question,
             limit,
             before,
-          }),
+          });
+          return principal!.role === "viewer" ? rows.map(maskSubmission) : rows;
+        },
         (last) => ({ submittedAt: last.submittedAt, eventId: last.eventId }),
       ),
     )
@@ -157,9 +198,11 @@ export function createDashboardApp(deps: DashboardDeps) {
           throw error;
         }
       },
-      // Admin only: it runs the parser on whatever is sent and shows how a source is set up.
-      { parse: "none", beforeHandle: requireRole("admin") },
+      // Admin only (access.ts): it runs the parser on whatever is sent and shows how a source is set up.
+      { parse: "none" },
     );
+  // A route without a rule is a start-up failure, not an unguarded route.
+  assertEveryRouteHasRule(api.routes);
 
   return new Elysia()
     .use(securityHeaders())

@@ -1,73 +1,119 @@
-// Who may call the dashboard API: bearer tokens from DASHBOARD_API_TOKENS, each with a role.
-// A viewer reads patients, forms and conflicts; an admin may also do what exposes more than
-// patient records or changes something (routes guarded with requireRole("admin")).
+// Who may call the dashboard API. A bearer token is one of:
+// - a database token (hl_…, `ops/hookline tokens create`; the recommended kind: per person or
+//   client, revocable, expiring, last use noted), looked up through token-lookup.ts;
+// - a DASHBOARD_API_TOKENS entry ("token=role,…"; the dev default and earlier installs), kept
+//   in memory as digests only;
+// - with OIDC configured, a JWT from the identity provider (oidc.ts).
+// Every API route then needs the role its rule names (access.ts): 401 without a valid token,
+// 403 with a role below it.
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
 import { errorResponse } from "../../shared/http/errors.ts";
+import type { Logger } from "../../shared/logger.ts";
+import { ruleFor } from "./access.ts";
+import { hasRole, isRole, type Role } from "./roles.ts";
+import type { ActiveToken } from "./tokens.ts";
 
-export const ROLES = ["admin", "viewer"] as const;
-export type Role = (typeof ROLES)[number];
-
+/** The caller of a request, in its context as `principal` (the audit trail's actor). */
 export interface Principal {
+  /** token:<id> (database token), env:<n> (the nth DASHBOARD_API_TOKENS entry), oidc:<sub>. */
+  id: string;
+  /** The token's name, "DASHBOARD_API_TOKENS #n", or the OIDC user's name. */
+  name: string;
   role: Role;
 }
 
-/** What each role may do includes everything of the roles ranked below it. */
-const RANK: Record<Role, number> = { viewer: 0, admin: 1 };
+/** Why a bearer credential was not accepted. */
+export interface Refusal {
+  status: 401 | 403 | 503;
+  code: string;
+  message: string;
+}
+
+const isRefusal = (r: Principal | Refusal): r is Refusal => "status" in r;
+
+const UNAUTHORIZED: Refusal = { status: 401, code: "unauthorized", message: "send Authorization: Bearer <token>" };
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
 
-/** Parses "token=role,token2=role2"; tokens are kept only as digests. */
-function parseTokens(spec: string): { digest: Buffer; role: Role }[] {
+/** Parses "token=role,token2=role2" (no role: admin); tokens are kept only as digests. */
+function parseTokens(spec: string): { digest: Buffer; principal: Principal }[] {
   return spec
     .split(",")
     .map((pair) => pair.trim())
     .filter(Boolean)
-    .map((pair) => {
+    .map((pair, i) => {
       const eq = pair.lastIndexOf("=");
       const token = eq < 0 ? pair : pair.slice(0, eq);
-      const role = (eq < 0 ? "admin" : pair.slice(eq + 1)) as Role;
+      const role = eq < 0 ? "admin" : pair.slice(eq + 1).trim();
       // readDashboardConfig has refused any other role already; this guards other callers.
-      if (!ROLES.includes(role)) throw new Error("unknown role in DASHBOARD_API_TOKENS");
-      return { digest: digest(token), role };
+      if (!isRole(role)) throw new Error("unknown role in DASHBOARD_API_TOKENS");
+      // Named by position, not by anything derived from the token: an audit reader learns nothing of it.
+      return { digest: digest(token), principal: { id: `env:${i + 1}`, name: `DASHBOARD_API_TOKENS #${i + 1}`, role } };
     });
 }
 
-/** Matches a bearer header against the tokens in constant time (digests have equal length). */
-function authenticateBearer(header: string | null, tokens: { digest: Buffer; role: Role }[]): Principal | null {
-  if (!header?.startsWith("Bearer ")) return null;
-  const presented = digest(header.slice(7).trim());
-  let match: Principal | null = null;
-  for (const t of tokens) if (timingSafeEqual(presented, t.digest)) match = { role: t.role };
-  return match;
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+export interface AuthSources {
+  /** DASHBOARD_API_TOKENS. */
+  apiTokens: string;
+  /** Database tokens (hl_…). */
+  dbTokens?: (token: string) => Promise<ActiveToken | null>;
+  /** OIDC JWTs, when configured. */
+  oidc?: (jwt: string) => Promise<Principal | Refusal>;
+  log: Logger;
+}
+
+/** The caller an Authorization header names, or why not. */
+export function createAuthenticator(sources: AuthSources): (header: string | null) => Promise<Principal | Refusal> {
+  const envTokens = parseTokens(sources.apiTokens);
+  return async (header) => {
+    if (!header?.startsWith("Bearer ")) return UNAUTHORIZED;
+    const token = header.slice(7).trim();
+    if (!token) return UNAUTHORIZED;
+    // Every entry compared, in constant time (digests have equal length).
+    const presented = digest(token);
+    let match: Principal | undefined;
+    for (const t of envTokens) if (timingSafeEqual(presented, t.digest)) match = t.principal;
+    if (match) return match;
+    if (token.startsWith("hl_") && sources.dbTokens) {
+      try {
+        const found = await sources.dbTokens(token);
+        return found ? { id: `token:${found.id}`, name: found.name, role: found.role } : UNAUTHORIZED;
+      } catch (error) {
+        sources.log.warn({ err: (error as Error).message }, "dashboard token lookup failed");
+        return { status: 503, code: "auth_unavailable", message: "tokens cannot be checked right now; retry" };
+      }
+    }
+    if (sources.oidc && JWT.test(token)) return sources.oidc(token);
+    return UNAUTHORIZED;
+  };
+}
+
+function refused(r: Refusal): Response {
+  const headers: Record<string, string> = r.status === 401 ? { "www-authenticate": "Bearer" } : {};
+  if (r.status === 503) headers["retry-after"] = "1";
+  return errorResponse(r.status, r.code, r.message, headers);
 }
 
 /**
  * Use in the instance that holds the API routes: every route after it (plugins' too) needs a
- * valid token (else 401) and finds the caller as `principal` in its context.
+ * valid token (else 401) whose role includes the route's rule in access.ts (else 403), and
+ * finds the caller as `principal` in its context.
  */
-export function bearerAuth(spec: string) {
-  const tokens = parseTokens(spec);
+export function bearerAuth(authenticate: (header: string | null) => Promise<Principal | Refusal>) {
   return new Elysia()
-    .resolve({ as: "scoped" }, ({ request }) => ({
-      principal: authenticateBearer(request.headers.get("authorization"), tokens),
-    }))
-    .onBeforeHandle({ as: "scoped" }, ({ principal }) => {
-      if (!principal)
-        return errorResponse(401, "unauthorized", "send Authorization: Bearer <token>", {
-          "www-authenticate": "Bearer",
-        });
+    .resolve({ as: "scoped" }, async ({ request }) => {
+      const result = await authenticate(request.headers.get("authorization"));
+      return isRefusal(result) ? { principal: null, refusal: result } : { principal: result, refusal: null };
+    })
+    .onBeforeHandle({ as: "scoped" }, ({ principal, refusal, request, route }) => {
+      if (!principal) return refused(refusal ?? UNAUTHORIZED);
+      const needed = ruleFor(request.method, route);
+      // Unreachable while assertEveryRouteHasRule guards the app's construction; refused if not.
+      if (!needed) return errorResponse(403, "forbidden", "this route has no access rule");
+      if (!hasRole(principal.role, needed))
+        return errorResponse(403, "forbidden", `this needs a token with the ${needed} role`);
     });
-}
-
-/**
- * A route's beforeHandle: 403 unless the caller's role includes `role`. Works in any plugin
- * mounted behind bearerAuth; without a principal (mounted elsewhere by mistake) it refuses.
- */
-export function requireRole(role: Role) {
-  // `request` only so that any Elysia context fits the type, with or without `principal` in it.
-  return ({ principal }: { request: Request; principal?: Principal | null }) => {
-    if (!principal || RANK[principal.role] < RANK[role])
-      return errorResponse(403, "forbidden", `this needs a token with the ${role} role`);
-  };
 }

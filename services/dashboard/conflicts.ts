@@ -18,9 +18,10 @@ import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { PatientCache } from "../../shared/patient-cache.ts";
 import { callerOf, conflictResolved } from "./audit.ts";
-import { requireRole } from "./auth.ts";
+import { maskPatientValues } from "./masking.ts";
 import { keysetPage } from "./paging.ts";
 import { getPatient, type PatientDto } from "./patients.ts";
+import type { Role } from "./roles.ts";
 
 export interface ConflictDto {
   id: string;
@@ -57,9 +58,10 @@ const ID = /^\d{1,18}$/;
 const Cursor = v.object({ id: v.pipe(v.string(), v.regex(ID)) });
 const ResolveBody = v.object({ action: v.picklist(["accept", "dismiss"]) });
 
-/** A page of conflicts, newest first, after the `cursor` this API handed out. */
+/** A page of conflicts, newest first, after the `cursor` this API handed out; submissions masked for viewers. */
 async function page(
   sql: Sql,
+  role: Role,
   query: Record<string, string | undefined>,
   filter: { status?: string; patientId?: string },
 ): Promise<Response> {
@@ -78,7 +80,10 @@ async function page(
           ${after ? sql`and id < ${after.id}::bigint` : sql``}
         order by id desc
         limit ${limit}`;
-      return rows.map(toDto);
+      const conflicts = rows.map(toDto);
+      return role === "viewer"
+        ? conflicts.map((c) => ({ ...c, submission: maskPatientValues(c.submission) }))
+        : conflicts;
     },
     (last) => ({ id: last.id }),
   );
@@ -90,59 +95,58 @@ export interface ConflictDeps {
   log: Logger;
 }
 
-/** The conflict routes, as a plugin for the authenticated API. POST …/resolve writes: admin only. */
+/** The conflict routes, as a plugin for the authenticated API. POST …/resolve writes: editor (access.ts). */
 export function conflictRoutes({ sql, patientCache, log }: ConflictDeps) {
   return new Elysia()
-    .get("/api/v1/conflicts", ({ query }) => page(sql, query, { status: query.status ?? "open" }))
-    .get("/api/v1/patients/:id/conflicts", ({ params, query }) => {
+    .get("/api/v1/conflicts", (context) =>
+      page(sql, callerOf(context).role, context.query, { status: context.query.status ?? "open" }),
+    )
+    .get("/api/v1/patients/:id/conflicts", (context) => {
+      const { params, query } = context;
       if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "patient id must be a number");
-      return page(sql, query, { status: query.status, patientId: params.id });
+      return page(sql, callerOf(context).role, query, { status: query.status, patientId: params.id });
     })
-    .post(
-      "/api/v1/conflicts/:id/resolve",
-      async (context) => {
-        const { params, body } = context;
-        if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "conflict id must be a number");
-        const parsed = v.safeParse(ResolveBody, body);
-        if (!parsed.success)
-          return errorResponse(400, "invalid_request", 'send {"action":"accept"} or {"action":"dismiss"}');
-        const action = parsed.output.action;
-        const outcome = await sql.begin(async (tx) => {
-          // The conflict first, then its patient: the projector never locks conflicts, so no cycle.
-          const [row] =
-            await tx`select ${tx.unsafe(COLUMNS)} from patient_conflicts where id = ${params.id}::bigint for update`;
-          if (!row) return errorResponse(404, "conflict_not_found", `no conflict ${params.id}`);
-          if (row.status !== "open")
-            return errorResponse(409, "conflict_resolved", `conflict ${params.id} is already ${row.status}`);
-          let merged: { before: LockedPatient; after: LockedPatient } | undefined;
-          if (action === "accept") {
-            const patient = await lockPatient(tx, String(row.patient_id));
-            if (patient) {
-              const before = { ...patient }; // its state is replaced below, not changed
-              patient.state = mergeSubmission(patient.state, submissionState(row as never));
-              await writePatients(tx, [patient]);
-              merged = { before, after: patient };
-            }
+    .post("/api/v1/conflicts/:id/resolve", async (context) => {
+      const { params, body } = context;
+      if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "conflict id must be a number");
+      const parsed = v.safeParse(ResolveBody, body);
+      if (!parsed.success)
+        return errorResponse(400, "invalid_request", 'send {"action":"accept"} or {"action":"dismiss"}');
+      const action = parsed.output.action;
+      const outcome = await sql.begin(async (tx) => {
+        // The conflict first, then its patient: the projector never locks conflicts, so no cycle.
+        const [row] =
+          await tx`select ${tx.unsafe(COLUMNS)} from patient_conflicts where id = ${params.id}::bigint for update`;
+        if (!row) return errorResponse(404, "conflict_not_found", `no conflict ${params.id}`);
+        if (row.status !== "open")
+          return errorResponse(409, "conflict_resolved", `conflict ${params.id} is already ${row.status}`);
+        let merged: { before: LockedPatient; after: LockedPatient } | undefined;
+        if (action === "accept") {
+          const patient = await lockPatient(tx, String(row.patient_id));
+          if (patient) {
+            const before = { ...patient }; // its state is replaced below, not changed
+            patient.state = mergeSubmission(patient.state, submissionState(row as never));
+            await writePatients(tx, [patient]);
+            merged = { before, after: patient };
           }
-          const [done] = await tx`
+        }
+        const [done] = await tx`
             update patient_conflicts set status = ${action === "accept" ? "accepted" : "dismissed"}, resolved_at = now()
             where id = ${params.id}::bigint returning ${tx.unsafe(COLUMNS)}`;
-          const resolved = toDto(done!);
-          // Last: the audit lock is held from here to the commit.
-          await recordAudit(
-            tx,
-            conflictResolved(callerOf(context), action, { before: { ...toDto(row) }, after: { ...resolved } }, merged),
-          );
-          return resolved;
-        });
-        if (outcome instanceof Response) return outcome;
-        // After the commit, so a reader cannot cache the old values again. Dismissing changes the
-        // patient too: its openConflicts count.
-        await patientCache
-          .invalidate([outcome.patientId])
-          .catch((error) => log.warn({ err: (error as Error).message }, "cache invalidation failed"));
-        return json({ conflict: outcome, patient: await getPatient(sql, outcome.patientId) });
-      },
-      { beforeHandle: requireRole("admin") },
-    );
+        const resolved = toDto(done!);
+        // Last: the audit lock is held from here to the commit.
+        await recordAudit(
+          tx,
+          conflictResolved(callerOf(context), action, { before: { ...toDto(row) }, after: { ...resolved } }, merged),
+        );
+        return resolved;
+      });
+      if (outcome instanceof Response) return outcome;
+      // After the commit, so a reader cannot cache the old values again. Dismissing changes the
+      // patient too: its openConflicts count.
+      await patientCache
+        .invalidate([outcome.patientId])
+        .catch((error) => log.warn({ err: (error as Error).message }, "cache invalidation failed"));
+      return json({ conflict: outcome, patient: await getPatient(sql, outcome.patientId) });
+    });
 }

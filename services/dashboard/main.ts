@@ -24,6 +24,7 @@ const app = createDashboardApp({
   redis,
   sources,
   apiTokens: config.apiTokens,
+  oidc: config.oidc,
   cacheTtlSeconds: config.cacheTtlSeconds,
   log,
   metrics: createMetrics("dashboard"),

@@ -1,5 +1,6 @@
 // The API description served at /openapi.json.
 import { PATIENT_FIELDS, type PatientFieldSpec } from "../../shared/patient-fields.ts";
+import { ROUTE_ROLES } from "./access.ts";
 
 const nullable = (schema: Record<string, unknown>) => ({ ...schema, type: [schema.type, "null"] });
 const str = { type: "string" };
@@ -66,16 +67,24 @@ const errors = {
   400: { description: "bad request", content: { "application/json": { schema: error } } },
   401: { description: "missing or bad bearer token", content: { "application/json": { schema: error } } },
 };
-/** An operation only a token with role admin may call; a viewer's gets 403 (services/dashboard/auth.ts). */
-const adminOnly = { security: [{ bearer: ["admin"] }] };
 const forbidden = {
   403: {
-    description: "the token's role is not admin (code forbidden)",
+    description: "the token's role is below the one this operation needs (code forbidden)",
     content: { "application/json": { schema: error } },
   },
 };
+/** The parameters of a patient search, in the query (GET) or the body (POST). */
+const searchFields = {
+  q: {
+    type: "string",
+    description: "an email (exact, case-insensitive), or part of a name, or a phone in E.164",
+  },
+  source: { type: "string" },
+  limit: { type: "integer", minimum: 1, maximum: 500, default: 50 },
+  cursor: { type: "string" },
+};
 
-export const openApiDocument = {
+const document = {
   openapi: "3.1.0",
   info: { title: "hookline dashboard API", version: "1" },
   components: {
@@ -84,8 +93,11 @@ export const openApiDocument = {
         type: "http",
         scheme: "bearer",
         description:
-          "A token from DASHBOARD_API_TOKENS. Role viewer reads patients, forms and conflicts; " +
-          "operations whose security names the role admin need an admin token.",
+          "A dashboard token (hl_…, `ops/hookline tokens create`), a DASHBOARD_API_TOKENS token, or, with " +
+          "OIDC configured, the identity provider's JWT. Roles viewer < editor < admin; each operation's " +
+          "security names the lowest role it needs. Viewers get patient data masked in lists " +
+          "(a***@example.com, phone's last 2 digits, birth year, street and answers ***); " +
+          "GET /api/v1/patients/{id} shows one patient whole and is recorded in the audit trail.",
       },
     },
     schemas: { Patient: patient },
@@ -94,18 +106,23 @@ export const openApiDocument = {
   paths: {
     "/api/v1/patients": {
       get: {
-        summary: "List or search patients (newest first)",
-        parameters: [
-          {
-            name: "q",
-            in: "query",
-            description: "an email (exact, case-insensitive), or part of a name, or a phone in E.164",
-            schema: { type: "string" },
-          },
-          { name: "source", in: "query", schema: { type: "string" } },
-          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 500, default: 50 } },
-          { name: "cursor", in: "query", schema: { type: "string" } },
-        ],
+        summary:
+          "List or search patients (newest first). A search term in the URL reaches proxies' access logs: " +
+          "prefer POST /api/v1/patients/search",
+        parameters: Object.entries(searchFields).map(([name, schema]) => ({ name, in: "query", schema })),
+        responses: {
+          200: { description: "a page of patients", content: { "application/json": { schema: page(patient) } } },
+          ...errors,
+        },
+      },
+    },
+    "/api/v1/patients/search": {
+      post: {
+        summary: "Search patients (newest first), the search in the body so that it stays out of URLs",
+        requestBody: {
+          required: true,
+          content: { "application/json": { schema: { type: "object", properties: searchFields } } },
+        },
         responses: {
           200: { description: "a page of patients", content: { "application/json": { schema: page(patient) } } },
           ...errors,
@@ -157,7 +174,6 @@ export const openApiDocument = {
         summary:
           'Resolve an open conflict: accept merges the submission as "later wins" would have; ' +
           "dismiss leaves the patient unchanged",
-        ...adminOnly,
         parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
         requestBody: {
           required: true,
@@ -174,7 +190,6 @@ export const openApiDocument = {
           },
           404: { description: "no such conflict" },
           409: { description: "already resolved" },
-          ...forbidden,
           ...errors,
         },
       },
@@ -182,14 +197,13 @@ export const openApiDocument = {
     "/api/v1/events": {
       get: {
         summary: "Received webhook events (newest first)",
-        ...adminOnly,
         parameters: [
           { name: "source", in: "query", schema: { type: "string" } },
           { name: "include", in: "query", schema: { enum: ["canonical"] } },
           { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 500, default: 50 } },
           { name: "cursor", in: "query", schema: { type: "string" } },
         ],
-        responses: { 200: { description: "a page of events" }, ...forbidden, ...errors },
+        responses: { 200: { description: "a page of events" }, ...errors },
       },
     },
     "/api/v1/forms": {
@@ -221,15 +235,36 @@ export const openApiDocument = {
     "/v1/sources/{source}/preview": {
       post: {
         summary: "Parse and map a sample payload for a source without publishing it",
-        ...adminOnly,
         parameters: [{ name: "source", in: "path", required: true, schema: { type: "string" } }],
         responses: {
           200: { description: "the canonical event and whether the request would authenticate" },
           404: { description: "unknown source" },
-          ...forbidden,
           ...errors,
         },
       },
     },
   },
 };
+
+/**
+ * The paths with each operation's security naming the role its rule in access.ts needs (an
+ * operation without a rule is an error), and the 403 documented where that is above viewer.
+ */
+function withSecurity(paths: Record<string, object>) {
+  return Object.fromEntries(
+    Object.entries(paths).map(([path, item]) => [
+      path,
+      Object.fromEntries(
+        Object.entries(item as Record<string, { responses: object }>).map(([method, op]) => {
+          const key = `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`;
+          const role = ROUTE_ROLES[key as keyof typeof ROUTE_ROLES];
+          if (!role) throw new Error(`no access rule for the documented ${key}`);
+          const responses = role === "viewer" ? op.responses : { ...op.responses, ...forbidden };
+          return [method, { ...op, security: [{ bearer: [role] }], responses }];
+        }),
+      ),
+    ]),
+  );
+}
+
+export const openApiDocument = { ...document, paths: withSecurity(document.paths) };

@@ -115,6 +115,8 @@ test("the page and its assets come with a CSP that forbids inline script, framin
 test("a token typed into the form lists and searches patients, and is kept in memory only", async () => {
   const { page, problems } = await watchedPage();
   await page.goto(`${cluster.services.dashboard!.url}/`);
+  const requests: string[] = [];
+  page.on("request", (r) => requests.push(`${r.method()} ${r.url()}`));
   await enterToken(page, TOKEN);
   await page.waitForFunction(() => document.querySelectorAll("#rows tr").length === 3);
   const names = await page.locator("#rows tr td:first-child").allTextContents();
@@ -127,6 +129,12 @@ test("a token typed into the form lists and searches patients, and is kept in me
   const cells = await page.locator("#rows tr td").allTextContents();
   expect(cells.slice(0, 2)).toEqual(["Ada Lovelace", "page1@example.com"]);
   expect(cells[4]).toBe("Berlin");
+  // The search went in a POST body: no URL (what proxies' access logs record) holds the term.
+  expect(requests.filter((r) => r.includes("/api/"))).toEqual([
+    `POST ${cluster.services.dashboard!.url}/api/v1/patients/search`,
+    `POST ${cluster.services.dashboard!.url}/api/v1/patients/search`,
+  ]);
+  expect(requests.join("\n").toLowerCase()).not.toContain("page1");
 
   const stored = await page.evaluate(() => ({
     local: localStorage.length,

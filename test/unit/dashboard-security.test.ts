@@ -5,8 +5,9 @@ import { expect, test } from "bun:test";
 import { Writable } from "node:stream";
 import { Elysia } from "elysia";
 import type { Sql } from "postgres";
+import { assertEveryRouteHasRule, ROUTE_ROLES } from "../../services/dashboard/access.ts";
 import { createDashboardApp } from "../../services/dashboard/app.ts";
-import { requireRole } from "../../services/dashboard/auth.ts";
+import { bearerAuth, createAuthenticator } from "../../services/dashboard/auth.ts";
 import { openApiDocument } from "../../services/dashboard/openapi.ts";
 import type { Redis } from "../../shared/cache.ts";
 import { SECURITY_HEADERS } from "../../shared/http/security-headers.ts";
@@ -23,7 +24,7 @@ const app = createDashboardApp({
   sql,
   redis: {} as Redis,
   sources: new Map(),
-  apiTokens: "admin-token-0123456789=admin,viewer-token-0123456789=viewer",
+  apiTokens: "admin-token-0123456789=admin,viewer-token-0123456789=viewer,editor-token-0123456789=editor",
   cacheTtlSeconds: 0,
   log: createLogger("dashboard", "silent", new Writable({ write: (_c, _e, done) => done() })),
   metrics: createMetrics("dashboard"),
@@ -83,50 +84,57 @@ test("a viewer reads patients, forms and conflicts", async () => {
   }
 });
 
-// Admin only: the preview runs the parser on arbitrary input and shows a source's setup, the
-// events carry every webhook's canonical payload, and resolving a conflict writes.
-const ADMIN_ONLY = [
-  ["the source preview", "POST", "/v1/sources/nope/preview", "/v1/sources/{source}/preview", "{}", 404],
-  ["the events", "GET", "/api/v1/events", "/api/v1/events", undefined, 200],
-  [
-    "resolving a conflict",
-    "POST",
-    "/api/v1/conflicts/1/resolve",
-    "/api/v1/conflicts/{id}/resolve",
-    '{"action":"nope"}',
-    400,
-  ],
+const EDITOR = { authorization: "Bearer editor-token-0123456789" };
+
+// Above viewer: the preview runs the parser on arbitrary input and shows a source's setup, the
+// events carry every webhook's canonical payload (admin); resolving a conflict writes (editor).
+const ABOVE_VIEWER = [
+  ["the source preview", "admin", "POST", "/v1/sources/nope/preview", "{}", 404],
+  ["the events", "admin", "GET", "/api/v1/events", undefined, 200],
+  ["resolving a conflict", "editor", "POST", "/api/v1/conflicts/1/resolve", '{"action":"nope"}', 400],
 ] as const;
 
-test.each(ADMIN_ONLY)(
-  "%s: a viewer gets 403 forbidden, an admin gets through, no token 401",
-  async (_what, method, path, _documented, body, adminStatus) => {
+test.each(ABOVE_VIEWER)(
+  "%s (%s): a viewer gets 403 forbidden naming the role, an admin gets through, no token 401",
+  async (_what, role, method, path, body, allowedStatus) => {
     const viewer = await call(method, path, { ...VIEWER, ...JSON_BODY }, body);
     expect(viewer.status).toBe(403);
-    expect(await viewer.json()).toEqual({ error: { code: "forbidden", message: expect.stringContaining("admin") } });
-    expect((await call(method, path, { ...ADMIN, ...JSON_BODY }, body)).status).toBe(adminStatus);
+    expect(await viewer.json()).toEqual({ error: { code: "forbidden", message: expect.stringContaining(role) } });
+    expect((await call(method, path, { ...EDITOR, ...JSON_BODY }, body)).status).toBe(
+      role === "editor" ? allowedStatus : 403,
+    );
+    expect((await call(method, path, { ...ADMIN, ...JSON_BODY }, body)).status).toBe(allowedStatus);
     expect((await call(method, path, JSON_BODY, body)).status).toBe(401);
   },
 );
 
-test("requireRole refuses when no bearerAuth put a principal in front of it", async () => {
-  const bare = new Elysia().get("/x", () => "ok", { beforeHandle: requireRole("viewer") });
-  const res = await bare.handle(new Request("http://dashboard.test/x", { headers: ADMIN }));
+test("an API route without a rule in ROUTE_ROLES fails the app's construction, and is refused if served", async () => {
+  expect(() => assertEveryRouteHasRule([{ method: "DELETE", path: "/api/v1/patients/:id" }])).toThrow(
+    expect.objectContaining({
+      code: "route_without_rule",
+      message: expect.stringContaining("DELETE /api/v1/patients/:id"),
+    }),
+  );
+  const authenticate = createAuthenticator({
+    apiTokens: "admin-token-0123456789=admin",
+    log: createLogger("t", "silent"),
+  });
+  const bare = new Elysia().use(bearerAuth(authenticate)).get("/api/v1/unruled", () => "ok");
+  const res = await bare.handle(new Request("http://dashboard.test/api/v1/unruled", { headers: ADMIN }));
   expect(res.status).toBe(403);
 });
 
-test("the OpenAPI document names the admin role on exactly the admin-only operations", () => {
-  const adminOps: string[] = [];
+test("the OpenAPI document names each operation's role from the rule table, and documents every ruled route", () => {
+  const documented: Record<string, string> = {};
   for (const [path, item] of Object.entries(openApiDocument.paths)) {
     for (const [method, op] of Object.entries(
-      item as Record<string, { security?: { bearer: string[] }[]; responses: Record<string, unknown> }>,
+      item as Record<string, { security: { bearer: string[] }[]; responses: Record<string, unknown> }>,
     )) {
-      if (op.security?.some((s) => s.bearer.includes("admin"))) {
-        adminOps.push(`${method.toUpperCase()} ${path}`);
-        expect(op.responses[403]).toBeDefined();
-      }
+      const [role] = op.security[0]!.bearer;
+      documented[`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`] = role!;
+      expect([path, method, op.responses[403] !== undefined]).toEqual([path, method, role !== "viewer"]);
     }
   }
-  expect(adminOps.sort()).toEqual(ADMIN_ONLY.map(([, method, , documented]) => `${method} ${documented}`).sort());
+  expect(documented).toEqual(ROUTE_ROLES);
   expect(openApiDocument.security).toEqual([{ bearer: [] }]);
 });

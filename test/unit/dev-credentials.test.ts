@@ -156,7 +156,7 @@ test("an unknown role in DASHBOARD_API_TOKENS is one line of the start-up error,
       DATABASE_URL: REAL_DATABASE,
     }),
   );
-  expect(e.problems).toEqual([expect.stringContaining("every role must be one of: admin, viewer")]);
+  expect(e.problems).toEqual([expect.stringContaining("every role must be one of: viewer, editor, admin")]);
   expect(e.message).not.toContain("s3cr3t-token");
 });
 

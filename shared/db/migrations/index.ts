@@ -7,6 +7,7 @@ import m003 from "./003_drop_unused_patient_index.sql" with { type: "text" };
 import m004 from "./004_patient_conflicts.sql" with { type: "text" };
 import m005 from "./005_raw_event_retention.sql" with { type: "text" };
 import m006 from "./006_preferred_language.sql" with { type: "text" };
+import m007 from "./007_dashboard_tokens.sql" with { type: "text" };
 import m008 from "./008_audit_log.sql" with { type: "text" };
 
 /** File name → SQL text. */
@@ -17,5 +18,6 @@ export const EMBEDDED_MIGRATIONS: Record<string, string> = {
   "004_patient_conflicts.sql": m004,
   "005_raw_event_retention.sql": m005,
   "006_preferred_language.sql": m006,
+  "007_dashboard_tokens.sql": m007,
   "008_audit_log.sql": m008,
 };

@@ -122,7 +122,7 @@ test("patientState hashes alike whatever order values and answers were built in"
 });
 
 test("dashboard entries: read with the caller, conflict accept with the patient it changed", () => {
-  const principal = { role: "admin" as const };
+  const principal = { id: "token:7", name: "Front desk", role: "admin" as const };
   expect(patientRead(principal, "42")).toMatchObject({
     action: "patient.read",
     entityType: "patient",

@@ -1,0 +1,42 @@
+// Which role each dashboard API route needs: the one table the guard (auth.ts), the OpenAPI
+// document and the role test read. A route the API registers without a rule here fails the
+// app's construction (assertEveryRouteHasRule), so a new route cannot ship unguarded; a request
+// that still reaches one is refused (fail closed).
+//
+// viewer: reads. Patient data in lists is masked for viewers (masking.ts); opening one patient
+// shows it whole, and that read is audited.
+// editor: also changes patient data (resolving identity conflicts).
+// admin: also whatever exposes more than patient records or concerns the installation: every
+// webhook's raw canonical payload (events) and the source preview, which runs a source's parser
+// on any input and shows how the source is set up. Tokens are managed by `ops/hookline tokens`.
+import type { Role } from "./roles.ts";
+
+export const ROUTE_ROLES = {
+  "GET /api/v1/patients": "viewer",
+  "POST /api/v1/patients/search": "viewer",
+  "GET /api/v1/patients/:id": "viewer",
+  "GET /api/v1/patients/:id/conflicts": "viewer",
+  "GET /api/v1/conflicts": "viewer",
+  "POST /api/v1/conflicts/:id/resolve": "editor",
+  "GET /api/v1/forms": "viewer",
+  "GET /api/v1/forms/:source/:formId/questions": "viewer",
+  "GET /api/v1/forms/:source/:formId/submissions": "viewer",
+  "GET /api/v1/events": "admin",
+  "POST /v1/sources/:source/preview": "admin",
+} as const satisfies Record<string, Role>;
+
+/** The role a request to `route` (as registered, e.g. /api/v1/patients/:id) needs; undefined: no rule. */
+export function ruleFor(method: string, route: string): Role | undefined {
+  // HEAD is answered by a GET route.
+  const key = `${method === "HEAD" ? "GET" : method} ${route}`;
+  return Object.hasOwn(ROUTE_ROLES, key) ? ROUTE_ROLES[key as keyof typeof ROUTE_ROLES] : undefined;
+}
+
+/** Throws (code route_without_rule) naming every route of the API that has no rule in ROUTE_ROLES. */
+export function assertEveryRouteHasRule(routes: readonly { method: string; path: string }[]): void {
+  const missing = routes.filter((r) => !ruleFor(r.method, r.path)).map((r) => `${r.method} ${r.path}`);
+  if (missing.length)
+    throw Object.assign(new Error(`dashboard API routes without a role in ROUTE_ROLES: ${missing.join(", ")}`), {
+      code: "route_without_rule",
+    });
+}

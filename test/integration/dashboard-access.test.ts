@@ -1,0 +1,304 @@
+// Roles on every dashboard route (issue #10 item 5), against real Postgres and Redis with the
+// dashboard app in process: the route list comes from the app itself, so a route added
+// without a rule in access.ts (or without a sample request here) fails this test. Each route
+// is called with no token and with database tokens of each role: 401, 403 below its rule, 2xx
+// from it up. Then what viewers see (masked lists, a whole patient when opened), the caller in
+// the request context (the audit trail's actor), revocation reaching a second "pod" within the cache
+// TTL, expiry, and last_used_at written once a minute, not per request.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { Elysia } from "elysia";
+import { ROUTE_ROLES, ruleFor } from "../../services/dashboard/access.ts";
+import { createDashboardApp } from "../../services/dashboard/app.ts";
+import { bearerAuth, createAuthenticator } from "../../services/dashboard/auth.ts";
+import { hasRole, ROLES, type Role } from "../../services/dashboard/roles.ts";
+import { createTokenLookup } from "../../services/dashboard/token-lookup.ts";
+import { createToken, findToken, listTokens, revokeToken, touchToken } from "../../services/dashboard/tokens.ts";
+import { createRedis } from "../../shared/cache.ts";
+import type { Sql } from "../../shared/db/client.ts";
+import { createLogger } from "../../shared/logger.ts";
+import { createMetrics } from "../../shared/metrics.ts";
+import { loadSources } from "../../shared/sources/index.ts";
+import { freshDatabase, ROOT, waitFor } from "./harness.ts";
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1";
+const EMAIL = "ada.access@example.com";
+const log = createLogger("dashboard", "silent", new Writable({ write: (_c, _e, done) => done() }));
+
+let sql: Sql;
+let redis: ReturnType<typeof createRedis>;
+let patientId: string;
+const conflictIds: string[] = [];
+const tokens = {} as Record<Role, { token: string; id: string }>;
+
+const newApp = () =>
+  createDashboardApp({
+    sql,
+    redis,
+    sources: loadSources(join(ROOT, "ops/dev/sources.yaml"), { HOOKLINE_ENV: "development" }),
+    apiTokens: "env-admin-token-0123456789=admin",
+    cacheTtlSeconds: 30,
+    log,
+    metrics: createMetrics("dashboard"),
+    readiness: {},
+  });
+let app: ReturnType<typeof newApp>;
+
+beforeAll(async () => {
+  sql = await freshDatabase();
+  redis = createRedis(REDIS_URL, "hookline-test", log);
+  await waitFor("redis", async () => (await redis.ping()) === "PONG");
+  await redis.flushdb();
+  await sql`truncate dashboard_tokens`;
+  const [p] = await sql`
+    insert into patients (email, first_name, last_name, full_name, phone, date_of_birth, street, postal_code, city,
+      source, form_id, answers, first_event_id, last_event_id, submitted_at)
+    values (${EMAIL}, 'Ada', 'Lovelace', 'Ada Lovelace', '+4917612345678', '1815-12-10', 'Baker Street 221b', 'NW1 6XE',
+      'London', 'generic', 'f1', ${sql.json({ Symptoms: "a cough since March" })}, 'ev-a1', 'ev-a1', now())
+    returning id`;
+  patientId = String(p!.id);
+  await sql`
+    insert into form_submissions (event_id, source, form_id, patient_id, submitted_at, answers)
+    values ('ev-a1', 'generic', 'f1', ${patientId}, now(),
+      ${sql.json([
+        { label: "E-Mail", value: EMAIL },
+        { label: "Symptoms", value: "a cough since March" },
+      ])})`;
+  await sql`insert into form_questions (source, form_id, label, answers_count) values ('generic', 'f1', 'Symptoms', 1)`;
+  // One open conflict for each caller allowed to resolve one (editor, admin) and one to list.
+  for (let i = 0; i < 3; i++) {
+    const submission = { firstName: "Eve", email: EMAIL, phone: "+4930999999", answers: {}, source: "generic" };
+    const [c] = await sql`
+      insert into patient_conflicts (patient_id, event_id, fields, submission, submitted_at)
+      values (${patientId}, ${`ev-c${i}`}, '{firstName}', ${sql.json({ ...submission, formId: "f1" })}, now())
+      returning id`;
+    conflictIds.push(String(c!.id));
+  }
+  for (const role of ROLES) {
+    const { token, record } = await createToken(sql, { name: `test-${role}`, role, createdBy: "test" });
+    tokens[role] = { token, id: record.id };
+  }
+  app = newApp();
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  await sql?.end();
+});
+
+const call = (a: typeof app, method: string, path: string, token?: string, body?: unknown) =>
+  a.handle(
+    new Request(`http://dashboard.test${path}`, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+  );
+
+// Served to anyone: the page, the API description, health and metrics.
+const PUBLIC = [
+  "GET /",
+  "GET /app.js",
+  "GET /app.css",
+  "GET /favicon.ico",
+  "GET /openapi.json",
+  "GET /health/live",
+  "GET /health/ready",
+  "GET /metrics",
+];
+
+/**
+ * Each ruled route: the role this test expects it to need (the policy, pinned here on purpose:
+ * viewer reads, editor changes patient data, admin the rest), and a request it answers with 2xx
+ * once the caller may use it (`n`: the how-manieth such call).
+ */
+const ROUTES: { [K in keyof typeof ROUTE_ROLES]: [Role, (n: number) => { path: string; body?: unknown }] } = {
+  "GET /api/v1/patients": ["viewer", () => ({ path: `/api/v1/patients?q=${EMAIL}` })],
+  "POST /api/v1/patients/search": ["viewer", () => ({ path: "/api/v1/patients/search", body: { q: "Lovelace" } })],
+  "GET /api/v1/patients/:id": ["viewer", () => ({ path: `/api/v1/patients/${patientId}` })],
+  "GET /api/v1/patients/:id/conflicts": ["viewer", () => ({ path: `/api/v1/patients/${patientId}/conflicts` })],
+  "GET /api/v1/conflicts": ["viewer", () => ({ path: "/api/v1/conflicts" })],
+  "POST /api/v1/conflicts/:id/resolve": [
+    "editor",
+    (n) => ({ path: `/api/v1/conflicts/${conflictIds[n]}/resolve`, body: { action: "dismiss" } }),
+  ],
+  "GET /api/v1/forms": ["viewer", () => ({ path: "/api/v1/forms" })],
+  "GET /api/v1/forms/:source/:formId/questions": ["viewer", () => ({ path: "/api/v1/forms/generic/f1/questions" })],
+  "GET /api/v1/forms/:source/:formId/submissions": ["viewer", () => ({ path: "/api/v1/forms/generic/f1/submissions" })],
+  "GET /api/v1/events": ["admin", () => ({ path: "/api/v1/events" })],
+  "POST /v1/sources/:source/preview": [
+    "admin",
+    () => ({ path: "/v1/sources/generic/preview", body: { data: { Email: EMAIL } } }),
+  ],
+};
+
+test("every route of the app: public, or 401 without a token, 403 below its role, 2xx from its role up", async () => {
+  const routes = app.routes.map((r) => `${r.method} ${r.path}`);
+  expect(routes.length).toBeGreaterThan(PUBLIC.length);
+  const seen: string[] = [];
+  for (const route of routes) {
+    const [method, path] = route.split(" ") as [string, string];
+    if (PUBLIC.includes(route)) {
+      const res = await call(app, method, path);
+      seen.push(`${route} none ${res.status < 300 ? "2xx" : res.status}`);
+      continue;
+    }
+    const entry = ROUTES[route as keyof typeof ROUTES];
+    // A new route: give it a rule in ROUTE_ROLES and an entry here, or list it as public.
+    expect({ route, rule: ruleFor(method, path), entry: Boolean(entry) }).toEqual({
+      route,
+      rule: entry?.[0],
+      entry: true,
+    });
+    const [needed, sample] = entry;
+    let allowed = 0;
+    for (const caller of ["none", ...ROLES] as const) {
+      const { path: url, body } = sample(allowed);
+      const res = await call(app, method, url, caller === "none" ? undefined : tokens[caller].token, body);
+      const expected = caller === "none" ? 401 : hasRole(caller, needed) ? "2xx" : 403;
+      if (expected === "2xx") allowed++;
+      const got = res.status >= 200 && res.status < 300 ? "2xx" : res.status;
+      seen.push(
+        got === expected ? `${route} ${caller} ${got}` : `${route} ${caller}: ${res.status} ${await res.text()}`,
+      );
+    }
+  }
+  // Every public route answered 2xx, every ruled route as its role says (each line names a failure).
+  expect(seen.filter((line) => !/ (2xx|401|403)$/.test(line))).toEqual([]);
+  expect(
+    seen
+      .filter((l) => l.endsWith(" none 2xx"))
+      .map((l) => l.split(" none")[0])
+      .sort(),
+  ).toEqual([...PUBLIC].sort());
+  // And every rule is for a route the app serves (no stale rules).
+  expect(Object.keys(ROUTE_ROLES).filter((k) => !routes.includes(k))).toEqual([]);
+});
+
+test("viewers see patient data masked in lists and whole when they open a patient; editors see lists whole", async () => {
+  const list = async (role: Role) =>
+    (await (await call(app, "POST", "/api/v1/patients/search", tokens[role].token, { q: EMAIL })).json()).items;
+  const [masked] = await list("viewer");
+  expect(masked).toMatchObject({
+    id: patientId,
+    fullName: "Ada Lovelace",
+    email: "a***@example.com",
+    phone: "***78",
+    dateOfBirth: "1815",
+    street: "***",
+    postalCode: "***",
+    city: "London",
+    answers: { Symptoms: "***" },
+  });
+  expect(JSON.stringify(masked)).not.toContain("cough");
+  const [whole] = await list("editor");
+  expect(whole).toMatchObject({ email: EMAIL, phone: "+4917612345678", dateOfBirth: "1815-12-10" });
+
+  // GET with ?q= finds the same (kept for existing clients), masked alike.
+  const viaGet = await (await call(app, "GET", `/api/v1/patients?q=${EMAIL}`, tokens.viewer.token)).json();
+  expect(viaGet.items).toEqual([masked]);
+
+  const conflicts = await (await call(app, "GET", "/api/v1/conflicts?status=open", tokens.viewer.token)).json();
+  for (const c of conflicts.items) expect(c.submission).toMatchObject({ email: "a***@example.com", phone: "***99" });
+  const submissions = await (
+    await call(app, "GET", "/api/v1/forms/generic/f1/submissions", tokens.viewer.token)
+  ).json();
+  expect(submissions.items[0].answers).toEqual({ "E-Mail": "***", Symptoms: "***" });
+  const one = await (
+    await call(app, "GET", "/api/v1/forms/generic/f1/submissions?question=Symptoms", tokens.viewer.token)
+  ).json();
+  expect(one.items[0].value).toBe("***");
+
+  const opened = await (await call(app, "GET", `/api/v1/patients/${patientId}`, tokens.viewer.token)).json();
+  expect(opened).toMatchObject({ email: EMAIL, phone: "+4917612345678", street: "Baker Street 221b" });
+});
+
+test("the caller is in the request context as principal: token:<id>, its name and role (the audit trail's actor)", async () => {
+  const authenticate = createAuthenticator({
+    apiTokens: "env-a-0123456789=admin,env-b-0123456789=viewer",
+    dbTokens: createTokenLookup({ find: (d) => findToken(sql, d), touch: (id) => touchToken(sql, id), log }),
+    log,
+  });
+  // A ruled route, answering with what the guard put in the context.
+  const probe = new Elysia().use(bearerAuth(authenticate)).get("/api/v1/forms", ({ principal }) => principal);
+  const principal = async (token: string) =>
+    (
+      await probe.handle(
+        new Request("http://dashboard.test/api/v1/forms", { headers: { authorization: `Bearer ${token}` } }),
+      )
+    ).json();
+  expect(await principal(tokens.editor.token)).toEqual({
+    id: `token:${tokens.editor.id}`,
+    name: "test-editor",
+    role: "editor",
+  });
+  expect(await principal("env-b-0123456789")).toEqual({ id: "env:2", name: "DASHBOARD_API_TOKENS #2", role: "viewer" });
+});
+
+test("a search term sent with POST is answered like GET's, and a bad body is a 400", async () => {
+  const post = await call(app, "POST", "/api/v1/patients/search", tokens.editor.token, { q: EMAIL, limit: 1 });
+  expect((await post.json()).items.map((p: { id: string }) => p.id)).toEqual([patientId]);
+  for (const body of [[], "q", { q: 5 }, { limit: 0 }, { cursor: "bogus" }])
+    expect((await call(app, "POST", "/api/v1/patients/search", tokens.editor.token, body)).status).toBe(400);
+});
+
+test("a revoked token is refused by every pod within the cache's TTL (5 s)", async () => {
+  const { token, record } = await createToken(sql, { name: "revoke-me", role: "viewer", createdBy: "test" });
+  const pods = [newApp(), newApp()];
+  for (const pod of pods) expect((await call(pod, "GET", "/api/v1/forms", token)).status).toBe(200);
+  const revokedAt = Date.now();
+  expect(await revokeToken(sql, record.name)).toMatchObject({ already: false });
+  for (const pod of pods)
+    await waitFor("revocation", async () => (await call(pod, "GET", "/api/v1/forms", token)).status === 401, 15_000);
+  // Generous: the TTL is 5 s; this bounds it, not the machine's speed.
+  expect(Date.now() - revokedAt).toBeLessThan(12_000);
+});
+
+test("an expired token is refused", async () => {
+  const { token } = await createToken(sql, {
+    name: "short-lived",
+    role: "viewer",
+    createdBy: "test",
+    expiresInMs: 1_500,
+  });
+  expect((await call(app, "GET", "/api/v1/forms", token)).status).toBe(200);
+  await waitFor("expiry", async () => (await call(app, "GET", "/api/v1/forms", token)).status === 401, 10_000);
+});
+
+test("last_used_at is written on first use and not again on every request", async () => {
+  const { token, record } = await createToken(sql, { name: "used", role: "viewer", createdBy: "test" });
+  const pod = newApp();
+  expect((await call(pod, "GET", "/api/v1/forms", token)).status).toBe(200);
+  const first = await waitFor("last_used_at", async () => {
+    const [r] = await sql`select last_used_at, xmin::text from dashboard_tokens where id = ${record.id}`;
+    return r!.last_used_at ? r! : undefined;
+  });
+  for (let i = 0; i < 20; i++) expect((await call(newApp(), "GET", "/api/v1/forms", token)).status).toBe(200);
+  await Bun.sleep(200);
+  // The row was not rewritten: the same version (xmin), the same time, though 20 more requests came
+  // through 20 fresh pods (whose own throttles know nothing yet: the database's guard held).
+  const [after] = await sql`select last_used_at, xmin::text from dashboard_tokens where id = ${record.id}`;
+  expect(after).toEqual(first);
+});
+
+test("listing tokens never shows a token or its digest", async () => {
+  const listed = await listTokens(sql);
+  expect(listed.length).toBeGreaterThanOrEqual(3);
+  const text = JSON.stringify(listed);
+  for (const { token } of Object.values(tokens)) expect(text).not.toContain(token);
+  for (const t of listed)
+    expect(Object.keys(t).sort()).toEqual([
+      "createdAt",
+      "createdBy",
+      "expiresAt",
+      "id",
+      "lastUsedAt",
+      "name",
+      "revokedAt",
+      "role",
+    ]);
+});
