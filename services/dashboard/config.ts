@@ -57,6 +57,23 @@ const roleMap = v.pipe(
   }),
 );
 
+const LOOPBACK = new Set(["127.0.0.1", "[::1]", "localhost"]);
+
+/** OIDC_JWKS_URL: the keys decide who gets in, so fetched over TLS, except from this host (tests, a local proxy). */
+const jwksUrl = v.pipe(
+  v.string(),
+  v.trim(),
+  v.check((s) => {
+    if (s === "") return true;
+    try {
+      const url = new URL(s);
+      return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK.has(url.hostname));
+    } catch {
+      return false;
+    }
+  }, "must be an https URL (http only to this host)"),
+);
+
 export const dashboardConfigSpec = {
   ...commonConfig,
   port: entry("PORT", env.port, "3000"),
@@ -70,40 +87,38 @@ export const dashboardConfigSpec = {
   cacheTtlSeconds: entry("CACHE_TTL_SECONDS", env.int(0, 86_400), "30"),
   // Optional OIDC (services/dashboard/oidc.ts): issuer, JWKS URL and audience together, or none.
   oidcIssuer: entry("OIDC_ISSUER", v.pipe(v.string(), v.trim()), ""),
-  oidcJwksUrl: entry("OIDC_JWKS_URL", v.pipe(v.string(), v.trim()), ""),
+  oidcJwksUrl: entry("OIDC_JWKS_URL", jwksUrl, ""),
   oidcAudience: entry("OIDC_AUDIENCE", v.pipe(v.string(), v.trim()), ""),
   oidcRoleClaim: entry("OIDC_ROLE_CLAIM", env.nonEmpty, "roles"),
   oidcRoleMap: entry("OIDC_ROLE_MAP", roleMap, ""),
 };
 
-const LOOPBACK = new Set(["127.0.0.1", "[::1]", "localhost"]);
+const OIDC_TOGETHER = ["OIDC_ISSUER", "OIDC_JWKS_URL", "OIDC_AUDIENCE"];
 
-/** The OIDC settings when OIDC_ISSUER, OIDC_JWKS_URL and OIDC_AUDIENCE are all set; none set: undefined. */
-function oidcSettings(c: ReturnType<typeof readConfig<typeof dashboardConfigSpec>>): OidcSettings | undefined {
-  const given = [c.oidcIssuer, c.oidcJwksUrl, c.oidcAudience].filter(Boolean).length;
-  if (given === 0) return undefined;
-  // Without an audience, a token the provider issued to any other application would be accepted.
-  if (given < 3)
-    throw new ConfigError(["OIDC_ISSUER, OIDC_JWKS_URL and OIDC_AUDIENCE go together: set all three or none"]);
-  let jwks: URL | undefined;
-  try {
-    jwks = new URL(c.oidcJwksUrl);
-  } catch {}
-  // The keys decide who gets in: fetched over TLS, except from this host (tests, a local proxy).
-  if (!jwks || !(jwks.protocol === "https:" || (jwks.protocol === "http:" && LOOPBACK.has(jwks.hostname))))
-    throw new ConfigError([
-      `OIDC_JWKS_URL=${JSON.stringify(c.oidcJwksUrl)}: must be an https URL (http only to this host)`,
-    ]);
-  return {
-    issuer: c.oidcIssuer,
-    jwksUrl: c.oidcJwksUrl,
-    audience: c.oidcAudience,
-    roleClaim: c.oidcRoleClaim,
-    roleMap: c.oidcRoleMap,
-  };
-}
-
+/**
+ * Reads the dashboard's configuration, with `oidc` set when OIDC_ISSUER, OIDC_JWKS_URL and
+ * OIDC_AUDIENCE all are. Without an audience, a token the provider issued to any other
+ * application would be accepted: one or two of them set is an error, listed with the others.
+ */
 export function readDashboardConfig(source: Record<string, string | undefined> = process.env) {
-  const config = readConfig(dashboardConfigSpec, source);
-  return { ...config, oidc: oidcSettings(config) };
+  const given = OIDC_TOGETHER.filter((name) => source[name]?.trim()).length;
+  const together =
+    given === 0 || given === OIDC_TOGETHER.length ? [] : [`${OIDC_TOGETHER.join(", ")} go together: set all or none`];
+  let config: ReturnType<typeof readConfig<typeof dashboardConfigSpec>>;
+  try {
+    config = readConfig(dashboardConfigSpec, source);
+  } catch (error) {
+    throw error instanceof ConfigError && together.length ? new ConfigError([...error.problems, ...together]) : error;
+  }
+  if (together.length) throw new ConfigError(together);
+  const oidc: OidcSettings | undefined = given
+    ? {
+        issuer: config.oidcIssuer,
+        jwksUrl: config.oidcJwksUrl,
+        audience: config.oidcAudience,
+        roleClaim: config.oidcRoleClaim,
+        roleMap: config.oidcRoleMap,
+      }
+    : undefined;
+  return { ...config, oidc };
 }

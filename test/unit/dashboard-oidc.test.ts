@@ -166,6 +166,24 @@ describe("configuration", () => {
       "http://127.0.0.1:8080/jwks",
     );
   });
+  test("OIDC problems are lines of the one start-up error that lists every bad variable", () => {
+    let error: ConfigError | undefined;
+    try {
+      readDashboardConfig({
+        ...base,
+        OIDC_ISSUER: ISSUER,
+        OIDC_JWKS_URL: "http://idp.test/jwks",
+        CACHE_TTL_SECONDS: "x",
+      });
+    } catch (e) {
+      error = e as ConfigError;
+    }
+    expect(error?.problems).toEqual([
+      expect.stringContaining("CACHE_TTL_SECONDS"),
+      expect.stringContaining("OIDC_JWKS_URL"),
+      expect.stringContaining("go together"),
+    ]);
+  });
   test("OIDC_ROLE_CLAIM defaults to roles; OIDC_ROLE_MAP is value=role pairs of known roles", () => {
     const oidc = { ...base, OIDC_ISSUER: ISSUER, OIDC_AUDIENCE: AUDIENCE, OIDC_JWKS_URL: "https://idp.test/jwks" };
     expect(readDashboardConfig(oidc).oidc).toEqual({
