@@ -1,18 +1,17 @@
 // The dashboard's audit entries: who opened a patient's details, and who resolved a
 // conflict (with the patient it changed). Each is appended in a transaction of the request
 // (shared/audit/writer.ts): a read is served only once its entry is committed.
+import { entityHash } from "../../shared/audit/canonical.ts";
 import { changedFields, patientState } from "../../shared/audit/entities.ts";
 import type { AuditEntry } from "../../shared/audit/writer.ts";
 import type { LockedPatient } from "../../shared/db/patients.ts";
 import type { Principal } from "./auth.ts";
 
 /**
- * The actor an entry names for the caller. Tokens carry no identity of their own yet (only a
- * role), so this is the role; once tokens have ids, the id goes here.
+ * Who the entry names: the caller's id (token:<id> for a database token, env:<n> for the nth
+ * DASHBOARD_API_TOKENS entry, oidc:<subject>), and in its details the name and role it had.
  */
-function actorOf(principal: Principal): string {
-  return `token-role:${principal.role}`;
-}
+const actorOf = (p: Principal) => ({ actor: p.id, details: { actorName: p.name, role: p.role } });
 
 /**
  * The caller, in a route of a plugin mounted behind bearerAuth: its context holds the principal
@@ -25,13 +24,7 @@ export function callerOf(context: object): Principal {
 }
 
 export function patientRead(principal: Principal, patientId: string): AuditEntry {
-  return {
-    actor: actorOf(principal),
-    action: "patient.read",
-    entityType: "patient",
-    entityId: patientId,
-    details: { role: principal.role },
-  };
+  return { ...actorOf(principal), action: "patient.read", entityType: "patient", entityId: patientId };
 }
 
 /**
@@ -44,7 +37,7 @@ export function conflictResolved(
   conflict: { before: Record<string, unknown>; after: Record<string, unknown> },
   patient?: { before: LockedPatient; after: LockedPatient },
 ): AuditEntry[] {
-  const actor = actorOf(principal);
+  const { actor, details } = actorOf(principal);
   const id = String(conflict.after.id);
   const entries: AuditEntry[] = [
     {
@@ -53,9 +46,9 @@ export function conflictResolved(
       entityType: "patient_conflict",
       entityId: id,
       changedFields: changedFields(conflict.before, conflict.after),
-      before: conflict.before,
-      after: conflict.after,
-      details: { patientId: String(conflict.after.patientId) },
+      beforeHash: entityHash(conflict.before),
+      afterHash: entityHash(conflict.after),
+      details: { ...details, patientId: String(conflict.after.patientId) },
     },
   ];
   if (patient) {
@@ -67,9 +60,9 @@ export function conflictResolved(
       entityType: "patient",
       entityId: patient.after.id,
       changedFields: changedFields(before, after),
-      before,
-      after,
-      details: { conflictId: id },
+      beforeHash: entityHash(before),
+      afterHash: entityHash(after),
+      details: { ...details, conflictId: id },
     });
   }
   return entries;

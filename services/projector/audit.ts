@@ -1,67 +1,68 @@
 // The projector's audit entries: the receipt of every webhook (source, event id, outcome;
-// never its payload) and every patient it created or changed (changed fields, hashes).
-// A batch's entries go into the chain in its own transaction (project.ts), so they exist
-// exactly when the batch committed.
+// never its payload). A projected event's receipt also names the patient it was applied to,
+// the fields it changed and the patient's hashes before and after it, so the receipts of
+// one patient chain its states (each "before" is the previous "after"). A batch's entries
+// go into the chain in its own transaction (project.ts): they exist exactly when it committed.
+import { entityHash } from "../../shared/audit/canonical.ts";
+import { changedFields } from "../../shared/audit/entities.ts";
 import type { AuditEntry } from "../../shared/audit/writer.ts";
 import type { DecodedEvent } from "./decode.ts";
 
 const ACTOR = "projector";
 
-/** A patient the batch wrote: its state before (none when created) and after, as hashed. */
-export interface PatientChange {
-  id: string;
+/** What applying one submission did to its patient (states as patientState gives them). */
+export interface PatientEffect {
+  patientId: string;
+  /** null: the submission created the patient. */
   before: Record<string, unknown> | null;
   after: Record<string, unknown>;
-  /** Fields that differ (for a new patient: the fields it was created with). */
-  changedFields: string[];
+  /** Held back as an identity conflict: only the patient's event count changed. */
+  conflict: boolean;
 }
 
 export interface BatchOutcome {
   /** Event ids written by this batch (the rest were seen before: duplicates). */
   admitted: ReadonlySet<string>;
-  patientIdByEvent: ReadonlyMap<string, string>;
-  /** Event ids stored as identity conflicts (merged into no patient). */
-  held: ReadonlySet<string>;
-  patients: readonly PatientChange[];
+  /** event id → its effect on a patient, for every admitted event. */
+  effects: ReadonlyMap<string, PatientEffect>;
 }
 
 /**
- * One receipt a message, in message order (a redelivered or repeated event: "duplicate"),
- * then one entry a patient created or changed.
+ * One receipt a message, in message order; a redelivered or repeated event is a "duplicate".
+ * A state that is one submission's "after" and the next one's "before" is hashed once.
  */
 export function batchEntries(events: readonly DecodedEvent[], outcome: BatchOutcome): AuditEntry[] {
+  const hashes = new Map<object, Buffer>();
+  const hashOf = (state: Record<string, unknown>) => {
+    const known = hashes.get(state);
+    if (known) return known;
+    const hash = entityHash(state);
+    hashes.set(state, hash);
+    return hash;
+  };
   const projected = new Set<string>();
-  const receipts = events.map((e): AuditEntry => {
+  return events.map((e): AuditEntry => {
     const first = outcome.admitted.has(e.eventId) && !projected.has(e.eventId);
     if (first) projected.add(e.eventId);
+    const effect = first ? outcome.effects.get(e.eventId) : undefined;
     return {
       actor: ACTOR,
       action: "webhook.receive",
       entityType: "webhook_event",
       entityId: e.eventId,
+      changedFields: effect ? changedFields(effect.before ?? {}, effect.after) : [],
+      beforeHash: effect?.before ? hashOf(effect.before) : null,
+      afterHash: effect ? hashOf(effect.after) : null,
       details: {
         source: e.event.source,
         outcome: first ? "projected" : "duplicate",
         streamSeq: e.streamSeq,
-        patientId: first ? outcome.patientIdByEvent.get(e.eventId) : undefined,
-        conflict: first && outcome.held.has(e.eventId) ? true : undefined,
+        patientId: effect?.patientId,
+        created: effect && !effect.before ? true : undefined,
+        conflict: effect?.conflict || undefined,
       },
     };
   });
-  const patients = [...outcome.patients]
-    .sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)))
-    .map(
-      (p): AuditEntry => ({
-        actor: ACTOR,
-        action: p.before ? "patient.update" : "patient.create",
-        entityType: "patient",
-        entityId: p.id,
-        changedFields: p.changedFields,
-        before: p.before ?? undefined,
-        after: p.after,
-      }),
-    );
-  return [...receipts, ...patients];
 }
 
 /** The receipt of a message the projector dead-lettered instead of writing. */

@@ -2,7 +2,7 @@
 // per field the later submission wins, except that a submission contradicting the patient's
 // identity is recorded as a conflict and merges nothing.
 import type { TransactionSql } from "postgres";
-import { changedFields, patientState } from "../../shared/audit/entities.ts";
+import { patientState } from "../../shared/audit/entities.ts";
 import {
   identityConflicts,
   MERGED_FIELDS,
@@ -19,7 +19,7 @@ import {
   writePatients,
 } from "../../shared/db/patients.ts";
 import { patientField } from "../../shared/patient-fields.ts";
-import type { PatientChange } from "./audit.ts";
+import type { PatientEffect } from "./audit.ts";
 import type { DecodedEvent } from "./decode.ts";
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -84,10 +84,8 @@ export interface PatientsWritten {
   /** event id → patient id, for every event that names a patient (all of them). */
   patientIdByEvent: Map<string, string>;
   conflicts: number;
-  /** Event ids stored as conflicts. */
-  held: Set<string>;
-  /** Every patient created or changed, for the audit trail. */
-  patients: PatientChange[];
+  /** event id → what it did to its patient, for the audit trail. */
+  effects: Map<string, PatientEffect>;
 }
 
 /**
@@ -107,9 +105,15 @@ export async function writeBatchPatients(tx: TransactionSql, events: DecodedEven
   const byRound = rounds(withEmail);
   const locked = new Map<string, LockedPatient>();
   const changed = new Set<LockedPatient>();
-  const created = new Set<LockedPatient>();
-  // The audit trail's "before" of each existing patient, taken as locked (states are replaced, never mutated).
-  const before = new Map<LockedPatient, Record<string, unknown>>();
+  // For the audit trail: each submission's effect, and each patient's latest state as hashed
+  // (a snapshot; a patient's state is replaced by merging, never changed in place).
+  const effects = new Map<string, PatientEffect>();
+  const latest = new Map<LockedPatient, Record<string, unknown>>();
+  const created = (patient: LockedPatient, eventId: string) => {
+    const after = patientState(patient);
+    latest.set(patient, after);
+    effects.set(eventId, { patientId: patient.id, before: null, after, conflict: false });
+  };
   let pending = byRound[0] ?? [];
   for (let attempt = 1; pending.length > 0; attempt++) {
     // Only a patient deleted between the insert and the lock sends a round back here.
@@ -119,7 +123,7 @@ export async function writeBatchPatients(tx: TransactionSql, events: DecodedEven
     for (const r of await insertPatients(tx, pending, true)) {
       const patient = { id: r.id, email: r.email, eventsCount: 1, state: firstByEmail.get(r.email!)!.state };
       locked.set(r.email!, patient);
-      created.add(patient);
+      created(patient, patient.state.lastEventId);
     }
     const existing = await lockPatientsByEmail(
       tx,
@@ -127,7 +131,7 @@ export async function writeBatchPatients(tx: TransactionSql, events: DecodedEven
     );
     for (const p of existing) {
       locked.set(p.email!, p);
-      before.set(p, patientState(p));
+      latest.set(p, patientState(p));
     }
     // An existing patient that was gone by the time it was locked (deleted meanwhile): create it again.
     pending = pending.filter((s) => !locked.has(s.email!));
@@ -144,6 +148,10 @@ export async function writeBatchPatients(tx: TransactionSql, events: DecodedEven
       const fields = identityConflicts(patient.state.values, s.state.values);
       if (fields.length > 0) conflicts.push({ patientId: patient.id, fields, submission: s.state });
       else patient.state = mergeSubmission(patient.state, s.state);
+      const after = patientState(patient);
+      const before = latest.get(patient)!;
+      effects.set(s.state.lastEventId, { patientId: patient.id, before, after, conflict: fields.length > 0 });
+      latest.set(patient, after);
     }
   }
   await writePatients(tx, [...changed]);
@@ -152,13 +160,7 @@ export async function writeBatchPatients(tx: TransactionSql, events: DecodedEven
   const byEvent = new Map(anonymous.map((s) => [s.state.lastEventId, s]));
   for (const r of await insertPatients(tx, anonymous, false)) {
     patientIdByEvent.set(r.first_event_id, r.id);
-    created.add({ id: r.id, email: null, eventsCount: 1, state: byEvent.get(r.first_event_id)!.state });
+    created({ id: r.id, email: null, eventsCount: 1, state: byEvent.get(r.first_event_id)!.state }, r.first_event_id);
   }
-  const patients = [...new Set([...created, ...changed])].map((p): PatientChange => {
-    const after = patientState(p);
-    const was = before.get(p) ?? null;
-    return { id: p.id, before: was, after, changedFields: changedFields(was ?? {}, after) };
-  });
-  const held = new Set(conflicts.map((c) => c.submission.lastEventId));
-  return { patientIdByEvent, conflicts: conflicts.length, held, patients };
+  return { patientIdByEvent, conflicts: conflicts.length, effects };
 }

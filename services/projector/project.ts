@@ -46,7 +46,7 @@ async function writeBatch(sql: Sql, events: DecodedEvent[]): Promise<BatchResult
     const written =
       accepted.length > 0
         ? await writeBatchPatients(tx, accepted)
-        : { patientIdByEvent: new Map<string, string>(), conflicts: 0, held: new Set<string>(), patients: [] };
+        : { patientIdByEvent: new Map<string, string>(), conflicts: 0, effects: new Map() };
     if (accepted.length > 0) {
       await insertRawEvents(tx, accepted, written.patientIdByEvent);
       await insertFormData(tx, accepted, written.patientIdByEvent);

@@ -5,68 +5,76 @@
 // what JCS prescribes). Everything else follows JSON.stringify too (undefined members
 // dropped, undefined or a function in an array and non-finite numbers written as null, toJSON
 // honoured), so a value and JSON.parse(JSON.stringify(value)) have the same canonical text.
-import { createHash } from "node:crypto";
 
 export class CanonicalJsonError extends Error {
   readonly code = "audit_not_canonical";
 }
 
-function write(value: unknown, out: string[], seen: Set<object>): void {
-  if (value !== null && typeof value === "object" && typeof (value as { toJSON?: unknown }).toJSON === "function")
-    value = (value as { toJSON: () => unknown }).toJSON();
+/** Characters JSON.stringify escapes (quote, backslash, controls) or may (surrogates). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what it looks for
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A string as JSON.stringify writes it; most need no escaping, and testing for that is faster. */
+export const quote = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
+
+/**
+ * Below this depth no cycle is looked for (one could only show deeper); from it on, the
+ * objects on the path are kept in a set. Saves a set for every value that is not deep.
+ */
+const CYCLE_CHECK_DEPTH = 32;
+
+/** Members JSON leaves out of objects (and writes as null in arrays). */
+const skipped = (v: unknown) => v === undefined || typeof v === "function" || typeof v === "symbol";
+
+// Built by string concatenation (faster here than collecting parts): it runs for every
+// audited change, in the projector's batch.
+function write(value: unknown, depth: number, path: { seen?: Set<object> }): string {
   switch (typeof value) {
     case "string":
-      out.push(JSON.stringify(value));
-      return;
+      return quote(value);
     case "number":
-      out.push(Number.isFinite(value) ? JSON.stringify(value) : "null");
-      return;
+      // For finite numbers String() and JSON.stringify() agree (-0 → "0", 1e21 → "1e+21").
+      return Number.isFinite(value) ? String(value) : "null";
     case "boolean":
-      out.push(value ? "true" : "false");
-      return;
+      return value ? "true" : "false";
     case "bigint":
       throw new CanonicalJsonError("a bigint has no JSON form; pass it as a string");
     case "object":
       break;
     default: // undefined, function, symbol: only reached at the top level or in an array
-      out.push("null");
-      return;
+      return "null";
   }
-  if (value === null) {
-    out.push("null");
-    return;
-  }
-  if (seen.has(value)) throw new CanonicalJsonError("a value that contains itself has no JSON form");
-  seen.add(value);
+  if (value === null) return "null";
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function")
+    return write((value as { toJSON: () => unknown }).toJSON(), depth, path);
+  if (depth >= CYCLE_CHECK_DEPTH) path.seen ??= new Set();
+  const seen = depth >= CYCLE_CHECK_DEPTH ? path.seen : undefined;
+  if (seen?.has(value)) throw new CanonicalJsonError("a value that contains itself has no JSON form");
+  seen?.add(value);
+  let out: string;
   if (Array.isArray(value)) {
-    out.push("[");
-    value.forEach((item, i) => {
-      if (i > 0) out.push(",");
-      write(item, out, seen);
-    });
-    out.push("]");
+    out = "[";
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? "," : "") + write(value[i], depth + 1, path);
+    out += "]";
   } else {
-    out.push("{");
+    out = "{";
     let first = true;
     // Default sort compares UTF-16 code units, as JCS asks.
     for (const key of Object.keys(value).sort()) {
       const member = (value as Record<string, unknown>)[key];
-      if (member === undefined || typeof member === "function" || typeof member === "symbol") continue;
-      if (!first) out.push(",");
+      if (skipped(member)) continue;
+      out += `${first ? "" : ","}${quote(key)}:${write(member, depth + 1, path)}`;
       first = false;
-      out.push(JSON.stringify(key), ":");
-      write(member, out, seen);
     }
-    out.push("}");
+    out += "}";
   }
-  seen.delete(value);
+  seen?.delete(value);
+  return out;
 }
 
 /** The canonical JSON text of `value`. */
 export function canonicalJson(value: unknown): string {
-  const out: string[] = [];
-  write(value, out, new Set());
-  return out.join("");
+  return write(value, 0, {});
 }
 
 /**
@@ -74,5 +82,5 @@ export function canonicalJson(value: unknown): string {
  * after a change) instead of the state itself.
  */
 export function entityHash(value: unknown): Buffer {
-  return createHash("sha256").update(canonicalJson(value)).digest();
+  return new Bun.CryptoHasher("sha256").update(canonicalJson(value)).digest();
 }

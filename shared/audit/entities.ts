@@ -20,8 +20,20 @@ export function patientState(p: LockedPatient): Record<string, unknown> {
   };
 }
 
-/** The top-level fields whose values differ (canonically), in the order `after` lists them. */
+/** Equal as canonical JSON: primitives compared directly, objects (answers, dates) by their text. */
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a == null || b == null) return (a ?? null) === (b ?? null);
+  return typeof a === "object" && typeof b === "object" && canonicalJson(a) === canonicalJson(b);
+}
+
+/**
+ * The top-level fields whose values differ (canonically): in the order `after` lists them,
+ * then those only `before` has.
+ */
 export function changedFields(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
-  const keys = [...new Set([...Object.keys(after), ...Object.keys(before)])];
-  return keys.filter((k) => canonicalJson(before[k] ?? null) !== canonicalJson(after[k] ?? null));
+  const changed: string[] = [];
+  for (const k of Object.keys(after)) if (!same(before[k], after[k])) changed.push(k);
+  for (const k of Object.keys(before)) if (!(k in after) && !same(before[k], undefined)) changed.push(k);
+  return changed;
 }

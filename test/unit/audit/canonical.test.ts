@@ -2,7 +2,7 @@
 // on key order, nor change when a value goes through JSON (and jsonb) and back.
 import { expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { CanonicalJsonError, canonicalJson, entityHash } from "../../../shared/audit/canonical.ts";
+import { CanonicalJsonError, canonicalJson, entityHash, quote } from "../../../shared/audit/canonical.ts";
 
 test("keys sorted at every depth, no whitespace", () => {
   expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: "x" } })).toBe(
@@ -21,6 +21,16 @@ test("strings and numbers written as JSON.stringify writes them", () => {
   expect(canonicalJson(['a"b\\c\n\u0001', 1e21, 0.1, -0, 1.5e-7, 255])).toBe(
     '["a\\"b\\\\c\\n\\u0001",1e+21,0.1,0,1.5e-7,255]',
   );
+});
+
+test("quote (its fast path for text needing no escapes) writes every UTF-16 code unit as JSON.stringify does", () => {
+  for (let c = 0; c <= 0xffff; c++) {
+    const s = String.fromCharCode(c);
+    if (quote(s) !== JSON.stringify(s)) throw new Error(`U+${c.toString(16)}: ${quote(s)} != ${JSON.stringify(s)}`);
+    const inText = `ab${s}cd`;
+    if (quote(inText) !== JSON.stringify(inText)) throw new Error(`U+${c.toString(16)} inside text`);
+  }
+  for (const s of ["\u{1F600}", "x\uD83D", "\uDE00x", "\u2028\u2029", ""]) expect(quote(s)).toBe(JSON.stringify(s));
 });
 
 test("the same text as JSON.stringify where that has no key-order choice", () => {

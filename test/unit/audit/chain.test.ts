@@ -11,6 +11,7 @@ import {
   chainHash,
   GENESIS,
   misLinked,
+  prepareFields,
 } from "../../../shared/audit/chain.ts";
 
 function fields(seq: number, over: Partial<AuditFields> = {}): AuditFields {
@@ -74,6 +75,23 @@ test("hash = SHA-256(prev hash || canonical JSON of the fields, hashes and all e
   ])
     expect(chainHash(GENESIS, fields(1, over)).equals(expected)).toBe(false);
   expect(chainHash(Buffer.alloc(32, 1), f).equals(expected)).toBe(false);
+});
+
+test("the parts a writer prepares before taking the lock are the canonical JSON, whatever the text holds", () => {
+  const odd = ['"quoted", \\ back\nslash', "é\u{1F600}\u2028", "", "seq", '"at":"x"', "}"];
+  for (const text of odd) {
+    const f = fields(123456789, {
+      actor: text,
+      action: text,
+      entityType: text,
+      entityId: text,
+      changedFields: [text, "b", "a"],
+      beforeHash: "ab".repeat(32),
+      details: { [text]: text, nested: { z: [text], a: 1.5 } },
+    });
+    const p = prepareFields(f);
+    expect(`${p.head}${JSON.stringify(f.at)}${p.middle}${JSON.stringify(f.seq)}}`).toBe(canonicalJson(f));
+  }
 });
 
 test("an intact chain walks through", () => {

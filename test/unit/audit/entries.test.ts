@@ -1,5 +1,5 @@
 // What the projector and the dashboard put into the audit trail (services/*/audit.ts,
-// shared/audit/entities.ts): receipts with outcomes and no payload, patient changes as
+// shared/audit/entities.ts): receipts with outcomes and no payload, changes to patients as
 // changed fields and hashes only.
 import { expect, test } from "bun:test";
 import { conflictResolved, patientRead } from "../../../services/dashboard/audit.ts";
@@ -47,16 +47,18 @@ function patient(over: Partial<LockedPatient["state"]["values"]> = {}, eventsCou
   } as LockedPatient;
 }
 
+const hexOf = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString("hex") : null);
+const admin = { id: "token:7", name: "Front desk", role: "admin" as const };
+
 test("one receipt a message in message order: projected once, a repeat or a seen event a duplicate", () => {
+  const p = patientState(patient());
   const events = [event("e2", 11), event("e1", 10), event("e2", 12), event("e3", 13)];
   const entries = batchEntries(events, {
     admitted: new Set(["e1", "e2"]),
-    patientIdByEvent: new Map([
-      ["e1", "42"],
-      ["e2", "42"],
+    effects: new Map([
+      ["e1", { patientId: "42", before: null, after: p, conflict: false }],
+      ["e2", { patientId: "42", before: p, after: { ...p, eventsCount: 2 }, conflict: true }],
     ]),
-    held: new Set(["e2"]),
-    patients: [],
   });
   expect(entries.map((e) => [e.entityId, e.details?.outcome, e.details?.streamSeq])).toEqual([
     ["e2", "projected", 11],
@@ -68,40 +70,37 @@ test("one receipt a message in message order: projected once, a repeat or a seen
     actor: "projector",
     action: "webhook.receive",
     entityType: "webhook_event",
+    changedFields: ["eventsCount"],
     details: { source: "generic", patientId: "42", conflict: true },
   });
+  expect(entries[1]).toMatchObject({ details: { patientId: "42", created: true } });
   expect(entries[1]!.details?.conflict).toBeUndefined();
   expect(entries[2]!.details?.patientId).toBeUndefined();
+  expect(entries[2]!.changedFields).toEqual([]);
+  expect(entries[2]!.afterHash).toBeNull();
 });
 
-test("patients written: create (no before) and update (changed fields), ordered by id, no values kept", () => {
-  const before = patient();
-  const after = {
-    ...before,
-    eventsCount: 2,
-    state: { ...before.state, values: { ...before.state.values, phone: "+4930999" } },
-  };
-  const created = { ...patient(), id: "7" };
-  const entries = batchEntries([], {
-    admitted: new Set(),
-    patientIdByEvent: new Map(),
-    held: new Set(),
-    patients: [
-      {
-        id: "42",
-        before: patientState(before),
-        after: patientState(after),
-        changedFields: changedFields(patientState(before), patientState(after)),
-      },
-      { id: "7", before: null, after: patientState(created), changedFields: ["id", "email"] },
-    ],
+test("a receipt carries what its submission did to the patient: fields changed, hashes chaining the states", () => {
+  const s0 = patientState(patient());
+  const s1 = patientState(patient({ phone: "+4930999" }, 2));
+  const s2 = patientState(patient({ phone: "+4930999", city: "Berlin" } as never, 3));
+  const entries = batchEntries([event("a", 1), event("b", 2), event("c", 3)], {
+    admitted: new Set(["a", "b", "c"]),
+    effects: new Map([
+      ["a", { patientId: "42", before: null, after: s0, conflict: false }],
+      ["b", { patientId: "42", before: s0, after: s1, conflict: false }],
+      ["c", { patientId: "42", before: s1, after: s2, conflict: false }],
+    ]),
   });
-  expect(entries.map((e) => [e.action, e.entityId])).toEqual([
-    ["patient.create", "7"],
-    ["patient.update", "42"],
-  ]);
-  expect(entries[1]!.changedFields).toEqual(["phone", "eventsCount"]);
-  expect(entries[0]!.before).toBeUndefined();
+  const [a, b, c] = entries;
+  expect(a!.beforeHash).toBeNull();
+  expect(a!.changedFields).toContain("firstName");
+  expect(b!.changedFields).toEqual(["phone", "eventsCount"]);
+  expect(c!.changedFields).toEqual(["city", "eventsCount"]);
+  expect(hexOf(a!.afterHash)).toBe(hexOf(entityHash(s0)));
+  expect(hexOf(b!.beforeHash)).toBe(hexOf(a!.afterHash!));
+  expect(hexOf(c!.beforeHash)).toBe(hexOf(b!.afterHash!));
+  expect(hexOf(c!.afterHash)).toBe(hexOf(entityHash(s2)));
 });
 
 test("changedFields: the top-level fields whose values differ, new and removed ones too", () => {
@@ -109,7 +108,8 @@ test("changedFields: the top-level fields whose values differ, new and removed o
     "c",
     "d",
   ]);
-  expect(changedFields({ gone: 1 }, {})).toEqual(["gone"]);
+  expect(changedFields({ gone: 1, t: new Date(5) }, { t: new Date(5), u: undefined })).toEqual(["gone"]);
+  expect(changedFields({ t: new Date(5) }, { t: new Date(6) })).toEqual(["t"]);
 });
 
 test("patientState hashes alike whatever order values and answers were built in", () => {
@@ -121,42 +121,47 @@ test("patientState hashes alike whatever order values and answers were built in"
   expect(entityHash(patientState(a)).equals(entityHash(patientState(b)))).toBe(false);
 });
 
-test("dashboard entries: read with the caller, conflict accept with the patient it changed", () => {
-  const principal = { id: "token:7", name: "Front desk", role: "admin" as const };
-  expect(patientRead(principal, "42")).toMatchObject({
+test("dashboard entries: the caller's id as actor, its name and role in details; accept with the patient it changed", () => {
+  expect(patientRead(admin, "42")).toEqual({
+    actor: "token:7",
     action: "patient.read",
     entityType: "patient",
     entityId: "42",
-    details: { role: "admin" },
+    details: { actorName: "Front desk", role: "admin" },
   });
   const before = patient();
   const after = {
     ...before,
     state: { ...before.state, values: { ...before.state.values, dateOfBirth: "1991-02-02" } },
   };
-  const entries = conflictResolved(
-    principal,
-    "accept",
-    { before: { id: "5", patientId: "42", status: "open" }, after: { id: "5", patientId: "42", status: "accepted" } },
-    { before, after },
-  );
-  expect(entries.map((e) => [e.action, e.entityId, e.changedFields])).toEqual([
-    ["conflict.accept", "5", ["status"]],
-    ["patient.update", "42", ["dateOfBirth"]],
+  const conflict = {
+    before: { id: "5", patientId: "42", status: "open" },
+    after: { id: "5", patientId: "42", status: "accepted" },
+  };
+  const entries = conflictResolved(admin, "accept", conflict, { before, after });
+  expect(entries.map((e) => [e.actor, e.action, e.entityId, e.changedFields])).toEqual([
+    ["token:7", "conflict.accept", "5", ["status"]],
+    ["token:7", "patient.update", "42", ["dateOfBirth"]],
   ]);
-  for (const e of entries) expect(e.actor).toBe(patientRead(principal, "42").actor);
+  expect(hexOf(entries[1]!.beforeHash)).toBe(hexOf(entityHash(patientState(before))));
+  expect(hexOf(entries[1]!.afterHash)).toBe(hexOf(entityHash(patientState(after))));
+  expect(conflictResolved(admin, "dismiss", conflict)).toHaveLength(1);
 });
 
-test("no entry's stored parts (all but the states, which are only hashed) hold patient data", () => {
+test("no entry holds patient data, only hashes of it", () => {
   const entries = [
     ...batchEntries([event("e1", 1)], {
       admitted: new Set(["e1"]),
-      patientIdByEvent: new Map([["e1", "42"]]),
-      held: new Set(),
-      patients: [{ id: "42", before: null, after: patientState(patient()), changedFields: ["firstName"] }],
+      effects: new Map([["e1", { patientId: "42", before: null, after: patientState(patient()), conflict: false }]]),
     }),
     deadLetterReceipt({ source: "generic", eventId: "e9", streamSeq: 9 }, "parse_failed"),
+    ...conflictResolved(
+      admin,
+      "accept",
+      { before: { id: "5" }, after: { id: "5" } },
+      { before: patient(), after: patient() },
+    ),
   ];
-  const stored = JSON.stringify(entries.map(({ before: _b, after: _a, ...kept }) => kept));
+  const stored = JSON.stringify(entries);
   for (const bit of SECRET_BITS) expect(stored).not.toContain(bit);
 });
