@@ -1,19 +1,14 @@
 // Applies database migrations and creates/updates the JetStream streams and consumer.
 // Idempotent: ./ops/up runs it on every start; pods may run it concurrently.
-import { commonConfig, databaseTlsConfig, databaseUrlConfig, readConfig } from "../shared/config.ts";
+import { readConfig } from "../shared/config.ts";
 import { createDb, explainDbFailure } from "../shared/db/client.ts";
 import { migrate } from "../shared/db/migrate.ts";
 import { createLogger } from "../shared/logger.ts";
 import { connectNats, provisionJetStream } from "../shared/nats.ts";
-import { streamConfigSpec } from "../shared/stream-limits.ts";
 import { loadConnectionTls } from "../shared/tls.ts";
+import { provisionConfigSpec } from "./provision-config.ts";
 
-const config = readConfig({
-  ...commonConfig,
-  ...streamConfigSpec,
-  databaseUrl: databaseUrlConfig,
-  ...databaseTlsConfig,
-});
+const config = readConfig(provisionConfigSpec);
 const log = createLogger("provision", config.logLevel);
 const tls = await loadConnectionTls(config, log);
 const sql = createDb(config.databaseUrl, { name: "hookline-provision", max: 1, tls: tls.postgres });

@@ -7,13 +7,13 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
+import { provisionConfigSpec } from "../../ops/provision-config.ts";
 import { dashboardConfigSpec } from "../../services/dashboard/config.ts";
 import { ingressConfigSpec } from "../../services/ingress/config.ts";
 import { WEBHOOK_ROUTE } from "../../services/ingress/webhook.ts";
 import { projectorConfigSpec } from "../../services/projector/config.ts";
-import { commonConfig, databaseUrlConfig } from "../../shared/config.ts";
+import { redisTlsConfig } from "../../shared/config.ts";
 import { PROJECTOR_CONSUMER, STREAM } from "../../shared/nats.ts";
-import { streamConfigSpec } from "../../shared/stream-limits.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const CHART = join(ROOT, "helm/hookline");
@@ -28,12 +28,8 @@ const SPECS: Record<string, Record<string, { name: string }>> = {
   projector: projectorConfigSpec,
   dashboard: dashboardConfigSpec,
 };
-/** What `/hookline provision` reads (ops/provision.ts). */
-const PROVISION_SPEC: Record<string, { name: string }> = {
-  ...commonConfig,
-  ...streamConfigSpec,
-  databaseUrl: databaseUrlConfig,
-};
+/** What `/hookline provision` reads. */
+const PROVISION_SPEC: Record<string, { name: string }> = provisionConfigSpec;
 /** Read by the OpenTelemetry SDK (shared/tracing.ts), not by a config spec. */
 const OTEL_ENV = /^OTEL_[A-Z_]+$/;
 /** Downward-API values that only feed OTEL_RESOURCE_ATTRIBUTES. */
@@ -268,6 +264,7 @@ describe.each(PROFILES)("profile %s: the provision hook Job", (profile) => {
           "TRUSTED_PROXIES",
           "MAX_IN_FLIGHT",
           "REDIS_URL",
+          ...Object.values(redisTlsConfig).map((e) => e.name),
         ].includes(n) && !(n in (profileValues(profile).secrets as Obj).sources),
     ))
       expect(jobEnv).toContain(name);

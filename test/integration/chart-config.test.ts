@@ -8,18 +8,45 @@
 // first; then ingress, projector and dashboard must become ready and a signed HeyFlow webhook
 // must become a patient in the dashboard API. This catches drift between the chart and the code.
 //
+// A profile with tls.<conn>.secretName (production) gets its own NATS, Postgres and Redis that
+// require TLS (Postgres a client certificate too), certified for the chart's host names by a
+// throwaway CA, and the Secrets those volumes name hold that CA and client key pair.
+//
 // What differs from a cluster, and why: the services' ports and the URLs' ports, database and
 // credentials are set with --set (loopback is shared, and the chart's HOOKLINE_ENV=production
 // refuses the dev database password, so a role with a random password is created); a
 // profile's stream.replicas above 1 is set to 1 (one nats-server here); a collector endpoint
 // is pointed at the test's OTLP receiver over http/json with every trace sampled.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { basicAuthHeader } from "../../shared/crypto/token.ts";
-import { DATABASE_URL, freePort, type NatsServer, ROOT, startNats, startOtlpReceiver, waitFor } from "./harness.ts";
+import {
+  DATABASE_URL,
+  freePort,
+  makeTestPki,
+  type NatsServer,
+  type PostgresServer,
+  type RedisServer,
+  ROOT,
+  startNats,
+  startOtlpReceiver,
+  startPostgresServer,
+  startRedisServer,
+  type TestPki,
+  waitFor,
+} from "./harness.ts";
 
 const CHART = join(ROOT, "helm/hookline");
 const PROFILES = readdirSync(join(CHART, "ci"))
@@ -127,6 +154,22 @@ function podmanArgs(w: Workload, configMaps: Map<string, Obj>, secrets: Map<stri
       // tmpfs takes k/m/g where Kubernetes writes Ki/Mi/Gi.
       const size = String(vol.emptyDir.sizeLimit ?? "").replace(/([KMG])i$/, (_, u: string) => u.toLowerCase());
       args.push(`--tmpfs=${m.mountPath}:rw,mode=1777${size ? `,size=${size}` : ""}`);
+    } else if (vol.secret) {
+      // As the kubelet writes a Secret volume: the items asked for, owned by the pod's fsGroup.
+      const data = secrets.get(vol.secret.secretName);
+      if (!data) throw new Error(`${w.name}: Secret ${vol.secret.secretName} does not exist`);
+      const hostDir = join(dir, `${pod.name}-${m.name}`);
+      mkdirSync(hostDir, { recursive: true, mode: 0o755 });
+      const items = vol.secret.items ?? Object.keys(data).map((key) => ({ key, path: key }));
+      for (const { key, path } of items) {
+        if (data[key] === undefined)
+          throw new Error(`${w.name}: key ${key} of Secret ${vol.secret.secretName} does not exist`);
+        const file = join(hostDir, path);
+        writeFileSync(file, String(data[key]));
+        chownSync(file, 0, spec.securityContext.fsGroup);
+        chmodSync(file, vol.secret.defaultMode ?? 0o644);
+      }
+      args.push(`--volume=${hostDir}:${m.mountPath}:ro`);
     } else if (vol.configMap) {
       const data = configMaps.get(vol.configMap.name)?.data;
       if (!data) throw new Error(`${w.name}: ConfigMap ${vol.configMap.name} is not rendered`);
@@ -176,24 +219,60 @@ describe.each(PROFILES)("profile %s", (profile) => {
   const db = new URL(DATABASE_URL);
   const database = db.pathname.slice(1);
   const procs: Bun.Subprocess[] = [];
+  // A profile with tls.<conn>.secretName gets a server of its own that requires TLS (with client
+  // certificates where clientCertificate is on), certified for the chart's host names.
+  const tlsOf = (conn: string): Obj | undefined => (values.tls?.[conn]?.secretName ? values.tls[conn] : undefined);
+  let pki: TestPki | undefined;
+  let tlsNats: NatsServer | undefined;
+  let tlsPostgres: PostgresServer | undefined;
+  let tlsRedis: RedisServer | undefined;
 
   afterAll(async () => {
     for (const p of procs) p.kill("SIGTERM");
     await Promise.all(procs.map((p) => p.exited));
-    psqlAdmin(database, `drop schema if exists ${role} cascade; drop role if exists ${role}`);
+    if (!tlsPostgres) psqlAdmin(database, `drop schema if exists ${role} cascade; drop role if exists ${role}`);
+    await Promise.all([tlsNats?.dispose(), tlsPostgres?.stop(), tlsRedis?.stop()]);
+    pki?.dispose();
   }, 60_000);
 
   test("the provision Job and the three services start from the rendered chart; a webhook becomes a patient", async () => {
-    // A role with a random password owning a fresh schema: HOOKLINE_ENV=production (set by the
-    // chart) refuses the dev password.
-    psqlAdmin(
-      database,
-      `drop schema if exists ${role} cascade; drop role if exists ${role}; create role ${role} login password '${password}'; create schema ${role} authorization ${role}`,
-    );
-    const databaseUrl = `postgres://${role}:${password}@postgres:${db.port || 5432}/${database}?search_path=${role}`;
-    const redis = new URL(REDIS_URL);
-    const redisUrl = `redis://redis-master:${redis.port || 6379}${redis.pathname}`;
-    const natsUrl = `nats://nats:${new URL(nats.url).port}`;
+    const tlsSecrets = new Map<string, Obj>();
+    if (["nats", "postgres", "redis"].some(tlsOf)) {
+      pki = makeTestPki(["nats", "postgres", "redis-master"]);
+      const serverTls = (conn: string) => ({
+        cert: pki!.serverCert,
+        key: pki!.serverKey,
+        clientCa: tlsOf(conn)?.clientCertificate ? pki!.ca : undefined,
+      });
+      if (tlsOf("nats")) tlsNats = await startNats({ tls: serverTls("nats") });
+      if (tlsOf("postgres")) tlsPostgres = await startPostgresServer({ tls: serverTls("postgres") });
+      if (tlsOf("redis")) tlsRedis = await startRedisServer({ tls: serverTls("redis") });
+      for (const conn of ["nats", "postgres", "redis"].filter(tlsOf))
+        tlsSecrets.set(tlsOf(conn)!.secretName, {
+          "ca.crt": readFileSync(pki.ca, "utf8"),
+          "tls.crt": readFileSync(pki.clientCert, "utf8"),
+          "tls.key": readFileSync(pki.clientKey, "utf8"),
+        });
+    }
+    let databaseUrl: string;
+    if (tlsPostgres) {
+      const url = new URL(tlsPostgres.url);
+      databaseUrl = `postgres://${url.username}:${url.password}@postgres:${url.port}/hookline?sslmode=verify-full`;
+    } else {
+      // A role with a random password owning a fresh schema: HOOKLINE_ENV=production (set by the
+      // chart) refuses the dev password.
+      psqlAdmin(
+        database,
+        `drop schema if exists ${role} cascade; drop role if exists ${role}; create role ${role} login password '${password}'; create schema ${role} authorization ${role}`,
+      );
+      databaseUrl = `postgres://${role}:${password}@postgres:${db.port || 5432}/${database}?search_path=${role}`;
+    }
+    const redis = new URL(tlsRedis?.url ?? REDIS_URL);
+    const redisUrl = tlsRedis
+      ? `rediss://redis-master:${redis.port}`
+      : `redis://redis-master:${redis.port || 6379}${redis.pathname}`;
+    const natsServer = tlsNats ?? nats;
+    const natsUrl = `${tlsNats ? "tls" : "nats"}://nats:${new URL(natsServer.url).port}`;
     const ports = { ingress: await freePort(), projector: await freePort(), dashboard: await freePort() };
 
     const set = [
@@ -225,9 +304,10 @@ describe.each(PROFILES)("profile %s", (profile) => {
       .filter((o): o is Obj => o !== null);
 
     // Secrets as the API server would hold them; an existingSecret is made here, as its owner would.
-    const secrets = new Map<string, Obj>(
-      objs.filter((o) => o.kind === "Secret").map((o) => [o.metadata.name, o.stringData ?? {}]),
-    );
+    const secrets = new Map<string, Obj>([
+      ...objs.filter((o) => o.kind === "Secret").map((o): [string, Obj] => [o.metadata.name, o.stringData ?? {}]),
+      ...tlsSecrets,
+    ]);
     if (values.existingSecret) {
       const sources = Object.fromEntries(
         Object.keys(values.secrets?.sources ?? {}).map((k) => [
@@ -259,7 +339,7 @@ describe.each(PROFILES)("profile %s", (profile) => {
     expect(job, "the provision hook Job is rendered").toBeDefined();
     const jobProc = start(podmanArgs(job!, configMaps, secrets, id), `${id}-job.log`);
     expect(await jobProc.exited, logOf(`${id}-job.log`)).toBe(0);
-    const streams = await (await fetch(`${nats.monitorUrl}/jsz?streams=true`)).json();
+    const streams = await (await fetch(`${natsServer.monitorUrl}/jsz?streams=true`)).json();
     const names = streams.account_details[0].stream_detail.map((s: { name: string }) => s.name);
     expect(names).toEqual(expect.arrayContaining(["WEBHOOKS", "WEBHOOKS_DLQ"]));
 

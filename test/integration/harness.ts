@@ -340,7 +340,7 @@ export function devSourcesWith(extra: ({ from: string; id: string } & Record<str
 export interface TestPki {
   dir: string;
   ca: string;
-  /** For localhost, 127.0.0.1 and ::1. */
+  /** For localhost, 127.0.0.1, ::1 and the hosts asked for. */
   serverCert: string;
   serverKey: string;
   /** CN=hookline: the Postgres role, so pg_hba's clientcert=verify-full accepts it. */
@@ -356,8 +356,11 @@ function openssl(cwd: string, args: string[]): void {
   if (p.exitCode !== 0) throw new Error(`openssl ${args[0]} failed: ${p.stderr.toString()}`);
 }
 
-/** A throwaway PKI (EC P-256, valid for two days) made with the openssl CLI. */
-export function makeTestPki(): TestPki {
+/**
+ * A throwaway PKI (EC P-256, valid for two days) made with the openssl CLI; the server
+ * certificate also names `hosts` (e.g. the chart's service names, mapped to loopback).
+ */
+export function makeTestPki(hosts: string[] = []): TestPki {
   const dir = mkdtempSync(join(tmpdir(), "hookline-pki-"));
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
   const selfSigned = (name: string, cn: string) =>
@@ -398,7 +401,8 @@ export function makeTestPki(): TestPki {
   };
   selfSigned("ca", "hookline test CA");
   selfSigned("other-ca", "some other CA");
-  issue("server", "localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\n");
+  const names = ["localhost", ...hosts].map((h) => `DNS:${h}`).join(",");
+  issue("server", "localhost", `subjectAltName=${names},IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\n`);
   issue("client", "hookline", "extendedKeyUsage=clientAuth\n");
   const f = (name: string) => join(dir, name);
   return {

@@ -72,6 +72,7 @@ spec:
             {{- with .env }}
             {{- . | nindent 12 }}
             {{- end }}
+            {{- include "hookline.tlsEnv" $sel | nindent 12 }}
           startupProbe:
             httpGet: { path: /health/live, port: http }
             periodSeconds: 2
@@ -96,6 +97,7 @@ spec:
               readOnly: true
             - name: tmp
               mountPath: /tmp
+            {{- with (include "hookline.tlsMounts" $sel | trim) }}{{ . | nindent 12 }}{{ end }}
       volumes:
         - name: sources
           configMap:
@@ -103,4 +105,5 @@ spec:
         - name: tmp
           emptyDir:
             sizeLimit: 64Mi
+        {{- with (include "hookline.tlsVolumes" $sel | trim) }}{{ . | nindent 8 }}{{ end }}
 {{- end -}}

@@ -159,3 +159,61 @@ seccompProfile:
 {{- define "hookline.provisionSecretName" -}}
 {{- default (printf "%s-provision" (include "hookline.fullname" .)) .Values.existingSecret -}}
 {{- end -}}
+
+{{/* The connections each workload makes (so the TLS files it gets): (component name) */}}
+{{- define "hookline.connections" -}}
+{{- $made := dict "ingress" "nats redis" "projector" "nats postgres redis" "dashboard" "postgres redis" "provision" "nats postgres" -}}
+{{- index $made . -}}
+{{- end -}}
+
+{{/* TLS env of a workload: (dict "ctx" $ "component" "ingress"); files from tls.<conn>.secretName. */}}
+{{- define "hookline.tlsEnv" -}}
+- name: TLS_MIN_VERSION
+  value: {{ .ctx.Values.tls.minVersion | quote }}
+- name: ALLOW_INSECURE_CONNECTIONS
+  value: {{ .ctx.Values.tls.allowInsecureConnections | toString | quote }}
+{{- range $conn := splitList " " (include "hookline.connections" .component) }}
+{{- $t := index $.ctx.Values.tls $conn }}
+{{- if $t.secretName }}
+{{- $var := index (dict "nats" "NATS" "postgres" "DATABASE" "redis" "REDIS") $conn }}
+- name: {{ $var }}_TLS_CA
+  value: /etc/hookline-tls/{{ $conn }}/ca.crt
+{{- if $t.clientCertificate }}
+- name: {{ $var }}_TLS_CERT
+  value: /etc/hookline-tls/{{ $conn }}/tls.crt
+- name: {{ $var }}_TLS_KEY
+  value: /etc/hookline-tls/{{ $conn }}/tls.key
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* volumeMounts of the TLS files: (dict "ctx" $ "component" "ingress") */}}
+{{- define "hookline.tlsMounts" -}}
+{{- range $conn := splitList " " (include "hookline.connections" .component) }}
+{{- if (index $.ctx.Values.tls $conn).secretName }}
+- name: tls-{{ $conn }}
+  mountPath: /etc/hookline-tls/{{ $conn }}
+  readOnly: true
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* volumes of the TLS files: only the keys the workload uses, readable by its group only. */}}
+{{- define "hookline.tlsVolumes" -}}
+{{- range $conn := splitList " " (include "hookline.connections" .component) }}
+{{- $t := index $.ctx.Values.tls $conn }}
+{{- if $t.secretName }}
+- name: tls-{{ $conn }}
+  secret:
+    secretName: {{ $t.secretName }}
+    defaultMode: 288  # 0440 in octal, written in decimal: YAML 1.1 and 1.2 parsers read 0440 differently
+    items:
+      - { key: ca.crt, path: ca.crt }
+      {{- if $t.clientCertificate }}
+      - { key: tls.crt, path: tls.crt }
+      - { key: tls.key, path: tls.key }
+      {{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,11 @@
+// What `hookline provision` (ops/provision.ts) reads from the environment; the chart's tests
+// check the provision Job's env against it.
+import { commonConfig, databaseTlsConfig, databaseUrlConfig } from "../shared/config.ts";
+import { streamConfigSpec } from "../shared/stream-limits.ts";
+
+export const provisionConfigSpec = {
+  ...commonConfig,
+  ...streamConfigSpec,
+  databaseUrl: databaseUrlConfig,
+  ...databaseTlsConfig,
+};
