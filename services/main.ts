@@ -4,10 +4,16 @@
 // Each case imports a literal path so that `bun build --compile` bundles all four; only the
 // chosen one is evaluated. Configuration comes from the environment, as with `bun services/…`.
 import process from "node:process";
+import { keyringConfig } from "../shared/config.ts";
 import { streamConfigSpec } from "../shared/stream-limits.ts";
 
 /** The stream-limit variables, named by their config entries (one list, not three copies). */
 const STREAM_ENV = Object.values(streamConfigSpec)
+  .map((e) => e.name)
+  .join(", ");
+
+/** The keyring variables (patient data at rest), from their config entries. */
+const KEYS_ENV = Object.values(keyringConfig)
   .map((e) => e.name)
   .join(", ");
 
@@ -22,11 +28,12 @@ env: HOOKLINE_SOURCES (path of the sources file), PUBLISH_TIMEOUT_MS, TRUSTED_PR
      REDIS_URL (optional; set: per-source rate limits shared by all ingress pods, unset: per pod), REDIS_TLS_*,
      ${STREAM_ENV}`,
   projector: `hookline projector: turn JetStream messages into Postgres records; migrates the schema on start (port 8081)
-env: DATABASE_URL, REDIS_URL, DATABASE_TLS_*, REDIS_TLS_* (_CA, _CERT, _KEY), BATCH_SIZE, BATCH_DELAY_MS,
+env: DATABASE_URL, REDIS_URL, DATABASE_TLS_*, REDIS_TLS_* (_CA, _CERT, _KEY), ${KEYS_ENV}, BATCH_SIZE, BATCH_DELAY_MS,
      ACK_WAIT_SECONDS, MAX_DELIVER, RETRY_DELAY_MS, PROJECT_CONCURRENCY, RAW_EVENT_RETENTION_MONTHS, HOOKLINE_PROVISION,
      stream limits as for ingress`,
   dashboard: `hookline dashboard: the patients API (/api/v1/...) and web page (default port 3000)
-env: DATABASE_URL, REDIS_URL, DATABASE_TLS_*, REDIS_TLS_*, DASHBOARD_API_TOKENS (token=role,...), CACHE_TTL_SECONDS,
+env: DATABASE_URL, REDIS_URL, DATABASE_TLS_*, REDIS_TLS_*, ${KEYS_ENV}, DASHBOARD_API_TOKENS (token=role,...),
+     CACHE_TTL_SECONDS,
      HOOKLINE_SOURCES`,
   provision: `hookline provision: apply database migrations and create/update the JetStream streams and consumer, then exit
 (idempotent; a pre-install/pre-upgrade job)

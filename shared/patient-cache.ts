@@ -4,7 +4,13 @@
 // writer bumped the generation meanwhile. Plain GET/SET/DEL cannot do that: a reader that
 // read the old row before a writer's commit could store it after the writer's DEL and serve
 // it for the whole TTL.
+//
+// Entries are patient records, so Redis never holds one in clear: each is sealed with the
+// data keyring (shared/crypto/envelope.ts) for that patient's id, and expires after the TTL
+// (CACHE_TTL_SECONDS, at most a day). Generation counters hold only numbers.
 import type { Redis } from "./cache.ts";
+import { open, seal } from "./crypto/envelope.ts";
+import type { Keyring } from "./crypto/keyring.ts";
 
 // Both keys of a patient share a hash tag ({id}), so they live in one slot (MGET, the script).
 const entryKey = (id: string) => `hookline:patient:{${id}}:entry`;
@@ -35,29 +41,42 @@ export interface PatientCache<T> {
   invalidate(ids: string[]): Promise<void>;
 }
 
-/** `ttlSeconds` 0 (the default, for writers that only invalidate) caches nothing. */
-export function createPatientCache<T>(redis: Redis, { ttlSeconds = 0 }: { ttlSeconds?: number } = {}): PatientCache<T> {
+/** What an entry is sealed for: its patient, so an entry copied to another patient's key does not open. */
+const purpose = (id: string) => `redis.patient:${id}`;
+
+/**
+ * `ttlSeconds` 0 (the default, for writers that only invalidate) caches nothing; caching needs
+ * `keys`, the data keyring that seals the entries.
+ */
+export function createPatientCache<T>(
+  redis: Redis,
+  { ttlSeconds = 0, keys }: { ttlSeconds?: number; keys?: Keyring } = {},
+): PatientCache<T> {
+  if (ttlSeconds > 0 && !keys)
+    throw Object.assign(new Error("the patient cache seals its entries: it needs the data keyring"), {
+      code: "cache_without_keys",
+    });
   return {
     async get(id) {
-      if (ttlSeconds <= 0) return { hit: false, generation: NO_WRITES };
-      const [generation = null, raw = null] = await redis.mget(generationKey(id), entryKey(id));
-      const current = generation ?? NO_WRITES;
+      if (ttlSeconds <= 0 || !keys) return { hit: false, generation: NO_WRITES };
+      const [generation = null, raw = null] = await redis.mgetBuffer(generationKey(id), entryKey(id));
+      const current = generation?.toString() ?? NO_WRITES;
       if (raw) {
-        const entry = JSON.parse(raw) as { generation: string; value: T };
+        const entry = JSON.parse(open(keys, purpose(id), raw).toString("utf8")) as { generation: string; value: T };
         // Stale entries are never stored (put checks), but the tag makes a hit self-evidently current.
         if (entry.generation === current) return { hit: true, value: entry.value };
       }
       return { hit: false, generation: current };
     },
     async put(id, generation, value) {
-      if (ttlSeconds <= 0) return false;
+      if (ttlSeconds <= 0 || !keys) return false;
       const stored = await redis.eval(
         PUT_IF_CURRENT,
         2,
         generationKey(id),
         entryKey(id),
         generation,
-        JSON.stringify({ generation, value }),
+        seal(keys, purpose(id), JSON.stringify({ generation, value })),
         ttlSeconds,
       );
       return stored === 1;

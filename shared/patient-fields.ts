@@ -42,6 +42,16 @@ export interface PatientFieldSpec {
   readonly identity: boolean;
   /** Patient data: redacted from logs (and the candidates for encryption at rest). */
   readonly sensitive: boolean;
+  /**
+   * Stored sealed (shared/crypto/envelope.ts) in `<column>_enc`, never in clear: the list of
+   * fields encrypted at rest is configured here (with a migration adding the column). Names
+   * and city stay in clear on purpose: the dashboard's name search is a substring search
+   * (ILIKE) that needs the text in an index to stay fast, which no encrypted form offers
+   * without leaking as much; a name alone is also the least sensitive part of a record.
+   */
+  readonly encrypted: boolean;
+  /** Exact lookups through a blind index in `<column>_bidx` (shared/crypto/blind-index.ts); encrypted fields only. */
+  readonly blindIndex?: boolean;
   /** Allowed values, when the normalizer yields a closed set. */
   readonly values?: readonly string[];
   /** Question labels and refs that mean this field, in normalized form (see normalizeLabel): English and German. */
@@ -58,6 +68,7 @@ export const PATIENT_FIELDS = [
     merge: "later-wins",
     identity: true,
     sensitive: true,
+    encrypted: false,
     description: "Given name(s)",
     labels: [
       "first name",
@@ -81,6 +92,7 @@ export const PATIENT_FIELDS = [
     merge: "later-wins",
     identity: true,
     sensitive: true,
+    encrypted: false,
     description: "Family name",
     labels: [
       "last name",
@@ -102,6 +114,7 @@ export const PATIENT_FIELDS = [
     merge: "later-wins",
     identity: false, // derived from first and last name, which are compared instead
     sensitive: true,
+    encrypted: false,
     description: "The whole name as written, or first and last name joined",
     labels: [
       "name",
@@ -130,6 +143,8 @@ export const PATIENT_FIELDS = [
     merge: "key",
     identity: false, // the key itself: submissions with another email are another patient
     sensitive: true,
+    encrypted: true,
+    blindIndex: true,
     description: "Email address, lower-cased; identifies the patient",
     labels: [
       "email",
@@ -155,6 +170,8 @@ export const PATIENT_FIELDS = [
     merge: "later-wins",
     identity: false,
     sensitive: true,
+    encrypted: true,
+    blindIndex: true,
     description: "Phone number in E.164",
     labels: [
       "phone",
@@ -190,6 +207,7 @@ export const PATIENT_FIELDS = [
     merge: "later-wins",
     identity: true,
     sensitive: true,
+    encrypted: true,
     description: "Date of birth (yyyy-mm-dd)",
     labels: [
       "date of birth",
@@ -219,6 +237,7 @@ export const PATIENT_FIELDS = [
     merge: "later-wins",
     identity: false,
     sensitive: true,
+    encrypted: false,
     values: ["male", "female", "diverse"],
     description: "Gender as answered (salutations count)",
     labels: ["gender", "sex", "geschlecht", "anrede", "salutation", "title salutation"],
@@ -231,6 +250,7 @@ export const PATIENT_FIELDS = [
     merge: "later-wins",
     identity: false,
     sensitive: true,
+    encrypted: true,
     description: "Street and house number",
     labels: [
       "street",
@@ -260,6 +280,7 @@ export const PATIENT_FIELDS = [
     merge: "later-wins",
     identity: false,
     sensitive: true,
+    encrypted: true,
     description: "Postal code",
     labels: [
       "postal code",
@@ -281,6 +302,7 @@ export const PATIENT_FIELDS = [
     merge: "later-wins",
     identity: false,
     sensitive: true,
+    encrypted: false,
     description: "City or town",
     labels: ["city", "town", "ort", "stadt", "wohnort", "city town", "place of residence", "locality"],
   },
@@ -292,6 +314,7 @@ export const PATIENT_FIELDS = [
     merge: "later-wins",
     identity: false,
     sensitive: true,
+    encrypted: false,
     description: "ISO 3166-1 alpha-2 code when recognised, else as written",
     labels: ["country", "land", "country of residence", "wohnland", "staat"],
   },
@@ -303,6 +326,7 @@ export const PATIENT_FIELDS = [
     merge: "later-wins",
     identity: false,
     sensitive: true,
+    encrypted: false,
     description: "Whether the privacy/consent question was accepted",
     labels: [
       "consent",
@@ -340,6 +364,7 @@ export const PATIENT_FIELDS = [
     merge: "later-wins",
     identity: false,
     sensitive: true,
+    encrypted: false,
     description: "The language the patient prefers to be addressed in, as answered",
     labels: [
       "preferred language",
@@ -381,3 +406,6 @@ export function patientField(name: CanonicalField): PatientFieldSpec {
 }
 
 export const SENSITIVE_FIELDS = PATIENT_FIELDS.filter((f) => f.sensitive);
+
+/** The fields stored sealed at rest (`encrypted` in the table). */
+export const ENCRYPTED_FIELDS: readonly PatientFieldSpec[] = PATIENT_FIELDS.filter((f) => f.encrypted);

@@ -7,6 +7,7 @@ import {
   devEntry,
   entry,
   env,
+  keyringConfig,
   readConfig,
   redisTlsConfig,
   sourcesFileConfig,
@@ -82,6 +83,8 @@ export const dashboardConfigSpec = {
   redisUrl: entry("REDIS_URL", env.redisUrl, "redis://127.0.0.1:6379", true),
   ...redisTlsConfig,
   sourcesFile: sourcesFileConfig,
+  // The keys that open patient data and search it by blind index (shared/crypto/keys.ts).
+  ...keyringConfig,
   /** "token=role" pairs, comma-separated; the public dev token only with HOOKLINE_ENV=development. */
   apiTokens: devEntry("DASHBOARD_API_TOKENS", apiTokens, `${DEV_CREDENTIALS.dashboardAdminToken}=admin`, true),
   cacheTtlSeconds: entry("CACHE_TTL_SECONDS", env.int(0, 86_400), "30"),

@@ -6,11 +6,14 @@ import { Elysia } from "elysia";
 import type { Row, Sql } from "postgres";
 import * as v from "valibot";
 import { recordAudit } from "../../shared/audit/writer.ts";
+import type { Keys } from "../../shared/crypto/keys.ts";
 import { mergeSubmission } from "../../shared/db/patient-merge.ts";
 import {
   type LockedPatient,
   lockPatient,
+  openSubmission,
   type StoredSubmission,
+  SUBMISSION_COLUMNS,
   submissionState,
   writePatients,
 } from "../../shared/db/patients.ts";
@@ -38,15 +41,15 @@ export interface ConflictDto {
 }
 
 const STATUSES = ["open", "accepted", "dismissed"] as const;
-const COLUMNS = "id, patient_id, event_id, fields, submission, submitted_at, status, created_at, resolved_at";
+const COLUMNS = `id, patient_id, event_id, fields, ${SUBMISSION_COLUMNS}, submitted_at, status, created_at, resolved_at`;
 
-function toDto(r: Row): ConflictDto {
+function toDto(keys: Keys, r: Row): ConflictDto {
   return {
     id: String(r.id),
     patientId: String(r.patient_id),
     eventId: r.event_id,
     fields: r.fields,
-    submission: r.submission,
+    submission: openSubmission(keys, r),
     submittedAt: r.submitted_at.toISOString(),
     status: r.status,
     createdAt: r.created_at.toISOString(),
@@ -61,6 +64,7 @@ const ResolveBody = v.object({ action: v.picklist(["accept", "dismiss"]) });
 /** A page of conflicts, newest first, after the `cursor` this API handed out; submissions masked for viewers. */
 async function page(
   sql: Sql,
+  keys: Keys,
   role: Role,
   query: Record<string, string | undefined>,
   filter: { status?: string; patientId?: string },
@@ -80,7 +84,7 @@ async function page(
           ${after ? sql`and id < ${after.id}::bigint` : sql``}
         order by id desc
         limit ${limit}`;
-      const conflicts = rows.map(toDto);
+      const conflicts = rows.map((r) => toDto(keys, r));
       return role === "viewer"
         ? conflicts.map((c) => ({ ...c, submission: maskPatientValues(c.submission) }))
         : conflicts;
@@ -91,20 +95,21 @@ async function page(
 
 export interface ConflictDeps {
   sql: Sql;
+  keys: Keys;
   patientCache: PatientCache<PatientDto>;
   log: Logger;
 }
 
 /** The conflict routes, as a plugin for the authenticated API. POST …/resolve writes: editor (access.ts). */
-export function conflictRoutes({ sql, patientCache, log }: ConflictDeps) {
+export function conflictRoutes({ sql, keys, patientCache, log }: ConflictDeps) {
   return new Elysia()
     .get("/api/v1/conflicts", (context) =>
-      page(sql, callerOf(context).role, context.query, { status: context.query.status ?? "open" }),
+      page(sql, keys, callerOf(context).role, context.query, { status: context.query.status ?? "open" }),
     )
     .get("/api/v1/patients/:id/conflicts", (context) => {
       const { params, query } = context;
       if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "patient id must be a number");
-      return page(sql, callerOf(context).role, query, { status: query.status, patientId: params.id });
+      return page(sql, keys, callerOf(context).role, query, { status: query.status, patientId: params.id });
     })
     .post("/api/v1/conflicts/:id/resolve", async (context) => {
       const { params, body } = context;
@@ -122,22 +127,30 @@ export function conflictRoutes({ sql, patientCache, log }: ConflictDeps) {
           return errorResponse(409, "conflict_resolved", `conflict ${params.id} is already ${row.status}`);
         let merged: { before: LockedPatient; after: LockedPatient } | undefined;
         if (action === "accept") {
-          const patient = await lockPatient(tx, String(row.patient_id));
+          const patient = await lockPatient(tx, keys, String(row.patient_id));
           if (patient) {
             const before = { ...patient }; // its state is replaced below, not changed
-            patient.state = mergeSubmission(patient.state, submissionState(row as never));
-            await writePatients(tx, [patient]);
+            patient.state = mergeSubmission(
+              patient.state,
+              submissionState({ ...row, submission: openSubmission(keys, row) } as never),
+            );
+            await writePatients(tx, keys, [patient]);
             merged = { before, after: patient };
           }
         }
         const [done] = await tx`
             update patient_conflicts set status = ${action === "accept" ? "accepted" : "dismissed"}, resolved_at = now()
             where id = ${params.id}::bigint returning ${tx.unsafe(COLUMNS)}`;
-        const resolved = toDto(done!);
+        const resolved = toDto(keys, done!);
         // Last: the audit lock is held from here to the commit.
         await recordAudit(
           tx,
-          conflictResolved(callerOf(context), action, { before: { ...toDto(row) }, after: { ...resolved } }, merged),
+          conflictResolved(
+            callerOf(context),
+            action,
+            { before: { ...toDto(keys, row) }, after: { ...resolved } },
+            merged,
+          ),
         );
         return resolved;
       });
@@ -147,6 +160,6 @@ export function conflictRoutes({ sql, patientCache, log }: ConflictDeps) {
       await patientCache
         .invalidate([outcome.patientId])
         .catch((error) => log.warn({ err: (error as Error).message }, "cache invalidation failed"));
-      return json({ conflict: outcome, patient: await getPatient(sql, outcome.patientId) });
+      return json({ conflict: outcome, patient: await getPatient(sql, keys, outcome.patientId) });
     });
 }

@@ -1,4 +1,8 @@
 import type { Sql } from "postgres";
+import type { Keys } from "../../shared/crypto/keys.ts";
+import { openCell, sealedColumn, WEBHOOK_EVENTS } from "../../shared/db/sealed.ts";
+
+const CANONICAL = sealedColumn(WEBHOOK_EVENTS, "canonical_enc");
 
 export interface EventDto {
   eventId: string;
@@ -23,14 +27,14 @@ export interface EventQuery {
   withCanonical: boolean;
 }
 
-export async function listEvents(sql: Sql, query: EventQuery): Promise<EventDto[]> {
+export async function listEvents(sql: Sql, keys: Keys, query: EventQuery): Promise<EventDto[]> {
   const before = query.before
     ? sql`and (received_at, event_id) < (${new Date(query.before.receivedAt)}, ${query.before.eventId})`
     : sql``;
   const rows = await sql`
     select event_id, source, received_at, submitted_at, form_id, provider_event_id, patient_id, content_type,
       stream_seq, trace_id
-      ${query.withCanonical ? sql`, canonical` : sql``}
+      ${query.withCanonical ? sql`, ${sql(CANONICAL.column)}, ${sql(CANONICAL.legacy)}` : sql``}
     from webhook_events
     where true
       ${query.source ? sql`and source = ${query.source}` : sql``}
@@ -48,6 +52,6 @@ export async function listEvents(sql: Sql, query: EventQuery): Promise<EventDto[
     contentType: r.content_type,
     streamSeq: r.stream_seq === null ? null : Number(r.stream_seq),
     traceId: r.trace_id,
-    ...(query.withCanonical ? { canonical: r.canonical } : {}),
+    ...(query.withCanonical ? { canonical: openCell(keys, CANONICAL, r[CANONICAL.column], r[CANONICAL.legacy]) } : {}),
   }));
 }

@@ -1,6 +1,10 @@
 // Form-specific data: which forms were seen, their questions, and their submissions'
 // answers, optionally narrowed to one question ("list a form's answers by question").
 import type { Sql } from "postgres";
+import type { Keys } from "../../shared/crypto/keys.ts";
+import { FORM_SUBMISSIONS, openCell, sealedColumn } from "../../shared/db/sealed.ts";
+
+const ANSWERS = sealedColumn(FORM_SUBMISSIONS, "answers_enc");
 
 export interface FormSummary {
   source: string;
@@ -45,19 +49,22 @@ export interface SubmissionQuery {
   before?: { submittedAt: string; eventId: string };
 }
 
-export async function formSubmissions(sql: Sql, q: SubmissionQuery) {
+export async function formSubmissions(sql: Sql, keys: Keys, q: SubmissionQuery) {
   const before = q.before
     ? sql`and (submitted_at, event_id) < (${q.before.submittedAt}::timestamptz, ${q.before.eventId})`
     : sql``;
   const rows = await sql`
-    select event_id, patient_id, submitted_at, answers
+    select event_id, patient_id, submitted_at, ${sql(ANSWERS.column)}, ${sql(ANSWERS.legacy)}
     from form_submissions
     where source = ${q.source} and form_id = ${q.formId}
       ${before}
     order by submitted_at desc, event_id desc
     limit ${q.limit}`;
   return rows.map((r) => {
-    const answers = r.answers as { label: string; value: unknown }[];
+    const answers = openCell(keys, ANSWERS, r[ANSWERS.column], r[ANSWERS.legacy]) as {
+      label: string;
+      value: unknown;
+    }[];
     const base = {
       eventId: r.event_id,
       patientId: r.patient_id === null ? null : String(r.patient_id),

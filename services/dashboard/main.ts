@@ -1,5 +1,6 @@
 // Composition root of the dashboard: config → Postgres, Redis → API + page; drains on SIGTERM.
 import { createRedis } from "../../shared/cache.ts";
+import { loadKeys } from "../../shared/crypto/keys.ts";
 import { createDb, databaseAnswers, reportDatabaseAtStart } from "../../shared/db/client.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
@@ -10,6 +11,7 @@ import { createDashboardApp } from "./app.ts";
 import { readDashboardConfig } from "./config.ts";
 
 const config = readDashboardConfig();
+const keys = loadKeys(config);
 const log = createLogger("dashboard", config.logLevel);
 const sources = loadSources(config.sourcesFile);
 // Every service reads NATS_URL; the dashboard never connects to NATS, so it is not judged.
@@ -21,6 +23,7 @@ reportDatabaseAtStart(sql, log);
 let draining = false;
 const app = createDashboardApp({
   sql,
+  keys,
   redis,
   sources,
   apiTokens: config.apiTokens,

@@ -4,6 +4,7 @@ import {
   databaseUrlConfig,
   entry,
   env,
+  keyringConfig,
   readConfig,
   redisTlsConfig,
   sourcesFileConfig,
@@ -20,6 +21,8 @@ export const projectorConfigSpec = {
   redisUrl: entry("REDIS_URL", env.redisUrl, "redis://127.0.0.1:6379", true),
   ...redisTlsConfig,
   sourcesFile: sourcesFileConfig,
+  // The keys that seal patient data at rest (shared/crypto/keys.ts reads them).
+  ...keyringConfig,
   batchSize: entry("BATCH_SIZE", env.int(1, 10_000), "500"),
   batchDelayMs: entry("BATCH_DELAY_MS", env.int(1, 60_000), "20"),
   concurrency: entry("PROJECT_CONCURRENCY", env.int(1, 16), "3"),

@@ -3,6 +3,7 @@
 // identity is recorded as a conflict and merges nothing.
 import type { TransactionSql } from "postgres";
 import { patientState } from "../../shared/audit/entities.ts";
+import type { Keys } from "../../shared/crypto/keys.ts";
 import {
   identityConflicts,
   MERGED_FIELDS,
@@ -96,7 +97,11 @@ export interface PatientsWritten {
  * waited for), then the existing ones are locked (`for update`, in email order). The rest
  * is decided here, on the locked rows, submission by submission, and written back at once.
  */
-export async function writeBatchPatients(tx: TransactionSql, events: DecodedEvent[]): Promise<PatientsWritten> {
+export async function writeBatchPatients(
+  tx: TransactionSql,
+  keys: Keys,
+  events: DecodedEvent[],
+): Promise<PatientsWritten> {
   const patientIdByEvent = new Map<string, string>();
   const all = events.map(submission);
   const withEmail = all.filter((s) => s.email);
@@ -120,13 +125,14 @@ export async function writeBatchPatients(tx: TransactionSql, events: DecodedEven
     if (attempt > 3)
       throw Object.assign(new Error("patients kept vanishing while being locked"), { code: "patients_unstable" });
     const firstByEmail = new Map(pending.map((s) => [s.email!, s]));
-    for (const r of await insertPatients(tx, pending, true)) {
+    for (const r of await insertPatients(tx, keys, pending, true)) {
       const patient = { id: r.id, email: r.email, eventsCount: 1, state: firstByEmail.get(r.email!)!.state };
       locked.set(r.email!, patient);
       created(patient, patient.state.lastEventId);
     }
     const existing = await lockPatientsByEmail(
       tx,
+      keys,
       pending.filter((s) => !locked.has(s.email!)).map((s) => s.email!),
     );
     for (const p of existing) {
@@ -154,11 +160,11 @@ export async function writeBatchPatients(tx: TransactionSql, events: DecodedEven
       latest.set(patient, after);
     }
   }
-  await writePatients(tx, [...changed]);
-  await insertConflicts(tx, conflicts);
+  await writePatients(tx, keys, [...changed]);
+  await insertConflicts(tx, keys, conflicts);
 
   const byEvent = new Map(anonymous.map((s) => [s.state.lastEventId, s]));
-  for (const r of await insertPatients(tx, anonymous, false)) {
+  for (const r of await insertPatients(tx, keys, anonymous, false)) {
     patientIdByEvent.set(r.first_event_id, r.id);
     created({ id: r.id, email: null, eventsCount: 1, state: byEvent.get(r.first_event_id)!.state }, r.first_event_id);
   }

@@ -4,7 +4,9 @@
 // records each delivery's receipt (outcome "duplicate").
 import type { Sql, TransactionSql } from "postgres";
 import { recordAudit } from "../../shared/audit/writer.ts";
-import { type Cell, textColumn } from "../../shared/db/arrays.ts";
+import type { Keys } from "../../shared/crypto/keys.ts";
+import { byteaColumn, type Cell, textColumn } from "../../shared/db/arrays.ts";
+import { FORM_SUBMISSIONS, sealCell, sealedColumn, WEBHOOK_EVENTS } from "../../shared/db/sealed.ts";
 import { batchEntries } from "./audit.ts";
 import type { DecodedEvent } from "./decode.ts";
 import { ensurePartitions, isMissingPartition } from "./partitions.ts";
@@ -19,10 +21,12 @@ export interface BatchResult {
   conflicts: number;
 }
 
-export async function projectBatch(sql: Sql, events: DecodedEvent[]): Promise<BatchResult> {
+export async function projectBatch(sql: Sql, keys: Keys, events: DecodedEvent[]): Promise<BatchResult> {
   if (events.length === 0) return { inserted: 0, duplicates: 0, patientIds: [], conflicts: 0 };
+  // Sealed before the transaction, so its locks are not held while encrypting.
+  const sealed = sealEvents(keys, events);
   try {
-    return await writeBatch(sql, events);
+    return await writeBatch(sql, keys, events, sealed);
   } catch (error) {
     if (!isMissingPartition(error)) throw error;
     // An event from a month with no partition (a replayed old event; maintenance keeps the
@@ -32,24 +36,53 @@ export async function projectBatch(sql: Sql, events: DecodedEvent[]): Promise<Ba
       sql,
       events.map((e) => e.receivedAt),
     );
-    return writeBatch(sql, events);
+    return writeBatch(sql, keys, events, sealed);
   }
+}
+
+const BODY = sealedColumn(WEBHOOK_EVENTS, "body_enc");
+const CANONICAL = sealedColumn(WEBHOOK_EVENTS, "canonical_enc");
+const ANSWERS = sealedColumn(FORM_SUBMISSIONS, "answers_enc");
+
+/** What an event stores sealed: its raw body, its canonical form and its form answers. */
+interface SealedEvent {
+  body: Buffer | null;
+  canonical: Buffer | null;
+  answers: Buffer | null;
+}
+
+function sealEvents(keys: Keys, events: DecodedEvent[]): Map<string, SealedEvent> {
+  return new Map(
+    events.map((e) => [
+      e.eventId,
+      {
+        body: sealCell(keys, BODY, e.body),
+        canonical: sealCell(keys, CANONICAL, { ...e.event, eventId: e.eventId }),
+        answers: e.event.formId ? sealCell(keys, ANSWERS, e.event.answers) : null,
+      },
+    ]),
+  );
 }
 
 /**
  * The batch's one transaction: admit new event ids, then patients, raw events, form data, and
  * last the audit entries (a receipt a message, the patients written), whose lock is held to the commit.
  */
-async function writeBatch(sql: Sql, events: DecodedEvent[]): Promise<BatchResult> {
+async function writeBatch(
+  sql: Sql,
+  keys: Keys,
+  events: DecodedEvent[],
+  sealed: Map<string, SealedEvent>,
+): Promise<BatchResult> {
   const { inserted, conflicts, patientIds } = await sql.begin(async (tx) => {
     const accepted = await admitNewEvents(tx, events);
     const written =
       accepted.length > 0
-        ? await writeBatchPatients(tx, accepted)
+        ? await writeBatchPatients(tx, keys, accepted)
         : { patientIdByEvent: new Map<string, string>(), conflicts: 0, effects: new Map() };
     if (accepted.length > 0) {
-      await insertRawEvents(tx, accepted, written.patientIdByEvent);
-      await insertFormData(tx, accepted, written.patientIdByEvent);
+      await insertRawEvents(tx, accepted, written.patientIdByEvent, sealed);
+      await insertFormData(tx, accepted, written.patientIdByEvent, sealed);
     }
     await recordAudit(tx, batchEntries(events, { ...written, admitted: new Set(accepted.map((e) => e.eventId)) }));
     return {
@@ -81,25 +114,27 @@ async function admitNewEvents(tx: TransactionSql, events: DecodedEvent[]): Promi
   return unique.filter((e) => fresh.has(e.eventId));
 }
 
-/** The raw events (bytes as received, canonical form, trace id), linked to their patients. */
+/** The raw events (bytes as received and canonical form, both sealed; trace id), linked to their patients. */
 async function insertRawEvents(
   tx: TransactionSql,
   accepted: DecodedEvent[],
   patientIdByEvent: Map<string, string>,
+  sealed: Map<string, SealedEvent>,
 ): Promise<void> {
   const col = <T>(rows: readonly T[], value: (row: T) => Cell) => textColumn(tx, rows, value);
   await tx`
     insert into webhook_events (event_id, received_at, source, stream_seq, content_type, provider_event_id, form_id,
-      submitted_at, patient_id, body, trace_id, canonical)
+      submitted_at, patient_id, body_enc, trace_id, canonical_enc)
     select * from unnest(
       ${col(accepted, (e) => e.eventId)}::text[], ${col(accepted, (e) => e.receivedAt)}::timestamptz[],
       ${col(accepted, (e) => e.event.source)}::text[], ${col(accepted, (e) => e.streamSeq)}::bigint[],
       ${col(accepted, (e) => e.contentType)}::text[], ${col(accepted, (e) => e.event.providerEventId)}::text[],
       ${col(accepted, (e) => e.event.formId)}::text[],
       ${col(accepted, (e) => new Date(e.event.submittedAt))}::timestamptz[],
-      ${col(accepted, (e) => patientIdByEvent.get(e.eventId))}::bigint[], ${col(accepted, (e) => e.body)}::text[],
+      ${col(accepted, (e) => patientIdByEvent.get(e.eventId))}::bigint[],
+      ${byteaColumn(tx, accepted, (e) => sealed.get(e.eventId)!.body)}::bytea[],
       ${col(accepted, (e) => e.traceId)}::text[],
-      ${col(accepted, (e) => JSON.stringify({ ...e.event, eventId: e.eventId }))}::jsonb[])`;
+      ${byteaColumn(tx, accepted, (e) => sealed.get(e.eventId)!.canonical)}::bytea[])`;
 }
 
 interface QuestionCount {
@@ -139,18 +174,19 @@ async function insertFormData(
   tx: TransactionSql,
   accepted: DecodedEvent[],
   patientIdByEvent: Map<string, string>,
+  sealed: Map<string, SealedEvent>,
 ): Promise<void> {
   const withForm = accepted.filter((e) => e.event.formId);
   if (withForm.length === 0) return;
   const col = <T>(rows: readonly T[], value: (row: T) => Cell) => textColumn(tx, rows, value);
   await tx`
-    insert into form_submissions (event_id, source, form_id, patient_id, submitted_at, answers)
+    insert into form_submissions (event_id, source, form_id, patient_id, submitted_at, answers_enc)
     select * from unnest(
       ${col(withForm, (e) => e.eventId)}::text[], ${col(withForm, (e) => e.event.source)}::text[],
       ${col(withForm, (e) => e.event.formId)}::text[],
       ${col(withForm, (e) => patientIdByEvent.get(e.eventId))}::bigint[],
       ${col(withForm, (e) => new Date(e.event.submittedAt))}::timestamptz[],
-      ${col(withForm, (e) => JSON.stringify(e.event.answers))}::jsonb[])`;
+      ${byteaColumn(tx, withForm, (e) => sealed.get(e.eventId)!.answers)}::bytea[])`;
   const qs = countQuestions(withForm);
   await tx`
     insert into form_questions (source, form_id, label, field_id, field_type, answers_count)

@@ -16,3 +16,17 @@ const asText = (v: Cell): string | null =>
 export function textColumn<T>(sql: Pick<Sql, "array">, rows: readonly T[], value: (row: T) => Cell) {
   return sql.array(rows.map((r) => asText(value(r))) as string[], 25);
 }
+
+/**
+ * One bytea column of `rows` as a single parameter, like textColumn: each value in bytea's hex
+ * text form, to be cast with `::bytea[]` next to the parameter.
+ */
+export function byteaColumn<T>(sql: Pick<Sql, "array">, rows: readonly T[], value: (row: T) => Uint8Array | null) {
+  return sql.array(
+    rows.map((r) => {
+      const v = value(r);
+      return v ? `\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("hex")}` : null;
+    }) as string[],
+    25,
+  );
+}

@@ -1,9 +1,13 @@
 // Patient rows in SQL for the merge rule in patient-merge.ts: creating patients, reading
 // them under a row lock, writing merged states back, and recording conflicts. Column
-// lists and types are derived from MERGED_FIELDS and the field table.
+// lists and types are derived from MERGED_FIELDS and the field table. Encrypted fields,
+// answers and conflict submissions are sealed here on the way in and opened on the way out
+// (sealed.ts); the patient's key is its email's blind index.
 import type { Row, TransactionSql } from "postgres";
+import { lookupIndexes } from "../crypto/blind-index.ts";
+import type { Keys } from "../crypto/keys.ts";
 import { patientField, selectColumn } from "../patient-fields.ts";
-import { textColumn } from "./arrays.ts";
+import { byteaColumn, type Cell, textColumn } from "./arrays.ts";
 import {
   type IdentityField,
   MERGED_FIELDS,
@@ -11,20 +15,43 @@ import {
   type PatientState,
   type PatientValues,
 } from "./patient-merge.ts";
+import {
+  type BlindIndexColumn,
+  indexCell,
+  openCell,
+  PATIENT_CONFLICTS,
+  PATIENTS,
+  type SealedColumn,
+  sealCell,
+  sealedColumn,
+} from "./sealed.ts";
 
-const columnOf = (field: MergedField) => patientField(field).column;
-const pgType = (field: MergedField) => patientField(field).type;
-const MERGED_COLUMNS = MERGED_FIELDS.map(columnOf).join(", ");
+const EMAIL = sealedColumn(PATIENTS, "email_enc");
+const ANSWERS = sealedColumn(PATIENTS, "answers_enc");
+const SUBMISSION = sealedColumn(PATIENT_CONFLICTS, "submission_enc");
+const indexOf = (column: string) => PATIENTS.blindIndexes.find((i) => i.of === column);
+const EMAIL_INDEX = indexOf(EMAIL.column)!;
+
+/** How each merged field is stored: in clear in its column, or sealed (and maybe blind-indexed). */
+const FIELDS = MERGED_FIELDS.map((name) => {
+  const spec = patientField(name);
+  const sealed = spec.encrypted ? sealedColumn(PATIENTS, `${spec.column}_enc`) : undefined;
+  return { name, spec, sealed, index: sealed && indexOf(sealed.column) };
+});
+
 const READ_COLUMNS = [
   "id",
-  "email",
+  EMAIL.column,
+  EMAIL.legacy,
   "events_count",
-  "answers",
+  ANSWERS.column,
+  ANSWERS.legacy,
   "source",
   "form_id",
   "last_event_id",
   "submitted_at",
-  ...MERGED_FIELDS.map((f) => selectColumn(patientField(f))),
+  // A sealed field's legacy column too: rows written before encryption still have it in clear.
+  ...FIELDS.flatMap((f) => (f.sealed ? [f.sealed.column, selectColumn(f.spec)] : [selectColumn(f.spec)])),
 ].join(", ");
 
 /** A patient read under `for update`: nobody else changes it until this transaction ends. */
@@ -35,16 +62,17 @@ export interface LockedPatient {
   state: PatientState;
 }
 
-function lockedPatient(r: Row): LockedPatient {
+function lockedPatient(keys: Keys, r: Row): LockedPatient {
   const values = {} as Record<MergedField, unknown>;
-  for (const f of MERGED_FIELDS) values[f] = r[columnOf(f)];
+  for (const f of FIELDS)
+    values[f.name] = f.sealed ? openCell(keys, f.sealed, r[f.sealed.column], r[f.spec.column]) : r[f.spec.column];
   return {
     id: String(r.id),
-    email: r.email,
+    email: openCell(keys, EMAIL, r[EMAIL.column], r[EMAIL.legacy]) as string | null,
     eventsCount: r.events_count,
     state: {
       values: values as PatientValues,
-      answers: r.answers,
+      answers: (openCell(keys, ANSWERS, r[ANSWERS.column], r[ANSWERS.legacy]) ?? {}) as Record<string, unknown>,
       source: r.source,
       formId: r.form_id,
       lastEventId: r.last_event_id,
@@ -53,25 +81,83 @@ function lockedPatient(r: Row): LockedPatient {
   };
 }
 
-/** The merged fields of `rows` as unnest arguments, each preceded by a comma. */
-function mergedArguments<T>(tx: TransactionSql, rows: readonly T[], state: (row: T) => PatientState) {
-  return MERGED_FIELDS.map((f) => tx`, ${textColumn(tx, rows, (r) => state(r).values[f])}::${tx.unsafe(pgType(f))}[]`);
+/** A column written for a patient: its name, its SQL type and its value, from the patient's email and state. */
+interface WriteColumn {
+  name: string;
+  type: string;
+  value: (p: { email: string | null; state: PatientState }, keys: Keys) => Cell | Buffer;
 }
 
-/** Locks the patients with these emails, in email order (concurrent batches lock in the same order). */
-export async function lockPatientsByEmail(tx: TransactionSql, emails: readonly string[]): Promise<LockedPatient[]> {
+const sealedValue = (col: SealedColumn, value: (p: { email: string | null; state: PatientState }) => unknown) =>
+  ({ name: col.column, type: "bytea", value: (p, keys) => sealCell(keys, col, value(p)) }) satisfies WriteColumn;
+const indexValue = (index: BlindIndexColumn, value: (p: { email: string | null; state: PatientState }) => unknown) =>
+  ({
+    name: index.column,
+    type: "bytea",
+    value: (p, keys) => indexCell(keys, index, value(p) as string | null),
+  }) satisfies WriteColumn;
+
+/** What every write of a patient sets (but its first event and count): the same for inserts and updates. */
+const STATE_COLUMNS: WriteColumn[] = [
+  sealedValue(EMAIL, (p) => p.email),
+  indexValue(EMAIL_INDEX, (p) => p.email),
+  sealedValue(ANSWERS, (p) => p.state.answers),
+  { name: "source", type: "text", value: (p) => p.state.source },
+  { name: "form_id", type: "text", value: (p) => p.state.formId },
+  { name: "last_event_id", type: "text", value: (p) => p.state.lastEventId },
+  { name: "submitted_at", type: "timestamptz", value: (p) => p.state.submittedAt },
+  ...FIELDS.flatMap((f): WriteColumn[] =>
+    f.sealed
+      ? [
+          sealedValue(f.sealed, (p) => p.state.values[f.name]),
+          ...(f.index ? [indexValue(f.index, (p) => p.state.values[f.name])] : []),
+        ]
+      : [{ name: f.spec.column, type: f.spec.type, value: (p) => p.state.values[f.name] as Cell }],
+  ),
+];
+
+/** The columns of `rows` as unnest arguments, each preceded by a comma. */
+function unnestArguments<T extends { email: string | null; state: PatientState }>(
+  tx: TransactionSql,
+  keys: Keys,
+  columns: readonly WriteColumn[],
+  rows: readonly T[],
+) {
+  return columns.map((c) =>
+    c.type === "bytea"
+      ? tx`, ${byteaColumn(tx, rows, (r) => c.value(r, keys) as Buffer | null)}::bytea[]`
+      : tx`, ${textColumn(tx, rows, (r) => c.value(r, keys) as Cell)}::${tx.unsafe(c.type)}[]`,
+  );
+}
+
+/** The plaintext columns of rows written before encryption: every write clears them. */
+const LEGACY_CLEARED = [EMAIL.legacy, ANSWERS.legacy, ...FIELDS.flatMap((f) => (f.sealed ? [f.sealed.legacy] : []))]
+  .map((c) => `${c} = null`)
+  .join(", ");
+
+/**
+ * Locks the patients with these emails (found by their blind index under every index key, so
+ * rows not yet rebuilt under a new one are found too), in index order (concurrent batches lock
+ * in the same order).
+ */
+export async function lockPatientsByEmail(
+  tx: TransactionSql,
+  keys: Keys,
+  emails: readonly string[],
+): Promise<LockedPatient[]> {
   if (emails.length === 0) return [];
+  const indexes = emails.flatMap((e) => lookupIndexes(keys.blindIndex, "email", e));
   const rows = await tx`
     select ${tx.unsafe(READ_COLUMNS)} from patients
-    where email = any(${textColumn(tx, emails, (e) => e)}::text[])
-    order by email
+    where ${tx.unsafe(EMAIL_INDEX.column)} = any(${byteaColumn(tx, indexes, (i) => i)}::bytea[])
+    order by ${tx.unsafe(EMAIL_INDEX.column)}
     for update`;
-  return rows.map(lockedPatient);
+  return rows.map((r) => lockedPatient(keys, r));
 }
 
-export async function lockPatient(tx: TransactionSql, id: string): Promise<LockedPatient | null> {
+export async function lockPatient(tx: TransactionSql, keys: Keys, id: string): Promise<LockedPatient | null> {
   const [row] = await tx`select ${tx.unsafe(READ_COLUMNS)} from patients where id = ${id}::bigint for update`;
-  return row ? lockedPatient(row) : null;
+  return row ? lockedPatient(keys, row) : null;
 }
 
 export interface NewPatient {
@@ -83,51 +169,53 @@ export interface NewPatient {
 /**
  * Creates a patient from each row's first submission, in the order given. With
  * `skipExisting`, an email that already has a patient (or gets one from a concurrent
- * transaction, which this waits for) is skipped and absent from the result.
+ * transaction, which this waits for) is skipped and absent from the result; so is one whose
+ * patient is still indexed under a previous blind-index key (a rebuild in progress).
  */
-export async function insertPatients(tx: TransactionSql, rows: readonly NewPatient[], skipExisting: boolean) {
+export async function insertPatients(
+  tx: TransactionSql,
+  keys: Keys,
+  rows: readonly NewPatient[],
+  skipExisting: boolean,
+): Promise<{ id: string; email: string | null; first_event_id: string }[]> {
   if (rows.length === 0) return [];
-  return tx<{ id: string; email: string | null; first_event_id: string }[]>`
-    insert into patients (email, answers, source, form_id, first_event_id, last_event_id, submitted_at,
-      ${tx.unsafe(MERGED_COLUMNS)})
-    select * from unnest(
-      ${textColumn(tx, rows, (r) => r.email)}::text[],
-      ${textColumn(tx, rows, (r) => JSON.stringify(r.state.answers))}::jsonb[],
-      ${textColumn(tx, rows, (r) => r.state.source)}::text[], ${textColumn(tx, rows, (r) => r.state.formId)}::text[],
-      ${textColumn(tx, rows, (r) => r.state.lastEventId)}::text[],
-      ${textColumn(tx, rows, (r) => r.state.lastEventId)}::text[],
-      ${textColumn(tx, rows, (r) => r.state.submittedAt)}::timestamptz[]
-      ${mergedArguments(tx, rows, (r) => r.state)})
-    ${skipExisting ? tx`on conflict (email) do nothing` : tx``}
-    returning id, email, first_event_id`;
+  const columns = STATE_COLUMNS.map((c) => c.name).join(", ");
+  // The email's index under each previous key, one unnest column a key.
+  const previous = skipExisting ? keys.blindIndex.keys.slice(1) : [];
+  const previousArgs = previous.map(
+    (_, i) =>
+      tx`, ${byteaColumn(tx, rows, (r) => (r.email ? (lookupIndexes(keys.blindIndex, "email", r.email)[i + 1] ?? null) : null))}::bytea[]`,
+  );
+  const previousNames = previous.map((_, i) => `, prev_${i}`).join("");
+  const notIndexedBefore = previous.length
+    ? tx`where not exists (select 1 from patients p where p.${tx.unsafe(EMAIL_INDEX.column)} in (${tx.unsafe(previous.map((_, i) => `u.prev_${i}`).join(", "))}))`
+    : tx``;
+  const inserted = await tx<{ id: string; first_event_id: string }[]>`
+    insert into patients (first_event_id, ${tx.unsafe(columns)})
+    select first_event_id, ${tx.unsafe(columns)} from unnest(
+      ${textColumn(tx, rows, (r) => r.state.lastEventId)}::text[]
+      ${unnestArguments(tx, keys, STATE_COLUMNS, rows)}
+      ${previousArgs.length ? previousArgs : tx``}
+    ) as u(first_event_id, ${tx.unsafe(columns)}${tx.unsafe(previousNames)})
+    ${notIndexedBefore}
+    ${skipExisting ? tx`on conflict (${tx.unsafe(EMAIL_INDEX.column)}) do nothing` : tx``}
+    returning id, first_event_id`;
+  const emailByEvent = new Map(rows.map((r) => [r.state.lastEventId, r.email]));
+  return inserted.map((r) => ({ ...r, email: emailByEvent.get(r.first_event_id) ?? null }));
 }
 
-/** Writes locked patients back with their new state and count. */
-export async function writePatients(tx: TransactionSql, patients: readonly LockedPatient[]): Promise<void> {
+/** Writes locked patients back with their new state and count (sealed under the current keys). */
+export async function writePatients(tx: TransactionSql, keys: Keys, patients: readonly LockedPatient[]): Promise<void> {
   if (patients.length === 0) return;
-  const assignments = [
-    "answers",
-    "source",
-    "form_id",
-    "last_event_id",
-    "submitted_at",
-    "events_count",
-    ...MERGED_FIELDS.map(columnOf),
-  ]
-    .map((c) => `${c} = u.${c}`)
-    .join(", ");
+  const names = STATE_COLUMNS.map((c) => c.name);
+  const assignments = [...names, "events_count"].map((c) => `${c} = u.${c}`).join(", ");
   await tx`
-    update patients p set ${tx.unsafe(assignments)}, updated_at = now()
+    update patients p set ${tx.unsafe(assignments)}, ${tx.unsafe(LEGACY_CLEARED)}, updated_at = now()
     from unnest(
       ${textColumn(tx, patients, (p) => p.id)}::bigint[],
-      ${textColumn(tx, patients, (p) => JSON.stringify(p.state.answers))}::jsonb[],
-      ${textColumn(tx, patients, (p) => p.state.source)}::text[],
-      ${textColumn(tx, patients, (p) => p.state.formId)}::text[],
-      ${textColumn(tx, patients, (p) => p.state.lastEventId)}::text[],
-      ${textColumn(tx, patients, (p) => p.state.submittedAt)}::timestamptz[],
       ${textColumn(tx, patients, (p) => p.eventsCount)}::int[]
-      ${mergedArguments(tx, patients, (p) => p.state)}
-    ) as u(id, answers, source, form_id, last_event_id, submitted_at, events_count, ${tx.unsafe(MERGED_COLUMNS)})
+      ${unnestArguments(tx, keys, STATE_COLUMNS, patients)}
+    ) as u(id, events_count, ${tx.unsafe(names.join(", "))})
     where p.id = u.id`;
 }
 
@@ -146,7 +234,11 @@ export interface StoredSubmission extends PatientValues {
   answers: Record<string, unknown>;
 }
 
-export async function insertConflicts(tx: TransactionSql, conflicts: readonly NewConflict[]): Promise<void> {
+export async function insertConflicts(
+  tx: TransactionSql,
+  keys: Keys,
+  conflicts: readonly NewConflict[],
+): Promise<void> {
   if (conflicts.length === 0) return;
   const stored = (c: NewConflict): StoredSubmission => ({
     ...c.submission.values,
@@ -155,15 +247,23 @@ export async function insertConflicts(tx: TransactionSql, conflicts: readonly Ne
     answers: c.submission.answers,
   });
   await tx`
-    insert into patient_conflicts (patient_id, event_id, fields, submission, submitted_at)
+    insert into patient_conflicts (patient_id, event_id, fields, ${tx.unsafe(SUBMISSION.column)}, submitted_at)
     select patient_id, event_id, fields::text[], submission, submitted_at from unnest(
       ${textColumn(tx, conflicts, (c) => c.patientId)}::bigint[],
       ${textColumn(tx, conflicts, (c) => c.submission.lastEventId)}::text[],
       ${textColumn(tx, conflicts, (c) => `{${c.fields.join(",")}}`)}::text[] /* each an array literal */,
-      ${textColumn(tx, conflicts, (c) => JSON.stringify(stored(c)))}::jsonb[],
+      ${byteaColumn(tx, conflicts, (c) => sealCell(keys, SUBMISSION, stored(c)))}::bytea[],
       ${textColumn(tx, conflicts, (c) => c.submission.submittedAt)}::timestamptz[]
     ) as u(patient_id, event_id, fields, submission, submitted_at)
     on conflict (event_id) do nothing`;
+}
+
+/** The columns that hold a conflict's submission (sealed, or in clear for a conflict from before encryption). */
+export const SUBMISSION_COLUMNS = `${SUBMISSION.column}, ${SUBMISSION.legacy}`;
+
+/** A conflict row's submission (read with SUBMISSION_COLUMNS), opened. */
+export function openSubmission(keys: Keys, row: Row): StoredSubmission {
+  return openCell(keys, SUBMISSION, row[SUBMISSION.column], row[SUBMISSION.legacy]) as StoredSubmission;
 }
 
 /** A stored conflict's submission back as the PatientState it was. */

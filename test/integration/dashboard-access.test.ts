@@ -20,6 +20,7 @@ import type { Sql } from "../../shared/db/client.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
 import { loadSources } from "../../shared/sources/index.ts";
+import { TEST_KEYS } from "../keys.ts";
 import { freshDatabase, ROOT, waitFor } from "./harness.ts";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1";
@@ -35,6 +36,7 @@ const tokens = {} as Record<Role, { token: string; id: string }>;
 const newApp = () =>
   createDashboardApp({
     sql,
+    keys: TEST_KEYS,
     redis,
     sources: loadSources(join(ROOT, "ops/dev/sources.yaml"), { HOOKLINE_ENV: "development" }),
     apiTokens: "env-admin-token-0123456789=admin",

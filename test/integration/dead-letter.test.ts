@@ -6,6 +6,7 @@ import { headers } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import type { Sql } from "../../shared/db/client.ts";
 import { DLQ_STREAM, H } from "../../shared/nats.ts";
+import { patientByEmail } from "../keys.ts";
 import {
   type Cluster,
   DATABASE_URL,
@@ -88,7 +89,7 @@ test("a stored message the projector cannot parse goes to the DLQ and does not b
   expect(new TextDecoder().decode(dead.data)).toBe('["an","array"]');
   await waitFor(
     "later event projected",
-    async () => (await sql`select 1 from patients where email = 'after-poison@example.com'`).length === 1,
+    async () => (await patientByEmail(sql, "after-poison@example.com")) !== undefined,
   );
   const [poison] = await sql`select count(*)::int as n from webhook_events where event_id = 'evt_poison'`;
   expect(poison!.n).toBe(0);
@@ -122,8 +123,7 @@ test("a dead letter can be replayed once its cause is fixed (ops/hookline dlq re
 
   await waitFor(
     "replayed event projected",
-    async () =>
-      (await sql`select first_name from patients where email = 'replayed@example.com'`)[0]?.first_name === "Rita",
+    async () => (await patientByEmail(sql, "replayed@example.com"))?.first_name === "Rita",
   );
   const left = (await dlqMessages()).filter((m) => m.header.get(H.reasonCode) === "unknown_source");
   expect(left).toHaveLength(0);

@@ -8,6 +8,7 @@ import { headers, type NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { DLQ_STREAM, H, STREAM } from "../../shared/nats.ts";
 import { NS_PER_DAY } from "../../shared/stream-limits.ts";
+import { patientByEmail } from "../keys.ts";
 import { type Cluster, postWebhook, signGeneric, startCluster, waitFor } from "./harness.ts";
 
 const DLQ_MAX_BYTES = 2048;
@@ -69,7 +70,7 @@ test("a full DLQ refuses: the ingress answers 503 queue_full, the projector keep
   expect(good.status).toBe(200);
   await waitFor(
     "good event projected",
-    async () => (await cluster.sql`select 1 from patients where email = 'dlq-full-good@example.com'`).length === 1,
+    async () => (await patientByEmail(cluster.sql, "dlq-full-good@example.com")) !== undefined,
   );
   await waitFor(
     "dead-lettering refused",

@@ -1,6 +1,8 @@
 // Real parts for integration tests: a nats-server per test file (so a test can stop and
 // restart it), the shared Postgres and Redis that ./ops/test starts, and the services as
 // real processes (bun services/<name>/main.ts) on free ports.
+
+import { randomBytes } from "node:crypto";
 import {
   chmodSync,
   chownSync,
@@ -20,6 +22,7 @@ import { signStandardWebhook } from "../../shared/crypto/standard-webhooks.ts";
 import { createDb, type Sql } from "../../shared/db/client.ts";
 import { migrate } from "../../shared/db/migrate.ts";
 import { DEV_CREDENTIALS } from "../../shared/dev-credentials.ts";
+import { keyEnv } from "../keys.ts";
 
 export const ROOT = join(import.meta.dir, "..", "..");
 export const DATABASE_URL =
@@ -62,6 +65,8 @@ export async function waitFor<T>(
 export interface NatsServer {
   url: string;
   monitorUrl: string;
+  /** JetStream's store directory (encrypted at rest, as ./ops/up runs it). */
+  store: string;
   start(): Promise<void>;
   stop(): Promise<void>;
   dispose(): Promise<void>;
@@ -79,6 +84,11 @@ export async function startNats(options: { tls?: ServerTls } = {}): Promise<Nats
   const port = await freePort();
   const monitor = await freePort();
   const store = mkdtempSync(join(tmpdir(), "hookline-nats-"));
+  // JetStream encrypts its store, as ./ops/up's does (ops/lib.sh start_nats): the key comes in
+  // through $JS_KEY, so it is in no file; the config file sits beside the store, not in it.
+  const config = `${store}.conf`;
+  writeFileSync(config, `jetstream {\n  store_dir: "${store}"\n  cipher: aes\n  key: $JS_KEY\n}\n`);
+  const jsKey = randomBytes(32).toString("base64");
   const { tls } = options;
   // With tls the server requires it (and with clientCa, client certificates); monitoring stays HTTP.
   const tlsArgs = tls
@@ -95,10 +105,12 @@ export async function startNats(options: { tls?: ServerTls } = {}): Promise<Nats
   const server: NatsServer = {
     url: `${tls ? "tls" : "nats"}://127.0.0.1:${port}`,
     monitorUrl: `http://127.0.0.1:${monitor}`,
+    store,
     async start() {
       proc = Bun.spawn(
-        ["nats-server", "-a", "127.0.0.1", "-p", String(port), "-m", String(monitor), "-js", "-sd", store, ...tlsArgs],
+        ["nats-server", "-c", config, "-a", "127.0.0.1", "-p", String(port), "-m", String(monitor), ...tlsArgs],
         {
+          env: { ...process.env, JS_KEY: jsKey },
           stdout: "ignore",
           stderr: "ignore",
         },
@@ -114,6 +126,7 @@ export async function startNats(options: { tls?: ServerTls } = {}): Promise<Nats
     async dispose() {
       await server.stop();
       rmSync(store, { recursive: true, force: true });
+      rmSync(config, { force: true });
     },
   };
   await server.start();
@@ -139,6 +152,8 @@ export function serviceEnv(env: Record<string, string> = {}): Record<string, str
     DATABASE_URL,
     REDIS_URL,
     HOOKLINE_SOURCES: join(ROOT, "ops/dev/sources.yaml"),
+    // This test process's keys (test/keys.ts), so the test can open what the services sealed.
+    ...keyEnv(),
     ...env,
   };
 }
@@ -197,6 +212,8 @@ export async function freshDatabase(): Promise<Sql> {
   const sql = createDb(DATABASE_URL, { name: "hookline-test", max: 4 });
   await migrate(sql);
   await sql`truncate webhook_event_ids, webhook_events, patients, form_submissions, form_questions restart identity cascade`;
+  // Rows sealed by another test process's keys are gone; so is any backlog of rows in clear.
+  await sql`truncate encryption_backlog`;
   return sql;
 }
 

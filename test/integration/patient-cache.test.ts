@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, beforeEach, expect, test } from "bun:test";
 import Redis from "ioredis";
 import { createPatientCache } from "../../shared/patient-cache.ts";
+import { TEST_KEYS } from "../keys.ts";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1";
 let redis: Redis;
@@ -17,7 +18,7 @@ beforeEach(async () => {
 });
 
 type Row = { id: string; city: string };
-const reader = () => createPatientCache<Row>(redis, { ttlSeconds: 60 });
+const reader = () => createPatientCache<Row>(redis, { ttlSeconds: 60, keys: TEST_KEYS.data });
 // The projector only invalidates; it keeps no entries.
 const writer = () => createPatientCache<Row>(redis);
 
@@ -73,4 +74,23 @@ test("a TTL of 0 caches nothing and leaves Redis alone", async () => {
   if (r.hit) throw new Error("expected a miss");
   expect(await off.put("9", r.generation, { id: "9", city: "X" })).toBe(false);
   expect(await redis.keys("hookline:patient:*")).toEqual([]);
+});
+
+test("entries are sealed for their patient, expire, and never hold a value in clear", async () => {
+  const dashboard = reader();
+  const r = await dashboard.get("10");
+  if (r.hit) throw new Error("expected a miss");
+  await dashboard.put("10", r.generation, { id: "10", city: "Clear Town" });
+  const key = "hookline:patient:{10}:entry";
+  const raw = (await redis.getBuffer(key))!;
+  expect(raw.includes(Buffer.from("Clear Town"))).toBe(false);
+  expect((await redis.dump(key))?.includes("Clear Town")).toBe(false);
+  const ttl = await redis.ttl(key);
+  expect(ttl).toBeGreaterThan(0);
+  expect(ttl).toBeLessThanOrEqual(60);
+  // Copied under another patient's key, it does not open (a read falls back to the database).
+  await redis.set("hookline:patient:{11}:entry", raw);
+  await expect(dashboard.get("11")).rejects.toThrow("does not open");
+  // Caching needs the keyring: without it, refused at creation rather than stored in clear.
+  expect(() => createPatientCache<Row>(redis, { ttlSeconds: 60 })).toThrow("needs the data keyring");
 });

@@ -3,7 +3,7 @@
 // table knows about (a migration that adds a field column without a table entry fails here).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Sql } from "../../shared/db/client.ts";
-import { PATIENT_FIELDS } from "../../shared/patient-fields.ts";
+import { PATIENT_FIELDS, type PatientFieldSpec } from "../../shared/patient-fields.ts";
 import { freshDatabase } from "./harness.ts";
 
 const BOOKKEEPING = [
@@ -11,6 +11,7 @@ const BOOKKEEPING = [
   "source",
   "form_id",
   "answers",
+  "answers_enc",
   "first_event_id",
   "last_event_id",
   "events_count",
@@ -32,7 +33,20 @@ test("every canonical field has its column in patients, with its type", async ()
     where table_schema = current_schema() and table_name = 'patients'`;
   const columns = new Map(rows.map((r) => [r.column_name, r.data_type]));
   for (const f of PATIENT_FIELDS) expect([f.name, columns.get(f.column)]).toEqual([f.name, PG_TYPE[f.type]]);
-  const known = new Set([...BOOKKEEPING, ...PATIENT_FIELDS.map((f) => f.column)]);
+  // Encrypted fields are sealed in <column>_enc (their plain column is for rows from before
+  // encryption), email and phone also have their blind index in <column>_bidx.
+  for (const f of PATIENT_FIELDS as readonly PatientFieldSpec[]) {
+    expect([f.name, columns.get(`${f.column}_enc`)]).toEqual([f.name, f.encrypted ? "bytea" : undefined]);
+    expect([f.name, columns.get(`${f.column}_bidx`)]).toEqual([f.name, f.blindIndex ? "bytea" : undefined]);
+  }
+  const known = new Set([
+    ...BOOKKEEPING,
+    ...(PATIENT_FIELDS as readonly PatientFieldSpec[]).flatMap((f) => [
+      f.column,
+      ...(f.encrypted ? [`${f.column}_enc`] : []),
+      ...(f.blindIndex ? [`${f.column}_bidx`] : []),
+    ]),
+  ]);
   expect([...columns.keys()].filter((c) => !known.has(c))).toEqual([]);
 });
 

@@ -5,8 +5,12 @@ import { readProjectorConfig } from "../../services/projector/config.ts";
 import type { DecodedEvent } from "../../services/projector/decode.ts";
 import { projectBatch } from "../../services/projector/project.ts";
 import type { Sql } from "../../shared/db/client.ts";
+import { PATIENT_CONFLICTS, PATIENTS, WEBHOOK_EVENTS } from "../../shared/db/sealed.ts";
 import type { PatientRecord } from "../../shared/sources/index.ts";
+import { openRows, patientByEmail, TEST_KEYS } from "../keys.ts";
 import { freshDatabase } from "./harness.ts";
+
+const project = (events: DecodedEvent[]) => projectBatch(sql, TEST_KEYS, events);
 
 let sql: Sql;
 beforeAll(async () => {
@@ -35,14 +39,24 @@ function event(id: string, submittedAt: string, patient: PatientRecord): Decoded
   };
 }
 
-const row = async (email: string) =>
-  (await sql`select phone, city, first_name, events_count, last_event_id from patients where email = ${email}`)[0];
+const row = async (email: string) => {
+  const p = await patientByEmail(sql, email);
+  return (
+    p && {
+      phone: p.phone,
+      city: p.city,
+      first_name: p.first_name,
+      events_count: p.events_count,
+      last_event_id: p.last_event_id,
+    }
+  );
+};
 
 test("a batch holding an older and a newer submission never lets the older overwrite what is stored", async () => {
   const email = "order@example.com";
-  await projectBatch(sql, [event("e5", "2026-01-05T00:00:00Z", { email, phone: "+4930555", city: "Berlin" })]);
+  await project([event("e5", "2026-01-05T00:00:00Z", { email, phone: "+4930555", city: "Berlin" })]);
   // In one batch: an older one with another phone, a newer one with no phone but a city.
-  await projectBatch(sql, [
+  await project([
     event("e3", "2026-01-03T00:00:00Z", { email, phone: "+4940333", firstName: "Old" }),
     // (it names the patient, as e3 did: a submission that confirms no identity may not replace values)
     event("e7", "2026-01-07T00:00:00Z", { email, city: "Hamburg", firstName: "Old" }),
@@ -58,7 +72,7 @@ test("a batch holding an older and a newer submission never lets the older overw
 
 test("two submissions of one email in a batch: the later one's values win", async () => {
   const email = "twice@example.com";
-  await projectBatch(sql, [
+  await project([
     event("t2", "2026-02-02T00:00:00Z", { email, city: "Köln" }),
     event("t1", "2026-02-01T00:00:00Z", { email, city: "Bonn", phone: "+49228111" }),
   ]);
@@ -74,9 +88,9 @@ test("two submissions of one email in a batch: the later one's values win", asyn
 test("a redelivered batch changes nothing", async () => {
   const email = "again@example.com";
   const batch = [event("r1", "2026-03-01T00:00:00Z", { email, city: "Ulm" })];
-  const first = await projectBatch(sql, batch);
+  const first = await project(batch);
   const before = await row(email);
-  const second = await projectBatch(sql, batch);
+  const second = await project(batch);
   expect(first).toMatchObject({ inserted: 1, duplicates: 0 });
   expect(second).toMatchObject({ inserted: 0, duplicates: 1 });
   expect(await row(email)).toEqual(before);
@@ -117,35 +131,44 @@ test("the largest allowed batch (BATCH_SIZE 10,000) is written in one transactio
     e.body = JSON.stringify({ i, note: 'a "quote" and \\ backslash, {curly} NULL' });
     return e;
   });
-  const result = await projectBatch(sql, batch);
+  const result = await project(batch);
   expect(result.inserted).toBe(N);
   const [counts] = await sql`select
       (select count(*)::int from webhook_events where event_id like 'big%') as events,
       (select count(distinct projected_at)::int from webhook_events where event_id like 'big%') as transactions,
-      (select count(*)::int from patients where email like 'big.%' or first_name = 'Anon') as patients,
       (select count(*)::int from form_submissions where event_id like 'big%') as submissions,
       (select count(*)::int from form_questions where form_id like 'form%' and label like 'q%') as questions`;
-  expect(counts).toEqual({ events: N, transactions: 1, patients: 8000 + 100, submissions: N, questions: 350 });
+  expect(counts).toEqual({ events: N, transactions: 1, submissions: N, questions: 350 });
+  const patients = (await openRows(sql, PATIENTS)).filter(
+    (p) => p.email?.startsWith("big.") || p.first_name === "Anon",
+  );
+  expect(patients).toHaveLength(8000 + 100);
   // Later wins inside the big batch too: big.5 got submissions 5 and 8005, 8005 is later.
-  const [p] = await sql`select phone, events_count from patients where email = 'big.5@example.com'`;
-  expect(p).toEqual({ phone: "+49300008005", events_count: 2 });
-  const [stored] = await sql`select body from webhook_events where event_id = 'big7'`;
+  const p = await patientByEmail(sql, "big.5@example.com");
+  expect({ phone: p!.phone, events_count: p!.events_count }).toEqual({ phone: "+49300008005", events_count: 2 });
+  const [stored] = await openRows(sql, WEBHOOK_EVENTS, sql`event_id = 'big7'`);
   expect(JSON.parse(stored!.body)).toEqual({ i: 7, note: 'a "quote" and \\ backslash, {curly} NULL' });
 }, 60_000);
 
-const patient = async (email: string) =>
-  (
-    await sql`select id, first_name, last_name, to_char(date_of_birth, 'YYYY-MM-DD') as dob, phone, city, events_count, last_event_id, answers
-             from patients where email = ${email}`
-  )[0]!;
-const conflicts = async (email: string) => [
-  ...(await sql`select c.event_id, c.fields, c.status, c.submission->>'phone' as phone, c.submission->>'dateOfBirth' as dob
-      from patient_conflicts c join patients p on p.id = c.patient_id where p.email = ${email} order by c.id`),
-];
+const patient = async (email: string) => {
+  const p = (await patientByEmail(sql, email))!;
+  const { id, first_name, last_name, date_of_birth: dob, phone, city, events_count, last_event_id, answers } = p;
+  return { id, first_name, last_name, dob, phone, city, events_count, last_event_id, answers };
+};
+const conflicts = async (email: string) => {
+  const { id } = (await patientByEmail(sql, email))!;
+  return (await openRows(sql, PATIENT_CONFLICTS, sql`patient_id = ${id}`)).map((c) => ({
+    event_id: c.event_id,
+    fields: c.fields,
+    status: c.status,
+    phone: c.submission.phone,
+    dob: c.submission.dateOfBirth,
+  }));
+};
 
 test("a submission contradicting the stored date of birth is kept, merges nothing, and is recorded as a conflict", async () => {
   const email = "victim@example.com";
-  await projectBatch(sql, [
+  await project([
     event("v1", "2026-04-01T00:00:00Z", {
       email,
       firstName: "Ada",
@@ -156,7 +179,7 @@ test("a submission contradicting the stored date of birth is kept, merges nothin
     }),
   ]);
   const before = await patient(email);
-  const r = await projectBatch(sql, [
+  const r = await project([
     event("v2", "2026-04-02T00:00:00Z", { email, dateOfBirth: "1991-02-02", phone: "+4930999", street: "Evil 1" }),
   ]);
   expect(r).toMatchObject({ inserted: 1, conflicts: 1, patientIds: [before.id] });
@@ -173,7 +196,7 @@ test("a submission contradicting the stored date of birth is kept, merges nothin
 
 test("names match ignoring case, accents and spaces, and a missing identity value is no conflict: merged as before", async () => {
   const email = "zoe@example.com";
-  await projectBatch(sql, [
+  await project([
     event("z1", "2026-04-01T00:00:00Z", {
       email,
       firstName: "Zoë",
@@ -182,7 +205,7 @@ test("names match ignoring case, accents and spaces, and a missing identity valu
       phone: "+4930111",
     }),
   ]);
-  await projectBatch(sql, [
+  await project([
     event("z2", "2026-04-02T00:00:00Z", {
       email,
       firstName: "ZOE",
@@ -191,7 +214,7 @@ test("names match ignoring case, accents and spaces, and a missing identity valu
       phone: "+4930222",
     }),
   ]);
-  await projectBatch(sql, [event("z3", "2026-04-03T00:00:00Z", { email, city: "Köln" })]);
+  await project([event("z3", "2026-04-03T00:00:00Z", { email, city: "Köln" })]);
   expect(await patient(email)).toMatchObject({
     first_name: "ZOE",
     dob: "1990-01-01",
@@ -205,7 +228,7 @@ test("names match ignoring case, accents and spaces, and a missing identity valu
 
 test("within one batch, each submission is checked against what the earlier ones wrote", async () => {
   const email = "rounds@example.com";
-  const r = await projectBatch(sql, [
+  const r = await project([
     event("w3", "2026-05-03T00:00:00Z", { email, dateOfBirth: "1980-01-01", phone: "+4930333" }), // agrees with w1: merged
     event("w2", "2026-05-02T00:00:00Z", { email, dateOfBirth: "1970-07-07", phone: "+4930222" }), // contradicts w1: conflict
     event("w1", "2026-05-01T00:00:00Z", { email, firstName: "Wim", dateOfBirth: "1980-01-01", phone: "+4930111" }), // creates the patient
@@ -227,8 +250,7 @@ test("concurrent batches sharing patients in different orders neither deadlock n
   const E = 3000;
   const emails = Array.from({ length: E }, (_, i) => `shared.${i}@example.com`);
   // Half of them exist already; the rest are created by whichever batch comes first.
-  await projectBatch(
-    sql,
+  await project(
     emails
       .slice(0, E / 2)
       .map((email, i) => event(`pre${i}`, "2026-06-01T00:00:00Z", { email, dateOfBirth: "1990-01-01" })),
@@ -245,9 +267,11 @@ test("concurrent batches sharing patients in different orders neither deadlock n
   );
   // Four open connections first, so the batches start together rather than one per connect.
   await Promise.all(batches.map(() => sql.begin((tx) => tx`select pg_sleep(0.05)`)));
-  const results = await Promise.all(batches.map((batch) => projectBatch(sql, batch)));
+  const results = await Promise.all(batches.map((batch) => project(batch)));
   expect(results.reduce((n, r) => n + r.inserted, 0)).toBe(4 * E);
-  const [row] =
-    await sql`select count(*)::int as patients, sum(events_count)::int as events from patients where email like 'shared.%'`;
-  expect(row).toEqual({ patients: E, events: E / 2 + 4 * E });
+  const shared = (await openRows(sql, PATIENTS)).filter((p) => p.email?.startsWith("shared."));
+  expect({ patients: shared.length, events: shared.reduce((n, p) => n + p.events_count, 0) }).toEqual({
+    patients: E,
+    events: E / 2 + 4 * E,
+  });
 }, 60_000);

@@ -4,7 +4,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
+import { PATIENTS } from "../../shared/db/sealed.ts";
 import { DLQ_STREAM, H } from "../../shared/nats.ts";
+import { openRows, patientByEmail } from "../keys.ts";
 import { type Cluster, postWebhook, signGeneric, startCluster, waitFor } from "./harness.ts";
 
 let cluster: Cluster;
@@ -41,8 +43,7 @@ test("a NUL character in a value does not make the event unstorable", async () =
   expect(res.status).toBe(200);
   await waitFor(
     "NUL event projected",
-    async () =>
-      (await cluster.sql`select first_name from patients where email = 'nul@example.com'`)[0]?.first_name === "Null",
+    async () => (await patientByEmail(cluster.sql, "nul@example.com"))?.first_name === "Null",
   );
 });
 
@@ -57,7 +58,7 @@ test("an event that fails every attempt is dead-lettered after MAX_DELIVER; its 
   expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
   await waitFor(
     "batch-mates committed",
-    async () => (await cluster.sql`select count(*)::int as n from patients where email like 'fine%'`)[0]!.n === 2,
+    async () => (await openRows(cluster.sql, PATIENTS)).filter((p) => p.email?.startsWith("fine")).length === 2,
   );
 
   const nc = await connect({ servers: cluster.nats.url });

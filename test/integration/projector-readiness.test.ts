@@ -16,6 +16,7 @@ import { createDb, type Sql } from "../../shared/db/client.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { DLQ_STREAM, PROJECTOR_CONSUMER, provisionJetStream, STREAM } from "../../shared/nats.ts";
 import { loadSources } from "../../shared/sources/index.ts";
+import { patientByEmail, TEST_KEYS } from "../keys.ts";
 import {
   type Cluster,
   DATABASE_URL,
@@ -126,6 +127,7 @@ async function run(databaseUrl: string, retryDelayMs: number): Promise<RunningPr
   projector = await startProjector({
     consumer: await js.consumers.get(STREAM, PROJECTOR_CONSUMER),
     sql: projectorSql,
+    keys: TEST_KEYS,
     sources: loadSources(join(ROOT, "ops/dev/sources.yaml")),
     deadLetter: createDeadLetterWriter(js),
     log: createLogger("projector-test", "silent"),
@@ -141,8 +143,7 @@ async function run(databaseUrl: string, retryDelayMs: number): Promise<RunningPr
 
 const post = (email: string, id: string) =>
   postWebhook(cluster.services.ingress!.url, "generic", signGeneric({ data: { Email: email } }, id));
-const stored = async (email: string) =>
-  (await cluster.sql`select count(*)::int as n from patients where email = ${email}`)[0]!.n === 1;
+const stored = async (email: string) => (await patientByEmail(cluster.sql, email)) !== undefined;
 
 test("a poison event isolated and dead-lettered leaves the projector ready", async () => {
   const p = await run(DATABASE_URL, 50);

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
+import { PATIENTS } from "../../shared/db/sealed.ts";
 import { H, STREAM } from "../../shared/nats.ts";
+import { openRows, patientByEmail } from "../keys.ts";
 import { type Cluster, postWebhook, signGeneric, startCluster, waitFor } from "./harness.ts";
 
 const MAX_BYTES = 20_000;
@@ -106,8 +108,8 @@ test("a full stream refuses new webhooks (503 queue_full) and discards none it a
   await waitFor(
     "every accepted webhook projected",
     async () => {
-      const [row] = await cluster.sql`select count(*)::int as n from patients where email like 'full%@example.com'`;
-      return row!.n === accepted.length;
+      const full = (await openRows(cluster.sql, PATIENTS)).filter((p) => /^full.*@example\.com$/.test(p.email ?? ""));
+      return full.length === accepted.length;
     },
     60_000,
     200,
@@ -121,7 +123,7 @@ test("a full stream refuses new webhooks (503 queue_full) and discards none it a
   expect(after.status).toBe(200);
   await waitFor(
     "post-drain webhook projected",
-    async () => (await cluster.sql`select 1 from patients where email = 'after-full@example.com'`).length === 1,
+    async () => (await patientByEmail(cluster.sql, "after-full@example.com")) !== undefined,
     30_000,
   );
 }, 150_000);

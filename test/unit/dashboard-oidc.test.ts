@@ -12,6 +12,7 @@ import type { Redis } from "../../shared/cache.ts";
 import { ConfigError } from "../../shared/config.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
+import { TEST_KEYS } from "../keys.ts";
 
 const ISSUER = "https://idp.test/realms/clinic";
 const AUDIENCE = "hookline-dashboard";
@@ -207,6 +208,7 @@ describe("through the dashboard", () => {
   const app = () =>
     createDashboardApp({
       sql,
+      keys: TEST_KEYS,
       redis: {} as Redis,
       sources: new Map(),
       apiTokens: "env-admin-token-0123456789=admin",

@@ -10,6 +10,7 @@ import { keysetPage } from "../../services/dashboard/paging.ts";
 import type { Redis } from "../../shared/cache.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
+import { TEST_KEYS } from "../keys.ts";
 
 const Cursor = v.object({ id: v.pipe(v.string(), v.regex(/^\d+$/)) });
 type Item = { id: string };
@@ -73,6 +74,7 @@ test("a cursor this API did not hand out is a 400 before any query", async () =>
 test("the patient and conflict listings answer a bad limit or cursor alike", async () => {
   const app = createDashboardApp({
     sql: Object.assign(() => Promise.resolve([]), { unsafe: () => "" }) as unknown as Sql,
+    keys: TEST_KEYS,
     redis: {} as Redis,
     sources: new Map(),
     apiTokens: "viewer-token-0123456789=viewer",

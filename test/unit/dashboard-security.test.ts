@@ -13,6 +13,7 @@ import type { Redis } from "../../shared/cache.ts";
 import { SECURITY_HEADERS } from "../../shared/http/security-headers.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
+import { TEST_KEYS } from "../keys.ts";
 
 const ADMIN = { authorization: "Bearer admin-token-0123456789" };
 
@@ -22,6 +23,7 @@ const sql = Object.assign(query, { unsafe: () => "" }) as unknown as Sql;
 
 const app = createDashboardApp({
   sql,
+  keys: TEST_KEYS,
   redis: {} as Redis,
   sources: new Map(),
   apiTokens: "admin-token-0123456789=admin,viewer-token-0123456789=viewer,editor-token-0123456789=editor",

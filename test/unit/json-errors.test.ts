@@ -7,6 +7,7 @@ import { createDashboardApp } from "../../services/dashboard/app.ts";
 import type { Redis } from "../../shared/cache.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
+import { TEST_KEYS } from "../keys.ts";
 
 test("a failing query gives a JSON 500 and a log line without the row it quoted", async () => {
   const lines: string[] = [];
@@ -27,9 +28,10 @@ test("a failing query gives a JSON 500 and a log line without the row it quoted"
   // Every query fails when awaited (a thenable, so unawaited fragments stay quiet).
   // biome-ignore lint/suspicious/noThenProperty: a thenable is what postgres.js queries are; awaiting it must fail.
   const query = () => ({ then: (_ok: unknown, fail: (e: unknown) => void) => fail(failing) });
-  const sql = Object.assign(query, { unsafe: () => "" }) as unknown as Sql;
+  const sql = Object.assign(query, { unsafe: () => "", array: () => [] }) as unknown as Sql;
   const app = createDashboardApp({
     sql,
+    keys: TEST_KEYS,
     redis: {} as Redis,
     sources: new Map(),
     apiTokens: "t=admin",
@@ -55,7 +57,8 @@ test("text Postgres cannot hold (a NUL in a search) is the request's fault: 400,
   // biome-ignore lint/suspicious/noThenProperty: a thenable is what postgres.js queries are; awaiting it must fail.
   const query = () => ({ then: (_ok: unknown, fail: (e: unknown) => void) => fail(nul) });
   const app = createDashboardApp({
-    sql: Object.assign(query, { unsafe: () => "" }) as unknown as Sql,
+    sql: Object.assign(query, { unsafe: () => "", array: () => [] }) as unknown as Sql,
+    keys: TEST_KEYS,
     redis: {} as Redis,
     sources: new Map(),
     apiTokens: "t=admin",

@@ -9,6 +9,8 @@ import m005 from "./005_raw_event_retention.sql" with { type: "text" };
 import m006 from "./006_preferred_language.sql" with { type: "text" };
 import m007 from "./007_dashboard_tokens.sql" with { type: "text" };
 import m008 from "./008_audit_log.sql" with { type: "text" };
+import m009 from "./009_encrypted_patient_data.sql" with { type: "text" };
+import m010 from "./010_encrypted_raw_events.sql" with { type: "text" };
 
 /** File name → SQL text. */
 export const EMBEDDED_MIGRATIONS: Record<string, string> = {
@@ -20,4 +22,6 @@ export const EMBEDDED_MIGRATIONS: Record<string, string> = {
   "006_preferred_language.sql": m006,
   "007_dashboard_tokens.sql": m007,
   "008_audit_log.sql": m008,
+  "009_encrypted_patient_data.sql": m009,
+  "010_encrypted_raw_events.sql": m010,
 };

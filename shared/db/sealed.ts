@@ -1,0 +1,130 @@
+// Where patient data is sealed at rest (migrations 009, 010): each table's sealed columns, the
+// plaintext column each replaced, and its blind indexes. The projector and the dashboard seal
+// and open through these; `hookline keys rotate` and erasure walk the same list, so a sealed
+// column added here is rotated and erased with the rest.
+import { type IndexedField, indexWith } from "../crypto/blind-index.ts";
+import { open, seal } from "../crypto/envelope.ts";
+import type { Keys } from "../crypto/keys.ts";
+import { ENCRYPTED_FIELDS, type PatientFieldSpec } from "../patient-fields.ts";
+
+/** How a value becomes the bytes sealed: text as UTF-8, anything else as JSON. */
+type Codec = "text" | "json";
+
+export interface SealedColumn {
+  /** The bytea column. */
+  column: string;
+  /** What the seal is bound to (its AAD): the table and the plaintext column it replaces. */
+  purpose: string;
+  /** The plaintext column of rows written before encryption: read while it holds a value, cleared on write. */
+  legacy: string;
+  /** SQL reading the legacy column as the text to seal. */
+  legacyText: string;
+  codec: Codec;
+}
+
+export interface BlindIndexColumn {
+  column: string;
+  field: IndexedField;
+  /** The sealed column whose plaintext it indexes. */
+  of: string;
+}
+
+export interface SealedTable {
+  table: string;
+  /** A unique key to walk the table by (keyset pagination), in index order, with each column's SQL type. */
+  key: readonly { column: string; type: string }[];
+  columns: readonly SealedColumn[];
+  blindIndexes: readonly BlindIndexColumn[];
+}
+
+function fieldColumn(f: PatientFieldSpec): SealedColumn {
+  return {
+    column: `${f.column}_enc`,
+    purpose: `patients.${f.column}`,
+    legacy: f.column,
+    legacyText: f.type === "date" ? `to_char(${f.column}, 'YYYY-MM-DD')` : `${f.column}::text`,
+    codec: f.type === "boolean" ? "json" : "text",
+  };
+}
+
+const json = (table: string, column: string): SealedColumn => ({
+  column: `${column}_enc`,
+  purpose: `${table}.${column}`,
+  legacy: column,
+  legacyText: `${column}::text`,
+  codec: "json",
+});
+
+export const PATIENTS: SealedTable = {
+  table: "patients",
+  key: [{ column: "id", type: "bigint" }],
+  // Answers repeat every field under its label (the email under "E-Mail"): sealed whole.
+  columns: [...ENCRYPTED_FIELDS.map(fieldColumn), json("patients", "answers")],
+  blindIndexes: ENCRYPTED_FIELDS.filter((f) => f.blindIndex).map((f) => ({
+    column: `${f.column}_bidx`,
+    field: f.kind as IndexedField,
+    of: `${f.column}_enc`,
+  })),
+};
+
+export const PATIENT_CONFLICTS: SealedTable = {
+  table: "patient_conflicts",
+  key: [{ column: "id", type: "bigint" }],
+  columns: [json("patient_conflicts", "submission")],
+  blindIndexes: [],
+};
+
+export const FORM_SUBMISSIONS: SealedTable = {
+  table: "form_submissions",
+  key: [{ column: "event_id", type: "text" }],
+  columns: [json("form_submissions", "answers")],
+  blindIndexes: [],
+};
+
+export const WEBHOOK_EVENTS: SealedTable = {
+  table: "webhook_events",
+  key: [
+    { column: "event_id", type: "text" },
+    { column: "received_at", type: "timestamptz" },
+  ],
+  columns: [
+    // The bytes as received (decoded as UTF-8, as the text column held them).
+    { column: "body_enc", purpose: "webhook_events.body", legacy: "body", legacyText: "body", codec: "text" },
+    json("webhook_events", "canonical"),
+  ],
+  blindIndexes: [],
+};
+
+/** Every table holding sealed patient data. */
+export const SEALED_TABLES: readonly SealedTable[] = [PATIENTS, PATIENT_CONFLICTS, FORM_SUBMISSIONS, WEBHOOK_EVENTS];
+
+/** `column` of `table`'s spec (a typo is a start-up failure, not a null). */
+export function sealedColumn(table: SealedTable, column: string): SealedColumn {
+  const c = table.columns.find((x) => x.column === column);
+  if (!c) throw new Error(`${table.table} has no sealed column ${column}`);
+  return c;
+}
+
+/** The value sealed with the current data key; null stays null. */
+export function sealCell(keys: Keys, col: SealedColumn, value: unknown): Buffer | null {
+  if (value === null || value === undefined) return null;
+  return seal(keys.data, col.purpose, col.codec === "text" ? String(value) : JSON.stringify(value));
+}
+
+/**
+ * The value of a sealed cell; when it holds none, the legacy column's value as read
+ * (a row written before encryption), else null.
+ */
+export function openCell(keys: Keys, col: SealedColumn, sealed: Uint8Array | null, legacy?: unknown): unknown {
+  if (sealed === null || sealed === undefined) return legacy ?? null;
+  const bytes = open(keys.data, col.purpose, sealed);
+  return col.codec === "text" ? bytes.toString("utf8") : JSON.parse(bytes.toString("utf8"));
+}
+
+/**
+ * The blind index of a value as stored (already normalized when it was mapped; a query's
+ * text goes through lookupIndexes, which normalizes) under the current index key.
+ */
+export function indexCell(keys: Keys, index: BlindIndexColumn, stored: string | null | undefined): Buffer | null {
+  return stored ? indexWith(keys.blindIndex.current, index.field, stored) : null;
+}
