@@ -1,16 +1,17 @@
 // Dashboard API: bearer-authenticated reads over Postgres, cache-aside through Redis
 // for single patients, and the source preview used to set up mappings. Every API route needs
 // the role its rule in access.ts names; viewers see patient data masked in lists.
+import type { Tracer } from "@opentelemetry/api";
 import { Elysia } from "elysia";
 import type { Sql } from "postgres";
 import * as v from "valibot";
 import { recordAudit } from "../../shared/audit/writer.ts";
 import type { Redis } from "../../shared/cache.ts";
-import type { Keys } from "../../shared/crypto/keys.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import { healthRoutes, type ReadinessCheck } from "../../shared/http/health.ts";
 import { jsonErrors } from "../../shared/http/json-errors.ts";
 import { securityHeaders } from "../../shared/http/security-headers.ts";
+import { serverSpans } from "../../shared/http/server-spans.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { type Metrics, metricsRoute } from "../../shared/metrics.ts";
 import { createPatientCache } from "../../shared/patient-cache.ts";
@@ -33,8 +34,6 @@ import { findToken, touchToken } from "./tokens.ts";
 
 export interface DashboardDeps {
   sql: Sql;
-  /** Open (and for the cache, seal) patient data; look up email and phone by blind index. */
-  keys: Keys;
   redis: Redis;
   sources: Map<string, SourceConfig>;
   /** DASHBOARD_API_TOKENS; database tokens and OIDC are checked as well (auth.ts). */
@@ -45,6 +44,8 @@ export interface DashboardDeps {
   metrics: Metrics;
   readiness: Record<string, ReadinessCheck>;
   isDraining?: () => boolean;
+  /** Set only when tracing is enabled: a SERVER span a request, its queries as children. */
+  tracer?: Tracer;
 }
 
 // The shapes of the cursors this API hands out; anything else is a 400, not a failed query.
@@ -64,12 +65,12 @@ const SearchBody = v.object({
 });
 
 export function createDashboardApp(deps: DashboardDeps) {
-  const { sql, keys, redis, log } = deps;
+  const { sql, redis, log } = deps;
   const cacheLookups = deps.metrics.meter.createCounter("hookline_dashboard_cache_lookups", {
     description: "Patient cache lookups by result",
   });
 
-  const patientCache = createPatientCache<PatientDto>(redis, { ttlSeconds: deps.cacheTtlSeconds, keys: keys.data });
+  const patientCache = createPatientCache<PatientDto>(redis, { ttlSeconds: deps.cacheTtlSeconds });
 
   /** Cache-aside through the patient cache's protocol (shared/patient-cache.ts). */
   async function cachedPatient(id: string): Promise<PatientDto | null> {
@@ -82,7 +83,7 @@ export function createDashboardApp(deps: DashboardDeps) {
     } catch (error) {
       log.warn({ err: (error as Error).message }, "cache read failed; using database");
     }
-    const patient = await getPatient(sql, keys, id);
+    const patient = await getPatient(sql, id);
     // Without the generation read before the database read, storing could cache a stale row.
     if (patient && generation !== undefined) patientCache.put(id, generation, patient).catch(() => {});
     return patient;
@@ -108,10 +109,7 @@ export function createDashboardApp(deps: DashboardDeps) {
       PatientCursor,
       search,
       async (limit, after) =>
-        listedFor(
-          role,
-          await findPatients(sql, keys, { q: search.q, source: search.source, limit, beforeId: after?.id }),
-        ),
+        listedFor(role, await findPatients(sql, { q: search.q, source: search.source, limit, beforeId: after?.id })),
       (last) => ({ id: last.id }),
     );
 
@@ -135,14 +133,14 @@ export function createDashboardApp(deps: DashboardDeps) {
       await sql.begin((tx) => recordAudit(tx, patientRead(principal!, patient.id)));
       return json(patient);
     })
-    .use(conflictRoutes({ sql, keys, patientCache, log }))
+    .use(conflictRoutes({ sql, patientCache, log }))
     // Admin only (access.ts): every webhook's metadata and, on request, its whole canonical payload.
     .get("/api/v1/events", ({ query }) =>
       keysetPage(
         EventCursor,
         query,
         (limit, before) =>
-          listEvents(sql, keys, { source: query.source, limit, before, withCanonical: query.include === "canonical" }),
+          listEvents(sql, { source: query.source, limit, before, withCanonical: query.include === "canonical" }),
         (last) => ({ receivedAt: Date.parse(last.receivedAt), eventId: last.eventId }),
       ),
     )
@@ -158,7 +156,7 @@ export function createDashboardApp(deps: DashboardDeps) {
         SubmissionCursor,
         query,
         async (limit, before) => {
-          const rows = await formSubmissions(sql, keys, {
+          const rows = await formSubmissions(sql, {
             source: params.source,
             formId: params.formId,
             question: query.question,
@@ -211,6 +209,7 @@ export function createDashboardApp(deps: DashboardDeps) {
   assertEveryRouteHasRule(api.routes);
 
   return new Elysia()
+    .use(serverSpans(deps.tracer))
     .use(securityHeaders())
     .use(jsonErrors(log))
     .use(healthRoutes(deps.readiness, deps.isDraining))

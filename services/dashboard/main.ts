@@ -1,29 +1,29 @@
 // Composition root of the dashboard: config → Postgres, Redis → API + page; drains on SIGTERM.
 import { createRedis } from "../../shared/cache.ts";
-import { loadKeys } from "../../shared/crypto/keys.ts";
+import { traceRedis, traceSql } from "../../shared/client-spans.ts";
 import { createDb, databaseAnswers, reportDatabaseAtStart } from "../../shared/db/client.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
 import { loadSources } from "../../shared/sources/index.ts";
 import { loadConnectionTls } from "../../shared/tls.ts";
+import { startTracing } from "../../shared/tracing.ts";
 import { createDashboardApp } from "./app.ts";
 import { readDashboardConfig } from "./config.ts";
 
 const config = readDashboardConfig();
-const keys = loadKeys(config);
 const log = createLogger("dashboard", config.logLevel);
+const tracing = startTracing("dashboard");
 const sources = loadSources(config.sourcesFile);
 // Every service reads NATS_URL; the dashboard never connects to NATS, so it is not judged.
 const tls = await loadConnectionTls({ ...config, natsUrl: undefined }, log);
-const sql = createDb(config.databaseUrl, { name: "hookline-dashboard", max: 10, tls: tls.postgres });
-const redis = createRedis(config.redisUrl, "hookline-dashboard", log, tls.redis);
+const sql = traceSql(createDb(config.databaseUrl, { name: "hookline-dashboard", max: 10, tls: tls.postgres }), tracing);
+const redis = traceRedis(createRedis(config.redisUrl, "hookline-dashboard", log, tls.redis), tracing);
 reportDatabaseAtStart(sql, log);
 
 let draining = false;
 const app = createDashboardApp({
   sql,
-  keys,
   redis,
   sources,
   apiTokens: config.apiTokens,
@@ -36,6 +36,7 @@ const app = createDashboardApp({
     redis: async () => (await redis.ping()) === "PONG",
   },
   isDraining: () => draining,
+  tracer: tracing.enabled ? tracing.tracer : undefined,
 });
 app.listen({ hostname: config.serviceHost, port: config.port });
 log.info({ url: `http://${config.serviceHost}:${config.port}` }, "dashboard listening");
@@ -45,4 +46,5 @@ onShutdown(log, async () => {
   await app.stop();
   await sql.end({ timeout: 5 });
   redis.disconnect();
+  await tracing.shutdown();
 });

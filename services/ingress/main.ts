@@ -1,6 +1,7 @@
 // Composition root of the ingress: config → clients → app → serve; drains on SIGTERM.
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { createRedis } from "../../shared/cache.ts";
+import { traceRedis } from "../../shared/client-spans.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
 import { connectNats, DLQ_STREAM, natsConnected, provisionJetStream, STREAM, streamExists } from "../../shared/nats.ts";
@@ -32,7 +33,9 @@ const metrics = createMetrics("ingress");
 const streamFill = watchStreamFill({ jsm, meter: metrics.meter, log, streams: [STREAM, DLQ_STREAM] });
 // With REDIS_URL, one bucket per source for all pods (this pod's own while Redis does not
 // answer); without it, per pod. Redis is never a readiness condition: ingest goes on without it.
-const redis = config.redisUrl ? createRedis(config.redisUrl, "hookline-ingress", log, tls.redis) : undefined;
+const redis = config.redisUrl
+  ? traceRedis(createRedis(config.redisUrl, "hookline-ingress", log, tls.redis), tracing)
+  : undefined;
 // A moment for the first connection, so the first webhooks already share the bucket; without
 // Redis the pod starts anyway (its own buckets) and asks Redis again later.
 if (redis && redis.status !== "ready")

@@ -2,7 +2,7 @@
 // then cheap rejections (unknown source, IP, content type, declared size), then the body,
 // read within the size limit, then authentication over the raw bytes, then the source's
 // rate limit, then the one parse needed to find the provider's event id, then the durable publish.
-import { type Context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
+import { type Context, context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
 import { deriveEventId, KEPT_PROVIDER_HEADERS } from "../../shared/events.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
@@ -330,7 +330,9 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
       parent,
     );
     try {
-      const response = await receive(request, sourceId, peer, span, trace.setSpan(parent, span));
+      const ctx = trace.setSpan(parent, span);
+      // Active while the webhook is handled: the shared rate limit's Redis call is its child.
+      const response = await context.with(ctx, () => receive(request, sourceId, peer, span, ctx));
       span.setAttribute("http.response.status_code", response.status);
       if (response.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       return response;

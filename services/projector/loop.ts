@@ -2,14 +2,13 @@
 // `batchSize` or `batchDelayMs` after its first message, whichever comes first. Each
 // batch is one transaction; every message is acked only after that commit.
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
-import { type Span, SpanKind, SpanStatusCode, type Tracer } from "@opentelemetry/api";
+import { context, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
 import type { Sql } from "postgres";
 import { recordAudit } from "../../shared/audit/writer.ts";
-import type { Keys } from "../../shared/crypto/keys.ts";
 import { databaseAnswers } from "../../shared/db/client.ts";
 import { failureReason } from "../../shared/db/errors.ts";
 import { errorSummary, type Logger } from "../../shared/logger.ts";
-import { H, messageSource } from "../../shared/nats.ts";
+import { H, messageSource, PROJECTOR_CONSUMER, STREAM } from "../../shared/nats.ts";
 import type { SourceConfig } from "../../shared/sources/index.ts";
 import { extractContext } from "../../shared/tracing.ts";
 import { deadLetterReceipt } from "./audit.ts";
@@ -20,8 +19,6 @@ import { type BatchResult, projectBatch } from "./project.ts";
 export interface ProjectorDeps {
   consumer: Consumer;
   sql: Sql;
-  /** Seal and index patient data (shared/crypto/keys.ts). */
-  keys: Keys;
   sources: Map<string, SourceConfig>;
   deadLetter: DeadLetterWriter;
   log: Logger;
@@ -89,7 +86,7 @@ function databaseUnavailable(error: unknown): boolean {
 }
 
 export async function startProjector(deps: ProjectorDeps): Promise<RunningProjector> {
-  const { sql, keys, sources, log } = deps;
+  const { sql, sources, log } = deps;
   let buffer: JsMsg[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
   // Batches in flight at once, each in its own transaction on its own connection: most of
@@ -149,6 +146,9 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
     return 0;
   }
 
+  /** The ingress's publish span, whose context the message carries in its headers. */
+  const producerContext = (msg: JsMsg) => extractContext((key) => msg.headers?.get(key));
+
   /** One span per message, continuing the trace the ingress started for that webhook. */
   function messageSpan(msg: JsMsg): Span {
     return deps.tracer.startSpan(
@@ -159,11 +159,40 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
           "messaging.system": "nats",
           "messaging.operation.type": "process",
           "messaging.destination.name": msg.subject,
+          "messaging.consumer.group.name": PROJECTOR_CONSUMER,
           "messaging.message.id": msg.headers?.get(H.eventId) ?? "",
           "hookline.delivery_count": msg.info.deliveryCount,
         },
       },
-      extractContext((key) => msg.headers?.get(key)),
+      producerContext(msg),
+    );
+  }
+
+  /**
+   * The CONSUMER span of a whole batch, linked to every message's producer (publish) span.
+   * It is also the child of its first sampled message's span (a batch of one, the usual case
+   * below full load: its message's), so a sampled webhook's trace shows its batch down to
+   * each SQL statement even when the batch's other messages were not sampled; a batch with no
+   * sampled message is a new trace, sampled as any other.
+   */
+  function batchSpan(batch: JsMsg[], parent: Span | undefined): Span {
+    return deps.tracer.startSpan(
+      `process ${STREAM}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          "messaging.system": "nats",
+          "messaging.operation.type": "process",
+          "messaging.destination.name": STREAM,
+          "messaging.consumer.group.name": PROJECTOR_CONSUMER,
+          "messaging.batch.message_count": batch.length,
+        },
+        links: batch
+          .map((msg) => trace.getSpanContext(producerContext(msg)))
+          .filter((c) => c !== undefined)
+          .map((c) => ({ context: c })),
+      },
+      parent ? trace.setSpan(ROOT_CONTEXT, parent) : ROOT_CONTEXT,
     );
   }
 
@@ -188,10 +217,10 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
   }
 
   /** Decodes every message; what cannot be projected at all is dead-lettered at once. */
-  async function decodeBatch(batch: JsMsg[], tally: Tally): Promise<Pending[]> {
+  async function decodeBatch(batch: JsMsg[], spans: Span[], tally: Tally): Promise<Pending[]> {
     const pending: Pending[] = [];
-    for (const msg of batch) {
-      const span = messageSpan(msg);
+    for (const [i, msg] of batch.entries()) {
+      const span = spans[i]!;
       const result = decodeMessage(msg, sources);
       if (result.ok) pending.push({ msg, event: result.value, span });
       else {
@@ -220,7 +249,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
   async function writeOneByOne(items: Pending[], tally: Tally): Promise<void> {
     for (const d of items) {
       try {
-        committed([d], await projectBatch(sql, keys, [d.event]), tally);
+        committed([d], await projectBatch(sql, [d.event]), tally);
       } catch (error) {
         // Codes only: a database error's text can quote row values (patient data).
         const reason = failureReason(error);
@@ -232,26 +261,38 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
     }
   }
 
-  /** Decode → one transaction for the batch → ack; on a data error, one by one; on a database outage, all later. */
+  /** The batch under its span: the statements it runs (client-spans.ts) become its children. */
   async function handle(batch: JsMsg[]): Promise<void> {
+    const spans = batch.map(messageSpan);
+    const span = batchSpan(
+      batch,
+      spans.find((s) => s.isRecording()),
+    );
+    try {
+      await context.with(trace.setSpan(ROOT_CONTEXT, span), () => handleBatch(batch, spans));
+    } finally {
+      span.end();
+    }
+  }
+
+  /** Decode → one transaction for the batch → ack; on a data error, one by one; on a database outage, all later. */
+  async function handleBatch(batch: JsMsg[], spans: Span[]): Promise<void> {
     const started = performance.now();
     const tally: Tally = { inserted: 0, duplicates: 0, conflicts: 0, deadLettered: 0 };
-    const pending = await decodeBatch(batch, tally);
+    const pending = await decodeBatch(batch, spans, tally);
     // The batch's one transaction, linked to every message it carried.
     const txSpan = deps.tracer.startSpan("projectBatch", {
       attributes: { "db.system.name": "postgresql", "hookline.batch.size": pending.length },
       links: pending.map((d) => ({ context: d.span.spanContext() })),
     });
     try {
-      committed(
-        pending,
-        await projectBatch(
+      const result = await context.with(trace.setSpan(context.active(), txSpan), () =>
+        projectBatch(
           sql,
-          keys,
           pending.map((d) => d.event),
         ),
-        tally,
       );
+      committed(pending, result, tally);
       endSpan(txSpan);
     } catch (batchError) {
       const reason = failureReason(batchError);

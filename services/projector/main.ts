@@ -2,10 +2,9 @@
 import { jetstream } from "@nats-io/jetstream";
 import { Elysia } from "elysia";
 import { createRedis } from "../../shared/cache.ts";
-import { loadKeys } from "../../shared/crypto/keys.ts";
+import { traceRedis, traceSql } from "../../shared/client-spans.ts";
 import { createDb, databaseAnswers, explainDbFailure } from "../../shared/db/client.ts";
 import { migrate } from "../../shared/db/migrate.ts";
-import { sealBacklog } from "../../shared/db/rotate.ts";
 import { healthRoutes } from "../../shared/http/health.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics, metricsRoute } from "../../shared/metrics.ts";
@@ -28,17 +27,15 @@ import { startProjector } from "./loop.ts";
 import { startMaintenance } from "./maintenance.ts";
 
 const config = readProjectorConfig();
-const keys = loadKeys(config);
 const log = createLogger("projector", config.logLevel);
 const tracing = startTracing("projector");
 const sources = loadSources(config.sourcesFile);
 const tls = await loadConnectionTls(config, log);
 // One connection per concurrent batch, plus one for health checks.
-const sql = createDb(config.databaseUrl, {
-  name: "hookline-projector",
-  max: config.concurrency + 1,
-  tls: tls.postgres,
-});
+const sql = traceSql(
+  createDb(config.databaseUrl, { name: "hookline-projector", max: config.concurrency + 1, tls: tls.postgres }),
+  tracing,
+);
 const nc = await connectNats(config.natsUrl, "hookline-projector", log, { tls: tls.nats });
 if (config.provision) {
   await migrate(sql).catch((error) => {
@@ -46,11 +43,8 @@ if (config.provision) {
   });
   await provisionJetStream(nc, config, { ...DEFAULT_CONSUMER_LIMITS, ackWaitSeconds: config.ackWaitSeconds }, log);
 }
-// Rows an earlier version stored in clear are sealed before anything new is projected: until
-// then a patient's email is not found by its blind index (and would be created twice).
-await sealBacklog(sql, keys, log);
 const js = jetstream(nc);
-const redis = createRedis(config.redisUrl, "hookline-projector", log, tls.redis);
+const redis = traceRedis(createRedis(config.redisUrl, "hookline-projector", log, tls.redis), tracing);
 const patientCache = createPatientCache(redis);
 const metrics = createMetrics("projector");
 const eventsCounter = metrics.meter.createCounter("hookline_projector_events", {
@@ -77,7 +71,6 @@ let draining = false;
 const projector = await startProjector({
   consumer,
   sql,
-  keys,
   sources,
   deadLetter: createDeadLetterWriter(js),
   log,
