@@ -7,6 +7,7 @@ import type { Sql } from "postgres";
 import * as v from "valibot";
 import { recordAudit } from "../../shared/audit/writer.ts";
 import type { Redis } from "../../shared/cache.ts";
+import type { Keys } from "../../shared/crypto/keys.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import { healthRoutes, type ReadinessCheck } from "../../shared/http/health.ts";
 import { jsonErrors } from "../../shared/http/json-errors.ts";
@@ -34,6 +35,8 @@ import { findToken, touchToken } from "./tokens.ts";
 
 export interface DashboardDeps {
   sql: Sql;
+  /** Open (and for the cache, seal) patient data; look up email and phone by blind index. */
+  keys: Keys;
   redis: Redis;
   sources: Map<string, SourceConfig>;
   /** DASHBOARD_API_TOKENS; database tokens and OIDC are checked as well (auth.ts). */
@@ -65,12 +68,12 @@ const SearchBody = v.object({
 });
 
 export function createDashboardApp(deps: DashboardDeps) {
-  const { sql, redis, log } = deps;
+  const { sql, keys, redis, log } = deps;
   const cacheLookups = deps.metrics.meter.createCounter("hookline_dashboard_cache_lookups", {
     description: "Patient cache lookups by result",
   });
 
-  const patientCache = createPatientCache<PatientDto>(redis, { ttlSeconds: deps.cacheTtlSeconds });
+  const patientCache = createPatientCache<PatientDto>(redis, { ttlSeconds: deps.cacheTtlSeconds, keys: keys.data });
 
   /** Cache-aside through the patient cache's protocol (shared/patient-cache.ts). */
   async function cachedPatient(id: string): Promise<PatientDto | null> {
@@ -83,7 +86,7 @@ export function createDashboardApp(deps: DashboardDeps) {
     } catch (error) {
       log.warn({ err: (error as Error).message }, "cache read failed; using database");
     }
-    const patient = await getPatient(sql, id);
+    const patient = await getPatient(sql, keys, id);
     // Without the generation read before the database read, storing could cache a stale row.
     if (patient && generation !== undefined) patientCache.put(id, generation, patient).catch(() => {});
     return patient;
@@ -109,7 +112,10 @@ export function createDashboardApp(deps: DashboardDeps) {
       PatientCursor,
       search,
       async (limit, after) =>
-        listedFor(role, await findPatients(sql, { q: search.q, source: search.source, limit, beforeId: after?.id })),
+        listedFor(
+          role,
+          await findPatients(sql, keys, { q: search.q, source: search.source, limit, beforeId: after?.id }),
+        ),
       (last) => ({ id: last.id }),
     );
 
@@ -133,14 +139,14 @@ export function createDashboardApp(deps: DashboardDeps) {
       await sql.begin((tx) => recordAudit(tx, patientRead(principal!, patient.id)));
       return json(patient);
     })
-    .use(conflictRoutes({ sql, patientCache, log }))
+    .use(conflictRoutes({ sql, keys, patientCache, log }))
     // Admin only (access.ts): every webhook's metadata and, on request, its whole canonical payload.
     .get("/api/v1/events", ({ query }) =>
       keysetPage(
         EventCursor,
         query,
         (limit, before) =>
-          listEvents(sql, { source: query.source, limit, before, withCanonical: query.include === "canonical" }),
+          listEvents(sql, keys, { source: query.source, limit, before, withCanonical: query.include === "canonical" }),
         (last) => ({ receivedAt: Date.parse(last.receivedAt), eventId: last.eventId }),
       ),
     )
@@ -156,7 +162,7 @@ export function createDashboardApp(deps: DashboardDeps) {
         SubmissionCursor,
         query,
         async (limit, before) => {
-          const rows = await formSubmissions(sql, {
+          const rows = await formSubmissions(sql, keys, {
             source: params.source,
             formId: params.formId,
             question: query.question,

@@ -1,6 +1,7 @@
 // Composition root of the dashboard: config → Postgres, Redis → API + page; drains on SIGTERM.
 import { createRedis } from "../../shared/cache.ts";
 import { traceRedis, traceSql } from "../../shared/client-spans.ts";
+import { loadKeys } from "../../shared/crypto/keys.ts";
 import { createDb, databaseAnswers, reportDatabaseAtStart } from "../../shared/db/client.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
@@ -12,6 +13,7 @@ import { createDashboardApp } from "./app.ts";
 import { readDashboardConfig } from "./config.ts";
 
 const config = readDashboardConfig();
+const keys = loadKeys(config);
 const log = createLogger("dashboard", config.logLevel);
 const tracing = startTracing("dashboard");
 const sources = loadSources(config.sourcesFile);
@@ -24,6 +26,7 @@ reportDatabaseAtStart(sql, log);
 let draining = false;
 const app = createDashboardApp({
   sql,
+  keys,
   redis,
   sources,
   apiTokens: config.apiTokens,

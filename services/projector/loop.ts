@@ -5,6 +5,7 @@ import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import { context, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
 import type { Sql } from "postgres";
 import { recordAudit } from "../../shared/audit/writer.ts";
+import type { Keys } from "../../shared/crypto/keys.ts";
 import { databaseAnswers } from "../../shared/db/client.ts";
 import { failureReason } from "../../shared/db/errors.ts";
 import { errorSummary, type Logger } from "../../shared/logger.ts";
@@ -19,6 +20,8 @@ import { type BatchResult, projectBatch } from "./project.ts";
 export interface ProjectorDeps {
   consumer: Consumer;
   sql: Sql;
+  /** Seal and index patient data (shared/crypto/keys.ts). */
+  keys: Keys;
   sources: Map<string, SourceConfig>;
   deadLetter: DeadLetterWriter;
   log: Logger;
@@ -86,7 +89,7 @@ function databaseUnavailable(error: unknown): boolean {
 }
 
 export async function startProjector(deps: ProjectorDeps): Promise<RunningProjector> {
-  const { sql, sources, log } = deps;
+  const { sql, keys, sources, log } = deps;
   let buffer: JsMsg[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
   // Batches in flight at once, each in its own transaction on its own connection: most of
@@ -249,7 +252,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
   async function writeOneByOne(items: Pending[], tally: Tally): Promise<void> {
     for (const d of items) {
       try {
-        committed([d], await projectBatch(sql, [d.event]), tally);
+        committed([d], await projectBatch(sql, keys, [d.event]), tally);
       } catch (error) {
         // Codes only: a database error's text can quote row values (patient data).
         const reason = failureReason(error);
@@ -289,6 +292,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
       const result = await context.with(trace.setSpan(context.active(), txSpan), () =>
         projectBatch(
           sql,
+          keys,
           pending.map((d) => d.event),
         ),
       );

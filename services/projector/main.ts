@@ -3,8 +3,10 @@ import { jetstream } from "@nats-io/jetstream";
 import { Elysia } from "elysia";
 import { createRedis } from "../../shared/cache.ts";
 import { traceRedis, traceSql } from "../../shared/client-spans.ts";
+import { loadKeys } from "../../shared/crypto/keys.ts";
 import { createDb, databaseAnswers, explainDbFailure } from "../../shared/db/client.ts";
 import { migrate } from "../../shared/db/migrate.ts";
+import { sealBacklog } from "../../shared/db/rotate.ts";
 import { healthRoutes } from "../../shared/http/health.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics, metricsRoute } from "../../shared/metrics.ts";
@@ -27,6 +29,7 @@ import { startProjector } from "./loop.ts";
 import { startMaintenance } from "./maintenance.ts";
 
 const config = readProjectorConfig();
+const keys = loadKeys(config);
 const log = createLogger("projector", config.logLevel);
 const tracing = startTracing("projector");
 const sources = loadSources(config.sourcesFile);
@@ -43,6 +46,9 @@ if (config.provision) {
   });
   await provisionJetStream(nc, config, { ...DEFAULT_CONSUMER_LIMITS, ackWaitSeconds: config.ackWaitSeconds }, log);
 }
+// Rows an earlier version stored in clear are sealed before anything new is projected: until
+// then a patient's email is not found by its blind index (and would be created twice).
+await sealBacklog(sql, keys, log);
 const js = jetstream(nc);
 const redis = traceRedis(createRedis(config.redisUrl, "hookline-projector", log, tls.redis), tracing);
 const patientCache = createPatientCache(redis);
@@ -71,6 +77,7 @@ let draining = false;
 const projector = await startProjector({
   consumer,
   sql,
+  keys,
   sources,
   deadLetter: createDeadLetterWriter(js),
   log,
