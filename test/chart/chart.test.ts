@@ -138,6 +138,8 @@ describe.each(PROFILES)("profile %s", (profile) => {
       secrets.databaseUrl,
       secrets.redisUrl,
       secrets.dashboardApiTokens,
+      secrets.dataKeys,
+      secrets.blindIndexKeys,
       ...Object.values(secrets.sources),
     ];
     expect(values.length).toBeGreaterThan(3);

@@ -31,6 +31,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
+import { newKeyText } from "../../shared/crypto/keyring.ts";
 import { basicAuthHeader } from "../../shared/crypto/token.ts";
 import {
   DATABASE_URL,
@@ -322,6 +323,8 @@ describe.each(PROFILES)("profile %s", (profile) => {
         DATABASE_URL: databaseUrl,
         REDIS_URL: redisUrl,
         DASHBOARD_API_TOKENS: `${crypto.randomUUID()}=admin`,
+        HOOKLINE_KEYS: newKeyText("owner-data-1"),
+        HOOKLINE_BLIND_INDEX_KEY: newKeyText("owner-index-1"),
         NATS_MONITORING_ENDPOINT: "nats:8222",
         ...sources,
       });
