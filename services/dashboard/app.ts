@@ -11,10 +11,11 @@ import type { Keys } from "../../shared/crypto/keys.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import { healthRoutes, type ReadinessCheck } from "../../shared/http/health.ts";
 import { jsonErrors } from "../../shared/http/json-errors.ts";
+import { requestMetrics } from "../../shared/http/request-metrics.ts";
 import { securityHeaders } from "../../shared/http/security-headers.ts";
 import { serverSpans } from "../../shared/http/server-spans.ts";
 import type { Logger } from "../../shared/logger.ts";
-import { type Metrics, metricsRoute } from "../../shared/metrics.ts";
+import { counterOf, METRICS, type Metrics, metricsRoute } from "../../shared/metrics.ts";
 import { createPatientCache } from "../../shared/patient-cache.ts";
 import { AdapterError, getAdapter, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
 import { assertEveryRouteHasRule } from "./access.ts";
@@ -69,9 +70,9 @@ const SearchBody = v.object({
 
 export function createDashboardApp(deps: DashboardDeps) {
   const { sql, keys, redis, log } = deps;
-  const cacheLookups = deps.metrics.meter.createCounter("hookline_dashboard_cache_lookups", {
-    description: "Patient cache lookups by result",
-  });
+  const cacheHits = counterOf(deps.metrics.meter, METRICS.cacheHits);
+  const cacheMisses = counterOf(deps.metrics.meter, METRICS.cacheMisses);
+  const cacheErrors = counterOf(deps.metrics.meter, METRICS.cacheErrors);
 
   const patientCache = createPatientCache<PatientDto>(redis, { ttlSeconds: deps.cacheTtlSeconds, keys: keys.data });
 
@@ -80,10 +81,11 @@ export function createDashboardApp(deps: DashboardDeps) {
     let generation: string | undefined;
     try {
       const lookup = await patientCache.get(id);
-      cacheLookups.add(1, { result: lookup.hit ? "hit" : "miss" });
+      (lookup.hit ? cacheHits : cacheMisses).add(1);
       if (lookup.hit) return lookup.value;
       generation = lookup.generation;
     } catch (error) {
+      cacheErrors.add(1);
       log.warn({ err: (error as Error).message }, "cache read failed; using database");
     }
     const patient = await getPatient(sql, keys, id);
@@ -215,6 +217,7 @@ export function createDashboardApp(deps: DashboardDeps) {
   assertEveryRouteHasRule(api.routes);
 
   return new Elysia()
+    .use(requestMetrics(deps.metrics, METRICS.dashboardRequestDuration))
     .use(serverSpans(deps.tracer))
     .use(securityHeaders())
     .use(jsonErrors(log))

@@ -4,7 +4,15 @@ import { createRedis } from "../../shared/cache.ts";
 import { traceRedis } from "../../shared/client-spans.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
-import { connectNats, DLQ_STREAM, natsConnected, provisionJetStream, STREAM, streamExists } from "../../shared/nats.ts";
+import {
+  connectNats,
+  DLQ_STREAM,
+  natsConnected,
+  PROJECTOR_CONSUMER,
+  provisionJetStream,
+  STREAM,
+  streamExists,
+} from "../../shared/nats.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
 import { loadSources } from "../../shared/sources/index.ts";
 import { watchStreamFill } from "../../shared/stream-fill.ts";
@@ -30,7 +38,14 @@ const jsm = await jetstreamManager(nc);
 
 const metrics = createMetrics("ingress");
 // How full WEBHOOKS and the DLQ are (hookline_stream_*): the ingress is what refuses when full.
-const streamFill = watchStreamFill({ jsm, meter: metrics.meter, log, streams: [STREAM, DLQ_STREAM] });
+// The projector's lag too (hookline_consumer_*), so that it is reported while no projector runs.
+const streamFill = watchStreamFill({
+  jsm,
+  meter: metrics.meter,
+  log,
+  streams: [STREAM, DLQ_STREAM],
+  consumers: [{ stream: STREAM, consumer: PROJECTOR_CONSUMER }],
+});
 // With REDIS_URL, one bucket per source for all pods (this pod's own while Redis does not
 // answer); without it, per pod. Redis is never a readiness condition: ingest goes on without it.
 const redis = config.redisUrl

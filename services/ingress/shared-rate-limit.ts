@@ -6,6 +6,7 @@
 import type { Meter } from "@opentelemetry/api";
 import type { Redis } from "../../shared/cache.ts";
 import { errorSummary, type Logger } from "../../shared/logger.ts";
+import { gaugeOf, METRICS } from "../../shared/metrics.ts";
 import { bucketCapacity, type RateLimiter, retryAfterSeconds, type SourceRateLimiter } from "./rate-limit.ts";
 
 /** The one Redis key of a source's bucket (a hash tag, for Redis Cluster). */
@@ -85,11 +86,7 @@ export function createSharedRateLimiter(deps: SharedRateLimiterDeps): SourceRate
   let retryAt = 0;
   // While falling back, one request at a time asks Redis whether it is back.
   let probing = false;
-  deps.meter
-    .createObservableGauge("hookline_ingress_rate_limit_shared", {
-      description: "1 while per-source rate limits are shared through Redis, 0 while this pod's own buckets apply",
-    })
-    .addCallback((result) => result.observe(shared ? 1 : 0));
+  gaugeOf(deps.meter, METRICS.rateLimitShared).addCallback((result) => result.observe(shared ? 1 : 0));
 
   // Logged once per change of state, not per webhook: an outage would otherwise flood the log.
   function fellBack(error: unknown): void {

@@ -6,7 +6,7 @@ import { type Context, context, type Span, SpanKind, SpanStatusCode, type Tracer
 import { deriveEventId, KEPT_PROVIDER_HEADERS } from "../../shared/events.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
-import type { Metrics } from "../../shared/metrics.ts";
+import { counterOf, gaugeOf, histogramOf, METRICS, type Metrics, observableCounterOf } from "../../shared/metrics.ts";
 import { isStreamFull, webhookSubject } from "../../shared/nats.ts";
 import {
   AdapterError,
@@ -54,9 +54,31 @@ const RETRY_AFTER_FULL = { "retry-after": "30" };
 // Shedding clears as soon as requests in flight finish (milliseconds): retry soon.
 const RETRY_AFTER_OVERLOADED = { "retry-after": "1" };
 
+/** The outcome label of hookline_webhooks_received_total for each status. */
+const STATUS_OUTCOMES: Record<number, string> = {
+  200: "accepted",
+  400: "invalid",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "unknown_source",
+  405: "method_not_allowed",
+  413: "too_large",
+  415: "unsupported_media_type",
+  429: "rate_limited",
+  503: "queue_unavailable",
+};
+/** Outcomes the status alone does not tell (a duplicate's 200, which 503), noted where the answer is made. */
+const outcomes = new WeakMap<Response, string>();
+function noted(response: Response, outcome: string): Response {
+  outcomes.set(response, outcome);
+  return response;
+}
+const outcomeOf = (response: Response) => outcomes.get(response) ?? STATUS_OUTCOMES[response.status] ?? "error";
+
 /** 503 for a publish JetStream did not confirm: full (it refused) or unavailable. */
 function queueError(error: unknown): Response {
-  if (isStreamFull(error)) return errorResponse(503, "queue_full", "the queue is full; retry later", RETRY_AFTER_FULL);
+  if (isStreamFull(error))
+    return noted(errorResponse(503, "queue_full", "the queue is full; retry later", RETRY_AFTER_FULL), "queue_full");
   return errorResponse(503, "queue_unavailable", "the queue did not confirm storage; retry later", RETRY_AFTER);
 }
 
@@ -92,30 +114,22 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
 
   // Counted in a plain map and read at scrape time: an OTel counter.add() with
   // attributes on every request cost measurable CPU at tens of thousands per second.
-  const counts = new Map<string, { source: string; status: number; n: number }>();
-  deps.metrics.meter
-    .createObservableCounter("hookline_ingress_responses", {
-      description: "Webhook responses by source and HTTP status",
-    })
-    .addCallback((result) => {
-      for (const c of counts.values()) result.observe(c.n, { source: c.source, status: c.status });
-    });
-  deps.metrics.meter
-    .createObservableGauge("hookline_ingress_in_flight", {
-      description: "Webhooks being handled now (MAX_IN_FLIGHT caps them)",
-    })
-    .addCallback((result) => result.observe(inFlight));
-  const publishSeconds = deps.metrics.meter.createHistogram("hookline_ingress_publish_seconds", {
-    description: "Time from publish to JetStream PubAck",
-    unit: "s",
-    advice: { explicitBucketBoundaries: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2] },
+  const counts = new Map<string, { source: string; outcome: string; n: number }>();
+  const { meter } = deps.metrics;
+  observableCounterOf(meter, METRICS.webhooksReceived).addCallback((result) => {
+    for (const c of counts.values()) result.observe(c.n, { source: c.source, outcome: c.outcome });
   });
-  function count(sourceId: string, status: number): void {
-    const source = sources.has(sourceId) ? sourceId : "unknown";
-    const key = `${source} ${status}`;
+  gaugeOf(meter, METRICS.inFlight).addCallback((result) => result.observe(inFlight));
+  const publishSeconds = histogramOf(meter, METRICS.publishDuration);
+  const ackSeconds = histogramOf(meter, METRICS.webhookAckDuration);
+  const deadLetters = counterOf(meter, METRICS.deadLetters);
+  /** The source label: a configured source's id, else "unknown" (a path is not a label value). */
+  const sourceLabel = (sourceId: string) => (sources.has(sourceId) ? sourceId : "unknown");
+  function count(source: string, outcome: string): void {
+    const key = `${source} ${outcome}`;
     const c = counts.get(key);
     if (c) c.n++;
-    else counts.set(key, { source, status, n: 1 });
+    else counts.set(key, { source, outcome, n: 1 });
   }
 
   /** What the cheap checks establish about a request before its body is read. */
@@ -237,8 +251,9 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
       log.error({ err: publishError, source: message.source }, "quarantine publish failed");
       return queueError(publishError);
     }
+    deadLetters.add(1, { source: message.source, code: error.code });
     log.warn({ source: message.source, eventId: message.eventId, code: error.code }, "quarantined unparseable webhook");
-    return errorResponse(error.status, error.code, error.message);
+    return noted(errorResponse(error.status, error.code, error.message), "quarantined");
   }
 
   /** A PRODUCER span for the publish, whose context the message carries on to the projector. */
@@ -273,7 +288,8 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
       publishSeconds.record((performance.now() - started) / 1000);
       publishSpan?.end();
       span?.setAttribute("hookline.duplicate", ack.duplicate);
-      return json({ received: true, eventId: message.eventId, duplicate: ack.duplicate });
+      const answer = json({ received: true, eventId: message.eventId, duplicate: ack.duplicate });
+      return ack.duplicate ? noted(answer, "duplicate") : answer;
     } catch (error) {
       publishSpan?.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
       publishSpan?.end();
@@ -342,10 +358,14 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
   }
 
   return async (request, sourceId, peer) => {
+    const started = performance.now();
     let response: Response;
     // Past the cap, shed at once (before the body is read): queueing would grow memory and latency without bound.
     if (inFlight >= maxInFlight)
-      response = errorResponse(503, "overloaded", "too many webhooks in flight; retry shortly", RETRY_AFTER_OVERLOADED);
+      response = noted(
+        errorResponse(503, "overloaded", "too many webhooks in flight; retry shortly", RETRY_AFTER_OVERLOADED),
+        "overloaded",
+      );
     else {
       inFlight++;
       try {
@@ -354,7 +374,9 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
         inFlight--;
       }
     }
-    count(sourceId, response.status);
+    const source = sourceLabel(sourceId);
+    count(source, outcomeOf(response));
+    if (response.status === 200) ackSeconds.record((performance.now() - started) / 1000, { source });
     return response;
   };
 }

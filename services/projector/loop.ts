@@ -34,16 +34,21 @@ export interface ProjectorDeps {
   /** Base delay before a failed message is redelivered; grows with each attempt. */
   retryDelayMs: number;
   /** Called after every committed batch (metrics, logs). */
-  onBatch?: (stats: {
-    size: number;
-    inserted: number;
-    duplicates: number;
-    conflicts: number;
-    deadLettered: number;
-    ms: number;
-  }) => void;
+  onBatch?: (stats: BatchStats) => void;
+  /** Called for every message moved to the DLQ (metrics). */
+  onDeadLetter?: (source: string, code: string) => void;
   /** Called with the patients a committed batch wrote (cache invalidation). */
   onPatientsWritten?: (ids: string[]) => void;
+}
+
+/** What one batch came to. */
+export interface BatchStats {
+  size: number;
+  inserted: number;
+  duplicates: number;
+  conflicts: number;
+  deadLettered: number;
+  ms: number;
 }
 
 export interface RunningProjector {
@@ -133,6 +138,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
       return leave(error, "dead-letter receipt not recorded");
     }
     msg.term(reason.slice(0, 200));
+    deps.onDeadLetter?.(messageSource(msg), code);
     return true;
   }
 

@@ -1,5 +1,5 @@
 // Composition root of the projector: config → NATS, Postgres → consume loop + health.
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Elysia } from "elysia";
 import { createRedis } from "../../shared/cache.ts";
 import { traceRedis, traceSql } from "../../shared/client-spans.ts";
@@ -21,12 +21,14 @@ import {
 import { createPatientCache } from "../../shared/patient-cache.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
 import { loadSources } from "../../shared/sources/index.ts";
+import { watchStreamFill } from "../../shared/stream-fill.ts";
 import { loadConnectionTls } from "../../shared/tls.ts";
 import { startTracing } from "../../shared/tracing.ts";
 import { readProjectorConfig } from "./config.ts";
 import { createDeadLetterWriter } from "./dead-letter.ts";
 import { startProjector } from "./loop.ts";
 import { startMaintenance } from "./maintenance.ts";
+import { createProjectorMetrics } from "./metrics.ts";
 
 const config = readProjectorConfig();
 const keys = loadKeys(config);
@@ -53,16 +55,15 @@ const js = jetstream(nc);
 const redis = traceRedis(createRedis(config.redisUrl, "hookline-projector", log, tls.redis), tracing);
 const patientCache = createPatientCache(redis);
 const metrics = createMetrics("projector");
-const eventsCounter = metrics.meter.createCounter("hookline_projector_events", {
-  description: "Messages handled, by result",
-});
-const conflictsCounter = metrics.meter.createCounter("hookline_projector_conflicts", {
-  description: "Submissions held back for review: they contradict the identity of the patient their email matched",
-});
-const batchSeconds = metrics.meter.createHistogram("hookline_projector_batch_seconds", {
-  description: "Time to decode, write and ack one batch",
-  unit: "s",
-  advice: { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] },
+const projectorMetrics = createProjectorMetrics(metrics.meter);
+// The lag KEDA scales on (hookline_consumer_*), from consumer info every 5 s.
+const jsm = await jetstreamManager(nc);
+const lagWatch = watchStreamFill({
+  jsm,
+  meter: metrics.meter,
+  log,
+  streams: [],
+  consumers: [{ stream: STREAM, consumer: PROJECTOR_CONSUMER }],
 });
 const consumer = await js.consumers.get(STREAM, PROJECTOR_CONSUMER);
 // Partitions ahead and raw-event retention, outside batches; the first round before consuming.
@@ -88,13 +89,10 @@ const projector = await startProjector({
   maxDeliver: config.maxDeliver,
   retryDelayMs: config.retryDelayMs,
   onBatch: (s) => {
-    eventsCounter.add(s.inserted, { result: "inserted" });
-    eventsCounter.add(s.duplicates, { result: "duplicate" });
-    eventsCounter.add(s.deadLettered, { result: "dead_lettered" });
-    conflictsCounter.add(s.conflicts);
-    batchSeconds.record(s.ms / 1000);
+    projectorMetrics.batch(s);
     log.debug(s, "batch committed");
   },
+  onDeadLetter: projectorMetrics.deadLettered,
   // Write-through would race with concurrent projectors; invalidating (shared/patient-cache.ts) is always safe.
   onPatientsWritten: (ids) => {
     patientCache.invalidate(ids).catch((error) => log.warn({ err: error.message }, "cache invalidation failed"));
@@ -117,6 +115,7 @@ log.info({ url: `http://${config.serviceHost}:${config.port}`, batchSize: config
 onShutdown(log, async () => {
   draining = true;
   maintenance.stop();
+  lagWatch.stop();
   await projector.stop();
   await app.stop();
   await nc.drain();
