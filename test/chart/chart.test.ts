@@ -459,6 +459,90 @@ test("otel: no OTEL_* variable without an endpoint; with one, the sampler, proto
   }
 });
 
+test("tls: each workload mounts the CA (and client key pair) of the connections it makes, and names them in its env", () => {
+  // Which connections each workload makes (the dashboard reads NATS_URL but never connects).
+  const connects: Record<string, string[]> = {
+    ingress: ["nats", "redis"],
+    projector: ["nats", "postgres", "redis"],
+    dashboard: ["postgres", "redis"],
+    provision: ["nats", "postgres"],
+  };
+  const prefix: Record<string, string> = { nats: "NATS", postgres: "DATABASE", redis: "REDIS" };
+  const tls = profileValues("production").tls as Obj;
+  const objs = render("production");
+  const workloads = [...deployments(objs), ...objs.filter((o) => o.kind === "Job")];
+  expect(workloads.map(componentOf).sort()).toEqual(Object.keys(connects).sort());
+  for (const w of workloads) {
+    const pod = w.spec.template.spec;
+    const c = pod.containers[0];
+    const env = Object.fromEntries(c.env.map((e: Obj) => [e.name, e.value]));
+    expect(env.TLS_MIN_VERSION).toBe(tls.minVersion);
+    expect(env.ALLOW_INSECURE_CONNECTIONS).toBe("false");
+    const tlsVolumes = pod.volumes.filter((v: Obj) => v.secret);
+    expect(tlsVolumes.map((v: Obj) => v.secret.secretName).sort()).toEqual(
+      connects[componentOf(w)]!.map((conn) => tls[conn].secretName).sort(),
+    );
+    for (const conn of ["nats", "postgres", "redis"]) {
+      const made = connects[componentOf(w)]!.includes(conn);
+      const vol = tlsVolumes.find((v: Obj) => v.secret.secretName === tls[conn].secretName);
+      const mount = c.volumeMounts.find((m: Obj) => m.name === vol?.name);
+      const files = tls[conn].clientCertificate ? ["ca.crt", "tls.crt", "tls.key"] : ["ca.crt"];
+      if (!made) {
+        expect(vol, `${componentOf(w)} gets no ${conn} files`).toBeUndefined();
+        expect(env[`${prefix[conn]}_TLS_CA`]).toBeUndefined();
+        continue;
+      }
+      // Only the keys it uses, readable by the pod's group (fsGroup), read-only.
+      expect(vol.secret.items.map((i: Obj) => i.key)).toEqual(files);
+      expect(vol.secret.defaultMode).toBe(0o440);
+      expect(mount.readOnly).toBe(true);
+      expect(env[`${prefix[conn]}_TLS_CA`]).toBe(`${mount.mountPath}/ca.crt`);
+      expect(env[`${prefix[conn]}_TLS_CERT`]).toBe(
+        tls[conn].clientCertificate ? `${mount.mountPath}/tls.crt` : undefined,
+      );
+      expect(env[`${prefix[conn]}_TLS_KEY`]).toBe(
+        tls[conn].clientCertificate ? `${mount.mountPath}/tls.key` : undefined,
+      );
+    }
+  }
+  // Without tls.*.secretName nothing is mounted, and plain connections are allowed only on request.
+  for (const w of deployments(render("minimal"))) {
+    expect(w.spec.template.spec.volumes.filter((v: Obj) => v.secret)).toEqual([]);
+    const env = w.spec.template.spec.containers[0].env;
+    expect(env.find((e: Obj) => e.name === "ALLOW_INSECURE_CONNECTIONS").value).toBe(
+      String(profileValues("minimal").tls.allowInsecureConnections),
+    );
+  }
+});
+
+test("dashboard.oidc: the OIDC_* variables the dashboard reads, only when configured", () => {
+  const oidcEnv = (objs: Obj[]) =>
+    Object.fromEntries(
+      deployments(objs)
+        .find((d) => componentOf(d) === "dashboard")!
+        .spec.template.spec.containers[0].env.filter((e: Obj) => e.name.startsWith("OIDC_"))
+        .map((e: Obj) => [e.name, e.value]),
+    );
+  expect(oidcEnv(render("minimal"))).toEqual({});
+  const oidc = (profileValues("production").dashboard as Obj).oidc;
+  const env = oidcEnv(render("production"));
+  expect(env).toEqual({
+    OIDC_ISSUER: oidc.issuer,
+    OIDC_JWKS_URL: oidc.jwksUrl,
+    OIDC_AUDIENCE: oidc.audience,
+    OIDC_ROLE_CLAIM: oidc.roleClaim,
+    OIDC_ROLE_MAP: expect.any(String),
+  });
+  // Names the dashboard reads, and the map in its "value=role" form.
+  const read = new Set(Object.values(dashboardConfigSpec).map((e) => e.name));
+  for (const name of Object.keys(env)) expect(read.has(name)).toBe(true);
+  expect(env.OIDC_ROLE_MAP.split(",").sort()).toEqual(
+    Object.entries(oidc.roleMap as Record<string, string>)
+      .map(([k, role]) => `${k}=${role}`)
+      .sort(),
+  );
+});
+
 describe("values.schema.json refuses bad values", () => {
   const cases: [string, string[]][] = [
     ["a wrong type", ["--set", "ingress.port=eighty"]],
@@ -471,6 +555,10 @@ describe("values.schema.json refuses bad values", () => {
     ["a resource attribute that would break the list", ["--set-string", "otel.resourceAttributes.team=a\\,b=c"]],
     ["an Ingress without a webhook host", ["--set", "httpIngress.enabled=true", "--set", "httpIngress.webhooksHost="]],
     ["an unknown key in keda.triggerAuthentication", ["--set", "keda.triggerAuthentication.secret=x"]],
+    ["a TLS version the services refuse", ["--set", "tls.minVersion=TLSv1.1"]],
+    ["an unknown key in tls.postgres", ["--set", "tls.postgres.caFile=/x"]],
+    ["a JWKS URL without TLS", ["--set", "dashboard.oidc.jwksUrl=http://idp.example/keys"]],
+    ["an OIDC role map to an unknown role", ["--set", "dashboard.oidc.roleMap.staff=owner"]],
     [
       "an inline secret in the sources file",
       [
