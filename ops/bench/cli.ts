@@ -1,5 +1,7 @@
 // Command line of ops/bench/run. Defaults are the full run (< 10 min on 2 cores);
 // --smoke shrinks every suite to seconds.
+import { parseTracingSettings, type TracingSetting } from "./tracing.ts";
+
 const SUITES = ["ingest", "projector", "e2e", "resources"] as const;
 type Suite = (typeof SUITES)[number];
 
@@ -16,6 +18,8 @@ export interface Options {
   twoProjectors: boolean;
   e2eSeconds: number;
   maxPool: number;
+  /** With the ingest suite: the ingress again with tracing at each setting (off, ratios). */
+  tracing: TracingSetting[] | null;
 }
 
 const USAGE = `usage: ops/bench/run [suite ...] [options]
@@ -29,7 +33,9 @@ suites: ingest projector e2e resources (default: all; resources is measured duri
   --no-peers           skip the Express/BullMQ peers
   --backlog N          projector backlog events (default 100000)
   --one-projector      skip the 2-process projector run
-  --e2e-seconds N      e2e load duration (default 10)`;
+  --e2e-seconds N      e2e load duration (default 10)
+  --tracing LIST       with ingest: also the ingress with tracing off and sampled at each ratio,
+                       spans exported to a Jaeger on this machine, e.g. off,0.1,1`;
 
 export function parseArgs(argv: string[]): Options {
   const o: Options = {
@@ -45,6 +51,7 @@ export function parseArgs(argv: string[]): Options {
     twoProjectors: true,
     e2eSeconds: 10,
     maxPool: 400_000,
+    tracing: null,
   };
   let explicitReadme = false;
   const num = (v: string | undefined, flag: string) => {
@@ -91,6 +98,9 @@ export function parseArgs(argv: string[]): Options {
       case "--e2e-seconds":
         o.e2eSeconds = num(argv[++i], a);
         break;
+      case "--tracing":
+        o.tracing = parseTracingSettings(argv[++i] ?? "");
+        break;
       case "-h":
       case "--help":
         throw new Error(USAGE);
@@ -110,6 +120,7 @@ export function parseArgs(argv: string[]): Options {
     o.e2eSeconds = 2;
     o.maxPool = 20_000;
   }
+  if (o.tracing && !o.suites.has("ingest")) throw new Error(`--tracing needs the ingest suite\n${USAGE}`);
   // Only a full run of every suite may replace the README's figures.
   if (!explicitReadme) o.readme = all && !o.smoke;
   if (o.smoke && !explicitReadme) o.readme = false;

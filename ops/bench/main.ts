@@ -14,6 +14,7 @@ import { progress } from "./progress.ts";
 import { runProjector } from "./projector.ts";
 import { type BenchReport, markdown, SCHEMA, writeJson, writeReadme } from "./report.ts";
 import { checkPayloads } from "./sanity.ts";
+import { runTracing } from "./tracing.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 
@@ -47,6 +48,7 @@ async function main(): Promise<number> {
     machine: describeMachine(),
     options: { ...opts, suites: [...opts.suites] },
     ingest: null,
+    tracing: null,
     projector: null,
     e2e: null,
     resources: { ingest: null, e2e: null },
@@ -72,6 +74,14 @@ async function main(): Promise<number> {
         runTag,
       );
       report.resources.ingest = report.ingest.resources;
+    }
+    if (cluster && opts.tracing) {
+      report.tracing = await runTracing(
+        cluster,
+        opts.tracing,
+        { concurrencies: opts.concurrencies, seconds: opts.seconds, maxPool: opts.maxPool },
+        runTag,
+      );
     }
     if (cluster && opts.suites.has("e2e")) {
       // Half the best measured rate; without an ingest run, a conservative default.

@@ -6,6 +6,7 @@ import type { IngestResult, Target } from "./ingest.ts";
 import type { Machine } from "./machine.ts";
 import type { ProjectorResult } from "./projector.ts";
 import { replaceSizingBlock, sizingInputs, sizingMarkdown } from "./sizing.ts";
+import type { TracingResult } from "./tracing.ts";
 
 export const SCHEMA = "hookline-bench/2";
 
@@ -18,6 +19,8 @@ export interface BenchReport {
   machine: Machine;
   options: Record<string, unknown>;
   ingest: IngestResult | null;
+  /** --tracing: the ingress with tracing off and at each sampling ratio. */
+  tracing?: TracingResult | null;
   projector: ProjectorResult | null;
   e2e: E2eResult | null;
   /** CPU seconds and peak RSS per process, per phase. */
@@ -108,6 +111,25 @@ export function markdown(r: BenchReport): string {
         `Bull worker afterwards drained ${fmt(b.jobs)} jobs at ${fmt(b.rate)} inserts/s${b.complete ? "" : " (not finished within 60 s)"}.`,
       );
     }
+  }
+  if (r.tracing) {
+    const t = r.tracing;
+    parts.push(
+      "**Ingest with tracing** (a fresh ingress per setting, spans to a Jaeger on the same cores; sampled: `parentbased_traceidratio`):\n\n" +
+        table(
+          ["in flight", "tracing", "durable req/s", "vs off", "p50 ms", "p99 ms", "errors"],
+          t.points.map((p) => [
+            String(p.connections),
+            p.setting === "off" ? "off" : `${p.setting * 100}% sampled`,
+            fmt(p.result.rps),
+            p.vsOffRps === null ? "–" : `${(p.vsOffRps * 100).toFixed(1)}%`,
+            fmt(p.result.latencyMs.p50, 2),
+            fmt(p.result.latencyMs.p99, 2),
+            fmt(p.result.errors),
+          ]),
+        ) +
+        `\n\nJaeger received spans from: ${t.jaegerServices.join(", ") || "nothing"}.`,
+    );
   }
   if (r.projector) {
     const p = r.projector;
