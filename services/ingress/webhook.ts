@@ -347,8 +347,11 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     );
     try {
       const ctx = trace.setSpan(parent, span);
-      // Active while the webhook is handled: the shared rate limit's Redis call is its child.
-      const response = await context.with(ctx, () => receive(request, sourceId, peer, span, ctx));
+      // Active while a sampled webhook is handled, so the shared rate limit's Redis call is its
+      // child; an unsampled one skips it (making a context active costs throughput, for nothing).
+      const response = await (span.isRecording()
+        ? context.with(ctx, () => receive(request, sourceId, peer, span, ctx))
+        : receive(request, sourceId, peer, span, ctx));
       span.setAttribute("http.response.status_code", response.status);
       if (response.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       return response;

@@ -1,7 +1,11 @@
 // The operators' tools as real processes for the observability tests: Jaeger (built by
-// ops/tools jaeger, configured by ops/jaeger/jaeger.yaml) on free ports.
+// ops/tools jaeger, configured by ops/jaeger/jaeger.yaml) and Prometheus (Debian's, with
+// ops/prometheus/prometheus.yml and the rules), each on free ports with its own data.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { parse, stringify } from "yaml";
 import { freePort, ROOT, waitFor } from "./harness.ts";
 
 interface Tool {
@@ -58,4 +62,56 @@ export async function startJaeger(binary = jaegerBinary()): Promise<Jaeger> {
     return (await fetch(`${jaeger.url}/api/services`)).ok;
   });
   return jaeger;
+}
+
+export interface Prometheus extends Tool {
+  url: string;
+  /** An instant query's result vector. */
+  query(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
+}
+
+/**
+ * Prometheus with ops/prometheus/prometheus.yml, its targets replaced by `targets` (job →
+ * host:port) and scraping and evaluating every `interval`; the rules are the checked-in ones.
+ */
+export async function startPrometheus(targets: Record<string, string>, interval = "1s"): Promise<Prometheus> {
+  const dir = mkdtempSync(join(tmpdir(), "hookline-prometheus-"));
+  const config = parse(readFileSync(join(ROOT, "ops/prometheus/prometheus.yml"), "utf8"));
+  config.global = { scrape_interval: interval, evaluation_interval: interval };
+  config.rule_files = [join(ROOT, "ops/prometheus/hookline.rules.yml")];
+  for (const job of config.scrape_configs) {
+    if (!targets[job.job_name]) throw new Error(`no target given for job ${job.job_name}`);
+    job.static_configs = [{ targets: [targets[job.job_name]] }];
+  }
+  writeFileSync(join(dir, "prometheus.yml"), stringify(config));
+  const port = await freePort();
+  const tool = spawnTool(
+    [
+      "prometheus",
+      `--config.file=${join(dir, "prometheus.yml")}`,
+      `--storage.tsdb.path=${join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    {},
+    () => rmSync(dir, { recursive: true, force: true }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(
+    "prometheus to be ready",
+    async () => {
+      if (tool.proc.exitCode !== null) throw new Error(`prometheus exited: ${tool.output()}`);
+      return (await fetch(`${url}/-/ready`)).ok;
+    },
+    30_000,
+  );
+  return {
+    ...tool,
+    url,
+    async query(expr) {
+      const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`);
+      const body = (await res.json()) as { status: string; error?: string; data: { result: [] } };
+      if (body.status !== "success") throw new Error(`query ${expr} failed: ${body.error}`);
+      return body.data.result;
+    },
+  };
 }
