@@ -26,11 +26,11 @@ const COMMANDS = {
 env: HOOKLINE_SOURCES (path of the sources file), PUBLISH_TIMEOUT_MS, TRUSTED_PROXIES, HOOKLINE_PROVISION,
      MAX_IN_FLIGHT (webhooks at once, default 1024; more get 503 overloaded),
      REDIS_URL (optional; set: per-source rate limits shared by all ingress pods, unset: per pod), REDIS_TLS_*,
-     ${STREAM_ENV}`,
+     DASHBOARD_API_TOKENS (optional; its admin tokens open /health/detailed), ${STREAM_ENV}`,
   projector: `hookline projector: turn JetStream messages into Postgres records; migrates the schema on start (port 8081)
 env: DATABASE_URL, REDIS_URL, DATABASE_TLS_*, REDIS_TLS_* (_CA, _CERT, _KEY), ${KEYS_ENV}, BATCH_SIZE, BATCH_DELAY_MS,
      ACK_WAIT_SECONDS, MAX_DELIVER, RETRY_DELAY_MS, PROJECT_CONCURRENCY, RAW_EVENT_RETENTION_MONTHS, HOOKLINE_PROVISION,
-     stream limits as for ingress`,
+     DASHBOARD_API_TOKENS (optional; its admin tokens open /health/detailed), stream limits as for ingress`,
   dashboard: `hookline dashboard: the patients API (/api/v1/...) and web page (default port 3000)
 env: DATABASE_URL, REDIS_URL, DATABASE_TLS_*, REDIS_TLS_*, ${KEYS_ENV}, DASHBOARD_API_TOKENS (token=role,...),
      CACHE_TTL_SECONDS,

@@ -31,7 +31,7 @@ export function fillOf(info: StreamInfo): StreamFill {
   };
 }
 
-interface ConsumerLag {
+export interface ConsumerLag {
   stream: string;
   consumer: string;
   /** Not yet delivered. */
@@ -43,7 +43,7 @@ interface ConsumerLag {
   lag: number;
 }
 
-function lagOf(info: ConsumerInfo): ConsumerLag {
+export function lagOf(info: ConsumerInfo): ConsumerLag {
   return {
     stream: info.stream_name,
     consumer: info.name,

@@ -23,6 +23,9 @@ export const ROUTE_ROLES = {
   "GET /api/v1/forms/:source/:formId/submissions": "viewer",
   "GET /api/v1/events": "admin",
   "POST /v1/sources/:source/preview": "admin",
+  // Outside the API, guarded by its own check (health-auth.ts) with this rule: servers, versions,
+  // lag and replication state help an attacker. The ingress and projector use the same rule.
+  "GET /health/detailed": "admin",
 } as const satisfies Record<string, Role>;
 
 /** The role a request to `route` (as registered, e.g. /api/v1/patients/:id) needs; undefined: no rule. */

@@ -8,8 +8,10 @@ import * as v from "valibot";
 import { recordAudit } from "../../shared/audit/writer.ts";
 import type { Redis } from "../../shared/cache.ts";
 import type { Keys } from "../../shared/crypto/keys.ts";
+import type { HealthCheck } from "../../shared/health/checks.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import { healthRoutes, type ReadinessCheck } from "../../shared/http/health.ts";
+import { detailedHealthRoute } from "../../shared/http/health-detailed.ts";
 import { jsonErrors } from "../../shared/http/json-errors.ts";
 import { requestMetrics } from "../../shared/http/request-metrics.ts";
 import { securityHeaders } from "../../shared/http/security-headers.ts";
@@ -24,6 +26,7 @@ import { bearerAuth, createAuthenticator } from "./auth.ts";
 import { conflictRoutes } from "./conflicts.ts";
 import { listEvents } from "./events.ts";
 import { formQuestions, formSubmissions, listForms } from "./forms.ts";
+import { healthAuthorizer } from "./health-auth.ts";
 import { listedFor, maskSubmission } from "./masking.ts";
 import { createOidcVerifier, type OidcSettings } from "./oidc.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -47,6 +50,8 @@ export interface DashboardDeps {
   log: Logger;
   metrics: Metrics;
   readiness: Record<string, ReadinessCheck>;
+  /** What /health/detailed reports (shared/health/service-checks.ts). */
+  healthChecks?: Record<string, HealthCheck>;
   isDraining?: () => boolean;
   /** Set only when tracing is enabled: a SERVER span a request, its queries as children. */
   tracer?: Tracer;
@@ -221,6 +226,13 @@ export function createDashboardApp(deps: DashboardDeps) {
     .use(serverSpans(deps.tracer))
     .use(securityHeaders())
     .use(jsonErrors(log))
+    .use(
+      detailedHealthRoute({
+        service: "dashboard",
+        checks: deps.healthChecks ?? {},
+        authorize: healthAuthorizer(authenticate),
+      }),
+    )
     .use(healthRoutes(deps.readiness, deps.isDraining))
     .use(dashboardPage())
     .get("/openapi.json", () => json(openApiDocument))

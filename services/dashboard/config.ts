@@ -17,7 +17,7 @@ import type { OidcSettings } from "./oidc.ts";
 import { isRole, ROLES, type Role } from "./roles.ts";
 
 // Every pair needs a token before its "=": an empty one would let "Authorization: Bearer " in.
-const apiTokens = v.pipe(
+export const apiTokens = v.pipe(
   env.nonEmpty,
   v.check(
     (s) => s.split(",").every((pair) => !pair.includes("=") || pair.slice(0, pair.lastIndexOf("=")).trim() !== ""),

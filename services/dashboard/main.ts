@@ -3,6 +3,7 @@ import { createRedis } from "../../shared/cache.ts";
 import { traceRedis, traceSql } from "../../shared/client-spans.ts";
 import { loadKeys } from "../../shared/crypto/keys.ts";
 import { createDb, databaseAnswers, reportDatabaseAtStart } from "../../shared/db/client.ts";
+import { dashboardChecks } from "../../shared/health/service-checks.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
@@ -38,6 +39,7 @@ const app = createDashboardApp({
     postgres: () => databaseAnswers(sql),
     redis: async () => (await redis.ping()) === "PONG",
   },
+  healthChecks: dashboardChecks({ sql, redis, keys }),
   isDraining: () => draining,
   tracer: tracing.enabled ? tracing.tracer : undefined,
 });

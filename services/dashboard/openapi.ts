@@ -243,6 +243,17 @@ const document = {
         },
       },
     },
+    "/health/detailed": {
+      get: {
+        summary:
+          "Every dependency's state (Postgres and its replication role, Redis, disk, key ages) and the version; the ingress and projector serve it too, with NATS and JetStream",
+        responses: {
+          200: { description: "healthy or degraded: {status, reasons, service, checkedAt, version, checks}" },
+          401: errors[401],
+          503: { description: "unhealthy (the same body)" },
+        },
+      },
+    },
   },
 };
 

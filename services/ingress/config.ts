@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { commonConfig, entry, env, readConfig, redisTlsConfig, sourcesFileConfig } from "../../shared/config.ts";
 import { streamConfigSpec } from "../../shared/stream-limits.ts";
+import { healthTokensConfig } from "../dashboard/health-auth.ts";
 
 /** Empty (the default) → undefined; otherwise a redis:// or rediss:// URL. */
 const optionalRedisUrl = v.pipe(
@@ -31,6 +32,8 @@ export const ingressConfigSpec = {
    * about 40 ms of queueing at the measured ~25k req/s.
    */
   maxInFlight: entry("MAX_IN_FLIGHT", env.int(1, 1_000_000), "1024"),
+  /** The admin tokens /health/detailed accepts (optional here: unset, it refuses everyone). */
+  healthTokens: healthTokensConfig,
 };
 
 export const readIngressConfig = (source: Record<string, string | undefined> = process.env) =>

@@ -2,6 +2,8 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { createRedis } from "../../shared/cache.ts";
 import { traceRedis } from "../../shared/client-spans.ts";
+import { ingressChecks } from "../../shared/health/service-checks.ts";
+import { detailedHealthRoute } from "../../shared/http/health-detailed.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
 import {
@@ -18,6 +20,7 @@ import { loadSources } from "../../shared/sources/index.ts";
 import { watchStreamFill } from "../../shared/stream-fill.ts";
 import { loadConnectionTls } from "../../shared/tls.ts";
 import { startTracing } from "../../shared/tracing.ts";
+import { envTokensHealthAuthorizer } from "../dashboard/health-auth.ts";
 import { createIngressApp } from "./app.ts";
 import { readIngressConfig } from "./config.ts";
 import { createPublisher, createQuarantiner } from "./publish.ts";
@@ -82,6 +85,14 @@ const app = createIngressApp({
   },
   isDraining: () => draining,
 });
+// Every dependency's state for operators, behind an admin token (services/dashboard/health-auth.ts).
+app.use(
+  detailedHealthRoute({
+    service: "ingress",
+    checks: ingressChecks({ nc, jsm, redis }),
+    authorize: envTokensHealthAuthorizer(config.healthTokens, log),
+  }),
+);
 
 // Bun's own cap sits well above every source's limit so that the ingress, not Bun,
 // answers an oversize body, declared or chunked (with the JSON error); Bun's cap only stops abuse.

@@ -10,6 +10,7 @@ import {
   sourcesFileConfig,
 } from "../../shared/config.ts";
 import { streamConfigSpec } from "../../shared/stream-limits.ts";
+import { healthTokensConfig } from "../dashboard/health-auth.ts";
 
 export const projectorConfigSpec = {
   ...commonConfig,
@@ -35,6 +36,8 @@ export const projectorConfigSpec = {
   // for re-mapping after a mapping fix, while patient payloads and the guard table stop
   // growing without bound. Deduplication needs days (provider retries, webhooks waiting in WEBHOOKS).
   rawEventRetentionMonths: entry("RAW_EVENT_RETENTION_MONTHS", env.int(0, 1200), "12"),
+  /** The admin tokens /health/detailed accepts (optional here: unset, it refuses everyone). */
+  healthTokens: healthTokensConfig,
 };
 
 export const readProjectorConfig = (source: Record<string, string | undefined> = process.env) =>

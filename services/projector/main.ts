@@ -7,7 +7,9 @@ import { loadKeys } from "../../shared/crypto/keys.ts";
 import { createDb, databaseAnswers, explainDbFailure } from "../../shared/db/client.ts";
 import { migrate } from "../../shared/db/migrate.ts";
 import { sealBacklog } from "../../shared/db/rotate.ts";
+import { projectorChecks } from "../../shared/health/service-checks.ts";
 import { healthRoutes } from "../../shared/http/health.ts";
+import { detailedHealthRoute } from "../../shared/http/health-detailed.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics, metricsRoute } from "../../shared/metrics.ts";
 import {
@@ -24,6 +26,7 @@ import { loadSources } from "../../shared/sources/index.ts";
 import { watchStreamFill } from "../../shared/stream-fill.ts";
 import { loadConnectionTls } from "../../shared/tls.ts";
 import { startTracing } from "../../shared/tracing.ts";
+import { envTokensHealthAuthorizer } from "../dashboard/health-auth.ts";
 import { readProjectorConfig } from "./config.ts";
 import { createDeadLetterWriter } from "./dead-letter.ts";
 import { startProjector } from "./loop.ts";
@@ -99,16 +102,26 @@ const projector = await startProjector({
   },
 });
 
-const app = new Elysia().use(metricsRoute(metrics)).use(
-  healthRoutes(
-    {
-      nats: () => natsConnected(nc),
-      postgres: () => databaseAnswers(sql),
-      projecting: () => projector.healthy(),
-    },
-    () => draining,
-  ),
-);
+const app = new Elysia()
+  .use(metricsRoute(metrics))
+  // Every dependency's state for operators, behind an admin token (services/dashboard/health-auth.ts).
+  .use(
+    detailedHealthRoute({
+      service: "projector",
+      checks: projectorChecks({ nc, jsm, sql, redis, keys }),
+      authorize: envTokensHealthAuthorizer(config.healthTokens, log),
+    }),
+  )
+  .use(
+    healthRoutes(
+      {
+        nats: () => natsConnected(nc),
+        postgres: () => databaseAnswers(sql),
+        projecting: () => projector.healthy(),
+      },
+      () => draining,
+    ),
+  );
 app.listen({ hostname: config.serviceHost, port: config.port });
 log.info({ url: `http://${config.serviceHost}:${config.port}`, batchSize: config.batchSize }, "projector consuming");
 

@@ -171,6 +171,7 @@ const ROUTES: { [K in keyof typeof ROUTE_ROLES]: [Role, (n: number) => { path: s
     "admin",
     () => ({ path: "/v1/sources/generic/preview", body: { data: { Email: EMAIL } } }),
   ],
+  "GET /health/detailed": ["admin", () => ({ path: "/health/detailed" })],
 };
 
 test("every route of the app: public, or 401 without a token, 403 below its role, 2xx from its role up", async () => {
