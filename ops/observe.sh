@@ -2,6 +2,7 @@
 # lib.sh. Jaeger (ops/tools jaeger, in memory: traces last as long as it runs) takes OTLP on
 # :4318 and serves its page and API on :16686; Prometheus (Debian's) scrapes the three
 # services every 15 s with hookline's rules, keeping its data in .data/prometheus.
+# JAEGER_UI_ASSETS (a jaeger-ui build directory) gives Jaeger its page (ops/jaeger/jaeger.yaml).
 OBSERVE_PORTS=(4318 16686 16685 9090)
 
 start_observe() {
