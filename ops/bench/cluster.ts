@@ -2,8 +2,10 @@
 // database (hookline_bench_<run>), its own ingress/projector/dashboard processes on free ports.
 // Only Postgres and Redis are shared with a running ./ops/up (separate database, separate
 // Redis DB index), so ./ops/up running or not changes neither the result nor its data.
-import { mkdirSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { newKeyText } from "../../shared/crypto/keyring.ts";
 import { benchDb, dbUrl, dropDatabase, provision, recreateDatabase } from "./db.ts";
 import { freePort, type Managed, spawnManaged, waitHttp, waitTcp } from "./procs.ts";
 
@@ -39,19 +41,27 @@ export async function startNats(
   const store = join(workDir, `${name}-store`);
   rmSync(store, { recursive: true, force: true });
   mkdirSync(store, { recursive: true });
+  // JetStream's store encrypted at rest, as ./ops/up runs it (ops/lib.sh start_nats).
+  const config = join(workDir, `${name}.conf`);
+  writeFileSync(config, `jetstream {\n  store_dir: "${store}"\n  cipher: aes\n  key: $JS_KEY\n}\n`);
   const nats = spawnManaged({
     name,
-    cmd: ["nats-server", "-a", "127.0.0.1", "-p", String(port), "-m", String(mon), "-js", "-sd", store],
+    cmd: ["nats-server", "-c", config, "-a", "127.0.0.1", "-p", String(port), "-m", String(mon)],
     cwd: workDir,
     logDir: workDir,
+    env: { JS_KEY: randomBytes(32).toString("base64") },
   });
   await waitTcp(port, 20, nats);
   await waitHttp(`http://127.0.0.1:${mon}/healthz`, 20, nats);
   return { nats, url: `nats://127.0.0.1:${port}`, monitorUrl: `http://127.0.0.1:${mon}`, store };
 }
 
+// Keys of this bench process: patient data is sealed at rest as in production.
+const KEYS = { HOOKLINE_KEYS: newKeyText("bench-data-1"), HOOKLINE_BLIND_INDEX_KEY: newKeyText("bench-index-1") };
+
 export function serviceEnv(natsUrl: string, databaseUrl: string, root: string): Record<string, string> {
   return {
+    ...KEYS,
     NATS_URL: natsUrl,
     DATABASE_URL: databaseUrl,
     REDIS_URL: BENCH_REDIS_URL,

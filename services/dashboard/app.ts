@@ -7,6 +7,7 @@ import type { Sql } from "postgres";
 import * as v from "valibot";
 import { recordAudit } from "../../shared/audit/writer.ts";
 import type { Redis } from "../../shared/cache.ts";
+import { keyAges } from "../../shared/crypto/key-age.ts";
 import type { Keys } from "../../shared/crypto/keys.ts";
 import type { HealthCheck } from "../../shared/health/checks.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
@@ -233,7 +234,7 @@ export function createDashboardApp(deps: DashboardDeps) {
         authorize: healthAuthorizer(authenticate),
       }),
     )
-    .use(healthRoutes(deps.readiness, deps.isDraining))
+    .use(healthRoutes(deps.readiness, deps.isDraining, () => ({ keys: keyAges(keys) })))
     .use(dashboardPage())
     .get("/openapi.json", () => json(openApiDocument))
     .use(metricsRoute(deps.metrics))

@@ -1,9 +1,11 @@
 // Composition root of the dashboard: config → Postgres, Redis → API + page; drains on SIGTERM.
 import { createRedis } from "../../shared/cache.ts";
 import { traceRedis, traceSql } from "../../shared/client-spans.ts";
+import { warnAboutKeyAge } from "../../shared/crypto/key-age.ts";
 import { loadKeys } from "../../shared/crypto/keys.ts";
 import { createDb, databaseAnswers, reportDatabaseAtStart } from "../../shared/db/client.ts";
 import { dashboardChecks } from "../../shared/health/service-checks.ts";
+import { createRequestIds } from "../../shared/http/request-id.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
@@ -15,7 +17,10 @@ import { readDashboardConfig } from "./config.ts";
 
 const config = readDashboardConfig();
 const keys = loadKeys(config);
-const log = createLogger("dashboard", config.logLevel);
+// Each HTTP request's id, on its response and its log lines (shared/http/request-id.ts).
+const requestIds = createRequestIds();
+const log = createLogger("dashboard", config.logLevel, undefined, { requestId: requestIds.current });
+warnAboutKeyAge(log, keys);
 const tracing = startTracing("dashboard");
 const sources = loadSources(config.sourcesFile);
 // Every service reads NATS_URL; the dashboard never connects to NATS, so it is not judged.
@@ -43,6 +48,7 @@ const app = createDashboardApp({
   isDraining: () => draining,
   tracer: tracing.enabled ? tracing.tracer : undefined,
 });
+app.use(requestIds.plugin());
 app.listen({ hostname: config.serviceHost, port: config.port });
 log.info({ url: `http://${config.serviceHost}:${config.port}` }, "dashboard listening");
 

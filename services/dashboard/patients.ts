@@ -78,7 +78,7 @@ const likeLiteral = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** `column` equal to one of `indexes` (a blind index under each key: any matches during a rebuild). */
 const indexMatch = (sql: Sql, column: string, indexes: Buffer[]) =>
-  sql`${sql(column)} = any(${byteaColumn(sql, indexes, (i) => i)}::bytea[])`;
+  sql`${sql(column)} = any(${byteaColumn(sql, indexes, (i) => i)})`;
 
 export async function findPatients(sql: Sql, keys: Keys, query: PatientQuery): Promise<PatientDto[]> {
   const q = query.q?.trim();

@@ -3,6 +3,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Elysia } from "elysia";
 import { createRedis } from "../../shared/cache.ts";
 import { traceRedis, traceSql } from "../../shared/client-spans.ts";
+import { keyAges, warnAboutKeyAge } from "../../shared/crypto/key-age.ts";
 import { loadKeys } from "../../shared/crypto/keys.ts";
 import { createDb, databaseAnswers, explainDbFailure } from "../../shared/db/client.ts";
 import { migrate } from "../../shared/db/migrate.ts";
@@ -10,6 +11,7 @@ import { sealBacklog } from "../../shared/db/rotate.ts";
 import { projectorChecks } from "../../shared/health/service-checks.ts";
 import { healthRoutes } from "../../shared/http/health.ts";
 import { detailedHealthRoute } from "../../shared/http/health-detailed.ts";
+import { createRequestIds } from "../../shared/http/request-id.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics, metricsRoute } from "../../shared/metrics.ts";
 import {
@@ -35,7 +37,9 @@ import { createProjectorMetrics } from "./metrics.ts";
 
 const config = readProjectorConfig();
 const keys = loadKeys(config);
-const log = createLogger("projector", config.logLevel);
+// Each HTTP request's id, on its response and its log lines (shared/http/request-id.ts).
+const requestIds = createRequestIds();
+const log = createLogger("projector", config.logLevel, undefined, { requestId: requestIds.current });
 const tracing = startTracing("projector");
 const sources = loadSources(config.sourcesFile);
 const tls = await loadConnectionTls(config, log);
@@ -54,6 +58,7 @@ if (config.provision) {
 // Rows an earlier version stored in clear are sealed before anything new is projected: until
 // then a patient's email is not found by its blind index (and would be created twice).
 await sealBacklog(sql, keys, log);
+warnAboutKeyAge(log, keys);
 const js = jetstream(nc);
 const redis = traceRedis(createRedis(config.redisUrl, "hookline-projector", log, tls.redis), tracing);
 const patientCache = createPatientCache(redis);
@@ -103,6 +108,7 @@ const projector = await startProjector({
 });
 
 const app = new Elysia()
+  .use(requestIds.plugin())
   .use(metricsRoute(metrics))
   // Every dependency's state for operators, behind an admin token (services/dashboard/health-auth.ts).
   .use(
@@ -120,6 +126,7 @@ const app = new Elysia()
         projecting: () => projector.healthy(),
       },
       () => draining,
+      () => ({ keys: keyAges(keys) }),
     ),
   );
 app.listen({ hostname: config.serviceHost, port: config.port });

@@ -132,9 +132,9 @@ async function insertRawEvents(
       ${col(accepted, (e) => e.event.formId)}::text[],
       ${col(accepted, (e) => new Date(e.event.submittedAt))}::timestamptz[],
       ${col(accepted, (e) => patientIdByEvent.get(e.eventId))}::bigint[],
-      ${byteaColumn(tx, accepted, (e) => sealed.get(e.eventId)!.body)}::bytea[],
+      ${byteaColumn(tx, accepted, (e) => sealed.get(e.eventId)!.body)},
       ${col(accepted, (e) => e.traceId)}::text[],
-      ${byteaColumn(tx, accepted, (e) => sealed.get(e.eventId)!.canonical)}::bytea[])`;
+      ${byteaColumn(tx, accepted, (e) => sealed.get(e.eventId)!.canonical)})`;
 }
 
 interface QuestionCount {
@@ -186,7 +186,7 @@ async function insertFormData(
       ${col(withForm, (e) => e.event.formId)}::text[],
       ${col(withForm, (e) => patientIdByEvent.get(e.eventId))}::bigint[],
       ${col(withForm, (e) => new Date(e.event.submittedAt))}::timestamptz[],
-      ${byteaColumn(tx, withForm, (e) => sealed.get(e.eventId)!.answers)}::bytea[])`;
+      ${byteaColumn(tx, withForm, (e) => sealed.get(e.eventId)!.answers)})`;
   const qs = countQuestions(withForm);
   await tx`
     insert into form_questions (source, form_id, label, field_id, field_type, answers_count)

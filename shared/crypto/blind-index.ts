@@ -28,10 +28,7 @@ const purposeOf = (field: IndexedField) => `patients.${field}`;
 
 /** The index of an already normalized value under `key`. */
 export function indexWith(key: DataKey, field: IndexedField, normalized: string): Buffer {
-  return Buffer.concat([
-    keyHeader(VERSION, key.id),
-    hmacSha256(key.key, purposeOf(field), Buffer.from([0]), Buffer.from(normalized, "utf8")),
-  ]);
+  return Buffer.concat([keyHeader(VERSION, key.id), hmacSha256(key.key, `${purposeOf(field)}\0${normalized}`)]);
 }
 
 /** `value` as indexed: normalized by its field's normalizer; null when it is no valid email/phone. */

@@ -72,11 +72,22 @@ function derivedKey(key: Buffer, nonce: Uint8Array): Buffer {
   return ecb.update(m);
 }
 
-/** XAES-256-GCM: ciphertext || tag. */
-export function xaesSeal(key: Buffer, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Buffer {
+/** XAES-256-GCM: ciphertext || tag, written into `out` at `at` (allocated to fit when not given). */
+export function xaesSeal(
+  key: Buffer,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+  out = Buffer.allocUnsafe(plaintext.length + TAG_BYTES),
+  at = 0,
+): Buffer {
   const gcm = createCipheriv("aes-256-gcm", derivedKey(key, nonce), nonce.subarray(12, 24));
   gcm.setAAD(aad);
-  return Buffer.concat([gcm.update(plaintext), gcm.final(), gcm.getAuthTag()]);
+  const body = gcm.update(plaintext);
+  body.copy(out, at);
+  gcm.final(); // GCM holds nothing back: the ciphertext came whole from update
+  gcm.getAuthTag().copy(out, at + body.length);
+  return out;
 }
 
 /** XAES-256-GCM's inverse; throws when the tag does not verify. */
@@ -101,17 +112,54 @@ export function keyIdOf(value: Uint8Array): string {
   return Buffer.from(value.subarray(2, 2 + n)).toString("ascii");
 }
 
+/** Per data key: each purpose's header and AAD (header || purpose), built once. */
+const aads = new WeakMap<DataKey, Map<string, { header: Buffer; aad: Buffer }>>();
+
+function aadOf(key: DataKey, purpose: string): { header: Buffer; aad: Buffer } {
+  let byPurpose = aads.get(key);
+  if (!byPurpose) {
+    byPurpose = new Map();
+    aads.set(key, byPurpose);
+  }
+  let entry = byPurpose.get(purpose);
+  if (!entry) {
+    const header = keyHeader(VERSION, key.id);
+    entry = { header, aad: Buffer.concat([header, Buffer.from(purpose, "utf8")]) };
+    byPurpose.set(purpose, entry);
+  }
+  return entry;
+}
+
 /** Seals `plaintext` for `purpose` with `key` and the given nonce (fixed only in tests' vectors). */
 export function sealWith(key: DataKey, purpose: string, plaintext: Uint8Array, nonce: Uint8Array): Buffer {
-  const header = keyHeader(VERSION, key.id);
-  const aad = Buffer.concat([header, Buffer.from(purpose, "utf8")]);
-  return Buffer.concat([header, nonce, xaesSeal(key.key, nonce, plaintext, aad)]);
+  const { header, aad } = aadOf(key, purpose);
+  // One buffer for the whole value: header, nonce, then the cipher writes ciphertext and tag.
+  const out = Buffer.allocUnsafe(header.length + NONCE_BYTES + plaintext.length + TAG_BYTES);
+  header.copy(out, 0);
+  out.set(nonce, header.length);
+  return xaesSeal(key.key, nonce, plaintext, aad, out, header.length + NONCE_BYTES);
+}
+
+/**
+ * Random nonces, drawn from the operating system's CSPRNG a few hundred at a time (one call
+ * a value costs more than the rest of sealing a short one). A nonce is never handed out twice.
+ */
+const nonces = { pool: Buffer.alloc(0), at: 0 };
+
+function nextNonce(): Buffer {
+  if (nonces.at + NONCE_BYTES > nonces.pool.length) {
+    nonces.pool = randomBytes(NONCE_BYTES * 512);
+    nonces.at = 0;
+  }
+  const nonce = nonces.pool.subarray(nonces.at, nonces.at + NONCE_BYTES);
+  nonces.at += NONCE_BYTES;
+  return nonce;
 }
 
 /** Seals `plaintext` (UTF-8 when a string) for `purpose` with the keyring's current key. */
 export function seal(keyring: Keyring, purpose: string, plaintext: Uint8Array | string): Buffer {
   const bytes = typeof plaintext === "string" ? Buffer.from(plaintext, "utf8") : plaintext;
-  return sealWith(keyring.current, purpose, bytes, randomBytes(NONCE_BYTES));
+  return sealWith(keyring.current, purpose, bytes, nextNonce());
 }
 
 /** Opens a value sealed for `purpose` with any key of the keyring. */
@@ -128,7 +176,7 @@ export function open(keyring: Keyring, purpose: string, sealed: Uint8Array): Buf
   const headerEnd = 2 + id.length;
   if (sealed.length < headerEnd + NONCE_BYTES + TAG_BYTES)
     throw new EnvelopeError("malformed_ciphertext", "sealed value is truncated");
-  const aad = Buffer.concat([sealed.subarray(0, headerEnd), Buffer.from(purpose, "utf8")]);
+  const { aad } = aadOf(key, purpose);
   try {
     return xaesOpen(
       key.key,

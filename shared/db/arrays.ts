@@ -1,5 +1,5 @@
 // Many rows in one statement with a fixed number of parameters.
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 
 export type Cell = string | number | boolean | Date | null | undefined;
 
@@ -18,15 +18,17 @@ export function textColumn<T>(sql: Pick<Sql, "array">, rows: readonly T[], value
 }
 
 /**
- * One bytea column of `rows` as a single parameter, like textColumn: each value in bytea's hex
- * text form, to be cast with `::bytea[]` next to the parameter.
+ * One bytea column of `rows` as a `bytea[]` expression with a single parameter, like
+ * textColumn. The array literal is written here (each value in bytea's hex form, its one
+ * backslash escaped): postgres.js would run two regex passes over every sealed value.
  */
-export function byteaColumn<T>(sql: Pick<Sql, "array">, rows: readonly T[], value: (row: T) => Uint8Array | null) {
-  return sql.array(
-    rows.map((r) => {
+export function byteaColumn<T>(sql: Sql | TransactionSql, rows: readonly T[], value: (row: T) => Uint8Array | null) {
+  const literal = `{${rows
+    .map((r) => {
       const v = value(r);
-      return v ? `\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("hex")}` : null;
-    }) as string[],
-    25,
-  );
+      if (!v) return "NULL";
+      return `"\\\\x${(Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength)).toString("hex")}"`;
+    })
+    .join(",")}}`;
+  return sql`${literal}::bytea[]`;
 }

@@ -125,7 +125,7 @@ function unnestArguments<T extends { email: string | null; state: PatientState }
 ) {
   return columns.map((c) =>
     c.type === "bytea"
-      ? tx`, ${byteaColumn(tx, rows, (r) => c.value(r, keys) as Buffer | null)}::bytea[]`
+      ? tx`, ${byteaColumn(tx, rows, (r) => c.value(r, keys) as Buffer | null)}`
       : tx`, ${textColumn(tx, rows, (r) => c.value(r, keys) as Cell)}::${tx.unsafe(c.type)}[]`,
   );
 }
@@ -149,7 +149,7 @@ export async function lockPatientsByEmail(
   const indexes = emails.flatMap((e) => lookupIndexes(keys.blindIndex, "email", e));
   const rows = await tx`
     select ${tx.unsafe(READ_COLUMNS)} from patients
-    where ${tx.unsafe(EMAIL_INDEX.column)} = any(${byteaColumn(tx, indexes, (i) => i)}::bytea[])
+    where ${tx.unsafe(EMAIL_INDEX.column)} = any(${byteaColumn(tx, indexes, (i) => i)})
     order by ${tx.unsafe(EMAIL_INDEX.column)}
     for update`;
   return rows.map((r) => lockedPatient(keys, r));
@@ -184,7 +184,7 @@ export async function insertPatients(
   const previous = skipExisting ? keys.blindIndex.keys.slice(1) : [];
   const previousArgs = previous.map(
     (_, i) =>
-      tx`, ${byteaColumn(tx, rows, (r) => (r.email ? (lookupIndexes(keys.blindIndex, "email", r.email)[i + 1] ?? null) : null))}::bytea[]`,
+      tx`, ${byteaColumn(tx, rows, (r) => (r.email ? (lookupIndexes(keys.blindIndex, "email", r.email)[i + 1] ?? null) : null))}`,
   );
   const previousNames = previous.map((_, i) => `, prev_${i}`).join("");
   const notIndexedBefore = previous.length
@@ -252,7 +252,7 @@ export async function insertConflicts(
       ${textColumn(tx, conflicts, (c) => c.patientId)}::bigint[],
       ${textColumn(tx, conflicts, (c) => c.submission.lastEventId)}::text[],
       ${textColumn(tx, conflicts, (c) => `{${c.fields.join(",")}}`)}::text[] /* each an array literal */,
-      ${byteaColumn(tx, conflicts, (c) => sealCell(keys, SUBMISSION, stored(c)))}::bytea[],
+      ${byteaColumn(tx, conflicts, (c) => sealCell(keys, SUBMISSION, stored(c)))},
       ${textColumn(tx, conflicts, (c) => c.submission.submittedAt)}::timestamptz[]
     ) as u(patient_id, event_id, fields, submission, submitted_at)
     on conflict (event_id) do nothing`;

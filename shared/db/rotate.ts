@@ -18,7 +18,7 @@ import { byteaColumn, textColumn } from "./arrays.ts";
 import { SEALED_TABLES, type SealedTable } from "./sealed.ts";
 
 /** What a rotation moves: sealed values to the current data key, and/or blind indexes to the current index key. */
-interface RotationTarget {
+export interface RotationTarget {
   data: boolean;
   blindIndex: boolean;
 }
@@ -43,7 +43,7 @@ function pending(sql: Sql | TransactionSql, keys: Keys, table: SealedTable, targ
 }
 
 /** Rows of `table` still to rewrite for `target` (a count: a full scan, fine for a rotation). */
-async function countPending(sql: Sql, keys: Keys, table: SealedTable, target: RotationTarget) {
+export async function countPending(sql: Sql, keys: Keys, table: SealedTable, target: RotationTarget) {
   const [row] = await sql<{ n: number }[]>`
     select count(*)::int as n from ${sql(table.table)} where ${pending(sql, keys, table, target)}`;
   return row!.n;
@@ -91,8 +91,8 @@ async function rewrite(tx: TransactionSql, keys: Keys, table: SealedTable, rows:
   const match = table.key.map((k) => `t.${k.column} = u.${k.column}`).join(" and ");
   const args = [
     ...table.key.map((k) => tx`${textColumn(tx, rows, (r) => r[`key_${k.column}`])}::${tx.unsafe(k.type)}[]`),
-    ...sealedAs.map((values) => tx`${byteaColumn(tx, values, (v) => v)}::bytea[]`),
-    ...indexesAs.map((values) => tx`${byteaColumn(tx, values, (v) => v)}::bytea[]`),
+    ...sealedAs.map((values) => tx`${byteaColumn(tx, values, (v) => v)}`),
+    ...indexesAs.map((values) => tx`${byteaColumn(tx, values, (v) => v)}`),
   ].reduce((all, a) => tx`${all}, ${a}`);
   await tx`
     update ${tx(table.table)} t set ${tx.unsafe(set)}
@@ -150,7 +150,7 @@ async function rotatePass(
  * Passes over `table` until no row needs `target` or `maxPasses` is reached (rows held by
  * writers are skipped and taken by the next pass). Returns the rows rewritten and those left.
  */
-async function rotateTable(
+export async function rotateTable(
   sql: Sql,
   keys: Keys,
   table: SealedTable,

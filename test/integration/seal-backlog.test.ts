@@ -1,0 +1,57 @@
+// Rows an earlier version stored in clear (before migrations 009 and 010): read as they are
+// until sealed, sealed by the projector's start (sealBacklog) with their blind indexes, the
+// plaintext columns emptied, so the patient is then found by email like any other.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { getPatient } from "../../services/dashboard/patients.ts";
+import type { Sql } from "../../shared/db/client.ts";
+import { sealBacklog } from "../../shared/db/rotate.ts";
+import { createLogger } from "../../shared/logger.ts";
+import { patientByEmail, TEST_KEYS } from "../keys.ts";
+import { freshDatabase } from "./harness.ts";
+
+let sql: Sql;
+beforeAll(async () => {
+  sql = await freshDatabase();
+});
+afterAll(() => sql?.end());
+
+test("a patient, its submission and raw event from before encryption are read, then sealed at start", async () => {
+  const [patient] = await sql<{ id: string }[]>`
+    insert into patients (email, first_name, phone, date_of_birth, street, answers, source, first_event_id,
+      last_event_id, submitted_at)
+    values ('old@example.com', 'Olga', '+4930123456', '1970-05-06', 'Altweg 1', '{"E-Mail":"old@example.com"}',
+      'generic', 'old1', 'old1', now())
+    returning id`;
+  const id = patient!.id;
+  await sql`insert into form_submissions (event_id, source, form_id, patient_id, submitted_at, answers)
+    values ('old1', 'generic', 'f', ${id}, now(), '[{"label":"E-Mail","value":"old@example.com"}]')`;
+  await sql`select hookline_ensure_month_partition(now())`;
+  await sql`insert into webhook_events (event_id, received_at, source, body, canonical)
+    values ('old1', now(), 'generic', '{"E-Mail":"old@example.com"}', '{"patient":{"email":"old@example.com"}}')`;
+  await sql`insert into encryption_backlog values ('patients'), ('form_submissions'), ('webhook_events')`;
+
+  // Before sealing: the dashboard reads the plaintext columns; the blind index does not know it yet.
+  expect(await getPatient(sql, TEST_KEYS, id)).toMatchObject({
+    email: "old@example.com",
+    phone: "+4930123456",
+    dateOfBirth: "1970-05-06",
+    street: "Altweg 1",
+    answers: { "E-Mail": "old@example.com" },
+  });
+  expect(await patientByEmail(sql, "old@example.com")).toBeUndefined();
+
+  await sealBacklog(sql, TEST_KEYS, createLogger("test", "silent"));
+
+  expect(await sql`select table_name from encryption_backlog`).toEqual([] as never);
+  const [clear] = await sql`select email, phone, date_of_birth, street, answers from patients where id = ${id}`;
+  expect(clear).toEqual({ email: null, phone: null, date_of_birth: null, street: null, answers: null });
+  const [raw] = await sql`select body, canonical, body_enc is not null as sealed from webhook_events`;
+  expect(raw).toEqual({ body: null, canonical: null, sealed: true });
+  expect((await patientByEmail(sql, "old@example.com"))?.id).toBe(id);
+  expect(await getPatient(sql, TEST_KEYS, id)).toMatchObject({
+    email: "old@example.com",
+    phone: "+4930123456",
+    dateOfBirth: "1970-05-06",
+    answers: { "E-Mail": "old@example.com" },
+  });
+});
