@@ -266,6 +266,7 @@ describe.each(PROFILES)("profile %s: the provision hook Job", (profile) => {
           "TRUSTED_PROXIES",
           "MAX_IN_FLIGHT",
           "REDIS_URL",
+          "DASHBOARD_API_TOKENS",
           ...Object.values(redisTlsConfig).map((e) => e.name),
         ].includes(n) && !(n in (profileValues(profile).secrets as Obj).sources),
     ))
