@@ -4,6 +4,7 @@ import { createRedis } from "../../shared/cache.ts";
 import { traceRedis } from "../../shared/client-spans.ts";
 import { ingressChecks } from "../../shared/health/service-checks.ts";
 import { detailedHealthRoute } from "../../shared/http/health-detailed.ts";
+import { createRequestIds } from "../../shared/http/request-id.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
 import {
@@ -29,7 +30,9 @@ import { createSharedRateLimiter, redisRateTake } from "./shared-rate-limit.ts";
 import { createWebhookHandler } from "./webhook.ts";
 
 const config = readIngressConfig();
-const log = createLogger("ingress", config.logLevel);
+// Each HTTP request's id, on its response and its log lines (shared/http/request-id.ts).
+const requestIds = createRequestIds();
+const log = createLogger("ingress", config.logLevel, undefined, { requestId: requestIds.current });
 const tracing = startTracing("ingress");
 const sources = loadSources(config.sourcesFile);
 // Async stack traces cost an Error per publish (4% of CPU under load); not worth it here.
@@ -85,6 +88,7 @@ const app = createIngressApp({
   },
   isDraining: () => draining,
 });
+app.use(requestIds.plugin());
 // Every dependency's state for operators, behind an admin token (services/dashboard/health-auth.ts).
 app.use(
   detailedHealthRoute({

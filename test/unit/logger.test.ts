@@ -69,3 +69,58 @@ test("the other redacted paths stay: secrets, tokens, authorization, bodies, dat
   });
   for (let i = 1; i <= 7; i++) expect(output).not.toContain(`S-${i}`);
 });
+
+test("credentials under every name they travel by are redacted: headers, cookies, tokens, URLs, query strings, payloads", () => {
+  const headers = {
+    authorization: "H-1",
+    cookie: "H-2",
+    "set-cookie": "H-3",
+    "proxy-authorization": "H-4",
+    "x-api-key": "H-5",
+    "x-webhook-token": "H-6",
+    "webhook-signature": "H-7",
+    "typeform-signature": "H-8",
+    "x-hub-signature": "H-9",
+    "x-hub-signature-256": "H-10",
+    "stripe-signature": "H-11",
+  };
+  const output = logged({
+    headers,
+    req: { headers },
+    authorization: "C-1",
+    cookie: "C-2",
+    apiTokens: "C-3",
+    natsUrl: "nats://user:C-4@nats:4222",
+    config: { databaseUrl: "postgres://u:C-5@db/x", redisUrl: "redis://:C-6@redis" },
+    query: "token=C-7",
+    request: { query: { token: "C-8" } },
+    payload: "C-9",
+    event: { canonical: { note: "C-10" }, rawBody: "C-11" },
+    headersKept: { "content-type": "still-logged-type" },
+  });
+  expect(output).toContain("still-logged-type");
+  const leaked = [
+    ...Array.from({ length: 11 }, (_, i) => `H-${i + 1}"`),
+    ...Array.from({ length: 11 }, (_, i) => `C-${i + 1}`),
+  ];
+  expect(leaked.filter((s) => output.includes(s))).toEqual([]);
+});
+
+test("request_id from the logger's requestId option on every line while set; trace ids only inside an active span", () => {
+  let current: string | undefined = "req-42";
+  const lines: string[] = [];
+  const log = createLogger(
+    "test",
+    "info",
+    { write: (line: string) => void lines.push(line) },
+    { requestId: () => current },
+  );
+  log.info("inside");
+  current = undefined;
+  log.info("outside");
+  const [inside, outside] = lines.map((l) => JSON.parse(l));
+  expect(inside).toMatchObject({ request_id: "req-42", msg: "inside" });
+  expect(outside.request_id).toBeUndefined();
+  // No span is active here (tracing is the API's no-op): no ids rather than empty ones.
+  expect([inside.trace_id, inside.span_id]).toEqual([undefined, undefined]);
+});
