@@ -8,7 +8,7 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Sql } from "postgres";
 import type { Redis } from "../cache.ts";
-import { type Keyring, keyAgeDays } from "../crypto/keyring.ts";
+import { keyAges } from "../crypto/key-age.ts";
 import type { Keys } from "../crypto/keys.ts";
 import { natsConnected } from "../nats.ts";
 import { fillOf, lagOf } from "../stream-fill.ts";
@@ -197,15 +197,24 @@ export function versionInfo() {
   };
 }
 
-/** The encryption keyrings: which key is current and how old each key is (ids and dates only, never a key). */
+/**
+ * The encryption keyrings (shared/crypto/key-age.ts, as /health/ready and `hookline keys status`
+ * report them): each current key's id and age, never key material. A current key past its
+ * rotation age is degraded: nothing fails, but it is due.
+ */
 export function keysCheck(keys: Keys): HealthCheck {
-  const ring = (r: Keyring) => ({
-    current: r.current.id,
-    currentAgeDays: keyAgeDays(r.current),
-    keys: r.keys.map((k) => ({ id: k.id, createdAt: k.createdAt.toISOString(), ageDays: keyAgeDays(k) })),
-  });
   return {
     whenDown: "degraded",
-    run: async () => ({ status: "healthy", data: ring(keys.data), blindIndex: ring(keys.blindIndex) }),
+    async run() {
+      const ages = keyAges(keys);
+      const due = Object.entries(ages).filter(([, age]) => age.warning);
+      return {
+        status: due.length ? "degraded" : "healthy",
+        ...(due.length
+          ? { reason: due.map(([ring, age]) => `${ring} key ${age.current} is ${age.warning}`).join("; ") }
+          : {}),
+        ...ages,
+      };
+    },
   };
 }

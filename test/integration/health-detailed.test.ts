@@ -111,7 +111,8 @@ test("healthy: every dependency's state, the version and the key ages", async ()
   expect(projector.postgres).toMatchObject({ status: "healthy", reachable: true, role: "primary", replicas: 0 });
   for (const ring of [projector.keys.data, projector.keys.blindIndex]) {
     expect(ring.current).toEqual(expect.any(String));
-    expect(ring.currentAgeDays).toBeGreaterThanOrEqual(0);
+    expect(ring.ageDays).toBeGreaterThanOrEqual(0);
+    expect(ring.keys).toBeGreaterThanOrEqual(1);
     // Ids and dates only: no key material (32 bytes are 44 characters of base64).
     expect(JSON.stringify(ring)).not.toMatch(/[A-Za-z0-9+/]{43}=/);
   }

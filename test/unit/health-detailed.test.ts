@@ -6,8 +6,9 @@ import { expect, test } from "bun:test";
 import pino from "pino";
 import { envTokensHealthAuthorizer, healthTokensConfig } from "../../services/dashboard/health-auth.ts";
 import { readConfig } from "../../shared/config.ts";
+import { createKeyring } from "../../shared/crypto/keyring.ts";
 import { DEV_CREDENTIALS } from "../../shared/dev-credentials.ts";
-import type { HealthCheck } from "../../shared/health/checks.ts";
+import { type HealthCheck, keysCheck } from "../../shared/health/checks.ts";
 import { detailedHealth, detailedHealthRoute } from "../../shared/http/health-detailed.ts";
 
 const ok = (details: object = {}): HealthCheck => ({
@@ -116,4 +117,24 @@ test("DASHBOARD_API_TOKENS on the ingress and projector: optional, the dev admin
       DASHBOARD_API_TOKENS: `${DEV_CREDENTIALS.dashboardAdminToken}=admin`,
     }),
   ).toThrow(/DASHBOARD_API_TOKENS/);
+});
+
+test("keys: each current key's id and age, never the key; a current key past its rotation age is degraded", async () => {
+  const key = (id: string, daysOld: number) => ({
+    id,
+    key: Buffer.alloc(32, 7),
+    createdAt: new Date(Date.now() - daysOld * 86_400_000),
+  });
+  const fresh = await keysCheck({
+    data: createKeyring([key("d2", 3)]),
+    blindIndex: createKeyring([key("b1", 10)]),
+  }).run();
+  expect(fresh).toMatchObject({ status: "healthy", data: { current: "d2", ageDays: 3, keys: 1 } });
+  expect(JSON.stringify(fresh)).not.toContain(Buffer.alloc(32, 7).toString("base64"));
+  const due = await keysCheck({
+    data: createKeyring([key("d3", 120), key("d2", 400)]),
+    blindIndex: createKeyring([key("b1", 10)]),
+  }).run();
+  expect(due.status).toBe("degraded");
+  expect(due.reason).toMatch(/^data key d3 is older than 90 days/);
 });
