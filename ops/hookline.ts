@@ -13,6 +13,7 @@ import { fillOf } from "../shared/stream-fill.ts";
 import { streamConfigSpec } from "../shared/stream-limits.ts";
 import { AUDIT_USAGE, auditCommand, cliActor, cliDatabase } from "./audit.ts";
 import { KEYS_USAGE, keysCommand } from "./keys.ts";
+import { PATIENTS_USAGE, patientsCommand } from "./patients.ts";
 import { migrateWebhookStream } from "./stream-migrate.ts";
 import { TOKENS_USAGE, tokensCommand } from "./tokens.ts";
 
@@ -26,6 +27,7 @@ const USAGE = `usage:
 ${AUDIT_USAGE}
 ${TOKENS_USAGE}
 ${KEYS_USAGE}
+${PATIENTS_USAGE}
 env: NATS_URL (default nats://127.0.0.1:4222); DATABASE_URL for audit, tokens, replay and migrate (each change
      recorded in the audit trail); for migrate also ${Object.values(streamConfigSpec)
        .map((e) => e.name)
@@ -36,6 +38,7 @@ env: NATS_URL (default nats://127.0.0.1:4222); DATABASE_URL for audit, tokens, r
 if (process.argv[2] === "audit") process.exit(await auditCommand(process.argv.slice(3)));
 if (process.argv[2] === "tokens") process.exit(await tokensCommand(process.argv.slice(3)));
 if (process.argv[2] === "keys") process.exit(await keysCommand(process.argv.slice(3)));
+if (process.argv[2] === "patients") process.exit(await patientsCommand(process.argv.slice(3)));
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,

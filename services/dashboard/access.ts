@@ -15,6 +15,8 @@ export const ROUTE_ROLES = {
   "GET /api/v1/patients": "viewer",
   "POST /api/v1/patients/search": "viewer",
   "GET /api/v1/patients/:id": "viewer",
+  // Erasure (right to be forgotten): irreversible, so admin.
+  "DELETE /api/v1/patients/:id": "admin",
   "GET /api/v1/patients/:id/conflicts": "viewer",
   "GET /api/v1/conflicts": "viewer",
   "POST /api/v1/conflicts/:id/resolve": "editor",

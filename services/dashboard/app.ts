@@ -9,6 +9,7 @@ import { recordAudit } from "../../shared/audit/writer.ts";
 import type { Redis } from "../../shared/cache.ts";
 import { keyAges } from "../../shared/crypto/key-age.ts";
 import type { Keys } from "../../shared/crypto/keys.ts";
+import { erasePatient } from "../../shared/db/erase.ts";
 import type { HealthCheck } from "../../shared/health/checks.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import { healthRoutes, type ReadinessCheck } from "../../shared/http/health.ts";
@@ -22,7 +23,7 @@ import { counterOf, METRICS, type Metrics, metricsRoute } from "../../shared/met
 import { createPatientCache } from "../../shared/patient-cache.ts";
 import { AdapterError, getAdapter, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
 import { assertEveryRouteHasRule } from "./access.ts";
-import { patientRead } from "./audit.ts";
+import { patientErasure, patientRead } from "./audit.ts";
 import { bearerAuth, createAuthenticator } from "./auth.ts";
 import { conflictRoutes } from "./conflicts.ts";
 import { listEvents } from "./events.ts";
@@ -146,6 +147,18 @@ export function createDashboardApp(deps: DashboardDeps) {
       // Served only once the read is in the audit trail (a cache hit too).
       await sql.begin((tx) => recordAudit(tx, patientRead(principal!, patient.id)));
       return json(patient);
+    })
+    // Admin only (access.ts): erasure (shared/db/erase.ts), audited without the erased data.
+    .delete("/api/v1/patients/:id", async ({ params, principal }) => {
+      if (!/^\d{1,18}$/.test(params.id)) return errorResponse(400, "invalid_id", "patient id must be a number");
+      const erased = await erasePatient(sql, params.id, patientErasure(principal!));
+      if (!erased) return errorResponse(404, "patient_not_found", `no patient ${params.id}`);
+      // After the commit, so a reader cannot cache the row again.
+      await patientCache
+        .invalidate([params.id])
+        .catch((error) => log.warn({ err: (error as Error).message }, "cache invalidation failed"));
+      const { events, ...rows } = erased;
+      return json({ erased: { id: params.id, ...rows } });
     })
     .use(conflictRoutes({ sql, keys, patientCache, log }))
     // Admin only (access.ts): every webhook's metadata and, on request, its whole canonical payload.

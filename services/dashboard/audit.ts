@@ -27,6 +27,11 @@ export function patientRead(principal: Principal, patientId: string): AuditEntry
   return { ...actorOf(principal), action: "patient.read", entityType: "patient", entityId: patientId };
 }
 
+/** Who erases a patient (the entry itself is made by shared/db/erase.ts, with what was removed). */
+export function patientErasure(principal: Principal): Pick<AuditEntry, "actor" | "details"> {
+  return actorOf(principal);
+}
+
 /**
  * Resolving conflict `conflict` (its row before and after, as the API shows it), and for an
  * accept the patient it merged into (locked before, and after the merge).

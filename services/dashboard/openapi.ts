@@ -139,6 +139,37 @@ const document = {
           ...errors,
         },
       },
+      delete: {
+        summary:
+          "Erase the patient (right to be forgotten): its row, conflicts, form submissions, raw events and cached copy; audited without its data",
+        parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+        responses: {
+          200: {
+            description: "erased: what was removed, counted",
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  properties: {
+                    erased: {
+                      type: "object",
+                      properties: {
+                        id: { type: "string" },
+                        patients: { type: "integer" },
+                        conflicts: { type: "integer" },
+                        formSubmissions: { type: "integer" },
+                        webhookEvents: { type: "integer" },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+          404: { description: "not found" },
+          ...errors,
+        },
+      },
     },
     "/api/v1/conflicts": {
       get: {

@@ -32,7 +32,7 @@ export function indexWith(key: DataKey, field: IndexedField, normalized: string)
 }
 
 /** `value` as indexed: normalized by its field's normalizer; null when it is no valid email/phone. */
-function normalizeForIndex(field: IndexedField, value: string): string | null {
+export function normalizeForIndex(field: IndexedField, value: string): string | null {
   return NORMALIZERS[field](value) ?? null;
 }
 

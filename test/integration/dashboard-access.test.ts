@@ -33,6 +33,8 @@ const log = createLogger("dashboard", "silent", new Writable({ write: (_c, _e, d
 let sql: Sql;
 let redis: ReturnType<typeof createRedis>;
 let patientId: string;
+/** A second patient, for the one erasure the admin is allowed. */
+let erasableId: string;
 const conflictIds: string[] = [];
 const tokens = {} as Record<Role, { token: string; id: string }>;
 
@@ -92,6 +94,13 @@ beforeAll(async () => {
       false,
     );
     patientId = p!.id;
+    const [e] = await insertPatients(
+      tx,
+      TEST_KEYS,
+      [{ email: "erase.access@example.com", state: submission("ev-e1", { lastName: "Erasable" }) }],
+      false,
+    );
+    erasableId = e!.id;
     // One open conflict for each caller allowed to resolve one (editor, admin) and one to list.
     const conflicting = [0, 1, 2].map((i) => ({
       patientId,
@@ -157,6 +166,7 @@ const ROUTES: { [K in keyof typeof ROUTE_ROLES]: [Role, (n: number) => { path: s
   "GET /api/v1/patients": ["viewer", () => ({ path: `/api/v1/patients?q=${EMAIL}` })],
   "POST /api/v1/patients/search": ["viewer", () => ({ path: "/api/v1/patients/search", body: { q: "Lovelace" } })],
   "GET /api/v1/patients/:id": ["viewer", () => ({ path: `/api/v1/patients/${patientId}` })],
+  "DELETE /api/v1/patients/:id": ["admin", () => ({ path: `/api/v1/patients/${erasableId}` })],
   "GET /api/v1/patients/:id/conflicts": ["viewer", () => ({ path: `/api/v1/patients/${patientId}/conflicts` })],
   "GET /api/v1/conflicts": ["viewer", () => ({ path: "/api/v1/conflicts" })],
   "POST /api/v1/conflicts/:id/resolve": [

@@ -111,10 +111,10 @@ test.each(ABOVE_VIEWER)(
 );
 
 test("an API route without a rule in ROUTE_ROLES fails the app's construction, and is refused if served", async () => {
-  expect(() => assertEveryRouteHasRule([{ method: "DELETE", path: "/api/v1/patients/:id" }])).toThrow(
+  expect(() => assertEveryRouteHasRule([{ method: "PUT", path: "/api/v1/patients/:id" }])).toThrow(
     expect.objectContaining({
       code: "route_without_rule",
-      message: expect.stringContaining("DELETE /api/v1/patients/:id"),
+      message: expect.stringContaining("PUT /api/v1/patients/:id"),
     }),
   );
   const authenticate = createAuthenticator({

@@ -1,0 +1,148 @@
+// `hookline patients erase ID --yes`: the right to be forgotten, from every place hookline keeps
+// a patient: Postgres (shared/db/erase.ts, with its audit entry), JetStream and the Redis cache.
+// DELETE /api/v1/patients/:id does the same but for JetStream (the dashboard has no NATS
+// connection); this command also sweeps the streams. Run through ops/hookline.ts.
+import { parseArgs } from "node:util";
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { decodeMessage } from "../services/projector/decode.ts";
+import { createRedis } from "../shared/cache.ts";
+import { commonConfig, entry, env, keyringConfig, readConfig, sourcesFileConfig } from "../shared/config.ts";
+import { normalizeForIndex } from "../shared/crypto/blind-index.ts";
+import { loadKeys } from "../shared/crypto/keys.ts";
+import { type ErasedRows, erasePatient } from "../shared/db/erase.ts";
+import { lockPatient } from "../shared/db/patients.ts";
+import { readDeadLetters } from "../shared/dead-letters.ts";
+import { createLogger } from "../shared/logger.ts";
+import { connectNats, DLQ_STREAM, STREAM } from "../shared/nats.ts";
+import { createPatientCache } from "../shared/patient-cache.ts";
+import { loadSources, type SourceConfig } from "../shared/sources/index.ts";
+import { cliActor, cliDatabase } from "./audit.ts";
+
+export const PATIENTS_USAGE = `  hookline patients erase ID --yes                         erase a patient (right to be forgotten): its row, conflicts,
+                                                         submissions and raw events, its cached copy, and what JetStream
+                                                         still holds of it (its events, dead letters naming it);
+                                                         audited without its data. Needs DATABASE_URL, REDIS_URL,
+                                                         NATS_URL, HOOKLINE_SOURCES and the keys`;
+
+class UsageError extends Error {
+  readonly code = "usage";
+}
+
+/** What a JetStream sweep removed (each message erased, its bytes overwritten). */
+interface StreamsErased {
+  webhooks: number;
+  deadLetters: number;
+}
+
+/**
+ * Removes from JetStream what it may still hold of the patient. WEBHOOKS is a work queue: a
+ * message goes when the projector acknowledges it, after its rows committed, so its events'
+ * messages are normally gone already; any still there (by stored sequence) are deleted. A dead
+ * letter was never projected, so no row links it to the patient: those whose event is the
+ * patient's, or whose content names its email or phone (decoded as the projector would, or for
+ * an undecodable body its email in the raw bytes), are deleted.
+ */
+async function eraseFromStreams(
+  nc: NatsConnection,
+  sources: Map<string, SourceConfig>,
+  target: { events: ErasedRows["events"]; email: string | null; phone: string | null },
+): Promise<StreamsErased> {
+  const jsm = await jetstreamManager(nc);
+  const erased: StreamsErased = { webhooks: 0, deadLetters: 0 };
+  for (const { streamSeq } of target.events) {
+    if (streamSeq === null) continue;
+    // Already acknowledged (and so removed): "no message found".
+    if (await jsm.streams.deleteMessage(STREAM, streamSeq, true).catch(() => false)) erased.webhooks++;
+  }
+  const eventIds = new Set(target.events.map((e) => e.eventId));
+  const email = target.email?.toLowerCase() ?? null;
+  for await (const { msg, letter } of readDeadLetters(nc)) {
+    let names = letter.eventId !== null && eventIds.has(letter.eventId);
+    if (!names) {
+      const decoded = decodeMessage(
+        { data: msg.data, headers: msg.header, seq: msg.seq, subject: msg.subject },
+        sources,
+      );
+      if (decoded.ok) {
+        const p = decoded.value.event.patient;
+        names =
+          (email !== null && p.email?.toLowerCase() === email) ||
+          (target.phone !== null && p.phone !== undefined && normalizeForIndex("phone", p.phone) === target.phone);
+      } else names = email !== null && Buffer.from(msg.data).toString("utf8").toLowerCase().includes(email);
+    }
+    if (names && (await jsm.streams.deleteMessage(DLQ_STREAM, msg.seq, true))) erased.deadLetters++;
+  }
+  return erased;
+}
+
+async function erase(id: string): Promise<number> {
+  const config = readConfig({
+    ...commonConfig,
+    ...keyringConfig,
+    sourcesFile: sourcesFileConfig,
+    redisUrl: entry("REDIS_URL", env.redisUrl, "redis://127.0.0.1:6379", true),
+  });
+  const keys = loadKeys(config);
+  const sources = loadSources(config.sourcesFile);
+  const log = createLogger("cli", "warn");
+  const sql = cliDatabase();
+  const redis = createRedis(config.redisUrl, "hookline-cli", log);
+  let nc: NatsConnection | undefined;
+  try {
+    // Its email and phone, to recognise its dead letters: read (and opened) before anything goes.
+    const patient = await sql.begin((tx) => lockPatient(tx, keys, id));
+    if (!patient) {
+      console.error(`no patient ${id}`);
+      return 1;
+    }
+    nc = await connectNats(config.natsUrl, "hookline-cli", log);
+    const actor = cliActor();
+    const rows = await erasePatient(sql, id, { actor });
+    if (!rows) {
+      console.error(`patient ${id} was erased meanwhile`);
+      return 1;
+    }
+    // After the commit, so a reader cannot cache the row again (shared/patient-cache.ts).
+    await createPatientCache(redis).invalidate([id]);
+    const streams = await eraseFromStreams(nc, sources, {
+      events: rows.events,
+      email: patient.email,
+      phone: (patient.state.values.phone as string | null) ?? null,
+    });
+    console.log(
+      `patient ${id} erased: ${rows.patients} patient, ${rows.conflicts} conflict(s), ${rows.formSubmissions} form submission(s), ` +
+        `${rows.webhookEvents} raw event(s); cache entry dropped; ${streams.webhooks} message(s) from ${STREAM}, ` +
+        `${streams.deadLetters} dead letter(s) from ${DLQ_STREAM}`,
+    );
+    return 0;
+  } finally {
+    await nc?.close();
+    redis.disconnect();
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** Runs `patients <verb> ...args`; returns the exit code. */
+export async function patientsCommand(args: string[]): Promise<number> {
+  try {
+    const { positionals, values } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { yes: { type: "boolean", default: false } },
+    });
+    const [verb, id, ...rest] = positionals;
+    if (verb !== "erase" || !id || rest.length > 0) throw new UsageError("patients needs erase ID");
+    if (!/^\d{1,18}$/.test(id)) throw new UsageError("the patient id must be a number");
+    if (!values.yes) throw new UsageError(`erasing cannot be undone: add --yes to erase patient ${id}`);
+    return await erase(id);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (error instanceof UsageError || code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+      console.error(`${(error as Error).message}\nusage:\n${PATIENTS_USAGE}`);
+      return 2;
+    }
+    console.error(`${code ? `${code}: ` : ""}${(error as Error).message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,61 @@
+// Erasure (right to be forgotten): one patient out of every table that holds its data, in one
+// transaction with its audit entry, which names the patient's id and what was removed (counts)
+// but none of its data. Shared by `hookline patients erase` and DELETE /api/v1/patients/:id.
+//
+// What goes: the patient row, its conflicts, its form submissions and its raw events (found by
+// patient id; webhook_events has no index on it, so this scans the partitions: erasure is rare).
+// What stays: the events' ids in webhook_event_ids (sender-chosen ids, no patient data), so a
+// redelivery or replay of an erased event is still a duplicate and cannot bring the patient back;
+// the audit trail (append-only, hash-chained; ids and hashes, never values).
+import type { Sql } from "postgres";
+import { type AuditEntry, recordAudit } from "../audit/writer.ts";
+
+export interface ErasedRows {
+  patients: number;
+  conflicts: number;
+  formSubmissions: number;
+  webhookEvents: number;
+  /** The erased raw events: their ids and WEBHOOKS sequences (to remove what JetStream still holds). */
+  events: { eventId: string; streamSeq: number | null }[];
+}
+
+/**
+ * Erases patient `id` and records `audit` (with the counts added to its details) in the same
+ * transaction; null when there is no such patient (nothing recorded). Locks the patient first,
+ * as every writer of a patient does, so a projector batch merging into it waits or goes first.
+ */
+export async function erasePatient(
+  sql: Sql,
+  id: string,
+  audit: Omit<AuditEntry, "entityType" | "entityId" | "action"> & { details?: AuditEntry["details"] },
+): Promise<ErasedRows | null> {
+  return sql.begin(async (tx) => {
+    const [found] = await tx`select id from patients where id = ${id}::bigint for update`;
+    if (!found) return null;
+    const events = await tx<{ event_id: string; stream_seq: string | null }[]>`
+      delete from webhook_events where patient_id = ${id}::bigint returning event_id, stream_seq`;
+    const submissions = await tx`delete from form_submissions where patient_id = ${id}::bigint`;
+    const conflicts = await tx`delete from patient_conflicts where patient_id = ${id}::bigint`;
+    const patients = await tx`delete from patients where id = ${id}::bigint`;
+    const erased: ErasedRows = {
+      patients: patients.count,
+      conflicts: conflicts.count,
+      formSubmissions: submissions.count,
+      webhookEvents: events.length,
+      events: events.map((e) => ({
+        eventId: e.event_id,
+        streamSeq: e.stream_seq === null ? null : Number(e.stream_seq),
+      })),
+    };
+    const { events: _, ...counts } = erased;
+    // Last: the audit lock is held from here to the commit.
+    await recordAudit(tx, {
+      ...audit,
+      action: "patient.erase",
+      entityType: "patient",
+      entityId: id,
+      details: { ...audit.details, erased: counts },
+    });
+    return erased;
+  });
+}

@@ -1,0 +1,230 @@
+// Erasure (issue #10 item 4): `hookline patients erase` removes a patient from patients,
+// conflicts, submissions and raw events, its cached copy in Redis and its dead letters in
+// JetStream, leaving an audit entry without its data; DELETE /api/v1/patients/:id (admin) does
+// the same but for JetStream. Afterwards neither a pg_dump (read in clear and with every sealed
+// value opened), Redis nor the streams hold anything of it, while another patient remains.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import Redis from "ioredis";
+import { SEALED_TABLES } from "../../shared/db/sealed.ts";
+import { DLQ_STREAM } from "../../shared/nats.ts";
+import { openRows } from "../keys.ts";
+import {
+  ADMIN,
+  type Cluster,
+  DATABASE_URL,
+  devSourcesWith,
+  postWebhook,
+  ROOT,
+  serviceEnv,
+  signGeneric,
+  startCluster,
+  waitFor,
+} from "./harness.ts";
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1";
+let cluster: Cluster;
+let redis: Redis;
+beforeAll(async () => {
+  cluster = await startCluster(["ingress", "projector", "dashboard"]);
+  // The ingress also accepts "clinic-x", which the projector does not know: dead letters.
+  await cluster.restart("ingress", { HOOKLINE_SOURCES: devSourcesWith([{ from: "generic", id: "clinic-x" }]) });
+  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await cluster?.stop();
+});
+
+const n = String(Date.now()).slice(-6);
+const person = (tag: string, k: number) => ({
+  tag,
+  email: `${tag}.${n}@example.com`,
+  phone: `+49151${n}${k}`,
+  lastName: `${tag[0]!.toUpperCase()}${tag.slice(1)}Surname${n}`,
+  dob: `19${50 + k}-0${k}-1${k}`,
+});
+const gone = person("erased", 1);
+const kept = person("kept", 2);
+const viaApi = person("api", 3);
+
+let seq = 0;
+async function submit(p: ReturnType<typeof person>, source = "generic", extra: Record<string, string> = {}) {
+  const body = {
+    type: "form.submitted",
+    data: {
+      "First name": "Test",
+      "Last name": p.lastName,
+      "E-Mail": p.email,
+      Telefon: p.phone,
+      "Date of birth": p.dob,
+      ...extra,
+    },
+  };
+  const id = `msg_erase_${n}_${seq++}`;
+  const res = await postWebhook(cluster.services.ingress!.url, source, signGeneric(body, id));
+  expect(res.status).toBe(200);
+  return id;
+}
+
+const api = async (path: string, init: RequestInit = {}) => {
+  const res = await fetch(`${cluster.services.dashboard!.url}${path}`, {
+    ...init,
+    headers: { ...ADMIN, "content-type": "application/json", ...init.headers },
+  });
+  return { status: res.status, body: (await res.json()) as any };
+};
+const search = async (q: string) =>
+  (await api("/api/v1/patients/search", { method: "POST", body: JSON.stringify({ q }) })).body.items as any[];
+
+/** The values of `p` found in `text` (each in clear: a sealed value is opened before the search). */
+const traces = (text: string, p: ReturnType<typeof person>) =>
+  [p.email, p.phone, p.lastName, p.dob].filter((v) => text.toLowerCase().includes(v.toLowerCase()));
+
+function pgDump(): string {
+  const base = "/usr/lib/postgresql";
+  const version = readdirSync(base)
+    .filter((v) => Bun.file(join(base, v, "bin", "pg_dump")).size > 0)
+    .sort((a, b) => Number(a) - Number(b))
+    .pop()!;
+  const p = Bun.spawnSync([join(base, version, "bin", "pg_dump"), "--no-owner", `--dbname=${DATABASE_URL}`], {
+    stdout: "pipe",
+  });
+  return p.stdout.toString();
+}
+
+/** Every sealed value of every table, opened, with every other column: the database as the keys can read it. */
+async function openedDatabase(): Promise<string> {
+  const tables = await Promise.all(SEALED_TABLES.map((t) => openRows(cluster.sql, t)));
+  return JSON.stringify(tables);
+}
+
+async function deadLetterBodies(): Promise<string[]> {
+  const nc = await connect({ servers: cluster.nats.url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info(DLQ_STREAM);
+    const bodies: string[] = [];
+    for (let s = info.state.first_seq; s <= info.state.last_seq && info.state.messages > 0; s++) {
+      const m = await jsm.streams.getMessage(DLQ_STREAM, { seq: s }).catch(() => null);
+      if (m) bodies.push(new TextDecoder().decode(m.data));
+    }
+    return bodies;
+  } finally {
+    await nc.close();
+  }
+}
+
+test("hookline patients erase: no trace in Postgres, Redis or JetStream; the other patient stays; audited without data", async () => {
+  const firstId = await submit(gone);
+  await submit(gone, "generic", { Ort: "Hamburg" }); // an update
+  await submit({ ...gone, dob: "1999-09-09" }); // contradicts the date of birth: a conflict
+  await submit(gone, "clinic-x"); // a dead letter naming it
+  await submit(kept);
+  await submit(kept, "clinic-x");
+  const [erased] = await waitFor("patient projected with its conflict", async () => {
+    const found = await search(gone.email);
+    return found[0]?.openConflicts === 1 && (await search(kept.email)).length === 1 ? found : undefined;
+  });
+  await waitFor("two dead letters", async () => (await deadLetterBodies()).length === 2);
+  // Opened through the API (so cached in Redis) before the erasure.
+  expect((await api(`/api/v1/patients/${erased.id}`)).body).toMatchObject({ email: gone.email, city: "Hamburg" });
+  const keptId = (await search(kept.email))[0].id;
+  await api(`/api/v1/patients/${keptId}`);
+  expect(await redis.exists(`hookline:patient:{${erased.id}}:entry`)).toBe(1);
+  // Everything is there before: the checks below can find it.
+  expect(traces(await openedDatabase(), gone).length).toBe(4);
+  expect(traces(pgDump(), gone)).toEqual([gone.lastName]);
+  const [before] = await cluster.sql`select
+      (select count(*)::int from form_submissions where patient_id = ${erased.id}) as submissions,
+      (select count(*)::int from webhook_events where patient_id = ${erased.id}) as events`;
+  expect(before!.events).toBe(3);
+
+  const cli = Bun.spawn(["bun", "ops/hookline.ts", "patients", "erase", erased.id, "--yes"], {
+    cwd: ROOT,
+    env: { ...serviceEnv({ NATS_URL: cluster.nats.url }), DATABASE_URL },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = await Promise.all([
+    new Response(cli.stdout).text(),
+    new Response(cli.stderr).text(),
+    cli.exited,
+  ]);
+  expect([code, err]).toEqual([0, ""]);
+  expect(out).toContain(
+    `patient ${erased.id} erased: 1 patient, 1 conflict(s), ${before!.submissions} form submission(s), 3 raw event(s); cache entry dropped; 0 message(s) from WEBHOOKS, 1 dead letter(s) from WEBHOOKS_DLQ`,
+  );
+
+  // Postgres: nothing of it, in clear or sealed; the other patient whole.
+  expect(traces(await openedDatabase(), gone)).toEqual([]);
+  expect(traces(await openedDatabase(), kept).length).toBe(4);
+  expect(traces(pgDump(), gone)).toEqual([]);
+  for (const table of ["webhook_events", "form_submissions", "patient_conflicts"])
+    expect([
+      table,
+      (await cluster.sql.unsafe(`select count(*)::int as n from ${table} where patient_id = $1`, [erased.id]))[0]!.n,
+    ]).toEqual([table, 0]);
+  // Redis: its entry gone; nothing of it in any key.
+  expect(await redis.exists(`hookline:patient:{${erased.id}}:entry`)).toBe(0);
+  expect(await redis.exists(`hookline:patient:{${keptId}}:entry`)).toBe(1);
+  // JetStream: its dead letter gone, the other patient's kept.
+  const letters = await deadLetterBodies();
+  expect(letters.flatMap((b) => traces(b, gone))).toEqual([]);
+  expect(letters.flatMap((b) => traces(b, kept)).length).toBeGreaterThan(0);
+  // The API: gone by id and by email; the other still found.
+  expect((await api(`/api/v1/patients/${erased.id}`)).status).toBe(404);
+  expect(await search(gone.email)).toEqual([]);
+  expect((await search(kept.phone)).map((p) => p.id)).toEqual([keptId]);
+  // The audit trail: the erasure, by whom and how much, and nothing of the patient anywhere in it.
+  const [entry] = await cluster.sql`select actor, entity_id, details from audit_log where action = 'patient.erase'`;
+  expect(entry).toMatchObject({
+    actor: expect.stringMatching(/^cli:/),
+    entity_id: erased.id,
+    details: { erased: { patients: 1, conflicts: 1, formSubmissions: before!.submissions, webhookEvents: 3 } },
+  });
+  const audit = JSON.stringify(await cluster.sql`select * from audit_log`);
+  expect(traces(audit, gone)).toEqual([]);
+  // A redelivery of one of its webhooks is still a duplicate: the erased patient does not come back.
+  const again = await postWebhook(
+    cluster.services.ingress!.url,
+    "generic",
+    signGeneric(
+      {
+        type: "form.submitted",
+        data: {
+          "First name": "Test",
+          "Last name": gone.lastName,
+          "E-Mail": gone.email,
+          Telefon: gone.phone,
+          "Date of birth": gone.dob,
+        },
+      },
+      firstId,
+    ),
+  );
+  expect((await again.json()).duplicate).toBe(true);
+}, 120_000);
+
+test("DELETE /api/v1/patients/:id (admin) erases from Postgres and Redis; 404 after", async () => {
+  await submit(viaApi);
+  const [p] = await waitFor("patient projected", async () => {
+    const found = await search(viaApi.email);
+    return found.length ? found : undefined;
+  });
+  await api(`/api/v1/patients/${p.id}`);
+  const res = await api(`/api/v1/patients/${p.id}`, { method: "DELETE" });
+  expect(res).toEqual({
+    status: 200,
+    body: { erased: { id: p.id, patients: 1, conflicts: 0, formSubmissions: expect.any(Number), webhookEvents: 1 } },
+  });
+  expect(traces(await openedDatabase(), viaApi)).toEqual([]);
+  expect(traces(pgDump(), viaApi)).toEqual([]);
+  expect(await redis.exists(`hookline:patient:{${p.id}}:entry`)).toBe(0);
+  expect((await api(`/api/v1/patients/${p.id}`, { method: "DELETE" })).status).toBe(404);
+  const [entry] = await cluster.sql`select actor from audit_log where action = 'patient.erase' and entity_id = ${p.id}`;
+  expect(entry!.actor).toMatch(/^env:/);
+});
