@@ -17,11 +17,12 @@ beforeAll(async () => {
     RETRY_DELAY_MS: "100",
     BATCH_DELAY_MS: "200",
   });
-  // Failure injection inside Postgres itself: this one email can never be written, and the
+  // Failure injection inside Postgres itself: this one patient (keyed on the first name, which
+  // is stored in clear; the email is sealed) can never be written, and the
   // error Postgres raises quotes the row's value (invalid input syntax for type integer: "…").
   await cluster.sql.unsafe(`
     create or replace function hookline_test_poison() returns trigger language plpgsql as $$
-    begin if new.email = 'poison@example.com' then perform new.email::int; end if; return new; end $$;
+    begin if new.first_name = 'Poison' then perform new.first_name::int; end if; return new; end $$;
     drop trigger if exists hookline_test_poison on patients;
     create trigger hookline_test_poison before insert or update on patients for each row execute function hookline_test_poison();`);
 });
@@ -52,7 +53,11 @@ test("an event that fails every attempt is dead-lettered after MAX_DELIVER; its 
   // Posted together so they share a batch (BATCH_DELAY_MS=200).
   const responses = await Promise.all([
     postWebhook(ingress.url, "generic", signGeneric({ data: { Email: "fine1@example.com" } }, "msg_fine1")),
-    postWebhook(ingress.url, "generic", signGeneric({ data: { Email: "poison@example.com" } }, "msg_poison")),
+    postWebhook(
+      ingress.url,
+      "generic",
+      signGeneric({ data: { Email: "poison@example.com", "First name": "Poison" } }, "msg_poison"),
+    ),
     postWebhook(ingress.url, "generic", signGeneric({ data: { Email: "fine2@example.com" } }, "msg_fine2")),
   ]);
   expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);

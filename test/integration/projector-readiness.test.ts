@@ -102,7 +102,7 @@ beforeAll(async () => {
   await provisionJetStream(nc);
   await cluster.sql.unsafe(`
     create or replace function hookline_test_poison() returns trigger language plpgsql as $$
-    begin if new.email = 'poison@example.com' then raise exception 'injected failure for the test'; end if; return new; end $$;
+    begin if new.first_name = 'Poison' then raise exception 'injected failure for the test'; end if; return new; end $$;
     drop trigger if exists hookline_test_poison on patients;
     create trigger hookline_test_poison before insert or update on patients for each row execute function hookline_test_poison();`);
 });
@@ -141,8 +141,17 @@ async function run(databaseUrl: string, retryDelayMs: number): Promise<RunningPr
   return projector;
 }
 
-const post = (email: string, id: string) =>
-  postWebhook(cluster.services.ingress!.url, "generic", signGeneric({ data: { Email: email } }, id));
+// The first name is the email's local part: the injected failure keys on it (stored in clear;
+// the email is sealed).
+const post = (email: string, id: string) => {
+  const local = email.split("@")[0]!;
+  const firstName = local.charAt(0).toUpperCase() + local.slice(1);
+  return postWebhook(
+    cluster.services.ingress!.url,
+    "generic",
+    signGeneric({ data: { Email: email, "First name": firstName } }, id),
+  );
+};
 const stored = async (email: string) => (await patientByEmail(cluster.sql, email)) !== undefined;
 
 test("a poison event isolated and dead-lettered leaves the projector ready", async () => {

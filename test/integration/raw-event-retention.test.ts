@@ -42,7 +42,8 @@ function event(id: string, receivedAt: Date, email: string): DecodedEvent {
       providerEventId: id,
       submittedAt: receivedAt.toISOString(),
       answers: [],
-      patient: { email },
+      // The first name (stored in clear; the email is sealed) is what the slow trigger keys on.
+      patient: { email, firstName: email.split("@")[0] },
       confidence: {},
     },
   };
@@ -54,7 +55,7 @@ test("a batch meeting a month without a partition stores its event, and never lo
   // A slow batch: while it runs, others must still read (and write) webhook_events.
   await sql.unsafe(`
     create or replace function hookline_test_slow() returns trigger language plpgsql as $$
-    begin if new.email = 'slow@example.com' then perform pg_sleep(1.5); end if; return new; end $$;
+    begin if new.first_name = 'slow' then perform pg_sleep(1.5); end if; return new; end $$;
     drop trigger if exists hookline_test_slow on patients;
     create trigger hookline_test_slow before insert on patients for each row execute function hookline_test_slow();`);
   const batch = projectBatch(sql, TEST_KEYS, [event("old-month", old.at, "slow@example.com")]);
