@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { type ApiServer, applyKedaCrds, ROOT, startApiServer } from "./apiserver.ts";
 
 const CHART = join(ROOT, "helm/hookline");
@@ -25,6 +25,27 @@ beforeAll(async () => {
 
 afterAll(() => k?.stop(), 30_000);
 
+/** The REST path of an object, found through the API server's discovery documents. */
+async function pathOf(o: { apiVersion: string; kind: string; metadata: { name: string } }, ns: string) {
+  const base = o.apiVersion.includes("/") ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion}`;
+  const discovery = await k.api("GET", base);
+  const resource = discovery.json.resources?.find(
+    (r: { kind: string; name: string }) => r.kind === o.kind && !r.name.includes("/"),
+  );
+  if (!resource) throw new Error(`the API server serves no ${o.kind} in ${o.apiVersion}`);
+  return `${base}${resource.namespaced ? `/namespaces/${ns}` : ""}/${resource.name}/${o.metadata.name}`;
+}
+
+/** Every object of the release's manifest, with its REST path. */
+async function releaseObjects(ns: string) {
+  const manifest = k.helm(["get", "manifest", "hl", "-n", ns]);
+  expect(manifest.code, manifest.out).toBe(0);
+  const objs = parseAllDocuments(manifest.out)
+    .map((d) => d.toJS())
+    .filter((o) => o?.kind);
+  return Promise.all(objs.map(async (o) => ({ kind: o.kind as string, path: await pathOf(o, ns) })));
+}
+
 describe.each(PROFILES)("profile %s in a real API server", (profile) => {
   test("helm install, upgrade and uninstall are clean; the objects read back", async () => {
     const ns = `hl-${profile}-${Date.now().toString(36)}`;
@@ -34,6 +55,18 @@ describe.each(PROFILES)("profile %s in a real API server", (profile) => {
     // hook Job; chart.test.ts checks the Job as rendered.
     const install = k.helm(["install", "hl", CHART, "-n", ns, "--create-namespace", "--no-hooks", ...values]);
     expect(install.code, install.out).toBe(0);
+
+    // Every object the release made reads back, labelled as the release's.
+    const objects = await releaseObjects(ns);
+    expect(objects.length).toBeGreaterThan(6);
+    for (const { kind, path } of objects) {
+      const r = await k.api("GET", path);
+      expect({ path, status: r.status }).toEqual({ path, status: 200 });
+      expect({ kind, instance: r.json.metadata.labels?.["app.kubernetes.io/instance"] }).toEqual({
+        kind,
+        instance: "hl",
+      });
+    }
 
     const deps = await k.api("GET", `/apis/apps/v1/namespaces/${ns}/deployments`);
     expect(deps.json.items.map((d: any) => d.metadata.labels["app.kubernetes.io/component"]).sort()).toEqual([
@@ -58,8 +91,12 @@ describe.each(PROFILES)("profile %s in a real API server", (profile) => {
     const env = ingress.json.spec.template.spec.containers[0].env;
     expect(env.find((e: any) => e.name === "LOG_LEVEL").value).toBe("debug");
 
+    const upgraded = await releaseObjects(ns);
     const uninstall = k.helm(["uninstall", "hl", "-n", ns]);
     expect(uninstall.code, uninstall.out).toBe(0);
+    // And none is left behind.
+    for (const { path } of upgraded)
+      expect({ path, status: (await k.api("GET", path)).status }).toEqual({ path, status: 404 });
     expect((await k.api("GET", `/apis/apps/v1/namespaces/${ns}/deployments`)).json.items).toEqual([]);
   }, 120_000);
 });
