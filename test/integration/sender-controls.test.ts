@@ -89,7 +89,7 @@ async function burst(tag: string, perIngress: number) {
         expect(body.error?.code).toBe("rate_limited");
         expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
       }
-      return { status: res.status, ingress: i % 2 ? "a" : "b" };
+      return { status: res.status };
     }),
   );
   const seconds = (performance.now() - started) / 1000;
@@ -97,7 +97,6 @@ async function burst(tag: string, perIngress: number) {
   return {
     statuses: new Set(answers.map((x) => x.status)),
     accepted: accepted.length,
-    acceptedBy: new Set(accepted.map((x) => x.ingress)),
     seconds,
   };
 }
@@ -106,7 +105,10 @@ describe("rate limit shared through Redis", () => {
   test("two ingress processes share one bucket per source: about N accepted in total, not 2N", async () => {
     const r = await burst("shared", 2 * RATE);
     expect([...r.statuses].sort()).toEqual([200, 429]);
-    expect(r.acceptedBy.size).toBe(2);
+    // Both pods take from the bucket in Redis (which of them wins the RATE tokens is up to
+    // the race: all may go to one), so together they accept RATE, not 2 × RATE.
+    expect(await rateLimitShared(a)).toBe("1");
+    expect(await rateLimitShared(b)).toBe("1");
     // The bucket holds RATE and refills at RATE/s: at most that over the burst (one for rounding).
     expect(r.accepted).toBeGreaterThanOrEqual(RATE);
     expect(r.accepted).toBeLessThanOrEqual(RATE + Math.ceil(RATE * r.seconds) + 1);
