@@ -49,7 +49,9 @@ ensure_dev_keys() {
     [ -s "$DATA/$file" ] && continue
     say "generating the dev key $DATA/$file"
     ( umask 077
-      if [ "$file" = nats-js-key ]; then openssl rand -base64 32 >"$DATA/$file.tmp"
+      # "k" and hex: nats-server parses $JS_KEY as a config value, and a base64 key such as
+      # "1.5…" stops it with a parse error (ops/jetstream-store.ts makes the same for the tests).
+      if [ "$file" = nats-js-key ]; then printf 'k%s\n' "$(openssl rand -hex 32)" >"$DATA/$file.tmp"
       else printf 'dev-%s:%s:%s\n' "$(date -u +%Y%m%d)" "$(openssl rand -base64 32)" "$now" >"$DATA/$file.tmp"; fi
       mv "$DATA/$file.tmp" "$DATA/$file" )
   done

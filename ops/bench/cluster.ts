@@ -2,10 +2,10 @@
 // database (hookline_bench_<run>), its own ingress/projector/dashboard processes on free ports.
 // Only Postgres and Redis are shared with a running ./ops/up (separate database, separate
 // Redis DB index), so ./ops/up running or not changes neither the result nor its data.
-import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { newKeyText } from "../../shared/crypto/keyring.ts";
+import { encryptedStoreConfig, newJetStreamKey } from "../jetstream-store.ts";
 import { benchDb, dbUrl, dropDatabase, provision, recreateDatabase } from "./db.ts";
 import { freePort, type Managed, spawnManaged, waitHttp, waitTcp } from "./procs.ts";
 
@@ -43,13 +43,13 @@ export async function startNats(
   mkdirSync(store, { recursive: true });
   // JetStream's store encrypted at rest, as ./ops/up runs it (ops/lib.sh start_nats).
   const config = join(workDir, `${name}.conf`);
-  writeFileSync(config, `jetstream {\n  store_dir: "${store}"\n  cipher: aes\n  key: $JS_KEY\n}\n`);
+  writeFileSync(config, encryptedStoreConfig(store));
   const nats = spawnManaged({
     name,
     cmd: ["nats-server", "-c", config, "-a", "127.0.0.1", "-p", String(port), "-m", String(mon)],
     cwd: workDir,
     logDir: workDir,
-    env: { JS_KEY: randomBytes(32).toString("base64") },
+    env: { JS_KEY: newJetStreamKey() },
   });
   await waitTcp(port, 20, nats);
   await waitHttp(`http://127.0.0.1:${mon}/healthz`, 20, nats);

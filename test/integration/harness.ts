@@ -2,7 +2,6 @@
 // restart it), the shared Postgres and Redis that ./ops/test starts, and the services as
 // real processes (bun services/<name>/main.ts) on free ports.
 
-import { randomBytes } from "node:crypto";
 import {
   chmodSync,
   chownSync,
@@ -18,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { parse as parseYaml } from "yaml";
+import { encryptedStoreConfig, newJetStreamKey } from "../../ops/jetstream-store.ts";
 import { signStandardWebhook } from "../../shared/crypto/standard-webhooks.ts";
 import { createDb, type Sql } from "../../shared/db/client.ts";
 import { migrate } from "../../shared/db/migrate.ts";
@@ -87,8 +87,8 @@ export async function startNats(options: { tls?: ServerTls } = {}): Promise<Nats
   // JetStream encrypts its store, as ./ops/up's does (ops/lib.sh start_nats): the key comes in
   // through $JS_KEY, so it is in no file; the config file sits beside the store, not in it.
   const config = `${store}.conf`;
-  writeFileSync(config, `jetstream {\n  store_dir: "${store}"\n  cipher: aes\n  key: $JS_KEY\n}\n`);
-  const jsKey = randomBytes(32).toString("base64");
+  writeFileSync(config, encryptedStoreConfig(store));
+  const jsKey = newJetStreamKey();
   const { tls } = options;
   // With tls the server requires it (and with clientCa, client certificates); monitoring stays HTTP.
   const tlsArgs = tls
