@@ -1,39 +1,17 @@
 // `hookline audit verify|report`: the operators' side of the audit trail (shared/audit/).
-// Run through ops/hookline.ts; also where the CLI's own audited actions get their actor.
-import { userInfo } from "node:os";
+// Run through ops/hookline.ts.
 import { parseArgs } from "node:util";
 import { Presets, SingleBar } from "cli-progress";
 import { csvHeader, csvRecord, reportRows } from "../shared/audit/report.ts";
 import { type Anchor, chainLength, verifyChain } from "../shared/audit/verify.ts";
-import { databaseUrlConfig, readConfig } from "../shared/config.ts";
-import { createDb, type Sql } from "../shared/db/client.ts";
+import type { Sql } from "../shared/db/client.ts";
+import { cliDatabase, failureExit, UsageError } from "./cli.ts";
 
 export const AUDIT_USAGE = `  hookline audit verify [--anchor SEQ:HASH]               walk the audit chain; exit 1 naming the first changed,
                                                          removed or reordered row (--anchor: a head noted earlier)
   hookline audit report --from DATE --to DATE [--format csv|json]
                                                          audit rows with from <= at < to (UTC; a bare date is its
                                                          midnight), in seq order, to stdout (default csv)`;
-
-/** The actor of what an operator does through this CLI: cli:<login name>. */
-export function cliActor(): string {
-  let user: string | undefined;
-  try {
-    user = userInfo().username;
-  } catch {
-    // No passwd entry for the uid (a bare container): the environment's word for it.
-  }
-  return `cli:${user || process.env.USER || "unknown"}`;
-}
-
-/** The CLI's database: DATABASE_URL as the services read it. */
-export function cliDatabase(): Sql {
-  const { databaseUrl } = readConfig({ databaseUrl: databaseUrlConfig });
-  return createDb(databaseUrl, { name: "hookline-cli", max: 2 });
-}
-
-class UsageError extends Error {
-  readonly code = "usage";
-}
 
 function parseDate(name: string, value: string | undefined): Date {
   if (!value) throw new UsageError(`--${name} is required`);
@@ -118,22 +96,16 @@ export async function auditCommand(args: string[]): Promise<number> {
       throw new UsageError("audit needs verify or report");
     if (verb === "verify") {
       const anchor = parseAnchor(values.anchor);
-      sql = cliDatabase();
+      sql = await cliDatabase();
       return await verify(sql, anchor);
     }
     const from = parseDate("from", values.from);
     const to = parseDate("to", values.to);
     if (values.format !== "csv" && values.format !== "json") throw new UsageError("--format must be csv or json");
-    sql = cliDatabase();
+    sql = await cliDatabase();
     return await report(sql, from, to, values.format);
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (error instanceof UsageError || code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-      console.error(`${(error as Error).message}\nusage:\n${AUDIT_USAGE}`);
-      return 2;
-    }
-    console.error(`${code ? `${code}: ` : ""}${(error as Error).message}`);
-    return 1;
+    return failureExit(error, AUDIT_USAGE);
   } finally {
     await sql?.end({ timeout: 5 });
   }

@@ -11,7 +11,8 @@ import { createLogger } from "../shared/logger.ts";
 import { connectNats, DLQ_STREAM, PROJECTOR_CONSUMER, STREAM } from "../shared/nats.ts";
 import { fillOf } from "../shared/stream-fill.ts";
 import { streamConfigSpec } from "../shared/stream-limits.ts";
-import { AUDIT_USAGE, auditCommand, cliActor, cliDatabase } from "./audit.ts";
+import { AUDIT_USAGE, auditCommand } from "./audit.ts";
+import { cliActor, cliDatabase } from "./cli.ts";
 import { KEYS_USAGE, keysCommand } from "./keys.ts";
 import { PATIENTS_USAGE, patientsCommand } from "./patients.ts";
 import { migrateWebhookStream } from "./stream-migrate.ts";
@@ -92,7 +93,7 @@ if (verb === "list") {
   if (!values.json) console.error(`${n} dead letter(s)`);
 } else {
   // Connected before anything is replayed: a replay that could not be audited is not started.
-  const sql = cliDatabase();
+  const sql = await cliDatabase();
   await sql`select 1`;
   const actor = cliActor();
   const total = seq ? 1 : await countDeadLetters(nc);
@@ -145,7 +146,7 @@ async function streamCommand(verb: string | undefined): Promise<void> {
     if (verb === "migrate") {
       const timeout = Number(values.timeout);
       if (!Number.isInteger(timeout) || timeout < 0) throw new Error("--timeout must be whole seconds");
-      const sql = cliDatabase(); // reached before the stream is touched: the migration is audited
+      const sql = await cliDatabase(); // reached before the stream is touched: the migration is audited
       await sql`select 1`;
       let shown = -1;
       const result = await migrateWebhookStream(nc, config, {

@@ -13,7 +13,7 @@ import { type Keys, loadKeys } from "../shared/crypto/keys.ts";
 import type { Sql } from "../shared/db/client.ts";
 import { countPending, type RotationTarget, rotateTable } from "../shared/db/rotate.ts";
 import { SEALED_TABLES } from "../shared/db/sealed.ts";
-import { cliActor, cliDatabase } from "./audit.ts";
+import { cliActor, cliDatabase, failureExit, UsageError } from "./cli.ts";
 
 export const KEYS_USAGE = `  hookline keys new ID                                     a new key line (id:base64key:createdAt) to put first in
                                                          HOOKLINE_KEYS or HOOKLINE_BLIND_INDEX_KEY
@@ -23,10 +23,6 @@ export const KEYS_USAGE = `  hookline keys new ID                               
                                                          current index key), online, resumable; then remove the old
                                                          key from the keyring
   (keys: HOOKLINE_KEYS[_FILE], HOOKLINE_BLIND_INDEX_KEY[_FILE] as the services have them)`;
-
-class UsageError extends Error {
-  readonly code = "usage";
-}
 
 function readKeys(): Keys {
   const c = readConfig({ hooklineEnv: commonConfig.hooklineEnv, ...keyringConfig });
@@ -139,18 +135,12 @@ export async function keysCommand(args: string[]): Promise<number> {
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
       throw new UsageError("--batch-size must be a whole number from 1 to 10000");
     const keys = readKeys();
-    sql = cliDatabase();
+    sql = await cliDatabase();
     if (verb === "status") return await status(sql, keys);
     const blindIndex = values["blind-index"];
     return await rotate(sql, keys, { data: !blindIndex, blindIndex }, batchSize);
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (error instanceof UsageError || code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-      console.error(`${(error as Error).message}\nusage:\n${KEYS_USAGE}`);
-      return 2;
-    }
-    console.error(`${code ? `${code}: ` : ""}${(error as Error).message}`);
-    return 1;
+    return failureExit(error, KEYS_USAGE);
   } finally {
     await sql?.end({ timeout: 5 });
   }

@@ -17,17 +17,13 @@ import { createLogger } from "../shared/logger.ts";
 import { connectNats, DLQ_STREAM, STREAM } from "../shared/nats.ts";
 import { createPatientCache } from "../shared/patient-cache.ts";
 import { loadSources, type SourceConfig } from "../shared/sources/index.ts";
-import { cliActor, cliDatabase } from "./audit.ts";
+import { cliActor, cliDatabase, failureExit, UsageError } from "./cli.ts";
 
 export const PATIENTS_USAGE = `  hookline patients erase ID --yes                         erase a patient (right to be forgotten): its row, conflicts,
                                                          submissions and raw events, its cached copy, and what JetStream
                                                          still holds of it (its events, dead letters naming it);
                                                          audited without its data. Needs DATABASE_URL, REDIS_URL,
                                                          NATS_URL, HOOKLINE_SOURCES and the keys`;
-
-class UsageError extends Error {
-  readonly code = "usage";
-}
 
 /** What a JetStream sweep removed (each message erased, its bytes overwritten). */
 interface StreamsErased {
@@ -86,7 +82,7 @@ async function erase(id: string): Promise<number> {
   const keys = loadKeys(config);
   const sources = loadSources(config.sourcesFile);
   const log = createLogger("cli", "warn");
-  const sql = cliDatabase();
+  const sql = await cliDatabase();
   const redis = createRedis(config.redisUrl, "hookline-cli", log);
   let nc: NatsConnection | undefined;
   try {
@@ -137,12 +133,6 @@ export async function patientsCommand(args: string[]): Promise<number> {
     if (!values.yes) throw new UsageError(`erasing cannot be undone: add --yes to erase patient ${id}`);
     return await erase(id);
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (error instanceof UsageError || code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-      console.error(`${(error as Error).message}\nusage:\n${PATIENTS_USAGE}`);
-      return 2;
-    }
-    console.error(`${code ? `${code}: ` : ""}${(error as Error).message}`);
-    return 1;
+    return failureExit(error, PATIENTS_USAGE);
   }
 }

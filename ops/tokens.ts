@@ -11,17 +11,13 @@ import {
 } from "../services/dashboard/tokens.ts";
 import { recordAudit } from "../shared/audit/writer.ts";
 import type { Sql } from "../shared/db/client.ts";
-import { cliActor, cliDatabase } from "./audit.ts";
+import { cliActor, cliDatabase, failureExit, UsageError } from "./cli.ts";
 
 export const TOKENS_USAGE = `  hookline tokens create --name NAME --role viewer|editor|admin [--expires-in 90d] [--json]
                                                          a dashboard API token, printed once (stdout; details on
                                                          stderr); --expires-in m|h|d|w; roles viewer < editor < admin
   hookline tokens list [--json]                            every token (never the token itself): role, status, last use
   hookline tokens revoke ID|NAME [--json]                  refused by every dashboard pod within 5 seconds`;
-
-class UsageError extends Error {
-  readonly code = "usage";
-}
 
 const statusOf = (t: TokenRecord, now = Date.now()) =>
   t.revokedAt ? "revoked" : t.expiresAt && Date.parse(t.expiresAt) <= now ? "expired" : "active";
@@ -132,36 +128,25 @@ export async function tokensCommand(args: string[]): Promise<number> {
     if (verb === "create" && rest.length === 0) {
       // Checked before connecting: a usage error needs no database.
       if (values["expires-in"] !== undefined) parseExpiresIn(values["expires-in"]);
-      sql = cliDatabase();
+      sql = await cliDatabase();
       await create(sql, values);
       return 0;
     }
     if (verb === "list" && rest.length === 0) {
-      sql = cliDatabase();
+      sql = await cliDatabase();
       await list(sql, values.json);
       return 0;
     }
     if (verb === "revoke" && rest.length === 1) {
-      sql = cliDatabase();
+      sql = await cliDatabase();
       return await revoke(sql, rest[0]!, values.json);
     }
     throw new UsageError(
       verb === "revoke" ? "tokens revoke needs one ID or NAME" : "tokens needs create, list or revoke",
     );
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (
-      error instanceof UsageError ||
-      code === "usage" ||
-      code === "invalid_token_name" ||
-      code === "invalid_role" ||
-      String(code).startsWith("ERR_PARSE_ARGS")
-    ) {
-      console.error(`${(error as Error).message}\nusage:\n${TOKENS_USAGE}`);
-      return 2;
-    }
-    console.error(`${code ? `${code}: ` : ""}${(error as Error).message}`);
-    return 1;
+    // A bad name or role from the tokens module is a usage error too.
+    return failureExit(error, TOKENS_USAGE, ["usage", "invalid_token_name", "invalid_role"]);
   } finally {
     await sql?.end({ timeout: 5 });
   }
