@@ -565,10 +565,18 @@ export async function startPostgresServer(options: { tls?: ServerTls } = {}): Pr
 export interface RedisServer {
   /** redis:// or, with tls, rediss:// on 127.0.0.1. */
   url: string;
+  /** Starts it again on the same port after stop(). */
+  start(): Promise<void>;
   stop(): Promise<void>;
+  /** Stopped, not gone (SIGSTOP): connections stay open and commands get no answer. */
+  pause(): void;
+  resume(): void;
 }
 
-/** A private redis-server on a free port; with tls it listens on its TLS port only. */
+/**
+ * A private redis-server on a free port (a test can stop, restart and pause it without touching
+ * the shared one); with tls it listens on its TLS port only.
+ */
 export async function startRedisServer(options: { tls?: ServerTls } = {}): Promise<RedisServer> {
   const port = await freePort();
   const { tls } = options;
@@ -587,25 +595,35 @@ export async function startRedisServer(options: { tls?: ServerTls } = {}): Promi
           : ["--tls-auth-clients", "no"]),
       ]
     : ["--port", String(port)];
-  const proc = Bun.spawn(["redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...listen], {
-    stdout: "ignore",
-    stderr: "ignore",
-  });
-  await waitFor("redis-server", async () => {
-    if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}`);
-    // A TCP connect is enough to know it listens (a TLS ping would need the client's files).
-    return new Promise<boolean>((resolve) => {
-      const socket = createConnection(port, "127.0.0.1", () => {
-        socket.destroy();
-        resolve(true);
-      }).on("error", () => resolve(false));
-    });
-  });
-  return {
+  let proc: Subprocess | null = null;
+  const server: RedisServer = {
     url: `${tls ? "rediss" : "redis"}://127.0.0.1:${port}`,
-    async stop() {
-      proc.kill("SIGTERM");
-      await proc.exited;
+    async start() {
+      const started = Bun.spawn(
+        ["redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...listen],
+        { stdout: "ignore", stderr: "ignore" },
+      );
+      proc = started;
+      await waitFor("redis-server", async () => {
+        if (started.exitCode !== null) throw new Error(`redis-server exited with ${started.exitCode}`);
+        // A TCP connect is enough to know it listens (a TLS ping would need the client's files).
+        return new Promise<boolean>((resolve) => {
+          const socket = createConnection(port, "127.0.0.1", () => {
+            socket.destroy();
+            resolve(true);
+          }).on("error", () => resolve(false));
+        });
+      });
     },
+    async stop() {
+      proc?.kill("SIGCONT");
+      proc?.kill("SIGTERM");
+      await proc?.exited;
+      proc = null;
+    },
+    pause: () => proc?.kill("SIGSTOP"),
+    resume: () => proc?.kill("SIGCONT"),
   };
+  await server.start();
+  return server;
 }

@@ -4,48 +4,25 @@
 // `healthy` again when it is back; `unhealthy` (503) for the ingress and projector while NATS
 // is stopped, the dashboard (which does not use NATS) unaffected.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Subprocess } from "bun";
 import pkg from "../../package.json" with { type: "json" };
-import { type Cluster, freePort, type ServiceName, startCluster, waitFor } from "./harness.ts";
+import {
+  type Cluster,
+  type RedisServer,
+  type ServiceName,
+  startCluster,
+  startRedisServer,
+  waitFor,
+} from "./harness.ts";
 
 const ADMIN_TOKEN = "health-admin-token-7c1e9b";
 const VIEWER_TOKEN = "health-viewer-token-7c1e9b";
 const SERVICES = ["ingress", "projector", "dashboard"] as const;
 
-/** A private redis-server for this file, so that stopping it leaves the shared one alone. */
-async function startRedis() {
-  const port = await freePort();
-  let proc: Subprocess | null = null;
-  const redis = {
-    url: `redis://127.0.0.1:${port}`,
-    async start() {
-      proc = Bun.spawn(
-        ["redis-server", "--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no"],
-        { stdout: "ignore", stderr: "ignore" },
-      );
-      await waitFor(
-        "redis-server",
-        () =>
-          Bun.spawnSync(["redis-cli", "-p", String(port), "ping"])
-            .stdout.toString()
-            .trim() === "PONG",
-      );
-    },
-    async stop() {
-      proc?.kill("SIGTERM");
-      await proc?.exited;
-      proc = null;
-    },
-  };
-  await redis.start();
-  return redis;
-}
-
 let cluster: Cluster;
-let redis: Awaited<ReturnType<typeof startRedis>>;
+let redis: RedisServer;
 
 beforeAll(async () => {
-  redis = await startRedis();
+  redis = await startRedisServer();
   cluster = await startCluster([...SERVICES], {
     REDIS_URL: redis.url,
     DASHBOARD_API_TOKENS: `${ADMIN_TOKEN}=admin,${VIEWER_TOKEN}=viewer`,

@@ -4,61 +4,29 @@
 // ingress's memory flat; the in-flight cap shedding with 503 overloaded.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import type { Subprocess } from "bun";
 import {
   devSourcesWith,
-  freePort,
   type NatsServer,
   postWebhook,
+  type RedisServer,
   type Service,
   signGeneric,
   startNats,
+  startRedisServer,
   startService,
   waitFor,
 } from "./harness.ts";
 
-/** A private redis-server for this file, so that it can be stopped and paused. */
-async function startRedis() {
-  const port = await freePort();
-  let proc: Subprocess | null = null;
-  const redis = {
-    url: `redis://127.0.0.1:${port}`,
-    async start() {
-      proc = Bun.spawn(
-        ["redis-server", "--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no"],
-        { stdout: "ignore", stderr: "ignore" },
-      );
-      await waitFor(
-        "redis-server",
-        () =>
-          Bun.spawnSync(["redis-cli", "-p", String(port), "ping"])
-            .stdout.toString()
-            .trim() === "PONG",
-      );
-    },
-    async stop() {
-      proc?.kill("SIGTERM");
-      await proc?.exited;
-      proc = null;
-    },
-    /** Stopped, not gone: connections stay open and commands get no answer. */
-    pause: () => proc?.kill("SIGSTOP"),
-    resume: () => proc?.kill("SIGCONT"),
-  };
-  await redis.start();
-  return redis;
-}
-
 const RATE = 20;
 const SOURCE = "shared-limited";
 let nats: NatsServer;
-let redis: Awaited<ReturnType<typeof startRedis>>;
+let redis: RedisServer;
 let a: Service;
 let b: Service;
 
 beforeAll(async () => {
   nats = await startNats();
-  redis = await startRedis();
+  redis = await startRedisServer();
   const env = {
     NATS_URL: nats.url,
     REDIS_URL: redis.url,
