@@ -1,24 +1,12 @@
 // Compliance exports of audit_log: the rows of a time range in seq order, as CSV (RFC 4180)
 // or JSON, read through a cursor so a year of rows never sits in memory at once.
 import type { Sql } from "postgres";
+import type { ChainRow } from "./chain.ts";
 import { hex } from "./chain.ts";
-import { ROW_COLUMNS, type StoredRow } from "./verify.ts";
+import { chainRow, ROW_COLUMNS, type StoredRow } from "./verify.ts";
 
 /** A row as exported: hashes in hex, the time as hashed. */
-export interface ReportRow {
-  seq: string;
-  at: string;
-  actor: string;
-  action: string;
-  entityType: string;
-  entityId: string | null;
-  changedFields: string[];
-  beforeHash: string | null;
-  afterHash: string | null;
-  details: Record<string, unknown>;
-  prevHash: string;
-  hash: string;
-}
+export type ReportRow = Omit<ChainRow, "prevHash" | "hash"> & { prevHash: string; hash: string };
 
 const REPORT_HEADER = [
   "seq",
@@ -36,20 +24,8 @@ const REPORT_HEADER = [
 ] as const;
 
 function reportRow(r: StoredRow): ReportRow {
-  return {
-    seq: r.seq,
-    at: r.at,
-    actor: r.actor,
-    action: r.action,
-    entityType: r.entity_type,
-    entityId: r.entity_id,
-    changedFields: r.changed_fields,
-    beforeHash: hex(r.before_hash),
-    afterHash: hex(r.after_hash),
-    details: r.details,
-    prevHash: hex(r.prev_hash)!,
-    hash: hex(r.hash)!,
-  };
+  const row = chainRow(r);
+  return { ...row, prevHash: hex(row.prevHash)!, hash: hex(row.hash)! };
 }
 
 /**

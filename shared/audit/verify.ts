@@ -26,7 +26,8 @@ export interface StoredRow {
   hash: Buffer;
 }
 
-function chainRow(r: StoredRow): ChainRow {
+/** A stored row as the chain hashes it (hashes of the entity in hex, its own as bytes). */
+export function chainRow(r: StoredRow): ChainRow {
   return {
     seq: r.seq,
     at: r.at,
