@@ -1,6 +1,8 @@
 #!/usr/bin/env bun
 // Entry of the one hookline executable (ops/build compiles it to dist/hookline):
-// `hookline ingress|projector|dashboard|provision` runs that service's composition root.
+// `hookline ingress|projector|dashboard|provision` runs that service's composition root, and
+// `hookline tokens|keys|audit|patients` the operators' commands of ops/hookline, so that they
+// work where only the image is (e.g. `kubectl exec deploy/hookline-dashboard -- /hookline tokens list`).
 // Each case imports a literal path so that `bun build --compile` bundles all four; only the
 // chosen one is evaluated. Configuration comes from the environment, as with `bun services/…`.
 import process from "node:process";
@@ -42,17 +44,29 @@ env: DATABASE_URL, DATABASE_TLS_CA, DATABASE_TLS_CERT, DATABASE_TLS_KEY, ${STREA
 
 type Command = keyof typeof COMMANDS;
 
+/** The operators' commands, each taking its own arguments and returning its exit code. */
+const OPERATOR_COMMANDS: Record<string, () => Promise<(args: string[]) => Promise<number>>> = {
+  tokens: async () => (await import("../ops/tokens.ts")).tokensCommand,
+  keys: async () => (await import("../ops/keys.ts")).keysCommand,
+  audit: async () => (await import("../ops/audit.ts")).auditCommand,
+  patients: async () => (await import("../ops/patients.ts")).patientsCommand,
+};
+
 const USAGE = `usage: hookline <command> [--help]
 commands:
 ${Object.values(COMMANDS)
   .map((text) => `  ${text.split("\n")[0]!.slice("hookline ".length)}`)
   .join("\n")}
+  ${Object.keys(OPERATOR_COMMANDS).join("|")} ...: the operators' commands, as ops/hookline has them (README)
 ${COMMON}`;
 
 const isCommand = (s: string | undefined): s is Command => s !== undefined && Object.hasOwn(COMMANDS, s);
 const isHelp = (s: string | undefined) => s === "--help" || s === "-h";
 
 const [command, ...rest] = process.argv.slice(2);
+const operatorCommand =
+  command !== undefined && Object.hasOwn(OPERATOR_COMMANDS, command) ? OPERATOR_COMMANDS[command] : undefined;
+if (operatorCommand) process.exit(await (await operatorCommand())(rest));
 if (isHelp(command) || (command === "help" && rest.length === 0)) {
   console.log(USAGE);
   process.exit(0);

@@ -168,6 +168,23 @@ function suite(label: string, runner: Runner) {
       expect((await run(["provision"])).code).toBe(0);
     });
 
+    test("the operators' commands run from it: a token made by `tokens create` is listed without its secret; the audit chain verifies", async () => {
+      const name = `exe-${label.replace(/\W/g, "")}-${process.pid}`;
+      const created = await run(["tokens", "create", "--name", name, "--role", "viewer", "--json"]);
+      expect(created.code, created.stderr).toBe(0);
+      const record = JSON.parse(created.stdout) as { name: string; role: string; token: string };
+      expect(record).toMatchObject({ name, role: "viewer" });
+      expect(record.token).toMatch(/^hl_/);
+      const listed = await run(["tokens", "list", "--json"]);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.stdout).toContain(name);
+      expect(listed.stdout).not.toContain(record.token);
+      const verified = await run(["audit", "verify"]);
+      expect(verified.code, verified.stderr).toBe(0);
+      // Their usage errors exit 2, as from ops/hookline.
+      expect((await run(["tokens", "create"])).code).toBe(2);
+    });
+
     test("ingress, projector and dashboard become ready and a signed webhook becomes a patient", async () => {
       for (const name of ["ingress", "projector", "dashboard"] as const) {
         services.push(await startService(name, env, { command: [...argv(name), name], cwd }));
