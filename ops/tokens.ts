@@ -13,18 +13,22 @@ import { recordAudit } from "../shared/audit/writer.ts";
 import type { Sql } from "../shared/db/client.ts";
 import { cliActor, cliDatabase, failureExit, UsageError } from "./cli.ts";
 
-export const TOKENS_USAGE = `  hookline tokens create --name NAME --role viewer|editor|admin [--expires-in 90d] [--json]
+export const TOKENS_USAGE = `  hookline tokens create --name NAME --role viewer|editor|admin [--expires-in 90d] [--client ID] [--json]
                                                          a dashboard API token, printed once (stdout; details on
-                                                         stderr); --expires-in m|h|d|w; roles viewer < editor < admin
+                                                         stderr); --expires-in m|h|d|w; roles viewer < editor < admin;
+                                                         --client: sees only that client's data (row-level security)
   hookline tokens list [--json]                            every token (never the token itself): role, status, last use
   hookline tokens revoke ID|NAME [--json]                  refused by every dashboard pod within 5 seconds`;
 
 const statusOf = (t: TokenRecord, now = Date.now()) =>
   t.revokedAt ? "revoked" : t.expiresAt && Date.parse(t.expiresAt) <= now ? "expired" : "active";
 
-const auditDetails = (t: TokenRecord) => ({ name: t.name, role: t.role, expiresAt: t.expiresAt });
+const auditDetails = (t: TokenRecord) => ({ name: t.name, role: t.role, expiresAt: t.expiresAt, clientId: t.clientId });
 
-async function create(sql: Sql, values: { name?: string; role?: string; "expires-in"?: string; json: boolean }) {
+async function create(
+  sql: Sql,
+  values: { name?: string; role?: string; "expires-in"?: string; client?: string; json: boolean },
+) {
   if (!values.name) throw new UsageError("tokens create needs --name");
   if (!values.role) throw new UsageError("tokens create needs --role viewer, editor or admin");
   const expiresInMs = values["expires-in"] === undefined ? undefined : parseExpiresIn(values["expires-in"]);
@@ -36,6 +40,7 @@ async function create(sql: Sql, values: { name?: string; role?: string; "expires
       role: values.role!,
       createdBy: actor,
       expiresInMs,
+      clientId: values.client,
     });
     const { record } = created;
     const entry = { entityType: "dashboard_token", entityId: record.id, details: auditDetails(record) };
@@ -48,7 +53,7 @@ async function create(sql: Sql, values: { name?: string; role?: string; "expires
   }
   console.log(token);
   console.error(
-    `created token ${record.id} "${record.name}" (role ${record.role}, ${record.expiresAt ? `expires ${record.expiresAt}` : "no expiry"}); ` +
+    `created token ${record.id} "${record.name}" (role ${record.role}${record.clientId ? `, client ${record.clientId} only` : ""}, ${record.expiresAt ? `expires ${record.expiresAt}` : "no expiry"}); ` +
       "it is shown only now: store it in a secret manager",
   );
 }
@@ -60,11 +65,12 @@ async function list(sql: Sql, json: boolean) {
     return;
   }
   const rows = [
-    ["ID", "NAME", "ROLE", "STATUS", "CREATED", "BY", "LAST USED", "EXPIRES"],
+    ["ID", "NAME", "ROLE", "CLIENT", "STATUS", "CREATED", "BY", "LAST USED", "EXPIRES"],
     ...tokens.map((t) => [
       t.id,
       t.name,
       t.role,
+      t.clientId ?? "all",
       statusOf(t),
       t.createdAt.slice(0, 16),
       t.createdBy,
@@ -116,6 +122,7 @@ export async function tokensCommand(args: string[]): Promise<number> {
         name: { type: "string" },
         role: { type: "string" },
         "expires-in": { type: "string" },
+        client: { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },

@@ -30,6 +30,23 @@ export const ROUTE_ROLES = {
   "GET /health/detailed": "admin",
 } as const satisfies Record<string, Role>;
 
+/**
+ * The routes a client-scoped token may call: those whose queries run under its scope
+ * (scope.ts), so Postgres's row-level security keeps it to its client's rows. Any other route
+ * refuses such a token (403 scope_not_supported) until it is made scope-aware: fail closed.
+ */
+const SCOPED_ROUTES: ReadonlySet<string> = new Set([
+  "GET /api/v1/patients",
+  "POST /api/v1/patients/search",
+  "GET /api/v1/patients/:id",
+  "DELETE /api/v1/patients/:id",
+]);
+
+/** Whether a client-scoped token may call `route` (as registered). */
+export function allowsScoped(method: string, route: string): boolean {
+  return SCOPED_ROUTES.has(`${method === "HEAD" ? "GET" : method} ${route}`);
+}
+
 /** The role a request to `route` (as registered, e.g. /api/v1/patients/:id) needs; undefined: no rule. */
 export function ruleFor(method: string, route: string): Role | undefined {
   // HEAD is answered by a GET route.

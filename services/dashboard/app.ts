@@ -36,6 +36,7 @@ import { dashboardPage } from "./page.ts";
 import { keysetPage } from "./paging.ts";
 import { findPatients, getPatient, type PatientDto } from "./patients.ts";
 import type { Role } from "./roles.ts";
+import { isScoped, type Scope, withScope } from "./scope.ts";
 import { createTokenLookup } from "./token-lookup.ts";
 import { findToken, touchToken } from "./tokens.ts";
 
@@ -112,9 +113,9 @@ export function createDashboardApp(deps: DashboardDeps) {
     log,
   });
 
-  /** A page of the patient search, as `role` may see it. */
+  /** A page of the patient search, as the caller may see it (its role's masking, its client's rows). */
   const patientPage = (
-    role: Role,
+    { role, clientId }: { role: Role } & Scope,
     search: { q?: string; source?: string; limit?: string; cursor?: string },
   ): Promise<Response> =>
     keysetPage(
@@ -123,7 +124,9 @@ export function createDashboardApp(deps: DashboardDeps) {
       async (limit, after) =>
         listedFor(
           role,
-          await findPatients(sql, keys, { q: search.q, source: search.source, limit, beforeId: after?.id }),
+          await withScope(sql, { clientId }, (tx) =>
+            findPatients(tx, keys, { q: search.q, source: search.source, limit, beforeId: after?.id }),
+          ),
         ),
       (last) => ({ id: last.id }),
     );
@@ -132,17 +135,20 @@ export function createDashboardApp(deps: DashboardDeps) {
     .use(bearerAuth(authenticate))
     // Kept for existing clients; a search term here ends up in URLs and access logs of any
     // proxy on the way, so the page and new clients use POST …/search.
-    .get("/api/v1/patients", ({ query, principal }) => patientPage(principal!.role, query))
+    .get("/api/v1/patients", ({ query, principal }) => patientPage(principal!, query))
     .post("/api/v1/patients/search", ({ body, principal }) => {
       const parsed = v.safeParse(SearchBody, body);
       if (!parsed.success || Array.isArray(body))
         return errorResponse(400, "invalid_request", "send a JSON object with optional q, source, limit and cursor");
       const { limit, ...search } = parsed.output;
-      return patientPage(principal!.role, { ...search, limit: limit === undefined ? undefined : String(limit) });
+      return patientPage(principal!, { ...search, limit: limit === undefined ? undefined : String(limit) });
     })
     .get("/api/v1/patients/:id", async ({ params, principal }) => {
       if (!/^\d{1,18}$/.test(params.id)) return errorResponse(400, "invalid_id", "patient id must be a number");
-      const patient = await cachedPatient(params.id);
+      // A client-scoped caller reads through its scope (row-level security), never the shared cache.
+      const patient = isScoped(principal!)
+        ? await withScope(sql, principal!, (tx) => getPatient(tx, keys, params.id))
+        : await cachedPatient(params.id);
       if (!patient) return errorResponse(404, "patient_not_found", `no patient ${params.id}`);
       // Served only once the read is in the audit trail (a cache hit too).
       await sql.begin((tx) => recordAudit(tx, patientRead(principal!, patient.id)));
@@ -151,6 +157,13 @@ export function createDashboardApp(deps: DashboardDeps) {
     // Admin only (access.ts): erasure (shared/db/erase.ts), audited without the erased data.
     .delete("/api/v1/patients/:id", async ({ params, principal }) => {
       if (!/^\d{1,18}$/.test(params.id)) return errorResponse(400, "invalid_id", "patient id must be a number");
+      // Another client's patient does not exist for a client-scoped admin.
+      const visible = await withScope(
+        sql,
+        principal!,
+        (tx) => tx`select 1 from patients where id = ${params.id}::bigint`,
+      );
+      if (visible.length === 0) return errorResponse(404, "patient_not_found", `no patient ${params.id}`);
       const erased = await erasePatient(sql, params.id, patientErasure(principal!));
       if (!erased) return errorResponse(404, "patient_not_found", `no patient ${params.id}`);
       // After the commit, so a reader cannot cache the row again.

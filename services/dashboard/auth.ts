@@ -10,7 +10,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
 import { errorResponse } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
-import { ruleFor } from "./access.ts";
+import { allowsScoped, ruleFor } from "./access.ts";
 import { hasRole, isRole, type Role } from "./roles.ts";
 import type { ActiveToken } from "./tokens.ts";
 
@@ -21,6 +21,8 @@ export interface Principal {
   /** The token's name, "DASHBOARD_API_TOKENS #n", or the OIDC user's name. */
   name: string;
   role: Role;
+  /** The client a client-scoped database token is limited to (scope.ts); absent: every client. */
+  clientId?: string | null;
 }
 
 /** Why a bearer credential was not accepted. */
@@ -80,7 +82,9 @@ export function createAuthenticator(sources: AuthSources): (header: string | nul
     if (token.startsWith("hl_") && sources.dbTokens) {
       try {
         const found = await sources.dbTokens(token);
-        return found ? { id: `token:${found.id}`, name: found.name, role: found.role } : UNAUTHORIZED;
+        return found
+          ? { id: `token:${found.id}`, name: found.name, role: found.role, clientId: found.clientId }
+          : UNAUTHORIZED;
       } catch (error) {
         sources.log.warn({ err: (error as Error).message }, "dashboard token lookup failed");
         return { status: 503, code: "auth_unavailable", message: "tokens cannot be checked right now; retry" };
@@ -115,5 +119,7 @@ export function bearerAuth(authenticate: (header: string | null) => Promise<Prin
       if (!needed) return errorResponse(403, "forbidden", "this route has no access rule");
       if (!hasRole(principal.role, needed))
         return errorResponse(403, "forbidden", `this needs a token with the ${needed} role`);
+      if (principal.clientId && !allowsScoped(request.method, route))
+        return errorResponse(403, "scope_not_supported", "a client-scoped token cannot use this route");
     });
 }

@@ -1,7 +1,7 @@
 // Patient queries and their API shape: canonical field names at the top level. Encrypted
 // fields and answers are opened here (shared/db/sealed.ts); email and phone are searched by
 // exact value through their blind indexes, names by substring in clear (see patient-fields.ts).
-import type { Row, Sql } from "postgres";
+import type { Row, Sql, TransactionSql } from "postgres";
 import { lookupIndexes } from "../../shared/crypto/blind-index.ts";
 import type { Keys } from "../../shared/crypto/keys.ts";
 import { byteaColumn } from "../../shared/db/arrays.ts";
@@ -77,10 +77,10 @@ export interface PatientQuery {
 const likeLiteral = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** `column` equal to one of `indexes` (a blind index under each key: any matches during a rebuild). */
-const indexMatch = (sql: Sql, column: string, indexes: Buffer[]) =>
+const indexMatch = (sql: Sql | TransactionSql, column: string, indexes: Buffer[]) =>
   sql`${sql(column)} = any(${byteaColumn(sql, indexes, (i) => i)})`;
 
-export async function findPatients(sql: Sql, keys: Keys, query: PatientQuery): Promise<PatientDto[]> {
+export async function findPatients(sql: Sql | TransactionSql, keys: Keys, query: PatientQuery): Promise<PatientDto[]> {
   const q = query.q?.trim();
   // An email: its exact value, normalized as stored. Otherwise a name (substring of the full
   // name, prefix of the last name) or a phone number in any common notation.
@@ -101,7 +101,7 @@ export async function findPatients(sql: Sql, keys: Keys, query: PatientQuery): P
   return rows.map((r) => toPatientDto(keys, r));
 }
 
-export async function getPatient(sql: Sql, keys: Keys, id: string): Promise<PatientDto | null> {
+export async function getPatient(sql: Sql | TransactionSql, keys: Keys, id: string): Promise<PatientDto | null> {
   const rows = await sql`select ${sql.unsafe(COLUMNS)} from patients where id = ${id}::bigint`;
   return rows[0] ? toPatientDto(keys, rows[0]) : null;
 }

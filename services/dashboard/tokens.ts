@@ -70,6 +70,8 @@ export interface TokenRecord {
   lastUsedAt: string | null;
   revokedAt: string | null;
   expiresAt: string | null;
+  /** The one client this token sees (migration 011); null: every client. */
+  clientId: string | null;
 }
 
 /** A token that may be used now, as the dashboard needs it. */
@@ -79,9 +81,11 @@ export interface ActiveToken {
   role: Role;
   /** Epoch ms, or null for no expiry. */
   expiresAt: number | null;
+  /** Set for a client-scoped token: its queries run under that client (scope.ts). */
+  clientId: string | null;
 }
 
-const COLUMNS = "id, name, role, created_at, created_by, last_used_at, revoked_at, expires_at";
+const COLUMNS = "id, name, role, created_at, created_by, last_used_at, revoked_at, expires_at, client_id";
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -95,12 +99,13 @@ function toRecord(r: Record<string, unknown>): TokenRecord {
     lastUsedAt: iso(r.last_used_at as Date | null),
     revokedAt: iso(r.revoked_at as Date | null),
     expiresAt: iso(r.expires_at as Date | null),
+    clientId: r.client_id == null ? null : String(r.client_id),
   };
 }
 
 class TokenError extends Error {
   constructor(
-    readonly code: "token_name_taken" | "invalid_token_name" | "invalid_role",
+    readonly code: "token_name_taken" | "invalid_token_name" | "invalid_role" | "client_not_found",
     message: string,
     options?: ErrorOptions,
   ) {
@@ -114,18 +119,21 @@ class TokenError extends Error {
  */
 export async function createToken(
   sql: Sql,
-  input: { name: string; role: string; createdBy: string; expiresInMs?: number },
+  input: { name: string; role: string; createdBy: string; expiresInMs?: number; clientId?: string },
 ): Promise<{ token: string; record: TokenRecord }> {
   if (!validTokenName(input.name))
     throw new TokenError("invalid_token_name", "a token name starts with a letter: letters, digits, . _ - (max 64)");
   if (!isRole(input.role)) throw new TokenError("invalid_role", "role must be viewer, editor or admin");
+  if (input.clientId !== undefined && !/^\d{1,18}$/.test(input.clientId))
+    throw new TokenError("client_not_found", "a client is named by its id, a number (GET /api/v1/clients)");
   const token = newToken();
   const expiresAt =
     input.expiresInMs === undefined ? null : sql`now() + ${`${input.expiresInMs} milliseconds`}::interval`;
   try {
     const [row] = await sql`
-      insert into dashboard_tokens (name, role, hash, created_by, expires_at)
-      values (${input.name}, ${input.role}, ${tokenDigest(token)}, ${input.createdBy}, ${expiresAt})
+      insert into dashboard_tokens (name, role, hash, created_by, expires_at, client_id)
+      values (${input.name}, ${input.role}, ${tokenDigest(token)}, ${input.createdBy}, ${expiresAt},
+        ${input.clientId ?? null}::bigint)
       returning ${sql.unsafe(COLUMNS)}`;
     return { token, record: toRecord(row!) };
   } catch (error) {
@@ -133,6 +141,8 @@ export async function createToken(
       throw new TokenError("token_name_taken", `a live token is named ${input.name} (revoke it first)`, {
         cause: error,
       });
+    if ((error as { code?: string }).code === "23503")
+      throw new TokenError("client_not_found", `no client ${input.clientId}`, { cause: error });
     throw error;
   }
 }
@@ -167,9 +177,15 @@ export async function revokeToken(
 /** The unrevoked token with this digest (expiry is the caller's to check, against its clock). */
 export async function findToken(sql: Sql, digest: Buffer): Promise<ActiveToken | null> {
   const [row] = await sql`
-    select id, name, role, expires_at from dashboard_tokens where hash = ${digest} and revoked_at is null`;
+    select id, name, role, expires_at, client_id from dashboard_tokens where hash = ${digest} and revoked_at is null`;
   if (!row) return null;
-  return { id: String(row.id), name: row.name, role: row.role, expiresAt: row.expires_at?.getTime() ?? null };
+  return {
+    id: String(row.id),
+    name: row.name,
+    role: row.role,
+    expiresAt: row.expires_at?.getTime() ?? null,
+    clientId: row.client_id == null ? null : String(row.client_id),
+  };
 }
 
 /** Notes a use: written only when the stored time is over a minute old, whichever pod asks. */

@@ -285,6 +285,7 @@ test("the caller is in the request context as principal: token:<id>, its name an
     id: `token:${tokens.editor.id}`,
     name: "test-editor",
     role: "editor",
+    clientId: null,
   });
   expect(await principal("env-b-0123456789")).toEqual({ id: "env:2", name: "DASHBOARD_API_TOKENS #2", role: "viewer" });
 });
@@ -350,6 +351,7 @@ test("listing tokens never shows a token or its digest", async () => {
   for (const { token } of Object.values(tokens)) expect(text).not.toContain(token);
   for (const t of listed)
     expect(Object.keys(t).sort()).toEqual([
+      "clientId",
       "createdAt",
       "createdBy",
       "expiresAt",

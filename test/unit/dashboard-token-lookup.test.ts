@@ -52,6 +52,7 @@ const active = (id: string, expiresAt: number | null = null): ActiveToken => ({
   name: `t${id}`,
   role: "viewer",
   expiresAt,
+  clientId: null,
 });
 
 test("a found token is served from the cache within the TTL, and asked again after it", async () => {

@@ -11,6 +11,8 @@ import m007 from "./007_dashboard_tokens.sql" with { type: "text" };
 import m008 from "./008_audit_log.sql" with { type: "text" };
 import m009 from "./009_encrypted_patient_data.sql" with { type: "text" };
 import m010 from "./010_encrypted_raw_events.sql" with { type: "text" };
+import m011 from "./011_clients_sources.sql" with { type: "text" };
+import m012 from "./012_patient_search.sql" with { type: "text" };
 
 /** File name → SQL text. */
 export const EMBEDDED_MIGRATIONS: Record<string, string> = {
@@ -24,4 +26,6 @@ export const EMBEDDED_MIGRATIONS: Record<string, string> = {
   "008_audit_log.sql": m008,
   "009_encrypted_patient_data.sql": m009,
   "010_encrypted_raw_events.sql": m010,
+  "011_clients_sources.sql": m011,
+  "012_patient_search.sql": m012,
 };
