@@ -11,6 +11,7 @@ import { failureReason } from "../../shared/db/errors.ts";
 import { errorSummary, type Logger } from "../../shared/logger.ts";
 import { H, messageSource, PROJECTOR_CONSUMER, STREAM } from "../../shared/nats.ts";
 import type { SourceConfig } from "../../shared/sources/index.ts";
+import type { CountedEvent } from "../../shared/stats.ts";
 import { extractContext } from "../../shared/tracing.ts";
 import { deadLetterReceipt } from "./audit.ts";
 import type { DeadLetterWriter } from "./dead-letter.ts";
@@ -39,6 +40,8 @@ export interface ProjectorDeps {
   onDeadLetter?: (source: string, code: string) => void;
   /** Called with the patients a committed batch wrote (cache invalidation). */
   onPatientsWritten?: (ids: string[]) => void;
+  /** Called with the events a committed batch stored for the first time (stats counters). */
+  onEventsStored?: (events: CountedEvent[]) => void;
 }
 
 /** What one batch came to. */
@@ -251,6 +254,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
       endSpan(d.span);
     }
     if (result.patientIds.length) deps.onPatientsWritten?.(result.patientIds);
+    if (result.stored.length) deps.onEventsStored?.(result.stored);
     databaseDown = false;
   }
 

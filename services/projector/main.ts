@@ -25,6 +25,7 @@ import {
 import { createPatientCache } from "../../shared/patient-cache.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
 import { loadSources } from "../../shared/sources/index.ts";
+import { createStatsCounter } from "../../shared/stats.ts";
 import { watchStreamFill } from "../../shared/stream-fill.ts";
 import { loadConnectionTls } from "../../shared/tls.ts";
 import { startTracing } from "../../shared/tracing.ts";
@@ -62,6 +63,7 @@ warnAboutKeyAge(log, keys);
 const js = jetstream(nc);
 const redis = traceRedis(createRedis(config.redisUrl, "hookline-projector", log, tls.redis), tracing);
 const patientCache = createPatientCache(redis);
+const countStats = createStatsCounter(redis);
 const metrics = createMetrics("projector");
 const projectorMetrics = createProjectorMetrics(metrics.meter);
 // The lag KEDA scales on (hookline_consumer_*), from consumer info every 5 s.
@@ -104,6 +106,10 @@ const projector = await startProjector({
   // Write-through would race with concurrent projectors; invalidating (shared/patient-cache.ts) is always safe.
   onPatientsWritten: (ids) => {
     patientCache.invalidate(ids).catch((error) => log.warn({ err: error.message }, "cache invalidation failed"));
+  },
+  // Counted after the commit; a batch that cannot be counted makes the dashboard rebuild them (shared/stats.ts).
+  onEventsStored: (events) => {
+    countStats(events).catch((error) => log.warn({ err: error.message }, "stats counters not updated"));
   },
 });
 

@@ -7,6 +7,7 @@ import { recordAudit } from "../../shared/audit/writer.ts";
 import type { Keys } from "../../shared/crypto/keys.ts";
 import { byteaColumn, type Cell, textColumn } from "../../shared/db/arrays.ts";
 import { FORM_SUBMISSIONS, sealCell, sealedColumn, WEBHOOK_EVENTS } from "../../shared/db/sealed.ts";
+import type { CountedEvent } from "../../shared/stats.ts";
 import { batchEntries } from "./audit.ts";
 import type { DecodedEvent } from "./decode.ts";
 import { ensurePartitions, isMissingPartition } from "./partitions.ts";
@@ -19,10 +20,12 @@ export interface BatchResult {
   patientIds: string[];
   /** Submissions held back as identity conflicts (stored, but merged into no patient). */
   conflicts: number;
+  /** The events this batch stored for the first time (not duplicates): what the stats count. */
+  stored: CountedEvent[];
 }
 
 export async function projectBatch(sql: Sql, keys: Keys, events: DecodedEvent[]): Promise<BatchResult> {
-  if (events.length === 0) return { inserted: 0, duplicates: 0, patientIds: [], conflicts: 0 };
+  if (events.length === 0) return { inserted: 0, duplicates: 0, patientIds: [], conflicts: 0, stored: [] };
   // Sealed before the transaction, so its locks are not held while encrypting.
   const sealed = sealEvents(keys, events);
   try {
@@ -74,7 +77,7 @@ async function writeBatch(
   events: DecodedEvent[],
   sealed: Map<string, SealedEvent>,
 ): Promise<BatchResult> {
-  const { inserted, conflicts, patientIds } = await sql.begin(async (tx) => {
+  const { inserted, conflicts, patientIds, stored } = await sql.begin(async (tx) => {
     const accepted = await admitNewEvents(tx, events);
     const written =
       accepted.length > 0
@@ -89,9 +92,14 @@ async function writeBatch(
       inserted: accepted.length,
       conflicts: written.conflicts,
       patientIds: [...new Set(written.patientIdByEvent.values())],
+      stored: accepted.map((e) => ({
+        source: e.event.source,
+        formId: e.event.formId ?? null,
+        receivedAt: e.receivedAt,
+      })),
     };
   });
-  return { inserted, duplicates: events.length - inserted, patientIds, conflicts };
+  return { inserted, duplicates: events.length - inserted, patientIds, conflicts, stored };
 }
 
 /**
