@@ -39,6 +39,11 @@ export interface PatientState {
   /** The newest submission merged (the submission's own id when this is one). */
   lastEventId: string;
   submittedAt: Date;
+  /**
+   * The patient's manual edits (PATCH /api/v1/patients/:id, migration 012): field → when. A
+   * submission older than an edit does not overwrite that field. Absent on a submission.
+   */
+  manualEdits?: Partial<Record<MergedField, { at: string }>>;
 }
 
 /** Case, accents (é → e), spaces and punctuation do not make two names differ; ß reads as ss. */
@@ -82,6 +87,9 @@ export function mergeSubmission(current: PatientState, submission: PatientState)
   const [winner, loser] = newer ? [submission, current] : [current, submission];
   const values = {} as Record<MergedField, string | boolean | null>;
   for (const f of MERGED_FIELDS) values[f] = winner.values[f] ?? loser.values[f];
+  // A manual edit is kept against any submission made before it.
+  for (const [f, edit] of Object.entries(current.manualEdits ?? {}) as [MergedField, { at: string }][])
+    if (Date.parse(edit.at) > submission.submittedAt.getTime()) values[f] = current.values[f];
   return {
     values: values as PatientValues,
     answers: { ...loser.answers, ...winner.answers },
@@ -89,5 +97,6 @@ export function mergeSubmission(current: PatientState, submission: PatientState)
     formId: winner.formId,
     lastEventId: winner.lastEventId,
     submittedAt: winner.submittedAt,
+    ...(current.manualEdits ? { manualEdits: current.manualEdits } : {}),
   };
 }

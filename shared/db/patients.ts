@@ -50,6 +50,8 @@ const READ_COLUMNS = [
   "form_id",
   "last_event_id",
   "submitted_at",
+  // Manual edits (012): the merge keeps an edited field against older submissions.
+  "manual_edits",
   // A sealed field's legacy column too: rows written before encryption still have it in clear.
   ...FIELDS.flatMap((f) => (f.sealed ? [f.sealed.column, selectColumn(f.spec)] : [selectColumn(f.spec)])),
 ].join(", ");
@@ -77,6 +79,7 @@ function lockedPatient(keys: Keys, r: Row): LockedPatient {
       formId: r.form_id,
       lastEventId: r.last_event_id,
       submittedAt: r.submitted_at,
+      manualEdits: r.manual_edits ?? {},
     },
   };
 }

@@ -84,3 +84,28 @@ describe("merge", () => {
     expect(merged.submittedAt.toISOString()).toBe("2026-01-05T00:00:00.000Z");
   });
 });
+
+describe("manual edits (PATCH /api/v1/patients/:id)", () => {
+  const edited = (at: string): PatientState => ({
+    ...state({ phone: "+491701111111", city: "Berlin" }, "2026-01-01T00:00:00Z", "e1"),
+    manualEdits: { phone: { at } },
+  });
+
+  test("a submission older than the edit does not overwrite the edited field, but still updates the others", () => {
+    const merged = mergeSubmission(
+      edited("2026-03-01T00:00:00Z"),
+      state({ phone: "+491702222222", city: "Hamburg" }, "2026-02-01T00:00:00Z", "e2"),
+    );
+    expect(merged.values.phone).toBe("+491701111111");
+    expect(merged.values.city).toBe("Hamburg");
+    expect(merged.manualEdits).toEqual({ phone: { at: "2026-03-01T00:00:00Z" } });
+  });
+
+  test("a submission newer than the edit wins as usual", () => {
+    const merged = mergeSubmission(
+      edited("2026-03-01T00:00:00Z"),
+      state({ phone: "+491703333333" }, "2026-04-01T00:00:00Z", "e3"),
+    );
+    expect(merged.values.phone).toBe("+491703333333");
+  });
+});
