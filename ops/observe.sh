@@ -2,7 +2,8 @@
 # lib.sh. Jaeger (ops/tools jaeger, in memory: traces last as long as it runs) takes OTLP on
 # :4318 and serves its page and API on :16686; Prometheus (Debian's) scrapes the three
 # services every 15 s with hookline's rules, keeping its data in .data/prometheus.
-# JAEGER_UI_ASSETS (a jaeger-ui build directory) gives Jaeger its page (ops/jaeger/jaeger.yaml).
+# Jaeger's page is the jaeger-ui build of ops/tools jaeger-ui when it exists (or can be built from
+# JAEGER_UI_SOURCE); JAEGER_UI_ASSETS names another build directory (ops/jaeger/jaeger.yaml).
 OBSERVE_PORTS=(4318 16686 16685 9090)
 
 start_observe() {
@@ -13,6 +14,11 @@ start_observe() {
     port_open "$port" && die "port $port is taken; --observe needs ${OBSERVE_PORTS[*]} (Jaeger, Prometheus)"
   done
   mkdir -p "$DATA/prometheus"
+  if [ -z "${JAEGER_UI_ASSETS:-}" ]; then
+    JAEGER_UI_ASSETS=$("$ROOT/ops/tools" jaeger-ui 2>/dev/null) \
+      || { JAEGER_UI_ASSETS=""; warn "no jaeger-ui build: Jaeger's page is a placeholder (set JAEGER_UI_SOURCE; README 'Observe locally')"; }
+    export JAEGER_UI_ASSETS
+  fi
   say "starting Jaeger (in memory) on :16686, OTLP on :4318"
   ( nohup "$jaeger" --config "$ROOT/ops/jaeger/jaeger.yaml" >"$DATA/jaeger.log" 2>&1 & echo $! >"$DATA/jaeger.pid" )
   say "starting Prometheus on :9090"

@@ -42,6 +42,16 @@ function jaegerBinary(): string {
   return path;
 }
 
+/**
+ * Jaeger's page (ops/tools jaeger-ui), or null when it is neither cached nor buildable here:
+ * it is built from a jaeger-ui source (JAEGER_UI_SOURCE), which no package registry serves.
+ */
+export function jaegerUiAssets(): string | null {
+  const p = Bun.spawnSync([join(ROOT, "ops/tools"), "jaeger-ui"], { stdout: "pipe", stderr: "pipe" });
+  const path = p.stdout.toString().trim();
+  return p.exitCode === 0 && path ? path : null;
+}
+
 export interface Jaeger extends Tool {
   /** OTLP/HTTP base URL: the services' OTEL_EXPORTER_OTLP_ENDPOINT. */
   otlpEndpoint: string;
@@ -49,12 +59,14 @@ export interface Jaeger extends Tool {
   url: string;
 }
 
-export async function startJaeger(binary = jaegerBinary()): Promise<Jaeger> {
+/** Jaeger on free ports; with `uiAssets` (a jaeger-ui build) it serves that page too. */
+export async function startJaeger(uiAssets: string | null = null, binary = jaegerBinary()): Promise<Jaeger> {
   const [otlp, query, grpc] = [await freePort(), await freePort(), await freePort()];
   const tool = spawnTool([binary, "--config", join(ROOT, "ops/jaeger/jaeger.yaml")], {
     JAEGER_OTLP_HTTP: `127.0.0.1:${otlp}`,
     JAEGER_QUERY_HTTP: `127.0.0.1:${query}`,
     JAEGER_QUERY_GRPC: `127.0.0.1:${grpc}`,
+    ...(uiAssets ? { JAEGER_UI_ASSETS: uiAssets } : {}),
   });
   const jaeger = { ...tool, otlpEndpoint: `http://127.0.0.1:${otlp}`, url: `http://127.0.0.1:${query}` };
   await waitFor("jaeger's query API", async () => {
