@@ -45,7 +45,7 @@ const Auth = v.variant("scheme", [
 ]);
 
 // Mapping targets: the canonical fields, from their one table.
-const Canonical = v.picklist(CANONICAL_FIELDS, "not a canonical patient field");
+const Canonical = v.picklist([...CANONICAL_FIELDS, "ignore"], 'not a canonical patient field (or "ignore")');
 
 const Source = v.object({
   id: v.pipe(

@@ -1,7 +1,9 @@
 // Label heuristics: which canonical field does a question label (or a field ref such as
-// "first_name") mean? English and German synonyms, compared after normalization, first
-// exactly, then with filler words removed ("What is your email?" → "email"), then as a
-// token sequence inside a longer label, then as the tail of a German compound word.
+// "first_name", or a path such as "contact.name.first") mean? Synonyms in English, German,
+// French, Spanish and Italian, compared after normalization, first exactly, then with filler
+// words removed ("What is your email?" → "email"), then as a token sequence inside a longer
+// label, then as the tail of a German compound word. A path is read from its end: its last
+// two segments in either order, then its last segment ("name.first" → "first name").
 import { type CanonicalField, PATIENT_FIELDS } from "../patient-fields.ts";
 
 /** Lower-case, strip accents and punctuation so "E-Mail-Adresse" and "e mail adresse" meet. */
@@ -36,6 +38,9 @@ const SYNONYMS: Record<LabelTarget, readonly string[]> = {
     readonly string[]
   >),
   postalCity: [
+    "code postal et ville",
+    "codigo postal y ciudad",
+    "cap e citta",
     "plz ort",
     "plz und ort",
     "plz wohnort",
@@ -49,6 +54,145 @@ const SYNONYMS: Record<LabelTarget, readonly string[]> = {
     "city and zip code",
   ],
 };
+
+/**
+ * French, Spanish and Italian synonyms (normalized), kept beside the English and German ones of
+ * shared/patient-fields.ts so that table stays the one list of fields. Short or ambiguous
+ * words ("nom", "via", "cap") are matched only as the whole label (EXACT_ONLY below).
+ */
+const MORE_SYNONYMS: Partial<Record<LabelTarget, readonly string[]>> = {
+  firstName: [
+    "prenom",
+    "prenoms",
+    "votre prenom",
+    "nombre",
+    "nombre de pila",
+    "nome",
+    "primeiro nome",
+    "given",
+    "first",
+  ],
+  lastName: [
+    "nom",
+    "nom de famille",
+    "apellido",
+    "apellidos",
+    "cognome",
+    "sobrenome",
+    "familienname",
+    "family",
+    "last",
+    "last name s",
+  ],
+  fullName: [
+    "nom complet",
+    "nom et prenom",
+    "prenom et nom",
+    "nom prenom",
+    "prenom nom",
+    "nombre completo",
+    "nombre y apellidos",
+    "nombre y apellido",
+    "nome e cognome",
+    "nome completo",
+    "nome cognome",
+    "nome completo e cognome",
+  ],
+  email: [
+    "courriel",
+    "adresse e mail",
+    "adresse email",
+    "adresse mail",
+    "adresse electronique",
+    "correo",
+    "correo electronico",
+    "email correo",
+    "posta elettronica",
+    "indirizzo email",
+    "indirizzo e mail",
+    "emails",
+  ],
+  phone: [
+    "telephone portable",
+    "numero de telephone",
+    "portable",
+    "tel portable",
+    "telefono",
+    "telefono movil",
+    "numero de telefono",
+    "movil",
+    "celular",
+    "cellulare",
+    "numero di telefono",
+    "numero di cellulare",
+    "phones",
+  ],
+  dateOfBirth: [
+    "ne le",
+    "nee le",
+    "ne e le",
+    "fecha de nacimiento",
+    "fecha nacimiento",
+    "nacimiento",
+    "data di nascita",
+    "nato il",
+    "nata il",
+    "data nascita",
+    "birthdate",
+  ],
+  gender: ["sexe", "genre", "civilite", "sexo", "genero", "sesso", "genere", "titolo"],
+  street: [
+    "rue",
+    "adresse postale",
+    "numero et rue",
+    "direccion",
+    "calle",
+    "domicilio",
+    "direccion postal",
+    "indirizzo",
+    "via",
+    "indirizzo di residenza",
+    "line",
+    "line1",
+    "lines",
+    "address line",
+    "street line",
+  ],
+  postalCode: ["code postal", "cp", "codigo postal", "cap", "codice postale", "zip postal code"],
+  city: [
+    "ville",
+    "commune",
+    "localite",
+    "ciudad",
+    "localidad",
+    "poblacion",
+    "municipio",
+    "citta",
+    "comune",
+    "localita",
+  ],
+  country: ["pays", "pais", "paese", "nazione"],
+  consent: [
+    "consentement",
+    "j accepte",
+    "je consens",
+    "politique de confidentialite",
+    "protection des donnees",
+    "rgpd",
+    "consentimiento",
+    "acepto",
+    "politica de privacidad",
+    "proteccion de datos",
+    "consenso",
+    "acconsento",
+    "accetto",
+    "trattamento dei dati",
+    "informativa privacy",
+  ],
+  preferredLanguage: ["langue", "langue preferee", "idioma", "idioma preferido", "lingua", "lingua preferita"],
+};
+for (const [field, labels] of Object.entries(MORE_SYNONYMS) as [LabelTarget, readonly string[]][])
+  SYNONYMS[field] = [...(SYNONYMS[field] ?? []), ...labels];
 
 /** Labels that look like a field but are not about the patient ("Country code", "Name of your doctor"). */
 const IGNORED_LABELS = new Set([
@@ -70,6 +214,15 @@ const IGNORED_LABELS = new Set([
   "referrer",
   "page url",
   "url",
+  "submitted",
+  "updated at",
+  "user agent",
+  "gclid",
+  "fbclid",
+  "landing page",
+  "form id",
+  "response id",
+  "event id",
 ]);
 
 /** Tokens that, anywhere in a longer label, mean it is about someone or something else. */
@@ -123,6 +276,26 @@ const FOREIGN_TOKENS = new Set([
   "wiederholen",
   "bestatigen",
   "repeat",
+  // French, Spanish, Italian
+  "medecin",
+  "docteur",
+  "medico",
+  "urgence",
+  "emergencia",
+  "emergenza",
+  "assurance",
+  "mutuelle",
+  "seguro",
+  "assicurazione",
+  "entreprise",
+  "societe",
+  "empresa",
+  "azienda",
+  "madre",
+  "padre",
+  "enfant",
+  "hijo",
+  "figlio",
 ]);
 
 // Filler words dropped before the second exact comparison.
@@ -201,6 +374,39 @@ const FILLER = new Set([
   "to",
   "of",
   "for",
+  // French, Spanish, Italian
+  "votre",
+  "vos",
+  "quel",
+  "quelle",
+  "est",
+  "de",
+  "du",
+  "la",
+  "le",
+  "les",
+  "veuillez",
+  "indiquer",
+  "saisir",
+  "su",
+  "tu",
+  "cual",
+  "es",
+  "el",
+  "por",
+  "favor",
+  "introduzca",
+  "indique",
+  "il",
+  "tuo",
+  "tua",
+  "suo",
+  "sua",
+  "qual",
+  "di",
+  "per",
+  "inserisci",
+  "indica",
 ]);
 
 function dropFiller(normalized: string): string {
@@ -227,6 +433,27 @@ const EXACT_ONLY = new Set([
   "zip",
   "town",
   "land",
+  "nom",
+  "nome",
+  "nombre",
+  "via",
+  "rue",
+  "cap",
+  "cp",
+  "calle",
+  "line",
+  "lines",
+  "line1",
+  "given",
+  "family",
+  "last",
+  "genre",
+  "titolo",
+  "portable",
+  "correo",
+  "phones",
+  "emails",
+  "nacimiento",
 ]);
 
 const EXACT = new Map<string, LabelTarget>();
@@ -287,12 +514,86 @@ function bestPhrase(tokens: string[]): { tokens: string[]; field: LabelTarget } 
   return best;
 }
 
+// A path is a key with dots, slashes or brackets and no spaces: "contact.name.first",
+// "answers[2].value". Prose with a full stop ("z.B. Telefon") has spaces.
+const isPath = (label: string) => !/\s/.test(label) && /[./[]/.test(label.slice(1, -1));
+
+// FOREIGN_TOKENS that name another person or organisation (not "code", "confirm" or
+// "username", which are about the field itself): a question about them proposes nothing,
+// whatever its answer type or value shape ("Emergency contact phone" is a phone, not ours).
+const OTHER_PARTY = new Set(
+  [...FOREIGN_TOKENS].filter(
+    (t) =>
+      !["code", "username", "benutzername", "confirm", "confirmation", "wiederholen", "bestatigen", "repeat"].includes(
+        t,
+      ),
+  ),
+);
+
+/** True when the label is about someone else ("Name of your doctor", "emergencyContact.phone"). */
+export function isForeignLabel(label: string): boolean {
+  if (label.length > MAX_LABEL_CHARS) return false;
+  return normalizeKey(label.replace(/[./[\]]+/g, " "))
+    .split(" ")
+    .some((t) => OTHER_PARTY.has(t));
+}
+
+/** True when the label names delivery metadata (an IP address, a timestamp, a UTM tag), also as a path's end. */
+export function isIgnoredLabel(label: string): boolean {
+  if (label.length > MAX_LABEL_CHARS) return false;
+  const segments = isPath(label) ? label.split(/[./[\]]+/).filter(Boolean) : [label];
+  const last = normalizeKey(segments.at(-1) ?? "");
+  return IGNORED_LABELS.has(last) || IGNORED_LABELS.has(dropFiller(last));
+}
+
+/** "phones" → "phone": plurals of a path segment ("contact.phones.0.number"). */
+const singular = (word: string) => (word.length > 3 && word.endsWith("s") ? word.slice(0, -1) : word);
+
+function exactHit(key: string): LabelTarget | undefined {
+  return EXACT.get(key) ?? STRIPPED.get(dropFiller(key));
+}
+
 /**
- * Best canonical field for a label or key, or undefined. Pure and linear in the label's length
- * (a few map look-ups a token).
+ * A path read from its end: the last two segments (index segments skipped) in either order,
+ * singular or as written, then the last segment alone, then the last segment as a label.
+ * Any segment naming someone else (OTHER_PARTY) or a last one naming metadata (IGNORED_LABELS) ends it.
+ */
+function matchPath(label: string): LabelMatch | undefined {
+  const segments = label
+    .split(/[./[\]]+/)
+    .map(normalizeKey)
+    .filter((s) => s !== "" && !/^\d+$/.test(s));
+  if (segments.length === 0) return undefined;
+  if (segments.length === 1) return matchPlain(segments[0]!);
+  if (segments.some((s) => s.split(" ").some((t) => OTHER_PARTY.has(t)))) return undefined;
+  const last = segments.at(-1)!;
+  const prev = segments.at(-2)!;
+  if (IGNORED_LABELS.has(last)) return undefined;
+  for (const key of [
+    `${prev} ${last}`,
+    `${last} ${prev}`,
+    `${singular(prev)} ${last}`,
+    `${last} ${singular(prev)}`,
+    last,
+    singular(last),
+  ]) {
+    const hit = exactHit(key);
+    if (hit) return { field: hit, method: "label", score: 0.9 };
+  }
+  const tail = matchPlain(last);
+  return tail && { ...tail, score: tail.score - 0.05 };
+}
+
+/**
+ * Best canonical field for a label, key or path, or undefined. Pure and linear in the label's
+ * length (a few map look-ups a token).
  */
 export function matchLabel(label: string): LabelMatch | undefined {
   if (label.length > MAX_LABEL_CHARS) return undefined;
+  return isPath(label) ? matchPath(label) : matchPlain(label);
+}
+
+function matchPlain(label: string): LabelMatch | undefined {
   const normalized = normalizeKey(label);
   if (!normalized || IGNORED_LABELS.has(normalized)) return undefined;
   const exact = EXACT.get(normalized);

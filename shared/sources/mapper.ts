@@ -3,17 +3,31 @@
 // 1. Every answer proposes candidate fields with a score: an explicit per-form mapping
 //    (1.0), a label/ref synonym (0.75-0.95), the provider's answer type (0.85), or,
 //    when nothing else is known, the value's shape (email 0.6, phone 0.5, birth date 0.4).
-// 2. Candidates are taken best first; a candidate only wins if its value normalizes
-//    (an unparseable phone under "Telefon" leaves `phone` unset, the raw answer stays).
-//    Each answer fills at most one field, each field is filled once.
-// 3. Names are completed: a full name is split when first/last are missing, the German
-//    "Vorname" + "Name" pair reads "Name" as the surname, fullName is built from parts.
-// The score of the winning candidate becomes the field's confidence.
-import type { CountryCode } from "libphonenumber-js";
+// 2. Candidates are taken best first; a candidate wins if its value normalizes. Each answer
+//    fills at most one field, each field is filled once. Questions about someone else
+//    ("Emergency contact phone", "company.email") propose nothing, whatever their type.
+// 3. Nothing a labelled question answered is dropped: a phone, date or postal code that fails
+//    validation under its own label (a number the phone metadata does not know, "31.02.1990")
+//    is kept as sent with a confidence below 0.5 and provenance.keptAsSent (KEPT_AS_SENT).
+// 4. Names are completed: a full name is split when first/last are missing (the rule is
+//    splitFullName's, names.ts), the German "Vorname" + "Name" pair reads "Name" as the
+//    surname, fullName is built from parts.
+// The score of the winning candidate becomes the field's confidence. The submission's own
+// country answer, when recognised, is the region for phone numbers and address formats.
+import { type CountryCode, isSupportedCountry } from "libphonenumber-js";
 import { patientField } from "../patient-fields.ts";
-import { type LabelTarget, MAX_LABEL_CHARS, matchLabel, normalizeKey, normalizeLabel } from "./labels.ts";
-import { cleanName, splitFullName } from "./names.ts";
 import {
+  isForeignLabel,
+  isIgnoredLabel,
+  type LabelTarget,
+  MAX_LABEL_CHARS,
+  matchLabel,
+  normalizeKey,
+  normalizeLabel,
+} from "./labels.ts";
+import { cleanName, type NameConvention, splitFullName } from "./names.ts";
+import {
+  asText,
   boundedText,
   normalizeConsent,
   normalizeCountry,
@@ -22,6 +36,7 @@ import {
   normalizeGender,
   normalizePhone,
   normalizePostalCode,
+  parsePhone,
   plausibleBirthDate,
   splitAddressLine,
   splitPostalCity,
@@ -32,6 +47,7 @@ import type {
   DateOrder,
   FieldProvenance,
   FormMapping,
+  MappingTarget,
   MatchMethod,
   PatientRecord,
   SourceConfig,
@@ -55,6 +71,9 @@ interface Candidate {
 
 interface Context {
   region: CountryCode;
+  /** ISO code of the submission's recognised country answer, for address formats. */
+  country?: string;
+  names: NameConvention;
   order: DateOrder;
   patient: PatientRecord;
   confidence: Partial<Record<CanonicalField, number>>;
@@ -70,19 +89,24 @@ function set(
   score: number,
   label: string,
   method: MatchMethod,
+  keptAsSent = false,
 ): void {
   (ctx.patient as Record<string, unknown>)[field] = value;
   ctx.confidence[field] = round(Math.max(0, Math.min(1, score)));
-  ctx.provenance[field] = { label, method };
+  ctx.provenance[field] = keptAsSent ? { label, method, keptAsSent: true } : { label, method };
 }
+
+/** Confidence of a value kept as sent, or of a phone number the metadata does not know: always "low". */
+const KEPT_SCORE = 0.3;
+const UNVERIFIED_PHONE_SCORE = 0.45;
 
 const hasLetter = (text: string) => /\p{L}/u.test(text);
 
 interface Mapping {
   /** Keys as written: field id, ref or label. */
-  exact: Map<string, CanonicalField>;
+  exact: Map<string, MappingTarget>;
   /** Keys normalized (see normalizeLabel), the first key of each normal form winning. */
-  normalized: Map<string, CanonicalField>;
+  normalized: Map<string, MappingTarget>;
 }
 
 /**
@@ -95,7 +119,7 @@ function formMapping(source: MapperSource, formId: string | null): Mapping {
     ...(formId ? source.forms[formId]?.fields : undefined),
   };
   const exact = new Map(Object.entries(merged));
-  const normalized = new Map<string, CanonicalField>();
+  const normalized = new Map<string, MappingTarget>();
   for (const [key, field] of exact) {
     const normal = normalizeLabel(key);
     if (!normalized.has(normal)) normalized.set(normal, field);
@@ -103,7 +127,7 @@ function formMapping(source: MapperSource, formId: string | null): Mapping {
   return { exact, normalized };
 }
 
-function explicitField(answer: Answer, mapping: Mapping): CanonicalField | undefined {
+function explicitField(answer: Answer, mapping: Mapping): MappingTarget | undefined {
   if (mapping.exact.size === 0) return undefined;
   for (const key of [answer.fieldId, answer.ref, answer.label]) {
     const hit = key !== undefined ? mapping.exact.get(key) : undefined;
@@ -133,7 +157,11 @@ const TYPE_HINTS: Record<string, CanonicalField> = {
 function candidatesFor(answer: Answer, index: number, mapping: Mapping, ctx: Context): Candidate[] {
   if (answer.fieldType === "calculated") return [];
   const explicit = explicitField(answer, mapping);
+  if (explicit === "ignore") return [];
   if (explicit) return [{ index, target: explicit, score: 1, method: "explicit" }];
+  // About someone else, or delivery metadata: its type or shape says nothing about the patient.
+  if (isForeignLabel(answer.label) || (answer.ref !== undefined && isForeignLabel(answer.ref))) return [];
+  if (isIgnoredLabel(answer.label)) return [];
   const out: Candidate[] = [];
   const byLabel = matchLabel(answer.label);
   if (byLabel) out.push({ index, target: byLabel.field, score: byLabel.score, method: byLabel.method });
@@ -146,15 +174,17 @@ function candidatesFor(answer: Answer, index: number, mapping: Mapping, ctx: Con
   if (hint) out.push({ index, target: hint, score: 0.85, method: "field-type" });
   if (out.length === 0 && typeof answer.value === "string") {
     // Most specific shape first: "21.09.1987" is a date even though it also dials as a number.
-    const date = normalizeDate(answer.value, ctx.order);
+    // A time of day makes it a timestamp (when something happened), not a birth date.
+    const date = /\d[T ]\d{1,2}:\d{2}/.test(answer.value) ? undefined : normalizeDate(answer.value, ctx.order);
     if (normalizeEmail(answer.value)) out.push({ index, target: "email", score: 0.6, method: "value-shape" });
     else if (date) {
       if (plausibleBirthDate(date)) out.push({ index, target: "dateOfBirth", score: 0.4, method: "value-shape" });
     } else if (normalizePhone(answer.value, ctx.region))
       out.push({ index, target: "phone", score: 0.5, method: "value-shape" });
   }
-  // Hidden fields are pre-filled by whoever built the link; a visible answer beats them.
-  if (answer.fieldType === "hidden") for (const c of out) c.score *= 0.8;
+  // Hidden fields are pre-filled by whoever built the link, variables set by the form's
+  // logic; a visible answer beats them.
+  if (answer.fieldType === "hidden" || answer.fieldType === "variable") for (const c of out) c.score *= 0.8;
   return out;
 }
 
@@ -180,9 +210,12 @@ function apply(ctx: Context, c: Candidate, answer: Answer): boolean {
       return true;
     }
     case "phone": {
-      const phone = normalizePhone(value, ctx.region);
+      const phone = parsePhone(value, ctx.region);
       if (!phone) return false;
-      set(ctx, target, phone, c.score, label, c.method);
+      // A possible number the metadata does not list: kept, but low confidence for review.
+      if (!phone.valid && c.method === "value-shape") return false;
+      if (phone.valid) set(ctx, target, phone.e164, c.score, label, c.method);
+      else set(ctx, target, phone.e164, Math.min(c.score, UNVERIFIED_PHONE_SCORE), label, c.method, true);
       return true;
     }
     case "date": {
@@ -225,7 +258,7 @@ function apply(ctx: Context, c: Candidate, answer: Answer): boolean {
     case "street": {
       const text = boundedText(value);
       if (!text || !hasLetter(text)) return false;
-      const parts = splitAddressLine(text);
+      const parts = splitAddressLine(text, ctx.country);
       if (parts) {
         set(ctx, target, parts.street, c.score, label, c.method);
         if (patient.postalCode === undefined) set(ctx, "postalCode", parts.postalCode, c.score * 0.8, label, "derived");
@@ -235,8 +268,11 @@ function apply(ctx: Context, c: Candidate, answer: Answer): boolean {
     }
     case "name": {
       // firstName, lastName, fullName, city: free text with at least one letter, no longer
-      // than a name or city can be (MAX_VALUE_CHARS).
-      const text = boundedText(value);
+      // than a name or city can be (MAX_VALUE_CHARS). A list of parts (FHIR's given names)
+      // is one name.
+      const text = boundedText(
+        Array.isArray(value) && value.every((v) => typeof v === "string") ? value.join(" ") : value,
+      );
       if (!text || !hasLetter(text) || normalizeEmail(text)) return false;
       set(ctx, target, cleanName(text), c.score, label, c.method);
       return true;
@@ -274,10 +310,12 @@ function completeNames(ctx: Context): void {
         );
       }
     } else if (patient.firstName === undefined) {
-      const split = splitFullName(full);
+      const split = splitFullName(full, ctx.names);
+      // Three words split by position alone are a guess: shown with less confidence.
+      const splitConf = fullConf * (split.ambiguous ? 0.7 : 0.8);
       if (split.firstName && patient.lastName === undefined) {
-        set(ctx, "firstName", split.firstName, fullConf * 0.8, fullLabel, "derived");
-        if (split.lastName) set(ctx, "lastName", split.lastName, fullConf * 0.8, fullLabel, "derived");
+        set(ctx, "firstName", split.firstName, splitConf, fullLabel, "derived");
+        if (split.lastName) set(ctx, "lastName", split.lastName, splitConf, fullLabel, "derived");
         // "Müller, Anna" is a way of writing, not the name: store it in reading order.
         if (split.lastName && full.includes(",")) patient.fullName = `${split.firstName} ${split.lastName}`;
       } else if (patient.lastName !== undefined && full.toLowerCase().endsWith(` ${patient.lastName.toLowerCase()}`)) {
@@ -312,15 +350,70 @@ function completeNames(ctx: Context): void {
   }
 }
 
+// Words in labels that mark a form written in Spanish (two surnames: splitFullName rule 5).
+const SPANISH_MARKERS = new Set(["apellido", "apellidos", "nombre", "correo", "nacimiento", "direccion", "movil"]);
+
+function nameConvention(answers: Answer[]): NameConvention {
+  for (const answer of answers) {
+    if (answer.label.length > MAX_LABEL_CHARS) continue;
+    if (
+      normalizeKey(answer.label.replace(/[./[\]]+/g, " "))
+        .split(" ")
+        .some((t) => SPANISH_MARKERS.has(t))
+    )
+      return "es";
+  }
+  return "default";
+}
+
+/** The recognised country the submission names (its own answer), if any. */
+function answeredCountry(answers: Answer[], mapping: Mapping): string | undefined {
+  for (const answer of answers) {
+    const explicit = explicitField(answer, mapping);
+    const target =
+      explicit ?? matchLabel(answer.label)?.field ?? (answer.ref ? matchLabel(answer.ref)?.field : undefined);
+    if (target !== "country") continue;
+    const country = normalizeCountry(answer.value);
+    if (country?.recognised) return country.value;
+  }
+  return undefined;
+}
+
+// Kinds whose value is kept as sent when it fails validation under its own label. Not the
+// email (it is the patient's key: "n/a" must not merge strangers), not consent or gender (a
+// closed set the record cannot hold free text in); names, streets and text take any text.
+const KEPT_KINDS = new Set(["phone", "date", "postalCode"]);
+
+/**
+ * Answers a label (or an explicit mapping) named a field for, whose value failed validation
+ * and whose field nothing else filled: kept as sent, low confidence, provenance.keptAsSent.
+ */
+function keepUnvalidated(ctx: Context, candidates: Candidate[], answers: Answer[], used: Set<number>): void {
+  for (const c of candidates) {
+    if (used.has(c.index) || c.target === "postalCity" || c.method === "value-shape") continue;
+    if (ctx.patient[c.target] !== undefined) continue;
+    const kind = patientField(c.target).kind;
+    if (!KEPT_KINDS.has(kind) && c.method !== "explicit") continue;
+    if (kind === "email" || kind === "consent") continue;
+    const text = boundedText(asText(answers[c.index]!.value));
+    if (!text) continue;
+    set(ctx, c.target, text, Math.min(c.score, KEPT_SCORE), answers[c.index]!.label, c.method, true);
+    used.add(c.index);
+  }
+}
+
 export function mapAnswers(answers: Answer[], source: MapperSource, formId: string | null): MappedPatient {
+  const mapping = formMapping(source, formId);
+  const country = answeredCountry(answers, mapping);
   const ctx: Context = {
-    region: source.phoneRegion ?? "DE",
+    region: country && isSupportedCountry(country) ? country : (source.phoneRegion ?? "DE"),
+    country,
+    names: nameConvention(answers),
     order: source.dateOrder ?? "DMY",
     patient: {},
     confidence: {},
     provenance: {},
   };
-  const mapping = formMapping(source, formId);
   const candidates = answers.flatMap((answer, index) => candidatesFor(answer, index, mapping, ctx));
   // Best score first; ties go to the earlier question (forms ask the main thing first).
   candidates.sort((a, b) => b.score - a.score || a.index - b.index);
@@ -329,6 +422,7 @@ export function mapAnswers(answers: Answer[], source: MapperSource, formId: stri
     if (used.has(candidate.index)) continue;
     if (apply(ctx, candidate, answers[candidate.index]!)) used.add(candidate.index);
   }
+  keepUnvalidated(ctx, candidates, answers, used);
   completeNames(ctx);
   return { patient: ctx.patient, confidence: ctx.confidence, provenance: ctx.provenance };
 }

@@ -59,17 +59,30 @@ export function normalizeEmail(value: unknown): string | undefined {
 /** True when the text looks like a phone number at all (before asking libphonenumber). */
 function phoneShaped(text: string): boolean {
   const digits = text.replace(/\D/g, "");
+  // A dotted quad is an IP address, not a number dialled with dots.
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(text)) return false;
   return /^(tel:)?[+\d(][\d\s()./-]*$/i.test(text) && digits.length >= 6 && digits.length <= 17;
 }
 
 /** Phone → E.164 using `region` for numbers written without a country code; invalid → undefined. */
 export function normalizePhone(value: unknown, region: CountryCode = "DE"): string | undefined {
+  const phone = parsePhone(value, region);
+  return phone?.valid ? phone.e164 : undefined;
+}
+
+/**
+ * Phone → E.164 when the number is at least possible (its length fits its country). `valid`
+ * is false when the phone metadata does not know the range: new ranges and test numbers
+ * (07700 900xxx in the UK) are real numbers people type, so the mapper keeps them, flagged.
+ */
+export function parsePhone(value: unknown, region: CountryCode = "DE"): { e164: string; valid: boolean } | undefined {
   let text = boundedText(value);
   if (!text) return undefined;
   text = text.replace(/^tel:/i, "").trim();
   if (!phoneShaped(text)) return undefined;
   const parsed = parsePhoneNumberFromString(text, region);
-  return parsed?.isValid() ? parsed.number : undefined;
+  if (!parsed?.isPossible()) return undefined;
+  return { e164: parsed.number, valid: parsed.isValid() };
 }
 
 const MONTHS: Record<string, number> = {};
@@ -86,6 +99,19 @@ for (const [n, names] of [
   [10, "oct october okt oktober"],
   [11, "nov november"],
   [12, "dec december dez dezember"],
+  // French, Spanish, Italian
+  [1, "janvier janv enero ene gennaio genn"],
+  [2, "fevrier fevr fev febrero febbraio"],
+  [3, "mars marzo"],
+  [4, "avril abril aprile"],
+  [5, "mayo maggio"],
+  [6, "juin junio giugno"],
+  [7, "juillet juil julio luglio"],
+  [8, "aout agosto"],
+  [9, "septembre septiembre setiembre settembre sett"],
+  [10, "octobre octubre ottobre ott"],
+  [11, "novembre noviembre"],
+  [12, "decembre diciembre dicembre dic"],
 ] as const)
   for (const name of names.split(" ")) MONTHS[name] = n;
 
@@ -127,7 +153,12 @@ export function normalizeDate(
     const dayFirst = m[2] === "." || order !== "MDY";
     return dayFirst ? (isoDate(y, b, a) ?? isoDate(y, a, b)) : (isoDate(y, a, b) ?? isoDate(y, b, a));
   }
-  const words = normalizeLabel(text).split(" ");
+  // "15 de marzo de 1985", "1er mars 1992", "March 3rd, 1994": connecting words and ordinal
+  // endings go before the words are read.
+  const words = normalizeLabel(text)
+    .split(" ")
+    .filter((w) => !DATE_FILLER.has(w))
+    .map((w) => w.replace(/^(\d{1,2})(st|nd|rd|th|er|re|e|o|a)$/, "$1"));
   // "15. März 1985", "15 March 1985"
   if (words.length === 3 && /^\d{1,2}$/.test(words[0]!) && MONTHS[words[1]!] && /^\d{4}$/.test(words[2]!)) {
     return isoDate(Number(words[2]), MONTHS[words[1]!]!, Number(words[0]));
@@ -139,6 +170,8 @@ export function normalizeDate(
   return undefined;
 }
 
+const DATE_FILLER = new Set(["de", "del", "le", "el", "il", "the", "of", "den"]);
+
 /** A date that could be a birth date: a real date, not in the future, after 1900. */
 export function plausibleBirthDate(iso: string, currentYear = new Date().getUTCFullYear()): boolean {
   const year = Number(iso.slice(0, 4));
@@ -147,17 +180,29 @@ export function plausibleBirthDate(iso: string, currentYear = new Date().getUTCF
 
 const GENDER: Record<string, "male" | "female" | "diverse"> = {};
 for (const [canonical, words] of [
-  ["male", "male m man mann mannlich maennlich herr hr mr mister boy junge masculine maskulin"],
-  ["female", "female f w woman frau fr weiblich mrs ms miss madam girl madchen feminine feminin"],
+  [
+    "male",
+    "male m man mann mannlich maennlich herr hr mr mister boy junge masculine maskulin homme masculin monsieur " +
+      "hombre masculino senor sr varon uomo maschio maschile signore signor",
+  ],
+  [
+    "female",
+    "female f w woman frau fr weiblich mrs ms miss madam girl madchen feminine feminin femme madame mme mlle " +
+      "mujer femenino senora sra donna femmina femminile signora",
+  ],
   [
     "diverse",
-    "diverse divers d x nonbinary non binary nicht binar inter intersex other andere anderes genderqueer enby",
+    "diverse divers d x nonbinary non binary nicht binar inter intersex other andere anderes genderqueer enby " +
+      "autre otro otra altro altra",
   ],
 ] as const)
   for (const word of words.split(" ")) GENDER[word] = canonical;
 // Multi-word entries above are joined back so "non binary" matches as a phrase.
 GENDER["non binary"] = "diverse";
 GENDER["nicht binar"] = "diverse";
+GENDER["non binaire"] = "diverse";
+GENDER["no binario"] = "diverse";
+GENDER["non binario"] = "diverse";
 
 /**
  * "Herr"/"Männlich"/"male" → "male", "Frau"/"Weiblich" → "female", "divers" → "diverse";
@@ -178,9 +223,9 @@ export function normalizeGender(value: unknown): "male" | "female" | "diverse" |
 }
 
 const CONSENT_NO =
-  /^(no|nein|n|false|0|off|declined?|abgelehnt|ablehnen|disagree|widersprochen|not accepted|unchecked)$|\b(not|nicht|don t|do not|keine?n?)\b/;
+  /^(no|nein|n|non|false|0|off|declined?|abgelehnt|ablehnen|disagree|widersprochen|not accepted|unchecked|refuse|rechazo)$|\b(not|nicht|don t|do not|keine?n?|ne pas|no acepto|non accetto)\b/;
 const CONSENT_YES =
-  /^(yes|ja|j|y|true|1|on|x|checked|accepted|accept|agreed?|ok|okay|einverstanden|zugestimmt|akzeptiert|ich stimme zu|i agree|i accept|i consent|ich willige ein)$|agree|zustimm|stimme|einverstanden|akzept|accept|consent|einwillig|willige|gelesen|read/;
+  /^(yes|ja|j|y|true|1|on|x|checked|accepted|accept|agreed?|ok|okay|einverstanden|zugestimmt|akzeptiert|ich stimme zu|i agree|i accept|i consent|ich willige ein|oui|si|d accord)$|agree|zustimm|stimme|einverstanden|akzept|accept|consent|einwillig|willige|gelesen|read|accepte|consens|acepto|accetto|acconsento/;
 
 /**
  * Consent answers → boolean. `certain` is false when the answer was a non-empty text we
@@ -260,42 +305,106 @@ function splitCityThenCode(text: string): { postalCode: string; city: string } |
   return CITY.test(city) ? { postalCode: text.slice(codeStart), city: city.trim() } : undefined;
 }
 
-// After the address line's last comma: optional country prefix, the postal code, the city.
-const ADDRESS_TAIL = /^\s*(?:[A-Z]{1,2}-)?(\d{4,5})\s+(\p{L}[\p{L}\s.'-]*)$/u;
+// Postal code formats by country, for splitting a one-line address. Continental Europe
+// writes "code city" after the street; Britain and Ireland "city code"; the US "city, ST zip".
+const CITY_TEXT = "\\p{L}[\\p{L}\\s.'()/-]*";
+const POSTAL_FORMATS: Record<string, { code: string; order: "code-city" | "city-code" | "us" }> = {
+  NL: { code: "\\d{4} ?[A-Z]{2}", order: "code-city" },
+  DE: { code: "\\d{5}", order: "code-city" },
+  FR: { code: "\\d{5}", order: "code-city" },
+  IT: { code: "\\d{5}", order: "code-city" },
+  ES: { code: "\\d{5}", order: "code-city" },
+  AT: { code: "\\d{4}", order: "code-city" },
+  CH: { code: "\\d{4}", order: "code-city" },
+  BE: { code: "\\d{4}", order: "code-city" },
+  LU: { code: "\\d{4}", order: "code-city" },
+  PT: { code: "\\d{4}-\\d{3}", order: "code-city" },
+  PL: { code: "\\d{2}-\\d{3}", order: "code-city" },
+  GB: { code: "[A-Z]{1,2}\\d[A-Z\\d]? ?\\d[A-Z]{2}", order: "city-code" },
+  IE: { code: "[A-Z]\\d[\\dW] ?[A-Z\\d]{4}", order: "city-code" },
+  US: { code: "\\d{5}(?:-\\d{4})?", order: "us" },
+};
+const TAIL_PATTERNS = new Map(
+  Object.entries(POSTAL_FORMATS).map(([country, f]) => [
+    country,
+    new RegExp(
+      f.order === "code-city"
+        ? `^(?:[A-Z]{1,2}-)?(${f.code})\\s+(${CITY_TEXT})$`
+        : f.order === "city-code"
+          ? `^(${CITY_TEXT}?)[\\s,]+(${f.code})$`
+          : `^(${CITY_TEXT}?),?\\s+[A-Z]{2}\\s+(${f.code})$`,
+      "u",
+    ),
+  ]),
+);
+const CODE_FIRST = new Set(Object.keys(POSTAL_FORMATS).filter((c) => POSTAL_FORMATS[c]!.order === "code-city"));
 
-/**
- * "Musterstraße 12", "Hauptstr. 5a", "Weg 7 b": some text on one line, then a house number
- * (digits, maybe one letter).
- */
-function endsWithHouseNumber(street: string): boolean {
-  let i = street.length - 1;
-  if (i >= 0 && /[a-zA-Z]/.test(street[i]!)) {
-    i--;
-    while (i >= 0 && /\s/.test(street[i]!)) i--;
+/** "75002 Paris" / "London SW1A 2AA" / "Mountain View, CA 94043" → postal code and city, by `countries` in order. */
+function addressTail(tail: string, countries: readonly string[]): { postalCode: string; city: string } | undefined {
+  for (const country of countries) {
+    const m = TAIL_PATTERNS.get(country)!.exec(tail);
+    if (!m) continue;
+    const [code, city] = POSTAL_FORMATS[country]!.order === "code-city" ? [m[1]!, m[2]!] : [m[2]!, m[1]!];
+    return { postalCode: code, city: city.trim() };
   }
-  return i >= 1 && isDigit(street[i]) && !/[\n\r\u2028\u2029]/.test(street.slice(0, i));
+  return undefined;
 }
+
+/** A street line: a letter and a house number, either end ("Musterstraße 12", "12 rue de la Paix"). */
+const streetShaped = (street: string) => /\p{L}/u.test(street) && /\d/.test(street);
 
 /**
- * "Musterstraße 1, 10115 Berlin" → street + postal code + city; undefined if not that shape.
- * Cut at the last comma (the city holds none) and each side checked on its own: the
- * single pattern this replaces (`.+?\d+` before the comma) retried every digit run from
- * every position, so "a" + 100,000 digits blocked the event loop for seconds.
+ * "Musterstraße 1, 10115 Berlin", "12 rue de la Paix, 75002 Paris", "10 Downing Street, London
+ * SW1A 2AA", "1600 Amphitheatre Pkwy, Mountain View, CA 94043", "Rosenweg 14\n04109 Leipzig",
+ * "Hauptstraße 5a 70173 Stuttgart" → street + postal code + city; undefined if not such a
+ * line. The country's own format is tried first when the country is known, then the others
+ * (the Dutch first: "1017 GC" is no four-digit code and a city "GC …"). Bounded by
+ * MAX_VALUE_CHARS, so the patterns' work is too.
  */
-export function splitAddressLine(text: string): { street: string; postalCode: string; city: string } | undefined {
+export function splitAddressLine(
+  text: string,
+  country?: string,
+): { street: string; postalCode: string; city: string } | undefined {
   if (text.length > MAX_VALUE_CHARS) return undefined;
-  const comma = text.lastIndexOf(",");
-  if (comma < 0) return undefined;
-  const tail = ADDRESS_TAIL.exec(text.slice(comma + 1));
-  const street = text.slice(0, comma).trimEnd();
-  if (!tail || !endsWithHouseNumber(street)) return undefined;
-  return { street: street.trim(), postalCode: tail[1]!, city: tail[2]!.trim() };
+  const known = country && POSTAL_FORMATS[country] ? [country] : [];
+  const order = [...known, ...Object.keys(POSTAL_FORMATS).filter((c) => c !== country)];
+  // Cut at each comma or line break, the last first (a city holds none; the US tail
+  // "Mountain View, CA 94043" holds one): the street is the text before it, as written.
+  for (let cut = text.length - 1; cut > 0; cut--) {
+    const ch = text[cut]!;
+    if (ch !== "," && ch !== "\n" && ch !== "\r") continue;
+    const street = text.slice(0, cut).trim();
+    if (!/\d/.test(street)) continue;
+    const tail = addressTail(
+      text
+        .slice(cut + 1)
+        .trim()
+        .replace(/\s*[\n\r]+\s*/g, ", "),
+      order,
+    );
+    if (tail) return { street, ...tail };
+  }
+  if (/[\n\r,]/.test(text)) return undefined;
+  // One line without commas: the postal code is the first code-shaped word after a street
+  // with a number, followed by the city (continental order only).
+  const words = text.trim().split(/\s+/);
+  for (let j = 1; j < words.length - 1; j++) {
+    if (!/^\d{4,5}$/.test(words[j]!)) continue;
+    const street = words.slice(0, j).join(" ");
+    if (!streetShaped(street)) continue;
+    const tail = addressTail(
+      words.slice(j).join(" "),
+      order.filter((c) => CODE_FIRST.has(c)),
+    );
+    if (tail) return { street, ...tail };
+  }
+  return undefined;
 }
 
-// Country names in English and German (from the runtime's ICU data) plus common aliases → ISO 3166 alpha-2.
+// Country names in English, German, French, Spanish and Italian (from the runtime's ICU data) plus common aliases → ISO 3166 alpha-2.
 const COUNTRY = new Map<string, string>();
 {
-  const names = ["en", "de"].map((locale) => new Intl.DisplayNames([locale], { type: "region" }));
+  const names = ["en", "de", "fr", "es", "it"].map((locale) => new Intl.DisplayNames([locale], { type: "region" }));
   for (const code of getCountries()) {
     COUNTRY.set(code.toLowerCase(), code);
     for (const dn of names) {

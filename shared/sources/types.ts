@@ -36,9 +36,12 @@ export type DateOrder = "DMY" | "MDY" | "YMD";
 
 export type { CanonicalField, PatientRecord } from "../patient-fields.ts";
 
+/** What a form's field is mapped to: a canonical field, or "ignore" (not patient data). */
+export type MappingTarget = CanonicalField | "ignore";
+
 export interface FormMapping {
-  /** label, field id or field ref → canonical field. Explicit mappings win over heuristics. */
-  fields: Record<string, CanonicalField>;
+  /** label, field id or field ref → target. Explicit mappings win over heuristics. */
+  fields: Record<string, MappingTarget>;
 }
 
 export interface SourceConfig {
@@ -115,6 +118,11 @@ export interface FieldProvenance {
   /** Label of the answer the value came from (for derived fields: of the parent answer). */
   label: string;
   method: MatchMethod;
+  /**
+   * The value failed validation (a phone number the metadata does not know, an impossible
+   * date) and is kept as sent rather than dropped; its confidence is below 0.5.
+   */
+  keptAsSent?: true;
 }
 
 type AuthScheme = AuthConfig["scheme"];

@@ -8,16 +8,16 @@ import { getAdapter } from "../../shared/sources/registry.ts";
 import type { CanonicalEvent, SourceConfig } from "../../shared/sources/types.ts";
 import { type Fixture, fixtureSource, loadFixtures, signFixtureRequest, toRawRequest } from "../fixtures/load.ts";
 
-export const CORPUS_DIR = import.meta.dir;
+const CORPUS_DIR = import.meta.dir;
 
 export interface CorpusCase extends Fixture {
   /** Fields whose value was kept as sent (it failed validation): the mapper must flag them low confidence. */
   lowConfidence?: string[];
 }
 
-export type Outcome = "correct" | "wrong" | "missing";
+type Outcome = "correct" | "wrong" | "missing";
 
-export interface FieldResult {
+interface FieldResult {
   case: string;
   field: string;
   outcome: Outcome;
@@ -38,7 +38,7 @@ export interface Score {
 }
 
 /** Below this a field is "low confidence": shown for review (the mapper's own threshold). */
-export const LOW_CONFIDENCE = 0.5;
+const LOW_CONFIDENCE = 0.5;
 
 export function loadCorpus(dir: string = CORPUS_DIR): CorpusCase[] {
   return loadFixtures(dir) as CorpusCase[];

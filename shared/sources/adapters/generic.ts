@@ -1,9 +1,11 @@
 // generic: any sender that signs. Standard Webhooks by default; sources may select the
 // GitHub (`X-Hub-Signature-256`) or Stripe (`t=...,v1=...`) schemes instead. The payload
 // is JSON; answers are the key/values of `data` when present (the Standard Webhooks
-// envelope), else of the body.
+// envelope), else of the body, nested objects and arrays flattened to dotted paths
+// (flatten.ts: "patient.name.first").
 import { isObject, type JsonObject, parseJsonObject, stringOrNull, toIsoTimestamp } from "../body.ts";
 import { buildEvent } from "../event.ts";
+import { flattenAnswers } from "../flatten.ts";
 import type { Answer, RawRequest, SourceConfig } from "../types.ts";
 import { defineAdapter, SIGNATURE_SCHEMES } from "./define.ts";
 
@@ -56,9 +58,7 @@ export const genericAdapter = defineAdapter({
     const body = parseJsonObject(req.body);
     const enveloped = isObject(body.data);
     const data = enveloped ? (body.data as JsonObject) : body;
-    const answers: Answer[] = Object.entries(data)
-      .filter(([key]) => enveloped || !META_KEYS.has(key))
-      .map(([label, value]) => ({ label, value }));
+    const answers: Answer[] = flattenAnswers(Object.entries(data).filter(([key]) => enveloped || !META_KEYS.has(key)));
     const formId = stringOrNull(body.formId) ?? stringOrNull(data.formId) ?? stringOrNull(body.form_id);
     const signed = signedDelivery(req, source);
     const submittedAt = toIsoTimestamp(body.timestamp ?? body.created_at ?? body.created, req.now, signed.timestampMs);

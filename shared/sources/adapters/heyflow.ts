@@ -8,6 +8,7 @@
 //                ingress) or a flat JSON object
 import { isObject, type JsonObject, parseBody, stringOrNull, toIsoTimestamp } from "../body.ts";
 import { buildEvent } from "../event.ts";
+import { flattenAnswers } from "../flatten.ts";
 import { AdapterError, type Answer, type RawRequest, type SourceConfig } from "../types.ts";
 import { defineAdapter } from "./define.ts";
 
@@ -77,12 +78,12 @@ function parseHeyflow(req: RawRequest, source: SourceConfig | undefined): Parsed
   const data = body.data;
   const shape = detectHeyflowShape(data);
   let answers: Answer[];
+  // A block may answer with an object (a name or address block): its parts become answers
+  // labelled by path ("Adresse.PLZ"), see flatten.ts.
   if (shape === "object") {
-    answers = Object.entries(data.fields as JsonObject).map(([label, value]) => ({ label, value }));
+    answers = flattenAnswers(Object.entries(data.fields as JsonObject));
   } else if (shape === "flat") {
-    answers = Object.entries(data)
-      .filter(([key]) => !FLAT_META.has(key) && key !== tokenParam)
-      .map(([label, value]) => ({ label, value }));
+    answers = flattenAnswers(Object.entries(data).filter(([key]) => !FLAT_META.has(key) && key !== tokenParam));
     if (answers.length === 0)
       throw new AdapterError("unparseable_body", "HeyFlow payload has neither `fields` nor any answer keys");
   } else {

@@ -62,9 +62,26 @@ export function typeformAnswerValue(answer: JsonObject): unknown {
   }
 }
 
+/**
+ * Every field definition, those inside question groups too (a group's own fields sit in
+ * `properties.fields`, at any depth). Walked with a stack, and bounded like the body.
+ */
+function fieldDefs(definition: JsonObject): FieldDef[] {
+  const out: FieldDef[] = [];
+  const stack: unknown[] = Array.isArray(definition.fields) ? [...definition.fields].reverse() : [];
+  while (stack.length > 0 && out.length < 10_000) {
+    const field = stack.pop();
+    if (!isObject(field)) continue;
+    out.push(field as FieldDef);
+    const children = isObject(field.properties) ? field.properties.fields : undefined;
+    if (Array.isArray(children)) for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
+  }
+  return out;
+}
+
 function typeformAnswers(fr: JsonObject): Answer[] {
   const definition = isObject(fr.definition) ? fr.definition : {};
-  const defs = (Array.isArray(definition.fields) ? definition.fields : []).filter(isObject) as FieldDef[];
+  const defs = fieldDefs(definition);
   const byId = new Map(defs.filter((d) => d.id).map((d) => [d.id!, d]));
   const byRef = new Map(defs.filter((d) => d.ref).map((d) => [d.ref!, d]));
   const answers: Answer[] = [];
@@ -87,11 +104,17 @@ function typeformAnswers(fr: JsonObject): Answer[] {
   }
   const score = isObject(fr.calculated) ? fr.calculated.score : undefined;
   if (score !== undefined) answers.push({ label: "score", value: score, fieldType: "calculated" });
-  // Variables other than the score (which `calculated` already holds), e.g. a computed price.
+  // Variables other than the score (which `calculated` already holds). A number is computed
+  // (a price, a count); a text variable is set by the form's logic, often from an answer, and
+  // is weighed like a hidden field ("variable").
   for (const variable of Array.isArray(fr.variables) ? fr.variables : []) {
     if (!isObject(variable) || typeof variable.key !== "string" || variable.key === "score") continue;
     const type = typeof variable.type === "string" ? variable.type : "";
-    answers.push({ label: variable.key, value: variable[type] ?? null, fieldType: "calculated" });
+    answers.push({
+      label: variable.key,
+      value: variable[type] ?? null,
+      fieldType: type === "text" ? "variable" : "calculated",
+    });
   }
   return answers;
 }

@@ -522,11 +522,14 @@ describe("the linear rewrites answer as the patterns they replace did", () => {
       "12, 10115 Berlin",
       "1, 10115 Berlin",
     ];
+    // Every line the old pattern split splits the same way; the country formats added since
+    // (issue #14: house number first, city then postcode, no comma) may split more.
     let splits = 0;
     for (const text of cases) {
-      const split = splitAddressLine(text);
-      if (split) splits++;
-      expect({ text, split }).toEqual({ text, split: oldAddress(text) });
+      const old = oldAddress(text);
+      if (!old) continue;
+      splits++;
+      expect({ text, split: splitAddressLine(text) }).toEqual({ text, split: old });
     }
     expect(splits).toBeGreaterThan(200);
   });

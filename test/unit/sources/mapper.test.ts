@@ -155,9 +155,11 @@ describe("mapAnswers", () => {
     expect(confidence.phone).toBeGreaterThan(0.4);
     expect(confidence.dateOfBirth).toBe(0.4);
   });
-  test("invalid phone under a phone label stays unset, answer kept by the caller", () => {
-    const { patient } = map([{ label: "Telefon", value: "abends" }]);
-    expect(patient.phone).toBeUndefined();
+  test("invalid phone under a phone label is kept as sent, low confidence (issue #14)", () => {
+    const { patient, confidence, provenance } = map([{ label: "Telefon", value: "abends" }]);
+    expect(patient.phone).toBe("abends");
+    expect(confidence.phone).toBeLessThan(0.5);
+    expect(provenance.phone).toMatchObject({ label: "Telefon", keptAsSent: true });
   });
   test("a visible answer beats a hidden field", () => {
     const { patient } = map([
