@@ -29,6 +29,8 @@ import { explainTlsFailure, type NatsTls } from "./tls.ts";
 export const STREAM = "WEBHOOKS";
 export const DLQ_STREAM = "WEBHOOKS_DLQ";
 export const PROJECTOR_CONSUMER = "projector";
+/** KV bucket of the sources created at runtime (shared/sources/runtime.ts), watched by every ingress and projector pod. */
+export const SOURCES_BUCKET = "hookline_sources";
 /** Subject of a source's webhooks: `webhooks.<source>`. */
 export const webhookSubject = (source: string) => `webhooks.${source}`;
 /** Every webhook subject (the WEBHOOKS stream, the projector's filter). */

@@ -25,6 +25,7 @@ import {
 import { createPatientCache } from "../../shared/patient-cache.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
 import { loadSources } from "../../shared/sources/index.ts";
+import { watchRuntimeSources } from "../../shared/sources/runtime.ts";
 import { createStatsCounter } from "../../shared/stats.ts";
 import { watchStreamFill } from "../../shared/stream-fill.ts";
 import { loadConnectionTls } from "../../shared/tls.ts";
@@ -60,6 +61,15 @@ if (config.provision) {
 // then a patient's email is not found by its blind index (and would be created twice).
 await sealBacklog(sql, keys, log);
 warnAboutKeyAge(log, keys);
+// Sources created at runtime (shared/sources/runtime.ts) join `sources` before consuming starts.
+const runtimeSources = watchRuntimeSources({
+  nc,
+  keyring: keys.data,
+  sources,
+  fileSources: new Set(sources.keys()),
+  log,
+});
+await runtimeSources.ready;
 const js = jetstream(nc);
 const redis = traceRedis(createRedis(config.redisUrl, "hookline-projector", log, tls.redis), tracing);
 const patientCache = createPatientCache(redis);
@@ -142,6 +152,7 @@ onShutdown(log, async () => {
   draining = true;
   maintenance.stop();
   lagWatch.stop();
+  runtimeSources.stop();
   await projector.stop();
   await app.stop();
   await nc.drain();

@@ -1,0 +1,221 @@
+// Sources created at runtime (the dashboard's "Add New Client"; services/dashboard/sources.ts):
+// what a source of each type is made of, and how every ingress and projector pod learns of
+// them within moments, without a restart. Postgres (table sources, migration 011) holds them;
+// the dashboard writes each one's record into the NATS KV bucket SOURCES_BUCKET, which every pod
+// watches into its live map of sources. The sources file (HOOKLINE_SOURCES) wins for the names
+// it defines: a record under such a name is ignored (GitOps).
+//
+// The secrets travel and rest sealed (shared/crypto/envelope.ts, the data keyring): the record
+// carries the bytes of sources.secrets_enc, opened only in the pod's memory.
+import { type KV, Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { open, seal } from "../crypto/envelope.ts";
+import { type Keyring, loadKeyring } from "../crypto/keyring.ts";
+import { DEV_KEYRING_FILES } from "../dev-credentials.ts";
+import type { Logger } from "../logger.ts";
+import { SOURCES_BUCKET } from "../nats.ts";
+import { type AdapterType, getAdapter } from "./registry.ts";
+import type { AuthConfig, SourceConfig } from "./types.ts";
+
+/** The form tools a source can be created for at runtime (one adapter each). */
+export const RUNTIME_SOURCE_TYPES = ["heyflow", "typeform", "google-forms", "generic"] as const satisfies AdapterType[];
+export type RuntimeSourceType = (typeof RUNTIME_SOURCE_TYPES)[number];
+
+/** What the seal of a source's secrets is bound to (its AAD), in Postgres and in the bucket. */
+export const SECRETS_PURPOSE = "sources.secrets";
+
+/** One secret: the current one has no expiry; the one it replaced keeps working until expiresAt. */
+export interface SourceSecret {
+  value: string;
+  expiresAt: string | null;
+}
+
+/** A source as the bucket holds it (key: its name). */
+export interface RuntimeSourceRecord {
+  name: string;
+  type: RuntimeSourceType;
+  clientId: string;
+  enabled: boolean;
+  /** base64 of the sealed JSON SourceSecret[] (the bytes of sources.secrets_enc). */
+  secrets: string;
+  updatedAt: string;
+}
+
+/** A source's config as the ingress and projector use it, plus what only runtime sources have. */
+export interface RuntimeSourceConfig extends SourceConfig {
+  clientId: string;
+  enabled: boolean;
+}
+
+export const sealSecrets = (keyring: Keyring, secrets: SourceSecret[]): Buffer =>
+  seal(keyring, SECRETS_PURPOSE, JSON.stringify(secrets));
+
+export const openSecrets = (keyring: Keyring, sealed: Uint8Array): SourceSecret[] =>
+  JSON.parse(open(keyring, SECRETS_PURPOSE, sealed).toString("utf8")) as SourceSecret[];
+
+/** The secrets still valid at `now` (the current one always is). */
+export function liveSecrets(secrets: SourceSecret[], now: number): string[] {
+  return secrets.filter((s) => s.expiresAt === null || Date.parse(s.expiresAt) > now).map((s) => s.value);
+}
+
+/** The header a HeyFlow token is sent in (HeyFlow's webhook settings name it). */
+export const HEYFLOW_TOKEN_HEADER = "x-webhook-token";
+
+/** How a source of `type` authenticates with `secrets` (current first). */
+function authFor(type: RuntimeSourceType, secrets: string[]): AuthConfig {
+  switch (type) {
+    case "heyflow":
+      // HeyFlow cannot sign: a shared token in a header (or as the HTTP Basic password).
+      return { scheme: "token", tokens: secrets, header: HEYFLOW_TOKEN_HEADER };
+    case "typeform":
+      return { scheme: "typeform", secrets };
+    case "google-forms":
+    case "generic":
+      return { scheme: "standard-webhooks", secrets, toleranceSeconds: 300 };
+  }
+}
+
+/** The body limit of a runtime source (the sources file's default). */
+export const RUNTIME_MAX_BODY_BYTES = 1_048_576;
+
+/** A runtime source's config with the sources file's defaults (no mappings, no IP list, no rate limit). */
+export function runtimeSourceConfig(
+  record: Omit<RuntimeSourceRecord, "secrets" | "updatedAt">,
+  secrets: SourceSecret[],
+  now = Date.now(),
+): RuntimeSourceConfig {
+  const adapter = getAdapter(record.type);
+  return {
+    id: record.name,
+    adapter: record.type,
+    auth: authFor(record.type, liveSecrets(secrets, now)),
+    contentTypes: [...adapter.contentTypes],
+    maxBodyBytes: RUNTIME_MAX_BODY_BYTES,
+    phoneRegion: "DE",
+    dateOrder: "DMY",
+    forms: {},
+    allowedIps: [],
+    rateLimitPerSecond: 0,
+    clientId: record.clientId,
+    enabled: record.enabled,
+  };
+}
+
+/** Whether a source may be posted to: a runtime source can be disabled (ingress: 403 source_disabled). */
+export const sourceDisabled = (source: SourceConfig): boolean =>
+  (source as Partial<RuntimeSourceConfig>).enabled === false;
+
+/**
+ * The keyring that opens runtime sources' secrets (HOOKLINE_KEYS, the data keyring), for a pod
+ * that otherwise holds no keys (the ingress). Not given (and not development, where ./ops/up's dev
+ * keyring is used): undefined, and the pod serves the sources file's sources only. Given but
+ * unreadable: throws (KeyringError), as for the other services.
+ */
+export function runtimeSourcesKeyring(c: {
+  hooklineEnv: string | undefined;
+  dataKeys: string;
+  dataKeysFile: string;
+}): Keyring | undefined {
+  const dev = c.hooklineEnv === "development";
+  if (!c.dataKeys.trim() && !c.dataKeysFile.trim() && !dev) return undefined;
+  return loadKeyring({
+    variable: "HOOKLINE_KEYS",
+    inline: c.dataKeys,
+    file: c.dataKeysFile,
+    devFile: dev ? DEV_KEYRING_FILES.data : undefined,
+  });
+}
+
+/** The sources bucket, created when missing (every pod may be first). One value a key: the source's state. */
+export function openSourcesBucket(nc: NatsConnection): Promise<KV> {
+  return new Kvm(nc).create(SOURCES_BUCKET, { history: 1 });
+}
+
+export interface RuntimeSourcesWatch {
+  /** Settles once the bucket's contents at start are in the map (or after `readyTimeoutMs`). */
+  ready: Promise<void>;
+  stop(): void;
+}
+
+/**
+ * Keeps `sources` (the pod's live map, read on every request) in step with the bucket: a put
+ * adds or replaces a runtime source, a delete removes it; names in `fileSources` are left to the
+ * sources file. A record that cannot be read is skipped with a warning naming the source only.
+ * When a previous secret's overlap ends, the source is rebuilt without it.
+ */
+export function watchRuntimeSources(deps: {
+  nc: NatsConnection;
+  keyring: Keyring;
+  sources: Map<string, SourceConfig>;
+  fileSources: ReadonlySet<string>;
+  log: Logger;
+  readyTimeoutMs?: number;
+}): RuntimeSourcesWatch {
+  const { keyring, sources, fileSources, log } = deps;
+  const expiries = new Map<string, ReturnType<typeof setTimeout>>();
+  let stopped = false;
+  let stopWatch = () => {};
+  let markReady = () => {};
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+    setTimeout(resolve, deps.readyTimeoutMs ?? 5000).unref?.();
+  });
+
+  function apply(name: string, record: RuntimeSourceRecord | null): void {
+    clearTimeout(expiries.get(name));
+    expiries.delete(name);
+    if (fileSources.has(name)) return;
+    if (!record) {
+      sources.delete(name);
+      return;
+    }
+    const secrets = openSecrets(keyring, Buffer.from(record.secrets, "base64"));
+    sources.set(name, runtimeSourceConfig(record, secrets));
+    const next = Math.min(...secrets.filter((s) => s.expiresAt).map((s) => Date.parse(s.expiresAt!)));
+    if (Number.isFinite(next) && next > Date.now()) {
+      // setTimeout's limit is ~24.8 days: a longer overlap is looked at again then.
+      const timer = setTimeout(() => apply(name, record), Math.min(next - Date.now() + 10, 2 ** 31 - 1));
+      timer.unref?.();
+      expiries.set(name, timer);
+    }
+  }
+
+  /** One watch from the bucket's current contents on; returns when the watch ends. */
+  async function watchOnce(): Promise<void> {
+    const kv = await openSourcesBucket(deps.nc);
+    if ((await kv.status()).values === 0) markReady();
+    const watch = await kv.watch();
+    stopWatch = () => watch.stop();
+    if (stopped) watch.stop();
+    for await (const entry of watch) {
+      try {
+        apply(entry.key, entry.operation === "PUT" ? entry.json<RuntimeSourceRecord>() : null);
+      } catch (error) {
+        log.warn({ source: entry.key, err: (error as Error).message }, "runtime source could not be read; skipped");
+      }
+      if (!entry.delta) markReady();
+    }
+  }
+
+  void (async () => {
+    // The watch itself survives reconnects (an ordered consumer); this loop covers a bucket that
+    // could not be opened (JetStream not up yet) or a watch that ended.
+    while (!stopped) {
+      try {
+        await watchOnce();
+      } catch (error) {
+        if (!stopped) log.warn({ err: (error as Error).message }, "runtime sources watch failed; retrying");
+      }
+      if (!stopped) await Bun.sleep(1000);
+    }
+  })();
+
+  return {
+    ready,
+    stop() {
+      stopped = true;
+      stopWatch();
+      for (const timer of expiries.values()) clearTimeout(timer);
+    },
+  };
+}
