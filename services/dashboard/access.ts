@@ -25,6 +25,15 @@ export const ROUTE_ROLES = {
   "GET /api/v1/forms/:source/:formId/submissions": "viewer",
   "GET /api/v1/events": "admin",
   "POST /v1/sources/:source/preview": "admin",
+  // Clients and runtime sources (clients.ts): listed to viewers (their client only, when scoped);
+  // creating, rotating a secret, disabling and enabling: admin, and unscoped.
+  "GET /api/v1/clients": "viewer",
+  "POST /api/v1/clients": "admin",
+  "POST /api/v1/clients/:id/sources": "admin",
+  "GET /api/v1/sources": "viewer",
+  "POST /api/v1/sources/:name/rotate-secret": "admin",
+  "POST /api/v1/sources/:name/disable": "admin",
+  "POST /api/v1/sources/:name/enable": "admin",
   // Outside the API, guarded by its own check (health-auth.ts) with this rule: servers, versions,
   // lag and replication state help an attacker. The ingress and projector use the same rule.
   "GET /health/detailed": "admin",
@@ -40,6 +49,8 @@ const SCOPED_ROUTES: ReadonlySet<string> = new Set([
   "POST /api/v1/patients/search",
   "GET /api/v1/patients/:id",
   "DELETE /api/v1/patients/:id",
+  "GET /api/v1/clients",
+  "GET /api/v1/sources",
 ]);
 
 /** Whether a client-scoped token may call `route` (as registered). */

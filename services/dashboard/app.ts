@@ -25,6 +25,7 @@ import { AdapterError, getAdapter, type RawRequest, type SourceConfig } from "..
 import { assertEveryRouteHasRule } from "./access.ts";
 import { patientErasure, patientRead } from "./audit.ts";
 import { bearerAuth, createAuthenticator } from "./auth.ts";
+import { type ClientRoutesDeps, clientRoutes } from "./clients.ts";
 import { conflictRoutes } from "./conflicts.ts";
 import { listEvents } from "./events.ts";
 import { formQuestions, formSubmissions, listForms } from "./forms.ts";
@@ -58,6 +59,8 @@ export interface DashboardDeps {
   isDraining?: () => boolean;
   /** Set only when tracing is enabled: a SERVER span a request, its queries as children. */
   tracer?: Tracer;
+  /** The runtime sources' registry and public webhook URL (clients.ts). */
+  clients?: Pick<ClientRoutesDeps, "registry" | "webhookBaseUrl" | "errorsLast24h">;
 }
 
 // The shapes of the cursors this API hands out; anything else is a 400, not a failed query.
@@ -174,6 +177,7 @@ export function createDashboardApp(deps: DashboardDeps) {
       return json({ erased: { id: params.id, ...rows } });
     })
     .use(conflictRoutes({ sql, keys, patientCache, log }))
+    .use(clientRoutes({ sql, keyring: keys.data, fileSources: deps.sources, log, ...deps.clients }))
     // Admin only (access.ts): every webhook's metadata and, on request, its whole canonical payload.
     .get("/api/v1/events", ({ query }) =>
       keysetPage(

@@ -88,6 +88,23 @@ export const dashboardConfigSpec = {
   /** "token=role" pairs, comma-separated; the public dev token only with HOOKLINE_ENV=development. */
   apiTokens: devEntry("DASHBOARD_API_TOKENS", apiTokens, `${DEV_CREDENTIALS.dashboardAdminToken}=admin`, true),
   cacheTtlSeconds: entry("CACHE_TTL_SECONDS", env.int(0, 86_400), "30"),
+  /** Where senders reach the ingress: the base of the webhook URLs the clients API hands out. */
+  publicWebhookBaseUrl: entry(
+    "PUBLIC_WEBHOOK_BASE_URL",
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.check((s) => {
+        try {
+          const url = new URL(s);
+          return (url.protocol === "https:" || url.protocol === "http:") && !url.search && !url.hash;
+        } catch {
+          return false;
+        }
+      }, "must be an http(s) URL without query or fragment, e.g. https://hooks.example.com"),
+    ),
+    "http://127.0.0.1:8080",
+  ),
   // Optional OIDC (services/dashboard/oidc.ts): issuer, JWKS URL and audience together, or none.
   oidcIssuer: entry("OIDC_ISSUER", v.pipe(v.string(), v.trim()), ""),
   oidcJwksUrl: entry("OIDC_JWKS_URL", jwksUrl, ""),

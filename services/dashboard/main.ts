@@ -8,12 +8,14 @@ import { dashboardChecks } from "../../shared/health/service-checks.ts";
 import { createRequestIds } from "../../shared/http/request-id.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
+import { connectNats } from "../../shared/nats.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
 import { loadSources } from "../../shared/sources/index.ts";
 import { loadConnectionTls } from "../../shared/tls.ts";
 import { startTracing } from "../../shared/tracing.ts";
 import { createDashboardApp } from "./app.ts";
 import { readDashboardConfig } from "./config.ts";
+import { natsSourceRegistry, republishAll } from "./sources.ts";
 
 const config = readDashboardConfig();
 const keys = loadKeys(config);
@@ -28,6 +30,23 @@ const tls = await loadConnectionTls({ ...config, natsUrl: undefined }, log);
 const sql = traceSql(createDb(config.databaseUrl, { name: "hookline-dashboard", max: 10, tls: tls.postgres }), tracing);
 const redis = traceRedis(createRedis(config.redisUrl, "hookline-dashboard", log, tls.redis), tracing);
 reportDatabaseAtStart(sql, log);
+
+// Runtime sources are published to the KV bucket the ingress and projector pods watch; the
+// connection is opened when first needed, and every stored source is published again at start.
+const sourceRegistry = natsSourceRegistry(async () => {
+  const natsTls = await loadConnectionTls({ ...config, databaseUrl: undefined, redisUrl: undefined }, log);
+  return connectNats(config.natsUrl, "hookline-dashboard-sources", log, { tls: natsTls.nats });
+});
+void (async () => {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await republishAll(sql, sourceRegistry, log);
+    } catch (error) {
+      if (attempt === 0) log.warn({ err: (error as Error).message }, "runtime sources not yet published; retrying");
+      await Bun.sleep(Math.min(30_000, 1000 * 2 ** attempt));
+    }
+  }
+})();
 
 let draining = false;
 const app = createDashboardApp({
@@ -47,6 +66,11 @@ const app = createDashboardApp({
   healthChecks: dashboardChecks({ sql, redis, keys }),
   isDraining: () => draining,
   tracer: tracing.enabled ? tracing.tracer : undefined,
+  clients: {
+    registry: sourceRegistry,
+    webhookBaseUrl: config.publicWebhookBaseUrl,
+    errorsLast24h: sourceRegistry.errorsLast24h,
+  },
 });
 app.use(requestIds.plugin());
 app.listen({ hostname: config.serviceHost, port: config.port });
@@ -57,5 +81,6 @@ onShutdown(log, async () => {
   await app.stop();
   await sql.end({ timeout: 5 });
   redis.disconnect();
+  await sourceRegistry.close();
   await tracing.shutdown();
 });

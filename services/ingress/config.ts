@@ -1,5 +1,13 @@
 import * as v from "valibot";
-import { commonConfig, entry, env, readConfig, redisTlsConfig, sourcesFileConfig } from "../../shared/config.ts";
+import {
+  commonConfig,
+  entry,
+  env,
+  keyringConfig,
+  readConfig,
+  redisTlsConfig,
+  sourcesFileConfig,
+} from "../../shared/config.ts";
 import { streamConfigSpec } from "../../shared/stream-limits.ts";
 import { healthTokensConfig } from "../dashboard/health-auth.ts";
 
@@ -32,6 +40,13 @@ export const ingressConfigSpec = {
    * about 40 ms of queueing at the measured ~25k req/s.
    */
   maxInFlight: entry("MAX_IN_FLIGHT", env.int(1, 1_000_000), "1024"),
+  /**
+   * HOOKLINE_KEYS (the data keyring) opens the secrets of sources created at runtime
+   * (shared/sources/runtime.ts); unset, this pod serves the sources file's sources only. The
+   * blind-index keys are read by the services that hold patient data, not here.
+   */
+  dataKeys: keyringConfig.dataKeys,
+  dataKeysFile: keyringConfig.dataKeysFile,
   /** The admin tokens /health/detailed accepts (optional here: unset, it refuses everyone). */
   healthTokens: healthTokensConfig,
 };

@@ -18,6 +18,7 @@ import {
 } from "../../shared/nats.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
 import { loadSources } from "../../shared/sources/index.ts";
+import { RUNTIME_MAX_BODY_BYTES, runtimeSourcesKeyring, watchRuntimeSources } from "../../shared/sources/runtime.ts";
 import { watchStreamFill } from "../../shared/stream-fill.ts";
 import { loadConnectionTls } from "../../shared/tls.ts";
 import { startTracing } from "../../shared/tracing.ts";
@@ -41,6 +42,12 @@ const nc = await connectNats(config.natsUrl, "hookline-ingress", log, { noAsyncT
 if (config.provision) await provisionJetStream(nc, config, null, log);
 const js = jetstream(nc, { timeout: config.publishTimeoutMs });
 const jsm = await jetstreamManager(nc);
+// Sources created at runtime join `sources` within moments, on every pod (shared/sources/runtime.ts).
+const fileSources = new Set(sources.keys());
+const keyring = runtimeSourcesKeyring(config);
+const runtimeSources = keyring && watchRuntimeSources({ nc, keyring, sources, fileSources, log });
+if (runtimeSources) await runtimeSources.ready;
+else log.info("HOOKLINE_KEYS is not set: sources created at runtime are not served by this pod");
 
 const metrics = createMetrics("ingress");
 // How full WEBHOOKS and the DLQ are (hookline_stream_*): the ingress is what refuses when full.
@@ -100,12 +107,16 @@ app.use(
 
 // Bun's own cap sits well above every source's limit so that the ingress, not Bun,
 // answers an oversize body, declared or chunked (with the JSON error); Bun's cap only stops abuse.
-const maxBody = Math.max(...[...sources.values()].map((s) => s.maxBodyBytes), 1024);
+const maxBody = Math.max(
+  ...[...sources.values()].map((s) => s.maxBodyBytes),
+  runtimeSources ? RUNTIME_MAX_BODY_BYTES : 1024,
+);
 app.listen({ hostname: config.serviceHost, port: config.port, maxRequestBodySize: maxBody * 4 });
 log.info(
   {
     url: `http://${config.serviceHost}:${config.port}`,
     sources: [...sources.keys()],
+    runtimeSources: Boolean(runtimeSources),
     tracing: tracing.enabled,
     rateLimits: redis ? "shared through Redis" : "per pod",
     maxInFlight: config.maxInFlight,
@@ -117,6 +128,7 @@ onShutdown(log, async () => {
   // Stop taking requests, let in-flight publishes get their PubAck, then close NATS.
   draining = true;
   streamFill.stop();
+  runtimeSources?.stop();
   await app.stop();
   await nc.drain();
   redis?.disconnect();

@@ -16,6 +16,7 @@ import {
   type SourceAdapter,
   type SourceConfig,
 } from "../../shared/sources/index.ts";
+import { sourceDisabled } from "../../shared/sources/runtime.ts";
 import { extractContext, injectContext, wellFormedTraceContext } from "../../shared/tracing.ts";
 import { readBodyWithin } from "./body.ts";
 import { clientAddress, compileAllowList, type IpMatcher } from "./ip-allow.ts";
@@ -23,6 +24,7 @@ import type { Publisher, Quarantiner, WebhookMessage } from "./publish.ts";
 import { createRateLimiter, type SourceRateLimiter } from "./rate-limit.ts";
 
 export interface WebhookDeps {
+  /** Read on every request: sources created at runtime are added to it while the ingress runs. */
   sources: Map<string, SourceConfig>;
   publish: Publisher;
   quarantine: Quarantiner;
@@ -141,12 +143,15 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
   }
 
   /**
-   * Cheap rejections, before the body is read: unknown source (404), IP (403), method (405),
+   * Cheap rejections, before the body is read: unknown source (404), disabled source or IP (403), method (405),
    * content type (415), declared size (413).
    */
   function checkRequest(request: Request, sourceId: string, peer: () => string | undefined): Accepted | Response {
     const source = sources.get(sourceId);
     if (!source) return errorResponse(404, "unknown_source", `no source "${sourceId}" is configured`);
+    // 403, not 404: a source disabled in the dashboard may be enabled again, and Typeform
+    // disables a webhook for good after a 404/410.
+    if (sourceDisabled(source)) return errorResponse(403, "source_disabled", `source "${sourceId}" is disabled`);
     const allowList = allowLists.get(sourceId);
     if (allowList && !allowList(clientAddress(peer(), request.headers.get("x-forwarded-for"), trustedProxies))) {
       return errorResponse(403, "ip_not_allowed", "this address may not post to this source");

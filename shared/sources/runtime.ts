@@ -22,7 +22,7 @@ export const RUNTIME_SOURCE_TYPES = ["heyflow", "typeform", "google-forms", "gen
 export type RuntimeSourceType = (typeof RUNTIME_SOURCE_TYPES)[number];
 
 /** What the seal of a source's secrets is bound to (its AAD), in Postgres and in the bucket. */
-export const SECRETS_PURPOSE = "sources.secrets";
+const SECRETS_PURPOSE = "sources.secrets";
 
 /** One secret: the current one has no expiry; the one it replaced keeps working until expiresAt. */
 export interface SourceSecret {

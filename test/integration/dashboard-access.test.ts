@@ -13,6 +13,7 @@ import { ROUTE_ROLES, ruleFor } from "../../services/dashboard/access.ts";
 import { createDashboardApp } from "../../services/dashboard/app.ts";
 import { bearerAuth, createAuthenticator } from "../../services/dashboard/auth.ts";
 import { hasRole, ROLES, type Role } from "../../services/dashboard/roles.ts";
+import { createSource, natsSourceRegistry } from "../../services/dashboard/sources.ts";
 import { createTokenLookup } from "../../services/dashboard/token-lookup.ts";
 import { createToken, findToken, listTokens, revokeToken, touchToken } from "../../services/dashboard/tokens.ts";
 import { createRedis } from "../../shared/cache.ts";
@@ -22,9 +23,10 @@ import { insertConflicts, insertPatients } from "../../shared/db/patients.ts";
 import { FORM_SUBMISSIONS, sealCell, sealedColumn } from "../../shared/db/sealed.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
+import { connectNats } from "../../shared/nats.ts";
 import { loadSources } from "../../shared/sources/index.ts";
 import { TEST_KEYS } from "../keys.ts";
-import { freshDatabase, ROOT, waitFor } from "./harness.ts";
+import { freshDatabase, type NatsServer, ROOT, startNats, waitFor } from "./harness.ts";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1";
 const EMAIL = "ada.access@example.com";
@@ -36,6 +38,11 @@ let patientId: string;
 /** A second patient, for the one erasure the admin is allowed. */
 let erasableId: string;
 const conflictIds: string[] = [];
+/** A client and its runtime source, for the clients and sources routes. */
+let clientId: string;
+const RUNTIME_SOURCE = "access-clinic-generic";
+let nats: NatsServer;
+let registry: ReturnType<typeof natsSourceRegistry>;
 const tokens = {} as Record<Role, { token: string; id: string }>;
 
 /** A submission's state as the projector holds it: every merged field, null unless given. */
@@ -62,6 +69,7 @@ const newApp = () =>
     log,
     metrics: createMetrics("dashboard"),
     readiness: {},
+    clients: { registry },
   });
 let app: ReturnType<typeof newApp>;
 
@@ -70,6 +78,8 @@ beforeAll(async () => {
   redis = createRedis(REDIS_URL, "hookline-test", log);
   await waitFor("redis", async () => (await redis.ping()) === "PONG");
   await redis.flushdb();
+  // Clients first: the cascade empties what references them (patients, tokens, ...).
+  await sql`truncate clients, sources restart identity cascade`;
   await sql`truncate dashboard_tokens`;
   // Through the projector's own writes: sealed at rest, email and phone blind-indexed.
   await sql.begin(async (tx) => {
@@ -121,6 +131,17 @@ beforeAll(async () => {
   expect(n).toBe(3);
   await sql`insert into form_questions (source, form_id, label, answers_count) values ('generic', 'f1', 'Symptoms', 1)`;
   conflictIds.push(...(await sql`select id from patient_conflicts order by id`).map((r) => String(r.id)));
+  nats = await startNats();
+  registry = natsSourceRegistry(() => connectNats(nats.url, "hookline-test", log));
+  [{ id: clientId }] =
+    (await sql`insert into clients (name) values ('Access Clinic') returning id::text`) as unknown as [{ id: string }];
+  await sql.begin((tx) =>
+    createSource(
+      tx,
+      { keyring: TEST_KEYS.data, registry, fileSources: new Set() },
+      { name: RUNTIME_SOURCE, type: "generic", clientId },
+    ),
+  );
   for (const role of ROLES) {
     const { token, record } = await createToken(sql, { name: `test-${role}`, role, createdBy: "test" });
     tokens[role] = { token, id: record.id };
@@ -129,6 +150,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await registry?.close();
+  await nats?.dispose();
   redis?.disconnect();
   await sql?.end();
 });
@@ -182,6 +205,22 @@ const ROUTES: { [K in keyof typeof ROUTE_ROLES]: [Role, (n: number) => { path: s
     () => ({ path: "/v1/sources/generic/preview", body: { data: { Email: EMAIL } } }),
   ],
   "GET /health/detailed": ["admin", () => ({ path: "/health/detailed" })],
+  "GET /api/v1/clients": ["viewer", () => ({ path: "/api/v1/clients" })],
+  "POST /api/v1/clients": [
+    "admin",
+    (n) => ({ path: "/api/v1/clients", body: { name: `Role Clinic ${n}`, sourceType: "typeform" } }),
+  ],
+  "POST /api/v1/clients/:id/sources": [
+    "admin",
+    () => ({ path: `/api/v1/clients/${clientId}/sources`, body: { sourceType: "heyflow" } }),
+  ],
+  "GET /api/v1/sources": ["viewer", () => ({ path: "/api/v1/sources" })],
+  "POST /api/v1/sources/:name/rotate-secret": [
+    "admin",
+    () => ({ path: `/api/v1/sources/${RUNTIME_SOURCE}/rotate-secret` }),
+  ],
+  "POST /api/v1/sources/:name/disable": ["admin", () => ({ path: `/api/v1/sources/${RUNTIME_SOURCE}/disable` })],
+  "POST /api/v1/sources/:name/enable": ["admin", () => ({ path: `/api/v1/sources/${RUNTIME_SOURCE}/enable` })],
 };
 
 test("every route of the app: public, or 401 without a token, 403 below its role, 2xx from its role up", async () => {
