@@ -20,6 +20,12 @@ export interface Options {
   maxPool: number;
   /** With the ingest suite: the ingress again with tracing at each setting (off, ratios). */
   tracing: TracingSetting[] | null;
+  /** Encryption at rest on and/or off, measured in the same run (ingest and projector suites). */
+  encryption: ("on" | "off")[];
+  /** Projector CPU profiles (bun --cpu-prof) go here. */
+  cpuProfDir: string | null;
+  /** Webhooks/s the e2e suite offers. */
+  e2eRate: number;
 }
 
 const USAGE = `usage: ops/bench/run [suite ...] [options]
@@ -35,7 +41,12 @@ suites: ingest projector e2e resources (default: all; resources is measured duri
   --one-projector      skip the 2-process projector run
   --e2e-seconds N      e2e load duration (default 10)
   --tracing LIST       with ingest: also the ingress with tracing off and sampled at each ratio,
-                       spans exported to a Jaeger on this machine, e.g. off,0.1,1`;
+                       spans exported to a Jaeger on this machine, e.g. off,0.1,1
+  --encryption LIST    on,off (default): ingest and projector with encryption at rest on and off in
+                       the same run, with the ratio; "on" alone skips the comparison. Off exists
+                       only here (JetStream store cipher off, cipher swapped by ops/bench/no-encryption.ts)
+  --e2e-rate N         webhooks/s offered in e2e (default 5000, issue #13's goal)
+  --cpu-prof DIR       write each projector's CPU profile (bun --cpu-prof) to DIR, print its top functions`;
 
 export function parseArgs(argv: string[]): Options {
   const o: Options = {
@@ -52,6 +63,9 @@ export function parseArgs(argv: string[]): Options {
     e2eSeconds: 10,
     maxPool: 400_000,
     tracing: null,
+    encryption: ["on", "off"],
+    cpuProfDir: null,
+    e2eRate: 5000,
   };
   let explicitReadme = false;
   const num = (v: string | undefined, flag: string) => {
@@ -100,6 +114,20 @@ export function parseArgs(argv: string[]): Options {
         break;
       case "--tracing":
         o.tracing = parseTracingSettings(argv[++i] ?? "");
+        break;
+      case "--encryption": {
+        const list = (argv[++i] ?? "").split(",").map((e) => e.trim());
+        if (list.length === 0 || !list.every((e) => e === "on" || e === "off") || new Set(list).size !== list.length)
+          throw new Error(`--encryption takes on, off or on,off\n${USAGE}`);
+        o.encryption = list as ("on" | "off")[];
+        break;
+      }
+      case "--cpu-prof":
+        o.cpuProfDir = argv[++i] ?? "";
+        if (!o.cpuProfDir) throw new Error("--cpu-prof needs a directory");
+        break;
+      case "--e2e-rate":
+        o.e2eRate = Math.round(num(argv[++i], a));
         break;
       case "-h":
       case "--help":

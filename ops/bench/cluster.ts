@@ -36,6 +36,8 @@ const BENCH_REDIS_URL = "redis://127.0.0.1:6379/4";
 export async function startNats(
   workDir: string,
   name: string,
+  /** false: the store in clear, the "encryption off" side of the bench's comparison only. */
+  encrypted = true,
 ): Promise<{ nats: Managed; url: string; monitorUrl: string; store: string }> {
   const [port, mon] = [await freePort(), await freePort()];
   const store = join(workDir, `${name}-store`);
@@ -43,7 +45,7 @@ export async function startNats(
   mkdirSync(store, { recursive: true });
   // JetStream's store encrypted at rest, as ./ops/up runs it (ops/lib.sh start_nats).
   const config = join(workDir, `${name}.conf`);
-  writeFileSync(config, encryptedStoreConfig(store));
+  writeFileSync(config, encrypted ? encryptedStoreConfig(store) : `jetstream {\n  store_dir: "${store}"\n}\n`);
   const nats = spawnManaged({
     name,
     cmd: ["nats-server", "-c", config, "-a", "127.0.0.1", "-p", String(port), "-m", String(mon)],
@@ -80,11 +82,13 @@ export async function startService(
   service: string,
   name: string,
   env: Record<string, string>,
+  /** Flags for bun itself, before the script (--preload, --cpu-prof). */
+  bunArgs: string[] = [],
 ): Promise<{ proc: Managed; url: string }> {
   const port = await freePort();
   const proc = spawnManaged({
     name,
-    cmd: ["bun", `services/${service}/main.ts`],
+    cmd: ["bun", ...bunArgs, `services/${service}/main.ts`],
     cwd: root,
     env: { ...env, PORT: String(port) },
     logDir: workDir,

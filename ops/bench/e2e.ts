@@ -1,6 +1,6 @@
-// Suite "e2e": a paced load at half the measured maximum, from wrk (the Bun client could
+// Suite "e2e": a paced load (5,000 webhooks/s by default, --e2e-rate), from wrk (the Bun client could
 // not offer it on 2 cores next to everything else). Two phases:
-//   1. the ingress alone (projector stopped): its latency at half load, from wrk;
+//   1. the ingress alone (projector stopped): its latency at that load, from wrk;
 //   2. the whole pipeline (projector running): the same load, plus a light probe that
 //      sends signed webhooks at PROBE_RPS and times each from its 200 until the patient
 //      is visible through the dashboard API.
@@ -26,7 +26,16 @@ export interface E2eResult {
   /** Phase 1: the ingress alone at half load (projector stopped), measured by wrk. */
   ingressAlone: { achievedRps: number; errors: number; latencyMs: Summary };
   /** Phase 2: the same load with the projector running. */
-  pipeline: { achievedRps: number; errors: number; latencyMs: Summary; backlogAtEnd: number };
+  pipeline: {
+    achievedRps: number;
+    errors: number;
+    latencyMs: Summary;
+    backlogAtEnd: number;
+    /** Largest backlog sampled (every 500 ms) during the load. */
+    backlogMax?: number;
+    /** Least-squares slope of the sampled backlog over the load, events/s: near 0 = flat (the projector keeps up). */
+    backlogGrowthPerS?: number;
+  };
   /** Phase 2 probe: from the 200 to the patient found through the API. */
   visibleLatencyMs: Summary & { samples: number; found: number };
   resources: Record<string, ResourceUsage>;
@@ -105,6 +114,30 @@ async function probe(
   return { visible: visible.sort((a, b) => a - b), samples: n };
 }
 
+/** The consumer's backlog (pending + unacked) every 500 ms until `stopAt`. */
+async function sampleBacklog(natsUrl: string, stopAt: number): Promise<{ s: number; backlog: number }[]> {
+  const started = performance.now();
+  return withJsm(natsUrl, async (jsm) => {
+    const out: { s: number; backlog: number }[] = [];
+    while (performance.now() < stopAt) {
+      const info = await jsm.consumers.info(STREAM, PROJECTOR_CONSUMER);
+      out.push({ s: (performance.now() - started) / 1000, backlog: info.num_pending + info.num_ack_pending });
+      await Bun.sleep(500);
+    }
+    return out;
+  });
+}
+
+/** Least-squares slope of backlog over time (events/s); 0 with fewer than two samples. */
+function slope(samples: { s: number; backlog: number }[]): number {
+  const n = samples.length;
+  if (n < 2) return 0;
+  const mx = samples.reduce((a, p) => a + p.s, 0) / n;
+  const my = samples.reduce((a, p) => a + p.backlog, 0) / n;
+  const sxx = samples.reduce((a, p) => a + (p.s - mx) ** 2, 0);
+  return sxx > 0 ? samples.reduce((a, p) => a + (p.s - mx) * (p.backlog - my), 0) / sxx : 0;
+}
+
 export async function runE2e(cluster: Cluster, rate: number, seconds: number, runTag: string): Promise<E2eResult> {
   // Each connection's cycle is pause + latency; ~1 ms of latency is taken off the pause.
   const pauseMs = Math.max(1, Math.round((CONNECTIONS * 1000) / rate) - 1);
@@ -140,6 +173,7 @@ export async function runE2e(cluster: Cluster, rate: number, seconds: number, ru
     dashboard: cluster.dashboard.pid,
   });
   const probing = probe(cluster, runTag, performance.now() + seconds * 1000);
+  const sampling = sampleBacklog(cluster.natsUrl, performance.now() + seconds * 1000);
   const load = await runWrk({
     url: `${cluster.ingressUrl}/`,
     pool,
@@ -152,13 +186,19 @@ export async function runE2e(cluster: Cluster, rate: number, seconds: number, ru
     const info = await jsm.consumers.info(STREAM, PROJECTOR_CONSUMER);
     return info.num_pending + info.num_ack_pending;
   });
+  const samples = await sampling;
   const probed = await probing;
   const resources = m.stop();
   removePool(pool);
   return {
     offeredRps: rate,
     ingressAlone: fromWrk(alone),
-    pipeline: { ...fromWrk(load), backlogAtEnd },
+    pipeline: {
+      ...fromWrk(load),
+      backlogAtEnd,
+      backlogMax: Math.max(0, ...samples.map((x) => x.backlog)),
+      backlogGrowthPerS: Math.round(slope(samples)),
+    },
     visibleLatencyMs: { samples: probed.samples, found: probed.visible.length, ...summary(probed.visible) },
     resources,
   };

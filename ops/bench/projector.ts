@@ -17,12 +17,18 @@ import { serviceEnv, startNats, startService } from "./cluster.ts";
 import { dbUrl, dropDatabase, projectorDb, provision, psql, recreateDatabase } from "./db.ts";
 import { makeRequest } from "./payloads.ts";
 import type { Managed } from "./procs.ts";
+import { summarizeProfiles } from "./profile.ts";
 import { progress } from "./progress.ts";
 import { lifetimeUsage, meter, type ResourceUsage } from "./resources.ts";
 import { ratio } from "./stats.ts";
 
+/** "off": JetStream's store cipher off and the projector's cipher swapped out (no-encryption.ts): bench only. */
+type Encryption = "on" | "off";
+
 interface DrainRun {
   processes: number;
+  /** Absent in JSON written before the on/off comparison: "on". */
+  encryption: Encryption;
   events: number;
   seconds: number;
   rate: number;
@@ -33,6 +39,8 @@ interface DrainRun {
    * so an upper bound for the drain) and the largest peak RSS of one; `nats-server`: over the drain.
    */
   resources: Record<"projector" | "nats-server", ResourceUsage>;
+  /** CPU seconds of all projector processes from when all were ready until drained: the drain's own cost. */
+  drainCpuSeconds?: number;
 }
 
 export interface ProjectorResult {
@@ -40,7 +48,17 @@ export interface ProjectorResult {
   preloadRate: number;
   runs: DrainRun[];
   copy: { rows: number; seconds: number; rate: number } | null;
-  ratios: { oneVsCopy: number | null; twoVsOne: number | null };
+  /** onVsOff: one process with encryption on / off (1.00 = free; goal >= 0.90). */
+  ratios: { oneVsCopy: number | null; twoVsOne: number | null; onVsOff?: number | null };
+}
+
+export interface ProjectorOptions {
+  backlog: number;
+  twoProjectors: boolean;
+  /** The runs of one process, in order; "on" first gives the COPY reference and the 2-process run. */
+  encryption: Encryption[];
+  /** Write each projector's CPU profile (bun --cpu-prof) into this directory, and print its top functions. */
+  cpuProfDir: string | null;
 }
 
 const TABLES = ["webhook_events", "patients", "form_submissions"] as const;
@@ -86,31 +104,46 @@ async function drainOnce(
   root: string,
   workDir: string,
   processes: number,
-  backlog: number,
+  encryption: Encryption,
+  opts: ProjectorOptions,
   tag: string,
 ): Promise<{ run: DrainRun; preloadRate: number; databaseUrl: string; stopNats: () => Promise<void> }> {
+  const { backlog } = opts;
   const dbName = projectorDb(tag);
   const databaseUrl = dbUrl(dbName);
   await recreateDatabase(root, dbName);
-  const dir = join(workDir, `projector-${processes}`);
-  const { nats, url: natsUrl } = await startNats(dir, "nats-proj");
+  const label = `projector x${processes}${encryption === "off" ? " (encryption off)" : ""}`;
+  const dir = join(workDir, `projector-${processes}-${encryption}`);
+  const { nats, url: natsUrl } = await startNats(dir, "nats-proj", encryption === "on");
   const stopNats = async () => {
     await nats.stop();
     await dropDatabase(root, dbName);
     rmSync(join(dir, "nats-proj-store"), { recursive: true, force: true });
   };
   await provision(root, natsUrl, databaseUrl);
-  progress(`projector x${processes}: preloading ${backlog} events`);
-  const preloadRate = await preload(natsUrl, root, backlog, `${tag}p${processes}`);
+  progress(`${label}: preloading ${backlog} events`);
+  const preloadRate = await preload(natsUrl, root, backlog, `${tag}p${processes}${encryption}`);
 
   const nc = await connect({ servers: natsUrl, name: "hookline-bench-watch" });
   const jsm = await jetstreamManager(nc);
   const env = { ...serviceEnv(natsUrl, databaseUrl, root), HOOKLINE_PROVISION: "false" };
   const procs: Managed[] = [];
-  progress(`projector x${processes}: draining`);
+  const bunArgs = [
+    ...(encryption === "off" ? ["--preload", join(import.meta.dir, "no-encryption.ts")] : []),
+    ...(opts.cpuProfDir
+      ? [
+          "--cpu-prof",
+          "--cpu-prof-dir",
+          opts.cpuProfDir,
+          "--cpu-prof-name",
+          `projector-${processes}-${encryption}-${tag}.cpuprofile`,
+        ]
+      : []),
+  ];
+  progress(`${label}: draining`);
   const spawned = performance.now();
   const starting = Array.from({ length: processes }, (_, i) =>
-    startService(root, dir, "projector", `projector-${i + 1}`, env).then((s) => procs.push(s.proc)),
+    startService(root, dir, "projector", `projector-${i + 1}`, env, bunArgs).then((s) => procs.push(s.proc)),
   );
   const natsMeter = meter({ "nats-server": nats.pid });
   let projectorUsage: ResourceUsage = { cpuSeconds: 0, peakRssMb: 0 };
@@ -118,6 +151,12 @@ async function drainOnce(
   let first: number | null = null;
   let last = spawned;
   let complete = false;
+  // CPU of the projectors once all are ready (start-up done), for the drain's own cost.
+  let readyCpu: number | null = null;
+  void Promise.allSettled(starting).then(() => {
+    readyCpu = procs.reduce((a, p) => a + lifetimeUsage(p.pid).cpuSeconds, 0);
+  });
+  let drainCpu = 0;
   // Bounded: a projector slower than 200 events/s (or stuck) ends the run, reported incomplete.
   const deadline = spawned + Math.max(60_000, (backlog / 200) * 1000);
   try {
@@ -136,6 +175,7 @@ async function drainOnce(
     await Promise.allSettled(starting);
   } finally {
     // Read before they stop: /proc/<pid> goes away with the process.
+    drainCpu = procs.reduce((a, p) => a + lifetimeUsage(p.pid).cpuSeconds, 0) - (readyCpu ?? 0);
     for (const u of procs.map((p) => lifetimeUsage(p.pid)))
       projectorUsage = {
         cpuSeconds: Math.round((projectorUsage.cpuSeconds + u.cpuSeconds) * 100) / 100,
@@ -149,14 +189,16 @@ async function drainOnce(
   const rows = Number((await psql(root, databaseUrl, "select count(*) from webhook_events")).trim());
   const run: DrainRun = {
     processes,
+    encryption,
     events: backlog,
     seconds: Math.round(seconds * 100) / 100,
     rate: Math.round(rows / seconds),
     rowsWritten: rows,
     complete,
     resources: { projector: projectorUsage, "nats-server": natsUsage },
+    drainCpuSeconds: Math.round(drainCpu * 100) / 100,
   };
-  progress(`projector x${processes}: ${run.rate} events/s (${rows} rows in ${run.seconds}s)`);
+  progress(`${label}: ${run.rate} events/s (${rows} rows in ${run.seconds}s)`);
   return { run, preloadRate, databaseUrl, stopNats };
 }
 
@@ -164,9 +206,19 @@ async function drainOnce(
 async function copyReference(root: string, workDir: string, databaseUrl: string): Promise<ProjectorResult["copy"]> {
   let rows = 0;
   const files: [string, string][] = [];
+  const columns = new Map<string, string>();
   for (const t of TABLES) {
     const file = join(workDir, `copy-${t}.tsv`);
-    await psql(root, databaseUrl, `\\copy (select * from ${t}) to '${file}'`);
+    // Generated columns (patients.search_text) are computed on the way in, never copied.
+    const list = (
+      await psql(
+        root,
+        databaseUrl,
+        `select string_agg(quote_ident(attname), ',' order by attnum) from pg_attribute where attrelid = '${t}'::regclass and attnum > 0 and not attisdropped and attgenerated = ''`,
+      )
+    ).trim();
+    columns.set(t, list);
+    await psql(root, databaseUrl, `\\copy (select ${list} from ${t}) to '${file}'`);
     await psql(
       root,
       databaseUrl,
@@ -176,7 +228,8 @@ async function copyReference(root: string, workDir: string, databaseUrl: string)
   }
   rows = Number((await psql(root, databaseUrl, "select count(*) from webhook_events")).trim());
   const started = performance.now();
-  for (const [t, file] of files) await psql(root, databaseUrl, `copy bench.copy_${t} from stdin`, file);
+  for (const [t, file] of files)
+    await psql(root, databaseUrl, `copy bench.copy_${t} (${columns.get(t)}) from stdin`, file);
   const seconds = (performance.now() - started) / 1000;
   for (const [, file] of files) rmSync(file, { force: true });
   return { rows, seconds: Math.round(seconds * 1000) / 1000, rate: Math.round(rows / seconds) };
@@ -185,19 +238,21 @@ async function copyReference(root: string, workDir: string, databaseUrl: string)
 export async function runProjector(
   root: string,
   workDir: string,
-  backlog: number,
+  opts: ProjectorOptions,
   tag: string,
-  withTwo: boolean,
 ): Promise<ProjectorResult> {
   const runs: DrainRun[] = [];
   let copy: ProjectorResult["copy"] = null;
   let preloadRate = 0;
-  for (const processes of withTwo ? [1, 2] : [1]) {
-    const r = await drainOnce(root, workDir, processes, backlog, tag);
+  // On and off back to back (the shared cores drift), then two processes with the first setting.
+  const plan: [number, Encryption][] = opts.encryption.map((e) => [1, e]);
+  if (opts.twoProjectors) plan.push([2, opts.encryption[0] ?? "on"]);
+  for (const [processes, encryption] of plan) {
+    const r = await drainOnce(root, workDir, processes, encryption, opts, tag);
     runs.push(r.run);
     preloadRate = Math.max(preloadRate, r.preloadRate);
     try {
-      if (processes === 1) {
+      if (processes === 1 && copy === null) {
         copy = await copyReference(root, workDir, r.databaseUrl);
         progress(`projector: COPY reference ${copy!.rate} rows/s`);
       }
@@ -205,14 +260,19 @@ export async function runProjector(
       await r.stopNats();
     }
   }
+  const rate = (processes: number, encryption: Encryption) =>
+    runs.find((r) => r.processes === processes && r.encryption === encryption)?.rate ?? 0;
+  const first = runs[0]?.encryption ?? "on";
+  if (opts.cpuProfDir) progress(`CPU profiles in ${opts.cpuProfDir}:\n${summarizeProfiles(opts.cpuProfDir, tag)}`);
   return {
-    backlog,
+    backlog: opts.backlog,
     preloadRate,
     runs,
     copy,
     ratios: {
-      oneVsCopy: ratio(runs[0]?.rate ?? 0, copy?.rate ?? 0),
-      twoVsOne: ratio(runs[1]?.rate ?? 0, runs[0]?.rate ?? 0),
+      oneVsCopy: ratio(rate(1, first), copy?.rate ?? 0),
+      twoVsOne: ratio(rate(2, first), rate(1, first)),
+      onVsOff: ratio(rate(1, "on"), rate(1, "off")),
     },
   };
 }

@@ -2,6 +2,7 @@
 // README "Performance" section between the bench markers.
 import { readFileSync, writeFileSync } from "node:fs";
 import type { E2eResult } from "./e2e.ts";
+import type { EncryptionIngestResult } from "./encryption.ts";
 import type { IngestResult, Target } from "./ingest.ts";
 import type { Machine } from "./machine.ts";
 import type { ProjectorResult } from "./projector.ts";
@@ -19,6 +20,8 @@ export interface BenchReport {
   machine: Machine;
   options: Record<string, unknown>;
   ingest: IngestResult | null;
+  /** Ingest with encryption at rest on and off (--encryption on,off with the ingest suite). */
+  encryption?: EncryptionIngestResult | null;
   /** --tracing: the ingress with tracing off and at each sampling ratio. */
   tracing?: TracingResult | null;
   projector: ProjectorResult | null;
@@ -112,6 +115,13 @@ export function markdown(r: BenchReport): string {
       );
     }
   }
+  if (r.encryption) {
+    const e = r.encryption;
+    parts.push(
+      `**Encryption at rest, ingest** (JetStream's store cipher on, as shipped, and off, bench only; a fresh pool per run, ${e.connections} in flight, measured in turn): ` +
+        `on ${e.on.map((v) => fmt(v)).join(", ")} req/s; off ${e.off.map((v) => fmt(v)).join(", ")} req/s; on / off ${x(e.onVsOff)} (goal ≥ 0.90×).`,
+    );
+  }
   if (r.tracing) {
     const t = r.tracing;
     parts.push(
@@ -134,18 +144,27 @@ export function markdown(r: BenchReport): string {
   if (r.projector) {
     const p = r.projector;
     parts.push(
-      `**Projector** (backlog of ${fmt(p.backlog)} events preloaded into WEBHOOKS at ${fmt(p.preloadRate)}/s, then drained):\n\n` +
+      `**Projector** (backlog of ${fmt(p.backlog)} events preloaded into WEBHOOKS at ${fmt(p.preloadRate)}/s, then drained; ` +
+        "goals: ≥ 0.50× of COPY, 2 processes ≥ 1.50× of 1, encryption on / off ≥ 0.90×; CPU per event: all projector processes from ready to drained, divided by the events):\n\n" +
         table(
-          ["what", "events/s", "seconds", "ratio"],
+          ["what", "events/s", "seconds", "projector CPU µs/event", "ratio"],
           [
-            ...p.runs.map((d) => [
-              `${d.processes} projector process${d.processes > 1 ? "es" : ""}${d.complete ? "" : " (incomplete)"}`,
-              fmt(d.rate),
-              fmt(d.seconds, 1),
-              d.processes === 1 ? `${x(p.ratios.oneVsCopy)} of COPY` : `${x(p.ratios.twoVsOne)} of 1 process`,
-            ]),
+            ...p.runs.map((d) => {
+              const off = (d.encryption ?? "on") === "off";
+              return [
+                `${d.processes} projector process${d.processes > 1 ? "es" : ""}${off ? ", encryption off (bench only)" : ""}${d.complete ? "" : " (incomplete)"}`,
+                fmt(d.rate),
+                fmt(d.seconds, 1),
+                d.drainCpuSeconds === undefined ? "–" : fmt((d.drainCpuSeconds * 1e6) / Math.max(1, d.rowsWritten)),
+                off
+                  ? `on / off ${x(p.ratios.onVsOff)}`
+                  : d.processes === 1
+                    ? `${x(p.ratios.oneVsCopy)} of COPY`
+                    : `${x(p.ratios.twoVsOne)} of 1 process`,
+              ];
+            }),
             ...(p.copy
-              ? [["Postgres COPY of the same rows (reference)", fmt(p.copy.rate), fmt(p.copy.seconds, 2), "1.00×"]]
+              ? [["Postgres COPY of the same rows (reference)", fmt(p.copy.rate), fmt(p.copy.seconds, 2), "–", "1.00×"]]
               : []),
           ],
         ),
@@ -156,10 +175,13 @@ export function markdown(r: BenchReport): string {
     const lat = (l: { p50: number; p90: number; p99: number; max: number }) =>
       `p50 ${fmt(l.p50, 2)} ms, p90 ${fmt(l.p90, 2)} ms, p99 ${fmt(l.p99, 2)} ms`;
     parts.push(
-      `**End to end** at about ${fmt(e.offeredRps)} req/s offered (half the measured maximum; wrk, 128 connections, paced). ` +
+      `**End to end** at about ${fmt(e.offeredRps)} req/s offered (wrk, 128 connections, paced). ` +
         `Ingress alone (projector stopped): ${fmt(e.ingressAlone.achievedRps)} req/s achieved, ${fmt(e.ingressAlone.errors)} errors, ${lat(e.ingressAlone.latencyMs)}. ` +
         `Whole pipeline (projector running): ${fmt(e.pipeline.achievedRps)} req/s, ${fmt(e.pipeline.errors)} errors, ${lat(e.pipeline.latencyMs)}; ` +
-        `${fmt(e.pipeline.backlogAtEnd)} events still to project when the load stopped. ` +
+        `${fmt(e.pipeline.backlogAtEnd)} events still to project when the load stopped` +
+        (e.pipeline.backlogGrowthPerS === undefined
+          ? ". "
+          : ` (largest backlog sampled ${fmt(e.pipeline.backlogMax)}; it grew by ${fmt(e.pipeline.backlogGrowthPerS)} events/s, 0 = flat). `) +
         `From 200 OK to visible in \`GET /api/v1/patients?q=<email>\` (probe at 50/s during that load, ${e.visibleLatencyMs.found}/${e.visibleLatencyMs.samples} found): ` +
         `p50 ${fmt(e.visibleLatencyMs.p50, 1)} ms, p99 ${fmt(e.visibleLatencyMs.p99, 1)} ms.`,
     );
