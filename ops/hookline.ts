@@ -6,7 +6,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { Presets, SingleBar } from "cli-progress";
 import { recordAudit } from "../shared/audit/writer.ts";
 import { commonConfig, readConfig } from "../shared/config.ts";
-import { countDeadLetters, readDeadLetters, replayDeadLetter } from "../shared/dead-letters.ts";
+import { countDeadLetters, deadLetterReplayed, readDeadLetters, replayDeadLetter } from "../shared/dead-letters.ts";
 import { createLogger } from "../shared/logger.ts";
 import { connectNats, DLQ_STREAM, PROJECTOR_CONSUMER, STREAM } from "../shared/nats.ts";
 import { fillOf } from "../shared/stream-fill.ts";
@@ -118,17 +118,7 @@ if (verb === "list") {
       console.error(`\nseq ${msg.seq}: ${(error as Error).message}`);
     }
     // Not caught: a replay left out of the audit trail stops the run.
-    if (to) {
-      const details = { source: letter.source, eventId: letter.eventId, code: letter.code, replayedAs: to.seq };
-      const entry = {
-        actor,
-        action: "dead_letter.replay",
-        entityType: "dead_letter",
-        entityId: String(msg.seq),
-        details,
-      };
-      await sql.begin((tx) => recordAudit(tx, entry));
-    }
+    if (to) await sql.begin((tx) => recordAudit(tx, deadLetterReplayed(actor, letter, to.seq)));
     bar.increment(1, { replayed });
   }
   bar.update(total, { replayed });

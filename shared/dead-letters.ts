@@ -6,6 +6,7 @@
 
 import { jetstream, jetstreamManager, type StoredMsg } from "@nats-io/jetstream";
 import { type MsgHdrs, type NatsConnection, headers as natsHeaders } from "@nats-io/nats-core";
+import type { AuditEntry } from "./audit/writer.ts";
 import { DLQ_STREAM, H, messageSource, webhookSubject } from "./nats.ts";
 
 /** Why a message is in WEBHOOKS_DLQ: carried as headers on its copy there. */
@@ -76,6 +77,8 @@ export interface DeadLetterFilter {
   code?: string;
   /** Only this sequence. */
   seq?: number;
+  /** Only sequences after this one (paging). */
+  afterSeq?: number;
 }
 
 /** Walks the DLQ oldest first, yielding the stored messages that match. */
@@ -86,7 +89,7 @@ export async function* readDeadLetters(
   const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(DLQ_STREAM);
   if (info.state.messages === 0) return;
-  const first = filter.seq ?? info.state.first_seq;
+  const first = filter.seq ?? Math.max(info.state.first_seq, (filter.afterSeq ?? 0) + 1);
   const last = filter.seq ?? info.state.last_seq;
   for (let seq = first; seq <= last; seq++) {
     let msg: StoredMsg | null;
@@ -106,6 +109,39 @@ export async function* readDeadLetters(
 export async function countDeadLetters(nc: NatsConnection): Promise<number> {
   const jsm = await jetstreamManager(nc);
   return (await jsm.streams.info(DLQ_STREAM)).state.messages;
+}
+
+/** Dead letters by stage (ingress, projector) and source, from the stream's per-subject counts (no walk). */
+export async function countDeadLettersBySubject(
+  nc: NatsConnection,
+): Promise<{ total: number; byStage: Record<string, number>; bySource: Record<string, number> }> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(DLQ_STREAM, { subjects_filter: ">" });
+  const byStage: Record<string, number> = {};
+  const bySource: Record<string, number> = {};
+  for (const [subject, n] of Object.entries(info.state.subjects ?? {})) {
+    // dlq.<stage>.<source> (dlqSubject)
+    const [, stage = "unknown", source = "unknown"] = subject.split(".");
+    byStage[stage] = (byStage[stage] ?? 0) + n;
+    bySource[source] = (bySource[source] ?? 0) + n;
+  }
+  return { total: info.state.messages, byStage, bySource };
+}
+
+/** The audit entry of one replay, whoever ran it (`hookline dlq replay`, the dashboard). */
+export function deadLetterReplayed(
+  actor: string,
+  letter: DeadLetterRecord,
+  replayedAs: number,
+  details: Record<string, string> = {},
+): AuditEntry {
+  return {
+    actor,
+    action: "dead_letter.replay",
+    entityType: "dead_letter",
+    entityId: String(letter.seq),
+    details: { ...details, source: letter.source, eventId: letter.eventId, code: letter.code, replayedAs },
+  };
 }
 
 /** Republishes one dead letter to its original subject and deletes it from the DLQ. */

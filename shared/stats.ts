@@ -24,10 +24,10 @@ export const STATS_KEYS = {
 /** Days of counters kept (and rebuilt): a year and a bit, so a year's chart is whole. */
 export const STATS_DAYS_KEPT = 400;
 /** How long rebuilt counters are trusted before the next reader rebuilds them. */
-export const REBUILD_AFTER_SECONDS = 3600;
+const REBUILD_AFTER_SECONDS = 3600;
 
 /** The UTC day of `at`, YYYY-MM-DD. */
-export const utcDay = (at: Date): string => at.toISOString().slice(0, 10);
+const utcDay = (at: Date): string => at.toISOString().slice(0, 10);
 
 /** One event to count: its source, form (null: none) and when it was received. */
 export interface CountedEvent {

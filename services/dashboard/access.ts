@@ -25,6 +25,11 @@ export const ROUTE_ROLES = {
   "GET /api/v1/forms/:source/:formId/submissions": "viewer",
   "GET /api/v1/events": "admin",
   "POST /v1/sources/:source/preview": "admin",
+  // Counts only, no patient data; a client-scoped token sees its own sources' (stats.ts).
+  "GET /api/v1/stats": "viewer",
+  // Dead letters hold whole webhooks' metadata, and a replay puts one back into the pipeline.
+  "GET /api/v1/dead-letters": "admin",
+  "POST /api/v1/dead-letters/:seq/replay": "admin",
   // Clients and runtime sources (clients.ts): listed to viewers (their client only, when scoped);
   // creating, rotating a secret, disabling and enabling: admin, and unscoped.
   "GET /api/v1/clients": "viewer",
@@ -49,6 +54,7 @@ const SCOPED_ROUTES: ReadonlySet<string> = new Set([
   "POST /api/v1/patients/search",
   "GET /api/v1/patients/:id",
   "DELETE /api/v1/patients/:id",
+  "GET /api/v1/stats",
   "GET /api/v1/clients",
   "GET /api/v1/sources",
 ]);

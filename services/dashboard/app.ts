@@ -27,10 +27,12 @@ import { patientErasure, patientRead } from "./audit.ts";
 import { bearerAuth, createAuthenticator } from "./auth.ts";
 import { type ClientRoutesDeps, clientRoutes } from "./clients.ts";
 import { conflictRoutes } from "./conflicts.ts";
+import { deadLetterRoutes } from "./dead-letters.ts";
 import { listEvents } from "./events.ts";
 import { formQuestions, formSubmissions, listForms } from "./forms.ts";
 import { healthAuthorizer } from "./health-auth.ts";
 import { listedFor, maskSubmission } from "./masking.ts";
+import type { NatsLink } from "./nats-link.ts";
 import { createOidcVerifier, type OidcSettings } from "./oidc.ts";
 import { openApiDocument } from "./openapi.ts";
 import { dashboardPage } from "./page.ts";
@@ -38,6 +40,7 @@ import { keysetPage } from "./paging.ts";
 import { findPatients, getPatient, type PatientDto } from "./patients.ts";
 import type { Role } from "./roles.ts";
 import { isScoped, type Scope, withScope } from "./scope.ts";
+import { statsRoutes } from "./stats.ts";
 import { createTokenLookup } from "./token-lookup.ts";
 import { findToken, touchToken } from "./tokens.ts";
 
@@ -59,6 +62,8 @@ export interface DashboardDeps {
   isDraining?: () => boolean;
   /** Set only when tracing is enabled: a SERVER span a request, its queries as children. */
   tracer?: Tracer;
+  /** NATS, opened on first use: dead letters and their counts (nats-link.ts). */
+  nats?: NatsLink;
   /** The runtime sources' registry and public webhook URL (clients.ts). */
   clients?: Pick<ClientRoutesDeps, "registry" | "webhookBaseUrl" | "errorsLast24h">;
 }
@@ -177,6 +182,8 @@ export function createDashboardApp(deps: DashboardDeps) {
       return json({ erased: { id: params.id, ...rows } });
     })
     .use(conflictRoutes({ sql, keys, patientCache, log }))
+    .use(statsRoutes({ sql, redis, nats: deps.nats, log }))
+    .use(deadLetterRoutes({ sql, nats: deps.nats, log }))
     .use(clientRoutes({ sql, keyring: keys.data, fileSources: deps.sources, log, ...deps.clients }))
     // Admin only (access.ts): every webhook's metadata and, on request, its whole canonical payload.
     .get("/api/v1/events", ({ query }) =>

@@ -15,6 +15,7 @@ import { loadConnectionTls } from "../../shared/tls.ts";
 import { startTracing } from "../../shared/tracing.ts";
 import { createDashboardApp } from "./app.ts";
 import { readDashboardConfig } from "./config.ts";
+import { natsOnDemand } from "./nats-link.ts";
 import { natsSourceRegistry, republishAll } from "./sources.ts";
 
 const config = readDashboardConfig();
@@ -48,6 +49,13 @@ void (async () => {
   }
 })();
 
+// NATS settings are read (and judged) when first needed: an installation that never gave the
+// dashboard NATS keeps serving patients; dead letters then answer 503.
+const nats = natsOnDemand(async () => {
+  const natsTls = await loadConnectionTls({ ...config, databaseUrl: undefined, redisUrl: undefined }, log);
+  return connectNats(config.natsUrl, "hookline-dashboard", log, { tls: natsTls.nats });
+});
+
 let draining = false;
 const app = createDashboardApp({
   sql,
@@ -66,6 +74,7 @@ const app = createDashboardApp({
   healthChecks: dashboardChecks({ sql, redis, keys }),
   isDraining: () => draining,
   tracer: tracing.enabled ? tracing.tracer : undefined,
+  nats,
   clients: {
     registry: sourceRegistry,
     webhookBaseUrl: config.publicWebhookBaseUrl,
@@ -81,6 +90,7 @@ onShutdown(log, async () => {
   await app.stop();
   await sql.end({ timeout: 5 });
   redis.disconnect();
+  await nats.close();
   await sourceRegistry.close();
   await tracing.shutdown();
 });

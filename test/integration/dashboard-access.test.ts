@@ -8,10 +8,13 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import { jetstream } from "@nats-io/jetstream";
+import { headers } from "@nats-io/nats-core";
 import { Elysia } from "elysia";
 import { ROUTE_ROLES, ruleFor } from "../../services/dashboard/access.ts";
 import { createDashboardApp } from "../../services/dashboard/app.ts";
 import { bearerAuth, createAuthenticator } from "../../services/dashboard/auth.ts";
+import { natsOnDemand } from "../../services/dashboard/nats-link.ts";
 import { hasRole, ROLES, type Role } from "../../services/dashboard/roles.ts";
 import { createSource, natsSourceRegistry } from "../../services/dashboard/sources.ts";
 import { createTokenLookup } from "../../services/dashboard/token-lookup.ts";
@@ -21,9 +24,10 @@ import type { Sql } from "../../shared/db/client.ts";
 import { MERGED_FIELDS, type MergedField, type PatientState } from "../../shared/db/patient-merge.ts";
 import { insertConflicts, insertPatients } from "../../shared/db/patients.ts";
 import { FORM_SUBMISSIONS, sealCell, sealedColumn } from "../../shared/db/sealed.ts";
+import { setReasonHeaders } from "../../shared/dead-letters.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
-import { connectNats } from "../../shared/nats.ts";
+import { connectNats, dlqSubject, H, provisionJetStream } from "../../shared/nats.ts";
 import { loadSources } from "../../shared/sources/index.ts";
 import { TEST_KEYS } from "../keys.ts";
 import { freshDatabase, type NatsServer, ROOT, startNats, waitFor } from "./harness.ts";
@@ -42,6 +46,9 @@ const conflictIds: string[] = [];
 let clientId: string;
 const RUNTIME_SOURCE = "access-clinic-generic";
 let nats: NatsServer;
+/** The dashboard's NATS link, and the dead letter the admin's replay call replays. */
+let natsLink: ReturnType<typeof natsOnDemand>;
+let deadLetterSeq: number;
 let registry: ReturnType<typeof natsSourceRegistry>;
 const tokens = {} as Record<Role, { token: string; id: string }>;
 
@@ -70,6 +77,7 @@ const newApp = () =>
     metrics: createMetrics("dashboard"),
     readiness: {},
     clients: { registry },
+    nats: natsLink,
   });
 let app: ReturnType<typeof newApp>;
 
@@ -132,6 +140,14 @@ beforeAll(async () => {
   await sql`insert into form_questions (source, form_id, label, answers_count) values ('generic', 'f1', 'Symptoms', 1)`;
   conflictIds.push(...(await sql`select id from patient_conflicts order by id`).map((r) => String(r.id)));
   nats = await startNats();
+  natsLink = natsOnDemand(() => connectNats(nats.url, "hookline-test", log));
+  const nc = await natsLink.get();
+  await provisionJetStream(nc);
+  const dead = headers();
+  dead.set(H.source, "generic");
+  dead.set(H.eventId, "ev-dead-1");
+  setReasonHeaders(dead, { code: "unparseable_body", reason: "not JSON", originalSubject: "webhooks.generic" });
+  deadLetterSeq = (await jetstream(nc).publish(dlqSubject("ingress", "generic"), "{not json", { headers: dead })).seq;
   registry = natsSourceRegistry(() => connectNats(nats.url, "hookline-test", log));
   [{ id: clientId }] =
     (await sql`insert into clients (name) values ('Access Clinic') returning id::text`) as unknown as [{ id: string }];
@@ -151,6 +167,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await registry?.close();
+  await natsLink?.close();
   await nats?.dispose();
   redis?.disconnect();
   await sql?.end();
@@ -205,6 +222,9 @@ const ROUTES: { [K in keyof typeof ROUTE_ROLES]: [Role, (n: number) => { path: s
     () => ({ path: "/v1/sources/generic/preview", body: { data: { Email: EMAIL } } }),
   ],
   "GET /health/detailed": ["admin", () => ({ path: "/health/detailed" })],
+  "GET /api/v1/stats": ["viewer", () => ({ path: "/api/v1/stats" })],
+  "GET /api/v1/dead-letters": ["admin", () => ({ path: "/api/v1/dead-letters" })],
+  "POST /api/v1/dead-letters/:seq/replay": ["admin", () => ({ path: `/api/v1/dead-letters/${deadLetterSeq}/replay` })],
   "GET /api/v1/clients": ["viewer", () => ({ path: "/api/v1/clients" })],
   "POST /api/v1/clients": [
     "admin",
