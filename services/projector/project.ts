@@ -83,11 +83,20 @@ async function writeBatch(
       accepted.length > 0
         ? await writeBatchPatients(tx, keys, accepted)
         : { patientIdByEvent: new Map<string, string>(), conflicts: 0, effects: new Map() };
-    if (accepted.length > 0) {
-      await insertRawEvents(tx, accepted, written.patientIdByEvent, sealed);
-      await insertFormData(tx, accepted, written.patientIdByEvent, sealed);
-    }
-    await recordAudit(tx, batchEntries(events, { ...written, admitted: new Set(accepted.map((e) => e.eventId)) }));
+    // Sent together, without waiting for each answer (postgres.js pipelines a transaction's
+    // queries on its connection): one round trip instead of five. Postgres runs them in the
+    // order sent, so the audit lock is still taken last; the first statement to fail rejects
+    // first, so a missing partition is still told apart from the failures it causes after it.
+    const admitted = new Set(accepted.map((e) => e.eventId));
+    await Promise.all([
+      ...(accepted.length > 0
+        ? [
+            insertRawEvents(tx, accepted, written.patientIdByEvent, sealed),
+            ...insertFormData(tx, accepted, written.patientIdByEvent, sealed),
+          ]
+        : []),
+      recordAudit(tx, batchEntries(events, { ...written, admitted })),
+    ]);
     return {
       inserted: accepted.length,
       conflicts: written.conflicts,
@@ -156,14 +165,21 @@ interface QuestionCount {
 
 /** Each form's questions in this batch with how often they were answered, in key order. */
 function countQuestions(withForm: DecodedEvent[]): QuestionCount[] {
-  const questions = new Map<string, QuestionCount>();
+  // Keyed per form, then per label: one key built an event rather than one an answer (the
+  // concatenated key per answer was 5% of the projector's CPU in a profile).
+  const forms = new Map<string, Map<string, QuestionCount>>();
   for (const e of withForm) {
+    const formKey = `${e.event.source}\0${e.event.formId}`;
+    let questions = forms.get(formKey);
+    if (!questions) {
+      questions = new Map();
+      forms.set(formKey, questions);
+    }
     for (const a of e.event.answers) {
-      const key = `${e.event.source}\0${e.event.formId}\0${a.label}`;
-      const q = questions.get(key);
+      const q = questions.get(a.label);
       if (q) q.answers_count += 1;
       else {
-        questions.set(key, {
+        questions.set(a.label, {
           source: e.event.source,
           form_id: e.event.formId!,
           label: a.label,
@@ -174,20 +190,24 @@ function countQuestions(withForm: DecodedEvent[]): QuestionCount[] {
       }
     }
   }
-  return [...questions.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, q]) => q);
+  // Sorted as the single key "source \0 form \0 label" sorted: by source, form, then label.
+  const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return [...forms.keys()]
+    .sort(byCodeUnits)
+    .flatMap((k) => [...forms.get(k)!.entries()].sort(([a], [b]) => byCodeUnits(a, b)).map(([, q]) => q));
 }
 
-/** Form-specific data: each submission with its answers, and the questions each form has asked. */
-async function insertFormData(
+/** Form-specific data: each submission with its answers, and the questions each form has asked (two statements, sent at once). */
+function insertFormData(
   tx: TransactionSql,
   accepted: DecodedEvent[],
   patientIdByEvent: Map<string, string>,
   sealed: Map<string, SealedEvent>,
-): Promise<void> {
+): Promise<unknown>[] {
   const withForm = accepted.filter((e) => e.event.formId);
-  if (withForm.length === 0) return;
+  if (withForm.length === 0) return [];
   const col = <T>(rows: readonly T[], value: (row: T) => Cell) => textColumn(tx, rows, value);
-  await tx`
+  const submissions = tx`
     insert into form_submissions (event_id, source, form_id, patient_id, submitted_at, answers_enc)
     select * from unnest(
       ${col(withForm, (e) => e.eventId)}::text[], ${col(withForm, (e) => e.event.source)}::text[],
@@ -196,7 +216,7 @@ async function insertFormData(
       ${col(withForm, (e) => new Date(e.event.submittedAt))}::timestamptz[],
       ${byteaColumn(tx, withForm, (e) => sealed.get(e.eventId)!.answers)})`;
   const qs = countQuestions(withForm);
-  await tx`
+  const questions = tx`
     insert into form_questions (source, form_id, label, field_id, field_type, answers_count)
     select * from unnest(
       ${col(qs, (q) => q.source)}::text[], ${col(qs, (q) => q.form_id)}::text[], ${col(qs, (q) => q.label)}::text[],
@@ -207,4 +227,5 @@ async function insertFormData(
       field_type = coalesce(excluded.field_type, form_questions.field_type),
       last_seen = now(),
       answers_count = form_questions.answers_count + excluded.answers_count`;
+  return [submissions.execute(), questions.execute()];
 }

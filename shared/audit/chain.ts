@@ -39,19 +39,25 @@ export interface PreparedFields {
 }
 
 const j = (value: string | null) => (value === null ? "null" : quote(value));
+/**
+ * A string that never needs escaping (lower-case hex, decimal digits, the UTC time text),
+ * quoted without looking: the same text as j, for the fields every row has (a profile showed
+ * the escape test at 5% of the projector's CPU).
+ */
+const plain = (value: string | null) => (value === null ? "null" : `"${value}"`);
 
 export function prepareFields(f: Omit<AuditFields, "seq" | "at">): PreparedFields {
   return {
-    head: `{"action":${j(f.action)},"actor":${j(f.actor)},"afterHash":${j(f.afterHash)},"at":`,
+    head: `{"action":${j(f.action)},"actor":${j(f.actor)},"afterHash":${plain(f.afterHash)},"at":`,
     middle:
-      `,"beforeHash":${j(f.beforeHash)},"changedFields":${canonicalJson(f.changedFields)},` +
+      `,"beforeHash":${plain(f.beforeHash)},"changedFields":${canonicalJson(f.changedFields)},` +
       `"details":${canonicalJson(f.details)},"entityId":${j(f.entityId)},"entityType":${j(f.entityType)},"seq":`,
   };
 }
 
 /** The canonical JSON of the fields, put together from prepared parts, and the row's hash: SHA-256(prevHash || it). */
 export function seal(prevHash: Uint8Array, p: PreparedFields, at: string, seq: string): { text: string; hash: Buffer } {
-  const text = `${p.head}${j(at)}${p.middle}${j(seq)}}`;
+  const text = `${p.head}${plain(at)}${p.middle}${plain(seq)}}`;
   // Bun's hasher: a few times faster than node:crypto's createHash here (one a webhook).
   return { text, hash: new Bun.CryptoHasher("sha256").update(prevHash).update(text).digest() };
 }
