@@ -3,7 +3,9 @@
 import { parseTracingSettings, type TracingSetting } from "./tracing.ts";
 
 const SUITES = ["ingest", "projector", "e2e", "resources"] as const;
-type Suite = (typeof SUITES)[number];
+/** Suites run only when named (the dashboard suite seeds a million patients: minutes). */
+const OPT_IN = ["dashboard"] as const;
+type Suite = (typeof SUITES)[number] | (typeof OPT_IN)[number];
 
 export interface Options {
   suites: Set<Suite>;
@@ -26,10 +28,15 @@ export interface Options {
   cpuProfDir: string | null;
   /** Webhooks/s the e2e suite offers. */
   e2eRate: number;
+  /** The dashboard suite: patients seeded, clients in the closed loop, seconds per request kind. */
+  patients: number;
+  dashboardConcurrency: number;
+  dashboardSeconds: number;
 }
 
 const USAGE = `usage: ops/bench/run [suite ...] [options]
 suites: ingest projector e2e resources (default: all; resources is measured during ingest and e2e)
+        dashboard (only when named: seeds --patients patients, measures the API and the page)
   --smoke              every suite at a tiny load, in seconds (does not touch the README)
   --json FILE          write results (schema hookline-bench/2) to FILE
   --no-readme          do not rewrite README's Performance section (default: rewritten on a full, non-smoke run of all suites)
@@ -40,6 +47,9 @@ suites: ingest projector e2e resources (default: all; resources is measured duri
   --backlog N          projector backlog events (default 100000)
   --one-projector      skip the 2-process projector run
   --e2e-seconds N      e2e load duration (default 10)
+  --patients N         dashboard: patients seeded (default 1000000; smoke 2000)
+  --dashboard-concurrency N  dashboard: clients in the closed loop (default 8)
+  --dashboard-seconds N      dashboard: seconds per request kind (default 10)
   --tracing LIST       with ingest: also the ingress with tracing off and sampled at each ratio,
                        spans exported to a Jaeger on this machine, e.g. off,0.1,1
   --encryption LIST    on,off (default): ingest and projector with encryption at rest on and off in
@@ -66,7 +76,11 @@ export function parseArgs(argv: string[]): Options {
     encryption: ["on", "off"],
     cpuProfDir: null,
     e2eRate: 5000,
+    patients: 1_000_000,
+    dashboardConcurrency: 8,
+    dashboardSeconds: 10,
   };
+  let explicitPatients = false;
   let explicitReadme = false;
   const num = (v: string | undefined, flag: string) => {
     const n = Number(v);
@@ -112,6 +126,16 @@ export function parseArgs(argv: string[]): Options {
       case "--e2e-seconds":
         o.e2eSeconds = num(argv[++i], a);
         break;
+      case "--patients":
+        o.patients = Math.round(num(argv[++i], a));
+        explicitPatients = true;
+        break;
+      case "--dashboard-concurrency":
+        o.dashboardConcurrency = Math.round(num(argv[++i], a));
+        break;
+      case "--dashboard-seconds":
+        o.dashboardSeconds = num(argv[++i], a);
+        break;
       case "--tracing":
         o.tracing = parseTracingSettings(argv[++i] ?? "");
         break;
@@ -134,7 +158,8 @@ export function parseArgs(argv: string[]): Options {
         throw new Error(USAGE);
       default:
         if (a === "all") for (const s of SUITES) o.suites.add(s);
-        else if ((SUITES as readonly string[]).includes(a)) o.suites.add(a as Suite);
+        else if ((SUITES as readonly string[]).includes(a) || (OPT_IN as readonly string[]).includes(a))
+          o.suites.add(a as Suite);
         else throw new Error(`unknown argument ${a}\n${USAGE}`);
     }
   }
@@ -147,6 +172,8 @@ export function parseArgs(argv: string[]): Options {
     o.backlog = Math.min(o.backlog, 2000);
     o.e2eSeconds = 2;
     o.maxPool = 20_000;
+    if (!explicitPatients) o.patients = 2000;
+    o.dashboardSeconds = 1;
   }
   if (o.tracing && !o.suites.has("ingest")) throw new Error(`--tracing needs the ingest suite\n${USAGE}`);
   // Only a full run of every suite may replace the README's figures.

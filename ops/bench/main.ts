@@ -6,6 +6,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "./cli.ts";
 import { type Cluster, startCluster } from "./cluster.ts";
+import { runDashboard } from "./dashboard.ts";
 import { runE2e } from "./e2e.ts";
 import { runIngestEncryption } from "./encryption.ts";
 import { runIngest } from "./ingest.ts";
@@ -53,6 +54,7 @@ async function main(): Promise<number> {
     tracing: null,
     projector: null,
     e2e: null,
+    dashboard: null,
     resources: { ingest: null, e2e: null },
   };
 
@@ -120,6 +122,13 @@ async function main(): Promise<number> {
         },
         runTag,
       );
+    }
+    if (opts.suites.has("dashboard")) {
+      report.dashboard = await runDashboard(ROOT, workDir, runTag, {
+        patients: opts.patients,
+        concurrency: opts.dashboardConcurrency,
+        seconds: opts.dashboardSeconds,
+      });
     }
   } finally {
     await cluster?.close().catch(() => {});

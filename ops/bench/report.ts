@@ -1,6 +1,7 @@
 // Output: the JSON document (stable schema "hookline-bench/2"), the human table, and the
 // README "Performance" section between the bench markers.
 import { readFileSync, writeFileSync } from "node:fs";
+import { type DashboardResult, dashboardMarkdown } from "./dashboard.ts";
 import type { E2eResult } from "./e2e.ts";
 import type { EncryptionIngestResult } from "./encryption.ts";
 import type { IngestResult, Target } from "./ingest.ts";
@@ -26,6 +27,8 @@ export interface BenchReport {
   tracing?: TracingResult | null;
   projector: ProjectorResult | null;
   e2e: E2eResult | null;
+  /** Suite "dashboard" (named only): the API and the page at N patients. */
+  dashboard?: DashboardResult | null;
   /** CPU seconds and peak RSS per process, per phase. */
   resources: { ingest: IngestResult["resources"] | null; e2e: E2eResult["resources"] | null };
 }
@@ -186,6 +189,7 @@ export function markdown(r: BenchReport): string {
         `p50 ${fmt(e.visibleLatencyMs.p50, 1)} ms, p99 ${fmt(e.visibleLatencyMs.p99, 1)} ms.`,
     );
   }
+  if (r.dashboard) parts.push(dashboardMarkdown(r.dashboard));
   const res = r.resources;
   // Runs of a JSON written before the projector was metered have no resources.
   const drains = (r.projector?.runs ?? []).filter((d) => d.resources);

@@ -15,6 +15,10 @@ export const ROUTE_ROLES = {
   "GET /api/v1/patients": "viewer",
   "POST /api/v1/patients/search": "viewer",
   "GET /api/v1/patients/:id": "viewer",
+  // Adding, editing and merging patients by hand (patient-routes.ts): audited changes.
+  "POST /api/v1/patients": "editor",
+  "PATCH /api/v1/patients/:id": "editor",
+  "POST /api/v1/patients/:id/merge": "editor",
   // Erasure (right to be forgotten): irreversible, so admin.
   "DELETE /api/v1/patients/:id": "admin",
   "GET /api/v1/patients/:id/conflicts": "viewer",
@@ -54,6 +58,9 @@ const SCOPED_ROUTES: ReadonlySet<string> = new Set([
   "POST /api/v1/patients/search",
   "GET /api/v1/patients/:id",
   "DELETE /api/v1/patients/:id",
+  "POST /api/v1/patients",
+  "PATCH /api/v1/patients/:id",
+  "POST /api/v1/patients/:id/merge",
   "GET /api/v1/stats",
   "GET /api/v1/clients",
   "GET /api/v1/sources",

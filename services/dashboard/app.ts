@@ -5,11 +5,9 @@ import type { Tracer } from "@opentelemetry/api";
 import { Elysia } from "elysia";
 import type { Sql } from "postgres";
 import * as v from "valibot";
-import { recordAudit } from "../../shared/audit/writer.ts";
 import type { Redis } from "../../shared/cache.ts";
 import { keyAges } from "../../shared/crypto/key-age.ts";
 import type { Keys } from "../../shared/crypto/keys.ts";
-import { erasePatient } from "../../shared/db/erase.ts";
 import type { HealthCheck } from "../../shared/health/checks.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import { healthRoutes, type ReadinessCheck } from "../../shared/http/health.ts";
@@ -23,7 +21,6 @@ import { counterOf, METRICS, type Metrics, metricsRoute } from "../../shared/met
 import { createPatientCache } from "../../shared/patient-cache.ts";
 import { AdapterError, getAdapter, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
 import { assertEveryRouteHasRule } from "./access.ts";
-import { patientErasure, patientRead } from "./audit.ts";
 import { bearerAuth, createAuthenticator } from "./auth.ts";
 import { type ClientRoutesDeps, clientRoutes } from "./clients.ts";
 import { conflictRoutes } from "./conflicts.ts";
@@ -31,15 +28,14 @@ import { deadLetterRoutes } from "./dead-letters.ts";
 import { listEvents } from "./events.ts";
 import { formQuestions, formSubmissions, listForms } from "./forms.ts";
 import { healthAuthorizer } from "./health-auth.ts";
-import { listedFor, maskSubmission } from "./masking.ts";
+import { maskSubmission } from "./masking.ts";
 import type { NatsLink } from "./nats-link.ts";
 import { createOidcVerifier, type OidcSettings } from "./oidc.ts";
-import { openApiDocument } from "./openapi.ts";
+import { docsPage, openApiDocument, type RegisteredRoute } from "./openapi.ts";
 import { dashboardPage } from "./page.ts";
 import { keysetPage } from "./paging.ts";
-import { findPatients, getPatient, type PatientDto } from "./patients.ts";
-import type { Role } from "./roles.ts";
-import { isScoped, type Scope, withScope } from "./scope.ts";
+import { patientRoutes } from "./patient-routes.ts";
+import type { PatientDto } from "./patients.ts";
 import { statsRoutes } from "./stats.ts";
 import { createTokenLookup } from "./token-lookup.ts";
 import { findToken, touchToken } from "./tokens.ts";
@@ -70,19 +66,11 @@ export interface DashboardDeps {
 
 // The shapes of the cursors this API hands out; anything else is a 400, not a failed query.
 const iso = v.pipe(v.string(), v.isoTimestamp());
-const PatientCursor = v.object({ id: v.pipe(v.string(), v.regex(/^\d{1,18}$/)) });
 const EventCursor = v.object({
   receivedAt: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(8.64e15)),
   eventId: v.string(),
 });
 const SubmissionCursor = v.object({ submittedAt: iso, eventId: v.string() });
-/** POST /api/v1/patients/search: the search in the body, out of URLs and access logs. */
-const SearchBody = v.object({
-  q: v.optional(v.pipe(v.string(), v.maxLength(1000))),
-  source: v.optional(v.string()),
-  limit: v.optional(v.union([v.pipe(v.number(), v.integer()), v.string()])),
-  cursor: v.optional(v.string()),
-});
 
 export function createDashboardApp(deps: DashboardDeps) {
   const { sql, keys, redis, log } = deps;
@@ -91,24 +79,6 @@ export function createDashboardApp(deps: DashboardDeps) {
   const cacheErrors = counterOf(deps.metrics.meter, METRICS.cacheErrors);
 
   const patientCache = createPatientCache<PatientDto>(redis, { ttlSeconds: deps.cacheTtlSeconds, keys: keys.data });
-
-  /** Cache-aside through the patient cache's protocol (shared/patient-cache.ts). */
-  async function cachedPatient(id: string): Promise<PatientDto | null> {
-    let generation: string | undefined;
-    try {
-      const lookup = await patientCache.get(id);
-      (lookup.hit ? cacheHits : cacheMisses).add(1);
-      if (lookup.hit) return lookup.value;
-      generation = lookup.generation;
-    } catch (error) {
-      cacheErrors.add(1);
-      log.warn({ err: (error as Error).message }, "cache read failed; using database");
-    }
-    const patient = await getPatient(sql, keys, id);
-    // Without the generation read before the database read, storing could cache a stale row.
-    if (patient && generation !== undefined) patientCache.put(id, generation, patient).catch(() => {});
-    return patient;
-  }
 
   const authenticate = createAuthenticator({
     apiTokens: deps.apiTokens,
@@ -121,66 +91,18 @@ export function createDashboardApp(deps: DashboardDeps) {
     log,
   });
 
-  /** A page of the patient search, as the caller may see it (its role's masking, its client's rows). */
-  const patientPage = (
-    { role, clientId }: { role: Role } & Scope,
-    search: { q?: string; source?: string; limit?: string; cursor?: string },
-  ): Promise<Response> =>
-    keysetPage(
-      PatientCursor,
-      search,
-      async (limit, after) =>
-        listedFor(
-          role,
-          await withScope(sql, { clientId }, (tx) =>
-            findPatients(tx, keys, { q: search.q, source: search.source, limit, beforeId: after?.id }),
-          ),
-        ),
-      (last) => ({ id: last.id }),
-    );
-
   const api = new Elysia()
     .use(bearerAuth(authenticate))
-    // Kept for existing clients; a search term here ends up in URLs and access logs of any
-    // proxy on the way, so the page and new clients use POST …/search.
-    .get("/api/v1/patients", ({ query, principal }) => patientPage(principal!, query))
-    .post("/api/v1/patients/search", ({ body, principal }) => {
-      const parsed = v.safeParse(SearchBody, body);
-      if (!parsed.success || Array.isArray(body))
-        return errorResponse(400, "invalid_request", "send a JSON object with optional q, source, limit and cursor");
-      const { limit, ...search } = parsed.output;
-      return patientPage(principal!, { ...search, limit: limit === undefined ? undefined : String(limit) });
-    })
-    .get("/api/v1/patients/:id", async ({ params, principal }) => {
-      if (!/^\d{1,18}$/.test(params.id)) return errorResponse(400, "invalid_id", "patient id must be a number");
-      // A client-scoped caller reads through its scope (row-level security), never the shared cache.
-      const patient = isScoped(principal!)
-        ? await withScope(sql, principal!, (tx) => getPatient(tx, keys, params.id))
-        : await cachedPatient(params.id);
-      if (!patient) return errorResponse(404, "patient_not_found", `no patient ${params.id}`);
-      // Served only once the read is in the audit trail (a cache hit too).
-      await sql.begin((tx) => recordAudit(tx, patientRead(principal!, patient.id)));
-      return json(patient);
-    })
-    // Admin only (access.ts): erasure (shared/db/erase.ts), audited without the erased data.
-    .delete("/api/v1/patients/:id", async ({ params, principal }) => {
-      if (!/^\d{1,18}$/.test(params.id)) return errorResponse(400, "invalid_id", "patient id must be a number");
-      // Another client's patient does not exist for a client-scoped admin.
-      const visible = await withScope(
+    .use(
+      patientRoutes({
         sql,
-        principal!,
-        (tx) => tx`select 1 from patients where id = ${params.id}::bigint`,
-      );
-      if (visible.length === 0) return errorResponse(404, "patient_not_found", `no patient ${params.id}`);
-      const erased = await erasePatient(sql, params.id, patientErasure(principal!));
-      if (!erased) return errorResponse(404, "patient_not_found", `no patient ${params.id}`);
-      // After the commit, so a reader cannot cache the row again.
-      await patientCache
-        .invalidate([params.id])
-        .catch((error) => log.warn({ err: (error as Error).message }, "cache invalidation failed"));
-      const { events, ...rows } = erased;
-      return json({ erased: { id: params.id, ...rows } });
-    })
+        keys,
+        redis,
+        cacheTtlSeconds: deps.cacheTtlSeconds,
+        log,
+        cacheMetrics: { hit: () => cacheHits.add(1), miss: () => cacheMisses.add(1), error: () => cacheErrors.add(1) },
+      }),
+    )
     .use(conflictRoutes({ sql, keys, patientCache, log }))
     .use(statsRoutes({ sql, redis, nats: deps.nats, log }))
     .use(deadLetterRoutes({ sql, nats: deps.nats, log }))
@@ -259,7 +181,13 @@ export function createDashboardApp(deps: DashboardDeps) {
   // A route without a rule is a start-up failure, not an unguarded route.
   assertEveryRouteHasRule(api.routes);
 
-  return new Elysia()
+  let routes: readonly RegisteredRoute[] = [];
+  let document: Record<string, unknown> | undefined;
+  const apiDocument = () => {
+    document ??= openApiDocument(routes);
+    return document;
+  };
+  const app = new Elysia()
     .use(requestMetrics(deps.metrics, METRICS.dashboardRequestDuration))
     .use(serverSpans(deps.tracer))
     .use(securityHeaders())
@@ -273,7 +201,14 @@ export function createDashboardApp(deps: DashboardDeps) {
     )
     .use(healthRoutes(deps.readiness, deps.isDraining, () => ({ keys: keyAges(keys) })))
     .use(dashboardPage())
-    .get("/openapi.json", () => json(openApiDocument))
+    // Generated on first request from every registered route (openapi.ts).
+    .get("/openapi.json", () => json(apiDocument()))
+    .get(
+      "/docs",
+      () => new Response(docsPage(apiDocument()), { headers: { "content-type": "text/html; charset=utf-8" } }),
+    )
     .use(metricsRoute(deps.metrics))
     .use(api);
+  routes = app.routes;
+  return app;
 }

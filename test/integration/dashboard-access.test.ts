@@ -42,6 +42,8 @@ let patientId: string;
 /** A second patient, for the one erasure the admin is allowed. */
 let erasableId: string;
 const conflictIds: string[] = [];
+/** Patients merged into patientId, one for each caller allowed to merge. */
+const mergeIds: string[] = [];
 /** A client and its runtime source, for the clients and sources routes. */
 let clientId: string;
 const RUNTIME_SOURCE = "access-clinic-generic";
@@ -119,6 +121,13 @@ beforeAll(async () => {
       false,
     );
     erasableId = e!.id;
+    const merged = await insertPatients(
+      tx,
+      TEST_KEYS,
+      [0, 1, 2].map((i) => ({ email: null, state: submission(`ev-m${i}`, { lastName: "Mergeable" }) })),
+      false,
+    );
+    mergeIds.push(...merged.map((m) => m.id));
     // One open conflict for each caller allowed to resolve one (editor, admin) and one to list.
     const conflicting = [0, 1, 2].map((i) => ({
       patientId,
@@ -192,6 +201,7 @@ const PUBLIC = [
   "GET /app.css",
   "GET /favicon.ico",
   "GET /openapi.json",
+  "GET /docs",
   "GET /health/live",
   "GET /health/ready",
   "GET /metrics",
@@ -207,6 +217,21 @@ const ROUTES: { [K in keyof typeof ROUTE_ROLES]: [Role, (n: number) => { path: s
   "POST /api/v1/patients/search": ["viewer", () => ({ path: "/api/v1/patients/search", body: { q: "Lovelace" } })],
   "GET /api/v1/patients/:id": ["viewer", () => ({ path: `/api/v1/patients/${patientId}` })],
   "DELETE /api/v1/patients/:id": ["admin", () => ({ path: `/api/v1/patients/${erasableId}` })],
+  "POST /api/v1/patients": [
+    "editor",
+    (n) => ({
+      path: "/api/v1/patients",
+      body: { firstName: "Hand", lastName: `Made${n}`, email: `hand${n}@example.com` },
+    }),
+  ],
+  "PATCH /api/v1/patients/:id": [
+    "editor",
+    (n) => ({ path: `/api/v1/patients/${patientId}`, body: { city: `Town${n}` } }),
+  ],
+  "POST /api/v1/patients/:id/merge": [
+    "editor",
+    (n) => ({ path: `/api/v1/patients/${patientId}/merge`, body: { from: mergeIds[n] } }),
+  ],
   "GET /api/v1/patients/:id/conflicts": ["viewer", () => ({ path: `/api/v1/patients/${patientId}/conflicts` })],
   "GET /api/v1/conflicts": ["viewer", () => ({ path: "/api/v1/conflicts" })],
   "POST /api/v1/conflicts/:id/resolve": [

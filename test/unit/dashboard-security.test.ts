@@ -8,7 +8,6 @@ import type { Sql } from "postgres";
 import { assertEveryRouteHasRule, ROUTE_ROLES } from "../../services/dashboard/access.ts";
 import { createDashboardApp } from "../../services/dashboard/app.ts";
 import { bearerAuth, createAuthenticator } from "../../services/dashboard/auth.ts";
-import { openApiDocument } from "../../services/dashboard/openapi.ts";
 import type { Redis } from "../../shared/cache.ts";
 import { SECURITY_HEADERS } from "../../shared/http/security-headers.ts";
 import { createLogger } from "../../shared/logger.ts";
@@ -19,7 +18,12 @@ const ADMIN = { authorization: "Bearer admin-token-0123456789" };
 
 // Every query (and fragment) resolves to no rows.
 const query = () => Promise.resolve([]);
-const sql = Object.assign(query, { unsafe: () => "" }) as unknown as Sql;
+const sql: Sql = Object.assign(query, {
+  unsafe: () => "",
+  // A transaction (withScope, audited reads) runs its queries on the same fake.
+  begin: (fn: (tx: unknown) => unknown) => Promise.resolve(fn(sql)),
+  json: (v: unknown) => v,
+}) as unknown as Sql;
 
 const app = createDashboardApp({
   sql,
@@ -126,7 +130,11 @@ test("an API route without a rule in ROUTE_ROLES fails the app's construction, a
   expect(res.status).toBe(403);
 });
 
-test("the OpenAPI document names each operation's role from the rule table, and documents every ruled route", () => {
+test("the OpenAPI document names each operation's role from the rule table, and documents every ruled route", async () => {
+  const openApiDocument = (await (await call("GET", "/openapi.json")).json()) as {
+    paths: Record<string, unknown>;
+    security: unknown;
+  };
   const documented: Record<string, string> = {};
   for (const [path, item] of Object.entries(openApiDocument.paths)) {
     for (const [method, op] of Object.entries(

@@ -1,0 +1,201 @@
+// The patient listing and search behind GET /api/v1/patients and POST /api/v1/patients/search.
+//
+// Listing: filters (client, source, form, submission date range) and a sort (created, updated,
+// submitted, name; asc or desc), paged by keyset on (sort key, id): a page never repeats or
+// skips a patient because others were inserted meanwhile. Indexes: migration 012.
+//
+// Search (`q`), in the order tried:
+// - an email (contains "@"): its exact value through the blind index (email is sealed);
+// - a phone number (digits with the usual punctuation, 6 digits or more): likewise;
+// - otherwise names and city (in clear by design, README "Security"): every word of the query
+//   as a word prefix (full-text, accents folded: "muller" and "Müller" alike), and when that
+//   finds fewer than a page, words within typing distance (trigram word similarity: "Mueler",
+//   "Shmidt"). Ranked by score = 1 for a full-text match + trigram word similarity (0..1), then
+//   id; paged by keyset on (score, id). At most CANDIDATES rows of each kind are ranked, so a
+//   one-letter query stays as fast as a full name: narrowing the query narrows the set.
+import type { Row, TransactionSql } from "postgres";
+import * as v from "valibot";
+import { lookupIndexes } from "../../shared/crypto/blind-index.ts";
+import type { Keys } from "../../shared/crypto/keys.ts";
+import { byteaColumn } from "../../shared/db/arrays.ts";
+import { COLUMNS, type PatientDto, toPatientDto } from "./patients.ts";
+
+/** How many rows each kind of name match ranks at most. */
+const CANDIDATES = 500;
+/** A typed word that starts no known word stands for at most this many known words it resembles. */
+const TYPO_WORDS = 8;
+/** Words of a query used (a name and a city are a handful). */
+const MAX_WORDS = 8;
+
+export const SORTS = ["created", "updated", "submitted", "name"] as const;
+export type Sort = (typeof SORTS)[number] | "relevance";
+
+/** The SQL of each sort key (as text, so a cursor carries it exactly: timestamps keep their microseconds). */
+const SORT_KEYS: Record<Exclude<Sort, "relevance" | "created">, { expr: string; type: string }> = {
+  updated: { expr: "updated_at", type: "timestamptz" },
+  submitted: { expr: "submitted_at", type: "timestamptz" },
+  name: { expr: "lower(coalesce(last_name, ''))", type: "text" },
+};
+const asText = (s: { expr: string; type: string }) =>
+  s.type === "timestamptz" ? `to_char(${s.expr} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` : s.expr;
+
+/** A page's position: the sort it belongs to and the last row's key and id. */
+export const ListCursor = v.object({
+  s: v.picklist([...SORTS, "relevance"]),
+  d: v.picklist(["asc", "desc"]),
+  k: v.optional(v.union([v.string(), v.number()])),
+  id: v.pipe(v.string(), v.regex(/^\d{1,18}$/)),
+});
+export type ListCursor = v.InferOutput<typeof ListCursor>;
+
+export interface ListQuery {
+  q?: string;
+  clientId?: string;
+  source?: string;
+  formId?: string;
+  /** Submitted at or after (ISO). */
+  from?: string;
+  /** Submitted before (ISO). */
+  to?: string;
+  sort: Sort;
+  dir: "asc" | "desc";
+  limit: number;
+  after?: ListCursor;
+}
+
+/** A listed patient with the key of its row in the listing's order (for the next cursor). */
+export type ListedPatient = PatientDto & { [SORT_KEY]?: string | number };
+export const SORT_KEY = Symbol("sortKey");
+
+/** What kind of search `q` is. */
+export function searchKind(q: string): "email" | "phone" | "name" {
+  if (q.includes("@")) return "email";
+  const digits = q.replace(/\D/g, "").length;
+  if (digits >= 6 && /^[\d\s+()./-]+$/.test(q)) return "phone";
+  return "name";
+}
+
+function filters(tx: TransactionSql, q: ListQuery) {
+  return tx`
+    ${q.clientId ? tx`and client_id = ${q.clientId}::bigint` : tx``}
+    ${q.source ? tx`and source = ${q.source}` : tx``}
+    ${q.formId ? tx`and form_id = ${q.formId}` : tx``}
+    ${q.from ? tx`and submitted_at >= ${q.from}::timestamptz` : tx``}
+    ${q.to ? tx`and submitted_at < ${q.to}::timestamptz` : tx``}`;
+}
+
+const withKey = (keys: Keys, r: Row): ListedPatient =>
+  Object.assign(toPatientDto(keys, r), { [SORT_KEY]: r.sort_key ?? undefined });
+
+/**
+ * One page in `sort` order of the patients `only` selects (all of them without it): a listing,
+ * an exact email/phone search, or a name search's matches in another order than relevance.
+ */
+async function listPage(
+  tx: TransactionSql,
+  keys: Keys,
+  q: ListQuery,
+  only?: { column: string; indexes: Buffer[] } | { ids: string[] },
+): Promise<ListedPatient[]> {
+  const desc = q.dir === "desc";
+  const cmp = desc ? tx`<` : tx`>`;
+  const order = desc ? "desc" : "asc";
+  const key = q.sort === "created" || q.sort === "relevance" ? null : SORT_KEYS[q.sort];
+  const after = q.after;
+  const position = !after
+    ? tx``
+    : key
+      ? // Through text: postgres.js would send a timestamptz parameter as a JS Date, dropping its microseconds.
+        tx`and (${tx.unsafe(key.expr)}, id) ${cmp} (${String(after.k)}::text::${tx.unsafe(key.type)}, ${after.id}::bigint)`
+      : tx`and id ${cmp} ${after.id}::bigint`;
+  const selected = !only
+    ? tx``
+    : "ids" in only
+      ? tx`and id = any(${only.ids}::bigint[])`
+      : tx`and ${tx(only.column)} = any(${byteaColumn(tx, only.indexes, (i) => i)})`;
+  const rows = await tx`
+    select ${tx.unsafe(COLUMNS)}${key ? tx.unsafe(`, ${asText(key)} as sort_key`) : tx``} from patients
+    where true ${selected} ${filters(tx, q)} ${position}
+    order by ${tx.unsafe(key ? `${key.expr} ${order}, id ${order}` : `id ${order}`)}
+    limit ${q.limit}`;
+  return rows.map((r) => withKey(keys, r));
+}
+
+/** A lexeme in tsquery syntax: quoted (a name's lexeme can hold "-" or "'"). */
+const lexeme = (w: string) => `'${w.replace(/'/g, "''")}'`;
+
+/**
+ * The full-text query for a name search: every word as a prefix of a known word, or, for a
+ * word that starts none (a typo), any of the known words it resembles; null when a word
+ * matches nothing at all.
+ */
+async function nameQuery(tx: TransactionSql, text: string): Promise<{ normalized: string; tsquery: string } | null> {
+  // The query as the indexed text is made (012: lower-cased, accents folded), cut into words
+  // (letters and digits only, so nothing in them is tsquery syntax).
+  const [norm] = await tx<{ text: string; words: string[] }[]>`
+    select t as text, array(select w from regexp_split_to_table(t, '[^[:alnum:]]+') w where w <> '') as words
+    from lower(hookline_unaccent(${text})) t`;
+  const words = norm!.words.slice(0, MAX_WORDS);
+  if (words.length === 0) return null;
+  const found = await tx<{ w: string; prefix: boolean; similar: string[] }[]>`
+    select w,
+      exists (select 1 from patient_search_words v where v.word >= w and v.word < w || chr(1114111)) as prefix,
+      array(select v.word from patient_search_words v where v.word % w
+        order by similarity(v.word, w) desc, v.word limit ${TYPO_WORDS}) as similar
+    from unnest(${words}::text[]) w`;
+  const parts: string[] = [];
+  for (const f of found) {
+    if (f.prefix) parts.push(`${lexeme(f.w)}:*`);
+    else if (f.similar.length) parts.push(`(${f.similar.map(lexeme).join(" | ")})`);
+    else return null;
+  }
+  return { normalized: norm!.text, tsquery: parts.join(" & ") };
+}
+
+/** One page of a name search, best first: (score desc, id desc). */
+async function namePage(tx: TransactionSql, keys: Keys, q: ListQuery, text: string): Promise<ListedPatient[]> {
+  const query = await nameQuery(tx, text);
+  if (!query) return [];
+  const after = q.after;
+  // The client is filtered in patient_search itself; the other filters need the patient row.
+  const patientFilters = Boolean(q.source || q.formId || q.from || q.to);
+  // Candidates from patient_search (no row-level security, so its indexes serve the query;
+  // 012), narrowed to the client when there is one; the patients themselves are read from
+  // patients, under the caller's scope.
+  const rows = await tx`
+    with candidates as (
+      select s.id, (word_similarity(${query.normalized}, s.search_text) + similarity(${query.normalized}, s.search_text))::float8 as score
+      from patient_search s
+      where s.search_vector @@ to_tsquery('simple'::regconfig, ${query.tsquery})
+        ${q.clientId ? tx`and s.client_id = ${q.clientId}::bigint` : tx``}
+      limit ${CANDIDATES}
+    ), page as (
+      select c.id, c.score from candidates c
+      ${patientFilters ? tx`join patients p on p.id = c.id where true ${filters(tx, { ...q, clientId: undefined })}` : tx`where true`}
+        ${after ? tx`and (c.score, c.id) < (${Number(after.k)}::float8, ${after.id}::bigint)` : tx``}
+      order by c.score desc, c.id desc
+      limit ${q.limit}
+    )
+    select ${tx.unsafe(COLUMNS)}, page.score as sort_key
+    from page join patients using (id)
+    order by page.score desc, page.id desc`;
+  return rows.map((r) => withKey(keys, r));
+}
+
+/** A page of patients for `q` (its cursor, when given, checked to belong to this listing by the caller). */
+export async function listPatients(tx: TransactionSql, keys: Keys, q: ListQuery): Promise<ListedPatient[]> {
+  const text = q.q?.trim();
+  if (!text) return listPage(tx, keys, q);
+  const kind = searchKind(text);
+  if (kind !== "name") {
+    const indexes = lookupIndexes(keys.blindIndex, kind, text);
+    // Not a valid email or phone number: it can match nothing by index (a number that does
+    // not parse is tried as a name below: "12345678" may be part of an address's text).
+    if (indexes.length || kind === "email")
+      return indexes.length ? listPage(tx, keys, q, { column: `${kind}_bidx`, indexes }) : [];
+  }
+  if (q.sort === "relevance") return namePage(tx, keys, q, text);
+  // Another order: the best CANDIDATES matches, listed in it.
+  const ids = (await namePage(tx, keys, { ...q, after: undefined, limit: CANDIDATES }, text)).map((p) => p.id);
+  return ids.length ? listPage(tx, keys, q, { ids }) : [];
+}

@@ -1,0 +1,583 @@
+// The patient routes of the dashboard API, as a plugin mounted behind bearerAuth (app.ts):
+// listing and search (patient-list.ts), one patient with its timeline (patient-detail.ts, cached
+// for unscoped callers), adding one by hand, editing, merging two, erasing. Every query of
+// patient data runs in the caller's scope (scope.ts: row-level security for client-scoped
+// tokens). Writes are audited in their transaction and invalidate the patient cache after the
+// commit. Roles: access.ts. Schemas: declared with each route (route-doc.ts) for /openapi.json.
+import { Elysia } from "elysia";
+import type { Sql, TransactionSql } from "postgres";
+import * as v from "valibot";
+import { entityHash } from "../../shared/audit/canonical.ts";
+import { changedFields, patientState } from "../../shared/audit/entities.ts";
+import { recordAudit } from "../../shared/audit/writer.ts";
+import type { Redis } from "../../shared/cache.ts";
+import { lookupIndexes } from "../../shared/crypto/blind-index.ts";
+import type { Keys } from "../../shared/crypto/keys.ts";
+import { byteaColumn } from "../../shared/db/arrays.ts";
+import { erasePatient } from "../../shared/db/erase.ts";
+import { MERGED_FIELDS, type MergedField, mergeSubmission } from "../../shared/db/patient-merge.ts";
+import { insertPatients, type LockedPatient, lockPatient, writePatients } from "../../shared/db/patients.ts";
+import { openCell, PATIENTS, sealedColumn } from "../../shared/db/sealed.ts";
+import { errorResponse, json } from "../../shared/http/errors.ts";
+import type { Logger } from "../../shared/logger.ts";
+import { createPatientCache } from "../../shared/patient-cache.ts";
+import { PATIENT_FIELDS } from "../../shared/patient-fields.ts";
+import { callerOf, patientErasure, patientRead } from "./audit.ts";
+import type { Principal } from "./auth.ts";
+import { listedFor } from "./masking.ts";
+import { keysetPage } from "./paging.ts";
+import { getPatientDetail, type ManualEdits, type PatientDetail } from "./patient-detail.ts";
+import { canonicalInput, NewPatientBody, PatientPatchBody } from "./patient-input.ts";
+import {
+  ListCursor,
+  type ListedPatient,
+  type ListQuery,
+  listPatients,
+  SORT_KEY,
+  SORTS,
+  type Sort,
+} from "./patient-list.ts";
+import { routeDoc } from "./route-doc.ts";
+import { isScoped, withScope } from "./scope.ts";
+
+const ID = /^\d{1,18}$/;
+const DOB = sealedColumn(PATIENTS, "date_of_birth_enc");
+const Id = v.pipe(v.string(), v.regex(ID), v.description("a patient id"));
+const IdParams = v.object({ id: Id });
+const Iso = v.pipe(v.string(), v.isoTimestamp());
+
+/** The listing's parameters, in the query (GET) or the body (POST …/search). */
+const ListParams = v.object({
+  q: v.optional(
+    v.pipe(
+      v.string(),
+      v.maxLength(200),
+      v.description(
+        "an email (exact, case-insensitive), a phone number (exact, any common notation), or words of a name or city (prefixes, typos and accents tolerated; ranked)",
+      ),
+    ),
+  ),
+  client: v.optional(v.pipe(v.string(), v.regex(ID), v.description("only this client's patients"))),
+  source: v.optional(v.pipe(v.string(), v.maxLength(200))),
+  form: v.optional(
+    v.pipe(v.string(), v.maxLength(200), v.description("only patients whose latest submission came from this form")),
+  ),
+  from: v.optional(v.pipe(Iso, v.description("latest submission at or after (ISO time)"))),
+  to: v.optional(v.pipe(Iso, v.description("latest submission before (ISO time)"))),
+  sort: v.optional(
+    v.pipe(
+      v.picklist([...SORTS, "relevance"]),
+      v.description("created (default), updated, submitted, name; relevance (default with a name search)"),
+    ),
+  ),
+  dir: v.optional(v.picklist(["asc", "desc"])),
+  limit: v.optional(v.union([v.pipe(v.number(), v.integer()), v.pipe(v.string(), v.regex(/^\d+$/))])),
+  cursor: v.optional(v.pipe(v.string(), v.maxLength(2000), v.description("nextCursor of the previous page"))),
+});
+type ListParams = v.InferOutput<typeof ListParams>;
+
+const nullable = <S extends v.GenericSchema>(s: S) => v.nullable(s);
+/** A patient as the API shows it: the canonical fields (from the field table), then its bookkeeping. */
+const PatientSchema = v.object({
+  id: v.string(),
+  ...Object.fromEntries(
+    PATIENT_FIELDS.map((f) => [
+      f.name,
+      nullable(
+        f.type === "boolean"
+          ? v.pipe(v.boolean(), v.description(f.description))
+          : v.pipe(v.string(), v.description(f.description)),
+      ),
+    ]),
+  ),
+  source: v.string(),
+  formId: v.nullable(v.string()),
+  eventId: v.pipe(v.string(), v.description("the latest submission merged into this record")),
+  submittedAt: v.string(),
+  eventsCount: v.number(),
+  answers: v.record(v.string(), v.unknown()),
+  openConflicts: v.number(),
+  createdAt: v.string(),
+  updatedAt: v.string(),
+});
+const PatientPage = v.object({ items: v.array(PatientSchema), nextCursor: v.nullable(v.string()) });
+const Origin = v.object({
+  kind: v.picklist(["submission", "manual"]),
+  eventId: v.optional(v.string()),
+  source: v.optional(v.string()),
+  formId: v.optional(v.nullable(v.string())),
+  submittedAt: v.optional(v.string()),
+  label: v.optional(v.pipe(v.string(), v.description("the question the value answered"))),
+  method: v.optional(
+    v.pipe(v.string(), v.description("how the mapper matched it: explicit, label, field-type, value-shape, derived")),
+  ),
+  editedAt: v.optional(v.string()),
+  by: v.optional(v.string()),
+});
+const DetailSchema = v.object({
+  ...PatientSchema.entries,
+  timeline: v.array(
+    v.object({
+      eventId: v.string(),
+      source: v.string(),
+      formId: v.nullable(v.string()),
+      submittedAt: v.string(),
+      status: v.picklist(["merged", "conflict-open", "conflict-accepted", "conflict-dismissed"]),
+      answers: v.record(v.string(), v.unknown()),
+    }),
+  ),
+  origins: v.pipe(v.record(v.string(), Origin), v.description("canonical field → where its current value came from")),
+});
+const Warning = v.object({ code: v.literal("likely_duplicate"), message: v.string(), patientIds: v.array(v.string()) });
+const MergeBody = v.strictObject({ from: v.pipe(Id, v.description("the patient merged into this one, then removed")) });
+
+export interface PatientRouteDeps {
+  sql: Sql;
+  keys: Keys;
+  redis: Redis;
+  cacheTtlSeconds: number;
+  log: Logger;
+  /** Metrics of the cache-aside reads. */
+  cacheMetrics: { hit(): void; miss(): void; error(): void };
+}
+
+const invalidId = () => errorResponse(400, "invalid_id", "patient id must be a number");
+const notFound = (id: string) => errorResponse(404, "patient_not_found", `no patient ${id}`);
+const issuesOf = (issues: readonly v.BaseIssue<unknown>[]) =>
+  issues.map((i) => `${i.path?.map((p) => p.key).join(".") || "body"}: ${i.message}`).join("; ");
+
+/** The actor fields of an audit entry for the caller (as audit.ts writes them). */
+const actor = (p: Principal) => ({ actor: p.id, details: { actorName: p.name, role: p.role } });
+
+/** Reads the listing's parameters into a query, or the 400 they deserve. */
+function listQuery(
+  principal: Principal,
+  params: ListParams,
+): { query: Omit<ListQuery, "limit" | "after">; cursor?: string; limit?: string } {
+  const hasWords = Boolean(params.q?.trim());
+  const sort: Sort = params.sort ?? (hasWords ? "relevance" : "created");
+  return {
+    query: {
+      q: params.q,
+      // A client-scoped caller sees its client only (row-level security enforces it; this narrows the search).
+      clientId: isScoped(principal) ? principal.clientId : params.client,
+      source: params.source,
+      formId: params.form,
+      from: params.from,
+      to: params.to,
+      sort,
+      dir: params.dir ?? (sort === "name" ? "asc" : "desc"),
+    },
+    cursor: params.cursor,
+    limit: params.limit === undefined ? undefined : String(params.limit),
+  };
+}
+
+export function patientRoutes(deps: PatientRouteDeps) {
+  const { sql, keys, log } = deps;
+  const cache = createPatientCache<PatientDetail>(deps.redis, { ttlSeconds: deps.cacheTtlSeconds, keys: keys.data });
+
+  /** Cache-aside through the patient cache's protocol (shared/patient-cache.ts), for unscoped callers. */
+  async function cachedDetail(id: string): Promise<PatientDetail | null> {
+    let generation: string | undefined;
+    try {
+      const lookup = await cache.get(id);
+      if (lookup.hit) {
+        deps.cacheMetrics.hit();
+        return lookup.value;
+      }
+      deps.cacheMetrics.miss();
+      generation = lookup.generation;
+    } catch (error) {
+      deps.cacheMetrics.error();
+      log.warn({ err: (error as Error).message }, "cache read failed; using database");
+    }
+    const patient = await withScope(sql, {}, (tx) => getPatientDetail(tx, keys, id));
+    // Without the generation read before the database read, storing could cache a stale row.
+    if (patient && generation !== undefined) cache.put(id, generation, patient).catch(() => {});
+    return patient;
+  }
+
+  const invalidate = (ids: string[]) =>
+    cache.invalidate(ids).catch((error) => log.warn({ err: (error as Error).message }, "cache invalidation failed"));
+
+  async function page(principal: Principal, params: ListParams): Promise<Response> {
+    const { query, cursor, limit } = listQuery(principal, params);
+    return keysetPage(
+      ListCursor,
+      { cursor, limit },
+      async (n, after) => {
+        if (after && (after.s !== query.sort || after.d !== query.dir)) throw new WrongCursor();
+        const rows = await withScope(sql, principal, (tx) => listPatients(tx, keys, { ...query, limit: n, after }));
+        return listedFor(principal.role, rows);
+      },
+      (last: ListedPatient) => ({ s: query.sort, d: query.dir, k: last[SORT_KEY], id: last.id }),
+    ).catch((error) => {
+      if (error instanceof WrongCursor)
+        return errorResponse(400, "invalid_cursor", "cursor belongs to another sort; start again without it");
+      throw error;
+    });
+  }
+
+  return (
+    new Elysia()
+      // Kept for existing clients; a search term here ends up in URLs and access logs of any
+      // proxy on the way, so the page and new clients use POST …/search.
+      .get(
+        "/api/v1/patients",
+        (context) => {
+          const parsed = v.safeParse(ListParams, context.query);
+          if (!parsed.success) return errorResponse(400, "invalid_request", issuesOf(parsed.issues));
+          return page(callerOf(context), parsed.output);
+        },
+        routeDoc({
+          summary:
+            "List or search patients. A search term in the URL reaches proxies' access logs: prefer POST /api/v1/patients/search",
+          query: ListParams,
+          responses: { 200: ["a page of patients (viewers: masked)", PatientPage], 400: "bad parameter or cursor" },
+        }),
+      )
+      .post(
+        "/api/v1/patients/search",
+        (context) => {
+          const parsed = v.safeParse(ListParams, context.body);
+          if (!parsed.success || Array.isArray(context.body))
+            return errorResponse(
+              400,
+              "invalid_request",
+              parsed.success ? "send a JSON object" : issuesOf(parsed.issues),
+            );
+          return page(callerOf(context), parsed.output);
+        },
+        routeDoc({
+          summary: "Search or list patients, the parameters in the body so that a search stays out of URLs",
+          body: ListParams,
+          responses: { 200: ["a page of patients (viewers: masked)", PatientPage], 400: "bad parameter or cursor" },
+        }),
+      )
+      .get(
+        "/api/v1/patients/:id",
+        async (context) => {
+          const { params } = context;
+          if (!ID.test(params.id)) return invalidId();
+          const principal = callerOf(context);
+          // A client-scoped caller reads through its scope (row-level security), never the shared cache.
+          const patient = isScoped(principal)
+            ? await withScope(sql, principal, (tx) => getPatientDetail(tx, keys, params.id))
+            : await cachedDetail(params.id);
+          if (!patient) return notFound(params.id);
+          // Served only once the read is in the audit trail (a cache hit too).
+          await sql.begin((tx) => recordAudit(tx, patientRead(principal, patient.id)));
+          return json(patient);
+        },
+        routeDoc({
+          summary:
+            "One patient, whole (audited), with its timeline of submissions and where each field's value came from",
+          params: IdParams,
+          responses: { 200: ["the patient", DetailSchema], 404: "no such patient (or not the caller's client)" },
+        }),
+      )
+      .post(
+        "/api/v1/patients",
+        async (context) => {
+          const principal = callerOf(context);
+          const parsed = v.safeParse(NewPatientBody, context.body);
+          if (!parsed.success) return errorResponse(400, "invalid_patient", issuesOf(parsed.issues));
+          const { values, invalid } = canonicalInput(parsed.output);
+          if (invalid.length)
+            return errorResponse(400, "invalid_patient", `these values are not valid: ${invalid.join(", ")}`);
+          if (!values.firstName && !values.lastName && !values.fullName && !values.email)
+            return errorResponse(400, "invalid_patient", "give at least a name or an email");
+          const clientId = isScoped(principal) ? principal.clientId : (parsed.output.clientId ?? null);
+          const outcome = await withScope(sql, {}, async (tx) => {
+            const duplicates = await likelyDuplicates(tx, keys, values);
+            const now = new Date();
+            const eventId = `manual-${crypto.randomUUID()}`;
+            const state = {
+              values: Object.fromEntries(
+                MERGED_FIELDS.map((f) => [f, values[f] ?? null]),
+              ) as LockedPatient["state"]["values"],
+              answers: {},
+              source: "manual",
+              formId: null,
+              lastEventId: eventId,
+              submittedAt: now,
+            };
+            const [row] = await insertPatients(tx, keys, [{ email: values.email ?? null, state }], true);
+            if (!row) return "duplicate_email" as const;
+            const edits: ManualEdits = Object.fromEntries(
+              Object.keys(values).map((f) => [f, { at: now.toISOString(), by: principal.id }]),
+            );
+            await tx`update patients set manual_edits = ${tx.json(edits)}, client_id = ${clientId}::bigint where id = ${row.id}::bigint`;
+            const after = patientState({ id: row.id, email: values.email ?? null, eventsCount: 1, state });
+            await recordAudit(tx, {
+              ...actor(principal),
+              action: "patient.create",
+              entityType: "patient",
+              entityId: row.id,
+              changedFields: Object.keys(values),
+              afterHash: entityHash(after),
+            });
+            return { id: row.id, duplicates };
+          });
+          if (outcome === "duplicate_email")
+            return errorResponse(409, "duplicate_email", "a patient with this email exists; search for it by email");
+          const patient = await withScope(sql, principal, (tx) => getPatientDetail(tx, keys, outcome.id));
+          const warnings = outcome.duplicates.length
+            ? [
+                {
+                  code: "likely_duplicate",
+                  message:
+                    "patients with the same name and date of birth or phone exist; merge if they are the same person",
+                  patientIds: outcome.duplicates,
+                },
+              ]
+            : [];
+          return json({ patient, warnings }, 201);
+        },
+        routeDoc({
+          summary:
+            "Add a patient by hand. Values are checked as a webhook's answers are (same normalizers); a likely duplicate (same name with the same birth date or phone) is created with a warning",
+          body: NewPatientBody,
+          responses: {
+            201: ["the patient, and warnings", v.object({ patient: DetailSchema, warnings: v.array(Warning) })],
+            400: "invalid values (code invalid_patient, naming the fields)",
+            409: "a patient with this email exists (code duplicate_email)",
+          },
+        }),
+      )
+      .patch(
+        "/api/v1/patients/:id",
+        async (context) => {
+          const { params } = context;
+          if (!ID.test(params.id)) return invalidId();
+          const principal = callerOf(context);
+          const parsed = v.safeParse(PatientPatchBody, context.body);
+          if (!parsed.success) return errorResponse(400, "invalid_patient", issuesOf(parsed.issues));
+          const cleared = Object.entries(parsed.output)
+            .filter(([, value]) => value === null)
+            .map(([k]) => k);
+          const { values, invalid } = canonicalInput(parsed.output, false);
+          if (invalid.length)
+            return errorResponse(400, "invalid_patient", `these values are not valid: ${invalid.join(", ")}`);
+          const fields = [...Object.keys(values), ...cleared];
+          if (fields.length === 0) return errorResponse(400, "invalid_patient", "send at least one field");
+          const outcome = await withScope(sql, principal, async (tx) => {
+            const patient = await lockPatient(tx, keys, params.id);
+            if (!patient) return null;
+            const before = patientState(patient);
+            const next = { ...patient.state.values } as Record<string, unknown>;
+            let email = patient.email;
+            for (const f of fields) {
+              const value = (values as Record<string, unknown>)[f] ?? null;
+              if (f === "email") email = value as string | null;
+              else next[f] = value;
+            }
+            const edited: LockedPatient = {
+              ...patient,
+              email,
+              state: { ...patient.state, values: next as LockedPatient["state"]["values"] },
+            };
+            try {
+              await tx.savepoint((sp) => writePatients(sp as unknown as TransactionSql, keys, [edited]));
+            } catch (error) {
+              if ((error as { code?: string }).code === "23505") return "duplicate_email" as const;
+              throw error;
+            }
+            const at = new Date().toISOString();
+            const edits = Object.fromEntries(fields.map((f) => [f, { at, by: principal.id }]));
+            await tx`update patients set manual_edits = manual_edits || ${tx.json(edits)} where id = ${params.id}::bigint`;
+            const after = patientState(edited);
+            await recordAudit(tx, {
+              ...actor(principal),
+              action: "patient.update",
+              entityType: "patient",
+              entityId: params.id,
+              changedFields: changedFields(before, after),
+              beforeHash: entityHash(before),
+              afterHash: entityHash(after),
+              details: { ...actor(principal).details, manual: true },
+            });
+            return params.id;
+          });
+          if (outcome === null) return notFound(params.id);
+          if (outcome === "duplicate_email")
+            return errorResponse(409, "duplicate_email", "another patient has this email; merge the two instead");
+          await invalidate([params.id]);
+          return json(await withScope(sql, principal, (tx) => getPatientDetail(tx, keys, params.id)));
+        },
+        routeDoc({
+          summary:
+            "Edit a patient by hand (null clears a field). An edited field keeps its value against any submission made before the edit; a newer one still wins",
+          params: IdParams,
+          body: PatientPatchBody,
+          responses: {
+            200: ["the patient as it is now", DetailSchema],
+            400: "invalid values (code invalid_patient)",
+            404: "no such patient",
+            409: "another patient has this email (code duplicate_email)",
+          },
+        }),
+      )
+      .post(
+        "/api/v1/patients/:id/merge",
+        async (context) => {
+          const { params } = context;
+          if (!ID.test(params.id)) return invalidId();
+          const principal = callerOf(context);
+          const parsed = v.safeParse(MergeBody, context.body);
+          if (!parsed.success) return errorResponse(400, "invalid_request", 'send {"from": "<patient id>"}');
+          const from = parsed.output.from;
+          if (from === params.id)
+            return errorResponse(400, "invalid_request", "a patient cannot be merged into itself");
+          const outcome = await withScope(sql, principal, (tx) => mergePatients(tx, keys, principal, params.id, from));
+          if (typeof outcome === "string") return notFound(outcome);
+          await invalidate([params.id, from]);
+          return json(await withScope(sql, principal, (tx) => getPatientDetail(tx, keys, params.id)));
+        },
+        routeDoc({
+          summary:
+            "Merge patient `from` into this one: per field the later value wins (manual edits kept), its submissions, raw events and conflicts move here, then `from` is removed; audited",
+          params: IdParams,
+          body: MergeBody,
+          responses: { 200: ["the merged patient", DetailSchema], 400: "bad request", 404: "either patient missing" },
+        }),
+      )
+      // Admin only (access.ts): erasure (shared/db/erase.ts), audited without the erased data.
+      .delete(
+        "/api/v1/patients/:id",
+        async (context) => {
+          const { params } = context;
+          if (!ID.test(params.id)) return invalidId();
+          const principal = callerOf(context);
+          // Another client's patient does not exist for a client-scoped admin.
+          const visible = await withScope(
+            sql,
+            principal,
+            (tx) => tx`select 1 from patients where id = ${params.id}::bigint`,
+          );
+          if (visible.length === 0) return notFound(params.id);
+          const erased = await erasePatient(sql, params.id, patientErasure(principal));
+          if (!erased) return notFound(params.id);
+          // After the commit, so a reader cannot cache the row again.
+          await invalidate([params.id]);
+          const { events, ...rows } = erased;
+          return json({ erased: { id: params.id, ...rows } });
+        },
+        routeDoc({
+          summary:
+            "Erase the patient (right to be forgotten): its row, conflicts, form submissions, raw events and cached copy; audited without its data",
+          params: IdParams,
+          responses: {
+            200: [
+              "what was removed, counted",
+              v.object({
+                erased: v.object({
+                  id: v.string(),
+                  patients: v.number(),
+                  conflicts: v.number(),
+                  formSubmissions: v.number(),
+                  webhookEvents: v.number(),
+                }),
+              }),
+            ],
+            404: "no such patient",
+          },
+        }),
+      )
+  );
+}
+
+class WrongCursor extends Error {}
+
+/**
+ * Patients a new one likely duplicates: the same name (accents and case aside) with the same
+ * date of birth or phone. Names are matched in patient_search; birth date and phone are sealed,
+ * so the phone is compared by blind index and the birth date after opening the candidates'.
+ */
+async function likelyDuplicates(
+  tx: TransactionSql,
+  keys: Keys,
+  values: { firstName?: string; lastName?: string; fullName?: string; dateOfBirth?: string; phone?: string },
+): Promise<string[]> {
+  const name = values.fullName ?? [values.firstName, values.lastName].filter(Boolean).join(" ");
+  if (!name || (!values.dateOfBirth && !values.phone)) return [];
+  const phones = values.phone ? lookupIndexes(keys.blindIndex, "phone", values.phone) : [];
+  const rows = await tx`
+    select p.id::text as id, p.date_of_birth_enc, to_char(p.date_of_birth, 'YYYY-MM-DD') as date_of_birth,
+      ${phones.length ? tx`p.phone_bidx = any(${byteaColumn(tx, phones, (i) => i)})` : tx`false`} as same_phone
+    from patient_search s join patients p on p.id = s.id
+    where s.search_text = hookline_search_text(null, null, ${name}, null)
+       or s.search_text like hookline_search_text(null, null, ${name}, null) || ' %'
+    limit 50`;
+  return rows
+    .filter(
+      (r) =>
+        r.same_phone ||
+        (values.dateOfBirth && openCell(keys, DOB, r.date_of_birth_enc, r.date_of_birth) === values.dateOfBirth),
+    )
+    .map((r) => r.id as string);
+}
+
+/** Merges patient `fromId` into `intoId` in `tx`; the id of a missing one instead when either is gone. */
+async function mergePatients(
+  tx: TransactionSql,
+  keys: Keys,
+  principal: Principal,
+  intoId: string,
+  fromId: string,
+): Promise<string | undefined> {
+  // Both locked, lower id first: the order every writer of two patients uses here.
+  const [first, second] = BigInt(intoId) < BigInt(fromId) ? [intoId, fromId] : [fromId, intoId];
+  const a = await lockPatient(tx, keys, first);
+  if (!a) return first;
+  const b = await lockPatient(tx, keys, second);
+  if (!b) return second;
+  const [into, from] = a.id === intoId ? [a, b] : [b, a];
+  const before = patientState(into);
+  const [editsRow] = await tx`select manual_edits from patients where id = ${fromId}::bigint`;
+  const fromEdits = (editsRow?.manual_edits ?? {}) as ManualEdits;
+  const merged = mergeSubmission(into.state, from.state);
+  // A manual edit of either patient is kept: the newer one when both edited a field.
+  const intoEdits = (into.state.manualEdits ?? {}) as ManualEdits;
+  const edits: ManualEdits = { ...intoEdits };
+  for (const [f, e] of Object.entries(fromEdits)) {
+    const mine = intoEdits[f];
+    if (!mine || Date.parse(e.at) > Date.parse(mine.at)) {
+      edits[f] = e;
+      if (MERGED_FIELDS.includes(f as MergedField))
+        (merged.values as Record<string, unknown>)[f] = (from.state.values as Record<string, unknown>)[f];
+    }
+  }
+  // The email stays the target's; the other's is taken only when the target has none.
+  const email = into.email ?? from.email;
+  await tx`update form_submissions set patient_id = ${intoId}::bigint where patient_id = ${fromId}::bigint`;
+  await tx`update webhook_events set patient_id = ${intoId}::bigint where patient_id = ${fromId}::bigint`;
+  await tx`update patient_conflicts set patient_id = ${intoId}::bigint where patient_id = ${fromId}::bigint`;
+  await tx`delete from patients where id = ${fromId}::bigint`;
+  const after: LockedPatient = { id: intoId, email, eventsCount: into.eventsCount + from.eventsCount, state: merged };
+  await writePatients(tx, keys, [after]);
+  await tx`update patients set manual_edits = ${tx.json(edits)} where id = ${intoId}::bigint`;
+  const afterState = patientState(after);
+  const who = actor(principal);
+  await recordAudit(tx, [
+    {
+      ...who,
+      action: "patient.merge",
+      entityType: "patient",
+      entityId: fromId,
+      beforeHash: entityHash(patientState(from)),
+      details: { ...who.details, mergedInto: intoId },
+    },
+    {
+      ...who,
+      action: "patient.update",
+      entityType: "patient",
+      entityId: intoId,
+      changedFields: changedFields(before, afterState),
+      beforeHash: entityHash(before),
+      afterHash: entityHash(afterState),
+      details: { ...who.details, mergedFrom: fromId },
+    },
+  ]);
+}

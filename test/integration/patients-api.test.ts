@@ -1,0 +1,419 @@
+// The patient routes (issue #11 item 2) against real Postgres and Redis, the dashboard app in
+// process: keyset pages stable under inserts, filters and sorts, ranked search with prefixes,
+// typos and accents, exact email and phone through their blind indexes, one patient with its
+// timeline and field origins, adding by hand (validated like a webhook, duplicate warning),
+// editing (cache invalidated, origin "manual"), merging (audited), validation errors, Redis
+// down, and the OpenAPI document and /docs generated from the routes.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { createDashboardApp } from "../../services/dashboard/app.ts";
+import { createRedis } from "../../shared/cache.ts";
+import type { Sql } from "../../shared/db/client.ts";
+import { MERGED_FIELDS, type MergedField, type PatientState } from "../../shared/db/patient-merge.ts";
+import { insertPatients } from "../../shared/db/patients.ts";
+import { FORM_SUBMISSIONS, sealCell, sealedColumn, WEBHOOK_EVENTS } from "../../shared/db/sealed.ts";
+import { createLogger } from "../../shared/logger.ts";
+import { createMetrics } from "../../shared/metrics.ts";
+import { loadSources } from "../../shared/sources/index.ts";
+import { TEST_KEYS } from "../keys.ts";
+import { freshDatabase, ROOT, waitFor } from "./harness.ts";
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1";
+const log = createLogger("dashboard", "silent", new Writable({ write: (_c, _e, done) => done() }));
+const TOKENS = {
+  admin: "patients-admin-token-0123456789",
+  editor: "patients-editor-token-0123456789",
+  viewer: "patients-viewer-token-0123456789",
+};
+
+let sql: Sql;
+let redis: ReturnType<typeof createRedis>;
+
+const newApp = (r = redis) =>
+  createDashboardApp({
+    sql,
+    keys: TEST_KEYS,
+    redis: r,
+    sources: loadSources(join(ROOT, "ops/dev/sources.yaml"), { HOOKLINE_ENV: "development" }),
+    apiTokens: `${TOKENS.admin}=admin,${TOKENS.editor}=editor,${TOKENS.viewer}=viewer`,
+    cacheTtlSeconds: 60,
+    log,
+    metrics: createMetrics("dashboard"),
+    readiness: {},
+  });
+let app: ReturnType<typeof newApp>;
+
+async function call(method: string, path: string, body?: unknown, role: keyof typeof TOKENS = "admin", a = app) {
+  const res = await a.handle(
+    new Request(`http://dashboard.test${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${TOKENS[role]}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+  );
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+const search = (q: string, extra: Record<string, unknown> = {}) =>
+  call("POST", "/api/v1/patients/search", { q, ...extra });
+const names = (items: { fullName: string }[]) => items.map((p) => p.fullName);
+
+function state(eventId: string, values: Partial<Record<MergedField, string>>, submittedAt = new Date()): PatientState {
+  const all = Object.fromEntries(MERGED_FIELDS.map((f) => [f, values[f] ?? null])) as PatientState["values"];
+  if (values.firstName || values.lastName) all.fullName = [values.firstName, values.lastName].filter(Boolean).join(" ");
+  return {
+    values: all,
+    answers: { Vorname: values.firstName ?? null },
+    source: "generic",
+    formId: "f1",
+    lastEventId: eventId,
+    submittedAt,
+  };
+}
+
+let seq = 0;
+/** Patients written as the projector writes them (sealed, blind-indexed); their ids in order. */
+async function addPatients(rows: { email?: string; values: Partial<Record<MergedField, string>>; source?: string }[]) {
+  return sql.begin(async (tx) => {
+    const out = await insertPatients(
+      tx,
+      TEST_KEYS,
+      rows.map((r) => ({
+        email: r.email ?? null,
+        state: { ...state(`ev-${++seq}`, r.values), source: r.source ?? "generic" },
+      })),
+      false,
+    );
+    return out.map((r) => r.id);
+  });
+}
+
+beforeAll(async () => {
+  sql = await freshDatabase();
+  await sql`truncate patient_search_words`;
+  redis = createRedis(REDIS_URL, "hookline-test", log);
+  await waitFor("redis", async () => (await redis.ping()) === "PONG");
+  await redis.flushdb();
+  app = newApp();
+  await addPatients([
+    {
+      email: "anna.schmidt@example.com",
+      values: { firstName: "Anna", lastName: "Schmidt", city: "Berlin", phone: "+491701234567" },
+    },
+    { email: "anna.schmidtke@example.com", values: { firstName: "Anna", lastName: "Schmidtke", city: "Köln" } },
+    {
+      email: "hans.schmidt@example.com",
+      values: { firstName: "Hans", lastName: "Schmidt", city: "Hamburg" },
+      source: "typeform",
+    },
+    { email: "juergen.mueller@example.com", values: { firstName: "Jürgen", lastName: "Müller", city: "München" } },
+    { email: "zoe@example.com", values: { firstName: "Zoë", lastName: "Weiß", city: "Düsseldorf" } },
+    { email: "soren@example.com", values: { firstName: "Søren", lastName: "Ødegård", city: "Oslo" } },
+    { email: "muller.plain@example.com", values: { firstName: "Karl", lastName: "Muller", city: "Bern" } },
+  ]);
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  await sql?.end();
+});
+
+test("search ranks the closest name first, finds word prefixes, and folds accents both ways", async () => {
+  const exact = await search("anna schmidt");
+  expect(exact.status).toBe(200);
+  expect(names(exact.body.items)[0]).toBe("Anna Schmidt");
+  expect(names(exact.body.items)).toContain("Anna Schmidtke");
+  expect(names(exact.body.items)).not.toContain("Hans Schmidt");
+  expect(names((await search("schmi")).body.items).sort()).toEqual(["Anna Schmidt", "Anna Schmidtke", "Hans Schmidt"]);
+  // Stored with umlauts, typed without; stored plain, typed with; case aside.
+  expect(names((await search("jurgen muller")).body.items)[0]).toBe("Jürgen Müller");
+  expect(names((await search("MÜLLER")).body.items).sort()).toEqual(["Jürgen Müller", "Karl Muller"]);
+  expect(names((await search("weiss")).body.items)).toEqual(["Zoë Weiß"]);
+  expect(names((await search("odegard soren")).body.items)).toEqual(["Søren Ødegård"]);
+  // The city is searched too.
+  expect(names((await search("dusseldorf")).body.items)).toEqual(["Zoë Weiß"]);
+});
+
+test("a typo finds the name it resembles", async () => {
+  expect(names((await search("Shmidt")).body.items)).toContain("Hans Schmidt");
+  expect(names((await search("anna shmidt")).body.items)[0]).toBe("Anna Schmidt");
+  expect(names((await search("Jürgen Mueler")).body.items)[0]).toBe("Jürgen Müller");
+  expect((await search("qqqqzzzz")).body.items).toEqual([]);
+});
+
+test("email and phone are found by exact value (sealed: through their blind indexes), not by part", async () => {
+  expect(names((await search("ANNA.Schmidt@Example.com")).body.items)).toEqual(["Anna Schmidt"]);
+  expect(names((await call("GET", "/api/v1/patients?q=hans.schmidt%40example.com")).body.items)).toEqual([
+    "Hans Schmidt",
+  ]);
+  expect((await search("anna.schmidt@")).body.items).toEqual([]);
+  expect(names((await search("0170 1234567")).body.items)).toEqual(["Anna Schmidt"]);
+  expect(names((await search("+49 170 123 45 67")).body.items)).toEqual(["Anna Schmidt"]);
+});
+
+test("filters and sorts: source, name order, and a cursor of one sort refused by another", async () => {
+  expect(names((await call("GET", "/api/v1/patients?source=typeform")).body.items)).toEqual(["Hans Schmidt"]);
+  const byName = await call("GET", "/api/v1/patients?sort=name&limit=3");
+  const lastNames = byName.body.items.map((p: { lastName: string }) => p.lastName.toLowerCase());
+  expect(lastNames).toEqual([...lastNames].sort());
+  const other = await call("GET", `/api/v1/patients?sort=submitted&cursor=${byName.body.nextCursor}`);
+  expect([other.status, other.body.error.code]).toEqual([400, "invalid_cursor"]);
+  const future = await call("GET", "/api/v1/patients?from=2999-01-01T00:00:00Z");
+  expect(future.body.items).toEqual([]);
+});
+
+test("keyset pages stay stable under inserts: no patient twice, none skipped, in every sort", async () => {
+  for (const sort of ["created", "submitted", "name", "updated"]) {
+    const before = (await call("GET", `/api/v1/patients?sort=${sort}&limit=500`)).body.items.map(
+      (p: { id: string }) => p.id,
+    );
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: { body: { items: { id: string }[]; nextCursor: string | null } } = (await call(
+        "GET",
+        `/api/v1/patients?sort=${sort}&limit=2${cursor ? `&cursor=${cursor}` : ""}`,
+      )) as never;
+      seen.push(...res.body.items.map((p) => p.id));
+      cursor = res.body.nextCursor;
+      // Others arrive while the pages are read.
+      await addPatients([{ values: { firstName: "New", lastName: `Aaron${seq}` } }]);
+    } while (cursor);
+    const original = seen.filter((id) => before.includes(id));
+    expect([sort, new Set(seen).size]).toEqual([sort, seen.length]);
+    expect([sort, original]).toEqual([sort, before]);
+  }
+  // Search pages too (score, id).
+  const all: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const res = await search("schmidt", { limit: 1, ...(cursor ? { cursor } : {}) });
+    all.push(...res.body.items.map((p: { id: string }) => p.id));
+    cursor = res.body.nextCursor;
+    await addPatients([{ values: { firstName: "Otto", lastName: "Schmidt" } }]);
+  } while (cursor && all.length < 20);
+  expect(new Set(all).size).toBe(all.length);
+});
+
+test("bad parameters are 400s with a code", async () => {
+  for (const [path, code] of [
+    ["/api/v1/patients?limit=0", "invalid_limit"],
+    ["/api/v1/patients?limit=abc", "invalid_request"],
+    ["/api/v1/patients?sort=age", "invalid_request"],
+    ["/api/v1/patients?from=yesterday", "invalid_request"],
+    ["/api/v1/patients?cursor=bm9wZQ", "invalid_cursor"],
+    ["/api/v1/patients/abc", "invalid_id"],
+  ] as const) {
+    const res = await call("GET", path);
+    expect([path, res.status, res.body.error?.code]).toEqual([path, 400, code]);
+  }
+  const bodyIsArray = await call("POST", "/api/v1/patients/search", [1]);
+  expect(bodyIsArray.status).toBe(400);
+});
+
+test("viewers get lists masked; editors and admins whole", async () => {
+  const masked = (await call("POST", "/api/v1/patients/search", { q: "anna.schmidt@example.com" }, "viewer")).body
+    .items[0];
+  expect(masked).toMatchObject({ email: "a***@example.com", firstName: "Anna" });
+  const whole = (await call("POST", "/api/v1/patients/search", { q: "anna.schmidt@example.com" }, "editor")).body
+    .items[0];
+  expect(whole.email).toBe("anna.schmidt@example.com");
+});
+
+test("one patient: its timeline of submissions with answers, and where each field came from", async () => {
+  const [id] = await addPatients([
+    { email: "timeline@example.com", values: { firstName: "Tina", lastName: "Line", city: "Ulm" } },
+  ]);
+  const at = new Date("2026-05-01T10:00:00Z");
+  const canonical = {
+    source: "generic",
+    formId: "contact",
+    submittedAt: at.toISOString(),
+    patient: { firstName: "Tina", lastName: "Line", city: "Ulm", email: "timeline@example.com" },
+    provenance: { city: { label: "Stadt", method: "label" } },
+    answers: [],
+  };
+  await sql`insert into webhook_event_ids (event_id, received_at) values ('ev-tl', ${at})`;
+  await sql`select hookline_ensure_month_partition(${at})`;
+  await sql`insert into webhook_events (event_id, received_at, source, patient_id, canonical_enc)
+    values ('ev-tl', ${at}, 'generic', ${id!}, ${sealCell(TEST_KEYS, sealedColumn(WEBHOOK_EVENTS, "canonical_enc"), canonical)})`;
+  await sql`insert into form_submissions (event_id, source, form_id, patient_id, submitted_at, answers_enc)
+    values ('ev-tl', 'generic', 'contact', ${id!}, ${at}, ${sealCell(TEST_KEYS, sealedColumn(FORM_SUBMISSIONS, "answers_enc"), { Stadt: "Ulm" })})`;
+  const res = await call("GET", `/api/v1/patients/${id}`, undefined, "viewer");
+  expect(res.status).toBe(200);
+  expect(res.body.timeline).toEqual([
+    {
+      eventId: "ev-tl",
+      source: "generic",
+      formId: "contact",
+      submittedAt: at.toISOString(),
+      status: "merged",
+      answers: { Stadt: "Ulm" },
+    },
+  ]);
+  expect(res.body.origins.city).toEqual({
+    kind: "submission",
+    eventId: "ev-tl",
+    source: "generic",
+    formId: "contact",
+    submittedAt: at.toISOString(),
+    label: "Stadt",
+    method: "label",
+  });
+  expect((await call("GET", "/api/v1/patients/999999")).status).toBe(404);
+});
+
+test("adding a patient by hand: normalized like a webhook, invalid values named, duplicates refused or warned", async () => {
+  const created = await call(
+    "POST",
+    "/api/v1/patients",
+    {
+      firstName: "Maria",
+      lastName: "Hand",
+      email: "Maria.Hand@Example.COM",
+      phone: "0170 5550001",
+      dateOfBirth: "15.03.1985",
+      gender: "Frau",
+    },
+    "editor",
+  );
+  expect(created.status).toBe(201);
+  expect(created.body.patient).toMatchObject({
+    firstName: "Maria",
+    lastName: "Hand",
+    fullName: "Maria Hand",
+    email: "maria.hand@example.com",
+    phone: "+491705550001",
+    dateOfBirth: "1985-03-15",
+    gender: "female",
+    source: "manual",
+  });
+  expect(created.body.patient.origins.phone.kind).toBe("manual");
+  expect(created.body.warnings).toEqual([]);
+  expect((await search("maria.hand@example.com")).body.items.length).toBe(1);
+
+  const bad = await call(
+    "POST",
+    "/api/v1/patients",
+    { firstName: "X", email: "not-an-email", dateOfBirth: "soon" },
+    "editor",
+  );
+  expect([bad.status, bad.body.error.code]).toEqual([400, "invalid_patient"]);
+  expect(bad.body.error.message).toContain("email");
+  expect(bad.body.error.message).toContain("dateOfBirth");
+  const unknownKey = await call("POST", "/api/v1/patients", { firstName: "X", shoeSize: "42" }, "editor");
+  expect(unknownKey.status).toBe(400);
+  expect((await call("POST", "/api/v1/patients", {}, "editor")).status).toBe(400);
+  expect((await call("POST", "/api/v1/patients", { firstName: "V" }, "viewer")).status).toBe(403);
+
+  const again = await call(
+    "POST",
+    "/api/v1/patients",
+    { firstName: "Maria", email: "maria.hand@example.com" },
+    "editor",
+  );
+  expect([again.status, again.body.error.code]).toEqual([409, "duplicate_email"]);
+  const likely = await call(
+    "POST",
+    "/api/v1/patients",
+    { firstName: "Maria", lastName: "Hand", dateOfBirth: "1985-03-15" },
+    "editor",
+  );
+  expect(likely.status).toBe(201);
+  expect(likely.body.warnings).toEqual([
+    expect.objectContaining({ code: "likely_duplicate", patientIds: [created.body.patient.id] }),
+  ]);
+});
+
+test("editing a patient: cached copy replaced, origin manual, audited; invalid values refused", async () => {
+  const [id] = await addPatients([
+    { email: "edit@example.com", values: { firstName: "Ed", lastName: "Edit", city: "Kiel" } },
+  ]);
+  expect((await call("GET", `/api/v1/patients/${id}`)).body.city).toBe("Kiel"); // now cached
+  const patched = await call("PATCH", `/api/v1/patients/${id}`, { city: "Lübeck", phone: "0170 5550002" }, "editor");
+  expect(patched.status).toBe(200);
+  expect(patched.body).toMatchObject({ city: "Lübeck", phone: "+491705550002" });
+  expect(patched.body.origins.city).toMatchObject({ kind: "manual" });
+  expect((await call("GET", `/api/v1/patients/${id}`)).body.city).toBe("Lübeck");
+  expect(names((await search("lubeck")).body.items)).toContain("Ed Edit");
+  const [audit] =
+    await sql`select action, changed_fields from audit_log where entity_id = ${id!} and action = 'patient.update' order by seq desc limit 1`;
+  expect(audit).toEqual({ action: "patient.update", changed_fields: ["phone", "city"] });
+  const cleared = await call("PATCH", `/api/v1/patients/${id}`, { phone: null }, "editor");
+  expect(cleared.body.phone).toBeNull();
+  const bad = await call("PATCH", `/api/v1/patients/${id}`, { phone: "call me" }, "editor");
+  expect([bad.status, bad.body.error.code]).toEqual([400, "invalid_patient"]);
+  expect((await call("PATCH", `/api/v1/patients/${id}`, { city: "X" }, "viewer")).status).toBe(403);
+  expect((await call("PATCH", "/api/v1/patients/999999", { city: "X" }, "editor")).status).toBe(404);
+});
+
+test("merging two patients: submissions move, the other is gone, both cached copies dropped, audited", async () => {
+  const [into, from] = await addPatients([
+    { email: "merge.into@example.com", values: { firstName: "Mia", lastName: "Merge" } },
+    { values: { firstName: "Mia", lastName: "Merge", city: "Jena" } },
+  ]);
+  await sql`insert into form_submissions (event_id, source, form_id, patient_id, submitted_at, answers_enc)
+    values ('ev-merge', 'generic', 'f1', ${from!}, now(), ${sealCell(TEST_KEYS, sealedColumn(FORM_SUBMISSIONS, "answers_enc"), {})})`;
+  await call("GET", `/api/v1/patients/${into}`); // cached
+  await call("GET", `/api/v1/patients/${from}`);
+  const merged = await call("POST", `/api/v1/patients/${into}/merge`, { from }, "editor");
+  expect(merged.status).toBe(200);
+  expect(merged.body).toMatchObject({ id: into, email: "merge.into@example.com", city: "Jena", eventsCount: 2 });
+  expect(merged.body.timeline.map((t: { eventId: string }) => t.eventId)).toContain("ev-merge");
+  expect((await call("GET", `/api/v1/patients/${from}`)).status).toBe(404);
+  expect((await call("GET", `/api/v1/patients/${into}`)).body.city).toBe("Jena");
+  const actions =
+    await sql`select action, entity_id from audit_log where action in ('patient.merge', 'patient.update') and (entity_id = ${from!} or entity_id = ${into!}) order by seq`;
+  expect(actions.map((a) => `${a.action} ${a.entity_id}`)).toEqual([`patient.merge ${from}`, `patient.update ${into}`]);
+  expect((await call("POST", `/api/v1/patients/${into}/merge`, { from: into }, "editor")).status).toBe(400);
+  expect((await call("POST", `/api/v1/patients/${into}/merge`, { from }, "editor")).status).toBe(404);
+  expect((await call("POST", `/api/v1/patients/${into}/merge`, { from }, "viewer")).status).toBe(403);
+});
+
+test("with Redis down, listing, search, detail and edits still work (from Postgres)", async () => {
+  const down = createRedis("redis://127.0.0.1:1/0", "hookline-test-down", log);
+  const offline = newApp(down);
+  try {
+    const [id] = await addPatients([
+      { email: "redis.down@example.com", values: { firstName: "Rita", lastName: "Down" } },
+    ]);
+    expect((await call("GET", "/api/v1/patients", undefined, "admin", offline)).status).toBe(200);
+    expect(names((await call("POST", "/api/v1/patients/search", { q: "rita" }, "admin", offline)).body.items)).toEqual([
+      "Rita Down",
+    ]);
+    expect((await call("GET", `/api/v1/patients/${id}`, undefined, "admin", offline)).body.firstName).toBe("Rita");
+    const patched = await call("PATCH", `/api/v1/patients/${id}`, { city: "Gera" }, "admin", offline);
+    expect([patched.status, patched.body.city]).toEqual([200, "Gera"]);
+  } finally {
+    down.disconnect();
+  }
+});
+
+test("/openapi.json documents every ruled route with its role, the patient routes with their schemas; /docs shows it", async () => {
+  const doc = (await (await app.handle(new Request("http://dashboard.test/openapi.json"))).json()) as {
+    paths: Record<
+      string,
+      Record<
+        string,
+        { summary: string; "x-schema-declared"?: boolean; parameters: { name: string }[]; requestBody?: unknown }
+      >
+    >;
+  };
+  const ruled = app.routes.filter((r) => r.path.startsWith("/api/v1/") && r.method !== "HEAD");
+  for (const r of ruled) {
+    const op = doc.paths[r.path.replace(/:(\w+)/g, "{$1}")]?.[r.method.toLowerCase()];
+    expect([r.method, r.path, Boolean(op)]).toEqual([r.method, r.path, true]);
+    if (r.path.startsWith("/api/v1/patients") && !r.path.endsWith("/conflicts"))
+      expect([r.method, r.path, op!["x-schema-declared"]]).toEqual([r.method, r.path, undefined]);
+  }
+  expect(doc.paths["/api/v1/patients"]!.get!.parameters.map((p) => p.name)).toContain("q");
+  expect(doc.paths["/api/v1/patients"]!.post!.requestBody).toBeDefined();
+  const page = await app.handle(new Request("http://dashboard.test/docs"));
+  expect(page.headers.get("content-type")).toContain("text/html");
+  const html = await page.text();
+  expect(html).toContain("PATCH /api/v1/patients/{id}");
+  expect(html).not.toContain("<script");
+});
