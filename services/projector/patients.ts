@@ -12,6 +12,7 @@ import {
   type PatientValues,
 } from "../../shared/db/patient-merge.ts";
 import {
+  clientsOfSources,
   insertConflicts,
   insertPatients,
   type LockedPatient,
@@ -58,17 +59,20 @@ function submission(e: DecodedEvent): Submission {
   };
 }
 
+/** Which patient a submission belongs to: its client's and its email's (deduplicated within a client). */
+const patientKey = (clientId: string | null | undefined, email: string) => `${clientId ?? ""}\n${email}`;
+
 /**
- * Splits the submissions of each email into rounds: round i holds every email's i-th
- * submission in submission order, so each email's submissions are applied oldest first.
- * Round 0 has every email once, in email order.
+ * Splits the submissions of each patient key into rounds: round i holds every key's i-th
+ * submission in submission order, so each patient's submissions are applied oldest first.
+ * Round 0 has every key once, in key order.
  */
-function rounds(rows: Submission[]): Submission[][] {
+function rounds(rows: Submission[], keyOf: (s: Submission) => string): Submission[][] {
   const byEmail = new Map<string, Submission[]>();
   for (const row of rows) {
-    const group = byEmail.get(row.email!);
+    const group = byEmail.get(keyOf(row));
     if (group) group.push(row);
-    else byEmail.set(row.email!, [row]);
+    else byEmail.set(keyOf(row), [row]);
   }
   const out: Submission[][] = [];
   for (const email of [...byEmail.keys()].sort()) {
@@ -107,7 +111,11 @@ export async function writeBatchPatients(
   const withEmail = all.filter((s) => s.email);
   const anonymous = all.filter((s) => !s.email);
 
-  const byRound = rounds(withEmail);
+  // Each source's client (migration 011): the same email at two clients is two patients.
+  const clients = await clientsOfSources(tx, [...new Set(withEmail.map((s) => s.state.source))]);
+  const clientOf = (s: Submission) => clients.get(s.state.source) ?? null;
+  const keyOf = (s: Submission) => patientKey(clientOf(s), s.email!);
+  const byRound = rounds(withEmail, keyOf);
   const locked = new Map<string, LockedPatient>();
   const changed = new Set<LockedPatient>();
   // For the audit trail: each submission's effect, and each patient's latest state as hashed
@@ -124,29 +132,30 @@ export async function writeBatchPatients(
     // Only a patient deleted between the insert and the lock sends a round back here.
     if (attempt > 3)
       throw Object.assign(new Error("patients kept vanishing while being locked"), { code: "patients_unstable" });
-    const firstByEmail = new Map(pending.map((s) => [s.email!, s]));
+    const firstByEvent = new Map(pending.map((s) => [s.state.lastEventId, s]));
     for (const r of await insertPatients(tx, keys, pending, true)) {
-      const patient = { id: r.id, email: r.email, eventsCount: 1, state: firstByEmail.get(r.email!)!.state };
-      locked.set(r.email!, patient);
+      const first = firstByEvent.get(r.first_event_id)!;
+      const patient = { id: r.id, email: r.email, eventsCount: 1, state: first.state };
+      locked.set(keyOf(first), patient);
       created(patient, patient.state.lastEventId);
     }
     const existing = await lockPatientsByEmail(
       tx,
       keys,
-      pending.filter((s) => !locked.has(s.email!)).map((s) => s.email!),
+      pending.filter((s) => !locked.has(keyOf(s))).map((s) => ({ email: s.email!, clientId: clientOf(s) })),
     );
     for (const p of existing) {
-      locked.set(p.email!, p);
+      locked.set(patientKey(p.clientId, p.email!), p);
       latest.set(p, patientState(p));
     }
     // An existing patient that was gone by the time it was locked (deleted meanwhile): create it again.
-    pending = pending.filter((s) => !locked.has(s.email!));
+    pending = pending.filter((s) => !locked.has(keyOf(s)));
   }
 
   const conflicts: NewConflict[] = [];
   for (const [i, round] of byRound.entries()) {
     for (const s of round) {
-      const patient = locked.get(s.email!)!;
+      const patient = locked.get(keyOf(s))!;
       patientIdByEvent.set(s.state.lastEventId, patient.id);
       if (i === 0 && patient.state === s.state) continue; // created from this very submission
       patient.eventsCount += 1;

@@ -41,6 +41,7 @@ const FIELDS = MERGED_FIELDS.map((name) => {
 
 const READ_COLUMNS = [
   "id",
+  "client_id",
   EMAIL.column,
   EMAIL.legacy,
   "events_count",
@@ -59,6 +60,8 @@ const READ_COLUMNS = [
 /** A patient read under `for update`: nobody else changes it until this transaction ends. */
 export interface LockedPatient {
   id: string;
+  /** Its client (migration 011): patients are deduplicated within a client. Null: unassigned. */
+  clientId?: string | null;
   email: string | null;
   eventsCount: number;
   state: PatientState;
@@ -70,6 +73,7 @@ function lockedPatient(keys: Keys, r: Row): LockedPatient {
     values[f.name] = f.sealed ? openCell(keys, f.sealed, r[f.sealed.column], r[f.spec.column]) : r[f.spec.column];
   return {
     id: String(r.id),
+    clientId: r.client_id == null ? null : String(r.client_id),
     email: openCell(keys, EMAIL, r[EMAIL.column], r[EMAIL.legacy]) as string | null,
     eventsCount: r.events_count,
     state: {
@@ -139,23 +143,34 @@ const LEGACY_CLEARED = [EMAIL.legacy, ANSWERS.legacy, ...FIELDS.flatMap((f) => (
   .join(", ");
 
 /**
- * Locks the patients with these emails (found by their blind index under every index key, so
- * rows not yet rebuilt under a new one are found too), in index order (concurrent batches lock
- * in the same order).
+ * Locks the patients with these emails at these clients (found by their blind index under every
+ * index key, so rows not yet rebuilt under a new one are found too), in index order (concurrent
+ * batches lock in the same order). A null client is the unassigned patients'.
  */
 export async function lockPatientsByEmail(
   tx: TransactionSql,
   keys: Keys,
-  emails: readonly string[],
+  lookups: readonly { email: string; clientId: string | null }[],
 ): Promise<LockedPatient[]> {
-  if (emails.length === 0) return [];
-  const indexes = emails.flatMap((e) => lookupIndexes(keys.blindIndex, "email", e));
+  if (lookups.length === 0) return [];
+  const pairs = lookups.flatMap((l) =>
+    lookupIndexes(keys.blindIndex, "email", l.email).map((index) => ({ index, clientId: l.clientId })),
+  );
   const rows = await tx`
     select ${tx.unsafe(READ_COLUMNS)} from patients
-    where ${tx.unsafe(EMAIL_INDEX.column)} = any(${byteaColumn(tx, indexes, (i) => i)})
+    join unnest(${byteaColumn(tx, pairs, (p) => p.index)}, ${textColumn(tx, pairs, (p) => p.clientId)}::bigint[])
+      as u(bidx, client) on ${tx.unsafe(EMAIL_INDEX.column)} = u.bidx and coalesce(client_id, 0) = coalesce(u.client, 0)
     order by ${tx.unsafe(EMAIL_INDEX.column)}
-    for update`;
+    for update of patients`;
   return rows.map((r) => lockedPatient(keys, r));
+}
+
+/** The client of each of these sources (migration 011; the one a new row is stamped with), by name. */
+export async function clientsOfSources(tx: TransactionSql, sources: readonly string[]): Promise<Map<string, string>> {
+  if (sources.length === 0) return new Map();
+  const rows = await tx<{ name: string; client_id: string }[]>`
+    select name, client_id::text from sources where name = any(${textColumn(tx, sources, (s) => s)}::text[])`;
+  return new Map(rows.map((r) => [r.name, r.client_id]));
 }
 
 export async function lockPatient(tx: TransactionSql, keys: Keys, id: string): Promise<LockedPatient | null> {
@@ -191,7 +206,8 @@ export async function insertPatients(
   );
   const previousNames = previous.map((_, i) => `, prev_${i}`).join("");
   const notIndexedBefore = previous.length
-    ? tx`where not exists (select 1 from patients p where p.${tx.unsafe(EMAIL_INDEX.column)} in (${tx.unsafe(previous.map((_, i) => `u.prev_${i}`).join(", "))}))`
+    ? tx`where not exists (select 1 from patients p where p.${tx.unsafe(EMAIL_INDEX.column)} in (${tx.unsafe(previous.map((_, i) => `u.prev_${i}`).join(", "))})
+        and coalesce(p.client_id, 0) = coalesce((select s.client_id from sources s where s.name = u.source), 0))`
     : tx``;
   const inserted = await tx<{ id: string; first_event_id: string }[]>`
     insert into patients (first_event_id, ${tx.unsafe(columns)})
@@ -201,7 +217,10 @@ export async function insertPatients(
       ${previousArgs.length ? previousArgs : tx``}
     ) as u(first_event_id, ${tx.unsafe(columns)}${tx.unsafe(previousNames)})
     ${notIndexedBefore}
-    ${skipExisting ? tx`on conflict (${tx.unsafe(EMAIL_INDEX.column)}) do nothing` : tx``}
+    ${
+      // The key is (client, email index) (migration 011); the client is stamped by a trigger.
+      skipExisting ? tx`on conflict do nothing` : tx``
+    }
     returning id, first_event_id`;
   const emailByEvent = new Map(rows.map((r) => [r.state.lastEventId, r.email]));
   return inserted.map((r) => ({ ...r, email: emailByEvent.get(r.first_event_id) ?? null }));

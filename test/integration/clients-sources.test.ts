@@ -283,13 +283,14 @@ describe("client scoping", () => {
   beforeAll(async () => {
     const res = await api("/clients", { body: { name: "Other Clinic", sourceType: "generic" } });
     other = await res.json();
+    // The email of the first client's patient: a patient of its own at this client (deduplicated within a client only).
     await waitFor(
       "the other client's source",
       async () => {
         const r = await toEveryIngress(
           other.source.webhookUrl,
           other.source.secret,
-          person("bob@other.example", "Other"),
+          person("ada@clinic.example", "Other"),
           `msg_other_${Date.now()}`,
         );
         return r.every((x) => x.status === 200);
@@ -311,6 +312,19 @@ describe("client scoping", () => {
       createdBy: "test",
       clientId: clinic.client.id,
     }));
+  });
+
+  test("the same email at two clients is two patients, one a client", async () => {
+    const rows = await sql`
+      select client_id::text, count(*)::int as n from patients
+      where email_bidx = (select email_bidx from patients where id = ${otherPatientId}::bigint)
+      group by client_id order by client_id`;
+    expect(rows.map((r) => [r.client_id, r.n])).toEqual(
+      [
+        [clinic.client.id, 1],
+        [other.client.id, 1],
+      ].sort(),
+    );
   });
 
   test("a scoped token asking for another client's patient by id gets 404; its own is served", async () => {

@@ -36,6 +36,12 @@ alter table patients add column client_id bigint references clients (id);
 alter table form_submissions add column client_id bigint references clients (id);
 alter table webhook_events add column client_id bigint;
 create index patients_client on patients (client_id, id desc) where client_id is not null;
+
+-- Patients are deduplicated within a client, not across clients: the same email at two clients
+-- is two patients (each client's data stays its own). The key was the email's blind index alone
+-- (009); unassigned rows (no client) count as one client, 0.
+drop index patients_email_bidx;
+create unique index patients_client_email_bidx on patients ((coalesce(client_id, 0)), email_bidx);
 create index form_submissions_client on form_submissions (client_id) where client_id is not null;
 
 -- The projector does not name clients: a new row takes its source's client, found here, so a
