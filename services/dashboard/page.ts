@@ -1,7 +1,12 @@
-// A small page with no build step: a token form, a search box, a patient table. Script and
-// style are served as files (/app.js, /app.css) because the Content-Security-Policy
-// (shared/http/security-headers.ts) allows no inline code.
+// The dashboard page at `/`: this HTML plus one script and one style sheet that Bun's bundler
+// builds from services/dashboard/web (web/build.ts, imported as a macro: built when this module
+// is transpiled, embedded in the compiled executable). Script and style are served as files
+// because the Content-Security-Policy (shared/http/security-headers.ts) allows no inline code;
+// the page holds no secret, and the API token typed in stays in the script's memory.
 import { Elysia } from "elysia";
+import { bundlePage } from "./web/build.ts" with { type: "macro" };
+
+const ASSETS = bundlePage();
 
 const HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -9,96 +14,120 @@ const HTML = `<!doctype html>
 <link rel="stylesheet" href="/app.css">
 <script src="/app.js" defer></script>
 </head>
-<body><header><h1>hookline — patients</h1><button id="token" type="button">API token</button></header>
-<main>
-<form id="token-form" hidden><label for="token-input">Dashboard API token</label>
-<input id="token-input" type="password" autocomplete="off" spellcheck="false">
-<button>Use token</button></form>
-<form id="search"><input id="q" name="q" placeholder="Search by email, name or phone" autocomplete="off">
-<button>Search</button><span id="status"></span></form>
-<table><thead><tr><th>Name</th><th>Email</th><th>Phone</th><th>Date of birth</th>
-<th>City</th><th>Source</th><th>Submitted</th></tr></thead><tbody id="rows"></tbody></table>
-</main></body></html>
-`;
-
-const CSS = `body{font:14px system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
-header{background:#1d2330;color:#fff;padding:12px 20px;display:flex;gap:12px;align-items:center}
-header h1{font-size:16px;margin:0;flex:1} main{padding:20px}
-form{margin-bottom:12px} form[hidden]{display:none}
-input{padding:6px 8px;border:1px solid #c5cad3;border-radius:4px;min-width:280px}
-table{border-collapse:collapse;width:100%;background:#fff}
-th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e3e6eb} th{background:#eef0f4}
-#status{color:#6b7385;margin-left:8px}
-`;
-
-const JS = `"use strict";
-// The API token lives in this variable only, for the life of the page: never in
-// localStorage, sessionStorage or a cookie, where any script on the origin could read it later.
-let token = "";
-const $ = (id) => document.getElementById(id);
-const say = (text) => { $("status").textContent = text; };
-
-function askForToken() {
-  token = "";
-  $("token-form").hidden = false;
-  $("token-input").focus();
-}
-
-// Rows are built with textContent: patient data is never parsed as markup.
-function row(p) {
-  const tr = document.createElement("tr");
-  const submitted = new Date(p.submittedAt).toLocaleString();
-  for (const value of [p.fullName, p.email, p.phone, p.dateOfBirth, p.city, p.source, submitted]) {
-    const td = document.createElement("td");
-    td.textContent = value ?? "";
-    tr.append(td);
-  }
-  return tr;
-}
-
-async function load() {
-  if (!token) { askForToken(); say("enter the API token"); return; }
-  const q = $("q").value.trim();
-  say("loading…");
-  let res, body;
-  try {
-    // POST: a search term in a URL would reach the access logs of every proxy on the way.
-    res = await fetch("/api/v1/patients/search", {
-      method: "POST",
-      headers: { authorization: "Bearer " + token, "content-type": "application/json" },
-      body: JSON.stringify(q ? { q } : {}),
-      cache: "no-store",
-    });
-    body = await res.json();
-  } catch {
-    say("the dashboard did not answer");
-    return;
-  }
-  if (!res.ok) {
-    $("rows").replaceChildren();
-    if (res.status === 401) askForToken();
-    say(body.error?.message ?? res.statusText);
-    return;
-  }
-  $("rows").replaceChildren(...body.items.map(row));
-  say(body.items.length + " shown");
-}
-
-$("token-form").addEventListener("submit", (e) => {
-  e.preventDefault();
-  token = $("token-input").value.trim();
-  $("token-input").value = "";
-  if (!token) return;
-  $("token-form").hidden = true;
-  load();
-});
-$("token").addEventListener("click", () => {
-  $("rows").replaceChildren();
-  say("");
-  askForToken();
-});
-$("search").addEventListener("submit", (e) => { e.preventDefault(); load(); });
-askForToken();
+<body>
+<a class="skip" href="#main">Skip to content</a>
+<header>
+  <h1>hookline</h1>
+  <nav aria-label="Sections"><ul>
+    <li><a id="nav-patients" href="#patients">Patients</a></li>
+    <li><a id="nav-stats" href="#stats">Stats</a></li>
+    <li><a id="nav-sources" href="#sources">Sources</a></li>
+    <li><a id="nav-dead-letters" href="#dead-letters">Dead letters</a></li>
+  </ul></nav>
+  <span class="spacer"></span>
+  <button id="add-client" type="button" class="primary">Add New Client</button>
+  <button id="sign-out" type="button">Sign out</button>
+</header>
+<main id="main" tabindex="-1">
+<section id="signin" aria-labelledby="signin-title" hidden>
+  <h2 id="signin-title">Sign in</h2>
+  <form id="token-form">
+    <label for="token-input">Dashboard API token</label>
+    <input id="token-input" type="password" autocomplete="off" spellcheck="false" aria-describedby="token-hint signin-error">
+    <p id="token-hint" class="hint">A token from <code>hookline tokens create</code>, or a sign-in token (JWT) from the identity provider where single sign-on is configured. It is kept in this tab's memory only.</p>
+    <p id="signin-error" class="error" role="alert"></p>
+    <button class="primary">Sign in</button>
+  </form>
+</section>
+<div id="app" hidden>
+<section id="view-patients" aria-labelledby="patients-title">
+  <h2 id="patients-title" tabindex="-1">Patients</h2>
+  <form id="search" role="search" class="toolbar">
+    <div class="field grow"><label for="q">Search patients</label>
+      <input id="q" name="q" type="search" placeholder="Name, email, phone or city" autocomplete="off" aria-describedby="status"></div>
+    <div class="field"><label for="filter-client">Client</label><select id="filter-client"><option value="">All clients</option></select></div>
+    <div class="field"><label for="filter-source">Source</label><select id="filter-source"><option value="">All sources</option></select></div>
+    <div class="field"><label for="filter-from">Submitted from</label><input id="filter-from" type="date"></div>
+    <div class="field"><label for="filter-to">Submitted to</label><input id="filter-to" type="date"></div>
+    <div class="field"><label for="filter-sort">Sort by</label><select id="filter-sort">
+      <option value="">Newest first</option><option value="updated:desc">Recently updated</option>
+      <option value="submitted:desc">Last submitted</option><option value="name:asc">Last name</option></select></div>
+  </form>
+  <p id="status" class="status" aria-live="off"></p>
+  <div class="table-wrap"><table aria-labelledby="patients-title">
+    <thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Phone</th><th scope="col">Date of birth</th>
+    <th scope="col">City</th><th scope="col">Source</th><th scope="col">Submitted</th></tr></thead>
+    <tbody id="rows"></tbody></table></div>
+  <div class="pager"><button id="prev-page" type="button" disabled>Previous page</button>
+    <button id="next-page" type="button" disabled>Next page</button></div>
+</section>
+<section id="view-stats" aria-labelledby="stats-title" hidden>
+  <h2 id="stats-title" tabindex="-1">Stats</h2>
+  <div class="toolbar"><div class="field"><label for="stats-days">Period</label><select id="stats-days">
+    <option value="7">Last 7 days</option><option value="30" selected>Last 30 days</option><option value="90">Last 90 days</option>
+    <option value="365">Last year</option></select></div></div>
+  <p id="stats-status" class="status"></p>
+  <div class="cards">
+    <div class="card"><span class="value" id="stat-events">–</span>submissions in the period</div>
+    <div class="card"><span class="value" id="stat-patients">–</span>patients</div>
+    <div class="card"><span class="value" id="stat-dead">–</span>dead letters</div>
+  </div>
+  <div class="charts"><figure class="chart" id="chart-per-day" aria-label="Chart: submissions per day"></figure>
+    <figure class="chart" id="chart-per-source" aria-label="Chart: submissions per day by source"></figure></div>
+  <div class="split">
+    <div class="table-wrap"><table><caption class="sr-only">Submissions by client</caption>
+      <thead><tr><th scope="col">Client</th><th scope="col" class="num">Submissions</th></tr></thead><tbody id="stats-clients"></tbody></table></div>
+    <div class="table-wrap"><table><caption class="sr-only">Submissions and last event by source</caption>
+      <thead><tr><th scope="col">Source</th><th scope="col">Client</th><th scope="col" class="num">Submissions</th><th scope="col">Last event</th></tr></thead>
+      <tbody id="stats-sources"></tbody></table></div>
+  </div>
+</section>
+<section id="view-sources" aria-labelledby="sources-title" hidden>
+  <h2 id="sources-title" tabindex="-1">Sources</h2>
+  <p id="sources-status" class="status"></p>
+  <div class="table-wrap"><table aria-labelledby="sources-title">
+    <thead><tr><th scope="col">Source</th><th scope="col">Form tool</th><th scope="col">Client</th><th scope="col">Defined in</th>
+    <th scope="col">State</th><th scope="col">Last event</th><th scope="col" class="num">Events (24 h)</th><th scope="col" class="num">Errors (24 h)</th></tr></thead>
+    <tbody id="sources-rows"></tbody></table></div>
+</section>
+<section id="view-dead-letters" aria-labelledby="dlq-title" hidden>
+  <h2 id="dlq-title" tabindex="-1">Dead letters</h2>
+  <p class="hint">Webhooks that were received but could not be stored, with the reason. Replay sends one through the pipeline again.</p>
+  <p id="dlq-status" class="status"></p>
+  <div class="table-wrap"><table aria-labelledby="dlq-title">
+    <thead><tr><th scope="col" class="num">Id</th><th scope="col">Stored</th><th scope="col">Source</th><th scope="col">Code</th>
+    <th scope="col">Reason</th><th scope="col">Event</th><th scope="col"><span class="sr-only">Action</span></th></tr></thead>
+    <tbody id="dlq-rows"></tbody></table></div>
+  <div class="pager"><button id="dlq-more" type="button" hidden>Load more</button></div>
+</section>
+</div>
+</main>
+<dialog id="drawer" class="drawer" aria-labelledby="drawer-title">
+  <div class="dialog-head"><h2 id="drawer-title">Patient</h2><button id="drawer-close" type="button">Close</button></div>
+  <div class="dialog-body" id="drawer-body"></div>
+</dialog>
+<dialog id="client-dialog" aria-labelledby="client-title">
+  <div class="dialog-head"><h2 id="client-title">Add New Client</h2><button id="client-cancel" type="button">Close</button></div>
+  <div class="dialog-body">
+  <form id="client-form" novalidate>
+    <div class="field"><label for="client-name">Client name</label>
+      <input id="client-name" name="name" autocomplete="off" required maxlength="200" aria-describedby="client-name-error">
+      <p id="client-name-error" class="error"></p></div>
+    <div class="field"><label for="client-sourceType">Form tool</label>
+      <select id="client-sourceType" name="sourceType" required aria-describedby="client-sourceType-error"></select>
+      <p id="client-sourceType-error" class="error"></p></div>
+    <div class="field"><label for="client-sourceName">Source name (optional)</label>
+      <input id="client-sourceName" name="sourceName" autocomplete="off" spellcheck="false" aria-describedby="client-sourceName-hint client-sourceName-error">
+      <p id="client-sourceName-hint" class="hint">Part of the webhook URL. Left empty, one is made from the client's name.</p>
+      <p id="client-sourceName-error" class="error"></p></div>
+    <p id="client-form-error" class="error" role="alert"></p>
+    <div class="actions"><button id="client-submit" class="primary">Add client</button></div>
+  </form>
+  <div id="client-result" hidden></div>
+  </div>
+</dialog>
+<div id="live" class="sr-only" aria-live="polite"></div>
+</body></html>
 `;
 
 const asset = (body: string, contentType: string) => () =>
@@ -109,8 +138,8 @@ export function dashboardPage() {
   return (
     new Elysia({ name: "dashboard-page" })
       .get("/", asset(HTML, "text/html"))
-      .get("/app.js", asset(JS, "text/javascript"))
-      .get("/app.css", asset(CSS, "text/css"))
+      .get("/app.js", asset(ASSETS.js, "text/javascript"))
+      .get("/app.css", asset(ASSETS.css, "text/css"))
       // Browsers ask for it unprompted; an empty answer keeps a 404 out of their console.
       .get("/favicon.ico", () => new Response(null, { status: 204 }))
   );
