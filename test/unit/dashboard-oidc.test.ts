@@ -204,7 +204,11 @@ describe("configuration", () => {
 });
 
 describe("through the dashboard", () => {
-  const sql = Object.assign(() => Promise.resolve([]), { unsafe: () => "" }) as unknown as Sql;
+  // begin: the dashboard queries in a transaction (services/dashboard/scope.ts).
+  const sql: Sql = Object.assign(() => Promise.resolve([]), {
+    unsafe: () => "",
+    begin: (fn: (tx: Sql) => unknown) => fn(sql),
+  }) as unknown as Sql;
   const app = () =>
     createDashboardApp({
       sql,

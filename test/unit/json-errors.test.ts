@@ -28,7 +28,12 @@ test("a failing query gives a JSON 500 and a log line without the row it quoted"
   // Every query fails when awaited (a thenable, so unawaited fragments stay quiet).
   // biome-ignore lint/suspicious/noThenProperty: a thenable is what postgres.js queries are; awaiting it must fail.
   const query = () => ({ then: (_ok: unknown, fail: (e: unknown) => void) => fail(failing) });
-  const sql = Object.assign(query, { unsafe: () => "", array: () => [] }) as unknown as Sql;
+  // begin: the dashboard queries in a transaction (services/dashboard/scope.ts).
+  const sql: Sql = Object.assign(query, {
+    unsafe: () => "",
+    array: () => [],
+    begin: (fn: (tx: Sql) => unknown) => fn(sql),
+  }) as unknown as Sql;
   const app = createDashboardApp({
     sql,
     keys: TEST_KEYS,
@@ -56,8 +61,13 @@ test("text Postgres cannot hold (a NUL in a search) is the request's fault: 400,
   const nul = new PostgresError({ message: 'invalid byte sequence for encoding "UTF8": 0x00', code: "22021" });
   // biome-ignore lint/suspicious/noThenProperty: a thenable is what postgres.js queries are; awaiting it must fail.
   const query = () => ({ then: (_ok: unknown, fail: (e: unknown) => void) => fail(nul) });
+  const sql: Sql = Object.assign(query, {
+    unsafe: () => "",
+    array: () => [],
+    begin: (fn: (tx: Sql) => unknown) => fn(sql),
+  }) as unknown as Sql;
   const app = createDashboardApp({
-    sql: Object.assign(query, { unsafe: () => "", array: () => [] }) as unknown as Sql,
+    sql,
     keys: TEST_KEYS,
     redis: {} as Redis,
     sources: new Map(),
