@@ -9,7 +9,17 @@ import { createToken } from "../../services/dashboard/tokens.ts";
 import { signStandardWebhook } from "../../shared/crypto/standard-webhooks.ts";
 import { signTypeform } from "../../shared/crypto/typeform.ts";
 import type { Sql } from "../../shared/db/client.ts";
-import { ADMIN, type Cluster, freshDatabase, type Service, startCluster, startService, waitFor } from "./harness.ts";
+import {
+  ADMIN,
+  type Cluster,
+  freshDatabase,
+  ROOT,
+  type Service,
+  serviceEnv,
+  startCluster,
+  startService,
+  waitFor,
+} from "./harness.ts";
 
 let cluster: Cluster;
 let sql: Sql;
@@ -356,6 +366,26 @@ describe("client scoping", () => {
     expect((await api("/events", { token: scopedToken })).status).toBe(403);
     // Erasing another client's patient: it does not exist for this token.
     expect((await api(`/patients/${otherPatientId}`, { token: scopedToken, method: "DELETE" })).status).toBe(404);
+  });
+
+  test("`hookline tokens create --client` makes a scoped token; an unknown client is refused", async () => {
+    const run = (...args: string[]) =>
+      Bun.spawnSync(["bun", "ops/hookline.ts", "tokens", "create", ...args], {
+        cwd: ROOT,
+        env: serviceEnv(),
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+    const made = run("--name", "cli-scoped", "--role", "viewer", "--client", other.client.id, "--json");
+    expect(made.exitCode).toBe(0);
+    const { token, clientId } = JSON.parse(made.stdout.toString());
+    expect(clientId).toBe(other.client.id);
+    const clients = await (await api("/clients", { token })).json();
+    expect(clients.items.map((c: { id: string }) => c.id)).toEqual([other.client.id]);
+    expect((await api(`/patients/${clinicPatientId}`, { token })).status).toBe(404);
+    const unknown = run("--name", "cli-nowhere", "--role", "viewer", "--client", "999999");
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.stderr.toString()).toContain("client_not_found");
   });
 
   test("row-level security holds for a raw query in a scoped transaction, whatever its WHERE clause", async () => {
