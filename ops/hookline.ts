@@ -15,6 +15,7 @@ import { AUDIT_USAGE, auditCommand } from "./audit.ts";
 import { cliActor, cliDatabase } from "./cli.ts";
 import { KEYS_USAGE, keysCommand } from "./keys.ts";
 import { PATIENTS_USAGE, patientsCommand } from "./patients.ts";
+import { REPROJECT_USAGE, reprojectCommand } from "./reproject.ts";
 import { migrateWebhookStream } from "./stream-migrate.ts";
 import { TOKENS_USAGE, tokensCommand } from "./tokens.ts";
 
@@ -29,6 +30,7 @@ ${AUDIT_USAGE}
 ${TOKENS_USAGE}
 ${KEYS_USAGE}
 ${PATIENTS_USAGE}
+${REPROJECT_USAGE}
 env: NATS_URL (default nats://127.0.0.1:4222); DATABASE_URL for audit, tokens, replay and migrate (each change
      recorded in the audit trail); for migrate also ${Object.values(streamConfigSpec)
        .map((e) => e.name)
@@ -40,6 +42,7 @@ if (process.argv[2] === "audit") process.exit(await auditCommand(process.argv.sl
 if (process.argv[2] === "tokens") process.exit(await tokensCommand(process.argv.slice(3)));
 if (process.argv[2] === "keys") process.exit(await keysCommand(process.argv.slice(3)));
 if (process.argv[2] === "patients") process.exit(await patientsCommand(process.argv.slice(3)));
+if (process.argv[2] === "reproject") process.exit(await reprojectCommand(process.argv.slice(3)));
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,

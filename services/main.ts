@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 // Entry of the one hookline executable (ops/build compiles it to dist/hookline):
 // `hookline ingress|projector|dashboard|provision` runs that service's composition root, and
-// `hookline tokens|keys|audit|patients` the operators' commands of ops/hookline, so that they
+// `hookline tokens|keys|audit|patients|reproject` the operators' commands of ops/hookline, so that they
 // work where only the image is (e.g. `kubectl exec deploy/hookline-dashboard -- /hookline tokens list`).
 // Each case imports a literal path so that `bun build --compile` bundles all four; only the
 // chosen one is evaluated. Configuration comes from the environment, as with `bun services/…`.
@@ -50,6 +50,7 @@ const OPERATOR_COMMANDS: Record<string, () => Promise<(args: string[]) => Promis
   keys: async () => (await import("../ops/keys.ts")).keysCommand,
   audit: async () => (await import("../ops/audit.ts")).auditCommand,
   patients: async () => (await import("../ops/patients.ts")).patientsCommand,
+  reproject: async () => (await import("../ops/reproject.ts")).reprojectCommand,
 };
 
 const USAGE = `usage: hookline <command> [--help]

@@ -29,6 +29,13 @@ export const ROUTE_ROLES = {
   "GET /api/v1/forms/:source/:formId/submissions": "viewer",
   "GET /api/v1/events": "admin",
   "POST /v1/sources/:source/preview": "admin",
+  // Field-mapping corrections (mappings.ts): reading a form's mapping and its review (labels,
+  // suggestions, no answers) is a read; saving changes how patients are recorded, and the
+  // preview shows patient values mapped both ways: editor.
+  "GET /api/v1/forms/:source/:formId/mappings": "viewer",
+  "PUT /api/v1/forms/:source/:formId/mappings": "editor",
+  "POST /api/v1/forms/:source/:formId/mappings/preview": "editor",
+  "GET /api/v1/forms/:source/:formId/review": "viewer",
   // Counts only, no patient data; a client-scoped token sees its own sources' (stats.ts).
   "GET /api/v1/stats": "viewer",
   // Dead letters hold whole webhooks' metadata, and a replay puts one back into the pipeline.

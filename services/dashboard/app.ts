@@ -28,6 +28,7 @@ import { deadLetterRoutes } from "./dead-letters.ts";
 import { listEvents } from "./events.ts";
 import { formQuestions, formSubmissions, listForms } from "./forms.ts";
 import { healthAuthorizer } from "./health-auth.ts";
+import { mappingRoutes } from "./mappings.ts";
 import { maskSubmission } from "./masking.ts";
 import type { NatsLink } from "./nats-link.ts";
 import { createOidcVerifier, type OidcSettings } from "./oidc.ts";
@@ -104,6 +105,7 @@ export function createDashboardApp(deps: DashboardDeps) {
       }),
     )
     .use(conflictRoutes({ sql, keys, patientCache, log }))
+    .use(mappingRoutes({ sql, keys, sources: deps.sources, log }))
     .use(statsRoutes({ sql, redis, nats: deps.nats, log }))
     .use(deadLetterRoutes({ sql, nats: deps.nats, log }))
     .use(clientRoutes({ sql, keyring: keys.data, fileSources: deps.sources, log, ...deps.clients }))

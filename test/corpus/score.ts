@@ -45,7 +45,7 @@ export function loadCorpus(dir: string = CORPUS_DIR): CorpusCase[] {
 }
 
 /** Parses one case as the ingress and projector would (signed, authenticated, parsed). */
-export function parseCase(c: CorpusCase, now: number, source: SourceConfig = fixtureSource(c)): CanonicalEvent {
+function parseCase(c: CorpusCase, now: number, source: SourceConfig = fixtureSource(c)): CanonicalEvent {
   const raw = toRawRequest(signFixtureRequest(c, c.source, now, { sourceConfig: source }), now);
   return getAdapter(source.adapter).parse(raw, source);
 }

@@ -247,6 +247,16 @@ const ROUTES: { [K in keyof typeof ROUTE_ROLES]: [Role, (n: number) => { path: s
     () => ({ path: "/v1/sources/generic/preview", body: { data: { Email: EMAIL } } }),
   ],
   "GET /health/detailed": ["admin", () => ({ path: "/health/detailed" })],
+  "GET /api/v1/forms/:source/:formId/mappings": ["viewer", () => ({ path: "/api/v1/forms/generic/f1/mappings" })],
+  "PUT /api/v1/forms/:source/:formId/mappings": [
+    "editor",
+    (n) => ({ path: "/api/v1/forms/generic/f1/mappings", body: { changes: { [`Question ${n}`]: "ignore" } } }),
+  ],
+  "POST /api/v1/forms/:source/:formId/mappings/preview": [
+    "editor",
+    () => ({ path: "/api/v1/forms/generic/f1/mappings/preview", body: { changes: { Email: "ignore" } } }),
+  ],
+  "GET /api/v1/forms/:source/:formId/review": ["viewer", () => ({ path: "/api/v1/forms/generic/f1/review" })],
   "GET /api/v1/stats": ["viewer", () => ({ path: "/api/v1/stats" })],
   "GET /api/v1/dead-letters": ["admin", () => ({ path: "/api/v1/dead-letters" })],
   "POST /api/v1/dead-letters/:seq/replay": ["admin", () => ({ path: `/api/v1/dead-letters/${deadLetterSeq}/replay` })],

@@ -13,6 +13,7 @@ import m009 from "./009_encrypted_patient_data.sql" with { type: "text" };
 import m010 from "./010_encrypted_raw_events.sql" with { type: "text" };
 import m011 from "./011_clients_sources.sql" with { type: "text" };
 import m012 from "./012_patient_search.sql" with { type: "text" };
+import m013 from "./013_field_mappings.sql" with { type: "text" };
 
 /** File name → SQL text. */
 export const EMBEDDED_MIGRATIONS: Record<string, string> = {
@@ -28,4 +29,5 @@ export const EMBEDDED_MIGRATIONS: Record<string, string> = {
   "010_encrypted_raw_events.sql": m010,
   "011_clients_sources.sql": m011,
   "012_patient_search.sql": m012,
+  "013_field_mappings.sql": m013,
 };
