@@ -6,6 +6,7 @@ import { traceRedis, traceSql } from "../../shared/client-spans.ts";
 import { keyAges, warnAboutKeyAge } from "../../shared/crypto/key-age.ts";
 import { loadKeys } from "../../shared/crypto/keys.ts";
 import { createDb, databaseAnswers, explainDbFailure } from "../../shared/db/client.ts";
+import { watchFieldMappings } from "../../shared/db/field-mappings.ts";
 import { migrate } from "../../shared/db/migrate.ts";
 import { sealBacklog } from "../../shared/db/rotate.ts";
 import { projectorChecks } from "../../shared/health/service-checks.ts";
@@ -24,6 +25,7 @@ import {
 } from "../../shared/nats.ts";
 import { createPatientCache } from "../../shared/patient-cache.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
+import { CorrectedSources } from "../../shared/sources/corrections.ts";
 import { loadSources } from "../../shared/sources/index.ts";
 import { watchRuntimeSources } from "../../shared/sources/runtime.ts";
 import { createStatsCounter } from "../../shared/stats.ts";
@@ -93,13 +95,17 @@ const maintenance = await startMaintenance({
   retentionMonths: config.rawEventRetentionMonths,
   intervalMs: 3600_000,
 });
+// Operators' field-mapping corrections (shared/db/field-mappings.ts): every pod applies a saved
+// correction to the next event it maps, without a restart.
+const fieldMappings = watchFieldMappings(sql, log);
+await fieldMappings.ready;
 
 let draining = false;
 const projector = await startProjector({
   consumer,
   sql,
   keys,
-  sources,
+  sources: new CorrectedSources(sources, fieldMappings.current),
   deadLetter: createDeadLetterWriter(js),
   log,
   tracer: tracing.tracer,
