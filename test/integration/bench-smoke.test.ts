@@ -52,19 +52,34 @@ describe("ops/bench --smoke", () => {
       expect(point.ratios.boundRps).toBeGreaterThan(0);
       expect(r.resources.ingest.hookline.ingress.cpuSeconds).toBeGreaterThan(0);
 
-      expect(r.projector.runs.length).toBe(2);
+      // One process with encryption on, one with it off (bench only), two processes with it on.
+      expect(
+        r.projector.runs.map((d: { processes: number; encryption: string }) => [d.processes, d.encryption]),
+      ).toEqual([
+        [1, "on"],
+        [1, "off"],
+        [2, "on"],
+      ]);
       for (const run of r.projector.runs) {
         expect(run.complete).toBe(true);
         expect(run.rowsWritten).toBe(r.projector.backlog);
         expect(run.resources.projector.cpuSeconds).toBeGreaterThan(0);
+        expect(run.drainCpuSeconds).toBeGreaterThan(0);
       }
       expect(r.projector.copy.rows).toBe(r.projector.backlog);
+      expect(r.projector.ratios.onVsOff).toBeGreaterThan(0);
+      // Ingest with JetStream's store cipher on and off, in the same run.
+      expect(r.encryption.on.length).toBeGreaterThan(0);
+      expect(r.encryption.off.length).toBe(r.encryption.on.length);
+      expect(r.encryption.onVsOff).toBeGreaterThan(0);
 
       expect(r.e2e.ingressAlone.errors).toBe(0);
       expect(r.e2e.pipeline.errors).toBe(0);
       expect(r.e2e.ingressAlone.latencyMs.p99).toBeGreaterThan(0);
       expect(r.e2e.visibleLatencyMs.found).toBe(r.e2e.visibleLatencyMs.samples);
       expect(r.e2e.visibleLatencyMs.found).toBeGreaterThan(0);
+      expect(r.e2e.pipeline.backlogMax).toBeGreaterThanOrEqual(0);
+      expect(typeof r.e2e.pipeline.backlogGrowthPerS).toBe("number");
 
       // A smoke run must leave the README's measured figures alone.
       expect(benchSection()).toBe(readmeBefore);
