@@ -9,6 +9,7 @@
 // sources' counts only, and no dead-letter counts (the DLQ does not know clients).
 import { Elysia } from "elysia";
 import type { Sql } from "postgres";
+import * as v from "valibot";
 import type { Redis } from "../../shared/cache.ts";
 import { countDeadLettersBySubject } from "../../shared/dead-letters.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
@@ -24,6 +25,7 @@ import {
 } from "../../shared/stats.ts";
 import { callerOf } from "./audit.ts";
 import type { NatsLink } from "./nats-link.ts";
+import { routeDoc } from "./route-doc.ts";
 import { isScoped, withScope } from "./scope.ts";
 
 export interface StatsDeps {
@@ -121,6 +123,39 @@ async function countersFromPostgres(sql: Sql, since: string): Promise<StatsCount
 
 const DAYS = /^\d{1,3}$/;
 
+const count = v.pipe(v.number(), v.integer());
+const day = v.pipe(v.string(), v.isoDate());
+const StatsSchema = v.object({
+  from: v.pipe(
+    v.picklist(["redis", "postgres"]),
+    v.description("counted by the projector, or counted in Postgres now"),
+  ),
+  days: v.array(day),
+  totals: v.object({ events: count, patients: count, deadLetters: v.nullable(count) }),
+  perDay: v.array(v.object({ day, events: count })),
+  perClient: v.array(v.object({ clientId: v.nullable(v.string()), name: v.nullable(v.string()), events: count })),
+  perSource: v.array(
+    v.object({
+      source: v.string(),
+      clientId: v.nullable(v.string()),
+      events: count,
+      lastEventAt: v.nullable(v.pipe(v.string(), v.isoTimestamp())),
+    }),
+  ),
+  perForm: v.array(v.object({ source: v.string(), formId: v.nullable(v.string()), events: count })),
+  daily: v.array(v.object({ day, source: v.string(), formId: v.nullable(v.string()), events: count })),
+  deadLetters: v.nullable(
+    v.object({ total: count, byStage: v.record(v.string(), count), bySource: v.record(v.string(), count) }),
+  ),
+});
+const STATS_DOC = routeDoc({
+  summary: "Submissions per day, client, source and form; each source's last event; patients and dead letters",
+  description:
+    "Events received in the last `days` UTC days, from the projector's Redis counters (rebuilt from Postgres when they are missing). A client-scoped token sees its own sources only and no dead-letter counts.",
+  query: v.object({ days: v.optional(v.pipe(v.string(), v.regex(DAYS), v.description("1 to 366 (default 30)"))) }),
+  responses: { 200: ["the stats", StatsSchema], 400: "days out of range" },
+});
+
 export function statsRoutes({ sql, redis, nats, log }: StatsDeps) {
   /** The counters for `days`: from Redis, rebuilt there when untrusted, or from Postgres without Redis. */
   async function counters(days: string[], today: Date): Promise<{ from: StatsDto["from"]; counters: StatsCounters }> {
@@ -149,35 +184,39 @@ export function statsRoutes({ sql, redis, nats, log }: StatsDeps) {
     }
   }
 
-  return new Elysia().get("/api/v1/stats", async (context) => {
-    const principal = callerOf(context);
-    const raw = context.query.days ?? "30";
-    if (!DAYS.test(raw) || Number(raw) < 1 || Number(raw) > 366)
-      return errorResponse(400, "invalid_days", "days must be a whole number from 1 to 366");
-    const today = new Date();
-    const days = dayRange(today, Number(raw));
-    const scoped = isScoped(principal);
-    const [{ from, counters: c }, visible, deadLetters] = await Promise.all([
-      counters(days, today),
-      withScope(sql, principal, async (tx) => {
-        const owners = await tx<{ name: string; client_id: string }[]>`select name, client_id::text from sources`;
-        const clients = await tx<{ id: string; name: string }[]>`select id::text, name from clients order by name`;
-        const [{ n }] = (await tx`select count(*)::int as n from patients`) as unknown as [{ n: number }];
-        return {
-          owners: new Map(owners.map((o) => [o.name, { clientId: o.client_id }])),
-          clients: new Map(clients.map((r) => [r.id, r.name])),
-          patients: n,
-        };
-      }),
-      scoped ? Promise.resolve(null) : deadLetterCounts(),
-    ]);
-    const { events, ...summary } = summarize(c, days, visible.owners, visible.clients, scoped);
-    const body: StatsDto = {
-      from,
-      ...summary,
-      totals: { events, patients: visible.patients, deadLetters: deadLetters?.total ?? null },
-      deadLetters,
-    };
-    return json(body);
-  });
+  return new Elysia().get(
+    "/api/v1/stats",
+    async (context) => {
+      const principal = callerOf(context);
+      const raw = context.query.days ?? "30";
+      if (!DAYS.test(raw) || Number(raw) < 1 || Number(raw) > 366)
+        return errorResponse(400, "invalid_days", "days must be a whole number from 1 to 366");
+      const today = new Date();
+      const days = dayRange(today, Number(raw));
+      const scoped = isScoped(principal);
+      const [{ from, counters: c }, visible, deadLetters] = await Promise.all([
+        counters(days, today),
+        withScope(sql, principal, async (tx) => {
+          const owners = await tx<{ name: string; client_id: string }[]>`select name, client_id::text from sources`;
+          const clients = await tx<{ id: string; name: string }[]>`select id::text, name from clients order by name`;
+          const [{ n }] = (await tx`select count(*)::int as n from patients`) as unknown as [{ n: number }];
+          return {
+            owners: new Map(owners.map((o) => [o.name, { clientId: o.client_id }])),
+            clients: new Map(clients.map((r) => [r.id, r.name])),
+            patients: n,
+          };
+        }),
+        scoped ? Promise.resolve(null) : deadLetterCounts(),
+      ]);
+      const { events, ...summary } = summarize(c, days, visible.owners, visible.clients, scoped);
+      const body: StatsDto = {
+        from,
+        ...summary,
+        totals: { events, patients: visible.patients, deadLetters: deadLetters?.total ?? null },
+        deadLetters,
+      };
+      return json(body);
+    },
+    STATS_DOC,
+  );
 }

@@ -298,7 +298,8 @@ test("Add New Client: inline validation, focus kept in the modal, the URL and se
   expect(await accessibilityProblems(page)).toEqual([]);
 
   // Clients outlive freshDatabase (it empties patient data only): a name of this run's own.
-  await page.fill("#client-name", `Praxis Sonnenschein ${Date.now().toString(36)}`);
+  const clientName = `Praxis Sonnenschein ${Date.now().toString(36)}`;
+  await page.fill("#client-name", clientName);
   await page.selectOption("#client-sourceType", "generic");
   await page.screenshot({ path: join(ARTIFACTS, "add-client-form.png") });
   await page.click("#client-submit");
@@ -340,6 +341,12 @@ test("Add New Client: inline validation, focus kept in the modal, the URL and se
   expect(await page.locator("#client-result").textContent()).toBe("");
   expect(await focused(page)).toBe("add-client");
   await page.fill("#q", "sonja@example.com");
+  await page.waitForFunction(() => document.querySelectorAll("#rows tr").length === 1);
+  expect(await rowNames(page)).toEqual(["Sonja Sonnenschein"]);
+  // The client filter (its options refreshed after the client was added) shows that client's patients only.
+  await page.fill("#q", "");
+  await page.waitForFunction(() => document.querySelectorAll("#rows tr").length > 1);
+  await page.selectOption("#filter-client", { label: clientName });
   await page.waitForFunction(() => document.querySelectorAll("#rows tr").length === 1);
   expect(await rowNames(page)).toEqual(["Sonja Sonnenschein"]);
   expect(await problems()).toEqual([]);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { jetstream } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
+import { createToken } from "../../services/dashboard/tokens.ts";
 import { createRedis, type Redis } from "../../shared/cache.ts";
 import { setReasonHeaders } from "../../shared/dead-letters.ts";
 import { createLogger } from "../../shared/logger.ts";
@@ -170,4 +171,32 @@ test("dead letters are listed with their reason, counted in the stats, and a rep
   // Gone: a second replay of it is a 404; a malformed id a 400.
   expect((await api(`/api/v1/dead-letters/${target.seq}/replay`, { method: "POST" })).status).toBe(404);
   expect((await api("/api/v1/dead-letters/abc/replay", { method: "POST" })).status).toBe(400);
+});
+
+test("a client-scoped token sees its own client's sources and counts only, and no dead-letter counts", async () => {
+  const name = `Stats Clinic ${Date.now().toString(36)}`;
+  const created = await api("/api/v1/clients", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name, sourceType: "generic" }),
+  });
+  expect(created.status).toBe(201);
+  const { client, source } = created.body;
+  const { token } = await createToken(cluster.sql, {
+    name: `stats-scoped-${Date.now()}`,
+    role: "viewer",
+    createdBy: "test",
+    clientId: client.id,
+  });
+  const res = await fetch(`${dashboard}/api/v1/stats?days=7`, { headers: { authorization: `Bearer ${token}` } });
+  expect(res.status).toBe(200);
+  const scoped = (await res.json()) as any;
+  expect(scoped.perSource.map((s: any) => s.source)).toEqual([source.name]);
+  expect(scoped.perClient).toEqual([{ clientId: client.id, name, events: 0 }]);
+  expect(scoped.totals).toEqual({ events: 0, patients: 0, deadLetters: null });
+  expect(scoped.deadLetters).toBeNull();
+  expect(JSON.stringify(scoped)).not.toContain('"generic"');
+  // The unscoped caller still sees every source.
+  const all = await api("/api/v1/stats?days=7");
+  expect(all.body.perSource.map((s: any) => s.source)).toEqual(expect.arrayContaining(["generic", source.name]));
 });

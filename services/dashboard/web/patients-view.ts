@@ -64,7 +64,7 @@ export function patientsView(): { show(): void; refreshFilters(): Promise<void> 
   function query(): Record<string, unknown> {
     const body: Record<string, unknown> = { limit: PAGE_SIZE };
     if (q.value.trim()) body.q = q.value.trim();
-    if (filters.client.value) body.clientId = filters.client.value;
+    if (filters.client.value) body.client = filters.client.value;
     if (filters.source.value) body.source = filters.source.value;
     if (filters.from.value) body.from = new Date(`${filters.from.value}T00:00:00Z`).toISOString();
     if (filters.to.value) body.to = new Date(Date.parse(`${filters.to.value}T00:00:00Z`) + 86_400_000).toISOString();
