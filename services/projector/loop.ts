@@ -346,7 +346,10 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
     inflight.add(done);
   }
 
-  const messages = await deps.consumer.consume({ max_messages: deps.batchSize * 2 });
+  // expires 5 s (nats.js default 30 s): a pull whose server died unanswered is noticed by two
+  // missed idle heartbeats (expires / 2 each) and pulled again from the consumer's new leader;
+  // with the default the projector stood still 35-40 s after a NATS node died (issue #13).
+  const messages = await deps.consumer.consume({ max_messages: deps.batchSize * 2, expires: 5_000 });
   const pump = (async () => {
     for await (const msg of messages) {
       buffer.push(msg);
