@@ -16,3 +16,32 @@ export function newJetStreamKey(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
   return `k${Buffer.from(bytes).toString("hex")}`;
 }
+
+/** One node of a local JetStream cluster on loopback (the test harness, ops/chaos, ./ops/up --nats-cluster). */
+export interface ClusterNodeConfig {
+  /** Distinct per node: JetStream's Raft groups name their peers by it. */
+  serverName: string;
+  storeDir: string;
+  /** The port the other nodes' routes connect to. */
+  clusterPort: number;
+  /** Every node's cluster port (this node's own included: nats-server ignores a route to itself). */
+  routePorts: number[];
+  /** Raises JetStream's file-store limit above what the disk holds (the chaos suite's disk-full fault). */
+  maxFileStore?: string;
+}
+
+/** The config file's text of a cluster node: encrypted store as above, plus its cluster block. */
+export function clusterNodeConfig(node: ClusterNodeConfig): string {
+  const routes = node.routePorts.map((p) => `nats-route://127.0.0.1:${p}`).join(", ");
+  const limit = node.maxFileStore ? `  max_file_store: ${node.maxFileStore}\n` : "";
+  // A "cluster" of one is a plain server: alone in a cluster block it would wait for peers.
+  const cluster =
+    node.routePorts.length > 1
+      ? `cluster {\n  name: hookline\n  listen: 127.0.0.1:${node.clusterPort}\n  routes: [${routes}]\n}\n`
+      : "";
+  return (
+    `server_name: ${node.serverName}\n` +
+    `jetstream {\n  store_dir: "${node.storeDir}"\n  cipher: aes\n  key: $JS_KEY\n${limit}}\n` +
+    cluster
+  );
+}

@@ -73,6 +73,37 @@ start_nats() {
   wait_port "$port" "nats-$port"
 }
 
+# start_nats_cluster SIZE: SIZE nats-servers on loopback as one JetStream cluster "hookline"
+# (./ops/up --nats-cluster 3). Node i (1..SIZE): server name n<i>, clients on 4221+i, monitoring
+# on 8221+i, routes on 6221+i, its own store .data/nats-n<i>, encrypted as start_nats's (one key,
+# through $JS_KEY). The same text as ops/jetstream-store.ts clusterNodeConfig (the tests' nodes).
+start_nats_cluster() {
+  local size=${1:-3} i port mon route routes=""
+  ensure_dev_keys
+  for i in $(seq "$size"); do routes+="${routes:+, }nats-route://127.0.0.1:$((6221 + i))"; done
+  for i in $(seq "$size"); do
+    port=$((4221 + i)); mon=$((8221 + i)); route=$((6221 + i))
+    if port_open "$port"; then say "NATS already on :$port"; continue; fi
+    mkdir -p "$DATA/nats-n$i"
+    printf 'server_name: n%s\njetstream {\n  store_dir: "%s"\n  cipher: aes\n  key: $JS_KEY\n}\ncluster {\n  name: hookline\n  listen: 127.0.0.1:%s\n  routes: [%s]\n}\n' \
+      "$i" "$DATA/nats-n$i" "$route" "$routes" >"$DATA/nats-$port.conf"
+    say "starting NATS node n$i of $size (JetStream cluster, store encrypted) on :$port, monitoring :$mon, routes :$route"
+    ( JS_KEY="$(cat "$DATA/nats-js-key")" nohup nats-server -c "$DATA/nats-$port.conf" -a 127.0.0.1 -p "$port" -m "$mon" \
+      -P "$DATA/nats-$port.pid" >"$DATA/nats-$port.log" 2>&1 & )
+  done
+  for i in $(seq "$size"); do wait_port $((4221 + i)) "nats-$((4221 + i))"; done
+}
+# The client URLs of start_nats_cluster's nodes, comma-separated (NATS_URL).
+nats_cluster_url() {
+  local size=${1:-3} i url=""
+  for i in $(seq "$size"); do url+="${url:+,}nats://127.0.0.1:$((4221 + i))"; done
+  echo "$url"
+}
+stop_nats_cluster() {
+  local size=${1:-3} i
+  for i in $(seq "$size"); do stop_pidfile "$DATA/nats-$((4221 + i)).pid"; done
+}
+
 # Postgres runs as user postgres, which must reach its data directory. When the checkout
 # sits below a folder it cannot enter (a private home or CI folder), use /var/lib instead.
 pg_home() {

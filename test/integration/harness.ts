@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { parse as parseYaml } from "yaml";
-import { encryptedStoreConfig, newJetStreamKey } from "../../ops/jetstream-store.ts";
+import { clusterNodeConfig, encryptedStoreConfig, newJetStreamKey } from "../../ops/jetstream-store.ts";
 import { signStandardWebhook } from "../../shared/crypto/standard-webhooks.ts";
 import { createDb, type Sql } from "../../shared/db/client.ts";
 import { migrate } from "../../shared/db/migrate.ts";
@@ -133,6 +133,117 @@ export async function startNats(options: { tls?: ServerTls } = {}): Promise<Nats
   return server;
 }
 
+/** One node of a NatsCluster: a NatsServer that can also be killed and paused. */
+export interface NatsNode extends NatsServer {
+  /** server_name, e.g. "n2": what JetStream names a stream's leader by. */
+  name: string;
+  /** SIGKILL: no shutdown, the store as the crash left it. start() brings it back on the same store. */
+  kill(): Promise<void>;
+  /** SIGSTOP: the process holds its sockets and answers nothing (a node cut off); resume() is SIGCONT. */
+  pause(): void;
+  resume(): void;
+}
+
+export interface NatsCluster {
+  /** Every node's client URL, comma-separated: what NATS_URL takes. */
+  url: string;
+  nodes: NatsNode[];
+  node(name: string): NatsNode;
+  dispose(): Promise<void>;
+}
+
+/**
+ * `size` nats-servers on loopback as one JetStream cluster: distinct server names, routes to
+ * each other, each its own encrypted store (one key for all, through $JS_KEY). `storeRoot`
+ * puts the stores under a given directory (e.g. a size-limited filesystem); `maxFileStore`
+ * lets JetStream count on more room than that disk has.
+ */
+export async function startNatsCluster(
+  size = 3,
+  options: { storeRoot?: string; maxFileStore?: string } = {},
+): Promise<NatsCluster> {
+  const dir = mkdtempSync(join(tmpdir(), "hookline-natscluster-"));
+  const jsKey = newJetStreamKey();
+  const ports = await Promise.all(
+    Array.from({ length: size }, async () => ({
+      client: await freePort(),
+      monitor: await freePort(),
+      route: await freePort(),
+    })),
+  );
+  const nodes = ports.map((p, i): NatsNode => {
+    const name = `n${i + 1}`;
+    const store = join(options.storeRoot ?? dir, `${name}-store`);
+    const config = join(dir, `${name}.conf`);
+    writeFileSync(
+      config,
+      clusterNodeConfig({
+        serverName: name,
+        storeDir: store,
+        clusterPort: p.route,
+        routePorts: ports.map((q) => q.route),
+        maxFileStore: options.maxFileStore,
+      }),
+    );
+    let proc: Subprocess | null = null;
+    const node: NatsNode = {
+      name,
+      url: `nats://127.0.0.1:${p.client}`,
+      monitorUrl: `http://127.0.0.1:${p.monitor}`,
+      store,
+      async start() {
+        if (proc) return;
+        proc = Bun.spawn(
+          ["nats-server", "-c", config, "-a", "127.0.0.1", "-p", String(p.client), "-m", String(p.monitor)],
+          { env: { ...process.env, JS_KEY: jsKey }, stdout: "ignore", stderr: "ignore" },
+        );
+        await waitFor(`nats-server ${name}`, async () => (await fetch(`${node.monitorUrl}/varz`)).ok);
+      },
+      async stop() {
+        if (!proc) return;
+        proc.kill("SIGCONT");
+        proc.kill("SIGTERM");
+        await proc.exited;
+        proc = null;
+      },
+      async kill() {
+        if (!proc) return;
+        proc.kill("SIGKILL");
+        await proc.exited;
+        proc = null;
+      },
+      pause: () => proc?.kill("SIGSTOP"),
+      resume: () => proc?.kill("SIGCONT"),
+      async dispose() {
+        await node.kill();
+        rmSync(store, { recursive: true, force: true });
+      },
+    };
+    return node;
+  });
+  const cluster: NatsCluster = {
+    url: nodes.map((n) => n.url).join(","),
+    nodes,
+    node: (name) => nodes.find((n) => n.name === name) ?? (nodes[0] as NatsNode),
+    async dispose() {
+      await Promise.all(nodes.map((n) => n.dispose()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await Promise.all(nodes.map((n) => n.start()));
+  // Ready once every node is current with a JetStream meta leader (streams can be created).
+  await waitFor(
+    "JetStream cluster meta leader",
+    async () => {
+      for (const n of nodes) if (!(await fetch(`${n.monitorUrl}/healthz`)).ok) return false;
+      return true;
+    },
+    30_000,
+    100,
+  );
+  return cluster;
+}
+
 export interface Service {
   name: string;
   url: string;
@@ -170,7 +281,8 @@ export async function startService(
   env: Record<string, string>,
   { command = ["bun", `services/${name}/main.ts`], cwd = ROOT }: StartOptions = {},
 ): Promise<Service> {
-  const port = await freePort();
+  // env.PORT: on a given port (a restarted ingress stays where its senders send).
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   let output = "";
   const proc = Bun.spawn(command, {
     cwd,
@@ -245,6 +357,8 @@ export type ServiceName = "ingress" | "projector" | "dashboard";
 /** A fresh database, a private nats-server and the named services wired to them. */
 export interface Cluster {
   nats: NatsServer;
+  /** With natsNodes > 1: the nodes, one by one (nats then stands for all of them). */
+  natsCluster?: NatsCluster;
   sql: Sql;
   services: Partial<Record<ServiceName, Service>>;
   /** Stops one service (SIGTERM) and starts it again, optionally with other env. */
@@ -252,13 +366,45 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(names: ServiceName[], env: Record<string, string> = {}): Promise<Cluster> {
+/**
+ * One NatsServer standing for a whole NatsCluster: its url lists every node, and start/stop
+ * act on all of them (a test that stops "NATS" stops the cluster).
+ */
+function wholeCluster(cluster: NatsCluster): NatsServer {
+  const first = cluster.nodes[0] as NatsNode;
+  return {
+    url: cluster.url,
+    monitorUrl: first.monitorUrl,
+    store: first.store,
+    start: async () => {
+      await Promise.all(cluster.nodes.map((n) => n.start()));
+    },
+    stop: async () => {
+      await Promise.all(cluster.nodes.map((n) => n.stop()));
+    },
+    dispose: () => cluster.dispose(),
+  };
+}
+
+export interface ClusterOptions {
+  /** 3: a 3-node JetStream cluster (startNatsCluster), the streams at 3 replicas. Default 1. */
+  natsNodes?: number;
+}
+
+export async function startCluster(
+  names: ServiceName[],
+  env: Record<string, string> = {},
+  { natsNodes = 1 }: ClusterOptions = {},
+): Promise<Cluster> {
   const sql = await freshDatabase();
-  const nats = await startNats();
+  const natsCluster = natsNodes > 1 ? await startNatsCluster(natsNodes) : undefined;
+  const nats = natsCluster ? wholeCluster(natsCluster) : await startNats();
+  if (natsCluster) env = { STREAM_REPLICAS: String(natsNodes), ...env };
   const services: Cluster["services"] = {};
   for (const name of names) services[name] = await startService(name, { ...env, NATS_URL: nats.url });
   return {
     nats,
+    natsCluster,
     sql,
     services,
     async restart(name, extra = {}) {
