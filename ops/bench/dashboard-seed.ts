@@ -532,8 +532,12 @@ export async function seedPatients(
     // after it, from their definitions in the catalog (the migrations stay their one source).
     const indexes = await db<{ name: string; def: string }[]>`
       select indexname as name, indexdef as def from pg_indexes
-      where tablename in ('patients', 'form_submissions') and indexname not like '%_pkey'
-        and indexdef not like '%UNIQUE%'`;
+      where tablename in ('patients', 'form_submissions', 'patient_search', 'patient_search_words')
+        and indexname not like '%_pkey' and indexdef not like '%UNIQUE%'`;
+    // patient_search (012) is kept by row triggers; at this size it is filled once, after the load.
+    const searchTriggers = await db<{ table: string; name: string }[]>`
+      select c.relname as table, t.tgname as name from pg_trigger t join pg_class c on c.oid = t.tgrelid
+      where not t.tgisinternal and t.tgname in ('patients_search_insert', 'patient_search_words')`;
     const fks = await db<{ name: string; def: string }[]>`
       select conname as name, pg_get_constraintdef(oid) as def from pg_constraint
       where conrelid = 'form_submissions'::regclass and contype = 'f'`;
@@ -545,6 +549,7 @@ export async function seedPatients(
     for (const t of forced) await db.unsafe(`alter table ${t.name} no force row level security`);
     for (const i of indexes) await db.unsafe(`drop index ${i.name}`);
     for (const f of fks) await db.unsafe(`alter table form_submissions drop constraint ${f.name}`);
+    for (const t of searchTriggers) await db.unsafe(`alter table ${t.table} disable trigger ${t.name}`);
 
     const channels = { patients: channel(), submissions: channel(), events: channel(), eventIds: channel() };
     const loads = [
@@ -571,6 +576,14 @@ export async function seedPatients(
     for (const c of Object.values(channels)) c.push(null);
     await Promise.all(loads);
     await db`select setval(pg_get_serial_sequence('patients', 'id'), ${n})`;
+    if (searchTriggers.length) {
+      // What the triggers would have written, in two statements.
+      await db`insert into patient_search (id, client_id, search_text)
+        select id, client_id, hookline_search_text(first_name, last_name, full_name, city) from patients`;
+      await db`insert into patient_search_words (word)
+        select distinct lexeme from patient_search, unnest(search_vector) on conflict do nothing`;
+      for (const t of searchTriggers) await db.unsafe(`alter table ${t.table} enable trigger ${t.name}`);
+    }
     const t1 = performance.now();
     await db`set maintenance_work_mem = '256MB'`;
     for (const i of indexes) await db.unsafe(i.def);
@@ -579,6 +592,8 @@ export async function seedPatients(
     await db`analyze patients`;
     await db`analyze form_submissions`;
     await db`analyze webhook_events`;
+    await db`analyze patient_search`;
+    await db`analyze patient_search_words`;
     return {
       patients: n,
       submissions,

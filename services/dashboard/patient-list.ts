@@ -13,12 +13,15 @@
 //   "Shmidt"). Ranked by score = 1 for a full-text match + trigram word similarity (0..1), then
 //   id; paged by keyset on (score, id). At most CANDIDATES rows of each kind are ranked, so a
 //   one-letter query stays as fast as a full name: narrowing the query narrows the set.
-import type { Row, TransactionSql } from "postgres";
+import type { Row, Sql, TransactionSql } from "postgres";
 import * as v from "valibot";
 import { lookupIndexes } from "../../shared/crypto/blind-index.ts";
 import type { Keys } from "../../shared/crypto/keys.ts";
 import { byteaColumn } from "../../shared/db/arrays.ts";
 import { COLUMNS, type PatientDto, toPatientDto } from "./patients.ts";
+
+/** A connection, or a transaction (a client-scoped caller's: scope.ts). */
+type Db = Sql | TransactionSql;
 
 /** How many rows each kind of name match ranks at most. */
 const CANDIDATES = 500;
@@ -75,7 +78,7 @@ export function searchKind(q: string): "email" | "phone" | "name" {
   return "name";
 }
 
-function filters(tx: TransactionSql, q: ListQuery) {
+function filters(tx: Db, q: ListQuery) {
   return tx`
     ${q.clientId ? tx`and client_id = ${q.clientId}::bigint` : tx``}
     ${q.source ? tx`and source = ${q.source}` : tx``}
@@ -92,7 +95,7 @@ const withKey = (keys: Keys, r: Row): ListedPatient =>
  * an exact email/phone search, or a name search's matches in another order than relevance.
  */
 async function listPage(
-  tx: TransactionSql,
+  tx: Db,
   keys: Keys,
   q: ListQuery,
   only?: { column: string; indexes: Buffer[] } | { ids: string[] },
@@ -129,31 +132,34 @@ const lexeme = (w: string) => `'${w.replace(/'/g, "''")}'`;
  * word that starts none (a typo), any of the known words it resembles; null when a word
  * matches nothing at all.
  */
-async function nameQuery(tx: TransactionSql, text: string): Promise<{ normalized: string; tsquery: string } | null> {
-  // The query as the indexed text is made (012: lower-cased, accents folded), cut into words
-  // (letters and digits only, so nothing in them is tsquery syntax).
-  const [norm] = await tx<{ text: string; words: string[] }[]>`
-    select t as text, array(select w from regexp_split_to_table(t, '[^[:alnum:]]+') w where w <> '') as words
-    from lower(hookline_unaccent(${text})) t`;
-  const words = norm!.words.slice(0, MAX_WORDS);
-  if (words.length === 0) return null;
-  const found = await tx<{ w: string; prefix: boolean; similar: string[] }[]>`
-    select w,
-      exists (select 1 from patient_search_words v where v.word >= w and v.word < w || chr(1114111)) as prefix,
-      array(select v.word from patient_search_words v where v.word % w
-        order by similarity(v.word, w) desc, v.word limit ${TYPO_WORDS}) as similar
-    from unnest(${words}::text[]) w`;
+async function nameQuery(tx: Db, text: string): Promise<{ normalized: string; tsquery: string } | null> {
+  // In one round trip: the query as the indexed text is made (012: lower-cased, accents folded),
+  // cut into words (letters and digits only, so nothing in them is tsquery syntax), and for
+  // each word whether it starts a known word, and the known words it resembles.
+  const found = await tx<{ text: string; w: string; prefix: boolean; similar: string[] }[]>`
+    with t as (select lower(hookline_unaccent(${text})) as text),
+    words as (
+      select x.w, x.n from t, regexp_split_to_table(t.text, '[^[:alnum:]]+') with ordinality as x(w, n)
+      where x.w <> '' order by x.n limit ${MAX_WORDS}
+    )
+    select t.text, words.w, p.prefix,
+      case when p.prefix then '{}'::text[] else array(select v.word from patient_search_words v where v.word % words.w
+        order by similarity(v.word, words.w) desc, v.word limit ${TYPO_WORDS}) end as similar
+    from t, words, lateral (select exists (select 1 from patient_search_words v
+      where v.word >= words.w and v.word < words.w || chr(1114111)) as prefix) p
+    order by words.n`;
+  if (found.length === 0) return null;
   const parts: string[] = [];
   for (const f of found) {
     if (f.prefix) parts.push(`${lexeme(f.w)}:*`);
     else if (f.similar.length) parts.push(`(${f.similar.map(lexeme).join(" | ")})`);
     else return null;
   }
-  return { normalized: norm!.text, tsquery: parts.join(" & ") };
+  return { normalized: found[0]!.text, tsquery: parts.join(" & ") };
 }
 
 /** One page of a name search, best first: (score desc, id desc). */
-async function namePage(tx: TransactionSql, keys: Keys, q: ListQuery, text: string): Promise<ListedPatient[]> {
+async function namePage(tx: Db, keys: Keys, q: ListQuery, text: string): Promise<ListedPatient[]> {
   const query = await nameQuery(tx, text);
   if (!query) return [];
   const after = q.after;
@@ -183,7 +189,7 @@ async function namePage(tx: TransactionSql, keys: Keys, q: ListQuery, text: stri
 }
 
 /** A page of patients for `q` (its cursor, when given, checked to belong to this listing by the caller). */
-export async function listPatients(tx: TransactionSql, keys: Keys, q: ListQuery): Promise<ListedPatient[]> {
+export async function listPatients(tx: Db, keys: Keys, q: ListQuery): Promise<ListedPatient[]> {
   const text = q.q?.trim();
   if (!text) return listPage(tx, keys, q);
   const kind = searchKind(text);

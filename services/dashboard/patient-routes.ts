@@ -177,13 +177,26 @@ export function patientRoutes(deps: PatientRouteDeps) {
   const { sql, keys, log } = deps;
   const cache = createPatientCache<PatientDetail>(deps.redis, { ttlSeconds: deps.cacheTtlSeconds, keys: keys.data });
 
-  /** Cache-aside through the patient cache's protocol (shared/patient-cache.ts), for unscoped callers. */
-  async function cachedDetail(id: string): Promise<PatientDetail | null> {
+  /**
+   * One patient for `principal`, its read recorded in the audit trail in the same transaction
+   * (the audit entry last: its lock is held to the commit). Unscoped callers go through the
+   * patient cache (shared/patient-cache.ts: cache-aside with a generation); a client-scoped
+   * caller reads through its scope (row-level security), never the shared cache.
+   */
+  async function auditedDetail(principal: Principal, id: string): Promise<PatientDetail | null> {
+    const readAndRecord = (tx: TransactionSql) =>
+      getPatientDetail(tx, keys, id).then(async (patient) => {
+        if (patient) await recordAudit(tx, patientRead(principal, patient.id));
+        return patient;
+      });
+    if (isScoped(principal)) return withScope(sql, principal, readAndRecord);
     let generation: string | undefined;
     try {
       const lookup = await cache.get(id);
       if (lookup.hit) {
         deps.cacheMetrics.hit();
+        // Served only once the read is in the audit trail (a cache hit too).
+        await sql.begin((tx) => recordAudit(tx, patientRead(principal, lookup.value.id)));
         return lookup.value;
       }
       deps.cacheMetrics.miss();
@@ -192,7 +205,7 @@ export function patientRoutes(deps: PatientRouteDeps) {
       deps.cacheMetrics.error();
       log.warn({ err: (error as Error).message }, "cache read failed; using database");
     }
-    const patient = await withScope(sql, {}, (tx) => getPatientDetail(tx, keys, id));
+    const patient = await withScope(sql, {}, readAndRecord);
     // Without the generation read before the database read, storing could cache a stale row.
     if (patient && generation !== undefined) cache.put(id, generation, patient).catch(() => {});
     return patient;
@@ -208,7 +221,11 @@ export function patientRoutes(deps: PatientRouteDeps) {
       { cursor, limit },
       async (n, after) => {
         if (after && (after.s !== query.sort || after.d !== query.dir)) throw new WrongCursor();
-        const rows = await withScope(sql, principal, (tx) => listPatients(tx, keys, { ...query, limit: n, after }));
+        const list = { ...query, limit: n, after };
+        // An unscoped caller's listing needs no transaction (scope.ts sets the client in one).
+        const rows = isScoped(principal)
+          ? await withScope(sql, principal, (tx) => listPatients(tx, keys, list))
+          : await listPatients(sql, keys, list);
         return listedFor(principal.role, rows);
       },
       (last: ListedPatient) => ({ s: query.sort, d: query.dir, k: last[SORT_KEY], id: last.id }),
@@ -260,14 +277,8 @@ export function patientRoutes(deps: PatientRouteDeps) {
         async (context) => {
           const { params } = context;
           if (!ID.test(params.id)) return invalidId();
-          const principal = callerOf(context);
-          // A client-scoped caller reads through its scope (row-level security), never the shared cache.
-          const patient = isScoped(principal)
-            ? await withScope(sql, principal, (tx) => getPatientDetail(tx, keys, params.id))
-            : await cachedDetail(params.id);
+          const patient = await auditedDetail(callerOf(context), params.id);
           if (!patient) return notFound(params.id);
-          // Served only once the read is in the audit trail (a cache hit too).
-          await sql.begin((tx) => recordAudit(tx, patientRead(principal, patient.id)));
           return json(patient);
         },
         routeDoc({
