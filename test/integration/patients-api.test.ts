@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { createDashboardApp } from "../../services/dashboard/app.ts";
+import { createToken } from "../../services/dashboard/tokens.ts";
 import { createRedis } from "../../shared/cache.ts";
 import type { Sql } from "../../shared/db/client.ts";
 import { MERGED_FIELDS, type MergedField, type PatientState } from "../../shared/db/patient-merge.ts";
@@ -373,6 +374,52 @@ test("merging two patients: submissions move, the other is gone, both cached cop
   expect((await call("POST", `/api/v1/patients/${into}/merge`, { from: into }, "editor")).status).toBe(400);
   expect((await call("POST", `/api/v1/patients/${into}/merge`, { from }, "editor")).status).toBe(404);
   expect((await call("POST", `/api/v1/patients/${into}/merge`, { from }, "viewer")).status).toBe(403);
+});
+
+test("a client-scoped token searches, reads, edits and merges its client's patients only", async () => {
+  await sql`truncate dashboard_tokens`;
+  const [mine, other] = (
+    await sql`insert into clients (name) values (${`Scoped A ${Date.now()}`}), (${`Scoped B ${Date.now()}`}) returning id`
+  ).map((r) => String(r.id));
+  const [a1, a2, b1] = await addPatients([
+    { values: { firstName: "Clara", lastName: "Scoped" } },
+    { values: { firstName: "Clara", lastName: "Scoped" } },
+    { values: { firstName: "Clara", lastName: "Scoped" } },
+  ]);
+  await sql`update patients set client_id = ${mine!}::bigint where id in (${a1!}::bigint, ${a2!}::bigint)`;
+  await sql`update patients set client_id = ${other!}::bigint where id = ${b1!}::bigint`;
+  const { token } = await createToken(sql, {
+    name: "scoped-editor",
+    role: "editor",
+    createdBy: "test",
+    clientId: mine,
+  });
+  const scoped = async (method: string, path: string, body?: unknown) => {
+    const res = await app.handle(
+      new Request(`http://dashboard.test${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+    );
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  };
+  const found = await scoped("POST", "/api/v1/patients/search", { q: "clara scoped" });
+  expect(found.body.items.map((p: { id: string }) => p.id).sort()).toEqual([a1, a2].sort());
+  // Asking for another client's patient by id: it does not exist for this token.
+  expect((await scoped("GET", `/api/v1/patients/${b1}`)).status).toBe(404);
+  expect((await scoped("PATCH", `/api/v1/patients/${b1}`, { city: "X" })).status).toBe(404);
+  expect((await scoped("POST", `/api/v1/patients/${a1}/merge`, { from: b1 })).status).toBe(404);
+  expect((await call("GET", `/api/v1/patients/${b1}`)).body.city).toBeNull();
+  expect((await scoped("PATCH", `/api/v1/patients/${a1}`, { city: "Y" })).body.city).toBe("Y");
+  // A patient it adds belongs to its client, whatever the body says.
+  const added = await scoped("POST", "/api/v1/patients", { firstName: "Clara", lastName: "Neu", clientId: other });
+  expect(added.status).toBe(201);
+  const [row] = await sql`select client_id::text as client from patients where id = ${added.body.patient.id}::bigint`;
+  expect(row!.client).toBe(mine!);
 });
 
 test("with Redis down, listing, search, detail and edits still work (from Postgres)", async () => {
