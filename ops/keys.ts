@@ -5,6 +5,7 @@
 // ops/hookline.ts.
 import { parseArgs } from "node:util";
 import { Presets, SingleBar } from "cli-progress";
+import { resealSourceSecrets } from "../services/dashboard/sources.ts";
 import { recordAudit } from "../shared/audit/writer.ts";
 import { commonConfig, keyringConfig, readConfig } from "../shared/config.ts";
 import { keyAges } from "../shared/crypto/key-age.ts";
@@ -83,6 +84,8 @@ async function rotate(sql: Sql, keys: Keys, target: RotationTarget, batchSize: n
     if (result.left > 0) left[table.table] = result.left;
   }
   bar.stop();
+  // Runtime sources' secrets (services/dashboard/sources.ts); the dashboards republish them within 30 s.
+  if (target.data) rows.sources = await resealSourceSecrets(sql, keys.data);
   const entry = {
     actor: cliActor(),
     action: target.blindIndex ? "keys.rotate_blind_index" : "keys.rotate",

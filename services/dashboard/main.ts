@@ -16,7 +16,7 @@ import { startTracing } from "../../shared/tracing.ts";
 import { createDashboardApp } from "./app.ts";
 import { readDashboardConfig } from "./config.ts";
 import { natsOnDemand } from "./nats-link.ts";
-import { natsSourceRegistry, republishAll } from "./sources.ts";
+import { keepRegistryInStep, natsSourceRegistry } from "./sources.ts";
 
 const config = readDashboardConfig();
 const keys = loadKeys(config);
@@ -32,29 +32,20 @@ const sql = traceSql(createDb(config.databaseUrl, { name: "hookline-dashboard", 
 const redis = traceRedis(createRedis(config.redisUrl, "hookline-dashboard", log, tls.redis), tracing);
 reportDatabaseAtStart(sql, log);
 
-// Runtime sources are published to the KV bucket the ingress and projector pods watch; the
-// connection is opened when first needed, and every stored source is published again at start.
-const sourceRegistry = natsSourceRegistry(async () => {
-  const natsTls = await loadConnectionTls({ ...config, databaseUrl: undefined, redisUrl: undefined }, log);
-  return connectNats(config.natsUrl, "hookline-dashboard-sources", log, { tls: natsTls.nats });
-});
-void (async () => {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await republishAll(sql, sourceRegistry, log);
-    } catch (error) {
-      if (attempt === 0) log.warn({ err: (error as Error).message }, "runtime sources not yet published; retrying");
-      await Bun.sleep(Math.min(30_000, 1000 * 2 ** attempt));
-    }
-  }
-})();
-
 // NATS settings are read (and judged) when first needed: an installation that never gave the
 // dashboard NATS keeps serving patients; dead letters then answer 503.
 const nats = natsOnDemand(async () => {
   const natsTls = await loadConnectionTls({ ...config, databaseUrl: undefined, redisUrl: undefined }, log);
   return connectNats(config.natsUrl, "hookline-dashboard", log, { tls: natsTls.nats });
 });
+
+// Runtime sources are published to the KV bucket the ingress and projector pods watch; the
+// connection is opened when first needed, and the bucket is kept in step with Postgres.
+const sourceRegistry = natsSourceRegistry(async () => {
+  const natsTls = await loadConnectionTls({ ...config, databaseUrl: undefined, redisUrl: undefined }, log);
+  return connectNats(config.natsUrl, "hookline-dashboard-sources", log, { tls: natsTls.nats });
+});
+const stopRegistrySync = keepRegistryInStep(sql, sourceRegistry, log);
 
 let draining = false;
 const app = createDashboardApp({
@@ -74,12 +65,12 @@ const app = createDashboardApp({
   healthChecks: dashboardChecks({ sql, redis, keys }),
   isDraining: () => draining,
   tracer: tracing.enabled ? tracing.tracer : undefined,
-  nats,
   clients: {
     registry: sourceRegistry,
     webhookBaseUrl: config.publicWebhookBaseUrl,
     errorsLast24h: sourceRegistry.errorsLast24h,
   },
+  nats,
 });
 app.use(requestIds.plugin());
 app.listen({ hostname: config.serviceHost, port: config.port });
@@ -90,7 +81,8 @@ onShutdown(log, async () => {
   await app.stop();
   await sql.end({ timeout: 5 });
   redis.disconnect();
-  await nats.close();
+  stopRegistrySync();
   await sourceRegistry.close();
+  await nats.close();
   await tracing.shutdown();
 });

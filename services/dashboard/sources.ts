@@ -2,8 +2,10 @@
 // published to the NATS KV bucket every ingress and projector pod watches
 // (shared/sources/runtime.ts), and listed with their health. Each change is written to the
 // bucket inside the transaction that stores it, so a change the API confirmed has reached the
-// bucket, and one the bucket refused is not stored; at start the dashboard publishes every
-// stored source again (republishAll), which repairs a bucket lost or recreated meanwhile.
+// bucket, and one the bucket refused is not stored. Every dashboard also brings the bucket in
+// step with Postgres at start and every half minute (keepRegistryInStep): a bucket lost or
+// recreated, a record whose transaction failed after it was written, and secrets re-sealed by
+// `hookline keys rotate` reach the pods without anyone restarting anything.
 import { randomBytes } from "node:crypto";
 import { AckPolicy, DeliverPolicy, jetstreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
@@ -95,6 +97,9 @@ function toView(r: Record<string, unknown>): SourceView {
 /** Where the dashboard publishes sources: the bucket, reached over a connection opened on first use. */
 export interface SourceRegistry {
   put(record: RuntimeSourceRecord): Promise<void>;
+  /** Every record in the bucket (for keepRegistryInStep). */
+  all?(): Promise<Map<string, RuntimeSourceRecord>>;
+  remove?(name: string): Promise<void>;
 }
 
 /**
@@ -124,6 +129,18 @@ export function natsSourceRegistry(connect: () => Promise<NatsConnection>): Sour
   return {
     async put(record) {
       await (await bucket()).put(record.name, JSON.stringify(record));
+    },
+    async all() {
+      const kv = await bucket();
+      const records = new Map<string, RuntimeSourceRecord>();
+      for await (const name of await kv.keys()) {
+        const entry = await kv.get(name);
+        if (entry?.operation === "PUT") records.set(name, entry.json<RuntimeSourceRecord>());
+      }
+      return records;
+    },
+    async remove(name) {
+      await (await bucket()).delete(name);
     },
     errorsLast24h: async (sources) => deadLettersSince(await connected(), sources, Date.now() - 24 * 3600_000),
     async close() {
@@ -290,9 +307,71 @@ export async function sourceActivity(
   );
 }
 
-/** Publishes every stored source again (dashboard start): the bucket then matches Postgres. */
-export async function republishAll(sql: Sql, registry: SourceRegistry, log: Logger): Promise<void> {
+/** Whether the bucket's record says what the row says (its time aside). */
+const sameRecord = (a: RuntimeSourceRecord, b: RuntimeSourceRecord) =>
+  a.type === b.type && a.clientId === b.clientId && a.enabled === b.enabled && a.secrets === b.secrets;
+
+/**
+ * One round: every stored source whose record is missing or differs is written again, and a
+ * record with no row (its transaction rolled back after the write) is removed. Returns what it changed.
+ */
+export async function reconcileRegistry(sql: Sql, registry: SourceRegistry): Promise<{ put: number; removed: number }> {
   const rows = await sql`select ${sql.unsafe(COLUMNS)} from sources`;
-  for (const row of rows) await registry.put(recordOf(row));
-  if (rows.length) log.info({ sources: rows.length }, "runtime sources published to the registry");
+  const published = (await registry.all?.()) ?? new Map<string, RuntimeSourceRecord>();
+  let put = 0;
+  for (const row of rows) {
+    const record = recordOf(row);
+    const current = published.get(record.name);
+    if (current && sameRecord(current, record)) continue;
+    await registry.put(record);
+    put++;
+  }
+  const stored = new Set(rows.map((r) => r.name as string));
+  let removed = 0;
+  // Only records older than a few minutes: a younger one may belong to a transaction still open.
+  const settled = Date.now() - 5 * 60_000;
+  for (const [name, record] of published)
+    if (!stored.has(name) && registry.remove && Date.parse(record.updatedAt) < settled) {
+      await registry.remove(name);
+      removed++;
+    }
+  return { put, removed };
+}
+
+/** Reconciles at start and then every `everyMs` until stopped; failures are logged and retried next round. */
+export function keepRegistryInStep(sql: Sql, registry: SourceRegistry, log: Logger, everyMs = 30_000): () => void {
+  let stopped = false;
+  let failing = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const round = async () => {
+    try {
+      const { put, removed } = await reconcileRegistry(sql, registry);
+      if (put || removed) log.info({ put, removed }, "runtime sources registry brought in step with the database");
+      if (failing) log.info("runtime sources registry reachable again");
+      failing = false;
+    } catch (error) {
+      // Once per outage, not every round.
+      if (!failing) log.warn({ err: (error as Error).message }, "runtime sources registry not in step; retrying");
+      failing = true;
+    }
+    if (!stopped) timer = setTimeout(round, everyMs);
+  };
+  void round();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+/** Re-seals every source's secrets still on an older data key (`hookline keys rotate`); returns how many. */
+export async function resealSourceSecrets(sql: Sql, keyring: Keyring): Promise<number> {
+  return await sql.begin(async (tx) => {
+    const rows = await tx`
+      select name, secrets_enc from sources where hookline_key_id(secrets_enc) <> ${keyring.current.id} for update`;
+    for (const r of rows) {
+      const sealed = sealSecrets(keyring, openSecrets(keyring, r.secrets_enc as Uint8Array));
+      await tx`update sources set secrets_enc = ${sealed}, updated_at = now() where name = ${r.name}`;
+    }
+    return rows.length;
+  });
 }

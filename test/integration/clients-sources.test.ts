@@ -5,10 +5,16 @@
 // its events and patients carry its client; a client-scoped token sees only its client (404 for
 // another's patient by id), and Postgres's row-level security holds for a raw query.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { natsSourceRegistry, reconcileRegistry, resealSourceSecrets } from "../../services/dashboard/sources.ts";
 import { createToken } from "../../services/dashboard/tokens.ts";
+import { newKeyText, parseKeyring } from "../../shared/crypto/keyring.ts";
 import { signStandardWebhook } from "../../shared/crypto/standard-webhooks.ts";
 import { signTypeform } from "../../shared/crypto/typeform.ts";
 import type { Sql } from "../../shared/db/client.ts";
+import { createLogger } from "../../shared/logger.ts";
+import { connectNats } from "../../shared/nats.ts";
+import { openSecrets, openSourcesBucket } from "../../shared/sources/runtime.ts";
+import { TEST_KEYS } from "../keys.ts";
 import {
   ADMIN,
   type Cluster,
@@ -416,5 +422,67 @@ describe("client scoping", () => {
     // The setting ends with its transaction: the next use of a pooled connection is unscoped.
     const [{ n }] = (await sql`select count(distinct client_id)::int as n from patients`) as unknown as [{ n: number }];
     expect(n).toBe(2);
+  });
+});
+
+describe("the registry in step with the database", () => {
+  test("a record lost from the bucket is written again by the reconcile round, and served again", async () => {
+    const nc = await connectNats(cluster.nats.url, "hookline-test", createLogger("test", "silent"));
+    try {
+      const kv = await openSourcesBucket(nc);
+      await kv.delete(clinic.source.name);
+      await waitFor(
+        "the deleted source refused",
+        async () => {
+          const r = await toEveryIngress(
+            clinic.source.webhookUrl,
+            clinic.source.secret,
+            person("lost@clinic.example", "L"),
+            `msg_lost_${Date.now()}`,
+          );
+          return r.every((x) => x.status === 404);
+        },
+        10_000,
+      );
+      const registry = natsSourceRegistry(async () => nc);
+      expect(await reconcileRegistry(sql, registry)).toEqual({ put: 1, removed: 0 });
+      // In step now: a second round changes nothing.
+      expect(await reconcileRegistry(sql, registry)).toEqual({ put: 0, removed: 0 });
+      await waitFor(
+        "the source served again",
+        async () => {
+          const r = await toEveryIngress(
+            clinic.source.webhookUrl,
+            clinic.source.secret,
+            person("back@clinic.example", "B"),
+            `msg_back_${Date.now()}`,
+          );
+          return r.every((x) => x.status === 200);
+        },
+        10_000,
+      );
+    } finally {
+      await nc.drain();
+    }
+  });
+
+  test("`hookline keys rotate` re-seals the sources' secrets under the new data key", async () => {
+    const text = (keys: readonly { id: string; key: Buffer; createdAt: Date }[]) =>
+      keys.map((k) => `${k.id}:${k.key.toString("base64")}:${k.createdAt.toISOString()}`).join(",");
+    const next = parseKeyring(`${newKeyText("test-data-2")},${text(TEST_KEYS.data.keys)}`, "test");
+    const rotate = Bun.spawnSync(["bun", "ops/hookline.ts", "keys", "rotate"], {
+      cwd: ROOT,
+      env: serviceEnv({ HOOKLINE_KEYS: text(next.keys) }),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(rotate.exitCode).toBe(0);
+    const rows = await sql`select secrets_enc, hookline_key_id(secrets_enc) as key_id from sources`;
+    expect(rows.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(rows.map((r) => r.key_id))).toEqual(new Set(["test-data-2"]));
+    // Opened with the new key alone: the old one can leave the keyring.
+    const newOnly = parseKeyring(text(next.keys.slice(0, 1)), "test");
+    for (const r of rows) expect(openSecrets(newOnly, r.secrets_enc).length).toBeGreaterThan(0);
+    expect(await resealSourceSecrets(sql, next)).toBe(0);
   });
 });
