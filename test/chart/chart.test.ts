@@ -175,13 +175,24 @@ describe.each(PROFILES)("profile %s", (profile) => {
           expect(known, `${componentOf(d)} sets ${n}, which nothing reads`).toBe(true);
         }
         for (const n of sourceEnv) expect(names).toContain(n);
-        for (const n of ["NATS_URL", "DATABASE_URL", "REDIS_URL", "DASHBOARD_API_TOKENS"]) {
+        // HOOKLINE_KEYS on the ingress too: it opens the secrets of sources created at runtime.
+        for (const n of ["NATS_URL", "DATABASE_URL", "REDIS_URL", "DASHBOARD_API_TOKENS", "HOOKLINE_KEYS"]) {
           if (!read.has(n)) continue;
           expect(names, `${componentOf(d)} needs ${n}`).toContain(n);
           expect(c.env.find((e: Obj) => e.name === n).valueFrom.secretKeyRef.key).toBe(n);
         }
       }
     }
+    // The webhook URLs the clients API hands out point at the Ingress's webhooks host.
+    const values = profileValues(profile) as Obj;
+    const dashboard = deployments(objs).find((d) => componentOf(d) === "dashboard") as Obj;
+    const base = dashboard.spec.template.spec.containers[0].env.find(
+      (e: Obj) => e.name === "PUBLIC_WEBHOOK_BASE_URL",
+    )?.value;
+    expect(base).toBe(
+      values.dashboard?.publicWebhookBaseUrl ||
+        (values.httpIngress?.enabled ? `https://${values.httpIngress.webhooksHost ?? "hooks.example.com"}` : undefined),
+    );
   });
 
   test("the projector's KEDA trigger reads the stream and consumer the code provisions", () => {
@@ -267,6 +278,7 @@ describe.each(PROFILES)("profile %s: the provision hook Job", (profile) => {
           "MAX_IN_FLIGHT",
           "REDIS_URL",
           "DASHBOARD_API_TOKENS",
+          "HOOKLINE_KEYS",
           ...Object.values(redisTlsConfig).map((e) => e.name),
         ].includes(n) && !(n in (profileValues(profile).secrets as Obj).sources),
     ))
