@@ -47,6 +47,7 @@ const HTML = `<!doctype html>
       <input id="q" name="q" type="search" placeholder="Name, email, phone or city" autocomplete="off" aria-describedby="status"></div>
     <div class="field"><label for="filter-client">Client</label><select id="filter-client"><option value="">All clients</option></select></div>
     <div class="field"><label for="filter-source">Source</label><select id="filter-source"><option value="">All sources</option></select></div>
+    <div class="field"><label for="filter-form">Form</label><select id="filter-form"><option value="">All forms</option></select></div>
     <div class="field"><label for="filter-from">Submitted from</label><input id="filter-from" type="date"></div>
     <div class="field"><label for="filter-to">Submitted to</label><input id="filter-to" type="date"></div>
     <div class="field"><label for="filter-sort">Sort by</label><select id="filter-sort">
@@ -80,6 +81,9 @@ const HTML = `<!doctype html>
     <div class="table-wrap"><table><caption class="sr-only">Submissions and last event by source</caption>
       <thead><tr><th scope="col">Source</th><th scope="col">Client</th><th scope="col" class="num">Submissions</th><th scope="col">Last event</th></tr></thead>
       <tbody id="stats-sources"></tbody></table></div>
+    <div class="table-wrap"><table><caption class="sr-only">Submissions by form</caption>
+      <thead><tr><th scope="col">Form</th><th scope="col">Source</th><th scope="col" class="num">Submissions</th></tr></thead>
+      <tbody id="stats-forms"></tbody></table></div>
   </div>
 </section>
 <section id="view-sources" aria-labelledby="sources-title" hidden>

@@ -232,6 +232,10 @@ test("sign in, search as you type (in POST bodies only), open a patient's drawer
   expect(await page.locator("#drawer-body").textContent()).toContain("page1@example.com");
   expect(await page.locator("#drawer-body .timeline").textContent()).toContain("generic");
   expect(await page.locator("#drawer-body .timeline dt").allTextContents()).toContain("Nachname");
+  // Where each value came from (the detail's origins): the answer's label, source and form.
+  expect(await page.locator("#drawer-body .origin").first().textContent()).toMatch(
+    /^from “.+” in generic form intake, /,
+  );
   expect(await accessibilityProblems(page)).toEqual([]);
   await page.screenshot({ path: join(ARTIFACTS, "patient-drawer.png") });
   await page.keyboard.press("Escape");
@@ -349,6 +353,11 @@ test("Add New Client: inline validation, focus kept in the modal, the URL and se
   await page.selectOption("#filter-client", { label: clientName });
   await page.waitForFunction(() => document.querySelectorAll("#rows tr").length === 1);
   expect(await rowNames(page)).toEqual(["Sonja Sonnenschein"]);
+  // And the form filter: the first three patients came through form "intake".
+  await page.selectOption("#filter-client", "");
+  await page.selectOption("#filter-form", "intake");
+  await page.waitForFunction(() => document.querySelectorAll("#rows tr").length === 3);
+  expect((await rowNames(page)).sort()).toEqual(["Ada Lovelace", "Grace Hopper", "Zoë Müller-Lüdenscheidt"]);
   expect(await problems()).toEqual([]);
   await page.close();
 });
@@ -368,6 +377,7 @@ test("stats with charts, sources and their health, keyboard navigation between v
   await page.waitForFunction(() => Number(document.querySelector("#stat-events")?.textContent) >= 3);
   expect(await page.locator("#stat-patients").textContent()).toBe(String(await patientCount()));
   expect(await page.locator("#stats-sources").textContent()).toContain("generic");
+  expect(await page.locator("#stats-forms").textContent()).toContain("intake");
   expect(await accessibilityProblems(page)).toEqual([]);
   await page.screenshot({ path: join(ARTIFACTS, "stats.png"), fullPage: true });
 

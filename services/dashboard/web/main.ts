@@ -68,7 +68,8 @@ byId("token-form").addEventListener("submit", (e) => {
 
 byId("sign-out").addEventListener("click", () => {
   signOut();
-  for (const id of ["rows", "dlq-rows", "sources-rows", "stats-clients", "stats-sources"]) byId(id).replaceChildren();
+  for (const id of ["rows", "dlq-rows", "sources-rows", "stats-clients", "stats-sources", "stats-forms"])
+    byId(id).replaceChildren();
   askForToken();
 });
 byId("add-client").addEventListener("click", () => modal.open());

@@ -16,6 +16,9 @@ interface Patient {
   submittedAt?: string;
   [key: string]: unknown;
 }
+type Origin =
+  | { kind: "submission"; source: string; formId: string | null; submittedAt: string; label?: string }
+  | { kind: "manual"; editedAt: string; by?: string };
 interface Page {
   items: Patient[];
   nextCursor: string | null;
@@ -50,6 +53,7 @@ export function patientsView(): { show(): void; refreshFilters(): Promise<void> 
   const filters = {
     client: byId<HTMLSelectElement>("filter-client"),
     source: byId<HTMLSelectElement>("filter-source"),
+    form: byId<HTMLSelectElement>("filter-form"),
     from: byId<HTMLInputElement>("filter-from"),
     to: byId<HTMLInputElement>("filter-to"),
     sort: byId<HTMLSelectElement>("filter-sort"),
@@ -66,6 +70,7 @@ export function patientsView(): { show(): void; refreshFilters(): Promise<void> 
     if (q.value.trim()) body.q = q.value.trim();
     if (filters.client.value) body.client = filters.client.value;
     if (filters.source.value) body.source = filters.source.value;
+    if (filters.form.value) body.form = filters.form.value;
     if (filters.from.value) body.from = new Date(`${filters.from.value}T00:00:00Z`).toISOString();
     if (filters.to.value) body.to = new Date(Date.parse(`${filters.to.value}T00:00:00Z`) + 86_400_000).toISOString();
     if (filters.sort.value && !body.q) {
@@ -185,17 +190,25 @@ export function patientsView(): { show(): void; refreshFilters(): Promise<void> 
     }
   }
 
+  /** Where a field's value came from, as the detail's `origins` says (absent: unknown). */
+  function originOf(p: Patient, field: string): string {
+    const o = (p.origins as Record<string, Origin> | undefined)?.[field];
+    if (!o) return "";
+    if (o.kind === "manual") return `edited by hand${o.by ? ` by ${o.by}` : ""}, ${when(o.editedAt)}`;
+    return `from ${o.label ? `“${o.label}” in ` : ""}${o.source}${o.formId ? ` form ${o.formId}` : ""}, ${when(o.submittedAt)}`;
+  }
+
   function details(p: Patient): HTMLElement {
-    const fields: [string, unknown][] = [
-      ["Email", p.email],
-      ["Phone", p.phone],
-      ["Date of birth", p.dateOfBirth],
-      ["Gender", p.gender],
-      ["Street", p.street],
-      ["Postal code", p.postalCode],
-      ["City", p.city],
-      ["Country", p.country],
-      ["Consent", p.consent === undefined || p.consent === null ? null : p.consent ? "yes" : "no"],
+    const fields: [string, unknown, string?][] = [
+      ["Email", p.email, "email"],
+      ["Phone", p.phone, "phone"],
+      ["Date of birth", p.dateOfBirth, "dateOfBirth"],
+      ["Gender", p.gender, "gender"],
+      ["Street", p.street, "street"],
+      ["Postal code", p.postalCode, "postalCode"],
+      ["City", p.city, "city"],
+      ["Country", p.country, "country"],
+      ["Consent", p.consent === undefined || p.consent === null ? null : p.consent ? "yes" : "no", "consent"],
       ["Source", p.source],
       ["Last submitted", when(p.submittedAt)],
     ];
@@ -208,7 +221,10 @@ export function patientsView(): { show(): void; refreshFilters(): Promise<void> 
         {},
         fields
           .filter(([, v]) => v !== null && v !== undefined && v !== "")
-          .map(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))]),
+          .map(([k, v, field]) => {
+            const origin = field ? originOf(p, field) : "";
+            return [h("dt", {}, k), h("dd", {}, String(v), origin ? h("span", { class: "origin" }, origin) : null)];
+          }),
       ),
     );
   }
@@ -248,11 +264,19 @@ export function patientsView(): { show(): void; refreshFilters(): Promise<void> 
   }
 
   async function refreshFilters(): Promise<void> {
-    const keep = { client: filters.client.value, source: filters.source.value };
-    const [clients, sources] = await Promise.all([
+    const keep = { client: filters.client.value, source: filters.source.value, form: filters.form.value };
+    // A list the caller may not read (a client-scoped token and forms) leaves its filter at "All".
+    const [clients, sources, forms] = await Promise.all([
       api<{ items: { id: string; name: string }[] }>("GET", "/api/v1/clients").catch(() => ({ items: [] })),
       api<{ items: { name: string }[] }>("GET", "/api/v1/sources").catch(() => ({ items: [] })),
+      api<{ items: { source: string; formId: string }[] }>("GET", "/api/v1/forms").catch(() => ({ items: [] })),
     ]);
+    const formIds = [...new Set(forms.items.map((f) => f.formId))].sort();
+    filters.form.replaceChildren(
+      h("option", { value: "" }, "All forms"),
+      ...formIds.map((id) => h("option", { value: id }, id)),
+    );
+    filters.form.value = keep.form;
     filters.client.replaceChildren(
       h("option", { value: "" }, "All clients"),
       ...clients.items.map((c) => h("option", { value: c.id }, c.name)),

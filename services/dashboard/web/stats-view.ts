@@ -12,6 +12,7 @@ interface Stats {
   perDay: { day: string; events: number }[];
   perClient: { clientId: string | null; name: string | null; events: number }[];
   perSource: { source: string; clientId: string | null; events: number; lastEventAt: string | null }[];
+  perForm: { source: string; formId: string | null; events: number }[];
   daily: { day: string; source: string; formId: string | null; events: number }[];
 }
 
@@ -133,6 +134,13 @@ export function statsView(): { show(): void } {
           h("td", {}, when(s.lastEventAt) || "never"),
         ),
       ),
+    );
+    byId("stats-forms").replaceChildren(
+      ...[...stats.perForm]
+        .sort((a, b) => b.events - a.events)
+        .map((f) =>
+          h("tr", {}, h("td", {}, f.formId ?? "(none)"), h("td", {}, f.source), h("td", { class: "num" }, f.events)),
+        ),
     );
     announce(`${stats.totals.events} submissions in the last ${stats.days.length} days`, status);
   }
