@@ -1,6 +1,6 @@
 // What the figures were measured on: they mean nothing without it.
 import { readFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 
 export interface Machine {
   cpu: string;
@@ -8,6 +8,8 @@ export interface Machine {
   memoryGb: number;
   kernel: string;
   versions: Record<string, string>;
+  /** 1-minute load average when the run started: other work on the cores skews every absolute figure. */
+  loadAverage?: number;
 }
 
 function firstLine(cmd: string[]): string {
@@ -29,6 +31,7 @@ export function describeMachine(): Machine {
     nproc: Number(firstLine(["nproc"])) || cpus().length,
     memoryGb: Math.round(totalmem() / 1024 ** 3),
     kernel: firstLine(["uname", "-r"]),
+    loadAverage: Math.round((loadavg()[0] ?? 0) * 100) / 100,
     versions: {
       bun: Bun.version,
       node: firstLine(["node", "--version"]),

@@ -55,6 +55,9 @@ export function markdown(r: BenchReport): string {
         .map(([k, v]) => `${k} ${v}`)
         .join(", ") +
       ". " +
+      (m.loadAverage === undefined
+        ? ""
+        : `Load average ${m.loadAverage} when the run started (other work on these cores lowers every absolute figure). `) +
       "Everything (load generator, services, NATS, Postgres, Redis, peers) shares these cores; ratios come from the same run.",
   );
   if (r.ingest) {
