@@ -37,7 +37,9 @@ export type Sort = (typeof SORTS)[number] | "relevance";
 const SORT_KEYS: Record<Exclude<Sort, "relevance" | "created">, { expr: string; type: string }> = {
   updated: { expr: "updated_at", type: "timestamptz" },
   submitted: { expr: "submitted_at", type: "timestamptz" },
-  name: { expr: "lower(coalesce(last_name, ''))", type: "text" },
+  // A stored column (012): a condition on an expression is never an index condition under
+  // row-level security.
+  name: { expr: "sort_name", type: "text" },
 };
 const asText = (s: { expr: string; type: string }) =>
   s.type === "timestamptz" ? `to_char(${s.expr} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` : s.expr;
