@@ -487,9 +487,16 @@ export const MAX_LABEL_CHARS = 2000;
 
 // Single-word synonyms long enough to be recognised as the tail of a German compound
 // ("Mobiltelefonnummer", "Kontakttelefon", "Patientenvorname").
-const COMPOUND_TAILS = [...EXACT.entries()]
+// By length, longest first, each length's tails by text: a token is looked up once per length,
+// not compared with every tail.
+const COMPOUND_TAILS = new Map<number, Map<string, LabelTarget>>();
+for (const [label, field] of [...EXACT.entries()]
   .filter(([label]) => !label.includes(" ") && label.length >= 6 && !EXACT_ONLY.has(label))
-  .sort((a, b) => b[0].length - a[0].length);
+  .sort((a, b) => b[0].length - a[0].length)) {
+  const byText = COMPOUND_TAILS.get(label.length) ?? new Map<string, LabelTarget>();
+  if (!byText.has(label)) byText.set(label, field);
+  COMPOUND_TAILS.set(label.length, byText);
+}
 
 export interface LabelMatch {
   field: LabelTarget;
@@ -615,9 +622,10 @@ function matchPlain(label: string): LabelMatch | undefined {
       score: 0.8 + Math.min(phrase.tokens.length, 3) * 0.02 - lengthPenalty,
     };
   for (const token of tokens) {
-    for (const [tail, field] of COMPOUND_TAILS) {
-      if (token.length > tail.length && token.endsWith(tail))
-        return { field, method: "label-contains", score: 0.75 - lengthPenalty };
+    for (const [length, byText] of COMPOUND_TAILS) {
+      if (token.length <= length) continue;
+      const field = byText.get(token.slice(-length));
+      if (field) return { field, method: "label-contains", score: 0.75 - lengthPenalty };
     }
   }
   return undefined;

@@ -19,6 +19,7 @@ import { patientField } from "../patient-fields.ts";
 import {
   isForeignLabel,
   isIgnoredLabel,
+  type LabelMatch,
   type LabelTarget,
   MAX_LABEL_CHARS,
   matchLabel,
@@ -27,7 +28,6 @@ import {
 } from "./labels.ts";
 import { cleanName, type NameConvention, splitFullName } from "./names.ts";
 import {
-  asText,
   boundedText,
   normalizeConsent,
   normalizeCountry,
@@ -75,6 +75,8 @@ interface Context {
   country?: string;
   names: NameConvention;
   order: DateOrder;
+  /** matchLabel, remembered for this submission (the country pass and the candidates ask the same labels). */
+  match: (key: string) => LabelMatch | undefined;
   patient: PatientRecord;
   confidence: Partial<Record<CanonicalField, number>>;
   provenance: Partial<Record<CanonicalField, FieldProvenance>>;
@@ -163,10 +165,10 @@ function candidatesFor(answer: Answer, index: number, mapping: Mapping, ctx: Con
   if (isForeignLabel(answer.label) || (answer.ref !== undefined && isForeignLabel(answer.ref))) return [];
   if (isIgnoredLabel(answer.label)) return [];
   const out: Candidate[] = [];
-  const byLabel = matchLabel(answer.label);
+  const byLabel = ctx.match(answer.label);
   if (byLabel) out.push({ index, target: byLabel.field, score: byLabel.score, method: byLabel.method });
   if (answer.ref && !refRepeatsLabel(answer.ref, answer.label)) {
-    const byRef = matchLabel(answer.ref);
+    const byRef = ctx.match(answer.ref);
     // A ref is chosen by the form builder, not shown to the patient: slightly less telling.
     if (byRef) out.push({ index, target: byRef.field, score: byRef.score - 0.05, method: byRef.method });
   }
@@ -367,11 +369,14 @@ function nameConvention(answers: Answer[]): NameConvention {
 }
 
 /** The recognised country the submission names (its own answer), if any. */
-function answeredCountry(answers: Answer[], mapping: Mapping): string | undefined {
+function answeredCountry(
+  answers: Answer[],
+  mapping: Mapping,
+  match: (key: string) => LabelMatch | undefined,
+): string | undefined {
   for (const answer of answers) {
     const explicit = explicitField(answer, mapping);
-    const target =
-      explicit ?? matchLabel(answer.label)?.field ?? (answer.ref ? matchLabel(answer.ref)?.field : undefined);
+    const target = explicit ?? match(answer.label)?.field ?? (answer.ref ? match(answer.ref)?.field : undefined);
     if (target !== "country") continue;
     const country = normalizeCountry(answer.value);
     if (country?.recognised) return country.value;
@@ -395,7 +400,7 @@ function keepUnvalidated(ctx: Context, candidates: Candidate[], answers: Answer[
     const kind = patientField(c.target).kind;
     if (!KEPT_KINDS.has(kind) && c.method !== "explicit") continue;
     if (kind === "email" || kind === "consent") continue;
-    const text = boundedText(asText(answers[c.index]!.value));
+    const text = boundedText(answers[c.index]!.value);
     if (!text) continue;
     set(ctx, c.target, text, Math.min(c.score, KEPT_SCORE), answers[c.index]!.label, c.method, true);
     used.add(c.index);
@@ -404,12 +409,18 @@ function keepUnvalidated(ctx: Context, candidates: Candidate[], answers: Answer[
 
 export function mapAnswers(answers: Answer[], source: MapperSource, formId: string | null): MappedPatient {
   const mapping = formMapping(source, formId);
-  const country = answeredCountry(answers, mapping);
+  const matches = new Map<string, LabelMatch | undefined>();
+  const match = (key: string) => {
+    if (!matches.has(key)) matches.set(key, matchLabel(key));
+    return matches.get(key);
+  };
+  const country = answeredCountry(answers, mapping, match);
   const ctx: Context = {
     region: country && isSupportedCountry(country) ? country : (source.phoneRegion ?? "DE"),
     country,
     names: nameConvention(answers),
     order: source.dateOrder ?? "DMY",
+    match,
     patient: {},
     confidence: {},
     provenance: {},
