@@ -55,6 +55,8 @@ function submission(e: DecodedEvent): Submission {
       formId: e.event.formId,
       lastEventId: e.eventId,
       submittedAt: new Date(e.event.submittedAt),
+      // Values kept as sent (issue #14) fill empty fields only (mergeSubmission).
+      keptAsSent: MERGED_FIELDS.filter((f) => e.event.provenance?.[f]?.keptAsSent),
     },
   };
 }

@@ -44,6 +44,12 @@ export interface PatientState {
    * submission older than an edit does not overwrite that field. Absent on a submission.
    */
   manualEdits?: Partial<Record<MergedField, { at: string }>>;
+  /**
+   * A submission's fields whose value failed validation and was kept as sent by the mapper
+   * (issue #14: "12" under "Telefon"): they fill an empty field, never replace a stored value.
+   * Absent on a stored patient.
+   */
+  keptAsSent?: readonly MergedField[];
 }
 
 /** Case, accents (é → e), spaces and punctuation do not make two names differ; ß reads as ss. */
@@ -87,6 +93,7 @@ export function mergeSubmission(current: PatientState, submission: PatientState)
   const [winner, loser] = newer ? [submission, current] : [current, submission];
   const values = {} as Record<MergedField, string | boolean | null>;
   for (const f of MERGED_FIELDS) values[f] = winner.values[f] ?? loser.values[f];
+  for (const f of submission.keptAsSent ?? []) if (current.values[f] != null) values[f] = current.values[f];
   // A manual edit is kept against any submission made before it.
   for (const [f, edit] of Object.entries(current.manualEdits ?? {}) as [MergedField, { at: string }][])
     if (Date.parse(edit.at) > submission.submittedAt.getTime()) values[f] = current.values[f];
