@@ -15,6 +15,7 @@ import type { SourceConfig } from "../../shared/sources/index.ts";
 import { RUNTIME_SOURCE_TYPES, type RuntimeSourceType } from "../../shared/sources/runtime.ts";
 import { callerOf } from "./audit.ts";
 import type { Principal } from "./auth.ts";
+import { routeDoc } from "./route-doc.ts";
 import { withScope } from "./scope.ts";
 import {
   createSource,
@@ -66,6 +67,45 @@ const NewClient = v.object({
   ),
 });
 const NewSource = v.object({ sourceType: NewClient.entries.sourceType, sourceName: NewClient.entries.sourceName });
+
+// The answers' shapes, for /openapi.json (route-doc.ts).
+const SourceType = v.picklist(RUNTIME_SOURCE_TYPES);
+const CreatedSource = v.object({
+  name: v.string(),
+  type: SourceType,
+  clientId: v.string(),
+  enabled: v.boolean(),
+  webhookUrl: v.string(),
+  secret: v.pipe(v.string(), v.description("shown only in this answer")),
+  setup: v.pipe(v.array(v.string()), v.description("the steps to connect the tool, with the URL filled in")),
+});
+const ListedSource = v.object({
+  name: v.string(),
+  type: SourceType,
+  clientId: v.string(),
+  enabled: v.boolean(),
+  createdAt: v.string(),
+  rotatedAt: v.nullable(v.string()),
+  webhookUrl: v.string(),
+});
+const Client = v.object({ id: v.string(), name: v.string(), createdAt: v.string() });
+const ClientList = v.object({ items: v.array(v.object({ ...Client.entries, sources: v.array(ListedSource) })) });
+const SourceHealth = v.object({
+  items: v.array(
+    v.object({
+      name: v.string(),
+      type: v.string(),
+      clientId: v.nullable(v.string()),
+      enabled: v.boolean(),
+      origin: v.picklist(["file", "runtime"]),
+      lastEventAt: v.nullable(v.string()),
+      eventsLast24h: v.number(),
+      errorsLast24h: v.pipe(v.nullable(v.number()), v.description("dead letters; null while NATS cannot be asked")),
+    }),
+  ),
+});
+const NameParams = v.object({ name: v.string() });
+const SourceAnswer = v.object({ source: v.omit(ListedSource, ["webhookUrl"]) });
 
 /** 400 with the JSON error contract and every invalid field (for the modal's inline messages). */
 function invalid(issues: v.BaseIssue<unknown>[]): Response {
@@ -202,134 +242,183 @@ export function clientRoutes(options: ClientRoutesDeps) {
     });
 
   return new Elysia()
-    .post("/api/v1/clients", (context) => {
-      const input = parse(NewClient, context.body);
-      if (input instanceof Response) return input;
-      const principal = callerOf(context);
-      return change(async () => {
-        const answer = await withScope(sql, principal, async (tx) => {
-          const [client] = await tx`
+    .post(
+      "/api/v1/clients",
+      (context) => {
+        const input = parse(NewClient, context.body);
+        if (input instanceof Response) return input;
+        const principal = callerOf(context);
+        return change(async () => {
+          const answer = await withScope(sql, principal, async (tx) => {
+            const [client] = await tx`
             insert into clients (name) values (${input.name})
             on conflict ((lower(btrim(name)))) do nothing
             returning id, name, created_at`;
-          if (!client) return null;
-          const name = await chooseName(tx, input.name, input.sourceType, input.sourceName);
-          const { source, secret } = await createSource(tx, sourceDeps, {
-            name,
-            type: input.sourceType,
-            clientId: String(client.id),
+            if (!client) return null;
+            const name = await chooseName(tx, input.name, input.sourceType, input.sourceName);
+            const { source, secret } = await createSource(tx, sourceDeps, {
+              name,
+              type: input.sourceType,
+              clientId: String(client.id),
+            });
+            await recordAudit(tx, [
+              { ...actor(principal), action: "client.create", entityType: "client", entityId: String(client.id) },
+              {
+                ...actor(principal),
+                action: "source.create",
+                entityType: "source",
+                entityId: source.name,
+                details: { ...actor(principal).details, type: source.type, clientId: source.clientId },
+              },
+            ]);
+            return {
+              client: {
+                id: String(client.id),
+                name: client.name as string,
+                createdAt: client.created_at.toISOString(),
+              },
+              source: created(source, secret),
+            };
           });
-          await recordAudit(tx, [
-            { ...actor(principal), action: "client.create", entityType: "client", entityId: String(client.id) },
-            {
+          if (!answer)
+            return json(
+              {
+                error: {
+                  code: "client_name_taken",
+                  message: `a client is named "${input.name}" already`,
+                  fields: [{ field: "name", message: "a client of this name exists" }],
+                },
+              },
+              409,
+            );
+          return json(answer, 201);
+        });
+      },
+      routeDoc({
+        summary: "Add a client and its first source: the webhook URL, a secret shown only here, and setup steps",
+        body: NewClient,
+        responses: {
+          201: ["the client and its source", v.object({ client: Client, source: CreatedSource })],
+          400: "invalid input: error.fields lists {field, message} per field",
+          409: "a client or source of this name exists",
+          503: "the sources registry (NATS) did not confirm; nothing was stored",
+        },
+      }),
+    )
+    .get(
+      "/api/v1/clients",
+      async (context) => {
+        const principal = callerOf(context);
+        const { clients, sources } = await withScope(sql, principal, async (tx) => ({
+          clients: await tx`select id, name, created_at from clients order by lower(name), id`,
+          sources: await listSources(tx),
+        }));
+        return json({
+          items: clients.map((c) => ({
+            id: String(c.id),
+            name: c.name,
+            createdAt: c.created_at.toISOString(),
+            sources: sources
+              .filter((s) => s.clientId === String(c.id))
+              .map((s) => ({ ...s, webhookUrl: webhookUrl(deps.webhookBaseUrl, s.name) })),
+          })),
+        });
+      },
+      routeDoc({
+        summary: "Clients with their sources (a client-scoped token: its own only)",
+        responses: { 200: ["the clients", ClientList] },
+      }),
+    )
+    .post(
+      "/api/v1/clients/:id/sources",
+      (context) => {
+        if (!/^\d{1,18}$/.test(context.params.id))
+          return errorResponse(404, "client_not_found", `no client ${context.params.id}`);
+        const input = parse(NewSource, context.body);
+        if (input instanceof Response) return input;
+        const principal = callerOf(context);
+        return change(async () => {
+          const answer = await withScope(sql, principal, async (tx) => {
+            const [client] = await tx`select id, name from clients where id = ${context.params.id}::bigint`;
+            if (!client) throw new SourceError("client_not_found", `no client ${context.params.id}`);
+            const name = await chooseName(tx, client.name, input.sourceType, input.sourceName);
+            const { source, secret } = await createSource(tx, sourceDeps, {
+              name,
+              type: input.sourceType,
+              clientId: String(client.id),
+            });
+            await recordAudit(tx, {
               ...actor(principal),
               action: "source.create",
               entityType: "source",
               entityId: source.name,
               details: { ...actor(principal).details, type: source.type, clientId: source.clientId },
-            },
-          ]);
-          return {
-            client: { id: String(client.id), name: client.name as string, createdAt: client.created_at.toISOString() },
-            source: created(source, secret),
-          };
-        });
-        if (!answer)
-          return json(
-            {
-              error: {
-                code: "client_name_taken",
-                message: `a client is named "${input.name}" already`,
-                fields: [{ field: "name", message: "a client of this name exists" }],
-              },
-            },
-            409,
-          );
-        return json(answer, 201);
-      });
-    })
-    .get("/api/v1/clients", async (context) => {
-      const principal = callerOf(context);
-      const { clients, sources } = await withScope(sql, principal, async (tx) => ({
-        clients: await tx`select id, name, created_at from clients order by lower(name), id`,
-        sources: await listSources(tx),
-      }));
-      return json({
-        items: clients.map((c) => ({
-          id: String(c.id),
-          name: c.name,
-          createdAt: c.created_at.toISOString(),
-          sources: sources
-            .filter((s) => s.clientId === String(c.id))
-            .map((s) => ({ ...s, webhookUrl: webhookUrl(deps.webhookBaseUrl, s.name) })),
-        })),
-      });
-    })
-    .post("/api/v1/clients/:id/sources", (context) => {
-      if (!/^\d{1,18}$/.test(context.params.id))
-        return errorResponse(404, "client_not_found", `no client ${context.params.id}`);
-      const input = parse(NewSource, context.body);
-      if (input instanceof Response) return input;
-      const principal = callerOf(context);
-      return change(async () => {
-        const answer = await withScope(sql, principal, async (tx) => {
-          const [client] = await tx`select id, name from clients where id = ${context.params.id}::bigint`;
-          if (!client) throw new SourceError("client_not_found", `no client ${context.params.id}`);
-          const name = await chooseName(tx, client.name, input.sourceType, input.sourceName);
-          const { source, secret } = await createSource(tx, sourceDeps, {
-            name,
-            type: input.sourceType,
-            clientId: String(client.id),
+            });
+            return { source: created(source, secret) };
           });
-          await recordAudit(tx, {
-            ...actor(principal),
-            action: "source.create",
-            entityType: "source",
-            entityId: source.name,
-            details: { ...actor(principal).details, type: source.type, clientId: source.clientId },
-          });
-          return { source: created(source, secret) };
+          return json(answer, 201);
         });
-        return json(answer, 201);
-      });
-    })
-    .get("/api/v1/sources", async (context) => {
-      const principal = callerOf(context);
-      const { runtime, activity } = await withScope(sql, principal, async (tx) => {
-        const runtime = (await listSources(tx)).filter((s) => !fileNames.has(s.name));
-        // File sources belong to no client: only an unscoped caller sees them.
-        const names = [...(principal.clientId ? [] : fileNames), ...runtime.map((s) => s.name)];
-        return { runtime, activity: await sourceActivity(tx, names) };
-      });
-      const items = [
-        ...(principal.clientId
-          ? []
-          : [...deps.fileSources.values()].map((s) => ({
-              name: s.id,
-              type: s.adapter,
-              clientId: null,
-              enabled: true,
-              origin: "file" as const,
-            }))),
-        ...runtime.map((s) => ({
-          name: s.name,
-          type: s.type,
-          clientId: s.clientId,
-          enabled: s.enabled,
-          origin: "runtime" as const,
-        })),
-      ];
-      const errors = await (deps.errorsLast24h?.(items.map((i) => i.name)) ?? Promise.resolve(null)).catch(() => null);
-      return json({
-        items: items.map((i) => ({
-          ...i,
-          lastEventAt: activity.get(i.name)?.lastEventAt ?? null,
-          eventsLast24h: activity.get(i.name)?.eventsLast24h ?? 0,
-          // null when the dead letters cannot be counted (NATS unreachable).
-          errorsLast24h: errors ? (errors.get(i.name) ?? 0) : null,
-        })),
-      });
-    })
+      },
+      routeDoc({
+        summary: "Add another source to a client",
+        params: v.object({ id: v.string() }),
+        body: NewSource,
+        responses: {
+          201: ["the source, with its secret shown only here", v.object({ source: CreatedSource })],
+          400: "invalid input",
+          404: "no such client",
+          409: "a source of this name exists",
+          503: "the sources registry (NATS) did not confirm; nothing was stored",
+        },
+      }),
+    )
+    .get(
+      "/api/v1/sources",
+      async (context) => {
+        const principal = callerOf(context);
+        const { runtime, activity } = await withScope(sql, principal, async (tx) => {
+          const runtime = (await listSources(tx)).filter((s) => !fileNames.has(s.name));
+          // File sources belong to no client: only an unscoped caller sees them.
+          const names = [...(principal.clientId ? [] : fileNames), ...runtime.map((s) => s.name)];
+          return { runtime, activity: await sourceActivity(tx, names) };
+        });
+        const items = [
+          ...(principal.clientId
+            ? []
+            : [...deps.fileSources.values()].map((s) => ({
+                name: s.id,
+                type: s.adapter,
+                clientId: null,
+                enabled: true,
+                origin: "file" as const,
+              }))),
+          ...runtime.map((s) => ({
+            name: s.name,
+            type: s.type,
+            clientId: s.clientId,
+            enabled: s.enabled,
+            origin: "runtime" as const,
+          })),
+        ];
+        const errors = await (deps.errorsLast24h?.(items.map((i) => i.name)) ?? Promise.resolve(null)).catch(
+          () => null,
+        );
+        return json({
+          items: items.map((i) => ({
+            ...i,
+            lastEventAt: activity.get(i.name)?.lastEventAt ?? null,
+            eventsLast24h: activity.get(i.name)?.eventsLast24h ?? 0,
+            // null when the dead letters cannot be counted (NATS unreachable).
+            errorsLast24h: errors ? (errors.get(i.name) ?? 0) : null,
+          })),
+        });
+      },
+      routeDoc({
+        summary:
+          "Every source (the sources file's and those created at runtime) with its last event and the last 24 hours",
+        responses: { 200: ["the sources", SourceHealth] },
+      }),
+    )
     .post(
       "/api/v1/sources/:name/rotate-secret",
       (context) =>
@@ -349,7 +438,31 @@ export function clientRoutes(options: ClientRoutesDeps) {
           });
           return json(rotated);
         }),
+      routeDoc({
+        summary: "A new secret; the previous one keeps working for 24 hours",
+        params: NameParams,
+        responses: {
+          200: ["the new secret (shown only here)", v.object({ secret: v.string(), previousExpiresAt: v.string() })],
+          404: "no source of that name was created at runtime",
+        },
+      }),
     )
-    .post("/api/v1/sources/:name/disable", toggle(false))
-    .post("/api/v1/sources/:name/enable", toggle(true));
+    .post(
+      "/api/v1/sources/:name/disable",
+      toggle(false),
+      routeDoc({
+        summary: "Disable a source: every ingress answers 403 source_disabled for it",
+        params: NameParams,
+        responses: { 200: ["the source", SourceAnswer], 404: "no source of that name was created at runtime" },
+      }),
+    )
+    .post(
+      "/api/v1/sources/:name/enable",
+      toggle(true),
+      routeDoc({
+        summary: "Enable a disabled source again",
+        params: NameParams,
+        responses: { 200: ["the source", SourceAnswer], 404: "no source of that name was created at runtime" },
+      }),
+    );
 }
