@@ -7,6 +7,7 @@
 //
 // The secrets travel and rest sealed (shared/crypto/envelope.ts, the data keyring): the record
 // carries the bytes of sources.secrets_enc, opened only in the pod's memory.
+import { existsSync } from "node:fs";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { open, seal } from "../crypto/envelope.ts";
@@ -107,8 +108,8 @@ export const sourceDisabled = (source: SourceConfig): boolean =>
 
 /**
  * The keyring that opens runtime sources' secrets (HOOKLINE_KEYS, the data keyring), for a pod
- * that otherwise holds no keys (the ingress). Not given (and not development, where ./ops/up's dev
- * keyring is used): undefined, and the pod serves the sources file's sources only. Given but
+ * that otherwise holds no keys (the ingress). Not given (in development: nor ./ops/up's dev
+ * keyring file present): undefined, and the pod serves the sources file's sources only. Given but
  * unreadable: throws (KeyringError), as for the other services.
  */
 export function runtimeSourcesKeyring(c: {
@@ -116,8 +117,9 @@ export function runtimeSourcesKeyring(c: {
   dataKeys: string;
   dataKeysFile: string;
 }): Keyring | undefined {
+  const given = Boolean(c.dataKeys.trim() || c.dataKeysFile.trim());
   const dev = c.hooklineEnv === "development";
-  if (!c.dataKeys.trim() && !c.dataKeysFile.trim() && !dev) return undefined;
+  if (!given && !(dev && existsSync(DEV_KEYRING_FILES.data))) return undefined;
   return loadKeyring({
     variable: "HOOKLINE_KEYS",
     inline: c.dataKeys,

@@ -11,6 +11,7 @@ import {
   openSecrets,
   RUNTIME_SOURCE_TYPES,
   runtimeSourceConfig,
+  runtimeSourcesKeyring,
   sealSecrets,
   sourceDisabled,
 } from "../../shared/sources/runtime.ts";
@@ -104,5 +105,20 @@ describe("what the Add New Client modal shows", () => {
       expect(steps.length).toBeGreaterThanOrEqual(3);
       expect(steps.join("\n")).toContain("https://h.example/v1/webhooks/x");
     }
+  });
+});
+
+describe("the ingress's keyring for runtime sources", () => {
+  test("HOOKLINE_KEYS given: read (a bad one is an error); not given outside development: none, file sources only", () => {
+    const text = TEST_KEYS.data.keys
+      .map((k) => `${k.id}:${k.key.toString("base64")}:${k.createdAt.toISOString()}`)
+      .join(",");
+    expect(runtimeSourcesKeyring({ hooklineEnv: "production", dataKeys: text, dataKeysFile: "" })?.current.id).toBe(
+      TEST_KEYS.data.current.id,
+    );
+    expect(runtimeSourcesKeyring({ hooklineEnv: "production", dataKeys: "", dataKeysFile: "" })).toBeUndefined();
+    expect(() => runtimeSourcesKeyring({ hooklineEnv: "production", dataKeys: "nonsense", dataKeysFile: "" })).toThrow(
+      /HOOKLINE_KEYS/,
+    );
   });
 });
