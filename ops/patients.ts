@@ -1,22 +1,19 @@
 // `hookline patients erase ID --yes`: the right to be forgotten, from every place hookline keeps
 // a patient: Postgres (shared/db/erase.ts, with its audit entry), JetStream and the Redis cache.
-// DELETE /api/v1/patients/:id does the same but for JetStream (the dashboard has no NATS
-// connection); this command also sweeps the streams. Run through ops/hookline.ts.
+// DELETE /api/v1/patients/:id does the same; both sweep the streams with shared/erase-streams.ts.
+// Run through ops/hookline.ts.
 import { parseArgs } from "node:util";
-import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { decodeMessage } from "../services/projector/decode.ts";
 import { createRedis } from "../shared/cache.ts";
 import { commonConfig, entry, env, keyringConfig, readConfig, sourcesFileConfig } from "../shared/config.ts";
-import { normalizeForIndex } from "../shared/crypto/blind-index.ts";
 import { loadKeys } from "../shared/crypto/keys.ts";
-import { type ErasedRows, erasePatient } from "../shared/db/erase.ts";
+import { erasePatient } from "../shared/db/erase.ts";
 import { lockPatient } from "../shared/db/patients.ts";
-import { readDeadLetters } from "../shared/dead-letters.ts";
+import { eraseFromStreams, streamTarget } from "../shared/erase-streams.ts";
 import { createLogger } from "../shared/logger.ts";
 import { connectNats, DLQ_STREAM, STREAM } from "../shared/nats.ts";
 import { createPatientCache } from "../shared/patient-cache.ts";
-import { loadSources, type SourceConfig } from "../shared/sources/index.ts";
+import { loadSources } from "../shared/sources/index.ts";
 import { cliActor, cliDatabase, failureExit, UsageError } from "./cli.ts";
 
 export const PATIENTS_USAGE = `  hookline patients erase ID --yes                         erase a patient (right to be forgotten): its row, conflicts,
@@ -24,53 +21,6 @@ export const PATIENTS_USAGE = `  hookline patients erase ID --yes               
                                                          still holds of it (its events, dead letters naming it);
                                                          audited without its data. Needs DATABASE_URL, REDIS_URL,
                                                          NATS_URL, HOOKLINE_SOURCES and the keys`;
-
-/** What a JetStream sweep removed (each message erased, its bytes overwritten). */
-interface StreamsErased {
-  webhooks: number;
-  deadLetters: number;
-}
-
-/**
- * Removes from JetStream what it may still hold of the patient. WEBHOOKS is a work queue: a
- * message goes when the projector acknowledges it, after its rows committed, so its events'
- * messages are normally gone already; any still there (by stored sequence) are deleted. A dead
- * letter was never projected, so no row links it to the patient: those whose event is the
- * patient's, or whose content names its email or phone (decoded as the projector would, or for
- * an undecodable body its email in the raw bytes), are deleted.
- */
-async function eraseFromStreams(
-  nc: NatsConnection,
-  sources: Map<string, SourceConfig>,
-  target: { events: ErasedRows["events"]; email: string | null; phone: string | null },
-): Promise<StreamsErased> {
-  const jsm = await jetstreamManager(nc);
-  const erased: StreamsErased = { webhooks: 0, deadLetters: 0 };
-  for (const { streamSeq } of target.events) {
-    if (streamSeq === null) continue;
-    // Already acknowledged (and so removed): "no message found".
-    if (await jsm.streams.deleteMessage(STREAM, streamSeq, true).catch(() => false)) erased.webhooks++;
-  }
-  const eventIds = new Set(target.events.map((e) => e.eventId));
-  const email = target.email?.toLowerCase() ?? null;
-  for await (const { msg, letter } of readDeadLetters(nc)) {
-    let names = letter.eventId !== null && eventIds.has(letter.eventId);
-    if (!names) {
-      const decoded = decodeMessage(
-        { data: msg.data, headers: msg.header, seq: msg.seq, subject: msg.subject },
-        sources,
-      );
-      if (decoded.ok) {
-        const p = decoded.value.event.patient;
-        names =
-          (email !== null && p.email?.toLowerCase() === email) ||
-          (target.phone !== null && p.phone !== undefined && normalizeForIndex("phone", p.phone) === target.phone);
-      } else names = email !== null && Buffer.from(msg.data).toString("utf8").toLowerCase().includes(email);
-    }
-    if (names && (await jsm.streams.deleteMessage(DLQ_STREAM, msg.seq, true))) erased.deadLetters++;
-  }
-  return erased;
-}
 
 async function erase(id: string): Promise<number> {
   const config = readConfig({
@@ -101,11 +51,7 @@ async function erase(id: string): Promise<number> {
     }
     // After the commit, so a reader cannot cache the row again (shared/patient-cache.ts).
     await createPatientCache(redis).invalidate([id]);
-    const streams = await eraseFromStreams(nc, sources, {
-      events: rows.events,
-      email: patient.email,
-      phone: (patient.state.values.phone as string | null) ?? null,
-    });
+    const streams = await eraseFromStreams(nc, sources, streamTarget(patient, rows.events));
     console.log(
       `patient ${id} erased: ${rows.patients} patient, ${rows.conflicts} conflict(s), ${rows.formSubmissions} form submission(s), ` +
         `${rows.webhookEvents} raw event(s); cache entry dropped; ${streams.webhooks} message(s) from ${STREAM}, ` +

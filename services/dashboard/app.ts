@@ -59,7 +59,7 @@ export interface DashboardDeps {
   isDraining?: () => boolean;
   /** Set only when tracing is enabled: a SERVER span a request, its queries as children. */
   tracer?: Tracer;
-  /** NATS, opened on first use: dead letters and their counts (nats-link.ts). */
+  /** NATS, opened on first use: dead letters and their counts, erasure's stream sweep (nats-link.ts). */
   nats?: NatsLink;
   /** The runtime sources' registry and public webhook URL (clients.ts). */
   clients?: Pick<ClientRoutesDeps, "registry" | "webhookBaseUrl" | "errorsLast24h">;
@@ -102,6 +102,8 @@ export function createDashboardApp(deps: DashboardDeps) {
         cacheTtlSeconds: deps.cacheTtlSeconds,
         log,
         cacheMetrics: { hit: () => cacheHits.add(1), miss: () => cacheMisses.add(1), error: () => cacheErrors.add(1) },
+        nats: deps.nats,
+        sources: deps.sources,
       }),
     )
     .use(conflictRoutes({ sql, keys, patientCache, log }))

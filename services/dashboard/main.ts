@@ -33,18 +33,17 @@ const redis = traceRedis(createRedis(config.redisUrl, "hookline-dashboard", log,
 reportDatabaseAtStart(sql, log);
 
 // NATS settings are read (and judged) when first needed: an installation that never gave the
-// dashboard NATS keeps serving patients; dead letters then answer 503.
+// dashboard NATS keeps serving patients; dead letters then answer 503, and an erasure says it
+// did not sweep the streams. ONE connection for everything here (dead letters, stats, erasure,
+// the sources registry below).
 const nats = natsOnDemand(async () => {
   const natsTls = await loadConnectionTls({ ...config, databaseUrl: undefined, redisUrl: undefined }, log);
   return connectNats(config.natsUrl, "hookline-dashboard", log, { tls: natsTls.nats });
 });
 
-// Runtime sources are published to the KV bucket the ingress and projector pods watch; the
-// connection is opened when first needed, and the bucket is kept in step with Postgres.
-const sourceRegistry = natsSourceRegistry(async () => {
-  const natsTls = await loadConnectionTls({ ...config, databaseUrl: undefined, redisUrl: undefined }, log);
-  return connectNats(config.natsUrl, "hookline-dashboard-sources", log, { tls: natsTls.nats });
-});
+// Runtime sources are published to the KV bucket the ingress and projector pods watch, over the
+// same connection (opened when first needed); the bucket is kept in step with Postgres.
+const sourceRegistry = natsSourceRegistry(() => nats.get());
 const stopRegistrySync = keepRegistryInStep(sql, sourceRegistry, log);
 
 let draining = false;
@@ -82,7 +81,7 @@ onShutdown(log, async () => {
   await sql.end({ timeout: 5 });
   redis.disconnect();
   stopRegistrySync();
-  await sourceRegistry.close();
+  // The registry's connection is the link's: closed once, here.
   await nats.close();
   await tracing.shutdown();
 });

@@ -18,13 +18,16 @@ import { erasePatient } from "../../shared/db/erase.ts";
 import { MERGED_FIELDS, type MergedField, mergeSubmission } from "../../shared/db/patient-merge.ts";
 import { insertPatients, type LockedPatient, lockPatient, writePatients } from "../../shared/db/patients.ts";
 import { openCell, PATIENTS, sealedColumn } from "../../shared/db/sealed.ts";
+import { streamTarget, sweepStreams } from "../../shared/erase-streams.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { createPatientCache } from "../../shared/patient-cache.ts";
 import { PATIENT_FIELDS } from "../../shared/patient-fields.ts";
+import type { SourceConfig } from "../../shared/sources/index.ts";
 import { callerOf, patientErasure, patientRead } from "./audit.ts";
 import type { Principal } from "./auth.ts";
 import { listedFor } from "./masking.ts";
+import type { NatsLink } from "./nats-link.ts";
 import { keysetPage } from "./paging.ts";
 import { getPatientDetail, type ManualEdits, type PatientDetail } from "./patient-detail.ts";
 import { canonicalInput, NewPatientBody, PatientPatchBody } from "./patient-input.ts";
@@ -139,6 +142,9 @@ export interface PatientRouteDeps {
   log: Logger;
   /** Metrics of the cache-aside reads. */
   cacheMetrics: { hit(): void; miss(): void; error(): void };
+  /** Erasure's JetStream sweep (shared/erase-streams.ts): the dashboard's NATS link and its sources. */
+  nats?: NatsLink;
+  sources?: ReadonlyMap<string, SourceConfig>;
 }
 
 const invalidId = () => errorResponse(400, "invalid_id", "patient id must be a number");
@@ -461,23 +467,28 @@ export function patientRoutes(deps: PatientRouteDeps) {
           const { params } = context;
           if (!ID.test(params.id)) return invalidId();
           const principal = callerOf(context);
-          // Another client's patient does not exist for a client-scoped admin.
-          const visible = await withScope(
-            sql,
-            principal,
-            (tx) => tx`select 1 from patients where id = ${params.id}::bigint`,
-          );
-          if (visible.length === 0) return notFound(params.id);
+          // Another client's patient does not exist for a client-scoped admin. Its email and
+          // phone recognise its dead letters: read (and opened) before anything goes.
+          const patient = await withScope(sql, principal, (tx) => lockPatient(tx, keys, params.id));
+          if (!patient) return notFound(params.id);
           const erased = await erasePatient(sql, params.id, patientErasure(principal));
           if (!erased) return notFound(params.id);
           // After the commit, so a reader cannot cache the row again.
           await invalidate([params.id]);
           const { events, ...rows } = erased;
-          return json({ erased: { id: params.id, ...rows } });
+          // The rows are gone whatever NATS does; the answer says whether the streams were swept.
+          const streams = await sweepStreams(
+            () => (deps.nats ? deps.nats.get() : Promise.reject(new Error("the dashboard has no NATS link"))),
+            deps.sources ?? new Map(),
+            streamTarget(patient, events),
+          );
+          if (!streams.swept)
+            log.warn({ patientId: params.id, reason: streams.reason }, "patient erased; JetStream not swept");
+          return json({ erased: { id: params.id, ...rows }, streams });
         },
         routeDoc({
           summary:
-            "Erase the patient (right to be forgotten): its row, conflicts, form submissions, raw events and cached copy; audited without its data",
+            "Erase the patient (right to be forgotten): its row, conflicts, form submissions, raw events, cached copy and what JetStream holds of it (its messages, dead letters naming it); audited without its data. When JetStream cannot be swept the rows are erased anyway and `streams.swept` is false",
           params: IdParams,
           responses: {
             200: [
@@ -490,6 +501,14 @@ export function patientRoutes(deps: PatientRouteDeps) {
                   formSubmissions: v.number(),
                   webhookEvents: v.number(),
                 }),
+                streams: v.variant("swept", [
+                  v.object({ swept: v.literal(true), webhooks: v.number(), deadLetters: v.number() }),
+                  v.object({
+                    swept: v.literal(false),
+                    reason: v.pipe(v.picklist(["nats_unavailable", "sweep_failed"]), v.description("why not")),
+                    message: v.string(),
+                  }),
+                ]),
               }),
             ],
             404: "no such patient",

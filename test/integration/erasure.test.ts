@@ -1,8 +1,9 @@
-// Erasure (issue #10 item 4): `hookline patients erase` removes a patient from patients,
-// conflicts, submissions and raw events, its cached copy in Redis and its dead letters in
-// JetStream, leaving an audit entry without its data; DELETE /api/v1/patients/:id (admin) does
-// the same but for JetStream. Afterwards neither a pg_dump (read in clear and with every sealed
-// value opened), Redis nor the streams hold anything of it, while another patient remains.
+// Erasure (issue #10 item 4): `hookline patients erase` and DELETE /api/v1/patients/:id (admin)
+// remove a patient from patients, conflicts, submissions and raw events, its cached copy in Redis
+// and what JetStream holds of it (shared/erase-streams.ts: its dead letters included), leaving an
+// audit entry without its data. Afterwards neither a pg_dump (read in clear and with every sealed
+// value opened), Redis nor the streams hold anything of it, while another patient remains. With
+// NATS unreachable the API still erases the rows and says that the streams were not swept.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -10,18 +11,20 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import Redis from "ioredis";
 import { SEALED_TABLES } from "../../shared/db/sealed.ts";
-import { DLQ_STREAM } from "../../shared/nats.ts";
+import { DLQ_STREAM, STREAM } from "../../shared/nats.ts";
 import { openRows } from "../keys.ts";
 import {
   ADMIN,
   type Cluster,
   DATABASE_URL,
   devSourcesWith,
+  freePort,
   postWebhook,
   ROOT,
   serviceEnv,
   signGeneric,
   startCluster,
+  startService,
   waitFor,
 } from "./harness.ts";
 
@@ -50,6 +53,7 @@ const person = (tag: string, k: number) => ({
 const gone = person("erased", 1);
 const kept = person("kept", 2);
 const viaApi = person("api", 3);
+const offline = person("offline", 4);
 
 let seq = 0;
 async function submit(p: ReturnType<typeof person>, source = "generic", extra: Record<string, string> = {}) {
@@ -90,9 +94,14 @@ function pgDump(): string {
     .filter((v) => Bun.file(join(base, v, "bin", "pg_dump")).size > 0)
     .sort((a, b) => Number(a) - Number(b))
     .pop()!;
-  const p = Bun.spawnSync([join(base, version, "bin", "pg_dump"), "--no-owner", `--dbname=${DATABASE_URL}`], {
-    stdout: "pipe",
-  });
+  // Row-level security is forced on the patient tables (migration 011): without
+  // --enable-row-security pg_dump stops at the first of them (an unscoped reader sees every row).
+  const p = Bun.spawnSync(
+    [join(base, version, "bin", "pg_dump"), "--no-owner", "--enable-row-security", `--dbname=${DATABASE_URL}`],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  // A failed dump would hold nothing of anyone: every "no trace" below would pass.
+  if (p.exitCode !== 0) throw new Error(`pg_dump failed: ${p.stderr.toString()}`);
   return p.stdout.toString();
 }
 
@@ -102,20 +111,32 @@ async function openedDatabase(): Promise<string> {
   return JSON.stringify(tables);
 }
 
-async function deadLetterBodies(): Promise<string[]> {
+/** The bodies of every message `stream` stores. */
+async function streamBodies(stream: string): Promise<string[]> {
   const nc = await connect({ servers: cluster.nats.url });
   try {
     const jsm = await jetstreamManager(nc);
-    const info = await jsm.streams.info(DLQ_STREAM);
+    const info = await jsm.streams.info(stream);
     const bodies: string[] = [];
     for (let s = info.state.first_seq; s <= info.state.last_seq && info.state.messages > 0; s++) {
-      const m = await jsm.streams.getMessage(DLQ_STREAM, { seq: s }).catch(() => null);
+      const m = await jsm.streams.getMessage(stream, { seq: s }).catch(() => null);
       if (m) bodies.push(new TextDecoder().decode(m.data));
     }
     return bodies;
   } finally {
     await nc.close();
   }
+}
+const deadLetterBodies = () => streamBodies(DLQ_STREAM);
+
+/** What of `p` any Redis key holds (each key's DUMP, read as bytes). */
+async function redisTraces(p: ReturnType<typeof person>): Promise<string[]> {
+  const found: string[] = [];
+  for (const key of await redis.keys("*")) {
+    const dump = await redis.dumpBuffer(key);
+    if (dump) found.push(...traces(dump.toString("latin1"), p));
+  }
+  return found;
 }
 
 test("hookline patients erase: no trace in Postgres, Redis or JetStream; the other patient stays; audited without data", async () => {
@@ -222,23 +243,69 @@ test("hookline patients erase: no trace in Postgres, Redis or JetStream; the oth
   expect((await again.json()).duplicate).toBe(true);
 }, 120_000);
 
-test("DELETE /api/v1/patients/:id (admin) erases from Postgres and Redis; 404 after", async () => {
+test("DELETE /api/v1/patients/:id (admin): no trace in any table, WEBHOOKS, WEBHOOKS_DLQ or Redis, its dead letter included; 404 after", async () => {
   await submit(viaApi);
   const [p] = await waitFor("patient projected", async () => {
     const found = await search(viaApi.email);
     return found.length ? found : undefined;
   });
+  await submit(viaApi, "clinic-x"); // a dead letter naming it
+  await waitFor("its dead letter", async () => (await deadLetterBodies()).some((b) => traces(b, viaApi).length > 0));
   await api(`/api/v1/patients/${p.id}`);
+  expect(await redis.exists(`hookline:patient:{${p.id}}:entry`)).toBe(1);
   const res = await api(`/api/v1/patients/${p.id}`, { method: "DELETE" });
   expect(res).toEqual({
     status: 200,
-    body: { erased: { id: p.id, patients: 1, conflicts: 0, formSubmissions: expect.any(Number), webhookEvents: 1 } },
+    body: {
+      erased: { id: p.id, patients: 1, conflicts: 0, formSubmissions: expect.any(Number), webhookEvents: 1 },
+      streams: { swept: true, webhooks: 0, deadLetters: 1 },
+    },
   });
+  // Every table, in clear and opened; the tables that hold rows by patient.
   expect(traces(await openedDatabase(), viaApi)).toEqual([]);
   expect(traces(pgDump(), viaApi)).toEqual([]);
+  for (const table of ["webhook_events", "form_submissions", "patient_conflicts"])
+    expect([
+      table,
+      (await cluster.sql.unsafe(`select count(*)::int as n from ${table} where patient_id = $1`, [p.id]))[0]!.n,
+    ]).toEqual([table, 0]);
+  // Both streams: nothing of it; the other patient's dead letter kept.
+  expect((await streamBodies(STREAM)).flatMap((b) => traces(b, viaApi))).toEqual([]);
+  const letters = await deadLetterBodies();
+  expect(letters.flatMap((b) => traces(b, viaApi))).toEqual([]);
+  expect(letters.flatMap((b) => traces(b, kept)).length).toBeGreaterThan(0);
+  // Redis: its entry gone, and no key holds anything of it.
   expect(await redis.exists(`hookline:patient:{${p.id}}:entry`)).toBe(0);
+  expect(await redisTraces(viaApi)).toEqual([]);
   expect((await api(`/api/v1/patients/${p.id}`, { method: "DELETE" })).status).toBe(404);
   const [entry] = await cluster.sql`
     select actor from audit_log where action = 'patient.erase' and entity_id = ${p.id} order by seq desc limit 1`;
   expect(entry!.actor).toMatch(/^env:/);
+  // The dashboard swept over its one NATS connection, the one its sources registry uses too.
+  const connz = (await (await fetch(`${cluster.nats.monitorUrl}/connz`)).json()) as { connections: { name: string }[] };
+  expect(connz.connections.map((c) => c.name).filter((n) => n.startsWith("hookline-dashboard"))).toEqual([
+    "hookline-dashboard",
+  ]);
+});
+
+test("DELETE /api/v1/patients/:id with NATS unreachable: the rows are erased, and the answer says the streams were not swept", async () => {
+  await submit(offline);
+  const [p] = await waitFor("patient projected", async () => {
+    const found = await search(offline.email);
+    return found.length ? found : undefined;
+  });
+  // A second dashboard on the same database whose NATS_URL leads nowhere.
+  const dashboard = await startService("dashboard", { NATS_URL: `nats://127.0.0.1:${await freePort()}` });
+  try {
+    const res = await fetch(`${dashboard.url}/api/v1/patients/${p.id}`, { method: "DELETE", headers: ADMIN });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      erased: { id: p.id, patients: 1, conflicts: 0, formSubmissions: expect.any(Number), webhookEvents: 1 },
+      streams: { swept: false, reason: "nats_unavailable", message: expect.stringContaining("NATS") },
+    });
+  } finally {
+    await dashboard.kill();
+  }
+  expect(traces(await openedDatabase(), offline)).toEqual([]);
+  expect((await api(`/api/v1/patients/${p.id}`)).status).toBe(404);
 });

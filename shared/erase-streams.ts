@@ -1,0 +1,127 @@
+// Erasure's JetStream part (right to be forgotten): what the streams may still hold of a patient
+// whose rows shared/db/erase.ts has just removed. One sweep for `hookline patients erase` and
+// DELETE /api/v1/patients/:id, so both erase the same things.
+//
+// A dead letter is read as the projector reads a message (its decodeMessage, with the caller's
+// sources), so "names the patient" means what the projector would have taken from it.
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { decodeMessage } from "../services/projector/decode.ts";
+import { normalizeForIndex } from "./crypto/blind-index.ts";
+import type { ErasedRows } from "./db/erase.ts";
+import type { LockedPatient } from "./db/patients.ts";
+import { readDeadLetters } from "./dead-letters.ts";
+import { DLQ_STREAM, STREAM } from "./nats.ts";
+import type { SourceConfig } from "./sources/index.ts";
+
+/** What a sweep removed (each message deleted with its bytes overwritten). */
+export interface StreamsErased {
+  webhooks: number;
+  deadLetters: number;
+}
+
+/** The patient as the sweep recognises it: its erased events, its email and phone (E.164), read before the erasure. */
+export interface StreamTarget {
+  events: ErasedRows["events"];
+  email: string | null;
+  phone: string | null;
+}
+
+/** The target of a patient read (and opened) before its erasure, and the events erasePatient removed. */
+export const streamTarget = (patient: Pick<LockedPatient, "email" | "state">, events: ErasedRows["events"]) => ({
+  events,
+  email: patient.email,
+  phone: (patient.state.values.phone as string | null | undefined) ?? null,
+});
+
+/**
+ * Removes from JetStream what it may still hold of the patient. WEBHOOKS is a work queue: a
+ * message goes when the projector acknowledges it, after its rows committed, so its events'
+ * messages are normally gone already; any still there (by stored sequence) are deleted. A dead
+ * letter was never projected, so no row links it to the patient: those whose event is the
+ * patient's, whose content names its email or phone (decoded as the projector would), or whose
+ * raw bytes hold its email (a body no source of `sources` can decode, or one that a runtime
+ * source or a field-mapping correction would have mapped differently) are deleted.
+ */
+export async function eraseFromStreams(
+  nc: NatsConnection,
+  sources: ReadonlyMap<string, SourceConfig>,
+  target: StreamTarget,
+): Promise<StreamsErased> {
+  const jsm = await jetstreamManager(nc);
+  const erased: StreamsErased = { webhooks: 0, deadLetters: 0 };
+  for (const { streamSeq } of target.events) {
+    if (streamSeq === null) continue;
+    // Already acknowledged (and so removed): "no message found".
+    if (await jsm.streams.deleteMessage(STREAM, streamSeq, true).catch(() => false)) erased.webhooks++;
+  }
+  const eventIds = new Set(target.events.map((e) => e.eventId));
+  const email = target.email?.toLowerCase() ?? null;
+  for await (const { msg, letter } of readDeadLetters(nc)) {
+    let names = letter.eventId !== null && eventIds.has(letter.eventId);
+    if (!names && email !== null) names = holdsEmail(Buffer.from(msg.data).toString("utf8"), email);
+    if (!names) {
+      const decoded = decodeMessage(
+        { data: msg.data, headers: msg.header, seq: msg.seq, subject: msg.subject },
+        sources as Map<string, SourceConfig>,
+      );
+      if (decoded.ok) {
+        const p = decoded.value.event.patient;
+        names =
+          (email !== null && p.email?.toLowerCase() === email) ||
+          (target.phone !== null && p.phone !== undefined && normalizeForIndex("phone", p.phone) === target.phone);
+      }
+    }
+    if (names && (await jsm.streams.deleteMessage(DLQ_STREAM, msg.seq, true))) erased.deadLetters++;
+  }
+  return erased;
+}
+
+/**
+ * Whether `text` holds `email` (lower-cased) as a whole address: "ada@example.com" is not in
+ * "lada@example.com", whose dead letter is another patient's.
+ */
+export function holdsEmail(text: string, email: string): boolean {
+  const lower = text.toLowerCase();
+  const part = /[a-z0-9._%+-]/;
+  for (let at = lower.indexOf(email); at >= 0; at = lower.indexOf(email, at + 1)) {
+    const before = lower[at - 1];
+    const after = lower[at + email.length];
+    if ((before === undefined || !part.test(before)) && (after === undefined || !/[a-z0-9-]/.test(after))) return true;
+  }
+  return false;
+}
+
+/** A sweep's outcome as an API reports it: done, or why not (the rows are erased either way). */
+export type StreamSweep =
+  | ({ swept: true } & StreamsErased)
+  | { swept: false; reason: "nats_unavailable" | "sweep_failed"; message: string };
+
+/**
+ * eraseFromStreams over a connection that may not open (the dashboard's, opened on first use):
+ * a failure is reported, never thrown, so the caller can say that the streams were not swept.
+ */
+export async function sweepStreams(
+  connection: () => Promise<NatsConnection>,
+  sources: ReadonlyMap<string, SourceConfig>,
+  target: StreamTarget,
+): Promise<StreamSweep> {
+  let nc: NatsConnection;
+  try {
+    nc = await connection();
+  } catch (error) {
+    return { swept: false, reason: "nats_unavailable", message: `NATS could not be reached: ${messageOf(error)}` };
+  }
+  try {
+    return { swept: true, ...(await eraseFromStreams(nc, sources, target)) };
+  } catch (error) {
+    return {
+      swept: false,
+      reason: "sweep_failed",
+      message: `JetStream did not complete the sweep: ${messageOf(error)}`,
+    };
+  }
+}
+
+// A NATS client error names servers and subjects, never message content.
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
