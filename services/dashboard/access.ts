@@ -71,6 +71,9 @@ const SCOPED_ROUTES: ReadonlySet<string> = new Set([
   "GET /api/v1/stats",
   "GET /api/v1/clients",
   "GET /api/v1/sources",
+  "GET /api/v1/conflicts",
+  "GET /api/v1/patients/:id/conflicts",
+  "POST /api/v1/conflicts/:id/resolve",
 ]);
 
 /** Whether a client-scoped token may call `route` (as registered). */

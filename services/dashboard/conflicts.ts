@@ -6,6 +6,7 @@ import { Elysia } from "elysia";
 import type { Row, Sql } from "postgres";
 import * as v from "valibot";
 import { recordAudit } from "../../shared/audit/writer.ts";
+import { auditHashKey } from "../../shared/crypto/audit-hash-key.ts";
 import type { Keys } from "../../shared/crypto/keys.ts";
 import { mergeSubmission } from "../../shared/db/patient-merge.ts";
 import {
@@ -25,6 +26,7 @@ import { maskPatientValues } from "./masking.ts";
 import { keysetPage } from "./paging.ts";
 import { getPatient, type PatientDto } from "./patients.ts";
 import type { Role } from "./roles.ts";
+import { withScope } from "./scope.ts";
 
 export interface ConflictDto {
   id: string;
@@ -65,7 +67,7 @@ const ResolveBody = v.object({ action: v.picklist(["accept", "dismiss"]) });
 async function page(
   sql: Sql,
   keys: Keys,
-  role: Role,
+  { role, clientId }: { role: Role; clientId?: string | null },
   query: Record<string, string | undefined>,
   filter: { status?: string; patientId?: string },
 ): Promise<Response> {
@@ -76,14 +78,19 @@ async function page(
     Cursor,
     query,
     async (limit, after) => {
-      const rows = await sql`
-        select ${sql.unsafe(COLUMNS)} from patient_conflicts
+      // In the caller's scope (scope.ts): a client-scoped token sees its client's patients' conflicts only.
+      const rows = await withScope(
+        sql,
+        { clientId },
+        (tx) => tx`
+        select ${tx.unsafe(COLUMNS)} from patient_conflicts
         where true
-          ${filter.status ? sql`and status = ${filter.status}` : sql``}
-          ${filter.patientId ? sql`and patient_id = ${filter.patientId}::bigint` : sql``}
-          ${after ? sql`and id < ${after.id}::bigint` : sql``}
+          ${filter.status ? tx`and status = ${filter.status}` : tx``}
+          ${filter.patientId ? tx`and patient_id = ${filter.patientId}::bigint` : tx``}
+          ${after ? tx`and id < ${after.id}::bigint` : tx``}
         order by id desc
-        limit ${limit}`;
+        limit ${limit}`,
+      );
       const conflicts = rows.map((r) => toDto(keys, r));
       return role === "viewer"
         ? conflicts.map((c) => ({ ...c, submission: maskPatientValues(c.submission) }))
@@ -104,12 +111,12 @@ export interface ConflictDeps {
 export function conflictRoutes({ sql, keys, patientCache, log }: ConflictDeps) {
   return new Elysia()
     .get("/api/v1/conflicts", (context) =>
-      page(sql, keys, callerOf(context).role, context.query, { status: context.query.status ?? "open" }),
+      page(sql, keys, callerOf(context), context.query, { status: context.query.status ?? "open" }),
     )
     .get("/api/v1/patients/:id/conflicts", (context) => {
       const { params, query } = context;
       if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "patient id must be a number");
-      return page(sql, keys, callerOf(context).role, query, { status: query.status, patientId: params.id });
+      return page(sql, keys, callerOf(context), query, { status: query.status, patientId: params.id });
     })
     .post("/api/v1/conflicts/:id/resolve", async (context) => {
       const { params, body } = context;
@@ -118,7 +125,8 @@ export function conflictRoutes({ sql, keys, patientCache, log }: ConflictDeps) {
       if (!parsed.success)
         return errorResponse(400, "invalid_request", 'send {"action":"accept"} or {"action":"dismiss"}');
       const action = parsed.output.action;
-      const outcome = await sql.begin(async (tx) => {
+      // Another client's conflict does not exist for a client-scoped caller (row-level security).
+      const outcome = await withScope(sql, callerOf(context), async (tx) => {
         // The conflict first, then its patient: the projector never locks conflicts, so no cycle.
         const [row] =
           await tx`select ${tx.unsafe(COLUMNS)} from patient_conflicts where id = ${params.id}::bigint for update`;
@@ -148,6 +156,7 @@ export function conflictRoutes({ sql, keys, patientCache, log }: ConflictDeps) {
           conflictResolved(
             callerOf(context),
             action,
+            auditHashKey(keys.blindIndex),
             { before: { ...toDto(keys, row) }, after: { ...resolved } },
             merged,
           ),
@@ -160,6 +169,7 @@ export function conflictRoutes({ sql, keys, patientCache, log }: ConflictDeps) {
       await patientCache
         .invalidate([outcome.patientId])
         .catch((error) => log.warn({ err: (error as Error).message }, "cache invalidation failed"));
-      return json({ conflict: outcome, patient: await getPatient(sql, keys, outcome.patientId) });
+      const patient = await withScope(sql, callerOf(context), (tx) => getPatient(tx, keys, outcome.patientId));
+      return json({ conflict: outcome, patient });
     });
 }

@@ -374,6 +374,37 @@ describe("client scoping", () => {
     expect((await api(`/patients/${otherPatientId}`, { token: scopedToken, method: "DELETE" })).status).toBe(404);
   });
 
+  test("conflicts: a scoped token sees and resolves only its client's", async () => {
+    // A submission contradicting the other client's patient (another first name): held back as a conflict.
+    const held = {
+      data: { "First name": "Eve", "Last name": "Other", "E-Mail": "ada@clinic.example" },
+    };
+    const res = await postSigned(
+      other.source.webhookUrl.replace("http://127.0.0.1:8080", ingresses[0]!.url),
+      other.source.secret,
+      held,
+      "msg_conflict",
+    );
+    expect(res.status).toBe(200);
+    const [conflict] = await waitFor("the other client's conflict", async () => {
+      const r = await sql`select id::text from patient_conflicts where patient_id = ${otherPatientId}::bigint`;
+      return r.length ? r : undefined;
+    });
+    const all = await (await api("/conflicts")).json();
+    expect(all.items.map((c: { id: string }) => c.id)).toContain(conflict!.id);
+    const mine = await (await api("/conflicts", { token: scopedToken })).json();
+    expect(mine.items.map((c: { id: string }) => c.id)).not.toContain(conflict!.id);
+    const ofOther = await (await api(`/patients/${otherPatientId}/conflicts`, { token: scopedToken })).json();
+    expect(ofOther.items).toEqual([]);
+    const resolve = await api(`/conflicts/${conflict!.id}/resolve`, {
+      token: scopedToken,
+      body: { action: "dismiss" },
+    });
+    expect(resolve.status).toBe(404);
+    const [row] = await sql`select status from patient_conflicts where id = ${conflict!.id}::bigint`;
+    expect(row!.status).toBe("open");
+  });
+
   test("`hookline tokens create --client` makes a scoped token; an unknown client is refused", async () => {
     const run = (...args: string[]) =>
       Bun.spawnSync(["bun", "ops/hookline.ts", "tokens", "create", ...args], {
