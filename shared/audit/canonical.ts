@@ -77,10 +77,18 @@ export function canonicalJson(value: unknown): string {
   return write(value, 0, {});
 }
 
+/** The key of entity hashes (shared/crypto/audit-hash-key.ts) and the id an entry names it by. */
+export interface EntityHashKey {
+  readonly id: string;
+  readonly key: Uint8Array;
+}
+
 /**
- * SHA-256 of an entity's canonical JSON: what the audit trail keeps of a state (before or
- * after a change) instead of the state itself.
+ * HMAC-SHA256 under `key` of an entity's canonical JSON: what the audit trail keeps of a state
+ * (before or after a change) instead of the state itself. Keyed, so that an export of the trail
+ * does not let its holder confirm a guessed state (an erased patient's name, email and phone)
+ * by hashing the guess. The chain's row hashes (chain.ts) stay plain SHA-256: they cover rows.
  */
-export function entityHash(value: unknown): Buffer {
-  return new Bun.CryptoHasher("sha256").update(canonicalJson(value)).digest();
+export function entityHash(key: EntityHashKey, value: unknown): Buffer {
+  return new Bun.CryptoHasher("sha256", key.key).update(canonicalJson(value)).digest();
 }

@@ -1,7 +1,7 @@
 // Canonical JSON (shared/audit/canonical.ts): the text the audit trail hashes must not depend
 // on key order, nor change when a value goes through JSON (and jsonb) and back.
 import { expect, test } from "bun:test";
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { CanonicalJsonError, canonicalJson, entityHash, quote } from "../../../shared/audit/canonical.ts";
 
 test("keys sorted at every depth, no whitespace", () => {
@@ -72,8 +72,14 @@ test("bigints and cycles are refused with a code, not written some arbitrary way
   expect(canonicalJson({ a: shared, b: shared })).toBe('{"a":{"x":1},"b":{"x":1}}');
 });
 
-test("entityHash is SHA-256 of the canonical text", () => {
-  const expected = createHash("sha256").update('{"a":1,"b":[true,null]}').digest("hex");
-  expect(entityHash({ b: [true, null], a: 1 }).toString("hex")).toBe(expected);
-  expect(entityHash({ a: 1 }).equals(entityHash({ a: 2 }))).toBe(false);
+test("entityHash is HMAC-SHA256 of the canonical text under its key: another key, another hash; never the bare SHA-256", () => {
+  const k1 = { id: "k1", key: Buffer.alloc(32, 1) };
+  const k2 = { id: "k2", key: Buffer.alloc(32, 2) };
+  const text = '{"a":1,"b":[true,null]}';
+  const value = { b: [true, null], a: 1 };
+  expect(entityHash(k1, value).toString("hex")).toBe(createHmac("sha256", k1.key).update(text).digest("hex"));
+  expect(entityHash(k1, value).equals(entityHash(k2, value))).toBe(false);
+  // Whoever holds an export but not the key cannot confirm a guessed state by hashing it.
+  expect(entityHash(k1, value).toString("hex")).not.toBe(createHash("sha256").update(text).digest("hex"));
+  expect(entityHash(k1, { a: 1 }).equals(entityHash(k1, { a: 2 }))).toBe(false);
 });
