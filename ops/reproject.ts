@@ -16,6 +16,7 @@ import { changedFields, patientState } from "../shared/audit/entities.ts";
 import { recordAudit } from "../shared/audit/writer.ts";
 import { createRedis } from "../shared/cache.ts";
 import { commonConfig, entry, env, keyringConfig, readConfig, sourcesFileConfig } from "../shared/config.ts";
+import { auditHashKey } from "../shared/crypto/audit-hash-key.ts";
 import { type Keys, loadKeys } from "../shared/crypto/keys.ts";
 import { readAllFormMappings } from "../shared/db/field-mappings.ts";
 import { MERGED_FIELDS, type MergedField } from "../shared/db/patient-merge.ts";
@@ -111,6 +112,7 @@ export interface ReprojectOptions {
 /** Re-maps a form's stored events with `source` (corrections already overlaid). Returns the counts and the patients written. */
 export async function reprojectForm(o: ReprojectOptions): Promise<ReprojectResult & { patientIds: string[] }> {
   const { sql, keys, source, formId } = o;
+  const hashKey = auditHashKey(keys.blindIndex);
   const since = o.since ?? new Date(0);
   const [{ count }] = (await sql`
     select count(*)::int as count from webhook_events
@@ -188,9 +190,9 @@ export async function reprojectForm(o: ReprojectOptions): Promise<ReprojectResul
             entityType: "patient",
             entityId: patient.id,
             changedFields: changedFields(beforeState, afterState),
-            beforeHash: entityHash(beforeState),
-            afterHash: entityHash(afterState),
-            details: { source: source.id, formId, eventId: row.event_id },
+            beforeHash: entityHash(hashKey, beforeState),
+            afterHash: entityHash(hashKey, afterState),
+            details: { source: source.id, formId, eventId: row.event_id, hashKey: hashKey.id },
           });
           return true;
         });

@@ -1,7 +1,7 @@
 // The dashboard's audit entries: who opened a patient's details, and who resolved a
 // conflict (with the patient it changed). Each is appended in a transaction of the request
 // (shared/audit/writer.ts): a read is served only once its entry is committed.
-import { entityHash } from "../../shared/audit/canonical.ts";
+import { type EntityHashKey, entityHash } from "../../shared/audit/canonical.ts";
 import { changedFields, patientState } from "../../shared/audit/entities.ts";
 import type { AuditEntry } from "../../shared/audit/writer.ts";
 import type { LockedPatient } from "../../shared/db/patients.ts";
@@ -34,11 +34,13 @@ export function patientErasure(principal: Principal): Pick<AuditEntry, "actor" |
 
 /**
  * Resolving conflict `conflict` (its row before and after, as the API shows it), and for an
- * accept the patient it merged into (locked before, and after the merge).
+ * accept the patient it merged into (locked before, and after the merge). Hashes under
+ * `hashKey` (shared/crypto/audit-hash-key.ts), named in details.
  */
 export function conflictResolved(
   principal: Principal,
   action: "accept" | "dismiss",
+  hashKey: EntityHashKey,
   conflict: { before: Record<string, unknown>; after: Record<string, unknown> },
   patient?: { before: LockedPatient; after: LockedPatient },
 ): AuditEntry[] {
@@ -51,9 +53,9 @@ export function conflictResolved(
       entityType: "patient_conflict",
       entityId: id,
       changedFields: changedFields(conflict.before, conflict.after),
-      beforeHash: entityHash(conflict.before),
-      afterHash: entityHash(conflict.after),
-      details: { ...details, patientId: String(conflict.after.patientId) },
+      beforeHash: entityHash(hashKey, conflict.before),
+      afterHash: entityHash(hashKey, conflict.after),
+      details: { ...details, patientId: String(conflict.after.patientId), hashKey: hashKey.id },
     },
   ];
   if (patient) {
@@ -65,9 +67,9 @@ export function conflictResolved(
       entityType: "patient",
       entityId: patient.after.id,
       changedFields: changedFields(before, after),
-      beforeHash: entityHash(before),
-      afterHash: entityHash(after),
-      details: { ...details, conflictId: id },
+      beforeHash: entityHash(hashKey, before),
+      afterHash: entityHash(hashKey, after),
+      details: { ...details, conflictId: id, hashKey: hashKey.id },
     });
   }
   return entries;

@@ -7,10 +7,11 @@
 import { Elysia } from "elysia";
 import type { Sql, TransactionSql } from "postgres";
 import * as v from "valibot";
-import { entityHash } from "../../shared/audit/canonical.ts";
+import { type EntityHashKey, entityHash } from "../../shared/audit/canonical.ts";
 import { changedFields, patientState } from "../../shared/audit/entities.ts";
 import { recordAudit } from "../../shared/audit/writer.ts";
 import type { Redis } from "../../shared/cache.ts";
+import { auditHashKey } from "../../shared/crypto/audit-hash-key.ts";
 import { lookupIndexes } from "../../shared/crypto/blind-index.ts";
 import type { Keys } from "../../shared/crypto/keys.ts";
 import { byteaColumn } from "../../shared/db/arrays.ts";
@@ -181,6 +182,8 @@ function listQuery(
 
 export function patientRoutes(deps: PatientRouteDeps) {
   const { sql, keys, log } = deps;
+  // The audit trail's entity hashes are keyed; the keyring is fixed for the process's life.
+  const hashKey = auditHashKey(keys.blindIndex);
   const cache = createPatientCache<PatientDetail>(deps.redis, { ttlSeconds: deps.cacheTtlSeconds, keys: keys.data });
 
   /**
@@ -333,7 +336,8 @@ export function patientRoutes(deps: PatientRouteDeps) {
               entityType: "patient",
               entityId: row.id,
               changedFields: Object.keys(values),
-              afterHash: entityHash(after),
+              afterHash: entityHash(hashKey, after),
+              details: { ...actor(principal).details, hashKey: hashKey.id },
             });
             return { id: row.id, duplicates };
           });
@@ -411,9 +415,9 @@ export function patientRoutes(deps: PatientRouteDeps) {
               entityType: "patient",
               entityId: params.id,
               changedFields: changedFields(before, after),
-              beforeHash: entityHash(before),
-              afterHash: entityHash(after),
-              details: { ...actor(principal).details, manual: true },
+              beforeHash: entityHash(hashKey, before),
+              afterHash: entityHash(hashKey, after),
+              details: { ...actor(principal).details, manual: true, hashKey: hashKey.id },
             });
             return params.id;
           });
@@ -447,7 +451,9 @@ export function patientRoutes(deps: PatientRouteDeps) {
           const from = parsed.output.from;
           if (from === params.id)
             return errorResponse(400, "invalid_request", "a patient cannot be merged into itself");
-          const outcome = await withScope(sql, principal, (tx) => mergePatients(tx, keys, principal, params.id, from));
+          const outcome = await withScope(sql, principal, (tx) =>
+            mergePatients(tx, keys, hashKey, principal, params.id, from),
+          );
           if (typeof outcome === "string") return notFound(outcome);
           await invalidate([params.id, from]);
           return json(await withScope(sql, principal, (tx) => getPatientDetail(tx, keys, params.id)));
@@ -553,6 +559,7 @@ async function likelyDuplicates(
 async function mergePatients(
   tx: TransactionSql,
   keys: Keys,
+  hashKey: EntityHashKey,
   principal: Principal,
   intoId: string,
   fromId: string,
@@ -596,8 +603,8 @@ async function mergePatients(
       action: "patient.merge",
       entityType: "patient",
       entityId: fromId,
-      beforeHash: entityHash(patientState(from)),
-      details: { ...who.details, mergedInto: intoId },
+      beforeHash: entityHash(hashKey, patientState(from)),
+      details: { ...who.details, mergedInto: intoId, hashKey: hashKey.id },
     },
     {
       ...who,
@@ -605,9 +612,9 @@ async function mergePatients(
       entityType: "patient",
       entityId: intoId,
       changedFields: changedFields(before, afterState),
-      beforeHash: entityHash(before),
-      afterHash: entityHash(afterState),
-      details: { ...who.details, mergedFrom: fromId },
+      beforeHash: entityHash(hashKey, before),
+      afterHash: entityHash(hashKey, afterState),
+      details: { ...who.details, mergedFrom: fromId, hashKey: hashKey.id },
     },
   ]);
 }

@@ -3,7 +3,7 @@
 // the fields it changed and the patient's hashes before and after it, so the receipts of
 // one patient chain its states (each "before" is the previous "after"). A batch's entries
 // go into the chain in its own transaction (project.ts): they exist exactly when it committed.
-import { entityHash } from "../../shared/audit/canonical.ts";
+import { type EntityHashKey, entityHash } from "../../shared/audit/canonical.ts";
 import { changedFields } from "../../shared/audit/entities.ts";
 import type { AuditEntry } from "../../shared/audit/writer.ts";
 import type { DecodedEvent } from "./decode.ts";
@@ -29,14 +29,19 @@ export interface BatchOutcome {
 
 /**
  * One receipt a message, in message order; a redelivered or repeated event is a "duplicate".
- * A state that is one submission's "after" and the next one's "before" is hashed once.
+ * A state that is one submission's "after" and the next one's "before" is hashed once, under
+ * `hashKey` (shared/crypto/audit-hash-key.ts), which a receipt with hashes names in details.
  */
-export function batchEntries(events: readonly DecodedEvent[], outcome: BatchOutcome): AuditEntry[] {
+export function batchEntries(
+  events: readonly DecodedEvent[],
+  outcome: BatchOutcome,
+  hashKey: EntityHashKey,
+): AuditEntry[] {
   const hashes = new Map<object, Buffer>();
   const hashOf = (state: Record<string, unknown>) => {
     const known = hashes.get(state);
     if (known) return known;
-    const hash = entityHash(state);
+    const hash = entityHash(hashKey, state);
     hashes.set(state, hash);
     return hash;
   };
@@ -60,6 +65,7 @@ export function batchEntries(events: readonly DecodedEvent[], outcome: BatchOutc
         patientId: effect?.patientId,
         created: effect && !effect.before ? true : undefined,
         conflict: effect?.conflict || undefined,
+        hashKey: effect ? hashKey.id : undefined,
       },
     };
   });

@@ -4,6 +4,7 @@
 // records each delivery's receipt (outcome "duplicate").
 import type { Sql, TransactionSql } from "postgres";
 import { recordAudit } from "../../shared/audit/writer.ts";
+import { auditHashKey } from "../../shared/crypto/audit-hash-key.ts";
 import type { Keys } from "../../shared/crypto/keys.ts";
 import { byteaColumn, type Cell, textColumn } from "../../shared/db/arrays.ts";
 import { FORM_SUBMISSIONS, sealCell, sealedColumn, WEBHOOK_EVENTS } from "../../shared/db/sealed.ts";
@@ -95,7 +96,7 @@ async function writeBatch(
             ...insertFormData(tx, accepted, written.patientIdByEvent, sealed),
           ]
         : []),
-      recordAudit(tx, batchEntries(events, { ...written, admitted })),
+      recordAudit(tx, batchEntries(events, { ...written, admitted }, auditHashKey(keys.blindIndex))),
     ]);
     return {
       inserted: accepted.length,
