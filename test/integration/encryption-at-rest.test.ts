@@ -85,10 +85,13 @@ function pgDump(): Buffer {
     .sort((a, b) => Number(a) - Number(b))
     .pop();
   if (!version) throw new Error("no pg_dump under /usr/lib/postgresql; run ./ops/setup");
-  const p = Bun.spawnSync([join(base, version, "bin", "pg_dump"), "--no-owner", "--enable-row-security", `--dbname=${DATABASE_URL}`], {
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const p = Bun.spawnSync(
+    [join(base, version, "bin", "pg_dump"), "--no-owner", "--enable-row-security", `--dbname=${DATABASE_URL}`],
+    {
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
   if (p.exitCode !== 0) throw new Error(`pg_dump failed: ${p.stderr.toString()}`);
   return p.stdout;
 }
