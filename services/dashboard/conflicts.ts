@@ -6,6 +6,7 @@ import { Elysia } from "elysia";
 import type { Row, Sql } from "postgres";
 import * as v from "valibot";
 import { recordAudit } from "../../shared/audit/writer.ts";
+import { auditHashKey } from "../../shared/crypto/audit-hash-key.ts";
 import type { Keys } from "../../shared/crypto/keys.ts";
 import { mergeSubmission } from "../../shared/db/patient-merge.ts";
 import {
@@ -155,6 +156,7 @@ export function conflictRoutes({ sql, keys, patientCache, log }: ConflictDeps) {
           conflictResolved(
             callerOf(context),
             action,
+            auditHashKey(keys.blindIndex),
             { before: { ...toDto(keys, row) }, after: { ...resolved } },
             merged,
           ),
