@@ -40,22 +40,23 @@ const isLeafList = (value: unknown[]) => value.every((v) => v === null || typeof
 export function flattenAnswers(entries: Iterable<[string, unknown]>): Answer[] {
   const answers: Answer[] = [];
   // Depth-first with an explicit stack (in reverse, so answers keep the payload's order).
-  const stack: { path: string; value: unknown; depth: number }[] = [];
-  const pushChildren = (path: string, value: unknown, depth: number) => {
+  const stack: { path: string[]; value: unknown; depth: number }[] = [];
+  const pushChildren = (path: string[], value: unknown, depth: number) => {
     const children: [string, unknown][] = Array.isArray(value)
       ? value.map((v, i) => [String(i), v])
       : Object.entries(value as JsonObject);
     for (let i = children.length - 1; i >= 0; i--) {
       const [key, child] = children[i]!;
-      stack.push({ path: path ? `${path}.${key}` : key, value: child, depth });
+      stack.push({ path: [...path, key], value: child, depth });
     }
   };
-  pushChildren("", Object.fromEntries(entries), 0);
+  pushChildren([], Object.fromEntries(entries), 0);
   while (stack.length > 0) {
     const { path, value, depth } = stack.pop()!;
     const nested = isObject(value) || (Array.isArray(value) && !isLeafList(value));
     if (!nested || depth >= MAX_DEPTH || answers.length >= MAX_LEAVES) {
-      answers.push({ label: path, value });
+      // A top-level key is a label as written; a nested one keeps its path for the matcher.
+      answers.push(path.length === 1 ? { label: path[0]!, value } : { label: path.join("."), value, path });
       continue;
     }
     const pair = isObject(value) ? questionPair(value) : undefined;

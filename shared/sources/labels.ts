@@ -537,19 +537,27 @@ const OTHER_PARTY = new Set(
   ),
 );
 
-/** True when the label is about someone else ("Name of your doctor", "emergencyContact.phone"). */
-export function isForeignLabel(label: string): boolean {
-  if (label.length > MAX_LABEL_CHARS) return false;
-  return normalizeKey(label.replace(/[./[\]]+/g, " "))
-    .split(" ")
-    .some((t) => OTHER_PARTY.has(t));
+/** A label's words, normalized, path separators read as spaces ("" beyond MAX_LABEL_CHARS). */
+function labelTokens(label: string): string[] {
+  return label.length > MAX_LABEL_CHARS ? [] : normalizeKey(label.replace(/[./[\]]+/g, " ")).split(" ");
 }
 
-/** True when the label names delivery metadata (an IP address, a timestamp, a UTM tag), also as a path's end. */
-export function isIgnoredLabel(label: string): boolean {
+/** True when the label's words (labelTokens) say it is about someone else ("Name of your doctor", "emergencyContact.phone"). */
+function isForeignTokens(tokens: readonly string[]): boolean {
+  return tokens.some((t) => OTHER_PARTY.has(t));
+}
+
+/**
+ * True when the label names delivery metadata (an IP address, a timestamp, a UTM tag): the
+ * whole label, or a path's last segment. `tokens` (labelTokens of a label that is no path)
+ * saves normalizing it again.
+ */
+function isIgnoredLabel(label: string, path?: readonly string[], tokens?: readonly string[]): boolean {
   if (label.length > MAX_LABEL_CHARS) return false;
-  const segments = isPath(label) ? label.split(/[./[\]]+/).filter(Boolean) : [label];
-  const last = normalizeKey(segments.at(-1) ?? "");
+  const last =
+    path || isPath(label)
+      ? normalizeKey((path ?? label.split(/[./[\]]+/).filter(Boolean)).at(-1) ?? "")
+      : (tokens?.join(" ") ?? normalizeKey(label));
   return IGNORED_LABELS.has(last) || IGNORED_LABELS.has(dropFiller(last));
 }
 
@@ -566,10 +574,16 @@ function exactHit(key: string): LabelTarget | undefined {
  * Any segment naming someone else (OTHER_PARTY) or a last one naming metadata (IGNORED_LABELS) ends it.
  */
 function matchPath(label: string): LabelMatch | undefined {
-  const segments = label
-    .split(/[./[\]]+/)
-    .map(normalizeKey)
-    .filter((s) => s !== "" && !/^\d+$/.test(s));
+  return matchSegments(label.split(/[./[\]]+/));
+}
+
+/**
+ * The path of a nested answer (its keys from the top, as flattenAnswers keeps them), read like a
+ * path label: segments may hold spaces ("Datos personales" → "Nombre").
+ */
+function matchSegments(parts: readonly string[]): LabelMatch | undefined {
+  if (parts.reduce((n, p) => n + p.length, 0) > MAX_LABEL_CHARS) return undefined;
+  const segments = parts.map(normalizeKey).filter((s) => s !== "" && !/^\d+$/.test(s));
   if (segments.length === 0) return undefined;
   if (segments.length === 1) return matchPlain(segments[0]!);
   if (segments.some((s) => s.split(" ").some((t) => OTHER_PARTY.has(t)))) return undefined;
@@ -600,12 +614,41 @@ export function matchLabel(label: string): LabelMatch | undefined {
   return isPath(label) ? matchPath(label) : matchPlain(label);
 }
 
-function matchPlain(label: string): LabelMatch | undefined {
+/** What the mapper reads from a label once per submission: its match, and whether it is about someone else or metadata. */
+export interface LabelReading {
+  match: LabelMatch | undefined;
+  foreign: boolean;
+  ignored: boolean;
+  /** labelTokens of the label. */
+  tokens: string[];
+}
+
+/** matchLabel (or matchSegments for a nested answer's path), isForeignLabel and isIgnoredLabel, normalizing once. */
+export function readLabel(label: string, path?: readonly string[]): LabelReading {
+  if (label.length > MAX_LABEL_CHARS) return { match: undefined, foreign: false, ignored: false, tokens: [] };
+  if (path || isPath(label)) {
+    const tokens = labelTokens(label);
+    const ignored = isIgnoredLabel(label, path, tokens);
+    return { match: path ? matchSegments(path) : matchPath(label), foreign: isForeignTokens(tokens), ignored, tokens };
+  }
+  // For a label that is no path, labelTokens is normalizeKey split at spaces.
   const normalized = normalizeKey(label);
+  const tokens = normalized.split(" ");
+  const stripped = dropFiller(normalized);
+  const ignored = IGNORED_LABELS.has(normalized) || IGNORED_LABELS.has(stripped);
+  return {
+    match: ignored ? undefined : matchPlain(label, normalized, stripped),
+    foreign: isForeignTokens(tokens),
+    ignored,
+    tokens,
+  };
+}
+
+function matchPlain(label: string, normalized = normalizeKey(label), knownStripped?: string): LabelMatch | undefined {
   if (!normalized || IGNORED_LABELS.has(normalized)) return undefined;
   const exact = EXACT.get(normalized);
   if (exact) return { field: exact, method: "label", score: 0.95 };
-  const stripped = dropFiller(normalized);
+  const stripped = knownStripped ?? dropFiller(normalized);
   if (IGNORED_LABELS.has(stripped)) return undefined;
   const strippedHit = STRIPPED.get(stripped) ?? EXACT.get(stripped);
   if (strippedHit) return { field: strippedHit, method: "label", score: 0.9 };

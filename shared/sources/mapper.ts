@@ -17,14 +17,12 @@
 import { type CountryCode, isSupportedCountry } from "libphonenumber-js";
 import { patientField } from "../patient-fields.ts";
 import {
-  isForeignLabel,
-  isIgnoredLabel,
-  type LabelMatch,
+  type LabelReading,
   type LabelTarget,
   MAX_LABEL_CHARS,
-  matchLabel,
   normalizeKey,
   normalizeLabel,
+  readLabel,
 } from "./labels.ts";
 import { cleanName, type NameConvention, splitFullName } from "./names.ts";
 import {
@@ -75,8 +73,8 @@ interface Context {
   country?: string;
   names: NameConvention;
   order: DateOrder;
-  /** matchLabel, remembered for this submission (the country pass and the candidates ask the same labels). */
-  match: (key: string) => LabelMatch | undefined;
+  /** readLabel, remembered for this submission (the country pass, the name convention and the candidates read the same labels). */
+  read: (label: string, path?: readonly string[]) => LabelReading;
   patient: PatientRecord;
   confidence: Partial<Record<CanonicalField, number>>;
   provenance: Partial<Record<CanonicalField, FieldProvenance>>;
@@ -162,13 +160,14 @@ function candidatesFor(answer: Answer, index: number, mapping: Mapping, ctx: Con
   if (explicit === "ignore") return [];
   if (explicit) return [{ index, target: explicit, score: 1, method: "explicit" }];
   // About someone else, or delivery metadata: its type or shape says nothing about the patient.
-  if (isForeignLabel(answer.label) || (answer.ref !== undefined && isForeignLabel(answer.ref))) return [];
-  if (isIgnoredLabel(answer.label)) return [];
+  const reading = ctx.read(answer.label, answer.path);
+  if (reading.foreign || (answer.ref !== undefined && ctx.read(answer.ref).foreign)) return [];
+  if (reading.ignored) return [];
   const out: Candidate[] = [];
-  const byLabel = ctx.match(answer.label);
+  const byLabel = reading.match;
   if (byLabel) out.push({ index, target: byLabel.field, score: byLabel.score, method: byLabel.method });
   if (answer.ref && !refRepeatsLabel(answer.ref, answer.label)) {
-    const byRef = ctx.match(answer.ref);
+    const byRef = ctx.read(answer.ref).match;
     // A ref is chosen by the form builder, not shown to the patient: slightly less telling.
     if (byRef) out.push({ index, target: byRef.field, score: byRef.score - 0.05, method: byRef.method });
   }
@@ -355,28 +354,20 @@ function completeNames(ctx: Context): void {
 // Words in labels that mark a form written in Spanish (two surnames: splitFullName rule 5).
 const SPANISH_MARKERS = new Set(["apellido", "apellidos", "nombre", "correo", "nacimiento", "direccion", "movil"]);
 
-function nameConvention(answers: Answer[]): NameConvention {
-  for (const answer of answers) {
-    if (answer.label.length > MAX_LABEL_CHARS) continue;
-    if (
-      normalizeKey(answer.label.replace(/[./[\]]+/g, " "))
-        .split(" ")
-        .some((t) => SPANISH_MARKERS.has(t))
-    )
-      return "es";
-  }
+function nameConvention(answers: Answer[], read: Context["read"]): NameConvention {
+  for (const answer of answers)
+    if (read(answer.label, answer.path).tokens.some((t) => SPANISH_MARKERS.has(t))) return "es";
   return "default";
 }
 
 /** The recognised country the submission names (its own answer), if any. */
-function answeredCountry(
-  answers: Answer[],
-  mapping: Mapping,
-  match: (key: string) => LabelMatch | undefined,
-): string | undefined {
+function answeredCountry(answers: Answer[], mapping: Mapping, read: Context["read"]): string | undefined {
   for (const answer of answers) {
     const explicit = explicitField(answer, mapping);
-    const target = explicit ?? match(answer.label)?.field ?? (answer.ref ? match(answer.ref)?.field : undefined);
+    const target =
+      explicit ??
+      read(answer.label, answer.path).match?.field ??
+      (answer.ref ? read(answer.ref).match?.field : undefined);
     if (target !== "country") continue;
     const country = normalizeCountry(answer.value);
     if (country?.recognised) return country.value;
@@ -409,18 +400,23 @@ function keepUnvalidated(ctx: Context, candidates: Candidate[], answers: Answer[
 
 export function mapAnswers(answers: Answer[], source: MapperSource, formId: string | null): MappedPatient {
   const mapping = formMapping(source, formId);
-  const matches = new Map<string, LabelMatch | undefined>();
-  const match = (key: string) => {
-    if (!matches.has(key)) matches.set(key, matchLabel(key));
-    return matches.get(key);
+  // A nested answer's label is its path joined by dots: the same key, the same reading.
+  const readings = new Map<string, LabelReading>();
+  const read = (label: string, path?: readonly string[]) => {
+    let r = readings.get(label);
+    if (!r) {
+      r = readLabel(label, path);
+      readings.set(label, r);
+    }
+    return r;
   };
-  const country = answeredCountry(answers, mapping, match);
+  const country = answeredCountry(answers, mapping, read);
   const ctx: Context = {
     region: country && isSupportedCountry(country) ? country : (source.phoneRegion ?? "DE"),
     country,
-    names: nameConvention(answers),
+    names: nameConvention(answers, read),
     order: source.dateOrder ?? "DMY",
-    match,
+    read,
     patient: {},
     confidence: {},
     provenance: {},

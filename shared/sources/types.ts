@@ -91,6 +91,8 @@ export interface Answer {
    * form owner, so trusted less) and "calculated" (scores).
    */
   fieldType?: string;
+  /** For an answer flattened from nested objects: its keys from the top ("Kontakt", "E-Mail"); `label` joins them with dots. */
+  path?: readonly string[];
 }
 
 export interface CanonicalEvent {

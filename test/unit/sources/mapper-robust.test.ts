@@ -56,9 +56,14 @@ describe("labels: five languages and paths", () => {
 describe("flattenAnswers", () => {
   test("nested objects and arrays become dotted paths; lists of values stay one answer", () => {
     expect(flattenAnswers(Object.entries({ a: { b: [{ c: 1 }], d: ["x", "y"] } }))).toEqual([
-      { label: "a.b.0.c", value: 1 },
-      { label: "a.d", value: ["x", "y"] },
+      { label: "a.b.0.c", value: 1, path: ["a", "b", "0", "c"] },
+      { label: "a.d", value: ["x", "y"], path: ["a", "d"] },
     ]);
+  });
+  test("a nested answer is read by its path, whose segments may hold spaces", () => {
+    const [answer] = flattenAnswers(Object.entries({ "Datos personales": { Nombre: "Javier" } }));
+    expect(answer).toEqual({ label: "Datos personales.Nombre", value: "Javier", path: ["Datos personales", "Nombre"] });
+    expect(mapAnswers([answer!], { forms: {} }, null).patient.firstName).toBe("Javier");
   });
   test("a {question, answer} object is one answer labelled by its question", () => {
     expect(flattenAnswers(Object.entries({ answers: [{ question: "Vorname", answer: "Jonas" }] }))).toEqual([
@@ -70,7 +75,7 @@ describe("flattenAnswers", () => {
     for (let i = 0; i < 100_000; i++) deep = { n: deep };
     const answers = flattenAnswers([["root", deep]]);
     expect(answers).toHaveLength(1);
-    expect(answers[0]!.label.split(".")).toHaveLength(33);
+    expect(answers[0]!.path).toHaveLength(33);
   });
 });
 
