@@ -65,7 +65,13 @@ describe("every fixture through the cluster", () => {
       const patient = await (
         await fetch(`${dashboard.url}/api/v1/patients/${event.patientId}`, { headers: ADMIN })
       ).json();
-      for (const [field, want] of Object.entries(f.expected)) {
+      for (const [field, expected] of Object.entries(f.expected)) {
+        // A date kept as sent (no calendar date, issue #14) stays in the stored event; the
+        // patient's date column holds calendar dates only.
+        const want =
+          field === "dateOfBirth" && typeof expected === "string" && !/^\d{4}-\d{2}-\d{2}$/.test(expected)
+            ? null
+            : expected;
         const got = patient[field] ?? null;
         if (JSON.stringify(got) !== JSON.stringify(want))
           mismatches.push(`${key}: ${field} = ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
