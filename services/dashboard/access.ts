@@ -50,6 +50,8 @@ export const ROUTE_ROLES = {
   "POST /api/v1/sources/:name/rotate-secret": "admin",
   "POST /api/v1/sources/:name/disable": "admin",
   "POST /api/v1/sources/:name/enable": "admin",
+  // Who the token belongs to and its role (oidc-signin.ts): the page's header, any role.
+  "GET /api/v1/auth/me": "viewer",
   // Outside the API, guarded by its own check (health-auth.ts) with this rule: servers, versions,
   // lag and replication state help an attacker. The ingress and projector use the same rule.
   "GET /health/detailed": "admin",
@@ -74,6 +76,7 @@ const SCOPED_ROUTES: ReadonlySet<string> = new Set([
   "GET /api/v1/conflicts",
   "GET /api/v1/patients/:id/conflicts",
   "POST /api/v1/conflicts/:id/resolve",
+  "GET /api/v1/auth/me",
 ]);
 
 /** Whether a client-scoped token may call `route` (as registered). */

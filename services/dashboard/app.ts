@@ -32,6 +32,7 @@ import { mappingRoutes } from "./mappings.ts";
 import { maskSubmission } from "./masking.ts";
 import type { NatsLink } from "./nats-link.ts";
 import { createOidcVerifier, type OidcSettings } from "./oidc.ts";
+import { authConfigRoute, pageOidcConfig, whoAmIRoute } from "./oidc-signin.ts";
 import { docsPage, openApiDocument, type RegisteredRoute } from "./openapi.ts";
 import { dashboardPage } from "./page.ts";
 import { keysetPage } from "./paging.ts";
@@ -94,6 +95,7 @@ export function createDashboardApp(deps: DashboardDeps) {
 
   const api = new Elysia()
     .use(bearerAuth(authenticate))
+    .use(whoAmIRoute())
     .use(
       patientRoutes({
         sql,
@@ -185,6 +187,8 @@ export function createDashboardApp(deps: DashboardDeps) {
   // A route without a rule is a start-up failure, not an unguarded route.
   assertEveryRouteHasRule(api.routes);
 
+  // The page's OIDC sign-in settings (null without OIDC_CLIENT_ID); its CSP allows their token endpoint.
+  const oidcPage = pageOidcConfig(deps.oidc, log);
   let routes: readonly RegisteredRoute[] = [];
   let document: Record<string, unknown> | undefined;
   const apiDocument = () => {
@@ -204,7 +208,8 @@ export function createDashboardApp(deps: DashboardDeps) {
       }),
     )
     .use(healthRoutes(deps.readiness, deps.isDraining, () => ({ keys: keyAges(keys) })))
-    .use(dashboardPage())
+    .use(dashboardPage(oidcPage))
+    .use(authConfigRoute(oidcPage))
     // Generated on first request from every registered route (openapi.ts).
     .get("/openapi.json", () => json(apiDocument()))
     .get(

@@ -60,19 +60,38 @@ const roleMap = v.pipe(
 
 const LOOPBACK = new Set(["127.0.0.1", "[::1]", "localhost"]);
 
-/** OIDC_JWKS_URL: the keys decide who gets in, so fetched over TLS, except from this host (tests, a local proxy). */
+/** An https URL, or http to this host (tests, a local proxy): what the identity provider's URLs must be. */
+export function isSecureUrl(s: string): boolean {
+  try {
+    const url = new URL(s);
+    return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK.has(url.hostname));
+  } catch {
+    return false;
+  }
+}
+
+/** OIDC_JWKS_URL: the keys decide who gets in, so fetched over TLS, except from this host. */
 const jwksUrl = v.pipe(
   v.string(),
   v.trim(),
-  v.check((s) => {
-    if (s === "") return true;
-    try {
-      const url = new URL(s);
-      return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK.has(url.hostname));
-    } catch {
-      return false;
-    }
-  }, "must be an https URL (http only to this host)"),
+  v.check((s) => s === "" || isSecureUrl(s), "must be an https URL (http only to this host)"),
+);
+
+/** OIDC_REDIRECT_URI: where the provider sends the browser back with the code (the page, `/`). */
+const redirectUri = v.pipe(
+  v.string(),
+  v.trim(),
+  v.check(
+    (s) => s === "" || (isSecureUrl(s) && !new URL(s).hash),
+    "must be an https URL without fragment (http only to this host), e.g. https://dashboard.example.com/",
+  ),
+);
+
+/** OIDC_SCOPES: space-separated; an OpenID Connect sign-in asks for openid at least. */
+const scopes = v.pipe(
+  v.string(),
+  v.trim(),
+  v.check((s) => s.split(/\s+/).includes("openid"), "must include openid (space-separated scopes)"),
 );
 
 export const dashboardConfigSpec = {
@@ -111,6 +130,12 @@ export const dashboardConfigSpec = {
   oidcAudience: entry("OIDC_AUDIENCE", v.pipe(v.string(), v.trim()), ""),
   oidcRoleClaim: entry("OIDC_ROLE_CLAIM", env.nonEmpty, "roles"),
   oidcRoleMap: entry("OIDC_ROLE_MAP", roleMap, ""),
+  // The page's own sign-in (web/oidc.ts, oidc-signin.ts): a public client (no secret) using the
+  // Authorization Code flow with PKCE. Off without a client id; needs the three above.
+  oidcClientId: entry("OIDC_CLIENT_ID", v.pipe(v.string(), v.trim()), ""),
+  oidcScopes: entry("OIDC_SCOPES", scopes, "openid profile email"),
+  oidcRedirectUri: entry("OIDC_REDIRECT_URI", redirectUri, ""),
+  oidcProviderName: entry("OIDC_PROVIDER_NAME", v.pipe(v.string(), v.trim(), v.maxLength(80)), ""),
 };
 
 const OIDC_TOGETHER = ["OIDC_ISSUER", "OIDC_JWKS_URL", "OIDC_AUDIENCE"];
@@ -131,6 +156,13 @@ export function readDashboardConfig(source: Record<string, string | undefined> =
     throw error instanceof ConfigError && together.length ? new ConfigError([...error.problems, ...together]) : error;
   }
   if (together.length) throw new ConfigError(together);
+  if (config.oidcClientId && !given)
+    throw new ConfigError([
+      `OIDC_CLIENT_ID needs ${OIDC_TOGETHER.join(", ")}: the page signs in with the tokens they check`,
+    ]);
+  // The page's sign-in reads the provider's endpoints from the issuer's discovery document.
+  if (config.oidcClientId && !isSecureUrl(config.oidcIssuer))
+    throw new ConfigError(["OIDC_ISSUER must be an https URL (http only to this host) for the page's sign-in"]);
   const oidc: OidcSettings | undefined = given
     ? {
         issuer: config.oidcIssuer,
@@ -138,6 +170,15 @@ export function readDashboardConfig(source: Record<string, string | undefined> =
         audience: config.oidcAudience,
         roleClaim: config.oidcRoleClaim,
         roleMap: config.oidcRoleMap,
+        signIn: config.oidcClientId
+          ? {
+              clientId: config.oidcClientId,
+              scopes: config.oidcScopes.split(/\s+/).join(" "),
+              redirectUri: config.oidcRedirectUri || null,
+              // Named on the button ("Sign in with …"); the issuer's host when not set.
+              providerName: config.oidcProviderName || new URL(config.oidcIssuer).host,
+            }
+          : undefined,
       }
     : undefined;
   return { ...config, oidc };

@@ -16,6 +16,18 @@ export interface OidcSettings {
   roleClaim: string;
   /** Claim value → role; empty: the values are the role names themselves. */
   roleMap: Record<string, Role>;
+  /** The page's sign-in at the provider (oidc-signin.ts), when OIDC_CLIENT_ID is set. */
+  signIn?: OidcClientSettings;
+}
+
+/** A public client: the page holds no secret, PKCE stands in for one. */
+interface OidcClientSettings {
+  clientId: string;
+  /** Space-separated, openid among them. */
+  scopes: string;
+  /** OIDC_REDIRECT_URI; null: the page's own address (its origin and `/`). */
+  redirectUri: string | null;
+  providerName: string;
 }
 
 // Asymmetric only: a JWKS holds public keys, and an HMAC algorithm would make one a shared secret.

@@ -2,8 +2,11 @@
 // builds from services/dashboard/web (web/build.ts, imported as a macro: built when this module
 // is transpiled, embedded in the compiled executable). Script and style are served as files
 // because the Content-Security-Policy (shared/http/security-headers.ts) allows no inline code;
-// the page holds no secret, and the API token typed in stays in the script's memory.
+// the page holds no secret, and the API token typed in (or received from the OIDC provider)
+// stays in the script's memory.
 import { Elysia } from "elysia";
+import { SECURITY_HEADERS } from "../../shared/http/security-headers.ts";
+import type { PageOidcConfig } from "./oidc-signin.ts";
 import { bundlePage } from "./web/build.ts" with { type: "macro" };
 
 const ASSETS = bundlePage();
@@ -25,12 +28,17 @@ const HTML = `<!doctype html>
     <li><a id="nav-dead-letters" href="#dead-letters">Dead letters</a></li>
   </ul></nav>
   <span class="spacer"></span>
+  <span id="who" class="who" hidden></span>
   <button id="add-client" type="button" class="primary">Add New Client</button>
   <button id="sign-out" type="button">Sign out</button>
 </header>
 <main id="main" tabindex="-1">
 <section id="signin" aria-labelledby="signin-title" hidden>
   <h2 id="signin-title">Sign in</h2>
+  <div id="oidc-signin" hidden>
+    <button id="oidc-button" type="button" class="primary">Sign in</button>
+    <p class="hint">Or sign in with a dashboard API token:</p>
+  </div>
   <form id="token-form">
     <label for="token-input">Dashboard API token</label>
     <input id="token-input" type="password" autocomplete="off" spellcheck="false" aria-describedby="token-hint signin-error">
@@ -137,11 +145,27 @@ const HTML = `<!doctype html>
 const asset = (body: string, contentType: string) => () =>
   new Response(body, { headers: { "content-type": `${contentType}; charset=utf-8` } });
 
-/** The page at `/`, its script and style. */
-export function dashboardPage() {
+const BASE_CSP = SECURITY_HEADERS["content-security-policy"]!;
+
+/**
+ * The page's CSP: the common one, and with OIDC sign-in configured, connect-src also allows the
+ * provider's token endpoint (that one URL, where the page trades the code for tokens), nothing else.
+ */
+export function pageCsp(oidc: PageOidcConfig | null): string {
+  return oidc ? `${BASE_CSP}; connect-src 'self' ${oidc.tokenEndpoint}` : BASE_CSP;
+}
+
+/** The page at `/`, its script and style; `oidc`: the page's sign-in settings (oidc-signin.ts). */
+export function dashboardPage(oidc: () => Promise<PageOidcConfig | null> = async () => null) {
   return (
     new Elysia({ name: "dashboard-page" })
-      .get("/", asset(HTML, "text/html"))
+      .get("/", async () => {
+        // A provider that cannot be reached leaves the page on the common CSP: token sign-in still works.
+        const config = await oidc().catch(() => null);
+        return new Response(HTML, {
+          headers: { "content-type": "text/html; charset=utf-8", "content-security-policy": pageCsp(config) },
+        });
+      })
       .get("/app.js", asset(ASSETS.js, "text/javascript"))
       .get("/app.css", asset(ASSETS.css, "text/css"))
       // Browsers ask for it unprompted; an empty answer keeps a 404 out of their console.

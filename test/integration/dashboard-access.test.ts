@@ -205,6 +205,8 @@ const PUBLIC = [
   "GET /health/live",
   "GET /health/ready",
   "GET /metrics",
+  // The page's OIDC sign-in settings (null here: no OIDC_CLIENT_ID): asked before anyone signed in.
+  "GET /api/v1/auth/config",
 ];
 
 /**
@@ -270,6 +272,7 @@ const ROUTES: { [K in keyof typeof ROUTE_ROLES]: [Role, (n: number) => { path: s
     () => ({ path: `/api/v1/clients/${clientId}/sources`, body: { sourceType: "heyflow" } }),
   ],
   "GET /api/v1/sources": ["viewer", () => ({ path: "/api/v1/sources" })],
+  "GET /api/v1/auth/me": ["viewer", () => ({ path: "/api/v1/auth/me" })],
   "POST /api/v1/sources/:name/rotate-secret": [
     "admin",
     () => ({ path: `/api/v1/sources/${RUNTIME_SOURCE}/rotate-secret` }),

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { jetstream } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { createRedis } from "../../shared/cache.ts";
 import { signStandardWebhook } from "../../shared/crypto/standard-webhooks.ts";
 import { setReasonHeaders } from "../../shared/dead-letters.ts";
@@ -18,6 +18,7 @@ import { DEV_CREDENTIALS } from "../../shared/dev-credentials.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { dlqSubject, H } from "../../shared/nats.ts";
 import { STATS_KEYS } from "../../shared/stats.ts";
+import { launchChromium } from "./browser.ts";
 import { ADMIN, type Cluster, postWebhook, ROOT, signGeneric, startCluster, waitFor } from "./harness.ts";
 
 const TOKEN = ADMIN.authorization.slice("Bearer ".length);
@@ -61,18 +62,7 @@ beforeAll(async () => {
     expect(res.status).toBe(200);
   }
   await waitFor("patients projected", async () => (await patientCount()) === 3);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -1,10 +1,12 @@
-// The dashboard page: sign-in with a token, then four views chosen by the URL's hash
+// The dashboard page: sign-in with a token or, where configured, at the OIDC provider (oidc.ts),
+// then four views chosen by the URL's hash
 // (#patients, #stats, #sources, #dead-letters) and the Add New Client dialog.
 import "./style.css";
-import { signedIn, signIn, signOut, whenUnauthorized } from "./api.ts";
+import { type ApiError, api, signedIn, signIn, signOut, whenUnauthorized } from "./api.ts";
 import { clientModal } from "./client-modal.ts";
 import { deadLettersView } from "./dead-letters-view.ts";
 import { announce, byId } from "./dom.ts";
+import { beginSignIn, finishSignIn, loadOidcConfig, type OidcConfig, returningFromProvider } from "./oidc.ts";
 import { patientsView } from "./patients-view.ts";
 import { sourcesView } from "./sources-view.ts";
 import { statsView } from "./stats-view.ts";
@@ -40,6 +42,7 @@ function show(view: View, focus = false): void {
 
 function askForToken(message?: string): void {
   byId("app").hidden = true;
+  byId("who").hidden = true;
   byId("signin").hidden = false;
   byId("signin-error").textContent = message ?? "";
   byId<HTMLInputElement>("token-input").focus();
@@ -58,16 +61,78 @@ byId("token-form").addEventListener("submit", (e) => {
     return;
   }
   signIn(token);
+  enter();
+  void showWho().catch(() => {});
+});
+
+function enter(): void {
   byId("signin").hidden = true;
   byId("app").hidden = false;
   announce("Signed in");
   void patients.refreshFilters();
   show(current());
   byId<HTMLInputElement>("q").focus();
-});
+}
+
+/** Names the caller and role in the header; an ApiError (403: no role) when the API refuses the token. */
+async function showWho(): Promise<void> {
+  const me = await api<{ name: string; role: string }>("GET", "/api/v1/auth/me");
+  const who = byId("who");
+  who.textContent = `Signed in as ${me.name} (${me.role})`;
+  who.hidden = false;
+}
+
+/** Back from the provider: the token it sent is used only once the API accepted it with a role. */
+async function completeOidc(config: OidcConfig): Promise<void> {
+  const result = await finishSignIn(config);
+  if (!result.ok) return askForToken(result.message);
+  signIn(result.token);
+  try {
+    await showWho();
+  } catch (error) {
+    signOut();
+    const e = error as ApiError;
+    // 401 already asked again (whenUnauthorized); say why in the provider's terms.
+    return askForToken(
+      e.status === 403
+        ? `Signed in at ${config.providerName}, but your account has no hookline role (${e.message}). Ask an administrator for the viewer, editor or admin role.`
+        : e.status === 401
+          ? `The sign-in at ${config.providerName} was not accepted by hookline (${e.message}).`
+          : `The sign-in could not be checked: ${e.message}. Try again.`,
+    );
+  }
+  enter();
+}
+
+async function start(): Promise<void> {
+  let config: OidcConfig | null = null;
+  let unavailable = "";
+  try {
+    config = await loadOidcConfig();
+  } catch {
+    unavailable = "Single sign-on is unavailable right now; a dashboard API token still works.";
+  }
+  if (config) {
+    const oidc = config;
+    const button = byId<HTMLButtonElement>("oidc-button");
+    button.textContent = `Sign in with ${oidc.providerName}`;
+    button.addEventListener("click", () => {
+      button.disabled = true;
+      void beginSignIn(oidc).catch(() => {
+        button.disabled = false;
+      });
+    });
+    byId("oidc-signin").hidden = false;
+  }
+  if (returningFromProvider() && config) return completeOidc(config);
+  if (returningFromProvider()) history.replaceState(null, "", `${location.pathname}${location.hash}`);
+  askForToken(unavailable);
+  if (config) byId("oidc-button").focus();
+}
 
 byId("sign-out").addEventListener("click", () => {
   signOut();
+  byId("who").textContent = "";
   for (const id of ["rows", "dlq-rows", "sources-rows", "stats-clients", "stats-sources", "stats-forms"])
     byId(id).replaceChildren();
   askForToken();
@@ -77,4 +142,4 @@ window.addEventListener("hashchange", () => {
   if (signedIn()) show(current(), true);
 });
 
-askForToken();
+void start();
