@@ -545,6 +545,9 @@ test("dashboard.oidc: the OIDC_* variables the dashboard reads, only when config
     OIDC_AUDIENCE: oidc.audience,
     OIDC_ROLE_CLAIM: oidc.roleClaim,
     OIDC_ROLE_MAP: expect.any(String),
+    OIDC_CLIENT_ID: oidc.clientId,
+    OIDC_SCOPES: oidc.scopes,
+    OIDC_PROVIDER_NAME: oidc.providerName,
   });
   // Names the dashboard reads, and the map in its "value=role" form.
   const read = new Set(Object.values(dashboardConfigSpec).map((e) => e.name));
@@ -572,6 +575,8 @@ describe("values.schema.json refuses bad values", () => {
     ["an unknown key in tls.postgres", ["--set", "tls.postgres.caFile=/x"]],
     ["a JWKS URL without TLS", ["--set", "dashboard.oidc.jwksUrl=http://idp.example/keys"]],
     ["an OIDC role map to an unknown role", ["--set", "dashboard.oidc.roleMap.staff=owner"]],
+    ["OIDC scopes without openid", ["--set", "dashboard.oidc.scopes=profile email"]],
+    ["an OIDC redirect URI without TLS", ["--set", "dashboard.oidc.redirectUri=http://dash.example/"]],
     [
       "an inline secret in the sources file",
       [
