@@ -2,7 +2,7 @@
 // (oidc-provider, test/integration/oidc-provider.ts) and the real dashboard: "Sign in with …",
 // the provider's login and consent, back to the page with a code traded for tokens (PKCE), the
 // patients listed with the role the token's claim names; a forged answer (wrong state) refused;
-// an account without a hookline role told so; no token in the address bar, storage or cookies;
+// an account without a hookline role told so, and a refusal by the provider named; no token in the address bar, storage or cookies;
 // sign-out forgets it. Screenshots go to test-artifacts/page/.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
@@ -172,6 +172,22 @@ test("an account whose token names no hookline role is told so, and not let in",
   expect(await page.locator("#app").isHidden()).toBe(true);
   expect(await leftBehind(page)).toEqual({ url: `${dashboard}/`, local: "{}", session: "{}", cookie: "" });
   await page.screenshot({ path: join(ARTIFACTS, "oidc-no-role.png") });
+  await context.close();
+});
+
+test("the provider's refusal (the user cancels at its login) is named in the page", async () => {
+  const { context, page } = await freshPage();
+  await page.goto(`${dashboard}/`);
+  await page.click("#oidc-button");
+  await page.waitForURL((url) => url.href.startsWith(provider.issuer));
+  await page.click("text=[ Cancel ]");
+  await page.waitForURL((url) => url.href.startsWith(dashboard));
+  await page.locator("#signin-error:not(:empty)").waitFor();
+  expect(await page.locator("#signin-error").textContent()).toBe(
+    "Test IdP refused the sign-in: access_denied (End-User aborted interaction).",
+  );
+  expect(await page.locator("#app").isHidden()).toBe(true);
+  expect(await leftBehind(page)).toEqual({ url: `${dashboard}/`, local: "{}", session: "{}", cookie: "" });
   await context.close();
 });
 
