@@ -119,6 +119,7 @@ async function main(): Promise<number> {
           twoProjectors: opts.twoProjectors,
           encryption: opts.encryption,
           cpuProfDir: opts.cpuProfDir && resolve(opts.cpuProfDir),
+          abba: !opts.smoke,
         },
         runTag,
       );

@@ -59,6 +59,8 @@ export interface ProjectorOptions {
   encryption: Encryption[];
   /** Write each projector's CPU profile (bun --cpu-prof) into this directory, and print its top functions. */
   cpuProfDir: string | null;
+  /** With both settings: on, off, off, on (ratios from the means), so drift and order cancel. */
+  abba: boolean;
 }
 
 const TABLES = ["webhook_events", "patients", "form_submissions"] as const;
@@ -107,13 +109,15 @@ async function drainOnce(
   encryption: Encryption,
   opts: ProjectorOptions,
   tag: string,
+  /** Its place in the run (names its directory and profile). */
+  index: number,
 ): Promise<{ run: DrainRun; preloadRate: number; databaseUrl: string; stopNats: () => Promise<void> }> {
   const { backlog } = opts;
   const dbName = projectorDb(tag);
   const databaseUrl = dbUrl(dbName);
   await recreateDatabase(root, dbName);
   const label = `projector x${processes}${encryption === "off" ? " (encryption off)" : ""}`;
-  const dir = join(workDir, `projector-${processes}-${encryption}`);
+  const dir = join(workDir, `projector-${index}-${processes}-${encryption}`);
   const { nats, url: natsUrl } = await startNats(dir, "nats-proj", encryption === "on");
   const stopNats = async () => {
     await nats.stop();
@@ -122,7 +126,7 @@ async function drainOnce(
   };
   await provision(root, natsUrl, databaseUrl);
   progress(`${label}: preloading ${backlog} events`);
-  const preloadRate = await preload(natsUrl, root, backlog, `${tag}p${processes}${encryption}`);
+  const preloadRate = await preload(natsUrl, root, backlog, `${tag}p${index}`);
 
   const nc = await connect({ servers: natsUrl, name: "hookline-bench-watch" });
   const jsm = await jetstreamManager(nc);
@@ -136,7 +140,7 @@ async function drainOnce(
           "--cpu-prof-dir",
           opts.cpuProfDir,
           "--cpu-prof-name",
-          `projector-${processes}-${encryption}-${tag}.cpuprofile`,
+          `projector-${index}-${processes}-${encryption}-${tag}.cpuprofile`,
         ]
       : []),
   ];
@@ -244,11 +248,15 @@ export async function runProjector(
   const runs: DrainRun[] = [];
   let copy: ProjectorResult["copy"] = null;
   let preloadRate = 0;
-  // On and off back to back (the shared cores drift), then two processes with the first setting.
-  const plan: [number, Encryption][] = opts.encryption.map((e) => [1, e]);
+  // On and off back to back, then two processes with the first setting. With abba, on/off as
+  // A B B A: the first drain of a run came out slower whichever setting it had (off first: on/off
+  // 0.95x; on first: 0.29-0.71x, same session), so a single pair measures the order, not the cipher.
+  const settings =
+    opts.abba && opts.encryption.length === 2 ? [...opts.encryption, ...opts.encryption.toReversed()] : opts.encryption;
+  const plan: [number, Encryption][] = settings.map((e) => [1, e]);
   if (opts.twoProjectors) plan.push([2, opts.encryption[0] ?? "on"]);
-  for (const [processes, encryption] of plan) {
-    const r = await drainOnce(root, workDir, processes, encryption, opts, tag);
+  for (const [i, [processes, encryption]] of plan.entries()) {
+    const r = await drainOnce(root, workDir, processes, encryption, opts, tag, i);
     runs.push(r.run);
     preloadRate = Math.max(preloadRate, r.preloadRate);
     try {
@@ -260,8 +268,11 @@ export async function runProjector(
       await r.stopNats();
     }
   }
-  const rate = (processes: number, encryption: Encryption) =>
-    runs.find((r) => r.processes === processes && r.encryption === encryption)?.rate ?? 0;
+  // The mean of the runs with these settings.
+  const rate = (processes: number, encryption: Encryption) => {
+    const same = runs.filter((r) => r.processes === processes && r.encryption === encryption);
+    return same.length ? same.reduce((a, r) => a + r.rate, 0) / same.length : 0;
+  };
   const first = runs[0]?.encryption ?? "on";
   if (opts.cpuProfDir) progress(`CPU profiles in ${opts.cpuProfDir}:\n${summarizeProfiles(opts.cpuProfDir, tag)}`);
   return {
