@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import { ruleFor } from "../../services/dashboard/access.ts";
 import { createDashboardApp } from "../../services/dashboard/app.ts";
 import { createToken } from "../../services/dashboard/tokens.ts";
 import { createRedis } from "../../shared/cache.ts";
@@ -473,7 +474,8 @@ test("/openapi.json documents every ruled route with its role, the patient route
       >
     >;
   };
-  const ruled = app.routes.filter((r) => r.path.startsWith("/api/v1/") && r.method !== "HEAD");
+  // Every route with an access rule (public ones, such as the page's sign-in settings, have none).
+  const ruled = app.routes.filter((r) => r.method !== "HEAD" && ruleFor(r.method, r.path));
   for (const r of ruled) {
     const op = doc.paths[r.path.replace(/:(\w+)/g, "{$1}")]?.[r.method.toLowerCase()];
     expect([r.method, r.path, Boolean(op)]).toEqual([r.method, r.path, true]);
