@@ -100,6 +100,11 @@ export async function connectNats(
       name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
+      // A server that stops answering without closing the socket (a frozen or cut-off node) is
+      // noticed by unanswered pings: every 5 s, two missed, then the client moves to another of
+      // the NATS_URL servers. nats.js' default (2 min) kept an ingress refusing for minutes.
+      pingInterval: 5_000,
+      maxPingOut: 2,
       // Fail the first connect quickly so a pod restarts rather than hanging.
       timeout: 5000,
       waitOnFirstConnect: false,

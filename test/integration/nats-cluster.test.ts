@@ -19,13 +19,13 @@ afterAll(async () => {
 });
 
 /** Posts until acked, as a provider retries a 503 (or a refused connection). */
-async function deliver(i: number): Promise<void> {
+async function deliver(i: number, timeoutMs = 30_000): Promise<void> {
   const req = signGeneric({ data: { Vorname: `C${i}`, "E-Mail": `cluster${i}@example.org` } }, `msg_cluster_${i}`);
   await waitFor(
     `webhook ${i} acked`,
     async () =>
       (await postWebhook(cluster.services.ingress!.url, "generic", req).catch(() => undefined))?.status === 200,
-    30_000,
+    timeoutMs,
     200,
   );
 }
@@ -62,4 +62,26 @@ test("WEBHOOKS and WEBHOOKS_DLQ run at 3 replicas; killing the leading node lose
   const [row] = await cluster.sql`select count(distinct event_id)::int as events, count(*)::int as rows,
     (select count(*)::int from patients) as patients from webhook_events`;
   expect(row).toEqual({ events: 60, rows: 60, patients: 60 });
+}, 120_000);
+
+test("an ingress connected to a node that stops answering (paused: no FIN, no RST) reconnects to another", async () => {
+  const nodes = cluster.natsCluster!.nodes;
+  // The node holding the ingress's connection (its monitoring lists the client by name).
+  const connected = await waitFor("the ingress's node", async () => {
+    for (const n of nodes) {
+      const connz = (await (await fetch(`${n.monitorUrl}/connz`)).json()) as { connections?: { name?: string }[] };
+      if (connz.connections?.some((c) => c.name === "hookline-ingress")) return n;
+    }
+    return undefined;
+  });
+  connected.pause();
+  try {
+    const started = Date.now();
+    await deliver(100, 90_000);
+    // Generous: the client must notice the silent server by its pings and reconnect elsewhere
+    // (nats.js' default pings every 2 min, two missed: minutes of 503s).
+    expect(Date.now() - started).toBeLessThan(30_000);
+  } finally {
+    connected.resume();
+  }
 }, 120_000);
