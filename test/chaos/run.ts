@@ -118,7 +118,10 @@ export async function runProfile(
     const faults = verified.windows.map((w) => ({
       ...w,
       recoverS: recovered.get(w.fault) ?? null,
-      refusedFromS: w.seen.firstRefusalAt ? (w.seen.firstRefusalAt - injectedAt.get(w.fault)!) / 1000 : null,
+      // An attempt started just before the injection can be refused by it: counted from +0.
+      refusedFromS: w.seen.firstRefusalAt
+        ? Math.max(0, (w.seen.firstRefusalAt - injectedAt.get(w.fault)!) / 1000)
+        : null,
       notes: notes.get(w.fault) ?? [],
       limitation: only.find((f) => f.name === w.fault)?.limitation?.(natsNodes),
     }));
