@@ -26,6 +26,7 @@ const HTML = `<!doctype html>
     <li><a id="nav-stats" href="#stats">Stats</a></li>
     <li><a id="nav-sources" href="#sources">Sources</a></li>
     <li><a id="nav-dead-letters" href="#dead-letters">Dead letters</a></li>
+    <li><a id="nav-forms" href="#forms">Forms</a></li>
   </ul></nav>
   <span class="spacer"></span>
   <span id="who" class="who" hidden></span>
@@ -111,6 +112,13 @@ const HTML = `<!doctype html>
     <th scope="col">Reason</th><th scope="col">Event</th><th scope="col"><span class="sr-only">Action</span></th></tr></thead>
     <tbody id="dlq-rows"></tbody></table></div>
   <div class="pager"><button id="dlq-more" type="button" hidden>Load more</button></div>
+</section>
+<section id="view-forms" aria-labelledby="forms-title" hidden>
+  <h2 id="forms-title" tabindex="-1">Forms</h2>
+  <p class="hint">Where each form's fields go in a patient record: review the fields no rule maps, correct a field's target, preview the effect on recent events, save.</p>
+  <div class="toolbar"><div class="field"><label for="forms-pick">Form</label><select id="forms-pick"></select></div></div>
+  <p id="forms-status" class="status" tabindex="-1"></p>
+  <div id="forms-detail"></div>
 </section>
 </div>
 </main>

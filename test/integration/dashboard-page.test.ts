@@ -20,6 +20,7 @@ import { dlqSubject, H } from "../../shared/nats.ts";
 import { STATS_KEYS } from "../../shared/stats.ts";
 import { launchChromium } from "./browser.ts";
 import { ADMIN, type Cluster, postWebhook, ROOT, signGeneric, startCluster, waitFor } from "./harness.ts";
+import { accessibilityProblems, focused, watchedPage } from "./page-checks.ts";
 
 const TOKEN = ADMIN.authorization.slice("Bearer ".length);
 const ARTIFACTS = join(ROOT, "test-artifacts", "page");
@@ -71,42 +72,6 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-/**
- * A page that records what would show a problem: console errors (Chromium logs each CSP
- * violation there), `securitypolicyviolation` events (recorded by a script the browser
- * injects outside the page's CSP) and dialogs (the token is asked for in the page, not by prompt()).
- */
-async function watchedPage(
-  viewport = { width: 1366, height: 900 },
-): Promise<{ page: Page; problems: () => Promise<string[]> }> {
-  const page = await browser.newPage({ viewport });
-  const seen: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error" && !/\b40[13]\b/.test(m.text())) seen.push(`console: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => seen.push(`page error: ${e.message}`));
-  page.on("dialog", (d) => {
-    seen.push(`dialog: ${d.message()}`);
-    void d.dismiss();
-  });
-  await page.addInitScript(() => {
-    const violations: string[] = [];
-    Object.assign(window, { __violations: violations });
-    document.addEventListener("securitypolicyviolation", (e) =>
-      violations.push(`${e.violatedDirective} ${e.blockedURI}`),
-    );
-  });
-  return {
-    page,
-    problems: async () => [
-      ...seen,
-      ...(await page.evaluate(() => (window as unknown as { __violations: string[] }).__violations)).map(
-        (v) => `csp: ${v}`,
-      ),
-    ],
-  };
-}
-
 async function signIn(page: Page, token = TOKEN): Promise<void> {
   await page.goto(`${dashboard}/`);
   await page.fill("#token-input", token);
@@ -115,57 +80,8 @@ async function signIn(page: Page, token = TOKEN): Promise<void> {
 
 const rowNames = (page: Page) => page.locator("#rows tr td:first-child").allTextContents();
 
-/**
- * What a screen reader would miss, checked in the page as shown: a visible form control without
- * a label (label[for], a wrapping label, aria-label or aria-labelledby naming text), a button or
- * link without a name, a dialog without a title, duplicate ids, a table without headers.
- */
-async function accessibilityProblems(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const problems: string[] = [];
-    const visible = (el: Element) => (el as HTMLElement).offsetParent !== null || el.closest("dialog[open]") !== null;
-    const text = (ids: string | null) =>
-      (ids ?? "")
-        .split(/\s+/)
-        .map((id) => document.getElementById(id)?.textContent?.trim() ?? "")
-        .join(" ")
-        .trim();
-    const nameOf = (el: Element): string =>
-      (
-        el.getAttribute("aria-label") ||
-        text(el.getAttribute("aria-labelledby")) ||
-        Array.from((el as HTMLInputElement).labels ?? [])
-          .map((l) => l.textContent)
-          .join(" ") ||
-        (el.tagName === "BUTTON" || el.tagName === "A" ? el.textContent : "") ||
-        ""
-      ).trim();
-    for (const el of Array.from(document.querySelectorAll("input, select, textarea, button, a[href]"))) {
-      if (!visible(el) || (el as HTMLInputElement).type === "hidden") continue;
-      if (!nameOf(el)) problems.push(`no accessible name: ${el.outerHTML.slice(0, 120)}`);
-    }
-    for (const d of Array.from(document.querySelectorAll("dialog[open]")))
-      if (!text(d.getAttribute("aria-labelledby"))) problems.push(`dialog without a title: #${d.id}`);
-    const ids = Array.from(document.querySelectorAll("[id]")).map((e) => e.id);
-    for (const id of new Set(ids.filter((id, i) => ids.indexOf(id) !== i))) problems.push(`duplicate id: ${id}`);
-    for (const t of Array.from(document.querySelectorAll("table")))
-      if (visible(t) && t.querySelectorAll("th").length === 0) problems.push(`table without headers: ${t.id}`);
-    for (const el of Array.from(document.querySelectorAll("[aria-describedby]")))
-      for (const id of el.getAttribute("aria-describedby")!.split(/\s+/))
-        if (!document.getElementById(id)) problems.push(`aria-describedby names no element: ${id}`);
-    return problems;
-  });
-}
-
-/** Where focus is: the element's id, or its tag and text. */
-const focused = (page: Page) =>
-  page.evaluate(() => {
-    const el = document.activeElement;
-    return el?.id || `${el?.tagName.toLowerCase()}:${el?.textContent?.trim().slice(0, 30)}`;
-  });
-
 test("the page and its assets come with a CSP that forbids inline script, framing and caching; no secret is in the bundle", async () => {
-  const { page, problems } = await watchedPage();
+  const { page, problems } = await watchedPage(browser);
   const res = await page.goto(`${dashboard}/`);
   const h = res!.headers();
   const csp = h["content-security-policy"] ?? "";
@@ -195,7 +111,7 @@ test("the page and its assets come with a CSP that forbids inline script, framin
 });
 
 test("sign in, search as you type (in POST bodies only), open a patient's drawer; the token stays in memory", async () => {
-  const { page, problems } = await watchedPage();
+  const { page, problems } = await watchedPage(browser);
   const requests: string[] = [];
   page.on("request", (r) => requests.push(`${r.method()} ${r.url()}`));
   await signIn(page);
@@ -250,7 +166,7 @@ test("sign in, search as you type (in POST bodies only), open a patient's drawer
 });
 
 test("a wrong token shows why and asks again", async () => {
-  const { page, problems } = await watchedPage();
+  const { page, problems } = await watchedPage(browser);
   await signIn(page, "not-a-token");
   await page.waitForSelector("#token-input", { state: "visible" });
   await page.waitForFunction(() => document.querySelector("#signin-error")?.textContent?.includes("not accepted"));
@@ -260,7 +176,7 @@ test("a wrong token shows why and asks again", async () => {
 });
 
 test("Add New Client: inline validation, focus kept in the modal, the URL and secret it shows take a signed webhook, and the patient is found", async () => {
-  const { page, problems } = await watchedPage();
+  const { page, problems } = await watchedPage(browser);
   await signIn(page);
   await page.waitForFunction(() => document.querySelectorAll("#rows tr").length === 3);
   await page.click("#add-client");
@@ -353,7 +269,7 @@ test("Add New Client: inline validation, focus kept in the modal, the URL and se
 });
 
 test("stats with charts, sources and their health, keyboard navigation between views", async () => {
-  const { page, problems } = await watchedPage();
+  const { page, problems } = await watchedPage(browser);
   await signIn(page);
   await page.waitForFunction(() => document.querySelectorAll("#rows tr").length > 0);
   // The nav by keyboard: focus the Stats link, Enter; the view's heading gets focus.
@@ -395,7 +311,7 @@ test("a dead letter is listed with its reason and replayed from the page into a 
   });
   await jetstream(nc).publish(dlqSubject("projector", "generic"), new TextEncoder().encode(body), { headers: h });
 
-  const { page, problems } = await watchedPage();
+  const { page, problems } = await watchedPage(browser);
   await signIn(page);
   await page.waitForFunction(() => document.querySelectorAll("#rows tr").length > 0);
   await page.click("#nav-dead-letters");
@@ -415,7 +331,7 @@ test("a dead letter is listed with its reason and replayed from the page into a 
 });
 
 test("readable on a tablet: nothing wider than the screen but the tables' own scroll", async () => {
-  const { page, problems } = await watchedPage({ width: 768, height: 1024 });
+  const { page, problems } = await watchedPage(browser, { width: 768, height: 1024 });
   await signIn(page);
   await page.waitForFunction(() => document.querySelectorAll("#rows tr").length > 0);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

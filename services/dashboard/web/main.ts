@@ -1,17 +1,18 @@
 // The dashboard page: sign-in with a token or, where configured, at the OIDC provider (oidc.ts),
 // then four views chosen by the URL's hash
-// (#patients, #stats, #sources, #dead-letters) and the Add New Client dialog.
+// (#patients, #stats, #sources, #dead-letters, #forms) and the Add New Client dialog.
 import "./style.css";
 import { type ApiError, api, signedIn, signIn, signOut, whenUnauthorized } from "./api.ts";
 import { clientModal } from "./client-modal.ts";
 import { deadLettersView } from "./dead-letters-view.ts";
 import { announce, byId } from "./dom.ts";
+import { formsView } from "./forms-view.ts";
 import { beginSignIn, finishSignIn, loadOidcConfig, type OidcConfig, returningFromProvider } from "./oidc.ts";
 import { patientsView } from "./patients-view.ts";
 import { sourcesView } from "./sources-view.ts";
 import { statsView } from "./stats-view.ts";
 
-const VIEWS = ["patients", "stats", "sources", "dead-letters"] as const;
+const VIEWS = ["patients", "stats", "sources", "dead-letters", "forms"] as const;
 type View = (typeof VIEWS)[number];
 
 const patients = patientsView();
@@ -20,6 +21,7 @@ const views: Record<View, { show(): void }> = {
   stats: statsView(),
   sources: sourcesView(),
   "dead-letters": deadLettersView(),
+  forms: formsView(),
 };
 const modal = clientModal(() => void patients.refreshFilters());
 
@@ -133,7 +135,16 @@ async function start(): Promise<void> {
 byId("sign-out").addEventListener("click", () => {
   signOut();
   byId("who").textContent = "";
-  for (const id of ["rows", "dlq-rows", "sources-rows", "stats-clients", "stats-sources", "stats-forms"])
+  for (const id of [
+    "rows",
+    "dlq-rows",
+    "sources-rows",
+    "stats-clients",
+    "stats-sources",
+    "stats-forms",
+    "forms-detail",
+    "forms-pick",
+  ])
     byId(id).replaceChildren();
   askForToken();
 });
