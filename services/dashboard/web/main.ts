@@ -1,5 +1,5 @@
 // The dashboard page: sign-in with a token or, where configured, at the OIDC provider (oidc.ts),
-// then four views chosen by the URL's hash
+// then five views chosen by the URL's hash
 // (#patients, #stats, #sources, #dead-letters, #forms) and the Add New Client dialog.
 import "./style.css";
 import { type ApiError, api, signedIn, signIn, signOut, whenUnauthorized } from "./api.ts";
