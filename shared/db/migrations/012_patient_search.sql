@@ -3,9 +3,11 @@
 -- email and phone stay sealed and are found by exact value through their blind indexes.
 --
 -- Both extensions are trusted (PostgreSQL 13+): the database owner can create them without
--- being a superuser.
-create extension if not exists unaccent;
-create extension if not exists pg_trgm;
+-- being a superuser. In public, named below by schema: a migration run under another search
+-- path (a test's own schema) would otherwise put them there, and a later one would find them
+-- gone with that schema.
+create extension if not exists unaccent with schema public;
+create extension if not exists pg_trgm with schema public;
 
 -- unaccent() is only STABLE (it reads its dictionary through the search path), so it cannot
 -- appear in an index or a generated column. Naming the dictionary and the function by schema
@@ -45,7 +47,7 @@ create index patient_search_fts on patient_search using gin (search_vector);
 -- with full-text search: a trigram index over a million names is slow, over their distinct
 -- words it is small). A word leaves when no patient has it any more (erasure, a corrected name).
 create table patient_search_words (word text primary key);
-create index patient_search_words_trgm on patient_search_words using gin (word gin_trgm_ops);
+create index patient_search_words_trgm on patient_search_words using gin (word public.gin_trgm_ops);
 
 -- Kept current by the database, so the projector's writes need not know about it.
 create function hookline_patient_search_sync() returns trigger language plpgsql as $$
