@@ -18,7 +18,7 @@ import {
   DATABASE_URL,
   type NatsServer,
   postWebhook,
-  ROOT,
+  runCommand,
   type Service,
   signGeneric,
   startNats,
@@ -65,18 +65,10 @@ afterAll(async () => {
 
 /** `ops/hookline.ts audit ...` against this file's schema. */
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const proc = Bun.spawn(["bun", "ops/hookline.ts", "audit", ...args], {
-    cwd: ROOT,
+  const { code, stdout, stderr } = await runCommand(["bun", "ops/hookline.ts", "audit", ...args], {
     env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/root", DATABASE_URL: schemaUrl },
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, out, err };
+  return { code, out: stdout, err: stderr };
 }
 
 const api = async (path: string, init: RequestInit = {}) => {

@@ -6,25 +6,19 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
-const ROOT = join(import.meta.dir, "..", "..");
+import { ROOT, runCommand } from "./harness.ts";
 
 test("ops/bench/run dashboard --smoke seeds, measures every request kind and the page's first rows", async () => {
   const dir = mkdtempSync(join(tmpdir(), "bench-dashboard-"));
   const out = join(dir, "bench.json");
   try {
-    const proc = Bun.spawn([join(ROOT, "ops/bench/run"), "dashboard", "--smoke", "--json", out], {
-      cwd: ROOT,
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 170_000);
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    clearTimeout(timer);
+    const { stdout, stderr, code } = await runCommand(
+      [join(ROOT, "ops/bench/run"), "dashboard", "--smoke", "--json", out],
+      {
+        env: { ...process.env } as Record<string, string>,
+        timeoutMs: 170_000,
+      },
+    );
     if (code !== 0) console.error(stderr.slice(-4000));
     expect(code).toBe(0);
     expect(stdout).toContain("**Dashboard** at 2,000 patients");

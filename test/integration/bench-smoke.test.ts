@@ -6,8 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
-const ROOT = join(import.meta.dir, "..", "..");
+import { ROOT, runCommand } from "./harness.ts";
 
 /** The README text the bench owns (between its markers); the rest is others' to edit meanwhile. */
 function benchSection(): string {
@@ -21,18 +20,10 @@ describe("ops/bench --smoke", () => {
     const out = join(dir, "bench.json");
     const readmeBefore = benchSection();
     try {
-      const proc = Bun.spawn([join(ROOT, "ops/bench/run"), "--smoke", "--json", out], {
-        cwd: ROOT,
-        stdout: "pipe",
-        stderr: "pipe",
+      const { stdout, stderr, code } = await runCommand([join(ROOT, "ops/bench/run"), "--smoke", "--json", out], {
+        env: { ...process.env } as Record<string, string>,
+        timeoutMs: 170_000,
       });
-      const timer = setTimeout(() => proc.kill("SIGKILL"), 170_000);
-      const [stdout, stderr, code] = await Promise.all([
-        new Response(proc.stdout).text(),
-        new Response(proc.stderr).text(),
-        proc.exited,
-      ]);
-      clearTimeout(timer);
       if (code !== 0) console.error(stderr.slice(-4000));
       expect(code).toBe(0);
       expect(stdout).toContain("**Ingest**");

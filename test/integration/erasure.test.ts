@@ -20,7 +20,7 @@ import {
   devSourcesWith,
   freePort,
   postWebhook,
-  ROOT,
+  runCommand,
   serviceEnv,
   signGeneric,
   startCluster,
@@ -174,17 +174,13 @@ test("hookline patients erase: no trace in Postgres, Redis or JetStream; the oth
       (select count(*)::int from webhook_events where patient_id = ${erased.id}) as events`;
   expect(before!.events).toBe(3);
 
-  const cli = Bun.spawn(["bun", "ops/hookline.ts", "patients", "erase", erased.id, "--yes"], {
-    cwd: ROOT,
+  const {
+    stdout: out,
+    stderr: err,
+    code,
+  } = await runCommand(["bun", "ops/hookline.ts", "patients", "erase", erased.id, "--yes"], {
     env: { ...serviceEnv({ NATS_URL: cluster.nats.url }), DATABASE_URL },
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [out, err, code] = await Promise.all([
-    new Response(cli.stdout).text(),
-    new Response(cli.stderr).text(),
-    cli.exited,
-  ]);
   expect([code, err]).toEqual([0, ""]);
   expect(out).toContain(
     `patient ${erased.id} erased: 1 patient, 1 conflict(s), ${before!.submissions} form submission(s), 3 raw event(s); cache entry dropped; 0 message(s) from WEBHOOKS, 1 dead letter(s) from WEBHOOKS_DLQ`,

@@ -15,6 +15,7 @@ import {
   type NatsServer,
   postWebhook,
   ROOT,
+  runCommand,
   type Service,
   serviceEnv,
   signGeneric,
@@ -116,18 +117,7 @@ function suite(label: string, runner: Runner) {
     const services: Service[] = [];
 
     async function run(args: string[]) {
-      const proc = Bun.spawn([...argv(args[0] ?? ""), ...args], {
-        cwd,
-        env: serviceEnv(env),
-        stdout: "pipe",
-        stderr: "pipe",
-      });
-      const [stdout, stderr, code] = await Promise.all([
-        new Response(proc.stdout).text(),
-        new Response(proc.stderr).text(),
-        proc.exited,
-      ]);
-      return { code, stdout, stderr };
+      return runCommand([...argv(args[0] ?? ""), ...args], { cwd, env: serviceEnv(env) });
     }
 
     beforeAll(async () => {

@@ -9,7 +9,7 @@ import {
   ADMIN,
   type Cluster,
   postWebhook,
-  ROOT,
+  runCommand,
   type Service,
   serviceEnv,
   signGeneric,
@@ -116,18 +116,10 @@ async function post(body: unknown, id: string) {
 }
 
 async function reproject(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const proc = Bun.spawn(["bun", "ops/hookline.ts", "reproject", ...args], {
-    cwd: ROOT,
+  const { code, stdout, stderr } = await runCommand(["bun", "ops/hookline.ts", "reproject", ...args], {
     env: serviceEnv(),
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, out, err };
+  return { code, out: stdout, err: stderr };
 }
 
 test("a correction: previewed, saved (versioned, audited), applied live on every pod and by reprojection", async () => {

@@ -256,6 +256,30 @@ export interface Service {
   kill(signal?: NodeJS.Signals): Promise<number>;
 }
 
+/**
+ * Runs a command to its end (from the repository root unless `cwd` says otherwise) and returns
+ * its exit code and both outputs; with `timeoutMs` it is SIGKILLed when it runs longer.
+ */
+export async function runCommand(
+  command: string[],
+  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn(command, {
+    cwd: options.cwd ?? ROOT,
+    env: options.env ?? { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/root" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = options.timeoutMs ? setTimeout(() => proc.kill("SIGKILL"), options.timeoutMs) : undefined;
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
 /** The environment the tests give a service (and the executable's subcommands). */
 export function serviceEnv(env: Record<string, string> = {}): Record<string, string> {
   return {
@@ -328,8 +352,10 @@ export async function freshDatabase(): Promise<Sql> {
   const sql = createDb(DATABASE_URL, { name: "hookline-test", max: 4 });
   await migrate(sql);
   await sql`truncate webhook_event_ids, webhook_events, patients, form_submissions, form_questions restart identity cascade`;
-  // Rows sealed by another test process's keys are gone; so is any backlog of rows in clear.
-  await sql`truncate encryption_backlog`;
+  // Rows sealed by another test process's keys are gone (runtime sources' secrets too, which
+  // "keys rotate" re-seals); so is any backlog of rows in clear, and another file's clients,
+  // search words and field-mapping corrections.
+  await sql`truncate encryption_backlog, clients, sources, patient_search_words, form_mappings, form_mapping_versions restart identity cascade`;
   return sql;
 }
 

@@ -11,7 +11,7 @@ import {
   type Cluster,
   DATABASE_URL,
   postWebhook,
-  ROOT,
+  runCommand,
   serviceEnv,
   signGeneric,
   startCluster,
@@ -66,18 +66,10 @@ function steadyLoad() {
 }
 
 async function keysCli(args: string[], keys: Record<string, string>) {
-  const proc = Bun.spawn(["bun", "ops/hookline.ts", "keys", ...args], {
-    cwd: ROOT,
+  const { code, stdout, stderr } = await runCommand(["bun", "ops/hookline.ts", "keys", ...args], {
     env: { ...serviceEnv(keys), DATABASE_URL },
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { out, err, code };
+  return { out: stdout, err: stderr, code };
 }
 
 /** Rows with a sealed value or blind index under a key other than the given current ones, or a value in clear. */

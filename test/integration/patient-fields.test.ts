@@ -18,6 +18,10 @@ const BOOKKEEPING = [
   "submitted_at",
   "created_at",
   "updated_at",
+  // The patient's client (migration 011), its name-sort key and the fields edited by hand (012).
+  "client_id",
+  "sort_name",
+  "manual_edits",
 ];
 const PG_TYPE = { text: "text", date: "date", boolean: "boolean" } as const;
 

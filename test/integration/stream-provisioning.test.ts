@@ -15,7 +15,7 @@ import {
 import { type NatsConnection, nanos } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { DLQ_STREAM, PROJECTOR_CONSUMER, STREAM } from "../../shared/nats.ts";
-import { DATABASE_URL, type NatsServer, ROOT, startNats } from "./harness.ts";
+import { DATABASE_URL, type NatsServer, runCommand, startNats } from "./harness.ts";
 
 const GiB = 1024 ** 3;
 const DAY_NS = 86_400 * 1e9;
@@ -34,8 +34,7 @@ afterAll(async () => {
 });
 
 async function run(script: string[], env: Record<string, string> = {}): Promise<{ code: number; output: string }> {
-  const proc = Bun.spawn(["bun", ...script], {
-    cwd: ROOT,
+  const { code, stdout, stderr } = await runCommand(["bun", ...script], {
     env: {
       PATH: process.env.PATH!,
       HOME: process.env.HOME ?? "/root",
@@ -44,15 +43,8 @@ async function run(script: string[], env: Record<string, string> = {}): Promise<
       LOG_LEVEL: "info",
       ...env,
     },
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, output: out + err };
+  return { code, output: stdout + stderr };
 }
 
 async function provision(env: Record<string, string> = {}): Promise<void> {

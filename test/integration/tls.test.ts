@@ -22,7 +22,7 @@ import {
   type PostgresServer,
   postWebhook,
   type RedisServer,
-  ROOT,
+  runCommand,
   type Service,
   serviceEnv,
   signGeneric,
@@ -69,19 +69,10 @@ afterAll(async () => {
 
 /** Runs a service that is expected to stop at start; its exit code and output (bounded at 30 s). */
 async function runToExit(name: "ingress" | "projector", extra: Record<string, string>) {
-  const proc = Bun.spawn(["bun", `services/${name}/main.ts`], {
-    cwd: ROOT,
+  const { code, stdout, stderr } = await runCommand(["bun", `services/${name}/main.ts`], {
     env: serviceEnv({ PORT: String(await freePort()), ...extra }),
-    stdout: "pipe",
-    stderr: "pipe",
+    timeoutMs: 30_000,
   });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
-  const [code, stdout, stderr] = await Promise.all([
-    proc.exited,
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-  ]);
-  clearTimeout(timer);
   return { code, output: stdout + stderr };
 }
 

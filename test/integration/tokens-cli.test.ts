@@ -7,7 +7,16 @@ import { userInfo } from "node:os";
 import { join } from "node:path";
 import { TOKEN_PATTERN } from "../../services/dashboard/tokens.ts";
 import type { Sql } from "../../shared/db/client.ts";
-import { DATABASE_URL, freshDatabase, ROOT, type Service, serviceEnv, startService, waitFor } from "./harness.ts";
+import {
+  DATABASE_URL,
+  freshDatabase,
+  ROOT,
+  runCommand,
+  type Service,
+  serviceEnv,
+  startService,
+  waitFor,
+} from "./harness.ts";
 
 let sql: Sql;
 let dashboard: Service;
@@ -27,19 +36,8 @@ afterAll(async () => {
   await sql?.end();
 });
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn([join(ROOT, "ops/hookline"), "tokens", ...args], {
-    env: serviceEnv({ DATABASE_URL }),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
-}
+const cli = (...args: string[]) =>
+  runCommand([join(ROOT, "ops/hookline"), "tokens", ...args], { env: serviceEnv({ DATABASE_URL }) });
 
 const forms = (token: string) =>
   fetch(`${dashboard.url}/api/v1/forms`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
@@ -72,8 +70,8 @@ test("--json prints the record with the token; list shows tokens without it, as 
 
   const table = await cli("list");
   expect(table.code).toBe(0);
-  expect(table.stdout).toMatch(/^ID\s+NAME\s+ROLE\s+STATUS/);
-  expect(table.stdout).toMatch(new RegExp(`\\n${record.id}\\s+grafana\\s+admin\\s+active`));
+  expect(table.stdout).toMatch(/^ID\s+NAME\s+ROLE\s+CLIENT\s+STATUS/);
+  expect(table.stdout).toMatch(new RegExp(`\\n${record.id}\\s+grafana\\s+admin\\s+all\\s+active`));
   expect(table.stdout + table.stderr).not.toMatch(new RegExp(TOKEN_PATTERN));
   const lines = (await cli("list", "--json")).stdout
     .trim()
