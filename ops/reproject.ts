@@ -22,6 +22,7 @@ import { readAllFormMappings } from "../shared/db/field-mappings.ts";
 import { MERGED_FIELDS, type MergedField } from "../shared/db/patient-merge.ts";
 import { type LockedPatient, lockPatient, writePatients } from "../shared/db/patients.ts";
 import { openCell, sealCell, sealedColumn, WEBHOOK_EVENTS } from "../shared/db/sealed.ts";
+import { findMappableSource } from "../shared/db/sources.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createPatientCache } from "../shared/patient-cache.ts";
 import { patientField } from "../shared/patient-fields.ts";
@@ -217,10 +218,13 @@ async function run(values: { source: string; form: string; since?: string; "dry-
     sourcesFile: sourcesFileConfig,
     redisUrl: entry("REDIS_URL", env.redisUrl, "redis://127.0.0.1:6379", true),
   });
-  const base = loadSources(config.sourcesFile).get(values.source);
-  if (!base) throw new UsageError(`no source "${values.source}" in the sources file`);
   const keys = loadKeys(config);
   const sql = await cliDatabase();
+  const base = await findMappableSource(sql, loadSources(config.sourcesFile), values.source);
+  if (!base) {
+    await sql.end();
+    throw new UsageError(`no source "${values.source}" in the sources file or among the sources created at runtime`);
+  }
   const redis = createRedis(config.redisUrl, "hookline-cli", createLogger("cli", "warn"));
   const bar = new SingleBar(
     {

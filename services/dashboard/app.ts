@@ -8,6 +8,8 @@ import * as v from "valibot";
 import type { Redis } from "../../shared/cache.ts";
 import { keyAges } from "../../shared/crypto/key-age.ts";
 import type { Keys } from "../../shared/crypto/keys.ts";
+import { readFormMapping } from "../../shared/db/field-mappings.ts";
+import { findMappableSource } from "../../shared/db/sources.ts";
 import type { HealthCheck } from "../../shared/health/checks.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import { healthRoutes, type ReadinessCheck } from "../../shared/http/health.ts";
@@ -19,6 +21,7 @@ import { serverSpans } from "../../shared/http/server-spans.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { counterOf, METRICS, type Metrics, metricsRoute } from "../../shared/metrics.ts";
 import { createPatientCache } from "../../shared/patient-cache.ts";
+import { withCorrections } from "../../shared/sources/corrections.ts";
 import { AdapterError, getAdapter, type RawRequest, type SourceConfig } from "../../shared/sources/index.ts";
 import { assertEveryRouteHasRule } from "./access.ts";
 import { bearerAuth, createAuthenticator } from "./auth.ts";
@@ -150,7 +153,7 @@ export function createDashboardApp(deps: DashboardDeps) {
     .post(
       "/v1/sources/:source/preview",
       async ({ request, params }) => {
-        const source = deps.sources.get(params.source);
+        const source = await findMappableSource(sql, deps.sources, params.source);
         if (!source) return errorResponse(404, "unknown_source", `no source "${params.source}" is configured`);
         const headers: Record<string, string> = {};
         request.headers.forEach((value, key) => {
@@ -168,7 +171,10 @@ export function createDashboardApp(deps: DashboardDeps) {
         // Samples pasted by an operator rarely carry a signature: report, do not require.
         const auth = adapter.authenticate(raw, source);
         try {
-          const event = adapter.parse(raw, source);
+          let event = adapter.parse(raw, source);
+          // Mapped as the projector maps it: with the operators' saved corrections of its form.
+          const saved = event.formId === null ? null : await readFormMapping(sql, source.id, event.formId);
+          if (saved) event = adapter.parse(raw, withCorrections(source, new Map([[saved.formId, saved.fields]])));
           return json({
             event,
             authentication: auth.ok ? { ok: true } : { ok: false, code: auth.code, message: auth.message },

@@ -19,6 +19,7 @@ import {
   saveFormMapping,
 } from "../../shared/db/field-mappings.ts";
 import { openCell, sealedColumn, WEBHOOK_EVENTS } from "../../shared/db/sealed.ts";
+import { findMappableSource } from "../../shared/db/sources.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { CANONICAL_FIELDS } from "../../shared/patient-fields.ts";
@@ -176,12 +177,12 @@ async function review(sql: Sql, keys: Keys, source: SourceConfig, formId: string
 
 /** The mapping routes, as a plugin for the authenticated API. */
 export function mappingRoutes({ sql, keys, sources, log }: MappingDeps) {
-  const known = (id: string) => sources.get(id);
+  const known = (id: string) => findMappableSource(sql, sources, id);
   return new Elysia()
     .get(
       "/api/v1/forms/:source/:formId/mappings",
       async ({ params }) => {
-        const source = known(params.source);
+        const source = await known(params.source);
         if (!source) return errorResponse(404, "unknown_source", `no source "${params.source}" is configured`);
         const saved = await readFormMapping(sql, source.id, params.formId);
         return json({
@@ -205,7 +206,7 @@ export function mappingRoutes({ sql, keys, sources, log }: MappingDeps) {
       "/api/v1/forms/:source/:formId/mappings",
       async (context) => {
         const { params, body } = context;
-        const source = known(params.source);
+        const source = await known(params.source);
         if (!source) return errorResponse(404, "unknown_source", `no source "${params.source}" is configured`);
         const parsed = v.safeParse(SaveBody, body);
         if (!parsed.success)
@@ -246,7 +247,7 @@ export function mappingRoutes({ sql, keys, sources, log }: MappingDeps) {
     .post(
       "/api/v1/forms/:source/:formId/mappings/preview",
       async ({ params, body }) => {
-        const base = known(params.source);
+        const base = await known(params.source);
         if (!base) return errorResponse(404, "unknown_source", `no source "${params.source}" is configured`);
         const parsed = v.safeParse(PreviewBody, body);
         if (!parsed.success)
@@ -275,7 +276,7 @@ export function mappingRoutes({ sql, keys, sources, log }: MappingDeps) {
     .get(
       "/api/v1/forms/:source/:formId/review",
       async ({ params }) => {
-        const source = known(params.source);
+        const source = await known(params.source);
         if (!source) return errorResponse(404, "unknown_source", `no source "${params.source}" is configured`);
         return json(await review(sql, keys, source, params.formId));
       },

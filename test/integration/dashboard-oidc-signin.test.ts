@@ -104,6 +104,8 @@ test("Sign in with the provider: login, back to the page, patients listed with t
 
   await page.locator("#who").waitFor({ state: "visible" });
   expect(await page.locator("#who").textContent()).toBe("Signed in as alice (viewer)");
+  // Adding a client is an admin's: a viewer is not offered the button.
+  expect(await page.locator("#add-client").isHidden()).toBe(true);
   await page.locator("#rows tr").first().waitFor();
   expect(await page.locator("#rows").textContent()).toContain("Lovelace");
   // A viewer sees contact details masked in lists: the role came from the token's roles claim.

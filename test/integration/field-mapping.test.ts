@@ -3,6 +3,7 @@
 // through the API, previewed first, applied at once to new events by two projector pods, and to
 // past events by `ops/hookline reproject`; and suggestions that improve as corrections are made.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { signStandardWebhook } from "../../shared/crypto/standard-webhooks.ts";
 import { loadCorpus, scoreCase } from "../corpus/score.ts";
 import { signFixtureRequest } from "../fixtures/load.ts";
 import {
@@ -172,6 +173,15 @@ test("a correction: previewed, saved (versioned, audited), applied live on every
     const p = await waitFor(`patient after${i}`, () => patientByEmail(`after${i}@example.com`));
     expect(p).toMatchObject({ fullName: `Jonas Weber${i}`, firstName: "Jonas", lastName: `Weber${i}` });
   }
+  // The source preview (a sample pasted by an operator) maps with the saved correction too.
+  const sample = await api("/v1/sources/generic/preview", {
+    method: "POST",
+    body: JSON.stringify(submission("intake-7", "sample@example.com", "Eva Roth")),
+  });
+  expect(sample.status).toBe(200);
+  expect(((await sample.json()) as { event: { patient: Record<string, unknown> } }).event.patient).toMatchObject({
+    fullName: "Eva Roth",
+  });
   // The old event is as it was until reprojected.
   expect((await patientByEmail("before.fix@example.com"))!.fullName).toBeNull();
 
@@ -190,6 +200,47 @@ test("a correction: previewed, saved (versioned, audited), applied live on every
   // Idempotent: a second run changes nothing.
   const again = await reproject("--source", "generic", "--form", "intake-7", "--since", "2000-01-01T00:00:00Z");
   expect(again.out).toContain("0 mapped differently");
+}, 120_000);
+
+test("a form of a source created at runtime is corrected through the API and reprojected", async () => {
+  const created = await api("/api/v1/clients", {
+    method: "POST",
+    body: JSON.stringify({ name: "Praxis Remap", sourceType: "generic", sourceName: "praxis-remap" }),
+  });
+  expect(created.status).toBe(201);
+  const { source } = (await created.json()) as { source: { name: string; secret: string } };
+  const body = JSON.stringify({
+    type: "form.submitted",
+    formId: "rt-1",
+    data: { email: "rt.remap@example.com", Ansprechpartner: "Lena Vogel" },
+  });
+  // Accepted once the ingress has the new source from the registry (within seconds).
+  await waitFor("the runtime source at the ingress", async () => {
+    const id = `msg_rt_remap_${Date.now()}`;
+    const ts = Math.floor(Date.now() / 1000);
+    const res = await fetch(`${cluster.services.ingress!.url}/v1/webhooks/${source.name}`, {
+      method: "POST",
+      body,
+      headers: {
+        "content-type": "application/json",
+        "webhook-id": id,
+        "webhook-timestamp": String(ts),
+        "webhook-signature": signStandardWebhook(source.secret, id, ts, body),
+      },
+    });
+    return res.status === 200;
+  });
+  const before = await waitFor("the runtime source's patient", () => patientByEmail("rt.remap@example.com"));
+  expect(before.fullName).toBeNull();
+
+  const saved = await api(`/api/v1/forms/${source.name}/rt-1/mappings`, {
+    method: "PUT",
+    body: JSON.stringify({ changes: { Ansprechpartner: "fullName" }, version: 0 }),
+  });
+  expect(saved.status).toBe(200);
+  const run = await reproject("--source", source.name, "--form", "rt-1");
+  expect({ code: run.code, err: run.code ? run.err : "" }).toEqual({ code: 0, err: "" });
+  expect(await patientByEmail("rt.remap@example.com")).toMatchObject({ fullName: "Lena Vogel", lastName: "Vogel" });
 }, 120_000);
 
 interface Review {

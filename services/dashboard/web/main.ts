@@ -82,6 +82,8 @@ async function showWho(): Promise<void> {
   const who = byId("who");
   who.textContent = `Signed in as ${me.name} (${me.role})`;
   who.hidden = false;
+  // Adding a client is an admin's (the API refuses anyone else): not offered to the others.
+  byId("add-client").hidden = me.role !== "admin";
 }
 
 /** Back from the provider: the token it sent is used only once the API accepted it with a role. */
