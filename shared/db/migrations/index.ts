@@ -14,6 +14,7 @@ import m010 from "./010_encrypted_raw_events.sql" with { type: "text" };
 import m011 from "./011_clients_sources.sql" with { type: "text" };
 import m012 from "./012_patient_search.sql" with { type: "text" };
 import m013 from "./013_field_mappings.sql" with { type: "text" };
+import m014 from "./014_search_triggers_per_statement.sql" with { type: "text" };
 
 /** File name → SQL text. */
 export const EMBEDDED_MIGRATIONS: Record<string, string> = {
@@ -30,4 +31,5 @@ export const EMBEDDED_MIGRATIONS: Record<string, string> = {
   "011_clients_sources.sql": m011,
   "012_patient_search.sql": m012,
   "013_field_mappings.sql": m013,
+  "014_search_triggers_per_statement.sql": m014,
 };
