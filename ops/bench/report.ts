@@ -158,15 +158,17 @@ export function markdown(r: BenchReport): string {
             ...p.runs.map((d) => {
               const off = (d.encryption ?? "on") === "off";
               return [
-                `${d.processes} projector process${d.processes > 1 ? "es" : ""}${off ? ", encryption off (bench only)" : ""}${d.complete ? "" : " (incomplete)"}`,
+                `${d.processes} projector process${d.processes > 1 ? "es" : ""}${off ? ", encryption off (bench only)" : ""}${d.complete ? "" : " (incomplete)"}${d.warmUp ? " (warm-up, not counted)" : ""}`,
                 fmt(d.rate),
                 fmt(d.seconds, 1),
                 d.drainCpuSeconds === undefined ? "–" : fmt((d.drainCpuSeconds * 1e6) / Math.max(1, d.rowsWritten)),
-                off
-                  ? `on / off ${x(p.ratios.onVsOff)}`
-                  : d.processes === 1
-                    ? `${x(p.ratios.oneVsCopy)} of COPY`
-                    : `${x(p.ratios.twoVsOne)} of 1 process`,
+                d.warmUp
+                  ? "–"
+                  : off
+                    ? `on / off ${x(p.ratios.onVsOff)}`
+                    : d.processes === 1
+                      ? `${x(p.ratios.oneVsCopy)} of COPY`
+                      : `${x(p.ratios.twoVsOne)} of 1 process`,
               ];
             }),
             ...(p.copy
