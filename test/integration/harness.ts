@@ -80,7 +80,25 @@ export interface ServerTls {
   clientCa?: string;
 }
 
+/**
+ * A nats-server on free ports. A port freePort found free can be taken before the server binds it
+ * (by another server this file starts at the same time, or a client's outgoing connection): then
+ * the server exits at once, and it is started again on other ports (a CI run lost tls.test.ts to
+ * a 20 s wait on such a server).
+ */
 export async function startNats(options: { tls?: ServerTls } = {}): Promise<NatsServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsOnce(options);
+    } catch (error) {
+      if (!(error instanceof NatsExited) || attempt === 3) throw error;
+    }
+  }
+}
+
+class NatsExited extends Error {}
+
+async function startNatsOnce(options: { tls?: ServerTls }): Promise<NatsServer> {
   const port = await freePort();
   const monitor = await freePort();
   const store = mkdtempSync(join(tmpdir(), "hookline-nats-"));
@@ -115,7 +133,17 @@ export async function startNats(options: { tls?: ServerTls } = {}): Promise<Nats
           stderr: "ignore",
         },
       );
-      await waitFor("nats-server", async () => (await fetch(`${server.monitorUrl}/healthz?js-enabled-only=true`)).ok);
+      // Exiting before it answers (a port taken meanwhile) ends the wait at once.
+      let up = false;
+      const exited = proc.exited.then((code) => {
+        if (!up) throw new NatsExited(`nats-server exited with ${code} before it answered on :${port}/:${monitor}`);
+      });
+      exited.catch(() => {});
+      await Promise.race([
+        waitFor("nats-server", async () => (await fetch(`${server.monitorUrl}/healthz?js-enabled-only=true`)).ok),
+        exited,
+      ]);
+      up = true;
     },
     async stop() {
       if (!proc) return;
@@ -129,7 +157,12 @@ export async function startNats(options: { tls?: ServerTls } = {}): Promise<Nats
       rmSync(config, { force: true });
     },
   };
-  await server.start();
+  try {
+    await server.start();
+  } catch (error) {
+    await server.dispose();
+    throw error;
+  }
   return server;
 }
 
