@@ -4,6 +4,7 @@
 // past events by `ops/hookline reproject`; and suggestions that improve as corrections are made.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { signStandardWebhook } from "../../shared/crypto/standard-webhooks.ts";
+import { CANONICAL_FIELDS } from "../../shared/patient-fields.ts";
 import { loadCorpus, scoreCase } from "../corpus/score.ts";
 import { signFixtureRequest } from "../fixtures/load.ts";
 import {
@@ -89,21 +90,7 @@ test("the corpus through the cluster, read back through the API: >= 99% correct,
   expect(wrong / fields).toBeLessThanOrEqual(0.005);
 }, 240_000);
 
-const CANONICAL = new Set([
-  "firstName",
-  "lastName",
-  "fullName",
-  "email",
-  "phone",
-  "dateOfBirth",
-  "gender",
-  "street",
-  "postalCode",
-  "city",
-  "country",
-  "consent",
-  "preferredLanguage",
-]);
+const CANONICAL = new Set<string>(CANONICAL_FIELDS);
 
 const submission = (formId: string, email: string, contact: string) => ({
   type: "form.submitted",
