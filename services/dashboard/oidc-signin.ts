@@ -1,5 +1,5 @@
 // What the page needs to sign in at the OpenID Connect provider itself (web/oidc.ts): the
-// client id, scopes and the provider's authorization and token endpoints, read from the issuer's
+// client id, scopes and the provider's authorization, token and end-session endpoints, read from the issuer's
 // discovery document (/.well-known/openid-configuration) on first use and kept once it checked
 // out. GET /api/v1/auth/config is public (the page asks before anyone signed in) and holds no
 // secret: the page is a public client and proves itself with PKCE. GET /api/v1/auth/me tells
@@ -21,7 +21,12 @@ export interface PageOidcConfig {
   scopes: string;
   authorizationEndpoint: string;
   tokenEndpoint: string;
-  /** null: the page's own address (origin and `/`). */
+  /**
+   * Where sign-out sends the browser to end the provider's session too (OpenID Connect
+   * RP-Initiated Logout 1.0); null when the provider's discovery document names none.
+   */
+  endSessionEndpoint: string | null;
+  /** null: the page's own address (origin and `/`); also where the provider sends it back after sign-out. */
   redirectUri: string | null;
   /**
    * Which token the page sends as its bearer: the ID token when the API's audience is this
@@ -41,6 +46,7 @@ const Discovery = v.object({
   issuer: v.string(),
   authorization_endpoint: endpoint,
   token_endpoint: endpoint,
+  end_session_endpoint: v.optional(endpoint),
   code_challenge_methods_supported: v.optional(v.array(v.string())),
 });
 
@@ -75,6 +81,7 @@ export async function discoverPageConfig(settings: OidcSettings): Promise<PageOi
     scopes: client.scopes,
     authorizationEndpoint: d.authorization_endpoint,
     tokenEndpoint: d.token_endpoint,
+    endSessionEndpoint: d.end_session_endpoint ?? null,
     redirectUri: client.redirectUri,
     bearer: settings.audience === client.clientId ? "id_token" : "access_token",
   };

@@ -3,7 +3,7 @@
 // the provider's login and consent, back to the page with a code traded for tokens (PKCE), the
 // patients listed with the role the token's claim names; a forged answer (wrong state) refused;
 // an account without a hookline role told so, and a refusal by the provider named; no token in the address bar, storage or cookies;
-// sign-out forgets it. Screenshots go to test-artifacts/page/.
+// sign-out forgets it and ends the provider's session too (RP-initiated logout). Screenshots go to test-artifacts/page/.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -81,7 +81,7 @@ const leftBehind = (page: Page) =>
     cookie: document.cookie,
   }));
 
-test("Sign in with the provider: login, back to the page, patients listed with the token's role; nothing kept; sign-out forgets it", async () => {
+test("Sign in with the provider: login, back to the page, patients listed with the token's role; nothing kept; sign-out forgets it and signs out at the provider", async () => {
   const { context, page, problems } = await freshPage();
   const pageResponse = await page.goto(`${dashboard}/`);
   // The CSP lets the page reach the provider's token endpoint, and only that.
@@ -126,8 +126,23 @@ test("Sign in with the provider: login, back to the page, patients listed with t
     const auth = r.headers().authorization;
     if (auth) sent.push(auth);
   });
+  // RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): the browser goes to the
+  // provider's end_session_endpoint (from its discovery document) with the ID token as
+  // id_token_hint and the page as post_logout_redirect_uri, and the provider ends its session.
+  const discovery = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as {
+    end_session_endpoint: string;
+  };
+  const endSession = page.waitForRequest((r) => r.url().startsWith(`${discovery.end_session_endpoint}?`));
   await page.click("#sign-out");
+  const logout = new URL((await endSession).url());
+  expect(logout.searchParams.get("id_token_hint")).toBe(idToken);
+  expect(logout.searchParams.get("post_logout_redirect_uri")).toBe(`${dashboard}/`);
+  expect(logout.searchParams.get("client_id")).toBe(provider.clientId);
+  // The provider's own confirmation, then back to the page.
+  await page.click('button[name="logout"]');
+  await page.waitForURL((url) => url.href.startsWith(dashboard));
   await page.locator("#signin").waitFor({ state: "visible" });
+  expect(await leftBehind(page)).toEqual({ url: `${dashboard}/`, local: "{}", session: "{}", cookie: "" });
   expect(await page.locator("#app").isHidden()).toBe(true);
   expect(await page.locator("#rows tr").count()).toBe(0);
   expect(await page.locator("#who").isHidden()).toBe(true);
@@ -139,6 +154,10 @@ test("Sign in with the provider: login, back to the page, patients listed with t
   });
   expect(await page.locator("#app").isHidden()).toBe(true);
   expect(sent.filter((a) => a.includes(idToken))).toEqual([]);
+  // The provider's session is over: signing in again asks for the login, not straight back in.
+  await page.click("#oidc-button");
+  await page.waitForURL((url) => url.href.startsWith(provider.issuer));
+  await page.locator('input[name="login"]').waitFor();
   expect(problems).toEqual([]);
   await context.close();
 });

@@ -29,6 +29,8 @@ export async function startOidcProvider(options: {
         client_id: clientId,
         token_endpoint_auth_method: "none",
         redirect_uris: [`${options.pageOrigin}/`],
+        // Where RP-initiated logout may send the browser back to (the page's sign-out).
+        post_logout_redirect_uris: [`${options.pageOrigin}/`],
         grant_types: ["authorization_code"],
         response_types: ["code"],
       },

@@ -81,17 +81,21 @@ describe("discovery", () => {
       scopes: "openid",
       authorizationEndpoint: `${issuer}/auth`,
       tokenEndpoint: `${issuer}/token`,
+      endSessionEndpoint: null,
       redirectUri: null,
       bearer: "id_token",
     } satisfies PageOidcConfig);
     expect((await discoverPageConfig(settings("hookline-api")))?.bearer).toBe("access_token");
+    document = { ...good(), end_session_endpoint: `${issuer}/session/end` };
+    expect((await discoverPageConfig(settings()))?.endSessionEndpoint).toBe(`${issuer}/session/end`);
   });
-  test("refused: another issuer, no S256, an endpoint without TLS or one that would break the CSP", async () => {
+  test("refused: another issuer, no S256, an endpoint (token, end-session) without TLS or one that would break the CSP", async () => {
     for (const [change, reason] of [
       [{ issuer: "https://evil.test" }, /names issuer/],
       [{ code_challenge_methods_supported: ["plain"] }, /S256/],
       [{ token_endpoint: "http://idp.example/token" }, /token_endpoint/],
       [{ token_endpoint: `${issuer}/token; script-src *` }, /token_endpoint/],
+      [{ end_session_endpoint: "http://idp.example/session/end" }, /end_session_endpoint/],
     ] as const) {
       document = { ...good(), ...change };
       await expect(discoverPageConfig(settings())).rejects.toThrow(reason);

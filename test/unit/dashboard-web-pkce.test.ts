@@ -1,9 +1,11 @@
 // The pure parts of the page's OIDC sign-in (services/dashboard/web/pkce.ts): the PKCE challenge,
-// the authorization request, and the checks on the provider's answer (state, issuer, error, nonce).
+// the authorization request, the checks on the provider's answer (state, issuer, error, nonce),
+// and the end-session request of the sign-out.
 import { expect, test } from "bun:test";
 import {
   authorizationUrl,
   checkCallback,
+  endSessionUrl,
   isCallback,
   jwtClaims,
   nonceMatches,
@@ -96,4 +98,21 @@ test("the ID token's nonce must be the one sent", () => {
   expect(nonceMatches(jwt({}), pending.nonce)).toBe(false);
   expect(nonceMatches("not-a-jwt", pending.nonce)).toBe(false);
   expect(nonceMatches("", pending.nonce)).toBe(false);
+});
+
+test("the end-session request names the ID token, where to come back and the client, keeping the endpoint's own query", () => {
+  const url = new URL(
+    endSessionUrl(`${ISSUER}/session/end?ui_locales=de`, {
+      idToken: "h.p.s",
+      postLogoutRedirectUri: "https://dash.example.com/",
+      clientId: "page",
+    }),
+  );
+  expect(`${url.origin}${url.pathname}`).toBe(`${ISSUER}/session/end`);
+  expect(Object.fromEntries(url.searchParams)).toEqual({
+    ui_locales: "de",
+    id_token_hint: "h.p.s",
+    post_logout_redirect_uri: "https://dash.example.com/",
+    client_id: "page",
+  });
 });

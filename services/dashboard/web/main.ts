@@ -7,7 +7,14 @@ import { clientModal } from "./client-modal.ts";
 import { deadLettersView } from "./dead-letters-view.ts";
 import { announce, byId } from "./dom.ts";
 import { formsView } from "./forms-view.ts";
-import { beginSignIn, finishSignIn, loadOidcConfig, type OidcConfig, returningFromProvider } from "./oidc.ts";
+import {
+  beginSignIn,
+  finishSignIn,
+  loadOidcConfig,
+  type OidcConfig,
+  returningFromProvider,
+  signOutAtProvider,
+} from "./oidc.ts";
 import { patientsView } from "./patients-view.ts";
 import { sourcesView } from "./sources-view.ts";
 import { statsView } from "./stats-view.ts";
@@ -24,6 +31,8 @@ const views: Record<View, { show(): void }> = {
   forms: formsView(),
 };
 const modal = clientModal(() => void patients.refreshFilters());
+/** A sign-in at the provider: its settings and ID token (memory only), for the sign-out there. */
+let providerSession: { config: OidcConfig; idToken: string } | null = null;
 
 const current = (): View => {
   const name = location.hash.slice(1);
@@ -63,6 +72,7 @@ byId("token-form").addEventListener("submit", (e) => {
     return;
   }
   signIn(token);
+  providerSession = null;
   enter();
   void showWho().catch(() => {});
 });
@@ -94,6 +104,7 @@ async function completeOidc(config: OidcConfig): Promise<void> {
   try {
     await showWho();
   } catch (error) {
+    // Not let in: the provider's session is left as it is (signing in there worked).
     signOut();
     const e = error as ApiError;
     // 401 already asked again (whenUnauthorized); say why in the provider's terms.
@@ -105,6 +116,7 @@ async function completeOidc(config: OidcConfig): Promise<void> {
           : `The sign-in could not be checked: ${e.message}. Try again.`,
     );
   }
+  providerSession = { config, idToken: result.idToken };
   enter();
 }
 
@@ -148,6 +160,11 @@ byId("sign-out").addEventListener("click", () => {
     "forms-pick",
   ])
     byId(id).replaceChildren();
+  const session = providerSession;
+  providerSession = null;
+  // Signed in at the provider: its session ends too, or the next "Sign in with …" would be let
+  // straight back in without a login. The page unloads; the provider sends it back signed out.
+  if (session && signOutAtProvider(session.config, session.idToken)) return;
   askForToken();
 });
 byId("add-client").addEventListener("click", () => modal.open());

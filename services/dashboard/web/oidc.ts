@@ -6,6 +6,7 @@
 import {
   authorizationUrl,
   checkCallback,
+  endSessionUrl,
   isCallback,
   nonceMatches,
   type PendingSignIn,
@@ -21,6 +22,7 @@ export interface OidcConfig {
   scopes: string;
   authorizationEndpoint: string;
   tokenEndpoint: string;
+  endSessionEndpoint: string | null;
   redirectUri: string | null;
   bearer: "id_token" | "access_token";
 }
@@ -70,7 +72,8 @@ function takePending(): PendingSignIn | null {
   }
 }
 
-export type SignInResult = { ok: true; token: string } | { ok: false; message: string };
+/** A sign-in's bearer token, and its ID token (kept in memory only, as the hint of the sign-out). */
+export type SignInResult = { ok: true; token: string; idToken: string } | { ok: false; message: string };
 
 /**
  * Completes a sign-in the provider answered: the pending values are taken out of storage and the
@@ -112,5 +115,22 @@ export async function finishSignIn(config: OidcConfig): Promise<SignInResult> {
   const token = body[config.bearer];
   if (typeof token !== "string" || !token)
     return { ok: false, message: `${config.providerName} sent no ${config.bearer.replace("_", " ")}.` };
-  return { ok: true, token };
+  return { ok: true, token, idToken };
+}
+
+/**
+ * Ends the provider's session too (RP-initiated logout): the browser goes to its end-session
+ * endpoint and comes back to the page signed out (the page unloads). False when the provider
+ * names no such endpoint: the sign-out is then the page's alone.
+ */
+export function signOutAtProvider(config: OidcConfig, idToken: string): boolean {
+  if (!config.endSessionEndpoint || !idToken) return false;
+  location.assign(
+    endSessionUrl(config.endSessionEndpoint, {
+      idToken,
+      postLogoutRedirectUri: redirectUriOf(config),
+      clientId: config.clientId,
+    }),
+  );
+  return true;
 }

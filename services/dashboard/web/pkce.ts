@@ -42,6 +42,24 @@ export function authorizationUrl(
   return url.href;
 }
 
+/**
+ * The URL that ends the provider's session (OpenID Connect RP-Initiated Logout 1.0, §2): the ID
+ * token as id_token_hint (which session, and that this client asks), the page as
+ * post_logout_redirect_uri (registered with the provider) and client_id (the spec asks for it
+ * alongside a redirect URI). A GET: the page's CSP (form-action 'self') allows no form posted to
+ * another origin, and the spec lets the provider take either.
+ */
+export function endSessionUrl(
+  endpoint: string,
+  request: { idToken: string; postLogoutRedirectUri: string; clientId: string },
+): string {
+  const url = new URL(endpoint);
+  url.searchParams.set("id_token_hint", request.idToken);
+  url.searchParams.set("post_logout_redirect_uri", request.postLogoutRedirectUri);
+  url.searchParams.set("client_id", request.clientId);
+  return url.href;
+}
+
 /** Whether the page's address is the provider's answer (a code or an error). */
 export const isCallback = (params: URLSearchParams): boolean =>
   params.has("state") && (params.has("code") || params.has("error"));
