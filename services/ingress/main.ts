@@ -87,6 +87,7 @@ const handleWebhook = createWebhookHandler({
 let draining = false;
 const app = createIngressApp({
   handleWebhook,
+  sources,
   metrics,
   log,
   readiness: {

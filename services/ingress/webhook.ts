@@ -22,6 +22,7 @@ import { readBodyWithin } from "./body.ts";
 import { clientAddress, compileAllowList, type IpMatcher } from "./ip-allow.ts";
 import type { Publisher, Quarantiner, WebhookMessage } from "./publish.ts";
 import { createRateLimiter, type SourceRateLimiter } from "./rate-limit.ts";
+import { refuse } from "./refusals.ts";
 
 export interface WebhookDeps {
   /** Read on every request: sources created at runtime are added to it while the ingress runs. */
@@ -80,8 +81,8 @@ const outcomeOf = (response: Response) => outcomes.get(response) ?? STATUS_OUTCO
 /** 503 for a publish JetStream did not confirm: full (it refused) or unavailable. */
 function queueError(error: unknown): Response {
   if (isStreamFull(error))
-    return noted(errorResponse(503, "queue_full", "the queue is full; retry later", RETRY_AFTER_FULL), "queue_full");
-  return errorResponse(503, "queue_unavailable", "the queue did not confirm storage; retry later", RETRY_AFTER);
+    return noted(refuse("queue_full", "the queue is full; retry later", RETRY_AFTER_FULL), "queue_full");
+  return refuse("queue_unavailable", "the queue did not confirm storage; retry later", RETRY_AFTER);
 }
 
 function mediaType(contentType: string | null): string {
@@ -148,30 +149,25 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
    */
   function checkRequest(request: Request, sourceId: string, peer: () => string | undefined): Accepted | Response {
     const source = sources.get(sourceId);
-    if (!source) return errorResponse(404, "unknown_source", `no source "${sourceId}" is configured`);
+    if (!source) return refuse("unknown_source", `no source "${sourceId}" is configured`);
     // 403, not 404: a source disabled in the dashboard may be enabled again, and Typeform
     // disables a webhook for good after a 404/410.
-    if (sourceDisabled(source)) return errorResponse(403, "source_disabled", `source "${sourceId}" is disabled`);
+    if (sourceDisabled(source)) return refuse("source_disabled", `source "${sourceId}" is disabled`);
     const allowList = allowLists.get(sourceId);
     if (allowList && !allowList(clientAddress(peer(), request.headers.get("x-forwarded-for"), trustedProxies))) {
-      return errorResponse(403, "ip_not_allowed", "this address may not post to this source");
+      return refuse("ip_not_allowed", "this address may not post to this source");
     }
     const adapter = getAdapter(source.adapter);
     const isGet = request.method === "GET";
     if (isGet && !adapter.acceptsGet) {
-      return errorResponse(405, "method_not_allowed", "this source accepts POST only", { allow: "POST" });
+      return refuse("method_not_allowed", "this source accepts POST only", { allow: "POST" });
     }
     const contentType = isGet ? "application/x-www-form-urlencoded" : mediaType(request.headers.get("content-type"));
     if (!source.contentTypes.includes(contentType)) {
-      return errorResponse(
-        415,
-        "unsupported_media_type",
-        `content type must be one of: ${source.contentTypes.join(", ")}`,
-      );
+      return refuse("unsupported_media_type", `content type must be one of: ${source.contentTypes.join(", ")}`);
     }
     const declared = Number(request.headers.get("content-length") ?? 0);
-    if (declared > source.maxBodyBytes)
-      return errorResponse(413, "body_too_large", `body exceeds ${source.maxBodyBytes} bytes`);
+    if (declared > source.maxBodyBytes) return refuse("body_too_large", `body exceeds ${source.maxBodyBytes} bytes`);
     return { source, adapter, isGet, contentType };
   }
 
@@ -189,10 +185,10 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
       body = isGet ? encoder.encode(storableQuery(search, source)) : await readBodyWithin(request, source.maxBodyBytes);
     } catch {
       // The sender went away (or broke the framing) mid-body: nothing to keep.
-      return errorResponse(400, "unreadable_body", "the body could not be read to its end");
+      return refuse("unreadable_body", "the body could not be read to its end");
     }
     if (body === undefined || body.byteLength > source.maxBodyBytes)
-      return errorResponse(413, "body_too_large", `body exceeds ${source.maxBodyBytes} bytes`);
+      return refuse("body_too_large", `body exceeds ${source.maxBodyBytes} bytes`);
     const raw: RawRequest = {
       method: request.method,
       // Bun's native toJSON: lower-cased names, one call instead of a JS loop.
@@ -219,10 +215,9 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
   }
 
   function afterLimit<A>(wait: number, auth: A): A | Response {
-    if (wait > 0)
-      return errorResponse(429, "rate_limited", "too many requests for this source", { "retry-after": String(wait) });
+    if (wait > 0) return refuse("rate_limited", "too many requests for this source", { "retry-after": String(wait) });
     if (!deps.queueAvailable())
-      return errorResponse(503, "queue_unavailable", "the queue is unreachable; retry later", RETRY_AFTER);
+      return refuse("queue_unavailable", "the queue is unreachable; retry later", RETRY_AFTER);
     return auth;
   }
 
@@ -371,7 +366,7 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     // Past the cap, shed at once (before the body is read): queueing would grow memory and latency without bound.
     if (inFlight >= maxInFlight)
       response = noted(
-        errorResponse(503, "overloaded", "too many webhooks in flight; retry shortly", RETRY_AFTER_OVERLOADED),
+        refuse("overloaded", "too many webhooks in flight; retry shortly", RETRY_AFTER_OVERLOADED),
         "overloaded",
       );
     else {

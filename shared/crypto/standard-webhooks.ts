@@ -8,6 +8,12 @@ export type VerifyResult =
   | { ok: false; code: "missing_signature" | "invalid_signature" | "timestamp_out_of_range"; message: string };
 
 export const STANDARD_SECRET_PREFIX = "whsec_";
+/** The request headers a Standard Webhooks sender signs with (lower-cased, as the ingress reads them). */
+export const STANDARD_WEBHOOK_HEADERS = {
+  id: "webhook-id",
+  timestamp: "webhook-timestamp",
+  signature: "webhook-signature",
+} as const;
 /** Padded standard base64 (no whitespace, no URL-safe letters). Linear: no nested quantifiers. */
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 

@@ -2,7 +2,7 @@
 // request and the configured secrets and returns an AuthResult; messages never echo a
 // secret or the presented credential.
 import { GITHUB_SIGNATURE_HEADER, verifyGithub } from "../../crypto/github.ts";
-import { verifyStandardWebhook } from "../../crypto/standard-webhooks.ts";
+import { STANDARD_WEBHOOK_HEADERS, verifyStandardWebhook } from "../../crypto/standard-webhooks.ts";
 import { verifyStripe } from "../../crypto/stripe.ts";
 import { constantTimeStringEqual, parseBasicAuth, tokenMatches } from "../../crypto/token.ts";
 import { TYPEFORM_SIGNATURE_HEADER, verifyTypeform } from "../../crypto/typeform.ts";
@@ -14,9 +14,9 @@ export function authenticateSignature(req: RawRequest, auth: AuthConfig): AuthRe
     case "standard-webhooks": {
       const result = verifyStandardWebhook(
         {
-          id: req.headers["webhook-id"],
-          timestamp: req.headers["webhook-timestamp"],
-          signature: req.headers["webhook-signature"],
+          id: req.headers[STANDARD_WEBHOOK_HEADERS.id],
+          timestamp: req.headers[STANDARD_WEBHOOK_HEADERS.timestamp],
+          signature: req.headers[STANDARD_WEBHOOK_HEADERS.signature],
         },
         req.body,
         auth.secrets,

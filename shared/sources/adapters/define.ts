@@ -3,6 +3,9 @@
 import type { AdapterSpec, AuthResult, RawRequest, SourceAdapter, SourceConfig } from "../types.ts";
 import { authenticateSignature } from "./auth.ts";
 
+/** The 401 code of a source configured with a scheme its adapter cannot verify. */
+export const UNSUPPORTED_AUTH = "unsupported_auth";
+
 /**
  * Builds a SourceAdapter: `authenticate` verifies under the source's scheme, and refuses
  * one the adapter does not declare (the sources file is checked at load, so this is the
@@ -22,7 +25,7 @@ export function defineAdapter(spec: AdapterSpec & Pick<SourceAdapter, "providerE
       if (!spec.authSchemes.includes(source.auth.scheme)) {
         return {
           ok: false,
-          code: "unsupported_auth",
+          code: UNSUPPORTED_AUTH,
           message: `auth scheme ${source.auth.scheme} is not supported by the ${source.adapter} adapter`,
         };
       }

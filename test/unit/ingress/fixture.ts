@@ -25,8 +25,9 @@ export function ingress(
   const published: WebhookMessage[] = [];
   const sources = opts.sources ?? [generic()];
   const metrics = createMetrics("ingress");
+  const sourceMap = new Map(sources.map((s) => [s.id, s]));
   const handleWebhook = createWebhookHandler({
-    sources: new Map(sources.map((s) => [s.id, s])),
+    sources: sourceMap,
     publish:
       opts.publish ??
       (async (m) => {
@@ -40,8 +41,14 @@ export function ingress(
     maxInFlight: opts.maxInFlight,
     rateLimiter: opts.rateLimiter,
   });
-  const app = createIngressApp({ handleWebhook, readiness: {}, metrics, log: createLogger("ingress", "silent") });
-  return { app, published, metrics };
+  const app = createIngressApp({
+    handleWebhook,
+    sources: sourceMap,
+    readiness: {},
+    metrics,
+    log: createLogger("ingress", "silent"),
+  });
+  return { app, published, metrics, sources: sourceMap };
 }
 
 /** A signed POST of `body` for the generic source. */
