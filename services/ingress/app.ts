@@ -5,7 +5,7 @@ import { healthRoutes, type ReadinessCheck } from "../../shared/http/health.ts";
 import { jsonErrors } from "../../shared/http/json-errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { type Metrics, metricsRoute } from "../../shared/metrics.ts";
-import type { SourceConfig } from "../../shared/sources/index.ts";
+import { getAdapter, type SourceConfig } from "../../shared/sources/index.ts";
 import { ingressOpenApi } from "./openapi.ts";
 import { refuse } from "./refusals.ts";
 import { WEBHOOK_ROUTE, type WebhookHandler } from "./webhook.ts";
@@ -40,9 +40,12 @@ export function createIngressApp(deps: IngressAppDeps) {
       .get(WEBHOOK_ROUTE, ({ request, params, server }) =>
         handleWebhook(request, params.source, () => server?.requestIP(request)?.address),
       )
-      // Any other method on a webhook URL is a 405, never a 404 (Typeform disables a hook on 404/410).
-      .all(WEBHOOK_ROUTE, () =>
-        refuse("method_not_allowed", "webhooks are POSTed (HeyFlow may also GET)", { allow: "POST, GET" }),
-      )
+      // Any other method on a webhook URL is a 405, never a 404 (Typeform disables a hook on 404/410);
+      // Allow names GET only where the source's type delivers by GET (any id not configured: both).
+      .all(WEBHOOK_ROUTE, ({ params }) => {
+        const source = deps.sources.get(params.source);
+        const allow = source && !getAdapter(source.adapter).acceptsGet ? "POST" : "POST, GET";
+        return refuse("method_not_allowed", "webhooks are POSTed (HeyFlow may also GET)", { allow });
+      })
   );
 }

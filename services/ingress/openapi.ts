@@ -21,14 +21,14 @@ type Json = Record<string, unknown>;
 const FORM = "application/x-www-form-urlencoded";
 
 /** The error contract's body, with the codes a status may carry. */
-const errorBody = (codes: readonly string[]): Json => ({
+const errorBody = (codes?: readonly string[]): Json => ({
   type: "object",
   required: ["error"],
   properties: {
     error: {
       type: "object",
       required: ["code", "message"],
-      properties: { code: { type: "string", enum: [...codes] }, message: { type: "string" } },
+      properties: { code: { type: "string", ...(codes ? { enum: [...codes] } : {}) }, message: { type: "string" } },
     },
   },
 });
@@ -237,10 +237,10 @@ const healthPaths = {
       security: [{ bearer: [] }],
       responses: {
         200: { description: "healthy or degraded", content: { "application/json": { schema: { type: "object" } } } },
-        401: { description: "no or unknown token", content: { "application/json": { schema: errorBody([]) } } },
+        401: { description: "no or unknown token", content: { "application/json": { schema: errorBody() } } },
         403: {
           description: "the token's role is below admin",
-          content: { "application/json": { schema: errorBody([]) } },
+          content: { "application/json": { schema: errorBody() } },
         },
         503: { description: "unhealthy", content: { "application/json": { schema: { type: "object" } } } },
       },

@@ -1,6 +1,7 @@
 // The ingress's HTTP answers, in process (fixture.ts: the real app and webhook handler, with
 // a publisher that answers as JetStream would).
 import { describe, expect, test } from "bun:test";
+import { source } from "../sources/helpers.ts";
 import { answer, generic, ingress, signed, url } from "./fixture.ts";
 
 describe("ingress answers", () => {
@@ -18,6 +19,15 @@ describe("ingress answers", () => {
     expect([put.status, put.body.error?.code]).toEqual([405, "method_not_allowed"]);
     const get = await answer(await app.handle(new Request(url())));
     expect([get.status, get.body.error?.code, get.allow]).toEqual([405, "method_not_allowed", "POST"]);
+  });
+
+  test("405's Allow names the methods the source takes: GET only for a type that delivers by GET (found by schemathesis)", async () => {
+    const heyflow = source("heyflow", { scheme: "token", tokens: ["t"], header: "x-webhook-token" });
+    const { app } = ingress({ sources: [generic(), heyflow] });
+    const allowOf = async (path: string) =>
+      (await answer(await app.handle(new Request(path, { method: "PUT" })))).allow;
+    expect(await allowOf(url())).toBe("POST");
+    expect(await allowOf(url("heyflow"))).toBe("POST, GET");
   });
 
   test("413 for a body over the source's limit, declared or not", async () => {
