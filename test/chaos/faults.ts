@@ -73,6 +73,28 @@ const rssMiB = (pid: number) => {
   return m ? Math.round(Number(m[1]) / 1024) : 0;
 };
 
+/** The last warning and error lines of a nats-server log: what it said about a fault. */
+const lastWarnings = (file: string, lines = 12) => {
+  try {
+    const hits = readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => /\[(WRN|ERR|FTL)\]/.test(l));
+    return hits.slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+};
+
+/** What a node's JetStream liveness probe answers: "ok" or the status and reason. */
+async function jetStreamHealth(node: { monitorUrl: string }): Promise<string> {
+  try {
+    const r = await fetch(`${node.monitorUrl}/healthz?js-enabled-only=true`, { signal: AbortSignal.timeout(2000) });
+    return r.ok ? "ok" : `${r.status} ${(await r.text()).slice(0, 120)}`;
+  } catch (error) {
+    return `no answer (${(error as Error).message})`;
+  }
+}
+
 export const FAULTS: Fault[] = [
   {
     name: "projector-kill",
@@ -229,7 +251,16 @@ export const FAULTS: Fault[] = [
       // No restart: freeing the disk is the operator's fix; whether JetStream resumes by itself is
       // what this fault measures (a restart after a full disk was seen to lose the stream).
       const resumed = await waitFor("2xx again", () => load.okStreak >= 20, 10_000, 100).catch(() => false);
-      if (!resumed) note("still refusing 10 s after the disk was freed");
+      note(`${leader.name} JetStream after: ${await jetStreamHealth(leader)}`);
+      if (resumed) return;
+      note("still refusing 10 s after the disk was freed");
+      for (const n of topo.nats.nodes) console.error(`${n.name}'s log, last warnings:\n${lastWarnings(n.logFile)}`);
+      if (topo.nats.nodes.length === 1) return;
+      // What Kubernetes does once the liveness probe (/healthz?js-enabled-only=true, as the NATS
+      // chart sets it) fails: restart that node. Its replicas are on the other two, so it catches up.
+      await leader.stop();
+      await leader.start();
+      note(`restarted ${leader.name}`);
     },
   },
 ];

@@ -170,6 +170,8 @@ async function startNatsOnce(options: { tls?: ServerTls }): Promise<NatsServer> 
 export interface NatsNode extends NatsServer {
   /** server_name, e.g. "n2": what JetStream names a stream's leader by. */
   name: string;
+  /** nats-server's own log (kept beside its config, off the store's disk): the clue when a fault does not heal. */
+  logFile: string;
   /** SIGKILL: no shutdown, the store as the crash left it. start() brings it back on the same store. */
   kill(): Promise<void>;
   /** SIGSTOP: the process holds its sockets and answers nothing (a node cut off); resume() is SIGCONT. */
@@ -208,6 +210,7 @@ export async function startNatsCluster(
     const name = `n${i + 1}`;
     const store = join(options.storeRoot ?? dir, `${name}-store`);
     const config = join(dir, `${name}.conf`);
+    const logFile = join(dir, `${name}.log`);
     writeFileSync(
       config,
       clusterNodeConfig({
@@ -221,13 +224,26 @@ export async function startNatsCluster(
     let proc: Subprocess | null = null;
     const node: NatsNode = {
       name,
+      logFile,
       url: `nats://127.0.0.1:${p.client}`,
       monitorUrl: `http://127.0.0.1:${p.monitor}`,
       store,
       async start() {
         if (proc) return;
         proc = Bun.spawn(
-          ["nats-server", "-c", config, "-a", "127.0.0.1", "-p", String(p.client), "-m", String(p.monitor)],
+          [
+            "nats-server",
+            "-c",
+            config,
+            "-a",
+            "127.0.0.1",
+            "-p",
+            String(p.client),
+            "-m",
+            String(p.monitor),
+            "-l",
+            logFile,
+          ],
           { env: { ...process.env, JS_KEY: jsKey }, stdout: "ignore", stderr: "ignore" },
         );
         await waitFor(`nats-server ${name}`, async () => (await fetch(`${node.monitorUrl}/varz`)).ok);
