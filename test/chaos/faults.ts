@@ -31,7 +31,7 @@ export const PROFILES: Record<Profile["name"], Profile> = {
     projectorKills: 3,
     natsDownMs: 2000,
     partitionMs: 5000,
-    pgStopMs: 6000,
+    pgStopMs: 30_000, // the fault: Postgres away for 30 s, in the quick profile too
     redisStopMs: 2000,
     overload: { count: 3000, concurrency: 500 },
   },
