@@ -15,7 +15,7 @@ import type { CountedEvent } from "../../shared/stats.ts";
 import { extractContext } from "../../shared/tracing.ts";
 import { deadLetterReceipt } from "./audit.ts";
 import type { DeadLetterWriter } from "./dead-letter.ts";
-import { type DecodedEvent, decodeMessage } from "./decode.ts";
+import { type DecodedEvent, decodeMessage, type HeaderReader, headerView } from "./decode.ts";
 import { type BatchResult, projectBatch } from "./project.ts";
 
 export interface ProjectorDeps {
@@ -158,11 +158,21 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
     return 0;
   }
 
-  /** The ingress's publish span, whose context the message carries in its headers. */
-  const producerContext = (msg: JsMsg) => extractContext((key) => msg.headers?.get(key));
+  /** A message with its headers read once (headerView) and its producer's context. */
+  interface Received {
+    msg: JsMsg;
+    headers: HeaderReader | undefined;
+    /** The ingress's publish span, whose context the message carries in its headers. */
+    producer: ReturnType<typeof extractContext>;
+  }
+
+  function received(msg: JsMsg): Received {
+    const headers = headerView(msg.headers);
+    return { msg, headers, producer: extractContext((key) => headers?.get(key)) };
+  }
 
   /** One span per message, continuing the trace the ingress started for that webhook. */
-  function messageSpan(msg: JsMsg): Span {
+  function messageSpan({ msg, headers, producer }: Received): Span {
     return deps.tracer.startSpan(
       `process ${msg.subject}`,
       {
@@ -172,11 +182,11 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
           "messaging.operation.type": "process",
           "messaging.destination.name": msg.subject,
           "messaging.consumer.group.name": PROJECTOR_CONSUMER,
-          "messaging.message.id": msg.headers?.get(H.eventId) ?? "",
+          "messaging.message.id": headers?.get(H.eventId) ?? "",
           "hookline.delivery_count": msg.info.deliveryCount,
         },
       },
-      producerContext(msg),
+      producer,
     );
   }
 
@@ -187,7 +197,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
    * each SQL statement even when the batch's other messages were not sampled; a batch with no
    * sampled message is a new trace, sampled as any other.
    */
-  function batchSpan(batch: JsMsg[], parent: Span | undefined): Span {
+  function batchSpan(batch: Received[], parent: Span | undefined): Span {
     return deps.tracer.startSpan(
       `process ${STREAM}`,
       {
@@ -200,7 +210,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
           "messaging.batch.message_count": batch.length,
         },
         links: batch
-          .map((msg) => trace.getSpanContext(producerContext(msg)))
+          .map((r) => trace.getSpanContext(r.producer))
           .filter((c) => c !== undefined)
           .map((c) => ({ context: c })),
       },
@@ -229,11 +239,11 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
   }
 
   /** Decodes every message; what cannot be projected at all is dead-lettered at once. */
-  async function decodeBatch(batch: JsMsg[], spans: Span[], tally: Tally): Promise<Pending[]> {
+  async function decodeBatch(batch: Received[], spans: Span[], tally: Tally): Promise<Pending[]> {
     const pending: Pending[] = [];
-    for (const [i, msg] of batch.entries()) {
+    for (const [i, { msg, headers }] of batch.entries()) {
       const span = spans[i]!;
-      const result = decodeMessage(msg, sources);
+      const result = decodeMessage({ data: msg.data, headers, seq: msg.seq, subject: msg.subject }, sources);
       if (result.ok) pending.push({ msg, event: result.value, span });
       else {
         log.warn({ seq: msg.seq, code: result.code }, "unprojectable message dead-lettered");
@@ -275,7 +285,8 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
   }
 
   /** The batch under its span: the statements it runs (client-spans.ts) become its children. */
-  async function handle(batch: JsMsg[]): Promise<void> {
+  async function handle(messages: JsMsg[]): Promise<void> {
+    const batch = messages.map(received);
     const spans = batch.map(messageSpan);
     const span = batchSpan(
       batch,
@@ -289,7 +300,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
   }
 
   /** Decode → one transaction for the batch → ack; on a data error, one by one; on a database outage, all later. */
-  async function handleBatch(batch: JsMsg[], spans: Span[]): Promise<void> {
+  async function handleBatch(batch: Received[], spans: Span[]): Promise<void> {
     const started = performance.now();
     const tally: Tally = { inserted: 0, duplicates: 0, conflicts: 0, deadLettered: 0 };
     const pending = await decodeBatch(batch, spans, tally);

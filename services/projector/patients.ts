@@ -38,19 +38,24 @@ interface Submission {
   state: PatientState;
 }
 
+/** Each merged field and whether it is a date, looked up once (per event it was 4% of the projector's CPU). */
+const MERGED = MERGED_FIELDS.map((name) => ({ name, date: patientField(name).type === "date" }));
+
 function submission(e: DecodedEvent): Submission {
   const p = e.event.patient;
+  const values: Record<string, unknown> = {};
+  for (const f of MERGED) values[f.name] = f.date ? validDate(p[f.name] as string | undefined) : (p[f.name] ?? null);
+  // Own keys, as Object.fromEntries makes them: an assignment to "__proto__" would set the prototype.
+  const answers: Record<string, unknown> = {};
+  for (const a of e.event.answers)
+    if (a.label === "__proto__")
+      Object.defineProperty(answers, a.label, { value: a.value, enumerable: true, writable: true, configurable: true });
+    else answers[a.label] = a.value;
   return {
     email: p.email?.toLowerCase() ?? null,
     state: {
-      values: Object.fromEntries(
-        MERGED_FIELDS.map((f) => [
-          f,
-          patientField(f).type === "date" ? validDate(p[f] as string | undefined) : (p[f] ?? null),
-        ]),
-      ) as PatientValues,
-      // fromEntries defines each label as an own key (an assignment to "__proto__" would not).
-      answers: Object.fromEntries(e.event.answers.map((a) => [a.label, a.value])),
+      values: values as PatientValues,
+      answers,
       source: e.event.source,
       formId: e.event.formId,
       lastEventId: e.eventId,

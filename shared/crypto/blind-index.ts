@@ -26,9 +26,20 @@ export type IndexedField = keyof typeof NORMALIZERS;
 /** The field's index purpose: its column. */
 const purposeOf = (field: IndexedField) => `patients.${field}`;
 
+/** Per key: its header, built once (two indexes a patient write). */
+const headers = new WeakMap<DataKey, Buffer>();
+
 /** The index of an already normalized value under `key`. */
 export function indexWith(key: DataKey, field: IndexedField, normalized: string): Buffer {
-  return Buffer.concat([keyHeader(VERSION, key.id), hmacSha256(key.key, `${purposeOf(field)}\0${normalized}`)]);
+  let header = headers.get(key);
+  if (!header) {
+    header = keyHeader(VERSION, key.id);
+    headers.set(key, header);
+  }
+  const out = Buffer.allocUnsafe(header.length + 32);
+  header.copy(out, 0);
+  hmacSha256(key.key, `${purposeOf(field)}\0${normalized}`).copy(out, header.length);
+  return out;
 }
 
 /** `value` as indexed: normalized by its field's normalizer; null when it is no valid email/phone. */

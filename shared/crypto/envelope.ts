@@ -37,10 +37,17 @@ export class EnvelopeError extends Error {
   }
 }
 
-/** Per data key: AES-256 in ECB (one block at a time, no chaining) and the CMAC subkey K1. */
+/**
+ * Per data key: AES-256 in ECB (one block at a time, no chaining), the CMAC subkey K1, and
+ * M1 ^ K1 || M2 ^ K1 with the nonce's bytes still zero (`masked`), so deriving a key takes
+ * only the nonce's 12 bytes xored in twice.
+ */
 interface Deriver {
   ecb: ReturnType<typeof createCipheriv>;
   k1: Buffer;
+  masked: Buffer;
+  /** Scratch for the two blocks (one derivation at a time: all of this runs synchronously). */
+  m: Buffer;
 }
 const derivers = new WeakMap<Buffer, Deriver>();
 
@@ -53,7 +60,14 @@ function deriverOf(key: Buffer): Deriver {
     const k1 = Buffer.alloc(16);
     for (let i = 0; i < 16; i++) k1[i] = ((l[i]! << 1) | (i < 15 ? l[i + 1]! >> 7 : 0)) & 0xff;
     if (l[0]! & 0x80) k1[15]! ^= 0x87;
-    d = { ecb, k1 };
+    // M1 = 0x00 0x01 "X" 0x00 || nonce[0:12], M2 = 0x00 0x02 "X" 0x00 || nonce[0:12].
+    const masked = Buffer.alloc(32);
+    masked[1] = 1;
+    masked[2] = 0x58; // "X"
+    masked[17] = 2;
+    masked[18] = 0x58;
+    for (let i = 0; i < 32; i++) masked[i]! ^= k1[i % 16]!;
+    d = { ecb, k1, masked, m: Buffer.alloc(32) };
     derivers.set(key, d);
   }
   return d;
@@ -61,14 +75,12 @@ function deriverOf(key: Buffer): Deriver {
 
 /** XAES-256-GCM's derived key for the first 12 bytes of the nonce: AES(K, M1 ^ K1) || AES(K, M2 ^ K1). */
 function derivedKey(key: Buffer, nonce: Uint8Array): Buffer {
-  const { ecb, k1 } = deriverOf(key);
-  const m = Buffer.alloc(32);
-  m[1] = 1;
-  m[2] = 0x58; // "X"
-  m.set(nonce.subarray(0, 12), 4);
-  m.copy(m, 16, 0, 16);
-  m[17] = 2;
-  for (let i = 0; i < 32; i++) m[i]! ^= k1[i % 16]!;
+  const { ecb, masked, m } = deriverOf(key);
+  masked.copy(m);
+  for (let i = 0; i < 12; i++) {
+    m[4 + i]! ^= nonce[i]!;
+    m[20 + i]! ^= nonce[i]!;
+  }
   return ecb.update(m);
 }
 

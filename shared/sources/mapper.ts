@@ -73,7 +73,7 @@ interface Context {
   country?: string;
   names: NameConvention;
   order: DateOrder;
-  /** readLabel, remembered for this submission (the country pass, the name convention and the candidates read the same labels). */
+  /** readLabel, remembered (the country pass, the name convention and the candidates read the same labels; so do later submissions). */
   read: (label: string, path?: readonly string[]) => LabelReading;
   patient: PatientRecord;
   confidence: Partial<Record<CanonicalField, number>>;
@@ -398,18 +398,35 @@ function keepUnvalidated(ctx: Context, candidates: Candidate[], answers: Answer[
   }
 }
 
+/**
+ * readLabel is pure, and a form sends the same labels with every submission: remembered across
+ * submissions (reading a label anew was 5% of the projector's CPU, issue #13 item 4). Bounded:
+ * labels come from senders, so the memory is emptied when it holds READINGS_KEPT of them. The
+ * readings are shared and never changed by their readers.
+ */
+const READINGS_KEPT = 20_000;
+const readings = new Map<string, LabelReading>();
+
+function rememberedReading(label: string, path?: readonly string[]): LabelReading {
+  // A nested answer's label is its path joined by dots; the path itself is part of the key,
+  // since two paths can join to the same label.
+  const key = path ? `${label}\u0000${path.join("\u0001")}` : label;
+  let r = readings.get(key);
+  if (!r) {
+    r = readLabel(label, path);
+    // Frozen: one reader changing a shared reading would change every later submission's.
+    Object.freeze(r.tokens);
+    if (r.match) Object.freeze(r.match);
+    Object.freeze(r);
+    if (readings.size >= READINGS_KEPT) readings.clear();
+    readings.set(key, r);
+  }
+  return r;
+}
+
 export function mapAnswers(answers: Answer[], source: MapperSource, formId: string | null): MappedPatient {
   const mapping = formMapping(source, formId);
-  // A nested answer's label is its path joined by dots: the same key, the same reading.
-  const readings = new Map<string, LabelReading>();
-  const read = (label: string, path?: readonly string[]) => {
-    let r = readings.get(label);
-    if (!r) {
-      r = readLabel(label, path);
-      readings.set(label, r);
-    }
-    return r;
-  };
+  const read = rememberedReading;
   const country = answeredCountry(answers, mapping, read);
   const ctx: Context = {
     region: country && isSupportedCountry(country) ? country : (source.phoneRegion ?? "DE"),
