@@ -41,6 +41,7 @@ import { dashboardPage } from "./page.ts";
 import { keysetPage } from "./paging.ts";
 import { patientRoutes } from "./patient-routes.ts";
 import type { PatientDto } from "./patients.ts";
+import { routeDoc } from "./route-doc.ts";
 import { statsRoutes } from "./stats.ts";
 import { createTokenLookup } from "./token-lookup.ts";
 import { findToken, touchToken } from "./tokens.ts";
@@ -127,12 +128,20 @@ export function createDashboardApp(deps: DashboardDeps) {
       ),
     )
     .get("/api/v1/forms", async () => json({ items: await listForms(sql) }))
-    .get("/api/v1/forms/:source/:formId/questions", async ({ params }) => {
-      const items = await formQuestions(sql, params.source, params.formId);
-      return items.length
-        ? json({ items })
-        : errorResponse(404, "form_not_found", `no form ${params.formId} from ${params.source}`);
-    })
+    .get(
+      "/api/v1/forms/:source/:formId/questions",
+      async ({ params }) => {
+        const items = await formQuestions(sql, params.source, params.formId);
+        return items.length
+          ? json({ items })
+          : errorResponse(404, "form_not_found", `no form ${params.formId} from ${params.source}`);
+      },
+      routeDoc({
+        summary: "A form's questions (labels as its submissions named them)",
+        params: v.object({ source: v.string(), formId: v.string() }),
+        responses: { 200: "the questions", 404: "no submission of this form is stored" },
+      }),
+    )
     .get("/api/v1/forms/:source/:formId/submissions", ({ params, query, principal }) =>
       keysetPage(
         SubmissionCursor,
@@ -188,7 +197,19 @@ export function createDashboardApp(deps: DashboardDeps) {
         }
       },
       // Admin only (access.ts): it runs the parser on whatever is sent and shows how a source is set up.
-      { parse: "none" },
+      {
+        parse: "none",
+        ...routeDoc({
+          summary:
+            "Parse a sample webhook body (sent as the provider sends it, any content type) as the source would, nothing stored",
+          params: v.object({ source: v.string() }),
+          responses: {
+            200: "the canonical event, and whether the sample's signature or token verified",
+            400: "the body cannot be parsed",
+            404: "unknown source",
+          },
+        }),
+      },
     );
   // A route without a rule is a start-up failure, not an unguarded route.
   assertEveryRouteHasRule(api.routes);

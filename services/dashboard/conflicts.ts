@@ -23,9 +23,10 @@ import type { Logger } from "../../shared/logger.ts";
 import type { PatientCache } from "../../shared/patient-cache.ts";
 import { callerOf, conflictResolved } from "./audit.ts";
 import { maskPatientValues } from "./masking.ts";
-import { keysetPage } from "./paging.ts";
+import { keysetPage, PAGE_QUERY } from "./paging.ts";
 import { getPatient, type PatientDto } from "./patients.ts";
 import type { Role } from "./roles.ts";
+import { routeDoc } from "./route-doc.ts";
 import { withScope } from "./scope.ts";
 
 export interface ConflictDto {
@@ -62,6 +63,9 @@ function toDto(keys: Keys, r: Row): ConflictDto {
 const ID = /^\d{1,18}$/;
 const Cursor = v.object({ id: v.pipe(v.string(), v.regex(ID)) });
 const ResolveBody = v.object({ action: v.picklist(["accept", "dismiss"]) });
+// For /openapi.json (route-doc.ts); the handlers check the same rules themselves.
+const IdParams = v.object({ id: v.pipe(v.string(), v.regex(ID)) });
+const ListQuery = v.object({ status: v.optional(v.picklist(STATUSES)), ...PAGE_QUERY });
 
 /** A page of conflicts, newest first, after the `cursor` this API handed out; submissions masked for viewers. */
 async function page(
@@ -110,66 +114,96 @@ export interface ConflictDeps {
 /** The conflict routes, as a plugin for the authenticated API. POST …/resolve writes: editor (access.ts). */
 export function conflictRoutes({ sql, keys, patientCache, log }: ConflictDeps) {
   return new Elysia()
-    .get("/api/v1/conflicts", (context) =>
-      page(sql, keys, callerOf(context), context.query, { status: context.query.status ?? "open" }),
+    .get(
+      "/api/v1/conflicts",
+      (context) => page(sql, keys, callerOf(context), context.query, { status: context.query.status ?? "open" }),
+      routeDoc({
+        summary: "Identity conflicts, newest first (status open by default); submissions masked for viewers",
+        query: ListQuery,
+        responses: { 200: "a page of conflicts", 400: "bad status or cursor" },
+      }),
     )
-    .get("/api/v1/patients/:id/conflicts", (context) => {
-      const { params, query } = context;
-      if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "patient id must be a number");
-      return page(sql, keys, callerOf(context), query, { status: query.status, patientId: params.id });
-    })
-    .post("/api/v1/conflicts/:id/resolve", async (context) => {
-      const { params, body } = context;
-      if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "conflict id must be a number");
-      const parsed = v.safeParse(ResolveBody, body);
-      if (!parsed.success)
-        return errorResponse(400, "invalid_request", 'send {"action":"accept"} or {"action":"dismiss"}');
-      const action = parsed.output.action;
-      // Another client's conflict does not exist for a client-scoped caller (row-level security).
-      const outcome = await withScope(sql, callerOf(context), async (tx) => {
-        // The conflict first, then its patient: the projector never locks conflicts, so no cycle.
-        const [row] =
-          await tx`select ${tx.unsafe(COLUMNS)} from patient_conflicts where id = ${params.id}::bigint for update`;
-        if (!row) return errorResponse(404, "conflict_not_found", `no conflict ${params.id}`);
-        if (row.status !== "open")
-          return errorResponse(409, "conflict_resolved", `conflict ${params.id} is already ${row.status}`);
-        let merged: { before: LockedPatient; after: LockedPatient } | undefined;
-        if (action === "accept") {
-          const patient = await lockPatient(tx, keys, String(row.patient_id));
-          if (patient) {
-            const before = { ...patient }; // its state is replaced below, not changed
-            patient.state = mergeSubmission(
-              patient.state,
-              submissionState({ ...row, submission: openSubmission(keys, row) } as never),
-            );
-            await writePatients(tx, keys, [patient]);
-            merged = { before, after: patient };
+    .get(
+      "/api/v1/patients/:id/conflicts",
+      (context) => {
+        const { params, query } = context;
+        if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "patient id must be a number");
+        return page(sql, keys, callerOf(context), query, { status: query.status, patientId: params.id });
+      },
+      routeDoc({
+        summary: "One patient's identity conflicts, newest first (any status unless given)",
+        params: IdParams,
+        query: ListQuery,
+        responses: { 200: "a page of conflicts", 400: "bad id, status or cursor" },
+      }),
+    )
+    .post(
+      "/api/v1/conflicts/:id/resolve",
+      async (context) => {
+        const { params, body } = context;
+        if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "conflict id must be a number");
+        const parsed = v.safeParse(ResolveBody, body);
+        if (!parsed.success)
+          return errorResponse(400, "invalid_request", 'send {"action":"accept"} or {"action":"dismiss"}');
+        const action = parsed.output.action;
+        // Another client's conflict does not exist for a client-scoped caller (row-level security).
+        const outcome = await withScope(sql, callerOf(context), async (tx) => {
+          // The conflict first, then its patient: the projector never locks conflicts, so no cycle.
+          const [row] =
+            await tx`select ${tx.unsafe(COLUMNS)} from patient_conflicts where id = ${params.id}::bigint for update`;
+          if (!row) return errorResponse(404, "conflict_not_found", `no conflict ${params.id}`);
+          if (row.status !== "open")
+            return errorResponse(409, "conflict_resolved", `conflict ${params.id} is already ${row.status}`);
+          let merged: { before: LockedPatient; after: LockedPatient } | undefined;
+          if (action === "accept") {
+            const patient = await lockPatient(tx, keys, String(row.patient_id));
+            if (patient) {
+              const before = { ...patient }; // its state is replaced below, not changed
+              patient.state = mergeSubmission(
+                patient.state,
+                submissionState({ ...row, submission: openSubmission(keys, row) } as never),
+              );
+              await writePatients(tx, keys, [patient]);
+              merged = { before, after: patient };
+            }
           }
-        }
-        const [done] = await tx`
+          const [done] = await tx`
             update patient_conflicts set status = ${action === "accept" ? "accepted" : "dismissed"}, resolved_at = now()
             where id = ${params.id}::bigint returning ${tx.unsafe(COLUMNS)}`;
-        const resolved = toDto(keys, done!);
-        // Last: the audit lock is held from here to the commit.
-        await recordAudit(
-          tx,
-          conflictResolved(
-            callerOf(context),
-            action,
-            auditHashKey(keys.blindIndex),
-            { before: { ...toDto(keys, row) }, after: { ...resolved } },
-            merged,
-          ),
-        );
-        return resolved;
-      });
-      if (outcome instanceof Response) return outcome;
-      // After the commit, so a reader cannot cache the old values again. Dismissing changes the
-      // patient too: its openConflicts count.
-      await patientCache
-        .invalidate([outcome.patientId])
-        .catch((error) => log.warn({ err: (error as Error).message }, "cache invalidation failed"));
-      const patient = await withScope(sql, callerOf(context), (tx) => getPatient(tx, keys, outcome.patientId));
-      return json({ conflict: outcome, patient });
-    });
+          const resolved = toDto(keys, done!);
+          // Last: the audit lock is held from here to the commit.
+          await recordAudit(
+            tx,
+            conflictResolved(
+              callerOf(context),
+              action,
+              auditHashKey(keys.blindIndex),
+              { before: { ...toDto(keys, row) }, after: { ...resolved } },
+              merged,
+            ),
+          );
+          return resolved;
+        });
+        if (outcome instanceof Response) return outcome;
+        // After the commit, so a reader cannot cache the old values again. Dismissing changes the
+        // patient too: its openConflicts count.
+        await patientCache
+          .invalidate([outcome.patientId])
+          .catch((error) => log.warn({ err: (error as Error).message }, "cache invalidation failed"));
+        const patient = await withScope(sql, callerOf(context), (tx) => getPatient(tx, keys, outcome.patientId));
+        return json({ conflict: outcome, patient });
+      },
+      routeDoc({
+        summary:
+          "Resolve an open identity conflict: accept merges the submission (later wins), dismiss leaves the patient as it is",
+        params: IdParams,
+        body: ResolveBody,
+        responses: {
+          200: "the resolved conflict and the patient",
+          400: "bad id or body",
+          404: "no such conflict (or another client's)",
+          409: "the conflict is already resolved",
+        },
+      }),
+    );
 }

@@ -16,6 +16,14 @@ function limitParam(value: string | undefined): number | Response {
   return n;
 }
 
+/** `limit` and `cursor` as a listing's query parameters, for its route document (route-doc.ts). */
+export const PAGE_QUERY = {
+  limit: v.optional(
+    v.pipe(v.string(), v.regex(/^\d+$/), v.description(`1 to ${MAX_LIMIT} (default ${DEFAULT_LIMIT})`)),
+  ),
+  cursor: v.optional(v.pipe(v.string(), v.description("the previous page's cursor"))),
+};
+
 /** A cursor this API handed out, as the listing's schema describes it; absent → undefined; anything else a 400. */
 function decodeCursor<S extends v.GenericSchema>(
   schema: S,

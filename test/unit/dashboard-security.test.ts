@@ -2,43 +2,14 @@
 // which routes a viewer's token may use (issue #7 item 9). No database is needed: queries
 // resolve to no rows, and the cache is off (TTL 0), so Redis is never called.
 import { expect, test } from "bun:test";
-import { Writable } from "node:stream";
 import { Elysia } from "elysia";
-import type { Sql } from "postgres";
 import { assertEveryRouteHasRule, ROUTE_ROLES } from "../../services/dashboard/access.ts";
-import { createDashboardApp } from "../../services/dashboard/app.ts";
 import { bearerAuth, createAuthenticator } from "../../services/dashboard/auth.ts";
-import type { Redis } from "../../shared/cache.ts";
 import { SECURITY_HEADERS } from "../../shared/http/security-headers.ts";
 import { createLogger } from "../../shared/logger.ts";
-import { createMetrics } from "../../shared/metrics.ts";
-import { TEST_KEYS } from "../keys.ts";
+import { ADMIN, inProcessDashboard } from "./dashboard-in-process.ts";
 
-const ADMIN = { authorization: "Bearer admin-token-0123456789" };
-
-// Every query (and fragment) resolves to no rows.
-const query = () => Promise.resolve([]);
-const sql: Sql = Object.assign(query, {
-  unsafe: () => "",
-  // A transaction (withScope, audited reads) runs its queries on the same fake.
-  begin: (fn: (tx: unknown) => unknown) => Promise.resolve(fn(sql)),
-  json: (v: unknown) => v,
-}) as unknown as Sql;
-
-const app = createDashboardApp({
-  sql,
-  keys: TEST_KEYS,
-  redis: {} as Redis,
-  sources: new Map(),
-  apiTokens: "admin-token-0123456789=admin,viewer-token-0123456789=viewer,editor-token-0123456789=editor",
-  cacheTtlSeconds: 0,
-  log: createLogger("dashboard", "silent", new Writable({ write: (_c, _e, done) => done() })),
-  metrics: createMetrics("dashboard"),
-  readiness: {},
-});
-
-const call = (method: string, path: string, headers: Record<string, string> = {}, body?: string) =>
-  app.handle(new Request(`http://dashboard.test${path}`, { method, headers, body }));
+const { call } = inProcessDashboard();
 
 test.each([
   ["the page", "GET", "/", {}, undefined, 200],
