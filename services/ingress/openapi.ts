@@ -3,7 +3,8 @@
 // - one path for each configured source (the sources file's and those created at runtime), its
 //   operations described from its source type (shared/sources/registry.ts: content types, GET),
 //   its auth scheme's header names (shared/crypto, shared/sources/types.ts) and its limits;
-// - the templated /v1/webhooks/{source} for any other id (404 unknown_source);
+// - the templated /v1/webhooks/{source}: 404 unknown_source for any other id (and, since the
+//   pattern matches configured ids too, whatever they answer);
 // - every refusal from refusals.ts, with the status the handler answers it with;
 // - the health, metrics and document routes.
 // It names source ids, schemes, header names and limits, never a secret, token, or allow-list
@@ -189,12 +190,23 @@ function sourceOperations(source: SourceConfig): Json {
   return { post, get };
 }
 
-/** Any other id: only the checks before the source is looked up answer. */
-const unknownSource = (method: string) => ({
-  summary: `${method.toUpperCase()} to a source id that is not configured`,
-  operationId: `${method}-unknown-source`,
+/**
+ * The URL pattern of every webhook: an id not configured gets 404, and since the pattern matches
+ * the configured ids too (a client may fill it with one), it lists every answer they can get.
+ */
+const anySource = (method: "post" | "get") => ({
+  summary: `${method.toUpperCase()} a webhook to any source id: 404 unknown_source unless configured (see its own path)`,
+  operationId: `${method}-any-source`,
   parameters: [{ name: "source", in: "path", required: true, schema: { type: "string" } }],
-  responses: refusalResponses(["unknown_source", "overloaded"], false),
+  responses: {
+    200: accepted,
+    ...refusalResponses(
+      (Object.keys(WEBHOOK_REFUSALS) as RefusalCode[]).filter(
+        (code) => code !== "method_not_allowed" || method === "get",
+      ),
+      true,
+    ),
+  },
 });
 
 const readiness = {
@@ -270,7 +282,7 @@ export function ingressOpenApi(sources: ReadonlyMap<string, SourceConfig>): Json
   const paths: Record<string, Json> = {};
   for (const id of [...sources.keys()].sort())
     paths[WEBHOOK_ROUTE.replace(":source", encodeURIComponent(id))] = sourceOperations(sources.get(id)!);
-  paths[template] = { post: unknownSource("post"), get: unknownSource("get") };
+  paths[template] = { post: anySource("post"), get: anySource("get") };
   return {
     openapi: "3.1.0",
     info: {

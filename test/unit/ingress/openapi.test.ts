@@ -142,6 +142,15 @@ describe("ingress /openapi.json", () => {
     await expectDocumented(op("/v1/webhooks/{source}"), unknown);
   });
 
+  test("the template /v1/webhooks/{source} documents what a configured id sent through it gets (found by schemathesis)", async () => {
+    const doc = await documentOf(app);
+    const template = doc.paths["/v1/webhooks/{source}"].post as Json;
+    const post = (id: string, init: RequestInit) => app.handle(new Request(`http://ingress/v1/webhooks/${id}`, init));
+    await expectDocumented(template, await post("guarded", signed("{}")));
+    await expectDocumented(template, await post("generic", signed("{}")));
+    await expectDocumented(template, await post("typeform", { method: "POST", body: "{}" }));
+  });
+
   test("a source added while the ingress runs (runtime sources) is listed at the next request", async () => {
     const sources = [generic()];
     const running = ingress({ sources });
