@@ -32,6 +32,10 @@ export interface Options {
   patients: number;
   dashboardConcurrency: number;
   dashboardSeconds: number;
+  /** The dashboard suite keeps its seeded database (and keys) and reuses it in the next run with the same N. */
+  dashboardKeepDb: boolean;
+  /** The dashboard suite's request kinds measured (null: all, and the page's first rows). */
+  dashboardKinds: string[] | null;
 }
 
 const USAGE = `usage: ops/bench/run [suite ...] [options]
@@ -50,6 +54,10 @@ suites: ingest projector e2e resources (default: all; resources is measured duri
   --patients N         dashboard: patients seeded (default 1000000; smoke 2000)
   --dashboard-concurrency N  dashboard: clients in the closed loop (default 8)
   --dashboard-seconds N      dashboard: seconds per request kind (default 10)
+  --dashboard-keep-db        dashboard: keep the seeded database (hookline_bench_dash_kept_<N>) and reuse
+                             it when it is there (skips minutes of seeding; migrations are applied to it)
+  --dashboard-kinds LIST     dashboard: only these request kinds, comma-separated (list, email, name, typo,
+                             phone, detail, rows = the page's first rows); default all
   --tracing LIST       with ingest: also the ingress with tracing off and sampled at each ratio,
                        spans exported to a Jaeger on this machine, e.g. off,0.1,1
   --encryption LIST    on,off (default): ingest and projector with encryption at rest on and off in
@@ -79,6 +87,8 @@ export function parseArgs(argv: string[]): Options {
     patients: 1_000_000,
     dashboardConcurrency: 8,
     dashboardSeconds: 10,
+    dashboardKeepDb: false,
+    dashboardKinds: null,
   };
   let explicitPatients = false;
   let explicitReadme = false;
@@ -135,6 +145,12 @@ export function parseArgs(argv: string[]): Options {
         break;
       case "--dashboard-seconds":
         o.dashboardSeconds = num(argv[++i], a);
+        break;
+      case "--dashboard-keep-db":
+        o.dashboardKeepDb = true;
+        break;
+      case "--dashboard-kinds":
+        o.dashboardKinds = (argv[++i] ?? "").split(",").map((k) => k.trim());
         break;
       case "--tracing":
         o.tracing = parseTracingSettings(argv[++i] ?? "");

@@ -6,13 +6,15 @@
 // one of N: the cache rarely helps). Then Chromium (playwright-core, Debian's chromium, as the
 // page tests run it) signs in to the page and times the first rows. Goals (issue #11): list
 // p95 <= 20 ms, search p95 <= 30 ms, detail p95 <= 10 ms, first rows <= 500 ms.
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import postgres from "postgres";
 import { newKeyText, parseKeyring } from "../../shared/crypto/keyring.ts";
 import { migrate } from "../../shared/db/migrate.ts";
 import { startService } from "./cluster.ts";
 import { type SeedResult, seedPatient, seedPatients } from "./dashboard-seed.ts";
 import { dbUrl, dropDatabase, recreateDatabase } from "./db.ts";
+import { summarizeProfiles } from "./profile.ts";
 import { progress } from "./progress.ts";
 import { median, percentile } from "./stats.ts";
 
@@ -89,6 +91,16 @@ async function closedLoop(
   };
 }
 
+/** The short name of each request kind, for --dashboard-kinds. */
+const KIND_NAMES: Record<string, string> = {
+  list: "list",
+  "search email": "email",
+  "search partial name": "name",
+  "search typo": "typo",
+  "search phone": "phone",
+  detail: "detail",
+};
+
 /** A random patient of the seeded N (deterministic generator: the same values the seed wrote). */
 const anyPatient = (n: number) => seedPatient(1 + Math.floor(Math.random() * n));
 
@@ -134,40 +146,79 @@ export async function runDashboard(
   root: string,
   workDir: string,
   tag: string,
-  opts: { patients: number; concurrency: number; seconds: number },
+  opts: {
+    patients: number;
+    concurrency: number;
+    seconds: number;
+    keepDb?: boolean;
+    cpuProfDir?: string | null;
+    /** Short names of the kinds measured (KIND_NAMES; "rows": the page's first rows); null: all. */
+    kinds?: string[] | null;
+  },
 ): Promise<DashboardResult> {
-  const name = `hookline_bench_dash_${tag}`;
+  // A kept database (--dashboard-keep-db) is named by N and found again by the next run; its keys
+  // file is written only once the seed has finished, so its presence says the seed is whole.
+  const name = opts.keepDb ? `hookline_bench_dash_kept_${opts.patients}` : `hookline_bench_dash_${tag}`;
+  const keysFile = join(root, "bench-results", `${name}.keys.json`);
+  const reuse = opts.keepDb === true && existsSync(keysFile);
   const databaseUrl = dbUrl(name);
-  await recreateDatabase(root, name);
+  if (!reuse) await recreateDatabase(root, name);
   const sql = postgres(databaseUrl, { max: 8, onnotice: () => {} });
   let dashboard: Awaited<ReturnType<typeof startService>> | null = null;
   try {
+    // On a kept database this applies the migrations added since it was seeded, as on a live one.
     await migrate(sql);
-    const keyText = { data: newKeyText("bench-data-1"), index: newKeyText("bench-index-1") };
+    const keyText = reuse
+      ? (JSON.parse(readFileSync(keysFile, "utf8")) as { data: string; index: string })
+      : { data: newKeyText("bench-data-1"), index: newKeyText("bench-index-1") };
     const keys = { data: parseKeyring(keyText.data, "bench"), blindIndex: parseKeyring(keyText.index, "bench") };
-    progress(`dashboard: seeding ${opts.patients.toLocaleString("en-US")} patients by COPY`);
-    let shown = 0;
-    const seed = await seedPatients(sql, keys, opts.patients, (done) => {
-      if (done - shown >= 100_000) {
-        shown = done;
-        progress(`dashboard: ${done.toLocaleString("en-US")} patients written`);
+    let seed: SeedResult;
+    if (reuse) {
+      const [row] = await sql<{ n: number }[]>`select count(*)::int as n from patients`;
+      const [subs] = await sql<{ n: number }[]>`select count(*)::int as n from form_submissions`;
+      seed = { patients: row!.n, submissions: subs!.n, seconds: 0, indexSeconds: 0 };
+      progress(`dashboard: reusing kept database ${name} (${row!.n.toLocaleString("en-US")} patients)`);
+    } else {
+      progress(`dashboard: seeding ${opts.patients.toLocaleString("en-US")} patients by COPY`);
+      let shown = 0;
+      seed = await seedPatients(sql, keys, opts.patients, (done) => {
+        if (done - shown >= 100_000) {
+          shown = done;
+          progress(`dashboard: ${done.toLocaleString("en-US")} patients written`);
+        }
+      });
+      progress(`dashboard: seeded in ${seed.seconds} s, indexes in ${seed.indexSeconds} s`);
+      if (opts.keepDb) {
+        mkdirSync(dirname(keysFile), { recursive: true });
+        writeFileSync(keysFile, JSON.stringify(keyText), { mode: 0o600 });
       }
-    });
-    progress(`dashboard: seeded in ${seed.seconds} s, indexes in ${seed.indexSeconds} s`);
-    dashboard = await startService(root, workDir, "dashboard", "dashboard", {
-      HOOKLINE_KEYS: keyText.data,
-      HOOKLINE_BLIND_INDEX_KEY: keyText.index,
-      DATABASE_URL: databaseUrl,
-      // Redis DB 4, as the other suites: never the dev cluster's DB 0.
-      REDIS_URL: "redis://127.0.0.1:6379/4",
-      // Opened only by the dead-letter routes, which this suite does not call.
-      NATS_URL: "nats://127.0.0.1:1",
-      HOOKLINE_SOURCES: join(root, "ops/dev/sources.yaml"),
-      HOOKLINE_ENV: "development",
-      HOST: "127.0.0.1",
-      LOG_LEVEL: "warn",
-      OTEL_SDK_DISABLED: "true",
-    });
+    }
+    if (opts.cpuProfDir) mkdirSync(opts.cpuProfDir, { recursive: true });
+    const profileName = `dashboard-${tag}.cpuprofile`;
+    const bunArgs = opts.cpuProfDir
+      ? ["--cpu-prof", "--cpu-prof-dir", opts.cpuProfDir, "--cpu-prof-name", profileName]
+      : [];
+    dashboard = await startService(
+      root,
+      workDir,
+      "dashboard",
+      "dashboard",
+      {
+        HOOKLINE_KEYS: keyText.data,
+        HOOKLINE_BLIND_INDEX_KEY: keyText.index,
+        DATABASE_URL: databaseUrl,
+        // Redis DB 4, as the other suites: never the dev cluster's DB 0.
+        REDIS_URL: "redis://127.0.0.1:6379/4",
+        // Opened only by the dead-letter routes, which this suite does not call.
+        NATS_URL: "nats://127.0.0.1:1",
+        HOOKLINE_SOURCES: join(root, "ops/dev/sources.yaml"),
+        HOOKLINE_ENV: "development",
+        HOST: "127.0.0.1",
+        LOG_LEVEL: "warn",
+        OTEL_SDK_DISABLED: "true",
+      },
+      bunArgs,
+    );
     const url = dashboard.url;
     const n = opts.patients;
     // Cursors of second pages, one per sort, taken once.
@@ -206,9 +257,10 @@ export async function runDashboard(
       "search phone": () => search(nationalPhone(anyPatient(n).phone)),
       detail: () => ({ method: "GET", path: `/api/v1/patients/${1 + Math.floor(Math.random() * n)}` }),
     };
+    const wanted = (kind: string) => !opts.kinds || opts.kinds.includes(KIND_NAMES[kind] ?? kind);
     const loadAverage = Math.round((await import("node:os")).loadavg()[0]! * 100) / 100;
     const results: Record<string, LatencyResult> = {};
-    for (const [kind, next] of Object.entries(kinds)) {
+    for (const [kind, next] of Object.entries(kinds).filter(([k]) => wanted(k))) {
       // A short warm-up (connections, plans, the first pages read from disk) is not measured.
       await closedLoop(url, next, opts.concurrency, Math.min(2, opts.seconds));
       results[kind] = await closedLoop(url, next, opts.concurrency, opts.seconds);
@@ -220,6 +272,7 @@ export async function runDashboard(
     let firstRowsMs: DashboardResult["firstRowsMs"] = null;
     let firstRowsError: string | undefined;
     try {
+      if (!wanted("rows")) throw new Error("not asked for (--dashboard-kinds)");
       const tries = await firstRows(url, 5);
       firstRowsMs = { tries, median: median(tries), max: Math.max(...tries) };
       progress(`dashboard: first rows in Chromium: ${tries.join(", ")} ms`);
@@ -227,11 +280,8 @@ export async function runDashboard(
       firstRowsError = (error as Error).message.split("\n")[0];
       progress(`dashboard: first rows not measured: ${firstRowsError}`);
     }
-    const searchP95 = Math.max(
-      ...Object.entries(results)
-        .filter(([k]) => k.startsWith("search"))
-        .map(([, r]) => r.latencyMs.p95),
-    );
+    const searches = Object.entries(results).filter(([k]) => k.startsWith("search"));
+    const searchP95 = searches.length ? Math.max(...searches.map(([, r]) => r.latencyMs.p95)) : null;
     const goal = (goalName: string, goalMs: number, measured: number | null) => ({
       name: goalName,
       goalMs,
@@ -247,9 +297,9 @@ export async function runDashboard(
       firstRowsMs,
       ...(firstRowsError ? { firstRowsError } : {}),
       goals: [
-        goal("list p95", 20, results.list!.latencyMs.p95),
+        goal("list p95", 20, results.list?.latencyMs.p95 ?? null),
         goal("search p95 (worst kind)", 30, searchP95),
-        goal("detail p95", 10, results.detail!.latencyMs.p95),
+        goal("detail p95", 10, results.detail?.latencyMs.p95 ?? null),
         goal("first rows (median)", 500, firstRowsMs?.median ?? null),
       ],
       loadAverage,
@@ -257,7 +307,8 @@ export async function runDashboard(
   } finally {
     await dashboard?.proc.stop();
     await sql.end({ timeout: 5 });
-    await dropDatabase(root, name);
+    if (!opts.keepDb) await dropDatabase(root, name);
+    if (opts.cpuProfDir) progress(`dashboard CPU profile:\n${summarizeProfiles(opts.cpuProfDir, tag)}`);
   }
 }
 

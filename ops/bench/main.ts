@@ -129,6 +129,9 @@ async function main(): Promise<number> {
         patients: opts.patients,
         concurrency: opts.dashboardConcurrency,
         seconds: opts.dashboardSeconds,
+        keepDb: opts.dashboardKeepDb,
+        kinds: opts.dashboardKinds,
+        cpuProfDir: opts.cpuProfDir && resolve(opts.cpuProfDir),
       });
     }
   } finally {
