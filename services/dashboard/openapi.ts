@@ -8,6 +8,7 @@
 // test/unit/dashboard-openapi.test.ts reports, so declare one.
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type * as v from "valibot";
+import { SERVER_RESPONSES } from "../../shared/http/server-responses.ts";
 import { PATIENT_FIELDS, type PatientFieldSpec } from "../../shared/patient-fields.ts";
 import { ruleFor } from "./access.ts";
 import { type RouteDoc, routeDocOf } from "./route-doc.ts";
@@ -91,6 +92,7 @@ function operation(route: RegisteredRoute, doc: RouteDoc | undefined, role: stri
   // Every rule above viewer refuses lower roles.
   if (role !== "viewer")
     responses[403] = errorResponse("the token's role is below the one this operation needs (code forbidden)");
+  Object.assign(responses, SERVER_RESPONSES);
   return {
     summary: doc?.summary ?? `${route.method} ${route.path} (no schema declared)`,
     ...(doc?.description ? { description: doc.description } : {}),

@@ -12,6 +12,7 @@
 import { GITHUB_SIGNATURE_HEADER } from "../../shared/crypto/github.ts";
 import { STANDARD_WEBHOOK_HEADERS } from "../../shared/crypto/standard-webhooks.ts";
 import { TYPEFORM_SIGNATURE_HEADER } from "../../shared/crypto/typeform.ts";
+import { SERVER_RESPONSES } from "../../shared/http/server-responses.ts";
 import { getAdapter, type SourceConfig } from "../../shared/sources/index.ts";
 import { VERSION } from "../../shared/version.ts";
 import { AUTH_FAILURE_CODES, type RefusalCode, WEBHOOK_REFUSALS } from "./refusals.ts";
@@ -283,6 +284,11 @@ export function ingressOpenApi(sources: ReadonlyMap<string, SourceConfig>): Json
   for (const id of [...sources.keys()].sort())
     paths[WEBHOOK_ROUTE.replace(":source", encodeURIComponent(id))] = sourceOperations(sources.get(id)!);
   paths[template] = { post: anySource("post"), get: anySource("get") };
+  const all = { ...paths, ...healthPaths } as Record<string, Record<string, { responses: Json }>>;
+  // Bun's own answers, to any route.
+  for (const item of Object.values(all))
+    for (const [method, op] of Object.entries(item))
+      item[method] = { ...op, responses: { ...op.responses, ...SERVER_RESPONSES } };
   return {
     openapi: "3.1.0",
     info: {
@@ -293,6 +299,6 @@ export function ingressOpenApi(sources: ReadonlyMap<string, SourceConfig>): Json
         "Any other method on a webhook URL: 405 method_not_allowed with Allow.",
     },
     components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
-    paths: { ...paths, ...healthPaths },
+    paths: all,
   };
 }

@@ -1,0 +1,114 @@
+// Fuzzing (issue #13 item 3): schemathesis (PyPI, pinned and cached by ops/tools) against the
+// ingress's and the dashboard's /openapi.json on a real cluster slice (NATS, Postgres, Redis, the
+// three services as processes). Checks: no 5xx, every status documented for its operation, and
+// every response's content type, headers and body as documented. A fixed seed and example
+// budget keep a run the same and bounded (about a minute for both); schemathesis's summary is
+// printed, its whole report shown on failure.
+//
+// The ingress run sends the dev HeyFlow token, so HeyFlow bodies get past authentication to the
+// parser and the durable publish (and on to the projector); the other sources stop at their
+// signature checks. The dashboard run authenticates as admin, so every route is reached, its
+// stateful phase chaining them (a patient created, then read, edited, merged). Nothing is
+// excluded: this cluster's data is its own, so erasure, key rotation and replay are fuzzed too.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEV_CREDENTIALS } from "../../shared/dev-credentials.ts";
+import { ADMIN, type Cluster, ROOT, runCommand, startCluster } from "./harness.ts";
+
+const SEED = "20261129";
+const CHECKS = [
+  "not_a_server_error",
+  "status_code_conformance",
+  "content_type_conformance",
+  "response_headers_conformance",
+  "response_schema_conformance",
+].join(",");
+
+let cluster: Cluster;
+let st: string;
+let work: string;
+
+beforeAll(async () => {
+  // Installed by ops/setup; a first call here installs it (~15 s).
+  const tools = await runCommand([join(ROOT, "ops/tools"), "schemathesis"], { timeoutMs: 300_000 });
+  if (tools.code !== 0) throw new Error(`ops/tools schemathesis failed:\n${tools.stderr}`);
+  st = tools.stdout.trim().split("\n").at(-1)!;
+  cluster = await startCluster(["ingress", "projector", "dashboard"]);
+  // Its working directory: schemathesis keeps a replay store there.
+  work = mkdtempSync(join(tmpdir(), "hookline-fuzz-"));
+}, 360_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** Runs schemathesis against `url`'s /openapi.json; prints its summary, returns its exit code and report. */
+async function schemathesis(name: string, url: string, args: string[]) {
+  const started = performance.now();
+  const { code, stdout, stderr } = await runCommand(
+    [
+      st,
+      "run",
+      `${url}/openapi.json`,
+      "--checks",
+      CHECKS,
+      "--seed",
+      SEED,
+      "--generation-database",
+      "none",
+      "--workers",
+      "2",
+      "--request-timeout",
+      "10",
+      "--continue-on-failure",
+      "--no-color",
+      ...args,
+    ],
+    { cwd: work, env: { PATH: process.env.PATH!, HOME: work }, timeoutMs: 150_000 },
+  );
+  const report = `${stdout}${stderr}`;
+  const summary = report.slice(Math.max(0, report.lastIndexOf("SUMMARY ===")));
+  console.log(
+    `schemathesis ${name} (${((performance.now() - started) / 1000).toFixed(1)} s, exit ${code}):\n${summary}`,
+  );
+  return { code, report };
+}
+
+test("ingress: no 5xx, and every answer as /openapi.json documents it", async () => {
+  const { code, report } = await schemathesis("ingress", cluster.services.ingress!.url, [
+    "--max-examples",
+    "30",
+    "-H",
+    `X-Webhook-Token: ${DEV_CREDENTIALS.heyflowToken}`,
+    // /health/detailed (the dev admin token, HOOKLINE_ENV=development).
+    "-H",
+    `Authorization: ${ADMIN.authorization}`,
+  ]);
+  expect(code, report).toBe(0);
+}, 160_000);
+
+test("dashboard: no 5xx, and every answer as /openapi.json documents it", async () => {
+  const { code, report } = await schemathesis("dashboard", cluster.services.dashboard!.url, [
+    "--max-examples",
+    "15",
+    "-H",
+    `Authorization: ${ADMIN.authorization}`,
+  ]);
+  expect(code, report).toBe(0);
+}, 160_000);
+
+test("a request line beyond Bun's limit gets 431, which every operation of both documents lists (found by schemathesis)", async () => {
+  for (const service of [cluster.services.ingress!, cluster.services.dashboard!]) {
+    const res = await fetch(`${service.url}/api/v1/patients?q=${"a".repeat(20_000)}`, { headers: ADMIN });
+    expect(res.status).toBe(431);
+    const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    };
+    for (const [path, item] of Object.entries(doc.paths))
+      for (const [method, op] of Object.entries(item))
+        expect(Object.keys(op.responses), `${service.name} ${method} ${path}`).toContain("431");
+  }
+});
