@@ -26,7 +26,7 @@ const log = createLogger("dashboard", config.logLevel, undefined, { requestId: r
 warnAboutKeyAge(log, keys);
 const tracing = startTracing("dashboard");
 const sources = loadSources(config.sourcesFile);
-// Every service reads NATS_URL; the dashboard never connects to NATS, so it is not judged.
+// NATS is judged when first needed (below), so an installation without NATS still serves patients.
 const tls = await loadConnectionTls({ ...config, natsUrl: undefined }, log);
 const sql = traceSql(createDb(config.databaseUrl, { name: "hookline-dashboard", max: 10, tls: tls.postgres }), tracing);
 const redis = traceRedis(createRedis(config.redisUrl, "hookline-dashboard", log, tls.redis), tracing);

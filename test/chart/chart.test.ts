@@ -473,11 +473,12 @@ test("otel: no OTEL_* variable without an endpoint; with one, the sampler, proto
 });
 
 test("tls: each workload mounts the CA (and client key pair) of the connections it makes, and names them in its env", () => {
-  // Which connections each workload makes (the dashboard reads NATS_URL but never connects).
+  // Which connections each workload makes (the dashboard's NATS one, for the sources registry,
+  // dead letters, stats and erasure, is opened when first needed).
   const connects: Record<string, string[]> = {
     ingress: ["nats", "redis"],
     projector: ["nats", "postgres", "redis"],
-    dashboard: ["postgres", "redis"],
+    dashboard: ["nats", "postgres", "redis"],
     provision: ["nats", "postgres"],
   };
   const prefix: Record<string, string> = { nats: "NATS", postgres: "DATABASE", redis: "REDIS" };

@@ -162,7 +162,7 @@ seccompProfile:
 
 {{/* The connections each workload makes (so the TLS files it gets): (component name) */}}
 {{- define "hookline.connections" -}}
-{{- $made := dict "ingress" "nats redis" "projector" "nats postgres redis" "dashboard" "postgres redis" "provision" "nats postgres" -}}
+{{- $made := dict "ingress" "nats redis" "projector" "nats postgres redis" "dashboard" "nats postgres redis" "provision" "nats postgres" -}}
 {{- index $made . -}}
 {{- end -}}
 
