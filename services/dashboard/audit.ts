@@ -1,6 +1,7 @@
 // The dashboard's audit entries: who opened a patient's details, and who resolved a
-// conflict (with the patient it changed). Each is appended in a transaction of the request
-// (shared/audit/writer.ts): a read is served only once its entry is committed.
+// conflict (with the patient it changed). A change is appended in its own transaction
+// (shared/audit/writer.ts); a read by group commit (audit-batch.ts). Either way nothing is
+// served before its entry is committed.
 import { type EntityHashKey, entityHash } from "../../shared/audit/canonical.ts";
 import { changedFields, patientState } from "../../shared/audit/entities.ts";
 import type { AuditEntry } from "../../shared/audit/writer.ts";

@@ -26,6 +26,7 @@ import { createPatientCache } from "../../shared/patient-cache.ts";
 import { PATIENT_FIELDS } from "../../shared/patient-fields.ts";
 import type { SourceConfig } from "../../shared/sources/index.ts";
 import { callerOf, patientErasure, patientRead } from "./audit.ts";
+import { auditBatcher } from "./audit-batch.ts";
 import type { Principal } from "./auth.ts";
 import { listedFor } from "./masking.ts";
 import type { NatsLink } from "./nats-link.ts";
@@ -42,6 +43,7 @@ import {
   type Sort,
 } from "./patient-list.ts";
 import { routeDoc } from "./route-doc.ts";
+import { createRowCache } from "./row-cache.ts";
 import { isScoped, withScope } from "./scope.ts";
 
 const ID = /^\d{1,18}$/;
@@ -186,27 +188,31 @@ export function patientRoutes(deps: PatientRouteDeps) {
   const hashKey = auditHashKey(keys.blindIndex);
   const cache = createPatientCache<PatientDetail>(deps.redis, { ttlSeconds: deps.cacheTtlSeconds, keys: keys.data });
 
+  // Reads are audited by group commit (audit-batch.ts): served once their entry is committed.
+  const readAudit = auditBatcher(sql);
+  // Listings open each row once a version (row-cache.ts).
+  const rowCache = createRowCache();
+
   /**
-   * One patient for `principal`, its read recorded in the audit trail in the same transaction
-   * (the audit entry last: its lock is held to the commit). Unscoped callers go through the
-   * patient cache (shared/patient-cache.ts: cache-aside with a generation); a client-scoped
-   * caller reads through its scope (row-level security), never the shared cache.
+   * One patient for `principal`, returned only once its read is committed to the audit trail
+   * (audit-batch.ts; a failed append fails the read). Unscoped callers go through the patient
+   * cache (shared/patient-cache.ts: cache-aside with a generation) and read without a
+   * transaction (under READ COMMITTED one would give its statements no common snapshot anyway);
+   * a client-scoped caller reads through its scope (row-level security), never the shared cache.
    */
   async function auditedDetail(principal: Principal, id: string): Promise<PatientDetail | null> {
-    const readAndRecord = (tx: TransactionSql) =>
-      getPatientDetail(tx, keys, id).then(async (patient) => {
-        if (patient) await recordAudit(tx, patientRead(principal, patient.id));
-        return patient;
-      });
-    if (isScoped(principal)) return withScope(sql, principal, readAndRecord);
+    const audited = async (patient: PatientDetail | null) => {
+      if (patient) await readAudit.record(patientRead(principal, patient.id));
+      return patient;
+    };
+    if (isScoped(principal)) return audited(await withScope(sql, principal, (tx) => getPatientDetail(tx, keys, id)));
     let generation: string | undefined;
     try {
       const lookup = await cache.get(id);
       if (lookup.hit) {
         deps.cacheMetrics.hit();
         // Served only once the read is in the audit trail (a cache hit too).
-        await sql.begin((tx) => recordAudit(tx, patientRead(principal, lookup.value.id)));
-        return lookup.value;
+        return audited(lookup.value);
       }
       deps.cacheMetrics.miss();
       generation = lookup.generation;
@@ -214,14 +220,19 @@ export function patientRoutes(deps: PatientRouteDeps) {
       deps.cacheMetrics.error();
       log.warn({ err: (error as Error).message }, "cache read failed; using database");
     }
-    const patient = await withScope(sql, {}, readAndRecord);
+    const patient = await getPatientDetail(sql, keys, id);
     // Without the generation read before the database read, storing could cache a stale row.
     if (patient && generation !== undefined) cache.put(id, generation, patient).catch(() => {});
-    return patient;
+    return audited(patient);
   }
 
-  const invalidate = (ids: string[]) =>
-    cache.invalidate(ids).catch((error) => log.warn({ err: (error as Error).message }, "cache invalidation failed"));
+  const invalidate = (ids: string[]) => {
+    // Not needed for correctness (a listing checks each row's version) but for what stays in memory.
+    rowCache.forget(ids);
+    return cache
+      .invalidate(ids)
+      .catch((error) => log.warn({ err: (error as Error).message }, "cache invalidation failed"));
+  };
 
   async function page(principal: Principal, params: ListParams): Promise<Response> {
     const { query, cursor, limit } = listQuery(principal, params);
@@ -233,8 +244,8 @@ export function patientRoutes(deps: PatientRouteDeps) {
         const list = { ...query, limit: n, after };
         // An unscoped caller's listing needs no transaction (scope.ts sets the client in one).
         const rows = isScoped(principal)
-          ? await withScope(sql, principal, (tx) => listPatients(tx, keys, list))
-          : await listPatients(sql, keys, list);
+          ? await withScope(sql, principal, (tx) => listPatients(tx, keys, rowCache, list))
+          : await listPatients(sql, keys, rowCache, list);
         return listedFor(principal.role, rows);
       },
       (last: ListedPatient) => ({ s: query.sort, d: query.dir, k: last[SORT_KEY], id: last.id }),

@@ -57,11 +57,19 @@ export function toPatientDto(keys: Keys, r: Row): PatientDto {
 const FIELD_COLUMNS = FIELDS.flatMap(({ f, sealed }) =>
   sealed ? [sealed.column, selectColumn(f)] : [selectColumn(f)],
 );
-export const COLUMNS = `id, ${FIELD_COLUMNS.join(", ")}, source, form_id, last_event_id, submitted_at, events_count,
-  ${ANSWERS.column}, ${ANSWERS.legacy},
-  created_at, updated_at,
-  (select count(*)::int from patient_conflicts c
+/** A patient's open conflicts (not part of its row: a conflict does not change the row's version). */
+const OPEN_CONFLICTS = `(select count(*)::int from patient_conflicts c
     where c.patient_id = patients.id and c.status = 'open') as open_conflicts`;
+/** The row as toPatientDto opens it, but its open conflicts. */
+export const ROW_COLUMNS = `id, ${FIELD_COLUMNS.join(", ")}, source, form_id, last_event_id, submitted_at, events_count,
+  ${ANSWERS.column}, ${ANSWERS.legacy},
+  created_at, updated_at`;
+export const COLUMNS = `${ROW_COLUMNS}, ${OPEN_CONFLICTS}`;
+/**
+ * What a listing reads first (row-cache.ts): the id, the row's version (xmin: a new one with
+ * every update) and the open conflicts.
+ */
+export const VERSION_COLUMNS = `id, patients.xmin::text as row_version, ${OPEN_CONFLICTS}`;
 
 export async function getPatient(sql: Sql | TransactionSql, keys: Keys, id: string): Promise<PatientDto | null> {
   const rows = await sql`select ${sql.unsafe(COLUMNS)} from patients where id = ${id}::bigint`;

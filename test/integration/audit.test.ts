@@ -166,6 +166,34 @@ test("a patient's detail read is recorded with the caller, cache hit or not; a m
   expect(await rows(`action = 'patient.read'`)).toHaveLength(2);
 });
 
+test("concurrent detail reads are appended together (group commit), each one recorded, the chain one", async () => {
+  const before = (await rows(`action = 'patient.read'`)).length;
+  const reads = await Promise.all(Array.from({ length: 24 }, () => api(`/api/v1/patients/${patientId}`)));
+  expect(reads.map((r) => r.status)).toEqual(Array(24).fill(200));
+  const recorded = (await rows(`action = 'patient.read'`)).slice(before);
+  expect(recorded).toHaveLength(24);
+  // One append, one time (taken under the chain's lock): reads that arrived while an append
+  // was running share the next one. One append a read would give each its own time.
+  const appends = new Set(recorded.map((r) => r.at.toISOString()));
+  expect(appends.size).toBeLessThan(24);
+  const verified = await cli("verify");
+  expect(verified.code).toBe(0);
+});
+
+test("a read whose audit entry cannot be committed is not served", async () => {
+  const before = (await rows(`action = 'patient.read'`)).length;
+  await sql`revoke insert on audit_log from current_user`;
+  try {
+    const res = await api(`/api/v1/patients/${patientId}`);
+    expect(res.status).toBe(500);
+    expect(JSON.stringify(res.body)).not.toContain(PATIENT.Email);
+  } finally {
+    await sql`grant insert on audit_log to current_user`;
+  }
+  expect(await rows(`action = 'patient.read'`)).toHaveLength(before);
+  expect((await api(`/api/v1/patients/${patientId}`)).status).toBe(200);
+});
+
 test("accepting a conflict records the conflict and the patient's change, hashes linking to the projector's", async () => {
   await submit("msg_audit_3", { Email: PATIENT.Email, Geburtsdatum: "1907-01-01" }, at(1), 4);
   const [conflict] = (await api("/api/v1/conflicts")).body.items;

@@ -14,7 +14,7 @@ import { createRedis } from "../../shared/cache.ts";
 import type { Sql } from "../../shared/db/client.ts";
 import { MERGED_FIELDS, type MergedField, type PatientState } from "../../shared/db/patient-merge.ts";
 import { insertPatients } from "../../shared/db/patients.ts";
-import { FORM_SUBMISSIONS, sealCell, sealedColumn, WEBHOOK_EVENTS } from "../../shared/db/sealed.ts";
+import { FORM_SUBMISSIONS, PATIENTS, sealCell, sealedColumn, WEBHOOK_EVENTS } from "../../shared/db/sealed.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
 import { loadSources } from "../../shared/sources/index.ts";
@@ -245,6 +245,19 @@ test("viewers get lists masked; editors and admins whole", async () => {
   const whole = (await call("POST", "/api/v1/patients/search", { q: "anna.schmidt@example.com" }, "editor")).body
     .items[0];
   expect(whole.email).toBe("anna.schmidt@example.com");
+});
+
+test("a listing shows each row as the database holds it now, whoever changed it, opened rows reused only unchanged", async () => {
+  const [before] = (await search("soren@example.com")).body.items;
+  expect(before).toMatchObject({ city: "Oslo", phone: null });
+  // Another process (the projector, another dashboard pod) changes the row, a sealed value too.
+  const phone = sealCell(TEST_KEYS, sealedColumn(PATIENTS, "phone_enc"), "+4915112345678");
+  await sql`update patients set city = 'Bergen', phone_enc = ${phone} where id = ${before.id}`;
+  const [after] = (await search("soren@example.com")).body.items;
+  expect(after).toMatchObject({ id: before.id, city: "Bergen", phone: "+4915112345678" });
+  expect((await search("soren@example.com")).body.items).toEqual([after]);
+  // A conflict is not part of the row: counted fresh on every page.
+  expect(after.openConflicts).toBe(0);
 });
 
 test("one patient: its timeline of submissions with answers, and where each field came from", async () => {
