@@ -38,15 +38,23 @@ const LOW_CONFIDENCE = 0.5;
 const RECENT = 20;
 
 const Target = v.nullable(v.picklist(MAPPING_TARGETS as MappingTarget[]));
+/**
+ * field key → target, as an object: valibot's record takes an array too, as {"0": …}, so
+ * `"changes": [null]` saved a version that changed nothing. Refused before the record reads it.
+ */
+const Changes = v.pipe(
+  v.custom<Record<string, unknown>>((input) => !Array.isArray(input), "changes must be an object, not an array"),
+  v.record(v.pipe(v.string(), v.minLength(1), v.maxLength(2000)), Target),
+);
 const SaveBody = v.object({
   changes: v.pipe(
-    v.record(v.pipe(v.string(), v.minLength(1), v.maxLength(2000)), Target),
+    Changes,
     v.check((c) => Object.keys(c).length > 0 && Object.keys(c).length <= 500, "send 1 to 500 changes"),
   ),
   version: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
 });
 const PreviewBody = v.object({
-  changes: v.record(v.pipe(v.string(), v.minLength(1), v.maxLength(2000)), Target),
+  changes: Changes,
   limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(RECENT))),
 });
 

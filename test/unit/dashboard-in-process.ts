@@ -6,12 +6,13 @@ import { createDashboardApp } from "../../services/dashboard/app.ts";
 import type { Redis } from "../../shared/cache.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
+import type { SourceConfig } from "../../shared/sources/types.ts";
 import { TEST_KEYS } from "../keys.ts";
 
 export const ADMIN = { authorization: "Bearer admin-token-0123456789" };
 
 /** A dashboard whose every query (and fragment) resolves to no rows. */
-export function inProcessDashboard() {
+export function inProcessDashboard({ sources = new Map<string, SourceConfig>() } = {}) {
   const query = () => Promise.resolve([]);
   const sql: Sql = Object.assign(query, {
     unsafe: () => "",
@@ -23,7 +24,7 @@ export function inProcessDashboard() {
     sql,
     keys: TEST_KEYS,
     redis: {} as Redis,
-    sources: new Map(),
+    sources,
     apiTokens: "admin-token-0123456789=admin,viewer-token-0123456789=viewer,editor-token-0123456789=editor",
     cacheTtlSeconds: 0,
     log: createLogger("dashboard", "silent", new Writable({ write: (_c, _e, done) => done() })),

@@ -3,6 +3,7 @@
 // undocumented status (test/integration/fuzz.test.ts), kept here as a fast regression test.
 import { expect, test } from "bun:test";
 import { ADMIN, inProcessDashboard } from "./dashboard-in-process.ts";
+import { generic } from "./ingress/fixture.ts";
 
 const { call } = inProcessDashboard();
 const document = (async () =>
@@ -23,4 +24,20 @@ test.each([
   expect(res.status).toBe(status);
   const documented = Object.keys((await document).paths[template]![method.toLowerCase()]!.responses);
   expect(documented).toContain(String(status));
+});
+
+test("a mapping's changes must be an object: an array is refused, not saved as a version that changes nothing (found by schemathesis)", async () => {
+  const { call: withSource } = inProcessDashboard({ sources: new Map([["generic", generic()]]) });
+  const json = { ...ADMIN, "content-type": "application/json" };
+  for (const [method, path] of [
+    ["PUT", "/api/v1/forms/generic/f1/mappings"],
+    ["POST", "/api/v1/forms/generic/f1/mappings/preview"],
+  ] as const) {
+    const res = await withSource(method, path, json, JSON.stringify({ changes: [null, null] }));
+    expect([method, res.status, ((await res.json()) as { error?: { code: string } }).error?.code]).toEqual([
+      method,
+      400,
+      "invalid_request",
+    ]);
+  }
 });
