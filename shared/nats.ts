@@ -13,6 +13,7 @@ import {
   StorageType,
   type StreamConfig,
 } from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
 import { type NatsConnection, nanos } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import type { Logger } from "./logger.ts";
@@ -236,7 +237,29 @@ export function webhookStreamConfig(
 }
 
 /**
- * Creates or updates the streams and, when `consumer` is given, the projector consumer
+ * The bucket of runtime sources (one value a key: the source's state), created when missing
+ * (every pod may be first). With `replicas` (STREAM_REPLICAS, given where the streams are
+ * provisioned) an existing bucket is brought to it: nats.js creates buckets with one replica and
+ * never changes an existing one, and a registry on one node is lost with that node.
+ */
+export async function openSourcesBucket(nc: NatsConnection, replicas?: number, log?: Logger): Promise<KV> {
+  const kv = await new Kvm(nc).create(SOURCES_BUCKET, { history: 1, replicas: replicas ?? STREAM_DEFAULTS.replicas });
+  if (replicas === undefined) return kv;
+  const jsm = await jetstreamManager(nc);
+  const name = `KV_${SOURCES_BUCKET}`;
+  const { config } = await jsm.streams.info(name);
+  if (config.num_replicas !== replicas) {
+    await jsm.streams.update(name, { ...config, num_replicas: replicas });
+    log?.warn(
+      { stream: name, changes: [`num_replicas ${config.num_replicas} -> ${replicas}`] },
+      "stream settings updated",
+    );
+  }
+  return kv;
+}
+
+/**
+ * Creates or updates the streams, the runtime sources' bucket and, when `consumer` is given, the projector consumer
  * (only the projector passes it, so its ack_wait/max_deliver settings are the ones kept).
  * Safe to run from every pod. Throws StreamProvisionError (code stream_migration_required)
  * for a WEBHOOKS made by an earlier version with limits retention; nothing is changed then.
@@ -250,6 +273,7 @@ export async function provisionJetStream(
   const jsm = await jetstreamManager(nc);
   await ensureStream(jsm, webhookStreamPlan(settings), log);
   await ensureStream(jsm, deadLetterStreamPlan(settings), log);
+  await openSourcesBucket(nc, settings.streamReplicas, log);
   if (!consumer) return;
   await ensureConsumer(jsm, STREAM, {
     durable_name: PROJECTOR_CONSUMER,

@@ -14,11 +14,10 @@ import type { Sql, TransactionSql } from "postgres";
 import type { Keyring } from "../../shared/crypto/keyring.ts";
 import { STANDARD_SECRET_PREFIX } from "../../shared/crypto/standard-webhooks.ts";
 import type { Logger } from "../../shared/logger.ts";
-import { DLQ_STREAM } from "../../shared/nats.ts";
+import { DLQ_STREAM, openSourcesBucket } from "../../shared/nats.ts";
 import {
   HEYFLOW_TOKEN_HEADER,
   openSecrets,
-  openSourcesBucket,
   type RuntimeSourceRecord,
   type RuntimeSourceType,
   type SourceSecret,

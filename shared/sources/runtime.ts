@@ -8,13 +8,12 @@
 // The secrets travel and rest sealed (shared/crypto/envelope.ts, the data keyring): the record
 // carries the bytes of sources.secrets_enc, opened only in the pod's memory.
 import { existsSync } from "node:fs";
-import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { open, seal } from "../crypto/envelope.ts";
 import { type Keyring, loadKeyring } from "../crypto/keyring.ts";
 import { DEV_KEYRING_FILES } from "../dev-credentials.ts";
 import type { Logger } from "../logger.ts";
-import { SOURCES_BUCKET } from "../nats.ts";
+import { openSourcesBucket } from "../nats.ts";
 import { type AdapterType, getAdapter } from "./registry.ts";
 import type { AuthConfig, SourceConfig } from "./types.ts";
 
@@ -126,11 +125,6 @@ export function runtimeSourcesKeyring(c: {
     file: c.dataKeysFile,
     devFile: dev ? DEV_KEYRING_FILES.data : undefined,
   });
-}
-
-/** The sources bucket, created when missing (every pod may be first). One value a key: the source's state. */
-export function openSourcesBucket(nc: NatsConnection): Promise<KV> {
-  return new Kvm(nc).create(SOURCES_BUCKET, { history: 1 });
 }
 
 export interface RuntimeSourcesWatch {

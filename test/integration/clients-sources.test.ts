@@ -12,8 +12,8 @@ import { signStandardWebhook } from "../../shared/crypto/standard-webhooks.ts";
 import { signTypeform } from "../../shared/crypto/typeform.ts";
 import type { Sql } from "../../shared/db/client.ts";
 import { createLogger } from "../../shared/logger.ts";
-import { connectNats } from "../../shared/nats.ts";
-import { openSecrets, openSourcesBucket } from "../../shared/sources/runtime.ts";
+import { connectNats, openSourcesBucket } from "../../shared/nats.ts";
+import { openSecrets } from "../../shared/sources/runtime.ts";
 import { TEST_KEYS } from "../keys.ts";
 import {
   ADMIN,

@@ -4,8 +4,9 @@
 // carry on with the other two.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { connect } from "@nats-io/transport-node";
-import { DLQ_STREAM, PROJECTOR_CONSUMER, STREAM } from "../../shared/nats.ts";
+import { DLQ_STREAM, openSourcesBucket, PROJECTOR_CONSUMER, SOURCES_BUCKET, STREAM } from "../../shared/nats.ts";
 import { type Cluster, postWebhook, signGeneric, startCluster, waitFor } from "./harness.ts";
 
 let cluster: Cluster;
@@ -29,6 +30,22 @@ async function deliver(i: number, timeoutMs = 30_000): Promise<void> {
     200,
   );
 }
+
+test("the runtime sources' bucket runs at 3 replicas, and one made with 1 is brought to 3 when provisioned", async () => {
+  const nc = await connect({ servers: cluster.nats.url.split(",") });
+  const jsm = await jetstreamManager(nc);
+  const replicas = async () => (await jsm.streams.info(`KV_${SOURCES_BUCKET}`)).config.num_replicas;
+  // The projector provisioned at start, with STREAM_REPLICAS=3.
+  expect(await replicas()).toBe(3);
+  // As an earlier version (or a pod without STREAM_REPLICAS) left it: nats.js's default, 1.
+  await jsm.streams.delete(`KV_${SOURCES_BUCKET}`);
+  await (await new Kvm(nc).create(SOURCES_BUCKET, { history: 1 })).put("kept", "1");
+  expect(await replicas()).toBe(1);
+  const kv = await openSourcesBucket(nc, 3);
+  expect(await replicas()).toBe(3);
+  expect((await kv.get("kept"))?.string()).toBe("1");
+  await nc.close();
+}, 60_000);
 
 test("WEBHOOKS and WEBHOOKS_DLQ run at 3 replicas; killing the leading node loses nothing and stalls nothing", async () => {
   const nodes = cluster.natsCluster!.nodes;
