@@ -43,6 +43,11 @@ interface DrainRun {
   resources: Record<"projector" | "nats-server", ResourceUsage>;
   /** CPU seconds of all projector processes from when all were ready until drained: the drain's own cost. */
   drainCpuSeconds?: number;
+  /**
+   * CPU seconds of the Postgres backends serving the projectors (their connections to the run's
+   * database, over their lives): the database's share of the work, which shares these cores.
+   */
+  postgresCpuSeconds?: number;
 }
 
 export interface ProjectorResult {
@@ -163,6 +168,7 @@ async function drainOnce(
     readyCpu = procs.reduce((a, p) => a + lifetimeUsage(p.pid).cpuSeconds, 0);
   });
   let drainCpu = 0;
+  let postgresCpu = 0;
   // Bounded: a projector slower than 200 events/s (or stuck) ends the run, reported incomplete.
   const deadline = spawned + Math.max(60_000, (backlog / 200) * 1000);
   try {
@@ -180,6 +186,8 @@ async function drainOnce(
     }
     await Promise.allSettled(starting);
   } finally {
+    // The backends of the projectors' connections, read while they are connected.
+    postgresCpu = await backendsCpuSeconds(root, databaseUrl).catch(() => 0);
     // Read before they stop: /proc/<pid> goes away with the process.
     drainCpu = procs.reduce((a, p) => a + lifetimeUsage(p.pid).cpuSeconds, 0) - (readyCpu ?? 0);
     for (const u of procs.map((p) => lifetimeUsage(p.pid)))
@@ -203,9 +211,26 @@ async function drainOnce(
     complete,
     resources: { projector: projectorUsage, "nats-server": natsUsage },
     drainCpuSeconds: Math.round(drainCpu * 100) / 100,
+    postgresCpuSeconds: Math.round(postgresCpu * 100) / 100,
   };
-  progress(`${label}: ${run.rate} events/s (${rows} rows in ${run.seconds}s)`);
+  const perEvent = (cpu: number) => Math.round((cpu / backlog) * 1e6);
+  progress(
+    `${label}: ${run.rate} events/s (${rows} rows in ${run.seconds}s; CPU µs/event: projector ${perEvent(drainCpu)}, its Postgres backends ${perEvent(postgresCpu)})`,
+  );
   return { run, preloadRate, databaseUrl, stopNats };
+}
+
+/** CPU seconds of the client backends connected to this database (but psql's own), over their lives. */
+async function backendsCpuSeconds(root: string, databaseUrl: string): Promise<number> {
+  const pids = await psql(
+    root,
+    databaseUrl,
+    "select pid from pg_stat_activity where datname = current_database() and backend_type = 'client backend' and pid <> pg_backend_pid()",
+  );
+  return pids
+    .split("\n")
+    .filter((p) => p.trim())
+    .reduce((a, p) => a + lifetimeUsage(Number(p)).cpuSeconds, 0);
 }
 
 /** COPY out what the projector wrote, then time COPY back in to same-shaped tables. */

@@ -7,6 +7,7 @@ import { recordAudit } from "../../shared/audit/writer.ts";
 import { auditHashKey } from "../../shared/crypto/audit-hash-key.ts";
 import type { Keys } from "../../shared/crypto/keys.ts";
 import { byteaColumn, type Cell, textColumn } from "../../shared/db/arrays.ts";
+import { clientsOfSources } from "../../shared/db/patients.ts";
 import { FORM_SUBMISSIONS, sealCell, sealedColumn, WEBHOOK_EVENTS } from "../../shared/db/sealed.ts";
 import type { CountedEvent } from "../../shared/stats.ts";
 import { batchEntries } from "./audit.ts";
@@ -80,9 +81,12 @@ async function writeBatch(
 ): Promise<BatchResult> {
   const { inserted, conflicts, patientIds, stored } = await sql.begin(async (tx) => {
     const accepted = await admitNewEvents(tx, events);
+    // Each source's client (migration 011), named on every row written (016: the stamping
+    // trigger then has nothing to look up).
+    const clients = await clientsOfSources(tx, [...new Set(accepted.map((e) => e.event.source))]);
     const written =
       accepted.length > 0
-        ? await writeBatchPatients(tx, keys, accepted)
+        ? await writeBatchPatients(tx, keys, accepted, clients)
         : { patientIdByEvent: new Map<string, string>(), conflicts: 0, effects: new Map() };
     // Sent together, without waiting for each answer (postgres.js pipelines a transaction's
     // queries on its connection): one round trip instead of five. Postgres runs them in the
@@ -92,8 +96,8 @@ async function writeBatch(
     await Promise.all([
       ...(accepted.length > 0
         ? [
-            insertRawEvents(tx, accepted, written.patientIdByEvent, sealed),
-            ...insertFormData(tx, accepted, written.patientIdByEvent, sealed),
+            insertRawEvents(tx, accepted, written.patientIdByEvent, sealed, clients),
+            ...insertFormData(tx, accepted, written.patientIdByEvent, sealed, clients),
           ]
         : []),
       recordAudit(tx, batchEntries(events, { ...written, admitted }, auditHashKey(keys.blindIndex))),
@@ -138,11 +142,12 @@ async function insertRawEvents(
   accepted: DecodedEvent[],
   patientIdByEvent: Map<string, string>,
   sealed: Map<string, SealedEvent>,
+  clients: Map<string, string>,
 ): Promise<void> {
   const col = <T>(rows: readonly T[], value: (row: T) => Cell) => textColumn(tx, rows, value);
   await tx`
     insert into webhook_events (event_id, received_at, source, stream_seq, content_type, provider_event_id, form_id,
-      submitted_at, patient_id, body_enc, trace_id, canonical_enc)
+      submitted_at, patient_id, body_enc, trace_id, canonical_enc, client_id)
     select * from unnest(
       ${col(accepted, (e) => e.eventId)}::text[], ${col(accepted, (e) => e.receivedAt)}::timestamptz[],
       ${col(accepted, (e) => e.event.source)}::text[], ${col(accepted, (e) => e.streamSeq)}::bigint[],
@@ -152,7 +157,8 @@ async function insertRawEvents(
       ${col(accepted, (e) => patientIdByEvent.get(e.eventId))}::bigint[],
       ${byteaColumn(tx, accepted, (e) => sealed.get(e.eventId)!.body)},
       ${col(accepted, (e) => e.traceId)}::text[],
-      ${byteaColumn(tx, accepted, (e) => sealed.get(e.eventId)!.canonical)})`;
+      ${byteaColumn(tx, accepted, (e) => sealed.get(e.eventId)!.canonical)},
+      ${col(accepted, (e) => clients.get(e.event.source))}::bigint[])`;
 }
 
 interface QuestionCount {
@@ -204,18 +210,20 @@ function insertFormData(
   accepted: DecodedEvent[],
   patientIdByEvent: Map<string, string>,
   sealed: Map<string, SealedEvent>,
+  clients: Map<string, string>,
 ): Promise<unknown>[] {
   const withForm = accepted.filter((e) => e.event.formId);
   if (withForm.length === 0) return [];
   const col = <T>(rows: readonly T[], value: (row: T) => Cell) => textColumn(tx, rows, value);
   const submissions = tx`
-    insert into form_submissions (event_id, source, form_id, patient_id, submitted_at, answers_enc)
+    insert into form_submissions (event_id, source, form_id, patient_id, submitted_at, answers_enc, client_id)
     select * from unnest(
       ${col(withForm, (e) => e.eventId)}::text[], ${col(withForm, (e) => e.event.source)}::text[],
       ${col(withForm, (e) => e.event.formId)}::text[],
       ${col(withForm, (e) => patientIdByEvent.get(e.eventId))}::bigint[],
       ${col(withForm, (e) => new Date(e.event.submittedAt))}::timestamptz[],
-      ${byteaColumn(tx, withForm, (e) => sealed.get(e.eventId)!.answers)})`;
+      ${byteaColumn(tx, withForm, (e) => sealed.get(e.eventId)!.answers)},
+      ${col(withForm, (e) => clients.get(e.event.source))}::bigint[])`;
   const qs = countQuestions(withForm);
   const questions = tx`
     insert into form_questions (source, form_id, label, field_id, field_type, answers_count)

@@ -182,6 +182,11 @@ export interface NewPatient {
   email: string | null;
   /** The first submission: its values, and its event id as first and last event. */
   state: PatientState;
+  /**
+   * Its source's client, when the caller knows it (the projector reads them once a batch);
+   * otherwise the insert trigger stamps the source's client (migrations 011, 016).
+   */
+  clientId?: string | null;
 }
 
 /**
@@ -210,15 +215,16 @@ export async function insertPatients(
         and coalesce(p.client_id, 0) = coalesce((select s.client_id from sources s where s.name = u.source), 0))`
     : tx``;
   const inserted = await tx<{ id: string; first_event_id: string }[]>`
-    insert into patients (first_event_id, ${tx.unsafe(columns)})
-    select first_event_id, ${tx.unsafe(columns)} from unnest(
-      ${textColumn(tx, rows, (r) => r.state.lastEventId)}::text[]
+    insert into patients (first_event_id, client_id, ${tx.unsafe(columns)})
+    select first_event_id, client_id, ${tx.unsafe(columns)} from unnest(
+      ${textColumn(tx, rows, (r) => r.state.lastEventId)}::text[],
+      ${textColumn(tx, rows, (r) => r.clientId)}::bigint[]
       ${unnestArguments(tx, keys, STATE_COLUMNS, rows)}
       ${previousArgs.length ? previousArgs : tx``}
-    ) as u(first_event_id, ${tx.unsafe(columns)}${tx.unsafe(previousNames)})
+    ) as u(first_event_id, client_id, ${tx.unsafe(columns)}${tx.unsafe(previousNames)})
     ${notIndexedBefore}
     ${
-      // The key is (client, email index) (migration 011); the client is stamped by a trigger.
+      // The key is (client, email index) (migration 011); a client not named is stamped by a trigger.
       skipExisting ? tx`on conflict do nothing` : tx``
     }
     returning id, first_event_id`;

@@ -45,3 +45,19 @@ test("a failing migration rolls back and names itself", async () => {
     await sql.end();
   }
 });
+
+test("raw events stay in line up to a page: every month's partition, existing or new, has toast_tuple_target 8160 (016)", async () => {
+  const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {}, connection: { search_path: schema } });
+  try {
+    await migrate(sql);
+    await sql`select hookline_ensure_month_partition('2031-05-17T00:00:00Z')`;
+    const parts = await sql<{ name: string; options: string[] | null }[]>`
+      select c.relname as name, c.reloptions as options from pg_inherits i join pg_class c on c.oid = i.inhrelid
+      where i.inhparent = ${`${schema}.webhook_events`}::regclass order by 1`;
+    expect(parts.map((p) => p.name)).toContain("webhook_events_2031_05");
+    for (const p of parts)
+      expect({ name: p.name, options: p.options }).toEqual({ name: p.name, options: ["toast_tuple_target=8160"] });
+  } finally {
+    await sql.end();
+  }
+});
