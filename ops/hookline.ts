@@ -7,12 +7,11 @@ import { Presets, SingleBar } from "cli-progress";
 import { recordAudit } from "../shared/audit/writer.ts";
 import { commonConfig, readConfig } from "../shared/config.ts";
 import { countDeadLetters, deadLetterReplayed, readDeadLetters, replayDeadLetter } from "../shared/dead-letters.ts";
-import { createLogger } from "../shared/logger.ts";
-import { connectNats, DLQ_STREAM, PROJECTOR_CONSUMER, STREAM } from "../shared/nats.ts";
+import { type connectNats, DLQ_STREAM, PROJECTOR_CONSUMER, STREAM } from "../shared/nats.ts";
 import { fillOf } from "../shared/stream-fill.ts";
 import { streamConfigSpec } from "../shared/stream-limits.ts";
 import { AUDIT_USAGE, auditCommand } from "./audit.ts";
-import { cliActor, cliDatabase } from "./cli.ts";
+import { cliActor, cliDatabase, cliNats } from "./cli.ts";
 import { KEYS_USAGE, keysCommand } from "./keys.ts";
 import { PATIENTS_USAGE, patientsCommand } from "./patients.ts";
 import { REPROJECT_USAGE, reprojectCommand } from "./reproject.ts";
@@ -79,8 +78,7 @@ if (values.seq && !Number.isInteger(seq)) {
   process.exit(2);
 }
 
-const config = readConfig(commonConfig);
-const nc = await connectNats(config.natsUrl, "hookline-cli", createLogger("cli", "warn"));
+const nc = await cliNats();
 const filter = { source: values.source, code: values.code, seq };
 
 if (verb === "list") {
@@ -134,7 +132,7 @@ await nc.close();
 
 async function streamCommand(verb: string | undefined): Promise<void> {
   const config = readConfig({ ...commonConfig, ...streamConfigSpec });
-  const nc = await connectNats(config.natsUrl, "hookline-cli", createLogger("cli", "warn"));
+  const nc = await cliNats();
   try {
     if (verb === "migrate") {
       const timeout = Number(values.timeout);

@@ -4,17 +4,15 @@
 // Run through ops/hookline.ts.
 import { parseArgs } from "node:util";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { createRedis } from "../shared/cache.ts";
-import { commonConfig, entry, env, keyringConfig, readConfig, sourcesFileConfig } from "../shared/config.ts";
+import { commonConfig, keyringConfig, readConfig, sourcesFileConfig } from "../shared/config.ts";
 import { loadKeys } from "../shared/crypto/keys.ts";
 import { erasePatient } from "../shared/db/erase.ts";
 import { lockPatient } from "../shared/db/patients.ts";
 import { eraseFromStreams, streamTarget } from "../shared/erase-streams.ts";
-import { createLogger } from "../shared/logger.ts";
-import { connectNats, DLQ_STREAM, STREAM } from "../shared/nats.ts";
+import { DLQ_STREAM, STREAM } from "../shared/nats.ts";
 import { createPatientCache } from "../shared/patient-cache.ts";
 import { loadSources } from "../shared/sources/index.ts";
-import { cliActor, cliDatabase, failureExit, UsageError } from "./cli.ts";
+import { cliActor, cliDatabase, cliNats, cliRedis, failureExit, UsageError } from "./cli.ts";
 
 export const PATIENTS_USAGE = `  hookline patients erase ID --yes                         erase a patient (right to be forgotten): its row, conflicts,
                                                          submissions and raw events, its cached copy, and what JetStream
@@ -23,17 +21,11 @@ export const PATIENTS_USAGE = `  hookline patients erase ID --yes               
                                                          NATS_URL, HOOKLINE_SOURCES and the keys`;
 
 async function erase(id: string): Promise<number> {
-  const config = readConfig({
-    ...commonConfig,
-    ...keyringConfig,
-    sourcesFile: sourcesFileConfig,
-    redisUrl: entry("REDIS_URL", env.redisUrl, "redis://127.0.0.1:6379", true),
-  });
+  const config = readConfig({ ...commonConfig, ...keyringConfig, sourcesFile: sourcesFileConfig });
   const keys = loadKeys(config);
   const sources = loadSources(config.sourcesFile);
-  const log = createLogger("cli", "warn");
   const sql = await cliDatabase();
-  const redis = createRedis(config.redisUrl, "hookline-cli", log);
+  const redis = await cliRedis();
   let nc: NatsConnection | undefined;
   try {
     // Its email and phone, to recognise its dead letters: read (and opened) before anything goes.
@@ -42,22 +34,33 @@ async function erase(id: string): Promise<number> {
       console.error(`no patient ${id}`);
       return 1;
     }
-    nc = await connectNats(config.natsUrl, "hookline-cli", log);
+    // Before anything is erased: a rerun after the commit finds no patient, so a sweep that
+    // could not connect then would never happen.
+    nc = await cliNats();
     const actor = cliActor();
     const rows = await erasePatient(sql, id, { actor });
     if (!rows) {
       console.error(`patient ${id} was erased meanwhile`);
       return 1;
     }
-    // After the commit, so a reader cannot cache the row again (shared/patient-cache.ts).
-    await createPatientCache(redis).invalidate([id]);
+    // After the commit, so a reader cannot cache the row again (shared/patient-cache.ts). A
+    // failure here must not skip the sweep: both are tried, then the failure is reported.
+    const cacheError = await createPatientCache(redis)
+      .invalidate([id])
+      .then(
+        () => undefined,
+        (error: Error) => error,
+      );
     const streams = await eraseFromStreams(nc, sources, streamTarget(patient, rows.events));
+    const cache = cacheError
+      ? `cache entry NOT dropped (${cacheError.message}; it expires after CACHE_TTL_SECONDS)`
+      : "cache entry dropped";
     console.log(
       `patient ${id} erased: ${rows.patients} patient, ${rows.conflicts} conflict(s), ${rows.formSubmissions} form submission(s), ` +
-        `${rows.webhookEvents} raw event(s); cache entry dropped; ${streams.webhooks} message(s) from ${STREAM}, ` +
+        `${rows.webhookEvents} raw event(s); ${cache}; ${streams.webhooks} message(s) from ${STREAM}, ` +
         `${streams.deadLetters} dead letter(s) from ${DLQ_STREAM}`,
     );
-    return 0;
+    return cacheError ? 1 : 0;
   } finally {
     await nc?.close();
     redis.disconnect();

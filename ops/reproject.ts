@@ -14,8 +14,7 @@ import type { Sql } from "postgres";
 import { entityHash } from "../shared/audit/canonical.ts";
 import { changedFields, patientState } from "../shared/audit/entities.ts";
 import { recordAudit } from "../shared/audit/writer.ts";
-import { createRedis } from "../shared/cache.ts";
-import { commonConfig, entry, env, keyringConfig, readConfig, sourcesFileConfig } from "../shared/config.ts";
+import { commonConfig, keyringConfig, readConfig, sourcesFileConfig } from "../shared/config.ts";
 import { auditHashKey } from "../shared/crypto/audit-hash-key.ts";
 import { type Keys, loadKeys } from "../shared/crypto/keys.ts";
 import { readAllFormMappings } from "../shared/db/field-mappings.ts";
@@ -23,12 +22,11 @@ import { MERGED_FIELDS, type MergedField } from "../shared/db/patient-merge.ts";
 import { type LockedPatient, lockPatient, writePatients } from "../shared/db/patients.ts";
 import { openCell, sealCell, sealedColumn, WEBHOOK_EVENTS } from "../shared/db/sealed.ts";
 import { findMappableSource } from "../shared/db/sources.ts";
-import { createLogger } from "../shared/logger.ts";
 import { createPatientCache } from "../shared/patient-cache.ts";
 import { patientField } from "../shared/patient-fields.ts";
 import { withCorrections } from "../shared/sources/corrections.ts";
 import { type CanonicalEvent, getAdapter, loadSources, type SourceConfig } from "../shared/sources/index.ts";
-import { cliActor, cliDatabase, failureExit, UsageError } from "./cli.ts";
+import { cliActor, cliDatabase, cliRedis, failureExit, UsageError } from "./cli.ts";
 
 export const REPROJECT_USAGE = `  hookline reproject --source S --form F [--since ISO-TIME] [--dry-run]
                                                          apply the form's current field mapping (sources file and
@@ -108,10 +106,12 @@ export interface ReprojectOptions {
   actor: string;
   onTotal?: (n: number) => void;
   onEvent?: (result: ReprojectResult) => void;
+  /** After each commit that changed a patient: drops its cached copy (a run stopped midway leaves none stale). */
+  onPatientWritten?: (patientId: string) => Promise<void>;
 }
 
-/** Re-maps a form's stored events with `source` (corrections already overlaid). Returns the counts and the patients written. */
-export async function reprojectForm(o: ReprojectOptions): Promise<ReprojectResult & { patientIds: string[] }> {
+/** Re-maps a form's stored events with `source` (corrections already overlaid). Returns the counts. */
+export async function reprojectForm(o: ReprojectOptions): Promise<ReprojectResult> {
   const { sql, keys, source, formId } = o;
   const hashKey = auditHashKey(keys.blindIndex);
   const since = o.since ?? new Date(0);
@@ -120,7 +120,6 @@ export async function reprojectForm(o: ReprojectOptions): Promise<ReprojectResul
     where source = ${source.id} and form_id = ${formId} and received_at >= ${since}`) as unknown as [{ count: number }];
   o.onTotal?.(count);
   const result: ReprojectResult = { events: 0, changedEvents: 0, patients: 0, emailChanges: 0, failed: 0 };
-  const patientIds = new Set<string>();
   const adapter = getAdapter(source.adapter);
   let after: { at: Date; id: string } | undefined;
   for (;;) {
@@ -199,13 +198,13 @@ export async function reprojectForm(o: ReprojectOptions): Promise<ReprojectResul
         });
         if (written && row.patient_id !== null) {
           result.patients++;
-          patientIds.add(String(row.patient_id));
+          await o.onPatientWritten?.(String(row.patient_id));
         }
       }
       o.onEvent?.(result);
     }
   }
-  return { ...result, patientIds: [...patientIds] };
+  return result;
 }
 
 async function run(values: { source: string; form: string; since?: string; "dry-run": boolean }): Promise<number> {
@@ -216,7 +215,6 @@ async function run(values: { source: string; form: string; since?: string; "dry-
     ...commonConfig,
     ...keyringConfig,
     sourcesFile: sourcesFileConfig,
-    redisUrl: entry("REDIS_URL", env.redisUrl, "redis://127.0.0.1:6379", true),
   });
   const keys = loadKeys(config);
   const sql = await cliDatabase();
@@ -225,7 +223,8 @@ async function run(values: { source: string; form: string; since?: string; "dry-
     await sql.end();
     throw new UsageError(`no source "${values.source}" in the sources file or among the sources created at runtime`);
   }
-  const redis = createRedis(config.redisUrl, "hookline-cli", createLogger("cli", "warn"));
+  const redis = await cliRedis();
+  const cache = createPatientCache(redis);
   const bar = new SingleBar(
     {
       format: "reproject [{bar}] {value}/{total} events, {changed} changed, {patients} patient write(s)",
@@ -248,10 +247,10 @@ async function run(values: { source: string; form: string; since?: string; "dry-
       actor: cliActor(),
       onTotal: (n) => bar.start(n, 0, { changed: 0, patients: 0 }),
       onEvent: (r) => bar.update(r.events, { changed: r.changedEvents, patients: r.patients }),
+      // After each commit, so a reader cannot cache the row again (shared/patient-cache.ts).
+      onPatientWritten: (id) => cache.invalidate([id]),
     });
     bar.stop();
-    // After the commits, so a reader cannot cache a row again (shared/patient-cache.ts).
-    if (result.patientIds.length > 0) await createPatientCache(redis).invalidate(result.patientIds);
     console.log(
       `${values["dry-run"] ? "dry run: " : ""}${result.events} event(s) of ${base.id}/${values.form}, ` +
         `${result.changedEvents} mapped differently, ${result.patients} patient write(s)` +

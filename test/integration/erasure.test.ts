@@ -54,6 +54,7 @@ const gone = person("erased", 1);
 const kept = person("kept", 2);
 const viaApi = person("api", 3);
 const offline = person("offline", 4);
+const noCache = person("nocache", 5);
 
 let seq = 0;
 async function submit(p: ReturnType<typeof person>, source = "generic", extra: Record<string, string> = {}) {
@@ -305,3 +306,25 @@ test("DELETE /api/v1/patients/:id with NATS unreachable: the rows are erased, an
   expect(traces(await openedDatabase(), offline)).toEqual([]);
   expect((await api(`/api/v1/patients/${p.id}`)).status).toBe(404);
 });
+
+test("hookline patients erase with Redis unreachable: the streams are still swept, and the cache failure is reported (exit 1)", async () => {
+  await submit(noCache);
+  await submit(noCache, "clinic-x"); // a dead letter naming it
+  const [p] = await waitFor("patient projected", async () => {
+    const found = await search(noCache.email);
+    return found.length ? found : undefined;
+  });
+  await waitFor("its dead letter", async () => (await deadLetterBodies()).some((b) => traces(b, noCache).length > 0));
+  const { stdout, stderr, code } = await runCommand(["bun", "ops/hookline.ts", "patients", "erase", p.id, "--yes"], {
+    env: {
+      ...serviceEnv({ NATS_URL: cluster.nats.url }),
+      DATABASE_URL,
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+    },
+  });
+  expect([code, stderr]).toEqual([1, ""]);
+  expect(stdout).toContain("cache entry NOT dropped");
+  expect(stdout).toContain("1 dead letter(s) from WEBHOOKS_DLQ");
+  expect((await deadLetterBodies()).flatMap((b) => traces(b, noCache))).toEqual([]);
+  expect(traces(await openedDatabase(), noCache)).toEqual([]);
+}, 60_000);
