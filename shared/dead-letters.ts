@@ -92,12 +92,9 @@ export async function* readDeadLetters(
   const first = filter.seq ?? Math.max(info.state.first_seq, (filter.afterSeq ?? 0) + 1);
   const last = filter.seq ?? info.state.last_seq;
   for (let seq = first; seq <= last; seq++) {
-    let msg: StoredMsg | null;
-    try {
-      msg = await jsm.streams.getMessage(DLQ_STREAM, { seq });
-    } catch {
-      continue; // deleted (already replayed) sequences leave gaps
-    }
+    // Deleted (replayed, erased) sequences leave gaps: null. Any other failure (a timeout) throws,
+    // or a list, a replay or an erasure sweep would skip a letter and say nothing.
+    const msg: StoredMsg | null = await jsm.streams.getMessage(DLQ_STREAM, { seq });
     if (!msg) continue;
     const letter = describe(msg);
     if (filter.source && letter.source !== filter.source) continue;

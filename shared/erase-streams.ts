@@ -11,7 +11,7 @@ import { normalizeForIndex } from "./crypto/blind-index.ts";
 import type { ErasedRows } from "./db/erase.ts";
 import type { LockedPatient } from "./db/patients.ts";
 import { readDeadLetters } from "./dead-letters.ts";
-import { DLQ_STREAM, STREAM } from "./nats.ts";
+import { DLQ_STREAM, isNoMessage, STREAM } from "./nats.ts";
 import type { SourceConfig } from "./sources/index.ts";
 
 /** What a sweep removed (each message deleted with its bytes overwritten). */
@@ -52,8 +52,13 @@ export async function eraseFromStreams(
   const erased: StreamsErased = { webhooks: 0, deadLetters: 0 };
   for (const { streamSeq } of target.events) {
     if (streamSeq === null) continue;
-    // Already acknowledged (and so removed): "no message found".
-    if (await jsm.streams.deleteMessage(STREAM, streamSeq, true).catch(() => false)) erased.webhooks++;
+    // Already acknowledged (and so removed): "no message found". Any other failure (a timeout)
+    // throws: the sweep must not say it swept what it could not look at.
+    const deleted = await jsm.streams.deleteMessage(STREAM, streamSeq, true).catch((error) => {
+      if (isNoMessage(error)) return false;
+      throw error;
+    });
+    if (deleted) erased.webhooks++;
   }
   const eventIds = new Set(target.events.map((e) => e.eventId));
   const email = target.email?.toLowerCase() ?? null;

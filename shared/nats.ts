@@ -140,6 +140,11 @@ function isNotFound(error: unknown): boolean {
   return error instanceof JetStreamApiError && (error.code === 404 || /not found/i.test(error.message));
 }
 
+/** A stream message asked for (or deleted) by sequence is not there: deleted, or acknowledged off a work queue. */
+export function isNoMessage(error: unknown): boolean {
+  return error instanceof JetStreamApiError && /no message found/i.test(error.message);
+}
+
 /**
  * Creates the stream, or brings an existing one to the plan: enforced settings always,
  * limits only where configured or still hookline's own default (see shared/stream-limits.ts).
