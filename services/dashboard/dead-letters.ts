@@ -25,6 +25,8 @@ export interface DeadLetterDeps {
 }
 
 const SEQ = /^\d{1,15}$/;
+/** A dead letter's id: its sequence, from 1 (JetStream refuses to look up 0, which read as NATS being down). */
+const LETTER_SEQ = /^[1-9]\d{0,14}$/;
 const MAX_LIMIT = 200;
 
 const DeadLetter = v.object({
@@ -55,7 +57,7 @@ const LIST_DOC = routeDoc({
 });
 const REPLAY_DOC = routeDoc({
   summary: "Replays one dead letter to its original subject and removes it (audited)",
-  params: v.object({ seq: v.pipe(v.string(), v.regex(SEQ)) }),
+  params: v.object({ seq: v.pipe(v.string(), v.regex(LETTER_SEQ)) }),
   responses: {
     200: [
       "what was replayed",
@@ -109,7 +111,7 @@ export function deadLetterRoutes({ sql, nats, log }: DeadLetterDeps) {
       "/api/v1/dead-letters/:seq/replay",
       async (context) => {
         const { seq } = context.params;
-        if (!SEQ.test(seq)) return errorResponse(400, "invalid_id", "a dead letter's id is its sequence number");
+        if (!LETTER_SEQ.test(seq)) return errorResponse(400, "invalid_id", "a dead letter's id is its sequence number");
         if (!nats) return unavailable(new Error("no NATS link"));
         let found: Awaited<ReturnType<typeof readOne>>;
         let to: { seq: number; subject: string };
