@@ -45,9 +45,10 @@ const jsm = await jetstreamManager(nc);
 // Sources created at runtime join `sources` within moments, on every pod (shared/sources/runtime.ts).
 const fileSources = new Set(sources.keys());
 const keyring = runtimeSourcesKeyring(config);
-const runtimeSources = keyring && watchRuntimeSources({ nc, keyring, sources, fileSources, log });
-if (runtimeSources) await runtimeSources.ready;
-else log.info("HOOKLINE_KEYS is not set: sources created at runtime are not served by this pod");
+// Without keys the bucket is still watched: its sources are answered 503 here, never 404.
+const runtimeSources = watchRuntimeSources({ nc, keyring, sources, fileSources, log });
+if (!keyring) log.warn("HOOKLINE_KEYS is not set: sources created at runtime are answered 503 by this pod");
+await runtimeSources.ready;
 
 const metrics = createMetrics("ingress");
 // How full WEBHOOKS and the DLQ are (hookline_stream_*): the ingress is what refuses when full.
@@ -82,6 +83,7 @@ const handleWebhook = createWebhookHandler({
   trustedProxies: config.trustedProxies,
   rateLimiter,
   maxInFlight: config.maxInFlight,
+  sourceUnavailable: runtimeSources.unavailable,
 });
 
 let draining = false;
@@ -93,6 +95,8 @@ const app = createIngressApp({
   readiness: {
     nats: () => natsConnected(nc),
     stream: () => streamExists(jsm, STREAM),
+    // Until the bucket's sources are known, one of them would be answered 404.
+    runtimeSources: () => runtimeSources.loaded(),
   },
   isDraining: () => draining,
 });
@@ -108,16 +112,13 @@ app.use(
 
 // Bun's own cap sits well above every source's limit so that the ingress, not Bun,
 // answers an oversize body, declared or chunked (with the JSON error); Bun's cap only stops abuse.
-const maxBody = Math.max(
-  ...[...sources.values()].map((s) => s.maxBodyBytes),
-  runtimeSources ? RUNTIME_MAX_BODY_BYTES : 1024,
-);
+const maxBody = Math.max(...[...sources.values()].map((s) => s.maxBodyBytes), keyring ? RUNTIME_MAX_BODY_BYTES : 1024);
 app.listen({ hostname: config.serviceHost, port: config.port, maxRequestBodySize: maxBody * 4 });
 log.info(
   {
     url: `http://${config.serviceHost}:${config.port}`,
     sources: [...sources.keys()],
-    runtimeSources: Boolean(runtimeSources),
+    runtimeSources: Boolean(keyring),
     tracing: tracing.enabled,
     rateLimits: redis ? "shared through Redis" : "per pod",
     maxInFlight: config.maxInFlight,
@@ -129,7 +130,7 @@ onShutdown(log, async () => {
   // Stop taking requests, let in-flight publishes get their PubAck, then close NATS.
   draining = true;
   streamFill.stop();
-  runtimeSources?.stop();
+  runtimeSources.stop();
   await app.stop();
   await nc.drain();
   redis?.disconnect();

@@ -34,6 +34,11 @@ export const WEBHOOK_REFUSALS = {
   body_too_large: { status: 413, when: "the body (declared or as read) exceeds the source's limit" },
   unsupported_media_type: { status: 415, when: "the Content-Type is not one the source accepts" },
   rate_limited: { status: 429, when: "the source's rate limit is used up", retryAfter: true },
+  source_unavailable: {
+    status: 503,
+    when: "a source created at runtime that this pod cannot open yet (its record did not open: no HOOKLINE_KEYS here, or a key it lacks)",
+    retryAfter: true,
+  },
   queue_unavailable: { status: 503, when: "JetStream is unreachable or did not confirm storage", retryAfter: true },
   queue_full: { status: 503, when: "the WEBHOOKS stream is at its limits", retryAfter: true },
   overloaded: {

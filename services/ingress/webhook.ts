@@ -27,6 +27,8 @@ import { refuse } from "./refusals.ts";
 export interface WebhookDeps {
   /** Read on every request: sources created at runtime are added to it while the ingress runs. */
   sources: Map<string, SourceConfig>;
+  /** A source id this pod knows of but cannot serve (shared/sources/runtime.ts): 503, not 404. */
+  sourceUnavailable?: (id: string) => boolean;
   publish: Publisher;
   quarantine: Quarantiner;
   /** False while NATS is disconnected: answer 503 at once instead of queueing. */
@@ -149,7 +151,14 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
    */
   function checkRequest(request: Request, sourceId: string, peer: () => string | undefined): Accepted | Response {
     const source = sources.get(sourceId);
-    if (!source) return refuse("unknown_source", `no source "${sourceId}" is configured`);
+    if (!source) {
+      if (deps.sourceUnavailable?.(sourceId))
+        return noted(
+          refuse("source_unavailable", `source "${sourceId}" cannot be served by this pod yet`, RETRY_AFTER),
+          "source_unavailable",
+        );
+      return refuse("unknown_source", `no source "${sourceId}" is configured`);
+    }
     // 403, not 404: a source disabled in the dashboard may be enabled again, and Typeform
     // disables a webhook for good after a 404/410.
     if (sourceDisabled(source)) return refuse("source_disabled", `source "${sourceId}" is disabled`);

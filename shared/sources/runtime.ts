@@ -130,18 +130,27 @@ export function runtimeSourcesKeyring(c: {
 export interface RuntimeSourcesWatch {
   /** Settles once the bucket's contents at start are in the map (or after `readyTimeoutMs`). */
   ready: Promise<void>;
+  /** Whether the bucket's contents at start are in the map (the timeout aside): a readiness condition. */
+  loaded(): boolean;
+  /**
+   * Whether `name` is a source the bucket holds that this pod cannot serve: its record did not
+   * open (no HOOKLINE_KEYS here, or a key this pod lacks). Such a source is answered 503, never
+   * 404 (Typeform disables a webhook for good after a 404).
+   */
+  unavailable(name: string): boolean;
   stop(): void;
 }
 
 /**
  * Keeps `sources` (the pod's live map, read on every request) in step with the bucket: a put
  * adds or replaces a runtime source, a delete removes it; names in `fileSources` are left to the
- * sources file. A record that cannot be read is skipped with a warning naming the source only.
- * When a previous secret's overlap ends, the source is rebuilt without it.
+ * sources file. A record that cannot be read (or any, without a keyring) is noted as unavailable
+ * with a warning naming the source only. When a previous secret's overlap ends, the source is
+ * rebuilt without it.
  */
 export function watchRuntimeSources(deps: {
   nc: NatsConnection;
-  keyring: Keyring;
+  keyring: Keyring | undefined;
   sources: Map<string, SourceConfig>;
   fileSources: ReadonlySet<string>;
   log: Logger;
@@ -149,22 +158,30 @@ export function watchRuntimeSources(deps: {
 }): RuntimeSourcesWatch {
   const { keyring, sources, fileSources, log } = deps;
   const expiries = new Map<string, ReturnType<typeof setTimeout>>();
+  const unreadable = new Set<string>();
   let stopped = false;
+  let loaded = false;
   let stopWatch = () => {};
-  let markReady = () => {};
+  let resolveReady = () => {};
   const ready = new Promise<void>((resolve) => {
-    markReady = resolve;
+    resolveReady = resolve;
     setTimeout(resolve, deps.readyTimeoutMs ?? 5000).unref?.();
   });
+  const markReady = () => {
+    loaded = true;
+    resolveReady();
+  };
 
   function apply(name: string, record: RuntimeSourceRecord | null): void {
     clearTimeout(expiries.get(name));
     expiries.delete(name);
     if (fileSources.has(name)) return;
+    unreadable.delete(name);
     if (!record) {
       sources.delete(name);
       return;
     }
+    if (!keyring) throw new Error("HOOKLINE_KEYS is not set on this pod");
     const secrets = openSecrets(keyring, Buffer.from(record.secrets, "base64"));
     sources.set(name, runtimeSourceConfig(record, secrets));
     const next = Math.min(...secrets.filter((s) => s.expiresAt).map((s) => Date.parse(s.expiresAt!)));
@@ -187,7 +204,15 @@ export function watchRuntimeSources(deps: {
       try {
         apply(entry.key, entry.operation === "PUT" ? entry.json<RuntimeSourceRecord>() : null);
       } catch (error) {
-        log.warn({ source: entry.key, err: (error as Error).message }, "runtime source could not be read; skipped");
+        // What it was (if anything) no longer holds: answered 503 until a record opens.
+        if (!fileSources.has(entry.key)) {
+          sources.delete(entry.key);
+          unreadable.add(entry.key);
+        }
+        log.warn(
+          { source: entry.key, err: (error as Error).message },
+          "runtime source could not be read; answered 503 until it can",
+        );
       }
       if (!entry.delta) markReady();
     }
@@ -208,6 +233,8 @@ export function watchRuntimeSources(deps: {
 
   return {
     ready,
+    loaded: () => loaded,
+    unavailable: (name) => unreadable.has(name),
     stop() {
       stopped = true;
       stopWatch();

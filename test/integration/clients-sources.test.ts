@@ -255,6 +255,30 @@ describe("managing a source", () => {
     );
   });
 
+  test("an ingress that cannot open runtime sources (no HOOKLINE_KEYS) answers them 503 source_unavailable, never 404; it is ready once the bucket is loaded", async () => {
+    const keyless = await startService("ingress", { NATS_URL: cluster.nats.url, HOOKLINE_ENV: "", HOOKLINE_KEYS: "" });
+    try {
+      const ready = await fetch(`${keyless.url}/health/ready`);
+      expect(ready.status).toBe(200);
+      expect((await ready.json()).checks).toMatchObject({ runtimeSources: true });
+      const res = await postSigned(
+        `${keyless.url}/v1/webhooks/${clinic.source.name}`,
+        clinic.source.secret,
+        person("keyless@clinic.example", "Keyless"),
+        "msg_keyless",
+      );
+      expect([res.status, res.headers.get("retry-after"), (await res.json()).error.code]).toEqual([
+        503,
+        "2",
+        "source_unavailable",
+      ]);
+      const unknown = await fetch(`${keyless.url}/v1/webhooks/no-such-source`, { method: "POST", body: "{}" });
+      expect(unknown.status).toBe(404);
+    } finally {
+      await keyless.kill("SIGKILL");
+    }
+  });
+
   test("another source for the client (Typeform) is served too; GET /sources lists file and runtime sources with activity", async () => {
     const res = await api(`/clients/${clinic.client.id}/sources`, { body: { sourceType: "typeform" } });
     expect(res.status).toBe(201);
