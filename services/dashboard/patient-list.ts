@@ -18,7 +18,7 @@ import * as v from "valibot";
 import { lookupIndexes } from "../../shared/crypto/blind-index.ts";
 import type { Keys } from "../../shared/crypto/keys.ts";
 import { byteaColumn } from "../../shared/db/arrays.ts";
-import { type PatientDto, ROW_COLUMNS, toPatientDto, VERSION_COLUMNS } from "./patients.ts";
+import { type PatientDto, ROW_VALUES, toPatientDto, VERSION_COLUMNS } from "./patients.ts";
 import type { RowCache } from "./row-cache.ts";
 
 /** A connection, or a transaction (a client-scoped caller's: scope.ts). */
@@ -98,27 +98,48 @@ function filters(tx: Db, q: ListQuery) {
     ${q.to ? tx`and submitted_at < ${q.to}::timestamptz` : tx``}`;
 }
 
-/** A page's row before it is opened: id, version, open conflicts and sort key (VERSION_COLUMNS). */
+/**
+ * A page's row before it is opened: id, version, open conflicts and sort key (VERSION_COLUMNS),
+ * and for a search the row's values too (ROW_VALUES).
+ */
 type PageRow = Row;
 
 /**
- * The patients of a page, opened: from the row cache when it holds a row in the version the
- * page read, the others read whole and opened in one query. Null when a row was removed between
- * the two reads (erased, merged away): the caller reads the page again, so that a page is never
- * short (a short page would end the listing).
+ * Whether a page reads the rows' values with their versions. A listing's first pages are read
+ * again and again, so it reads versions only and then the rows not opened yet (a second
+ * statement, seldom needed); a search finds rows nobody asked for a moment ago, so it reads
+ * them whole at once rather than pay a second statement nearly every time.
  */
-async function openPage(tx: Db, keys: Keys, cache: RowCache, rows: PageRow[]): Promise<ListedPatient[] | null> {
+const readsWhole = (q: ListQuery) => Boolean(q.q?.trim());
+
+/**
+ * The patients of a page, opened: from the row cache when it holds a row in the version the
+ * page read, the others opened from the values the page read or else read whole in one query.
+ * Null when a row was removed between the two reads (erased, merged away): the caller reads the
+ * page again, so that a page is never short (a short page would end the listing).
+ */
+async function openPage(
+  tx: Db,
+  keys: Keys,
+  cache: RowCache,
+  rows: PageRow[],
+  whole: boolean,
+): Promise<ListedPatient[] | null> {
   const opened = new Map<string, PatientDto>();
   const missing: string[] = [];
   for (const r of rows) {
     const id = String(r.id);
     const cached = cache.get(id, r.row_version);
     if (cached) opened.set(id, cached);
-    else missing.push(id);
+    else if (whole) {
+      const patient = toPatientDto(keys, r);
+      cache.put(id, r.row_version, patient);
+      opened.set(id, patient);
+    } else missing.push(id);
   }
   if (missing.length) {
     const read = await tx`
-      select ${tx.unsafe(ROW_COLUMNS)}, xmin::text as row_version from patients where id = any(${missing}::bigint[])`;
+      select id, ${tx.unsafe(ROW_VALUES)}, xmin::text as row_version from patients where id = any(${missing}::bigint[])`;
     for (const r of read) {
       const patient = toPatientDto(keys, r);
       cache.put(patient.id, r.row_version, patient);
@@ -161,7 +182,7 @@ async function listPage(
       ? tx`and id = any(${only.ids}::bigint[])`
       : tx`and ${tx(only.column)} = any(${byteaColumn(tx, only.indexes, (i) => i)})`;
   const columns = tx.unsafe(
-    `${VERSION_COLUMNS}${key ? `, ${asText(key)} as sort_key, ${key.expr} as sort_value` : ""}`,
+    `${VERSION_COLUMNS}${readsWhole(q) ? `, ${ROW_VALUES}` : ""}${key ? `, ${asText(key)} as sort_key, ${key.expr} as sort_value` : ""}`,
   );
   const orderBy = tx.unsafe(key ? `sort_value ${order}, id ${order}` : `id ${order}`);
   // A few patients selected by id or blind index are sorted after they are found: with ORDER BY
@@ -221,7 +242,7 @@ async function nameQuery(tx: Db, text: string): Promise<{ normalized: string; ts
 }
 
 /** One page of a name search, best first: (score desc, id desc). */
-async function namePage(tx: Db, q: ListQuery, text: string): Promise<PageRow[]> {
+async function namePage(tx: Db, q: ListQuery, text: string, whole = true): Promise<PageRow[]> {
   const query = await nameQuery(tx, text);
   if (!query) return [];
   const after = q.after;
@@ -244,7 +265,7 @@ async function namePage(tx: Db, q: ListQuery, text: string): Promise<PageRow[]> 
       order by c.score desc, c.id desc
       limit ${q.limit}
     )
-    select ${tx.unsafe(VERSION_COLUMNS)}, page.score as sort_key
+    select ${tx.unsafe(whole ? `${VERSION_COLUMNS}, ${ROW_VALUES}` : VERSION_COLUMNS)}, page.score as sort_key
     from page join patients using (id)
     order by page.score desc, page.id desc`;
 }
@@ -263,7 +284,7 @@ async function pageRows(tx: Db, keys: Keys, q: ListQuery): Promise<PageRow[]> {
   }
   if (q.sort === "relevance") return namePage(tx, q, text);
   // Another order: the best CANDIDATES matches, listed in it.
-  const ids = (await namePage(tx, { ...q, after: undefined, limit: CANDIDATES }, text)).map((r) => String(r.id));
+  const ids = (await namePage(tx, { ...q, after: undefined, limit: CANDIDATES }, text, false)).map((r) => String(r.id));
   return ids.length ? listPage(tx, q, { ids }) : [];
 }
 
@@ -276,7 +297,7 @@ const READS = 3;
  */
 export async function listPatients(tx: Db, keys: Keys, cache: RowCache, q: ListQuery): Promise<ListedPatient[]> {
   for (let read = 1; ; read++) {
-    const page = await openPage(tx, keys, cache, await pageRows(tx, keys, q));
+    const page = await openPage(tx, keys, cache, await pageRows(tx, keys, q), readsWhole(q));
     if (page) return page;
     if (read === READS)
       throw Object.assign(new Error("patients kept being removed while a page was read"), { code: "page_unstable" });

@@ -60,10 +60,11 @@ const FIELD_COLUMNS = FIELDS.flatMap(({ f, sealed }) =>
 /** A patient's open conflicts (not part of its row: a conflict does not change the row's version). */
 const OPEN_CONFLICTS = `(select count(*)::int from patient_conflicts c
     where c.patient_id = patients.id and c.status = 'open') as open_conflicts`;
-/** The row as toPatientDto opens it, but its open conflicts. */
-export const ROW_COLUMNS = `id, ${FIELD_COLUMNS.join(", ")}, source, form_id, last_event_id, submitted_at, events_count,
+/** The row as toPatientDto opens it, but its id and open conflicts. */
+export const ROW_VALUES = `${FIELD_COLUMNS.join(", ")}, source, form_id, last_event_id, submitted_at, events_count,
   ${ANSWERS.column}, ${ANSWERS.legacy},
   created_at, updated_at`;
+const ROW_COLUMNS = `id, ${ROW_VALUES}`;
 export const COLUMNS = `${ROW_COLUMNS}, ${OPEN_CONFLICTS}`;
 /**
  * What a listing reads first (row-cache.ts): the id, the row's version (xmin: a new one with

@@ -248,14 +248,19 @@ test("viewers get lists masked; editors and admins whole", async () => {
 });
 
 test("a listing shows each row as the database holds it now, whoever changed it, opened rows reused only unchanged", async () => {
+  // Listed (ids and versions first, then the rows not opened yet) and searched (rows whole).
+  const listed = async (id: string) =>
+    ((await call("GET", "/api/v1/patients?limit=500")).body.items as { id: string }[]).find((p) => p.id === id);
   const [before] = (await search("soren@example.com")).body.items;
   expect(before).toMatchObject({ city: "Oslo", phone: null });
+  expect(await listed(before.id)).toEqual(before);
   // Another process (the projector, another dashboard pod) changes the row, a sealed value too.
   const phone = sealCell(TEST_KEYS, sealedColumn(PATIENTS, "phone_enc"), "+4915112345678");
   await sql`update patients set city = 'Bergen', phone_enc = ${phone} where id = ${before.id}`;
   const [after] = (await search("soren@example.com")).body.items;
   expect(after).toMatchObject({ id: before.id, city: "Bergen", phone: "+4915112345678" });
   expect((await search("soren@example.com")).body.items).toEqual([after]);
+  expect(await listed(before.id)).toEqual(after);
   // A conflict is not part of the row: counted fresh on every page.
   expect(after.openConflicts).toBe(0);
 });
