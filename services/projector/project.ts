@@ -80,10 +80,12 @@ async function writeBatch(
   sealed: Map<string, SealedEvent>,
 ): Promise<BatchResult> {
   const { inserted, conflicts, patientIds, stored } = await sql.begin(async (tx) => {
-    const accepted = await admitNewEvents(tx, events);
     // Each source's client (migration 011), named on every row written (016: the stamping
-    // trigger then has nothing to look up).
-    const clients = await clientsOfSources(tx, [...new Set(accepted.map((e) => e.event.source))]);
+    // trigger then has nothing to look up). Sent with the admission, one round trip for both.
+    const [accepted, clients] = await Promise.all([
+      admitNewEvents(tx, events),
+      clientsOfSources(tx, [...new Set(events.map((e) => e.event.source))]),
+    ]);
     const written =
       accepted.length > 0
         ? await writeBatchPatients(tx, keys, accepted, clients)
