@@ -4,12 +4,13 @@ import { errorSummary, type Logger } from "../logger.ts";
 import { errorResponse } from "./errors.ts";
 
 /**
- * Postgres refused a text value it cannot hold (SQLSTATE 22021). A JavaScript string always
- * encodes to valid UTF-8, so that is a NUL character, and stored text never holds one (Postgres
- * refused it): it came with the request (`?q=%00`), which is the client's error, not ours.
+ * Postgres refused a text value it cannot hold (SQLSTATE 22021), or a JSON one (22P05: jsonb
+ * takes no \u0000). A JavaScript string always encodes to valid UTF-8, so that is a NUL character,
+ * and stored text never holds one (Postgres refused it): it came with the request (`?q=%00`, a
+ * field mapping's key), which is the client's error, not ours.
  */
 function isUnstorableText(error: unknown): boolean {
-  return error instanceof postgres.PostgresError && error.code === "22021";
+  return error instanceof postgres.PostgresError && (error.code === "22021" || error.code === "22P05");
 }
 
 /**
@@ -23,7 +24,11 @@ export function jsonErrors(log: Logger) {
     if (code === "PARSE") return errorResponse(400, "unparseable_body", "the request body could not be parsed");
     if (code === "VALIDATION") return errorResponse(400, "invalid_request", "the request is not valid");
     if (isUnstorableText(error))
-      return errorResponse(400, "invalid_request", "the request holds a character that cannot be searched for (NUL)");
+      return errorResponse(
+        400,
+        "invalid_request",
+        "the request holds a character that cannot be stored or searched for (NUL)",
+      );
     log.error({ err: errorSummary(error) }, "unhandled error");
     return errorResponse(500, "internal_error", "internal error");
   });
