@@ -313,15 +313,19 @@ const sameRecord = (a: RuntimeSourceRecord, b: RuntimeSourceRecord) =>
 /**
  * One round: every stored source whose record is missing or differs is written again, and a
  * record with no row (its transaction rolled back after the write) is removed. Returns what it changed.
+ * A record that differs but was published less than a minute ago is left for a later round: a
+ * change (rotate, disable) publishes inside its transaction, so the rows read here can be older
+ * than it, and writing them would undo it on every pod until the next round.
  */
 export async function reconcileRegistry(sql: Sql, registry: SourceRegistry): Promise<{ put: number; removed: number }> {
   const rows = await sql`select ${sql.unsafe(COLUMNS)} from sources`;
   const published = (await registry.all?.()) ?? new Map<string, RuntimeSourceRecord>();
+  const recent = Date.now() - 60_000;
   let put = 0;
   for (const row of rows) {
     const record = recordOf(row);
     const current = published.get(record.name);
-    if (current && sameRecord(current, record)) continue;
+    if (current && (sameRecord(current, record) || Date.parse(current.updatedAt) > recent)) continue;
     await registry.put(record);
     put++;
   }

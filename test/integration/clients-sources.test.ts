@@ -13,7 +13,7 @@ import { signTypeform } from "../../shared/crypto/typeform.ts";
 import type { Sql } from "../../shared/db/client.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { connectNats, openSourcesBucket } from "../../shared/nats.ts";
-import { openSecrets } from "../../shared/sources/runtime.ts";
+import { openSecrets, type RuntimeSourceRecord } from "../../shared/sources/runtime.ts";
 import { TEST_KEYS } from "../keys.ts";
 import {
   ADMIN,
@@ -519,6 +519,30 @@ describe("the registry in step with the database", () => {
     } finally {
       await nc.drain();
     }
+  });
+
+  test("a round leaves a record published in the last minute alone (a change still committing), and corrects an older one", async () => {
+    const [row] = await sql`select name, enabled from sources where name = ${clinic.source.name}`;
+    const records = new Map<string, RuntimeSourceRecord>();
+    const registry = {
+      put: async (r: RuntimeSourceRecord) => void records.set(r.name, r),
+      all: async () => new Map(records),
+    };
+    expect((await reconcileRegistry(sql, registry)).put).toBeGreaterThan(0);
+    const inStep = records.get(row!.name)!;
+    expect(inStep.enabled).toBe(row!.enabled);
+    // A disable published by a transaction not yet committed: the rows still say enabled.
+    records.set(row!.name, { ...inStep, enabled: !row!.enabled, updatedAt: new Date().toISOString() });
+    expect(await reconcileRegistry(sql, registry)).toEqual({ put: 0, removed: 0 });
+    expect(records.get(row!.name)!.enabled).toBe(!row!.enabled);
+    // The same record two minutes old: its transaction did not commit; the row wins.
+    records.set(row!.name, {
+      ...inStep,
+      enabled: !row!.enabled,
+      updatedAt: new Date(Date.now() - 120_000).toISOString(),
+    });
+    expect(await reconcileRegistry(sql, registry)).toEqual({ put: 1, removed: 0 });
+    expect(records.get(row!.name)!.enabled).toBe(row!.enabled);
   });
 
   test("`hookline keys rotate` re-seals the sources' secrets under the new data key", async () => {
