@@ -38,7 +38,7 @@ import { createOidcVerifier, type OidcSettings } from "./oidc.ts";
 import { authConfigRoute, pageOidcConfig, whoAmIRoute } from "./oidc-signin.ts";
 import { docsPage, openApiDocument, type RegisteredRoute } from "./openapi.ts";
 import { dashboardPage } from "./page.ts";
-import { keysetPage } from "./paging.ts";
+import { keysetPage, PAGE_QUERY } from "./paging.ts";
 import { patientRoutes } from "./patient-routes.ts";
 import type { PatientDto } from "./patients.ts";
 import { routeDoc } from "./route-doc.ts";
@@ -118,16 +118,36 @@ export function createDashboardApp(deps: DashboardDeps) {
     .use(deadLetterRoutes({ sql, nats: deps.nats, log }))
     .use(clientRoutes({ sql, keyring: keys.data, fileSources: deps.sources, log, ...deps.clients }))
     // Admin only (access.ts): every webhook's metadata and, on request, its whole canonical payload.
-    .get("/api/v1/events", ({ query }) =>
-      keysetPage(
-        EventCursor,
-        query,
-        (limit, before) =>
-          listEvents(sql, keys, { source: query.source, limit, before, withCanonical: query.include === "canonical" }),
-        (last) => ({ receivedAt: Date.parse(last.receivedAt), eventId: last.eventId }),
-      ),
+    .get(
+      "/api/v1/events",
+      ({ query }) =>
+        keysetPage(
+          EventCursor,
+          query,
+          (limit, before) =>
+            listEvents(sql, keys, {
+              source: query.source,
+              limit,
+              before,
+              withCanonical: query.include === "canonical",
+            }),
+          (last) => ({ receivedAt: Date.parse(last.receivedAt), eventId: last.eventId }),
+        ),
+      routeDoc({
+        summary: "Received webhook events, newest first (with include=canonical: each one's canonical payload)",
+        query: v.object({
+          source: v.optional(v.string()),
+          include: v.optional(v.picklist(["canonical"])),
+          ...PAGE_QUERY,
+        }),
+        responses: { 200: "a page of events", 400: "bad limit or cursor" },
+      }),
     )
-    .get("/api/v1/forms", async () => json({ items: await listForms(sql) }))
+    .get(
+      "/api/v1/forms",
+      async () => json({ items: await listForms(sql) }),
+      routeDoc({ summary: "Forms seen, with submission counts", responses: { 200: "the forms" } }),
+    )
     .get(
       "/api/v1/forms/:source/:formId/questions",
       async ({ params }) => {
@@ -142,22 +162,30 @@ export function createDashboardApp(deps: DashboardDeps) {
         responses: { 200: "the questions", 404: "no submission of this form is stored" },
       }),
     )
-    .get("/api/v1/forms/:source/:formId/submissions", ({ params, query, principal }) =>
-      keysetPage(
-        SubmissionCursor,
-        query,
-        async (limit, before) => {
-          const rows = await formSubmissions(sql, keys, {
-            source: params.source,
-            formId: params.formId,
-            question: query.question,
-            limit,
-            before,
-          });
-          return principal!.role === "viewer" ? rows.map(maskSubmission) : rows;
-        },
-        (last) => ({ submittedAt: last.submittedAt, eventId: last.eventId }),
-      ),
+    .get(
+      "/api/v1/forms/:source/:formId/submissions",
+      ({ params, query, principal }) =>
+        keysetPage(
+          SubmissionCursor,
+          query,
+          async (limit, before) => {
+            const rows = await formSubmissions(sql, keys, {
+              source: params.source,
+              formId: params.formId,
+              question: query.question,
+              limit,
+              before,
+            });
+            return principal!.role === "viewer" ? rows.map(maskSubmission) : rows;
+          },
+          (last) => ({ submittedAt: last.submittedAt, eventId: last.eventId }),
+        ),
+      routeDoc({
+        summary: "A form's answers, newest submission first: all of them or one question's (masked for viewers)",
+        params: v.object({ source: v.string(), formId: v.string() }),
+        query: v.object({ question: v.optional(v.string()), ...PAGE_QUERY }),
+        responses: { 200: "a page of submissions", 400: "bad limit or cursor" },
+      }),
     )
     .post(
       "/v1/sources/:source/preview",

@@ -5,7 +5,7 @@
 // with valibot schemas; they are converted to JSON Schema here (@valibot/to-json-schema). Any
 // route with a rule is listed, and its security names that rule's role; a route without a
 // routeDoc gets a bare entry (its path parameters, "no schema declared"), which
-// test/unit/dashboard-openapi.test.ts reports, so declare one.
+// test/unit/dashboard-openapi-answers.test.ts reports, so declare one.
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type * as v from "valibot";
 import { SERVER_RESPONSES } from "../../shared/http/server-responses.ts";
