@@ -15,6 +15,7 @@ import m011 from "./011_clients_sources.sql" with { type: "text" };
 import m012 from "./012_patient_search.sql" with { type: "text" };
 import m013 from "./013_field_mappings.sql" with { type: "text" };
 import m014 from "./014_search_triggers_per_statement.sql" with { type: "text" };
+import m015 from "./015_client_listing_indexes.sql" with { type: "text" };
 import m016 from "./016_projector_writes.sql" with { type: "text" };
 
 /** File name → SQL text. */
@@ -33,5 +34,6 @@ export const EMBEDDED_MIGRATIONS: Record<string, string> = {
   "012_patient_search.sql": m012,
   "013_field_mappings.sql": m013,
   "014_search_triggers_per_statement.sql": m014,
+  "015_client_listing_indexes.sql": m015,
   "016_projector_writes.sql": m016,
 };
