@@ -137,7 +137,7 @@ export function createDashboardApp(deps: DashboardDeps) {
         summary: "Received webhook events, newest first (with include=canonical: each one's canonical payload)",
         query: v.object({
           source: v.optional(v.string()),
-          include: v.optional(v.picklist(["canonical"])),
+          include: v.optional(v.pipe(v.string(), v.description("canonical: with each event's canonical payload"))),
           ...PAGE_QUERY,
         }),
         responses: { 200: "a page of events", 400: "bad limit or cursor" },

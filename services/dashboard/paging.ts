@@ -18,8 +18,9 @@ function limitParam(value: string | undefined): number | Response {
 
 /** `limit` and `cursor` as a listing's query parameters, for its route document (route-doc.ts). */
 export const PAGE_QUERY = {
+  // No pattern: any notation of a whole number from 1 to MAX_LIMIT is taken ("1e2" too).
   limit: v.optional(
-    v.pipe(v.string(), v.regex(/^\d+$/), v.description(`1 to ${MAX_LIMIT} (default ${DEFAULT_LIMIT})`)),
+    v.pipe(v.string(), v.description(`a whole number from 1 to ${MAX_LIMIT} (default ${DEFAULT_LIMIT})`)),
   ),
   cursor: v.optional(v.pipe(v.string(), v.description("the previous page's cursor"))),
 };
