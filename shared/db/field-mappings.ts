@@ -135,17 +135,6 @@ function mappingAudit(save: SaveMapping, version: number): AuditEntry {
   };
 }
 
-/** Corrections as the mapper's overlay wants them. */
-function toCorrections(rows: FormMappingRow[]): Map<string, Map<string, FormCorrections>> {
-  const out = new Map<string, Map<string, FormCorrections>>();
-  for (const r of rows) {
-    const forms = out.get(r.source) ?? new Map<string, FormCorrections>();
-    forms.set(r.formId, r.fields);
-    out.set(r.source, forms);
-  }
-  return out;
-}
-
 export interface MappingWatch {
   /** The corrections as last read (a new object after each change, so caches can compare). */
   current(): Corrections;
@@ -165,9 +154,16 @@ export function watchFieldMappings(sql: Sql, log: Logger): MappingWatch {
   let stopped = false;
   const reloadAll = async () => {
     const rows = await readAllFormMappings(sql);
-    corrections = toCorrections(rows);
-    versions.clear();
-    for (const r of rows) versions.set(`${r.source}\0${r.formId}`, r.version);
+    // Merged, not replaced: a notification handled while this read ran may have brought a form
+    // newer than the snapshot (or one the snapshot lacks); the higher version wins per form.
+    const next = new Map([...corrections].map(([source, forms]) => [source, new Map(forms)]));
+    for (const r of rows) {
+      const key = `${r.source}\0${r.formId}`;
+      if ((versions.get(key) ?? 0) > r.version) continue;
+      versions.set(key, r.version);
+      next.set(r.source, (next.get(r.source) ?? new Map<string, FormCorrections>()).set(r.formId, r.fields));
+    }
+    corrections = next;
     log.info({ forms: rows.length }, "field-mapping corrections loaded");
   };
   const reloadForm = async (source: string, formId: string) => {
