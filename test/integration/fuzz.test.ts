@@ -1,15 +1,20 @@
 // Fuzzing (issue #13 item 3): schemathesis (PyPI, pinned and cached by ops/tools) against the
 // ingress's and the dashboard's /openapi.json on a real cluster slice (NATS, Postgres, Redis, the
-// three services as processes). Checks: no 5xx, every status documented for its operation, and
-// every response's content type, headers and body as documented. A fixed seed and example
-// budget keep a run the same and bounded (about a minute for both); schemathesis's summary is
-// printed, its whole report shown on failure.
+// three services as processes). Checks (CHECKS below): no 5xx; every status documented for its
+// operation; every response's content type, headers and body as documented; credentials and
+// required headers enforced; on the dashboard, a request breaking the schema refused. A fixed
+// seed and example budget keep a run alike and bounded (30-60 s for both on this 2-core machine);
+// schemathesis's summary is printed, its whole report shown on failure. The tests after the two
+// runs replay, as plain requests, each defect a run found (they failed before their fixes).
 //
 // The ingress run sends the dev HeyFlow token, so HeyFlow bodies get past authentication to the
 // parser and the durable publish (and on to the projector); the other sources stop at their
 // signature checks. The dashboard run authenticates as admin, so every route is reached, its
 // stateful phase chaining them (a patient created, then read, edited, merged). Nothing is
-// excluded: this cluster's data is its own, so erasure, key rotation and replay are fuzzed too.
+// excluded: this cluster's data is its own, so erasure, source secret rotation and dead-letter
+// replay are fuzzed too. Not checked: unsupported_method (an undeclared method on a declared path,
+// e.g. TRACE /health/live, is 404 from the router, not 405) and positive_data_acceptance (no
+// generated webhook carries a valid signature).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
