@@ -59,6 +59,7 @@ const roleMap = v.pipe(
 );
 
 const LOOPBACK = new Set(["127.0.0.1", "[::1]", "localhost"]);
+const isLoopbackUrl = (url: string) => LOOPBACK.has(new URL(url).hostname);
 
 /** An https URL, or http to this host (tests, a local proxy): what the identity provider's URLs must be. */
 export function isSecureUrl(s: string): boolean {
@@ -107,8 +108,11 @@ export const dashboardConfigSpec = {
   /** "token=role" pairs, comma-separated; the public dev token only with HOOKLINE_ENV=development. */
   apiTokens: devEntry("DASHBOARD_API_TOKENS", apiTokens, `${DEV_CREDENTIALS.dashboardAdminToken}=admin`, true),
   cacheTtlSeconds: entry("CACHE_TTL_SECONDS", env.int(0, 86_400), "30"),
-  /** Where senders reach the ingress: the base of the webhook URLs the clients API hands out. */
-  publicWebhookBaseUrl: entry(
+  /**
+   * Where senders reach the ingress: the base of the webhook URLs the clients API hands out.
+   * The local ingress only in development: elsewhere a loopback URL handed to a clinic is useless.
+   */
+  publicWebhookBaseUrl: devEntry(
     "PUBLIC_WEBHOOK_BASE_URL",
     v.pipe(
       v.string(),
@@ -156,6 +160,10 @@ export function readDashboardConfig(source: Record<string, string | undefined> =
     throw error instanceof ConfigError && together.length ? new ConfigError([...error.problems, ...together]) : error;
   }
   if (together.length) throw new ConfigError(together);
+  if (config.hooklineEnv === "production" && isLoopbackUrl(config.publicWebhookBaseUrl))
+    throw new ConfigError([
+      "PUBLIC_WEBHOOK_BASE_URL must be where senders reach the ingress, not this host (HOOKLINE_ENV=production)",
+    ]);
   if (config.oidcClientId && !given)
     throw new ConfigError([
       `OIDC_CLIENT_ID needs ${OIDC_TOGETHER.join(", ")}: the page signs in with the tokens they check`,

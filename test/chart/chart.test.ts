@@ -560,6 +560,22 @@ test("dashboard.oidc: the OIDC_* variables the dashboard reads, only when config
   );
 });
 
+test("the dashboard needs where form tools reach the ingress: without publicWebhookBaseUrl or an Ingress host the chart says so", () => {
+  const t = run([
+    "template",
+    "hl",
+    CHART,
+    "-f",
+    join(CHART, "ci/minimal.yaml"),
+    "--set",
+    "dashboard.publicWebhookBaseUrl=",
+  ]);
+  expect(t.code).not.toBe(0);
+  expect(t.err).toContain(
+    "dashboard.publicWebhookBaseUrl (or httpIngress.enabled with httpIngress.webhooksHost) is required",
+  );
+});
+
 describe("values.schema.json refuses bad values", () => {
   const cases: [string, string[]][] = [
     ["a wrong type", ["--set", "ingress.port=eighty"]],

@@ -58,6 +58,20 @@ describe("config", () => {
     expect((error as ConfigError).code).toBe("invalid_config");
   });
 
+  test("PUBLIC_WEBHOOK_BASE_URL: the local ingress only in development; never this host in production", () => {
+    expect(readDashboardConfig({ HOOKLINE_ENV: "development" }).publicWebhookBaseUrl).toBe("http://127.0.0.1:8080");
+    expect(() => readDashboardConfig({ DATABASE_URL: "postgres://db/x" })).toThrow(/PUBLIC_WEBHOOK_BASE_URL/);
+    const production = {
+      HOOKLINE_ENV: "production",
+      DATABASE_URL: "postgres://u:p@db/x",
+      DASHBOARD_API_TOKENS: "a-long-enough-admin-token-0001=admin",
+      HOOKLINE_SOURCES: "/etc/hookline/sources.yaml",
+    };
+    expect(() => readDashboardConfig({ ...production, PUBLIC_WEBHOOK_BASE_URL: "http://localhost:8080" })).toThrow(
+      "PUBLIC_WEBHOOK_BASE_URL must be where senders reach the ingress",
+    );
+  });
+
   test("secret values are not echoed in errors", () => {
     try {
       readDashboardConfig({ DATABASE_URL: "mysql://user:hunter2@db/x" });
