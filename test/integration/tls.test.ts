@@ -204,6 +204,7 @@ describe("every connection over verified TLS", () => {
       HOOKLINE_SOURCES: sources,
       TLS_TEST_SECRET: `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64")}`,
       DASHBOARD_API_TOKENS: `${crypto.randomUUID()}=admin`,
+      PUBLIC_WEBHOOK_BASE_URL: "https://hooks.example.com",
       // Not loopback, no TLS.
       NATS_URL: "nats://10.255.255.1:4222",
       NATS_TLS_CA: "",
@@ -214,7 +215,7 @@ describe("every connection over verified TLS", () => {
     expect(ingress.code).not.toBe(0);
     expect(ingress.output).toContain("NATS_URL connects to 10.255.255.1 without TLS");
     expect(ingress.output).toContain("ALLOW_INSECURE_CONNECTIONS=true");
-    // The dashboard reads NATS_URL (every service does) but never connects to NATS: it starts,
+    // The dashboard connects to NATS only when first needed (sources, dead letters): it starts,
     // its Postgres (verify-full) and Redis (rediss://) connections verified.
     const dashboard = await startService("dashboard", production);
     services.push(dashboard);
