@@ -15,7 +15,7 @@ import type { CountedEvent } from "../../shared/stats.ts";
 import { extractContext } from "../../shared/tracing.ts";
 import { deadLetterReceipt } from "./audit.ts";
 import type { DeadLetterWriter } from "./dead-letter.ts";
-import { type DecodedEvent, decodeMessage, type HeaderReader, headerView } from "./decode.ts";
+import { type DecodedEvent, decodeMessage, type HeaderReader, messageHeaders } from "./decode.ts";
 import { type BatchResult, projectBatch } from "./project.ts";
 
 export interface ProjectorDeps {
@@ -42,6 +42,12 @@ export interface ProjectorDeps {
   onPatientsWritten?: (ids: string[]) => void;
   /** Called with the events a committed batch stored for the first time (stats counters). */
   onEventsStored?: (events: CountedEvent[]) => void;
+  /**
+   * Whether a source this projector does not know may yet arrive (shared/sources/runtime.ts: a
+   * runtime source the watch has not caught up with, or cannot open): its messages are then
+   * redelivered later instead of dead-lettered, since the ingress answered them 2xx.
+   */
+  sourceMayArrive?: (source: string) => Promise<boolean>;
 }
 
 /** What one batch came to. */
@@ -118,6 +124,21 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
     failures++;
   };
 
+  /** Asked at most once a source per few seconds: a burst of its messages makes one lookup. */
+  const mayArrive = new Map<string, { at: number; answer: Promise<boolean> }>();
+  function sourceMayArrive(source: string): Promise<boolean> {
+    if (!deps.sourceMayArrive) return Promise.resolve(false);
+    const known = mayArrive.get(source);
+    if (known && Date.now() - known.at < 2000) return known.answer;
+    const answer = deps.sourceMayArrive(source).catch((error) => {
+      // The registry cannot be asked (NATS trouble): keep the message rather than dead-letter it.
+      log.warn({ source, err: errorSummary(error) }, "runtime sources registry not reachable; redelivering");
+      return true;
+    });
+    mayArrive.set(source, { at: Date.now(), answer });
+    return answer;
+  }
+
   async function deadLetterAndAck(msg: JsMsg, code: string, reason: string): Promise<boolean> {
     // The consumer has no delivery limit of its own (see provisionJetStream), so a message
     // left unacked here comes back and is dead-lettered on a later delivery.
@@ -158,7 +179,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
     return 0;
   }
 
-  /** A message with its headers read once (headerView) and its producer's context. */
+  /** A message with its headers read once (messageHeaders) and its producer's context. */
   interface Received {
     msg: JsMsg;
     headers: HeaderReader | undefined;
@@ -167,7 +188,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
   }
 
   function received(msg: JsMsg): Received {
-    const headers = headerView(msg.headers);
+    const headers = messageHeaders(msg);
     return { msg, headers, producer: extractContext((key) => headers?.get(key)) };
   }
 
@@ -245,7 +266,10 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
       const span = spans[i]!;
       const result = decodeMessage({ data: msg.data, headers, seq: msg.seq, subject: msg.subject }, sources);
       if (result.ok) pending.push({ msg, event: result.value, span });
-      else {
+      else if (result.code === "unknown_source" && (await sourceMayArrive(messageSource(msg)))) {
+        msg.nak(deps.retryDelayMs * Math.min(msg.info.deliveryCount, 10));
+        endSpan(span, "redelivered: its source is not loaded yet");
+      } else {
         log.warn({ seq: msg.seq, code: result.code }, "unprojectable message dead-lettered");
         if (await deadLetterAndAck(msg, result.code, result.reason)) tally.deadLettered++;
         endSpan(span, `dead-lettered: ${result.code}`);

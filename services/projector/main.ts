@@ -123,6 +123,8 @@ const projector = await startProjector({
   onPatientsWritten: (ids) => {
     patientCache.invalidate(ids).catch((error) => log.warn({ err: error.message }, "cache invalidation failed"));
   },
+  // A runtime source this pod has not loaded yet: its messages wait instead of being dead-lettered.
+  sourceMayArrive: runtimeSources.mayArrive,
   // Counted after the commit; a batch that cannot be counted makes the dashboard rebuild them (shared/stats.ts).
   onEventsStored: (events) => {
     countStats(events).catch((error) => log.warn({ err: error.message }, "stats counters not updated"));

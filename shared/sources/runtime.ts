@@ -138,6 +138,12 @@ export interface RuntimeSourcesWatch {
    * 404 (Typeform disables a webhook for good after a 404).
    */
   unavailable(name: string): boolean;
+  /**
+   * Whether the bucket holds `name` now, or this pod cannot yet tell (bucket not loaded, or the
+   * record unreadable here): a message for it may become projectable. Asks the bucket itself,
+   * which may be ahead of the watch.
+   */
+  mayArrive(name: string): Promise<boolean>;
   stop(): void;
 }
 
@@ -235,6 +241,13 @@ export function watchRuntimeSources(deps: {
     ready,
     loaded: () => loaded,
     unavailable: (name) => unreadable.has(name),
+    async mayArrive(name) {
+      if (!loaded || unreadable.has(name)) return true;
+      // Not a key the bucket can hold (KV keys: letters, digits, -/_=.): never a runtime source.
+      if (fileSources.has(name) || !/^[-/_=.a-zA-Z0-9]+$/.test(name)) return false;
+      const entry = await (await openSourcesBucket(deps.nc)).get(name);
+      return entry?.operation === "PUT";
+    },
     stop() {
       stopped = true;
       stopWatch();

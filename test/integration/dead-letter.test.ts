@@ -4,9 +4,11 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { headers } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
+import { newKeyText, parseKeyring } from "../../shared/crypto/keyring.ts";
 import type { Sql } from "../../shared/db/client.ts";
-import { DLQ_STREAM, H } from "../../shared/nats.ts";
-import { patientByEmail } from "../keys.ts";
+import { DLQ_STREAM, H, openSourcesBucket } from "../../shared/nats.ts";
+import { type RuntimeSourceRecord, sealSecrets } from "../../shared/sources/runtime.ts";
+import { patientByEmail, TEST_KEYS } from "../keys.ts";
 import {
   type Cluster,
   DATABASE_URL,
@@ -146,3 +148,38 @@ test("a dead letter can be replayed once its cause is fixed (ops/hookline dlq re
   expect(replay).toMatchObject({ entity_type: "dead_letter", details: { source: "clinic-x", code: "unknown_source" } });
   expect(replay.actor).toStartWith("cli:");
 });
+
+test("a message for a runtime source the projector cannot open yet is kept and redelivered, not dead-lettered, then projected once it opens", async () => {
+  const [client] = await sql`insert into clients (name) values (${`Pending clinic ${Date.now()}`}) returning id`;
+  const kv = await openSourcesBucket(nc);
+  const record = (keyring: typeof TEST_KEYS.data): RuntimeSourceRecord => ({
+    name: "rt-pending",
+    type: "generic",
+    clientId: String(client!.id),
+    enabled: true,
+    secrets: sealSecrets(keyring, [
+      { value: "whsec_cGVuZGluZy1ydW50aW1lLXNvdXJjZS1zZWNyZXQ=", expiresAt: null },
+    ]).toString("base64"),
+    updatedAt: new Date().toISOString(),
+  });
+  // Sealed under a key the projector was not given (as after a key rotation it has not been rolled for).
+  await kv.put("rt-pending", JSON.stringify(record(parseKeyring(newKeyText("elsewhere"), "test"))));
+  await publishStored(
+    "rt-pending",
+    "evt_rt_pending_1",
+    JSON.stringify({ data: { Email: "pending@example.com", Vorname: "Paula" } }),
+  );
+  // Several deliveries' worth of time: still neither dead-lettered nor projected.
+  await Bun.sleep(3000);
+  expect((await dlqMessages()).filter((m) => m.header.get(H.originalSubject) === "webhooks.rt-pending")).toEqual([]);
+  expect(await patientByEmail(sql, "pending@example.com")).toBeUndefined();
+  // The record as the dashboard writes it, under the projector's key: the kept message is projected.
+  await kv.put("rt-pending", JSON.stringify(record(TEST_KEYS.data)));
+  await waitFor(
+    "the kept message projected",
+    async () => (await patientByEmail(sql, "pending@example.com"))?.first_name === "Paula",
+    20_000,
+  );
+  expect((await dlqMessages()).filter((m) => m.header.get(H.originalSubject) === "webhooks.rt-pending")).toEqual([]);
+  await kv.delete("rt-pending");
+}, 60_000);
