@@ -321,6 +321,9 @@ export function patientRoutes(deps: PatientRouteDeps) {
             return errorResponse(400, "invalid_patient", "give at least a name or an email");
           const clientId = isScoped(principal) ? principal.clientId : (parsed.output.clientId ?? null);
           const outcome = await withScope(sql, {}, async (tx) => {
+            // A client that does not exist is the request's error (the foreign key made it a 500).
+            if (clientId !== null && (await tx`select 1 from clients where id = ${clientId}::bigint`).length === 0)
+              return "unknown_client" as const;
             const duplicates = await likelyDuplicates(tx, keys, values);
             const now = new Date();
             const eventId = `manual-${crypto.randomUUID()}`;
@@ -352,6 +355,7 @@ export function patientRoutes(deps: PatientRouteDeps) {
             });
             return { id: row.id, duplicates };
           });
+          if (outcome === "unknown_client") return errorResponse(400, "unknown_client", `no client ${clientId}`);
           if (outcome === "duplicate_email")
             return errorResponse(409, "duplicate_email", "a patient with this email exists; search for it by email");
           const patient = await withScope(sql, principal, (tx) => getPatientDetail(tx, keys, outcome.id));

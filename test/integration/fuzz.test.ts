@@ -157,3 +157,12 @@ test("a NUL in a saved field mapping's key is a 400, not a 500 (found by schemat
     "invalid_request",
   ]);
 });
+
+test("adding a patient for a client that does not exist is a 400, not a 500 (found by schemathesis)", async () => {
+  const res = await fetch(`${cluster.services.dashboard!.url}/api/v1/patients`, {
+    method: "POST",
+    headers: { ...ADMIN, "content-type": "application/json" },
+    body: JSON.stringify({ lastName: "Nobody", clientId: "38390" }),
+  });
+  expect([res.status, ((await res.json()) as { error: { code: string } }).error.code]).toEqual([400, "unknown_client"]);
+});
