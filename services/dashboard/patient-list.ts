@@ -108,7 +108,8 @@ type PageRow = Row;
  * Whether a page reads the rows' values with their versions. A listing's first pages are read
  * again and again, so it reads versions only and then the rows not opened yet (a second
  * statement, seldom needed); a search finds rows nobody asked for a moment ago, so it reads
- * them whole at once rather than pay a second statement nearly every time.
+ * them whole at once rather than pay a second statement nearly every time (and uses the cache
+ * only for rows a listing opened).
  */
 const readsWhole = (q: ListQuery) => Boolean(q.q?.trim());
 
@@ -131,11 +132,10 @@ async function openPage(
     const id = String(r.id);
     const cached = cache.get(id, r.row_version);
     if (cached) opened.set(id, cached);
-    else if (whole) {
-      const patient = toPatientDto(keys, r);
-      cache.put(id, r.row_version, patient);
-      opened.set(id, patient);
-    } else missing.push(id);
+    // A search's rows are opened from what it read and not kept: searches would push the
+    // listings' first pages, the rows read again and again, out of the cache.
+    else if (whole) opened.set(id, toPatientDto(keys, r));
+    else missing.push(id);
   }
   if (missing.length) {
     const read = await tx`
