@@ -15,7 +15,7 @@ import type { CountedEvent } from "../../shared/stats.ts";
 import { extractContext } from "../../shared/tracing.ts";
 import { deadLetterReceipt } from "./audit.ts";
 import type { DeadLetterWriter } from "./dead-letter.ts";
-import { type DecodedEvent, decodeMessage, type HeaderReader, headerView } from "./decode.ts";
+import { type DecodedEvent, decodeMessage, type HeaderReader, messageHeaders } from "./decode.ts";
 import { type BatchResult, projectBatch } from "./project.ts";
 
 export interface ProjectorDeps {
@@ -179,7 +179,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
     return 0;
   }
 
-  /** A message with its headers read once (headerView) and its producer's context. */
+  /** A message with its headers read once (messageHeaders) and its producer's context. */
   interface Received {
     msg: JsMsg;
     headers: HeaderReader | undefined;
@@ -188,7 +188,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
   }
 
   function received(msg: JsMsg): Received {
-    const headers = headerView(msg.headers);
+    const headers = messageHeaders(msg);
     return { msg, headers, producer: extractContext((key) => headers?.get(key)) };
   }
 
