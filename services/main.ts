@@ -6,40 +6,53 @@
 // Each case imports a literal path so that `bun build --compile` bundles all four; only the
 // chosen one is evaluated. Configuration comes from the environment, as with `bun services/…`.
 import process from "node:process";
-import { keyringConfig } from "../shared/config.ts";
-import { streamConfigSpec } from "../shared/stream-limits.ts";
+import { provisionConfigSpec } from "../ops/provision-config.ts";
+import { type ConfigEntry, commonConfig } from "../shared/config.ts";
+import { dashboardConfigSpec } from "./dashboard/config.ts";
+import { ingressConfigSpec } from "./ingress/config.ts";
+import { projectorConfigSpec } from "./projector/config.ts";
 
-/** The stream-limit variables, named by their config entries (one list, not three copies). */
-const STREAM_ENV = Object.values(streamConfigSpec)
-  .map((e) => e.name)
-  .join(", ");
+const COMMON_NAMES = new Set(Object.values(commonConfig).map((e) => e.name));
 
-/** The keyring variables (patient data at rest), from their config entries. */
-const KEYS_ENV = Object.values(keyringConfig)
-  .map((e) => e.name)
-  .join(", ");
+/** NAME=default, NAME (optional) or NAME* (required; in development a dev default may apply). */
+const described = (e: ConfigEntry<unknown>) =>
+  e.default ? `${e.name}=${e.default}` : e.default === "" ? e.name : `${e.name}*`;
 
-const COMMON = `env (all): HOOKLINE_ENV (development enables the public dev defaults), NATS_URL, HOST, PORT, LOG_LEVEL,
-           OTEL_EXPORTER_OTLP_ENDPOINT and the other standard OTEL_* variables,
-           NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY (PEM files), TLS_MIN_VERSION, ALLOW_INSECURE_CONNECTIONS`;
+/** Names, comma-separated, wrapped under a label. */
+function wrapped(label: string, names: string[]): string {
+  const lines = [""];
+  for (const n of names) {
+    if (lines.at(-1)!.length + n.length > 96) lines.push("");
+    lines[lines.length - 1] += `${lines.at(-1) ? ", " : ""}${n}`;
+  }
+  return `${label}${lines.join(`,\n${" ".repeat(label.length)}`)}`;
+}
+
+/**
+ * A command's own variables, read from the config spec the command reads (so a new variable shows
+ * up here by itself); those every service shares are under COMMON.
+ */
+const envOf = (spec: Record<string, ConfigEntry<unknown>>) =>
+  wrapped(
+    "env: ",
+    Object.values(spec)
+      .filter((e) => !COMMON_NAMES.has(e.name))
+      .map(described),
+  );
+
+const COMMON = `${wrapped("env (all): ", [...Object.values(commonConfig).map(described), "OTEL_* (the standard variables)"])}
+NAME=value: its default; NAME*: required (HOOKLINE_ENV=development supplies public dev values for some)`;
 
 const COMMANDS = {
   ingress: `hookline ingress: receive webhooks (POST /v1/webhooks/:source), publish to JetStream (default port 8080)
-env: HOOKLINE_SOURCES (path of the sources file), PUBLISH_TIMEOUT_MS, TRUSTED_PROXIES, HOOKLINE_PROVISION,
-     MAX_IN_FLIGHT (webhooks at once, default 1024; more get 503 overloaded),
-     REDIS_URL (optional; set: per-source rate limits shared by all ingress pods, unset: per pod), REDIS_TLS_*,
-     DASHBOARD_API_TOKENS (optional; its admin tokens open /health/detailed), ${STREAM_ENV}`,
+${envOf(ingressConfigSpec)}`,
   projector: `hookline projector: turn JetStream messages into Postgres records; migrates the schema on start (port 8081)
-env: DATABASE_URL, REDIS_URL, DATABASE_TLS_*, REDIS_TLS_* (_CA, _CERT, _KEY), ${KEYS_ENV}, BATCH_SIZE, BATCH_DELAY_MS,
-     ACK_WAIT_SECONDS, MAX_DELIVER, RETRY_DELAY_MS, PROJECT_CONCURRENCY, RAW_EVENT_RETENTION_MONTHS, HOOKLINE_PROVISION,
-     DASHBOARD_API_TOKENS (optional; its admin tokens open /health/detailed), stream limits as for ingress`,
+${envOf(projectorConfigSpec)}`,
   dashboard: `hookline dashboard: the patients API (/api/v1/...) and web page (default port 3000)
-env: DATABASE_URL, REDIS_URL, DATABASE_TLS_*, REDIS_TLS_*, ${KEYS_ENV}, DASHBOARD_API_TOKENS (token=role,...),
-     CACHE_TTL_SECONDS,
-     HOOKLINE_SOURCES`,
+${envOf(dashboardConfigSpec)}`,
   provision: `hookline provision: apply database migrations and create/update the JetStream streams and consumer, then exit
 (idempotent; a pre-install/pre-upgrade job)
-env: DATABASE_URL, DATABASE_TLS_CA, DATABASE_TLS_CERT, DATABASE_TLS_KEY, ${STREAM_ENV}`,
+${envOf(provisionConfigSpec)}`,
 } as const;
 
 type Command = keyof typeof COMMANDS;

@@ -7,8 +7,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { dashboardConfigSpec } from "../../services/dashboard/config.ts";
 import { createDb, type Sql } from "../../shared/db/client.ts";
 import { readMigrations } from "../../shared/db/migrate.ts";
+import { SOURCES_BUCKET } from "../../shared/nats.ts";
 import {
   ADMIN,
   DATABASE_URL,
@@ -144,6 +146,9 @@ function suite(label: string, runner: Runner) {
       const help = await run(["projector", "--help"]);
       expect(help.code).toBe(0);
       expect(help.stdout).toContain("hookline projector:");
+      // Every variable the dashboard reads is named in its help (the README sends operators there).
+      const dashboardHelp = (await run(["dashboard", "--help"])).stdout;
+      for (const e of Object.values(dashboardConfigSpec)) expect(dashboardHelp).toContain(e.name);
     });
 
     test("provision migrates a fresh database from the embedded SQL and creates the streams", async () => {
@@ -153,7 +158,8 @@ function suite(label: string, runner: Runner) {
       expect(applied.map((r) => r.version)).toEqual(readMigrations().map((m) => m.version));
       const streams = await (await fetch(`${nats.monitorUrl}/jsz?streams=true`)).json();
       const names = streams.account_details[0].stream_detail.map((s: { name: string }) => s.name).sort();
-      expect(names).toEqual(["WEBHOOKS", "WEBHOOKS_DLQ"]);
+      // And the runtime sources' bucket (a KV bucket is a stream).
+      expect(names).toEqual([`KV_${SOURCES_BUCKET}`, "WEBHOOKS", "WEBHOOKS_DLQ"]);
       // Idempotent: a second run changes nothing and succeeds.
       expect((await run(["provision"])).code).toBe(0);
     });
