@@ -17,6 +17,7 @@ const ROOT = join(import.meta.dir, "..", "..");
 const REAL_SOURCES = "/etc/hookline/sources.yaml";
 const REAL_TOKENS = "0b1d8e3f2a7c4d6e9f10=admin";
 const REAL_DATABASE = "postgres://hookline:9f2c61d0a7b84e3f@db.internal:5432/hookline";
+const REAL_WEBHOOK_BASE = "https://hooks.clinic.example";
 
 function configError(read: () => unknown): ConfigError {
   try {
@@ -29,10 +30,11 @@ function configError(read: () => unknown): ConfigError {
 }
 
 describe("HOOKLINE_ENV unset: no dev defaults", () => {
-  test("each service refuses to start without its sources file and tokens, in one error saying what to set", () => {
+  test("each service refuses to start without its sources file, tokens and public webhook URL, in one error saying what to set", () => {
     const dashboard = configError(() => readDashboardConfig({}));
-    expect(dashboard.problems).toHaveLength(3);
+    expect(dashboard.problems).toHaveLength(4);
     expect(dashboard.message).toContain("DATABASE_URL is required");
+    expect(dashboard.message).toContain("PUBLIC_WEBHOOK_BASE_URL is required");
     expect(dashboard.message).toContain("HOOKLINE_SOURCES is required");
     expect(dashboard.message).toContain("DASHBOARD_API_TOKENS is required");
     expect(dashboard.message).toContain("HOOKLINE_ENV=development");
@@ -54,6 +56,7 @@ describe("HOOKLINE_ENV unset: no dev defaults", () => {
         HOOKLINE_SOURCES: REAL_SOURCES,
         DASHBOARD_API_TOKENS: REAL_TOKENS,
         DATABASE_URL: REAL_DATABASE,
+        PUBLIC_WEBHOOK_BASE_URL: REAL_WEBHOOK_BASE,
       }).sourcesFile,
     ).toBe(REAL_SOURCES);
     expect(readIngressConfig({ HOOKLINE_SOURCES: REAL_SOURCES }).sourcesFile).toBe(REAL_SOURCES);
@@ -89,6 +92,7 @@ describe("HOOKLINE_ENV=production refuses the public dev credentials even when s
           HOOKLINE_SOURCES: REAL_SOURCES,
           DASHBOARD_API_TOKENS: tokens,
           DATABASE_URL: REAL_DATABASE,
+          PUBLIC_WEBHOOK_BASE_URL: REAL_WEBHOOK_BASE,
         }),
       );
       expect(e.problems).toEqual([expect.stringContaining("DASHBOARD_API_TOKENS holds a public dev credential")]);
@@ -96,7 +100,7 @@ describe("HOOKLINE_ENV=production refuses the public dev credentials even when s
     }
   });
   test("no dev defaults in production either", () => {
-    expect(configError(() => readDashboardConfig({ HOOKLINE_ENV: "production" })).problems).toHaveLength(3);
+    expect(configError(() => readDashboardConfig({ HOOKLINE_ENV: "production" })).problems).toHaveLength(4);
   });
   test("real values pass", () => {
     const real = {
@@ -104,6 +108,7 @@ describe("HOOKLINE_ENV=production refuses the public dev credentials even when s
       HOOKLINE_SOURCES: REAL_SOURCES,
       DASHBOARD_API_TOKENS: REAL_TOKENS,
       DATABASE_URL: REAL_DATABASE,
+      PUBLIC_WEBHOOK_BASE_URL: REAL_WEBHOOK_BASE,
     };
     expect(readDashboardConfig(real).hooklineEnv).toBe("production");
   });
@@ -154,6 +159,7 @@ test("an unknown role in DASHBOARD_API_TOKENS is one line of the start-up error,
       HOOKLINE_SOURCES: REAL_SOURCES,
       DASHBOARD_API_TOKENS: `${REAL_TOKENS},s3cr3t-token=superuser`,
       DATABASE_URL: REAL_DATABASE,
+      PUBLIC_WEBHOOK_BASE_URL: REAL_WEBHOOK_BASE,
     }),
   );
   expect(e.problems).toEqual([expect.stringContaining("every role must be one of: viewer, editor, admin")]);
@@ -166,6 +172,7 @@ test("an empty token in DASHBOARD_API_TOKENS is refused (an empty bearer would m
       HOOKLINE_SOURCES: REAL_SOURCES,
       DASHBOARD_API_TOKENS: `${REAL_TOKENS},=admin`,
       DATABASE_URL: REAL_DATABASE,
+      PUBLIC_WEBHOOK_BASE_URL: REAL_WEBHOOK_BASE,
     }),
   );
   expect(e.problems).toEqual([expect.stringContaining("DASHBOARD_API_TOKENS=<redacted>")]);
