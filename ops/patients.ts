@@ -8,6 +8,7 @@ import { commonConfig, keyringConfig, readConfig, sourcesFileConfig } from "../s
 import { loadKeys } from "../shared/crypto/keys.ts";
 import { erasePatient } from "../shared/db/erase.ts";
 import { lockPatient } from "../shared/db/patients.ts";
+import { allMappableSources } from "../shared/db/sources.ts";
 import { eraseFromStreams, streamTarget } from "../shared/erase-streams.ts";
 import { DLQ_STREAM, STREAM } from "../shared/nats.ts";
 import { createPatientCache } from "../shared/patient-cache.ts";
@@ -35,8 +36,10 @@ async function erase(id: string): Promise<number> {
       return 1;
     }
     // Before anything is erased: a rerun after the commit finds no patient, so a sweep that
-    // could not connect then would never happen.
+    // could not connect (or read the sources) then would never happen.
     nc = await cliNats();
+    // Dead letters are decoded as the projector would: runtime sources and saved corrections too.
+    const decoding = await sql.begin((tx) => allMappableSources(tx, sources));
     const actor = cliActor();
     const rows = await erasePatient(sql, id, { actor });
     if (!rows) {
@@ -51,7 +54,7 @@ async function erase(id: string): Promise<number> {
         () => undefined,
         (error: Error) => error,
       );
-    const streams = await eraseFromStreams(nc, sources, streamTarget(patient, rows.events));
+    const streams = await eraseFromStreams(nc, decoding, streamTarget(patient, rows.events));
     const cache = cacheError
       ? `cache entry NOT dropped (${cacheError.message}; it expires after CACHE_TTL_SECONDS)`
       : "cache entry dropped";

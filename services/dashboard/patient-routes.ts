@@ -19,6 +19,7 @@ import { erasePatient } from "../../shared/db/erase.ts";
 import { MERGED_FIELDS, type MergedField, mergeSubmission } from "../../shared/db/patient-merge.ts";
 import { insertPatients, type LockedPatient, lockPatient, writePatients } from "../../shared/db/patients.ts";
 import { openCell, PATIENTS, sealedColumn } from "../../shared/db/sealed.ts";
+import { allMappableSources } from "../../shared/db/sources.ts";
 import { streamTarget, sweepStreams } from "../../shared/erase-streams.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
@@ -492,17 +493,20 @@ export function patientRoutes(deps: PatientRouteDeps) {
           // phone recognise its dead letters: read (and opened) before anything goes.
           const patient = await withScope(sql, principal, (tx) => lockPatient(tx, keys, params.id));
           if (!patient) return notFound(params.id);
+          // Decoded as the projector would: runtime sources and saved corrections too.
+          const sources = await withScope(sql, principal, (tx) => allMappableSources(tx, deps.sources ?? new Map()));
           const erased = await erasePatient(sql, params.id, patientErasure(principal));
           if (!erased) return notFound(params.id);
-          // After the commit, so a reader cannot cache the row again.
-          await invalidate([params.id]);
           const { events, ...rows } = erased;
           // The rows are gone whatever NATS does; the answer says whether the streams were swept.
           const streams = await sweepStreams(
             () => (deps.nats ? deps.nats.get() : Promise.reject(new Error("the dashboard has no NATS link"))),
-            deps.sources ?? new Map(),
+            sources,
             streamTarget(patient, events),
           );
+          // After the commit, so a reader cannot cache the row again; after the sweep, so that a
+          // Redis failure (answered as an error) cannot leave it undone: a retry finds no patient.
+          await invalidate([params.id]);
           if (!streams.swept)
             log.warn({ patientId: params.id, reason: streams.reason }, "patient erased; JetStream not swept");
           return json({ erased: { id: params.id, ...rows }, streams });

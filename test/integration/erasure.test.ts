@@ -7,11 +7,13 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { headers } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import Redis from "ioredis";
 import { SEALED_TABLES } from "../../shared/db/sealed.ts";
-import { DLQ_STREAM, STREAM } from "../../shared/nats.ts";
+import { setReasonHeaders } from "../../shared/dead-letters.ts";
+import { DLQ_STREAM, dlqSubject, H, STREAM } from "../../shared/nats.ts";
 import { openRows } from "../keys.ts";
 import {
   ADMIN,
@@ -55,6 +57,7 @@ const kept = person("kept", 2);
 const viaApi = person("api", 3);
 const offline = person("offline", 4);
 const noCache = person("nocache", 5);
+const phoneOnly = person("phoneonly", 6);
 
 let seq = 0;
 async function submit(p: ReturnType<typeof person>, source = "generic", extra: Record<string, string> = {}) {
@@ -328,3 +331,49 @@ test("hookline patients erase with Redis unreachable: the streams are still swep
   expect((await deadLetterBodies()).flatMap((b) => traces(b, noCache))).toEqual([]);
   expect(traces(await openedDatabase(), noCache)).toEqual([]);
 }, 60_000);
+
+test("DELETE /api/v1/patients/:id sweeps a dead letter of a source created at runtime that names the patient by phone only", async () => {
+  // A runtime source (its record in Postgres, as the projector would decode its messages).
+  const created = await api("/api/v1/clients", {
+    method: "POST",
+    body: JSON.stringify({ name: `Phone clinic ${n}`, sourceType: "generic" }),
+  });
+  expect(created.status).toBe(201);
+  const runtimeSource = created.body.source.name as string;
+  // A dead letter of it (as the projector writes one after its last delivery): phone only, no email, its own event id.
+  const nc = await connect({ servers: cluster.nats.url });
+  try {
+    const h = headers();
+    h.set(H.source, runtimeSource);
+    h.set(H.eventId, `evt_phone_only_${n}`);
+    h.set(H.receivedAt, String(Date.now()));
+    h.set(H.contentType, "application/json");
+    setReasonHeaders(h, {
+      code: "projection_failed",
+      reason: "test",
+      originalSubject: `webhooks.${runtimeSource}`,
+      originalSeq: 1,
+      deliveries: 5,
+    });
+    const body = { type: "form.submitted", data: { Vorname: "Test", Telefon: phoneOnly.phone } };
+    await jetstream(nc).publish(
+      dlqSubject("projector", runtimeSource),
+      new TextEncoder().encode(JSON.stringify(body)),
+      {
+        headers: h,
+      },
+    );
+  } finally {
+    await nc.close();
+  }
+  await submit(phoneOnly);
+  const [p] = await waitFor("patient projected", async () => {
+    const found = await search(phoneOnly.email);
+    return found.length ? found : undefined;
+  });
+  expect((await deadLetterBodies()).some((b) => b.includes(phoneOnly.phone))).toBe(true);
+  const res = await api(`/api/v1/patients/${p.id}`, { method: "DELETE" });
+  expect(res.status).toBe(200);
+  expect(res.body.streams).toMatchObject({ swept: true, deadLetters: 1 });
+  expect((await deadLetterBodies()).some((b) => b.includes(phoneOnly.phone))).toBe(false);
+});
