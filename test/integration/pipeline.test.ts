@@ -227,9 +227,9 @@ describe("ingress error contract", () => {
     expect((await res.json()).error.code).toBe("body_too_large");
   });
 
-  test("readiness reports NATS and the stream", async () => {
+  test("readiness reports NATS, the stream and the runtime sources loaded", async () => {
     const res = await fetch(`${ingress.url}/health/ready`);
     expect(res.status).toBe(200);
-    expect((await res.json()).checks).toEqual({ nats: true, stream: true });
+    expect((await res.json()).checks).toEqual({ nats: true, stream: true, runtimeSources: true });
   });
 });
