@@ -39,23 +39,31 @@ export async function startNats(
   /** false: the store in clear, the "encryption off" side of the bench's comparison only. */
   encrypted = true,
 ): Promise<{ nats: Managed; url: string; monitorUrl: string; store: string }> {
-  const [port, mon] = [await freePort(), await freePort()];
   const store = join(workDir, `${name}-store`);
-  rmSync(store, { recursive: true, force: true });
-  mkdirSync(store, { recursive: true });
   // JetStream's store encrypted at rest, as ./ops/up runs it (ops/lib.sh start_nats).
   const config = join(workDir, `${name}.conf`);
   writeFileSync(config, encrypted ? encryptedStoreConfig(store) : `jetstream {\n  store_dir: "${store}"\n}\n`);
-  const nats = spawnManaged({
-    name,
-    cmd: ["nats-server", "-c", config, "-a", "127.0.0.1", "-p", String(port), "-m", String(mon)],
-    cwd: workDir,
-    logDir: workDir,
-    env: { JS_KEY: newJetStreamKey() },
-  });
-  await waitTcp(port, 20, nats);
-  await waitHttp(`http://127.0.0.1:${mon}/healthz`, 20, nats);
-  return { nats, url: `nats://127.0.0.1:${port}`, monitorUrl: `http://127.0.0.1:${mon}`, store };
+  // A port freePort found free can be taken before nats-server binds it: it then exits at once,
+  // and is started again on other ports (as the test harness does), up to 3 times.
+  for (let attempt = 1; ; attempt++) {
+    const [port, mon] = [await freePort(), await freePort()];
+    rmSync(store, { recursive: true, force: true });
+    mkdirSync(store, { recursive: true });
+    const nats = spawnManaged({
+      name,
+      cmd: ["nats-server", "-c", config, "-a", "127.0.0.1", "-p", String(port), "-m", String(mon)],
+      cwd: workDir,
+      logDir: workDir,
+      env: { JS_KEY: newJetStreamKey() },
+    });
+    try {
+      await waitTcp(port, 20, nats);
+      await waitHttp(`http://127.0.0.1:${mon}/healthz`, 20, nats);
+      return { nats, url: `nats://127.0.0.1:${port}`, monitorUrl: `http://127.0.0.1:${mon}`, store };
+    } catch (error) {
+      if (nats.proc.exitCode === null || attempt === 3) throw error;
+    }
+  }
 }
 
 // Keys of this bench process: patient data is sealed at rest as in production.
