@@ -42,6 +42,7 @@ export async function startNats(
   const store = join(workDir, `${name}-store`);
   // JetStream's store encrypted at rest, as ./ops/up runs it (ops/lib.sh start_nats).
   const config = join(workDir, `${name}.conf`);
+  mkdirSync(workDir, { recursive: true });
   writeFileSync(config, encrypted ? encryptedStoreConfig(store) : `jetstream {\n  store_dir: "${store}"\n}\n`);
   // A port freePort found free can be taken before nats-server binds it: it then exits at once,
   // and is started again on other ports (as the test harness does), up to 3 times.
