@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import postgres from "postgres";
+import { EnvelopeError } from "../crypto/envelope.ts";
 import { errorSummary, type Logger } from "../logger.ts";
 import { errorResponse } from "./errors.ts";
 
@@ -29,6 +30,17 @@ export function jsonErrors(log: Logger) {
         "invalid_request",
         "the request holds a character that cannot be stored or searched for (NUL)",
       );
+    if (error instanceof EnvelopeError && error.code === "unknown_key") {
+      // Sealed under a data key this process was not given (a rotation it was not rolled for):
+      // the operator's to fix, not a fault in the request, and it says which key.
+      log.error({ err: errorSummary(error) }, "a sealed value's key is not in this service's HOOKLINE_KEYS");
+      return errorResponse(
+        503,
+        "key_unavailable",
+        "stored data is sealed under a key this service was not given (HOOKLINE_KEYS); retry once it has it",
+        { "retry-after": "30" },
+      );
+    }
     log.error({ err: errorSummary(error) }, "unhandled error");
     return errorResponse(500, "internal_error", "internal error");
   });

@@ -2,9 +2,13 @@
 // error's code and message but not a database error's detail (which can quote patient data).
 import { expect, test } from "bun:test";
 import { Writable } from "node:stream";
+import { Elysia } from "elysia";
 import postgres, { type Sql } from "postgres";
 import { createDashboardApp } from "../../services/dashboard/app.ts";
 import type { Redis } from "../../shared/cache.ts";
+import { open, seal } from "../../shared/crypto/envelope.ts";
+import { newKeyText, parseKeyring } from "../../shared/crypto/keyring.ts";
+import { jsonErrors } from "../../shared/http/json-errors.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
 import { TEST_KEYS } from "../keys.ts";
@@ -82,4 +86,14 @@ test("text Postgres cannot hold (a NUL in a search) is the request's fault: 400,
   );
   expect(res.status).toBe(400);
   expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_request");
+});
+
+test("a value sealed under a key this service was not given is a 503 key_unavailable, not a 500", async () => {
+  const elsewhere = parseKeyring(newKeyText("elsewhere-1"), "test");
+  const sealed = seal(elsewhere, "patients.email", Buffer.from("x@example.com"));
+  const log = createLogger("dashboard", "silent", new Writable({ write: (_c, _e, done) => done() }));
+  const app = new Elysia().use(jsonErrors(log)).get("/read", () => open(TEST_KEYS.data, "patients.email", sealed));
+  const res = await app.handle(new Request("http://dash/read"));
+  expect([res.status, res.headers.get("retry-after")]).toEqual([503, "30"]);
+  expect((await res.json()).error.code).toBe("key_unavailable");
 });
