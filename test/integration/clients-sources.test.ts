@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { natsSourceRegistry, reconcileRegistry, resealSourceSecrets } from "../../services/dashboard/sources.ts";
 import { createToken } from "../../services/dashboard/tokens.ts";
 import { newKeyText, parseKeyring } from "../../shared/crypto/keyring.ts";
-import { signStandardWebhook } from "../../shared/crypto/standard-webhooks.ts";
 import { signTypeform } from "../../shared/crypto/typeform.ts";
 import type { Sql } from "../../shared/db/client.ts";
 import { createLogger } from "../../shared/logger.ts";
@@ -22,6 +21,7 @@ import {
   ROOT,
   type Service,
   serviceEnv,
+  signGeneric,
   startCluster,
   startService,
   waitFor,
@@ -62,18 +62,7 @@ const api = (path: string, init: { method?: string; body?: unknown; token?: stri
 
 /** A Standard Webhooks delivery signed with `secret` to `url`. */
 function postSigned(url: string, secret: string, body: unknown, id: string): Promise<Response> {
-  const text = JSON.stringify(body);
-  const ts = Math.floor(Date.now() / 1000);
-  return fetch(url, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "webhook-id": id,
-      "webhook-timestamp": String(ts),
-      "webhook-signature": signStandardWebhook(secret, id, ts, text),
-    },
-    body: text,
-  });
+  return fetch(url, { method: "POST", ...signGeneric(body, id, undefined, secret) });
 }
 
 /** The same delivery to every ingress process (the URL's path, each process's address). */

@@ -12,7 +12,6 @@ import { headers, type NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import type { Browser, Page } from "playwright-core";
 import { createRedis } from "../../shared/cache.ts";
-import { signStandardWebhook } from "../../shared/crypto/standard-webhooks.ts";
 import { setReasonHeaders } from "../../shared/dead-letters.ts";
 import { DEV_CREDENTIALS } from "../../shared/dev-credentials.ts";
 import { createLogger } from "../../shared/logger.ts";
@@ -229,17 +228,9 @@ test("Add New Client: inline validation, focus kept in the modal, the URL and se
     data: { Vorname: "Sonja", Nachname: "Sonnenschein", "E-Mail": "sonja@example.com" },
   });
   await waitFor("the webhook to the new source accepted", async () => {
-    const id = `msg_new_client_${Date.now()}`;
-    const ts = Math.floor(Date.now() / 1000);
     const res = await fetch(url, {
       method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "webhook-id": id,
-        "webhook-timestamp": String(ts),
-        "webhook-signature": signStandardWebhook(secret, id, ts, body),
-      },
-      body,
+      ...signGeneric(body, `msg_new_client_${Date.now()}`, undefined, secret),
     });
     return res.status === 200;
   });

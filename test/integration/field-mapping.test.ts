@@ -3,7 +3,6 @@
 // through the API, previewed first, applied at once to new events by two projector pods, and to
 // past events by `ops/hookline reproject`; and suggestions that improve as corrections are made.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { signStandardWebhook } from "../../shared/crypto/standard-webhooks.ts";
 import { CANONICAL_FIELDS } from "../../shared/patient-fields.ts";
 import { loadCorpus, scoreCase } from "../corpus/score.ts";
 import { signFixtureRequest } from "../fixtures/load.ts";
@@ -203,18 +202,11 @@ test("a form of a source created at runtime is corrected through the API and rep
   });
   // Accepted once the ingress has the new source from the registry (within seconds).
   await waitFor("the runtime source at the ingress", async () => {
-    const id = `msg_rt_remap_${Date.now()}`;
-    const ts = Math.floor(Date.now() / 1000);
-    const res = await fetch(`${cluster.services.ingress!.url}/v1/webhooks/${source.name}`, {
-      method: "POST",
-      body,
-      headers: {
-        "content-type": "application/json",
-        "webhook-id": id,
-        "webhook-timestamp": String(ts),
-        "webhook-signature": signStandardWebhook(source.secret, id, ts, body),
-      },
-    });
+    const res = await postWebhook(
+      cluster.services.ingress!.url,
+      source.name,
+      signGeneric(body, `msg_rt_remap_${Date.now()}`, undefined, source.secret),
+    );
     return res.status === 200;
   });
   const before = await waitFor("the runtime source's patient", () => patientByEmail("rt.remap@example.com"));

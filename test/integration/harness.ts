@@ -414,7 +414,12 @@ export interface SignedRequest {
 }
 
 /** A Standard Webhooks request for the dev secret (sources generic and google-forms). */
-export function signGeneric(body: unknown, id: string, timestamp = Math.floor(Date.now() / 1000)): SignedRequest {
+export function signGeneric(
+  body: unknown,
+  id: string,
+  timestamp = Math.floor(Date.now() / 1000),
+  secret: string = DEV_SECRET,
+): SignedRequest {
   const text = typeof body === "string" ? body : JSON.stringify(body);
   return {
     body: text,
@@ -422,7 +427,7 @@ export function signGeneric(body: unknown, id: string, timestamp = Math.floor(Da
       "content-type": "application/json",
       "webhook-id": id,
       "webhook-timestamp": String(timestamp),
-      "webhook-signature": signStandardWebhook(DEV_SECRET, id, timestamp, text),
+      "webhook-signature": signStandardWebhook(secret, id, timestamp, text),
     },
   };
 }
