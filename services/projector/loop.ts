@@ -166,8 +166,11 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
     return true;
   }
 
-  /** A database failure: redeliver with a growing (bounded) pause; never counts towards the DLQ. */
-  function retryWhenDatabaseIsBack(msg: JsMsg): void {
+  /**
+   * Redeliver with a growing (bounded) pause, never counting towards the DLQ: after a database
+   * failure, or while a message's runtime source is not loaded yet.
+   */
+  function redeliverLater(msg: JsMsg): void {
     msg.nak(deps.retryDelayMs * Math.min(msg.info.deliveryCount, 10));
   }
 
@@ -267,7 +270,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
       const result = decodeMessage({ data: msg.data, headers, seq: msg.seq, subject: msg.subject }, sources);
       if (result.ok) pending.push({ msg, event: result.value, span });
       else if (result.code === "unknown_source" && (await sourceMayArrive(messageSource(msg)))) {
-        msg.nak(deps.retryDelayMs * Math.min(msg.info.deliveryCount, 10));
+        redeliverLater(msg);
         endSpan(span, "redelivered: its source is not loaded yet");
       } else {
         log.warn({ seq: msg.seq, code: result.code }, "unprojectable message dead-lettered");
@@ -301,7 +304,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
         // Codes only: a database error's text can quote row values (patient data).
         const reason = failureReason(error);
         databaseFailed(error);
-        if (isTransient(error)) retryWhenDatabaseIsBack(d.msg);
+        if (isTransient(error)) redeliverLater(d.msg);
         else tally.deadLettered += await failed(d.msg, reason);
         endSpan(d.span, reason);
       }
@@ -352,7 +355,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
         // count this against the event (an outage must not dead-letter live traffic).
         log.warn({ reason, size: pending.length }, "database unavailable; batch will be redelivered");
         for (const d of pending) {
-          retryWhenDatabaseIsBack(d.msg);
+          redeliverLater(d.msg);
           endSpan(d.span, reason);
         }
       } else {
