@@ -135,6 +135,14 @@ function mappingAudit(save: SaveMapping, version: number): AuditEntry {
   };
 }
 
+/** Corrections as the mapper's overlay wants them: source → form → fields. */
+export function toCorrections(rows: readonly FormMappingRow[]): Map<string, Map<string, FormCorrections>> {
+  const out = new Map<string, Map<string, FormCorrections>>();
+  for (const r of rows)
+    out.set(r.source, (out.get(r.source) ?? new Map<string, FormCorrections>()).set(r.formId, r.fields));
+  return out;
+}
+
 export interface MappingWatch {
   /** The corrections as last read (a new object after each change, so caches can compare). */
   current(): Corrections;
@@ -152,31 +160,29 @@ export function watchFieldMappings(sql: Sql, log: Logger): MappingWatch {
   let corrections: Map<string, Map<string, FormCorrections>> = new Map();
   const versions = new Map<string, number>();
   let stopped = false;
-  const reloadAll = async () => {
-    const rows = await readAllFormMappings(sql);
-    // Merged, not replaced: a notification handled while this read ran may have brought a form
-    // newer than the snapshot (or one the snapshot lacks); the higher version wins per form.
-    const next = new Map([...corrections].map(([source, forms]) => [source, new Map(forms)]));
-    for (const r of rows) {
-      const key = `${r.source}\0${r.formId}`;
-      if ((versions.get(key) ?? 0) > r.version) continue;
-      versions.set(key, r.version);
-      next.set(r.source, (next.get(r.source) ?? new Map<string, FormCorrections>()).set(r.formId, r.fields));
+  /** Takes the rows newer than the versions held: notifications and full reads may cross. */
+  const apply = (rows: FormMappingRow[]): FormMappingRow[] => {
+    const fresh = rows.filter((r) => (versions.get(`${r.source}\0${r.formId}`) ?? 0) < r.version);
+    if (fresh.length === 0) return fresh;
+    const next = new Map(corrections);
+    for (const r of fresh) {
+      versions.set(`${r.source}\0${r.formId}`, r.version);
+      next.set(r.source, new Map(next.get(r.source)).set(r.formId, r.fields));
     }
     corrections = next;
+    return fresh;
+  };
+  // A full read merges rather than replaces: a notification handled while it ran may have
+  // brought a form newer than its snapshot (or one the snapshot lacks).
+  const reloadAll = async () => {
+    const rows = await readAllFormMappings(sql);
+    apply(rows);
     log.info({ forms: rows.length }, "field-mapping corrections loaded");
   };
   const reloadForm = async (source: string, formId: string) => {
     const row = await readFormMapping(sql, source, formId);
     if (!row || stopped) return;
-    const key = `${source}\0${formId}`;
-    // Notifications of two quick saves may be handled out of order: keep the newer.
-    if ((versions.get(key) ?? 0) >= row.version) return;
-    versions.set(key, row.version);
-    const next = new Map(corrections);
-    next.set(source, new Map(next.get(source)).set(formId, row.fields));
-    corrections = next;
-    log.info({ source, formId, version: row.version }, "field-mapping correction applied");
+    if (apply([row]).length) log.info({ source, formId, version: row.version }, "field-mapping correction applied");
   };
   // The first read must succeed: a pod that cannot read the corrections does not start (it
   // would map events without them). Later reads that fail keep the last corrections.

@@ -4,10 +4,10 @@
 // from Postgres as the ingress and projector build it from the registry bucket, without its
 // secrets: mapping a stored event needs the adapter and its settings, never a signature check.
 import type { Sql, TransactionSql } from "postgres";
-import { type FormCorrections, withCorrections } from "../sources/corrections.ts";
+import { withCorrections } from "../sources/corrections.ts";
 import { type RuntimeSourceType, runtimeSourceConfig } from "../sources/runtime.ts";
 import type { SourceConfig } from "../sources/types.ts";
-import { readAllFormMappings } from "./field-mappings.ts";
+import { readAllFormMappings, toCorrections } from "./field-mappings.ts";
 
 interface SourceRow {
   name: string;
@@ -43,9 +43,7 @@ export async function allMappableSources(
   const all = new Map(fileSources);
   for (const row of await sql<SourceRow[]>`select name, type, client_id::text, enabled from sources`)
     if (!all.has(row.name)) all.set(row.name, fromRow(row));
-  const forms = new Map<string, Map<string, FormCorrections>>();
-  for (const m of await readAllFormMappings(sql as Sql))
-    forms.set(m.source, (forms.get(m.source) ?? new Map()).set(m.formId, m.fields));
+  const forms = toCorrections(await readAllFormMappings(sql as Sql));
   for (const [name, source] of all) all.set(name, withCorrections(source, forms.get(name)));
   return all;
 }
