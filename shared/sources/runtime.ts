@@ -8,6 +8,7 @@
 // The secrets travel and rest sealed (shared/crypto/envelope.ts, the data keyring): the record
 // carries the bytes of sources.secrets_enc, opened only in the pod's memory.
 import { existsSync } from "node:fs";
+import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { open, seal } from "../crypto/envelope.ts";
 import { type Keyring, loadKeyring } from "../crypto/keyring.ts";
@@ -167,6 +168,8 @@ export function watchRuntimeSources(deps: {
   const unreadable = new Set<string>();
   let stopped = false;
   let loaded = false;
+  /** The bucket the watch opened (set before anything is loaded from it). */
+  let bucket: KV | undefined;
   let stopWatch = () => {};
   let resolveReady = () => {};
   const ready = new Promise<void>((resolve) => {
@@ -202,6 +205,7 @@ export function watchRuntimeSources(deps: {
   /** One watch from the bucket's current contents on; returns when the watch ends. */
   async function watchOnce(): Promise<void> {
     const kv = await openSourcesBucket(deps.nc);
+    bucket = kv;
     if ((await kv.status()).values === 0) markReady();
     const watch = await kv.watch();
     stopWatch = () => watch.stop();
@@ -245,7 +249,8 @@ export function watchRuntimeSources(deps: {
       if (!loaded || unreadable.has(name)) return true;
       // Not a key the bucket can hold (KV keys: letters, digits, -/_=.): never a runtime source.
       if (fileSources.has(name) || !/^[-/_=.a-zA-Z0-9]+$/.test(name)) return false;
-      const entry = await (await openSourcesBucket(deps.nc)).get(name);
+      // Loaded, so the watch holds the bucket open: asked directly.
+      const entry = await bucket!.get(name);
       return entry?.operation === "PUT";
     },
     stop() {
