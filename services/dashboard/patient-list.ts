@@ -198,7 +198,7 @@ async function listPage(
     : await tx`
       select ${columns} from patients
       where true ${filters(tx, q)} ${position}
-      order by ${tx.unsafe(key ? `${key.expr} ${order}, id ${order}` : `id ${order}`)}
+      order by ${orderBy}
       limit ${q.limit}`;
 }
 
