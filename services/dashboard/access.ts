@@ -9,7 +9,8 @@
 // admin: also whatever exposes more than patient records or concerns the installation: every
 // webhook's raw canonical payload (events) and the source preview, which runs a source's parser
 // on any input and shows how the source is set up. Tokens are managed by `ops/hookline tokens`.
-import type { Role } from "./roles.ts";
+import type { Role } from "../../shared/auth/roles.ts";
+import { HEALTH_DETAILED_ROLE } from "../../shared/http/health-auth.ts";
 
 export const ROUTE_ROLES = {
   "GET /api/v1/patients": "viewer",
@@ -52,9 +53,9 @@ export const ROUTE_ROLES = {
   "POST /api/v1/sources/:name/enable": "admin",
   // Who the token belongs to and its role (oidc-signin.ts): the page's header, any role.
   "GET /api/v1/auth/me": "viewer",
-  // Outside the API, guarded by its own check (health-auth.ts) with this rule: servers, versions,
-  // lag and replication state help an attacker. The ingress and projector use the same rule.
-  "GET /health/detailed": "admin",
+  // Outside the API, guarded by its own check (shared/http/health-auth.ts), which the ingress
+  // and projector use too.
+  "GET /health/detailed": HEALTH_DETAILED_ROLE,
 } as const satisfies Record<string, Role>;
 
 /**

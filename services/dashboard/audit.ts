@@ -5,8 +5,8 @@
 import { type EntityHashKey, entityHash } from "../../shared/audit/canonical.ts";
 import { changedFields, patientState } from "../../shared/audit/entities.ts";
 import type { AuditEntry } from "../../shared/audit/writer.ts";
+import type { Principal } from "../../shared/auth/bearer.ts";
 import type { LockedPatient } from "../../shared/db/patients.ts";
-import type { Principal } from "./auth.ts";
 
 /**
  * Who the entry names: the caller's id (token:<id> for a database token, env:<n> for the nth

@@ -8,13 +8,13 @@ import { Elysia } from "elysia";
 import type { Sql, TransactionSql } from "postgres";
 import * as v from "valibot";
 import { recordAudit } from "../../shared/audit/writer.ts";
+import type { Principal } from "../../shared/auth/bearer.ts";
 import type { Keyring } from "../../shared/crypto/keyring.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { SourceConfig } from "../../shared/sources/index.ts";
 import { RUNTIME_SOURCE_TYPES, type RuntimeSourceType } from "../../shared/sources/runtime.ts";
 import { callerOf } from "./audit.ts";
-import type { Principal } from "./auth.ts";
 import { routeDoc } from "./route-doc.ts";
 import { withScope } from "./scope.ts";
 import {

@@ -1,4 +1,6 @@
 import * as v from "valibot";
+import { apiTokens } from "../../shared/auth/bearer.ts";
+import { isRole, ROLES, type Role } from "../../shared/auth/roles.ts";
 import {
   ConfigError,
   commonConfig,
@@ -14,25 +16,6 @@ import {
 } from "../../shared/config.ts";
 import { DEV_CREDENTIALS } from "../../shared/dev-credentials.ts";
 import type { OidcSettings } from "./oidc.ts";
-import { isRole, ROLES, type Role } from "./roles.ts";
-
-// Every pair needs a token before its "=": an empty one would let "Authorization: Bearer " in.
-export const apiTokens = v.pipe(
-  env.nonEmpty,
-  v.check(
-    (s) => s.split(",").every((pair) => !pair.includes("=") || pair.slice(0, pair.lastIndexOf("=")).trim() !== ""),
-    "every token=role pair needs a token",
-  ),
-  // Checked here so a typo in a role is one more line of the start-up error, not a crash later.
-  v.check(
-    (s) =>
-      s
-        .split(",")
-        .filter((pair) => pair.includes("="))
-        .every((pair) => (ROLES as readonly string[]).includes(pair.slice(pair.lastIndexOf("=") + 1).trim())),
-    `every role must be one of: ${ROLES.join(", ")}`,
-  ),
-);
 
 /** OIDC_ROLE_MAP: "claim value=role" pairs, comma-separated. */
 const roleMap = v.pipe(

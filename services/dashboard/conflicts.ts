@@ -6,6 +6,7 @@ import { Elysia } from "elysia";
 import type { Row, Sql } from "postgres";
 import * as v from "valibot";
 import { recordAudit } from "../../shared/audit/writer.ts";
+import type { Role } from "../../shared/auth/roles.ts";
 import { auditHashKey } from "../../shared/crypto/audit-hash-key.ts";
 import type { Keys } from "../../shared/crypto/keys.ts";
 import { mergeSubmission } from "../../shared/db/patient-merge.ts";
@@ -25,7 +26,6 @@ import { callerOf, conflictResolved } from "./audit.ts";
 import { maskPatientValues } from "./masking.ts";
 import { keysetPage, PAGE_QUERY } from "./paging.ts";
 import { getPatient, type PatientDto } from "./patients.ts";
-import type { Role } from "./roles.ts";
 import { routeDoc } from "./route-doc.ts";
 import { withScope } from "./scope.ts";
 

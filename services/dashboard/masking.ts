@@ -3,9 +3,10 @@
 // one (GET /api/v1/patients/:id) shows it whole, and that read is audited. Editors and admins
 // see lists whole. The rule of a field follows from the field table (shared/patient-fields.ts):
 // its `sensitive` flag and its value `kind`; a new kind needs a decision here to compile.
+
+import type { Role } from "../../shared/auth/roles.ts";
 import type { PatientFieldSpec, ValueKind } from "../../shared/patient-fields.ts";
 import { PATIENT_FIELDS } from "../../shared/patient-fields.ts";
-import type { Role } from "./roles.ts";
 
 export const MASK = "***";
 

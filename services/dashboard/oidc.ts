@@ -5,8 +5,8 @@
 // string or a list), optionally renamed by OIDC_ROLE_MAP; the highest role named wins, and a
 // token naming none is refused (403).
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
-import type { Principal, Refusal } from "./auth.ts";
-import { hasRole, isRole, type Role } from "./roles.ts";
+import type { Principal, Refusal } from "../../shared/auth/bearer.ts";
+import { hasRole, isRole, type Role } from "../../shared/auth/roles.ts";
 
 export interface OidcSettings {
   issuer: string;

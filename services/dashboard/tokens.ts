@@ -9,7 +9,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
 import type { ISql } from "postgres";
-import { isRole, type Role } from "./roles.ts";
+import { isRole, type Role } from "../../shared/auth/roles.ts";
 
 const PREFIX = "hl_";
 const RANDOM_BYTES = 32;

@@ -8,8 +8,8 @@ import {
   redisTlsConfig,
   sourcesFileConfig,
 } from "../../shared/config.ts";
+import { healthTokensConfig } from "../../shared/http/health-auth.ts";
 import { streamConfigSpec } from "../../shared/stream-limits.ts";
-import { healthTokensConfig } from "../dashboard/health-auth.ts";
 
 /** Empty (the default) → undefined; otherwise a redis:// or rediss:// URL. */
 const optionalRedisUrl = v.pipe(

@@ -3,6 +3,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { createRedis } from "../../shared/cache.ts";
 import { traceRedis } from "../../shared/client-spans.ts";
 import { ingressChecks } from "../../shared/health/service-checks.ts";
+import { envTokensHealthAuthorizer } from "../../shared/http/health-auth.ts";
 import { detailedHealthRoute } from "../../shared/http/health-detailed.ts";
 import { createRequestIds } from "../../shared/http/request-id.ts";
 import { createLogger } from "../../shared/logger.ts";
@@ -22,7 +23,6 @@ import { RUNTIME_MAX_BODY_BYTES, runtimeSourcesKeyring, watchRuntimeSources } fr
 import { watchStreamFill } from "../../shared/stream-fill.ts";
 import { loadConnectionTls } from "../../shared/tls.ts";
 import { startTracing } from "../../shared/tracing.ts";
-import { envTokensHealthAuthorizer } from "../dashboard/health-auth.ts";
 import { createIngressApp } from "./app.ts";
 import { readIngressConfig } from "./config.ts";
 import { createPublisher, createQuarantiner } from "./publish.ts";
@@ -101,7 +101,7 @@ const app = createIngressApp({
   isDraining: () => draining,
 });
 app.use(requestIds.plugin());
-// Every dependency's state for operators, behind an admin token (services/dashboard/health-auth.ts).
+// Every dependency's state for operators, behind an admin token (shared/http/health-auth.ts).
 app.use(
   detailedHealthRoute({
     service: "ingress",

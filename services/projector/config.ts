@@ -9,8 +9,8 @@ import {
   redisTlsConfig,
   sourcesFileConfig,
 } from "../../shared/config.ts";
+import { healthTokensConfig } from "../../shared/http/health-auth.ts";
 import { streamConfigSpec } from "../../shared/stream-limits.ts";
-import { healthTokensConfig } from "../dashboard/health-auth.ts";
 
 export const projectorConfigSpec = {
   ...commonConfig,

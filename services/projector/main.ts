@@ -11,6 +11,7 @@ import { migrate } from "../../shared/db/migrate.ts";
 import { sealBacklog } from "../../shared/db/rotate.ts";
 import { projectorChecks } from "../../shared/health/service-checks.ts";
 import { healthRoutes } from "../../shared/http/health.ts";
+import { envTokensHealthAuthorizer } from "../../shared/http/health-auth.ts";
 import { detailedHealthRoute } from "../../shared/http/health-detailed.ts";
 import { createRequestIds } from "../../shared/http/request-id.ts";
 import { createLogger } from "../../shared/logger.ts";
@@ -32,7 +33,6 @@ import { createStatsCounter } from "../../shared/stats.ts";
 import { watchStreamFill } from "../../shared/stream-fill.ts";
 import { loadConnectionTls } from "../../shared/tls.ts";
 import { startTracing } from "../../shared/tracing.ts";
-import { envTokensHealthAuthorizer } from "../dashboard/health-auth.ts";
 import { readProjectorConfig } from "./config.ts";
 import { createDeadLetterWriter } from "./dead-letter.ts";
 import { startProjector } from "./loop.ts";
@@ -134,7 +134,7 @@ const projector = await startProjector({
 const app = new Elysia()
   .use(requestIds.plugin())
   .use(metricsRoute(metrics))
-  // Every dependency's state for operators, behind an admin token (services/dashboard/health-auth.ts).
+  // Every dependency's state for operators, behind an admin token (shared/http/health-auth.ts).
   .use(
     detailedHealthRoute({
       service: "projector",

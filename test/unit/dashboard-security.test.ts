@@ -4,7 +4,8 @@
 import { expect, test } from "bun:test";
 import { Elysia } from "elysia";
 import { assertEveryRouteHasRule, ROUTE_ROLES } from "../../services/dashboard/access.ts";
-import { bearerAuth, createAuthenticator } from "../../services/dashboard/auth.ts";
+import { bearerAuth } from "../../services/dashboard/auth.ts";
+import { createAuthenticator } from "../../shared/auth/bearer.ts";
 import { SECURITY_HEADERS } from "../../shared/http/security-headers.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { ADMIN, inProcessDashboard } from "./dashboard-in-process.ts";

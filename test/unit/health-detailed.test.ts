@@ -4,11 +4,11 @@
 // (unset outside development: closed to everyone).
 import { expect, test } from "bun:test";
 import pino from "pino";
-import { envTokensHealthAuthorizer, healthTokensConfig } from "../../services/dashboard/health-auth.ts";
 import { readConfig } from "../../shared/config.ts";
 import { createKeyring } from "../../shared/crypto/keyring.ts";
 import { DEV_CREDENTIALS } from "../../shared/dev-credentials.ts";
 import { type HealthCheck, keysCheck } from "../../shared/health/checks.ts";
+import { envTokensHealthAuthorizer, healthTokensConfig } from "../../shared/http/health-auth.ts";
 import { detailedHealth, detailedHealthRoute } from "../../shared/http/health-detailed.ts";
 
 const ok = (details: object = {}): HealthCheck => ({
