@@ -22,7 +22,7 @@ import { readBodyWithin } from "./body.ts";
 import { clientAddress, compileAllowList, type IpMatcher } from "./ip-allow.ts";
 import type { Publisher, Quarantiner, WebhookMessage } from "./publish.ts";
 import { createRateLimiter, type SourceRateLimiter } from "./rate-limit.ts";
-import { refuse } from "./refusals.ts";
+import { type RefusalCode, refuse } from "./refusals.ts";
 
 export interface WebhookDeps {
   /** Read on every request: sources created at runtime are added to it while the ingress runs. */
@@ -78,12 +78,14 @@ function noted(response: Response, outcome: string): Response {
   outcomes.set(response, outcome);
   return response;
 }
+/** A refusal counted under its own code (a 503 that is not queue_unavailable), so the code is written once. */
+const refuseNoted = (code: RefusalCode, message: string, headers?: Record<string, string>) =>
+  noted(refuse(code, message, headers), code);
 const outcomeOf = (response: Response) => outcomes.get(response) ?? STATUS_OUTCOMES[response.status] ?? "error";
 
 /** 503 for a publish JetStream did not confirm: full (it refused) or unavailable. */
 function queueError(error: unknown): Response {
-  if (isStreamFull(error))
-    return noted(refuse("queue_full", "the queue is full; retry later", RETRY_AFTER_FULL), "queue_full");
+  if (isStreamFull(error)) return refuseNoted("queue_full", "the queue is full; retry later", RETRY_AFTER_FULL);
   return refuse("queue_unavailable", "the queue did not confirm storage; retry later", RETRY_AFTER);
 }
 
@@ -153,10 +155,7 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     const source = sources.get(sourceId);
     if (!source) {
       if (deps.sourceUnavailable?.(sourceId))
-        return noted(
-          refuse("source_unavailable", `source "${sourceId}" cannot be served by this pod yet`, RETRY_AFTER),
-          "source_unavailable",
-        );
+        return refuseNoted("source_unavailable", `source "${sourceId}" cannot be served by this pod yet`, RETRY_AFTER);
       return refuse("unknown_source", `no source "${sourceId}" is configured`);
     }
     // 403, not 404: a source disabled in the dashboard may be enabled again, and Typeform
@@ -374,10 +373,7 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     let response: Response;
     // Past the cap, shed at once (before the body is read): queueing would grow memory and latency without bound.
     if (inFlight >= maxInFlight)
-      response = noted(
-        refuse("overloaded", "too many webhooks in flight; retry shortly", RETRY_AFTER_OVERLOADED),
-        "overloaded",
-      );
+      response = refuseNoted("overloaded", "too many webhooks in flight; retry shortly", RETRY_AFTER_OVERLOADED);
     else {
       inFlight++;
       try {

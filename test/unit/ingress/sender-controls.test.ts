@@ -2,6 +2,7 @@
 // is read, the global in-flight cap, and the shared rate limit's fallback to the pod's bucket.
 import { describe, expect, test } from "bun:test";
 import { Writable } from "node:stream";
+import { JetStreamApiError } from "@nats-io/jetstream";
 import { readIngressConfig } from "../../../services/ingress/config.ts";
 import { createRateLimiter } from "../../../services/ingress/rate-limit.ts";
 import { createSharedRateLimiter } from "../../../services/ingress/shared-rate-limit.ts";
@@ -91,6 +92,40 @@ describe("in-flight cap", () => {
     expect((await answer(await app.handle(new Request(url(), signed("{}"))))).body.error?.code).toBe(
       "queue_unavailable",
     );
+  });
+});
+
+describe("outcome labels of refusals the status does not tell", () => {
+  // A 503 is queue_unavailable by its status; these refusals count under their own code.
+  const outcomes = async (metrics: { render(): Promise<string> }) =>
+    [
+      ...(await metrics.render()).matchAll(
+        /^hookline_webhooks_received_total\{source="generic",outcome="(\w+)"\} (\d+)/gm,
+      ),
+    ]
+      .map((m) => `${m[1]}=${m[2]}`)
+      .sort();
+
+  test("queue_full (JetStream refused: the stream is at its limits)", async () => {
+    const full = new JetStreamApiError({ code: 503, err_code: 10077, description: "maximum messages exceeded" });
+    const { app, metrics } = ingress({ publish: () => Promise.reject(full) });
+    const a = await answer(await app.handle(new Request(url(), signed("{}"))));
+    expect([a.status, a.body.error?.code]).toEqual([503, "queue_full"]);
+    expect(await outcomes(metrics)).toEqual(["queue_full=1"]);
+  });
+
+  test("overloaded (past the in-flight cap)", async () => {
+    const held: (() => void)[] = [];
+    const { app, metrics } = ingress({
+      maxInFlight: 1,
+      publish: (m) => new Promise((resolve) => held.push(() => resolve({ duplicate: false, seq: m.receivedAt }))),
+    });
+    const first = app.handle(new Request(url(), signed('{"n":1}')));
+    while (held.length < 1) await Bun.sleep(1);
+    expect((await app.handle(new Request(url(), signed('{"n":2}')))).status).toBe(503);
+    held[0]!();
+    await first;
+    expect(await outcomes(metrics)).toEqual(["accepted=1", "overloaded=1"]);
   });
 });
 
