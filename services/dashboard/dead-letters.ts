@@ -24,9 +24,11 @@ export interface DeadLetterDeps {
   log: Logger;
 }
 
-const SEQ = /^\d{1,15}$/;
-/** A dead letter's id: its sequence, from 1 (JetStream refuses to look up 0, which read as NATS being down). */
-const LETTER_SEQ = /^[1-9]\d{0,14}$/;
+/**
+ * A dead letter's sequence, from 1 (JetStream refuses to look up 0, which read as NATS being
+ * down): its id, and the listing's cursor (nextCursor is the last letter of the previous page).
+ */
+const SEQ = /^[1-9]\d{0,14}$/;
 const MAX_LIMIT = 200;
 
 const DeadLetter = v.object({
@@ -57,7 +59,7 @@ const LIST_DOC = routeDoc({
 });
 const REPLAY_DOC = routeDoc({
   summary: "Replays one dead letter to its original subject and removes it (audited)",
-  params: v.object({ seq: v.pipe(v.string(), v.regex(LETTER_SEQ)) }),
+  params: v.object({ seq: v.pipe(v.string(), v.regex(SEQ)) }),
   responses: {
     200: [
       "what was replayed",
@@ -111,7 +113,7 @@ export function deadLetterRoutes({ sql, nats, log }: DeadLetterDeps) {
       "/api/v1/dead-letters/:seq/replay",
       async (context) => {
         const { seq } = context.params;
-        if (!LETTER_SEQ.test(seq)) return errorResponse(400, "invalid_id", "a dead letter's id is its sequence number");
+        if (!SEQ.test(seq)) return errorResponse(400, "invalid_id", "a dead letter's id is its sequence number");
         if (!nats) return unavailable(new Error("no NATS link"));
         let found: Awaited<ReturnType<typeof readOne>>;
         let to: { seq: number; subject: string };
