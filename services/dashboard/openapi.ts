@@ -8,6 +8,7 @@
 // test/unit/dashboard-openapi-answers.test.ts reports, so declare one.
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type * as v from "valibot";
+import { errorBodySchema } from "../../shared/http/errors.ts";
 import { SERVER_RESPONSES } from "../../shared/http/server-responses.ts";
 import { PATIENT_FIELDS, type PatientFieldSpec } from "../../shared/patient-fields.ts";
 import { ruleFor } from "./access.ts";
@@ -51,13 +52,9 @@ const patientComponent = {
   description: "The canonical fields at the top level (shared/patient-fields.ts), then the record's bookkeeping",
 };
 
-const errorBody = {
-  type: "object",
-  properties: { error: { type: "object", properties: { code: { type: "string" }, message: { type: "string" } } } },
-};
 const errorResponse = (description: string) => ({
   description,
-  content: { "application/json": { schema: errorBody } },
+  content: { "application/json": { schema: errorBodySchema() } },
 });
 
 /** The parameters of an object schema, in `where`. */

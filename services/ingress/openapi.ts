@@ -12,6 +12,7 @@
 import { GITHUB_SIGNATURE_HEADER } from "../../shared/crypto/github.ts";
 import { STANDARD_WEBHOOK_HEADERS } from "../../shared/crypto/standard-webhooks.ts";
 import { TYPEFORM_SIGNATURE_HEADER } from "../../shared/crypto/typeform.ts";
+import { errorBodySchema } from "../../shared/http/errors.ts";
 import { SERVER_RESPONSES } from "../../shared/http/server-responses.ts";
 import { getAdapter, type SourceConfig } from "../../shared/sources/index.ts";
 import { VERSION } from "../../shared/version.ts";
@@ -21,19 +22,6 @@ import { WEBHOOK_ROUTE } from "./webhook.ts";
 type Json = Record<string, unknown>;
 
 const FORM = "application/x-www-form-urlencoded";
-
-/** The error contract's body, with the codes a status may carry. */
-const errorBody = (codes?: readonly string[]): Json => ({
-  type: "object",
-  required: ["error"],
-  properties: {
-    error: {
-      type: "object",
-      required: ["code", "message"],
-      properties: { code: { type: "string", ...(codes ? { enum: [...codes] } : {}) }, message: { type: "string" } },
-    },
-  },
-});
 
 const retryAfterHeader = {
   "Retry-After": { description: "seconds to wait before retrying", schema: { type: "string", pattern: "^[0-9]+$" } },
@@ -50,12 +38,12 @@ function refusalResponses(codes: readonly RefusalCode[], withAuth: boolean): Rec
   if (withAuth)
     responses[401] = {
       description: "the signature or token is missing or does not verify",
-      content: { "application/json": { schema: errorBody(AUTH_FAILURE_CODES) } },
+      content: { "application/json": { schema: errorBodySchema(AUTH_FAILURE_CODES) } },
     };
   for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
     responses[status] = {
       description: group.map((code) => `${code}: ${WEBHOOK_REFUSALS[code].when}`).join("; "),
-      content: { "application/json": { schema: errorBody(group) } },
+      content: { "application/json": { schema: errorBodySchema(group) } },
       ...(group.some((code) => "retryAfter" in WEBHOOK_REFUSALS[code]) ? { headers: retryAfterHeader } : {}),
     };
   }
@@ -250,10 +238,10 @@ const healthPaths = {
       security: [{ bearer: [] }],
       responses: {
         200: { description: "healthy or degraded", content: { "application/json": { schema: { type: "object" } } } },
-        401: { description: "no or unknown token", content: { "application/json": { schema: errorBody() } } },
+        401: { description: "no or unknown token", content: { "application/json": { schema: errorBodySchema() } } },
         403: {
           description: "the token's role is below admin",
-          content: { "application/json": { schema: errorBody() } },
+          content: { "application/json": { schema: errorBodySchema() } },
         },
         503: { description: "unhealthy", content: { "application/json": { schema: { type: "object" } } } },
       },

@@ -51,3 +51,29 @@ test("a mapping's changes must be an object: an array is refused, not saved as a
     ]);
   }
 });
+
+test("an error answer's body is documented as the error contract makes it (shared/http/errors.ts), code and message required", async () => {
+  const { call: plain } = inProcessDashboard();
+  const res = await plain("GET", "/api/v1/patients/1");
+  const body = (await res.json()) as { error: Record<string, unknown> };
+  expect([res.status, Object.keys(body), Object.keys(body.error).sort()]).toEqual([
+    401,
+    ["error"],
+    ["code", "message"],
+  ]);
+  const responses = (await document).paths["/api/v1/patients/{id}"]!.get!.responses as Record<
+    string,
+    { content: { "application/json": { schema: unknown } } }
+  >;
+  expect(responses["401"]!.content["application/json"].schema).toEqual({
+    type: "object",
+    required: ["error"],
+    properties: {
+      error: {
+        type: "object",
+        required: ["code", "message"],
+        properties: { code: { type: "string" }, message: { type: "string" } },
+      },
+    },
+  });
+});
