@@ -29,6 +29,7 @@ import { PATIENT_FIELDS } from "../../shared/patient-fields.ts";
 import type { SourceConfig } from "../../shared/sources/index.ts";
 import { callerOf, patientErasure, patientRead } from "./audit.ts";
 import { auditBatcher } from "./audit-batch.ts";
+import { secondMissAdmission } from "./cache-admission.ts";
 import { listedFor } from "./masking.ts";
 import type { NatsLink } from "./nats-link.ts";
 import { keysetPage } from "./paging.ts";
@@ -188,6 +189,8 @@ export function patientRoutes(deps: PatientRouteDeps) {
   // The audit trail's entity hashes are keyed; the keyring is fixed for the process's life.
   const hashKey = auditHashKey(keys.blindIndex);
   const cache = createPatientCache<PatientDetail>(deps.redis, { ttlSeconds: deps.cacheTtlSeconds, keys: keys.data });
+  // A detail is stored on its second miss within its entry's lifetime (cache-admission.ts).
+  const admission = secondMissAdmission({ windowMs: deps.cacheTtlSeconds * 1000 });
 
   // Reads are audited by group commit (audit-batch.ts): served once their entry is committed.
   const readAudit = auditBatcher(sql);
@@ -223,7 +226,7 @@ export function patientRoutes(deps: PatientRouteDeps) {
     }
     const patient = await getPatientDetail(sql, keys, id);
     // Without the generation read before the database read, storing could cache a stale row.
-    if (patient && generation !== undefined) cache.put(id, generation, patient).catch(() => {});
+    if (patient && generation !== undefined && admission.admit(id)) cache.put(id, generation, patient).catch(() => {});
     return audited(patient);
   }
 

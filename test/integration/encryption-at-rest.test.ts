@@ -129,7 +129,7 @@ test("no email, phone or date of birth in clear in Postgres, JetStream or Redis;
     const r = await api("/api/v1/patients/search", { method: "POST", body: JSON.stringify({ q }) });
     expect([q, r.body.items.map((p: { id: string }) => p.id)]).toEqual([q, [byEmail.id]]);
   }
-  // Opened (and so cached in Redis) twice: the second read is a cache hit.
+  // Opened twice: the second read stores it in the Redis cache (services/dashboard/cache-admission.ts), checked below.
   for (let i = 0; i < 2; i++)
     expect((await api(`/api/v1/patients/${byEmail.id}`)).body).toMatchObject({ email, phone, dateOfBirth: dob });
   const raw = (await api("/api/v1/events?include=canonical")).body.items.find(

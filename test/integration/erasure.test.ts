@@ -165,9 +165,12 @@ test("hookline patients erase: no trace in Postgres, Redis or JetStream; the oth
     return found[0]?.openConflicts === 1 && (await search(kept.email)).length === 1 ? found : undefined;
   });
   await waitFor("two dead letters", async () => (await deadLetterBodies()).length === 2);
-  // Opened through the API (so cached in Redis) before the erasure.
+  // Opened through the API twice (so cached in Redis: a detail is stored on its second read,
+  // services/dashboard/cache-admission.ts) before the erasure.
+  await api(`/api/v1/patients/${erased.id}`);
   expect((await api(`/api/v1/patients/${erased.id}`)).body).toMatchObject({ email: gone.email, city: "Hamburg" });
   const keptId = (await search(kept.email))[0].id;
+  await api(`/api/v1/patients/${keptId}`);
   await api(`/api/v1/patients/${keptId}`);
   expect(await redis.exists(`hookline:patient:{${erased.id}}:entry`)).toBe(1);
   // Everything is there before: the checks below can find it.
@@ -251,6 +254,8 @@ test("DELETE /api/v1/patients/:id (admin): no trace in any table, WEBHOOKS, WEBH
   });
   await submit(viaApi, "clinic-x"); // a dead letter naming it
   await waitFor("its dead letter", async () => (await deadLetterBodies()).some((b) => traces(b, viaApi).length > 0));
+  // Twice: a detail is cached on its second read.
+  await api(`/api/v1/patients/${p.id}`);
   await api(`/api/v1/patients/${p.id}`);
   expect(await redis.exists(`hookline:patient:{${p.id}}:entry`)).toBe(1);
   const res = await api(`/api/v1/patients/${p.id}`, { method: "DELETE" });
