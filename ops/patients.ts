@@ -1,15 +1,14 @@
 // `hookline patients erase ID --yes`: the right to be forgotten, from every place hookline keeps
 // a patient: Postgres (shared/db/erase.ts, with its audit entry), JetStream and the Redis cache.
-// DELETE /api/v1/patients/:id does the same; both sweep the streams with shared/erase-streams.ts.
+// DELETE /api/v1/patients/:id does the same; both erase in the order of shared/erase-streams.ts.
 // Run through ops/hookline.ts.
 import { parseArgs } from "node:util";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { commonConfig, keyringConfig, readConfig, sourcesFileConfig } from "../shared/config.ts";
 import { loadKeys } from "../shared/crypto/keys.ts";
-import { erasePatient } from "../shared/db/erase.ts";
 import { lockPatient } from "../shared/db/patients.ts";
 import { allMappableSources } from "../shared/db/sources.ts";
-import { eraseFromStreams, streamTarget } from "../shared/erase-streams.ts";
+import { eraseFromStreams, erasePatientEverywhere } from "../shared/erase-streams.ts";
 import { DLQ_STREAM, STREAM } from "../shared/nats.ts";
 import { createPatientCache } from "../shared/patient-cache.ts";
 import { loadSources } from "../shared/sources/index.ts";
@@ -37,24 +36,24 @@ async function erase(id: string): Promise<number> {
     }
     // Before anything is erased: a rerun after the commit finds no patient, so a sweep that
     // could not connect (or read the sources) then would never happen.
-    nc = await cliNats();
+    const connection = await cliNats();
+    nc = connection; // closed below, whatever follows
     // Dead letters are decoded as the projector would: runtime sources and saved corrections too.
     const decoding = await sql.begin((tx) => allMappableSources(tx, sources));
-    const actor = cliActor();
-    const rows = await erasePatient(sql, id, { actor });
-    if (!rows) {
+    const erased = await erasePatientEverywhere(
+      sql,
+      patient,
+      { actor: cliActor() },
+      {
+        sweep: (target) => eraseFromStreams(connection, decoding, target),
+        dropCache: () => createPatientCache(redis).invalidate([id]),
+      },
+    );
+    if (!erased) {
       console.error(`patient ${id} was erased meanwhile`);
       return 1;
     }
-    // After the commit, so a reader cannot cache the row again (shared/patient-cache.ts). A
-    // failure here must not skip the sweep: both are tried, then the failure is reported.
-    const cacheError = await createPatientCache(redis)
-      .invalidate([id])
-      .then(
-        () => undefined,
-        (error: Error) => error,
-      );
-    const streams = await eraseFromStreams(nc, decoding, streamTarget(patient, rows.events));
+    const { rows, streams, cacheError } = erased;
     const cache = cacheError
       ? `cache entry NOT dropped (${cacheError.message}; it expires after CACHE_TTL_SECONDS)`
       : "cache entry dropped";

@@ -1,14 +1,16 @@
 // Erasure's JetStream part (right to be forgotten): what the streams may still hold of a patient
 // whose rows shared/db/erase.ts has just removed. One sweep for `hookline patients erase` and
-// DELETE /api/v1/patients/:id, so both erase the same things.
+// DELETE /api/v1/patients/:id, so both erase the same things, and one order for the whole
+// erasure (erasePatientEverywhere: rows, then streams, then the cached copy).
 //
 // A dead letter is read as the projector reads a message (its decodeMessage, with the caller's
 // sources), so "names the patient" means what the projector would have taken from it.
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
+import type { Sql } from "postgres";
 import { decodeMessage } from "../services/projector/decode.ts";
 import { normalizeForIndex } from "./crypto/blind-index.ts";
-import type { ErasedRows } from "./db/erase.ts";
+import { type ErasedRows, erasePatient } from "./db/erase.ts";
 import type { LockedPatient } from "./db/patients.ts";
 import { readDeadLetters } from "./dead-letters.ts";
 import { DLQ_STREAM, isNoMessage, STREAM } from "./nats.ts";
@@ -28,11 +30,49 @@ export interface StreamTarget {
 }
 
 /** The target of a patient read (and opened) before its erasure, and the events erasePatient removed. */
-export const streamTarget = (patient: Pick<LockedPatient, "email" | "state">, events: ErasedRows["events"]) => ({
+const streamTarget = (patient: Pick<LockedPatient, "email" | "state">, events: ErasedRows["events"]) => ({
   events,
   email: patient.email,
   phone: (patient.state.values.phone as string | null | undefined) ?? null,
 });
+
+/** What an erasure removed: the rows (counted), what the sweep answered, and whether the cached copy went. */
+export interface PatientErasure<S> {
+  rows: Omit<ErasedRows, "events">;
+  streams: S;
+  /** Why the cached copy could not be dropped (it expires after its TTL); undefined when it was. */
+  cacheError?: Error;
+}
+
+/**
+ * Erases `patient` (read, and opened, before: its email and phone recognise its dead letters)
+ * everywhere hookline keeps it, in one order for the CLI and the API: its rows with the audit
+ * entry (erasePatient), then the streams (`sweep`, given the target), then its cached copy
+ * (`dropCache`). Both come after the commit, so a reader cannot cache the row again; the cache
+ * goes whatever the sweep did, so neither failure skips the other (a rerun finds no patient, so
+ * nothing would be left for it). A sweep that throws is thrown after the cache was tried; a cache
+ * failure is returned. Null when the patient was erased meanwhile (nothing done).
+ */
+export async function erasePatientEverywhere<S>(
+  sql: Sql,
+  patient: Pick<LockedPatient, "id" | "email" | "state">,
+  audit: Parameters<typeof erasePatient>[2],
+  steps: { sweep: (target: StreamTarget) => Promise<S>; dropCache: () => Promise<unknown> },
+): Promise<PatientErasure<S> | null> {
+  const erased = await erasePatient(sql, patient.id, audit);
+  if (!erased) return null;
+  const { events, ...rows } = erased;
+  const swept = await steps.sweep(streamTarget(patient, events)).then(
+    (streams) => ({ ok: true as const, streams }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  const cacheError = await steps.dropCache().then(
+    () => undefined,
+    (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+  );
+  if (!swept.ok) throw swept.error;
+  return { rows, streams: swept.streams, cacheError };
+}
 
 /**
  * Removes from JetStream what it may still hold of the patient. WEBHOOKS is a work queue: a

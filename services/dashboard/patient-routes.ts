@@ -16,12 +16,11 @@ import { auditHashKey } from "../../shared/crypto/audit-hash-key.ts";
 import { lookupIndexes } from "../../shared/crypto/blind-index.ts";
 import type { Keys } from "../../shared/crypto/keys.ts";
 import { byteaColumn } from "../../shared/db/arrays.ts";
-import { erasePatient } from "../../shared/db/erase.ts";
 import { MERGED_FIELDS, type MergedField, mergeSubmission } from "../../shared/db/patient-merge.ts";
 import { insertPatients, type LockedPatient, lockPatient, writePatients } from "../../shared/db/patients.ts";
 import { openCell, PATIENTS, sealedColumn } from "../../shared/db/sealed.ts";
 import { allMappableSources } from "../../shared/db/sources.ts";
-import { streamTarget, sweepStreams } from "../../shared/erase-streams.ts";
+import { erasePatientEverywhere, sweepStreams } from "../../shared/erase-streams.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { createPatientCache } from "../../shared/patient-cache.ts";
@@ -498,18 +497,19 @@ export function patientRoutes(deps: PatientRouteDeps) {
           if (!patient) return notFound(params.id);
           // Decoded as the projector would: runtime sources and saved corrections too.
           const sources = await withScope(sql, principal, (tx) => allMappableSources(tx, deps.sources ?? new Map()));
-          const erased = await erasePatient(sql, params.id, patientErasure(principal));
+          const erased = await erasePatientEverywhere(sql, patient, patientErasure(principal), {
+            // The rows are gone whatever NATS does; the answer says whether the streams were swept.
+            sweep: (target) =>
+              sweepStreams(
+                () => (deps.nats ? deps.nats.get() : Promise.reject(new Error("the dashboard has no NATS link"))),
+                sources,
+                target,
+              ),
+            // A Redis failure is logged (invalidate): the entry expires after CACHE_TTL_SECONDS.
+            dropCache: () => invalidate([params.id]),
+          });
           if (!erased) return notFound(params.id);
-          const { events, ...rows } = erased;
-          // The rows are gone whatever NATS does; the answer says whether the streams were swept.
-          const streams = await sweepStreams(
-            () => (deps.nats ? deps.nats.get() : Promise.reject(new Error("the dashboard has no NATS link"))),
-            sources,
-            streamTarget(patient, events),
-          );
-          // After the commit, so a reader cannot cache the row again; after the sweep, so that a
-          // Redis failure (answered as an error) cannot leave it undone: a retry finds no patient.
-          await invalidate([params.id]);
+          const { rows, streams } = erased;
           if (!streams.swept)
             log.warn({ patientId: params.id, reason: streams.reason }, "patient erased; JetStream not swept");
           return json({ erased: { id: params.id, ...rows }, streams });
