@@ -19,7 +19,7 @@ import { makeRequest } from "./payloads.ts";
 import type { Managed } from "./procs.ts";
 import { summarizeProfiles } from "./profile.ts";
 import { progress } from "./progress.ts";
-import { lifetimeUsage, meter, type ResourceUsage } from "./resources.ts";
+import { lifetimeUsage, meter, type ResourceUsage, threadCpuSeconds } from "./resources.ts";
 import { ratio } from "./stats.ts";
 
 /** "off": JetStream's store cipher off and the projector's cipher swapped out (no-encryption.ts): bench only. */
@@ -151,6 +151,7 @@ async function drainOnce(
         ]
       : []),
   ];
+  const walBefore = (await psql(root, databaseUrl, "select pg_current_wal_lsn()")).trim();
   progress(`${label}: draining`);
   const spawned = performance.now();
   const starting = Array.from({ length: processes }, (_, i) =>
@@ -164,9 +165,13 @@ async function drainOnce(
   let complete = false;
   // CPU of the projectors once all are ready (start-up done), for the drain's own cost.
   let readyCpu: number | null = null;
+  // Per thread (the JS thread, the GC's and JIT's helpers): what a CPU profile of the JS thread misses.
+  let readyThreads = new Map<string, number>();
   void Promise.allSettled(starting).then(() => {
     readyCpu = procs.reduce((a, p) => a + lifetimeUsage(p.pid).cpuSeconds, 0);
+    readyThreads = threadsOf(procs);
   });
+  const threadsCpu = new Map<string, number>();
   let drainCpu = 0;
   let postgresCpu = 0;
   // Bounded: a projector slower than 200 events/s (or stuck) ends the run, reported incomplete.
@@ -190,6 +195,7 @@ async function drainOnce(
     postgresCpu = await backendsCpuSeconds(root, databaseUrl).catch(() => 0);
     // Read before they stop: /proc/<pid> goes away with the process.
     drainCpu = procs.reduce((a, p) => a + lifetimeUsage(p.pid).cpuSeconds, 0) - (readyCpu ?? 0);
+    for (const [name, s] of threadsOf(procs)) threadsCpu.set(name, s - (readyThreads.get(name) ?? 0));
     for (const u of procs.map((p) => lifetimeUsage(p.pid)))
       projectorUsage = {
         cpuSeconds: Math.round((projectorUsage.cpuSeconds + u.cpuSeconds) * 100) / 100,
@@ -215,9 +221,45 @@ async function drainOnce(
   };
   const perEvent = (cpu: number) => Math.round((cpu / backlog) * 1e6);
   progress(
-    `${label}: ${run.rate} events/s (${rows} rows in ${run.seconds}s; CPU µs/event: projector ${perEvent(drainCpu)}, its Postgres backends ${perEvent(postgresCpu)})`,
+    `${label}: ${run.rate} events/s (${rows} rows in ${run.seconds}s; CPU µs/event: projector ${perEvent(drainCpu)}, its Postgres backends ${perEvent(postgresCpu)}, nats-server ${perEvent(natsUsage.cpuSeconds)})`,
   );
+  progress(
+    `${label}: projector threads, CPU µs/event: ${[...threadsCpu.entries()]
+      .filter(([, s]) => s > 0)
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, s]) => `${name} ${perEvent(s)}`)
+      .join(", ")}`,
+  );
+  progress(`${label}: ${await storageFacts(root, databaseUrl, walBefore, backlog)}`);
   return { run, preloadRate, databaseUrl, stopNats };
+}
+
+/** Per thread name, CPU seconds summed over the processes. */
+function threadsOf(procs: Managed[]): Map<string, number> {
+  const sum = new Map<string, number>();
+  for (const p of procs) for (const [name, s] of threadCpuSeconds(p.pid)) sum.set(name, (sum.get(name) ?? 0) + s);
+  return sum;
+}
+
+/**
+ * WAL bytes an event since `walBefore` (the whole cluster's WAL: other databases' writes count
+ * too), and each table's heap and TOAST bytes an event: where sealed values cost Postgres more.
+ */
+async function storageFacts(root: string, databaseUrl: string, walBefore: string, events: number): Promise<string> {
+  const out = await psql(
+    root,
+    databaseUrl,
+    `select 'wal ' || round(pg_wal_lsn_diff(pg_current_wal_lsn(), '${walBefore}') / ${events}) || ' B/event; ' ||
+       (select string_agg(t || ' heap ' || round(heap / ${events}) || ' toast ' || round(toast / ${events}), ', ' order by t)
+        from (select t, sum(pg_relation_size(leaf)) as heap,
+                     sum(coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0)) as toast
+              from unnest(array['webhook_events', 'patients', 'form_submissions', 'patient_conflicts', 'audit_log']) t,
+                   lateral (select relid as leaf from pg_partition_tree(t::regclass) where isleaf
+                            union select t::regclass where not exists (select from pg_partition_tree(t::regclass))) leaves
+                   join pg_class c on c.oid = leaves.leaf
+              group by t) sizes) || ' (B/event)'`,
+  );
+  return out.trim();
 }
 
 /** CPU seconds of the client backends connected to this database (but psql's own), over their lives. */

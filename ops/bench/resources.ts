@@ -1,12 +1,12 @@
 // CPU seconds and peak RSS of processes, from /proc (Linux): utime+stime in clock ticks
 // from /proc/<pid>/stat, VmHWM (peak resident set) and VmRSS from /proc/<pid>/status.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 const TICKS = 100; // USER_HZ on Linux is 100 on every mainstream architecture.
 
-function cpuSeconds(pid: number): number {
+function cpuSeconds(pid: number, task?: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = readFileSync(task === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${task}/stat`, "utf8");
     // The command name can hold spaces: fields are counted after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return (Number(fields[11]) + Number(fields[12])) / TICKS;
@@ -22,6 +22,33 @@ function rssMb(pid: number, field: "VmHWM" | "VmRSS" = "VmRSS"): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * CPU seconds of each thread of a process by thread name (/proc/<pid>/task/<tid>/comm), threads
+ * of one name summed: where a process's CPU goes besides its main (JS) thread, which a CPU
+ * profile samples (garbage collector helpers, JIT compiler threads, I/O threads).
+ */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    let name: string;
+    try {
+      name = Number(tid) === pid ? "(main)" : readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+    } catch {
+      continue;
+    }
+    // Numbered pools ("HeapHelper 3") as one name.
+    const key = name.replace(/[\s#_-]*\d+$/, "");
+    out.set(key, (out.get(key) ?? 0) + cpuSeconds(pid, Number(tid)));
+  }
+  return out;
 }
 
 export interface ResourceUsage {
