@@ -560,6 +560,39 @@ test("dashboard.oidc: the OIDC_* variables the dashboard reads, only when config
   );
 });
 
+test("projector: BATCH_DELAY_MS, RETRY_DELAY_MS, ACK_WAIT_SECONDS and RAW_EVENT_RETENTION_MONTHS only when set (else its own defaults)", () => {
+  const OPTIONAL = ["BATCH_DELAY_MS", "RETRY_DELAY_MS", "ACK_WAIT_SECONDS", "RAW_EVENT_RETENTION_MONTHS"];
+  const projectorEnv = (objs: Obj[]) =>
+    Object.fromEntries(
+      deployments(objs)
+        .find((d) => componentOf(d) === "projector")!
+        .spec.template.spec.containers[0].env.filter((e: Obj) => OPTIONAL.includes(e.name))
+        .map((e: Obj) => [e.name, e.value]),
+    );
+  expect(projectorEnv(render("minimal"))).toEqual({});
+  const set = ["batchDelayMs=50", "retryDelayMs=0", "ackWaitSeconds=45", "rawEventRetentionMonths=0"];
+  expect(
+    projectorEnv(
+      render(
+        "minimal",
+        set.flatMap((v) => ["--set", `projector.${v}`]),
+      ),
+    ),
+  ).toEqual({
+    BATCH_DELAY_MS: "50",
+    RETRY_DELAY_MS: "0",
+    ACK_WAIT_SECONDS: "45",
+    RAW_EVENT_RETENTION_MONTHS: "0",
+  });
+  // Names the projector reads.
+  const read = new Set(Object.values(projectorConfigSpec).map((e) => e.name));
+  for (const name of OPTIONAL) expect(read.has(name)).toBe(true);
+  // Out of the projector's range: refused by the chart's schema, not at the pod's start.
+  expect(
+    run(["template", "hl", CHART, "-f", join(CHART, "ci", "minimal.yaml"), "--set", "projector.ackWaitSeconds=0"]).code,
+  ).not.toBe(0);
+});
+
 test("the dashboard needs where form tools reach the ingress: without publicWebhookBaseUrl or an Ingress host the chart says so", () => {
   const t = run([
     "template",
