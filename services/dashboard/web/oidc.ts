@@ -3,6 +3,7 @@
 // sessionStorage holds only the pending sign-in (state, nonce, PKCE verifier), removed as soon as
 // the page is back; the tokens themselves never touch storage or the address bar: the code is
 // traded for them by fetch, and the bearer token goes to api.ts's memory like a typed-in one.
+import type { PageOidcConfig as OidcConfig } from "../oidc-signin.ts";
 import {
   authorizationUrl,
   checkCallback,
@@ -14,18 +15,8 @@ import {
   randomToken,
 } from "./pkce.ts";
 
-/** GET /api/v1/auth/config's `oidc` (services/dashboard/oidc-signin.ts). */
-export interface OidcConfig {
-  providerName: string;
-  issuer: string;
-  clientId: string;
-  scopes: string;
-  authorizationEndpoint: string;
-  tokenEndpoint: string;
-  endSessionEndpoint: string | null;
-  redirectUri: string | null;
-  bearer: "id_token" | "access_token";
-}
+/** GET /api/v1/auth/config's `oidc`, as the server declares it (a type: nothing of its module is bundled). */
+export type { OidcConfig };
 
 const PENDING_KEY = "hookline.oidc.pending";
 

@@ -2,19 +2,10 @@
 // a table of the same numbers for screen readers and keyboard users), clients and sources.
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+// The answer's shape as the server declares it (a type: nothing of the server's module is bundled).
+import type { StatsDto as Stats } from "../stats.ts";
 import { api } from "./api.ts";
 import { announce, byId, h, when } from "./dom.ts";
-
-interface Stats {
-  from: string;
-  days: string[];
-  totals: { events: number; patients: number; deadLetters: number | null };
-  perDay: { day: string; events: number }[];
-  perClient: { clientId: string | null; name: string | null; events: number }[];
-  perSource: { source: string; clientId: string | null; events: number; lastEventAt: string | null }[];
-  perForm: { source: string; formId: string | null; events: number }[];
-  daily: { day: string; source: string; formId: string | null; events: number }[];
-}
 
 // Distinguishable in colour-blind vision (Okabe-Ito), then repeated.
 const COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"];
