@@ -62,8 +62,10 @@ export function byteaColumn<T>(sql: Sql | TransactionSql, rows: readonly T[], va
     at += v.length;
   }
   // A Buffer: postgres.js sends it in bytea's hex form (and would hex a string's bytes again).
-  // Wrapped in coalesce: a bare parenthesized select in `= any(…)` would be read as a subquery.
-  return sql`coalesce((select array_agg(case when c.len < 0 then null else substr(b.bytes, c.start, c.len) end order by c.n)
+  // ARRAY(select …): '{}' for no rows, read by `= any(…)` as an array (a bare select would be a
+  // subquery there), and it keeps an index usable (any(coalesce(…)) did not).
+  return sql`array(select case when c.len < 0 then null else substr(b.bytes, c.start, c.len) end
     from unnest(${`${starts}}`}::int[], ${`${lengths}}`}::int[]) with ordinality as c(start, len, n),
-      (select ${Buffer.concat(parts)}::bytea as bytes) as b), '{}'::bytea[])`;
+      (select ${Buffer.concat(parts)}::bytea as bytes) as b
+    order by c.n)`;
 }

@@ -41,3 +41,18 @@ test("only NULLs", async () => {
     from (select ${byteaColumn(sql, [1, 2], () => null)} as a) t`;
   expect(r).toEqual({ n: 2, nulls: 2 });
 });
+
+test("an index answers `column = any(byteaColumn)` (a blind-index lookup must not scan the table)", async () => {
+  await sql.begin(async (tx) => {
+    await tx`create temporary table bytea_lookup (k bytea, client_id bigint) on commit drop`;
+    await tx`create index on bytea_lookup (k)`;
+    // Under a row-level policy, as patients are (migration 011): any(coalesce(…)) lost the index there.
+    await tx`alter table bytea_lookup enable row level security, force row level security`;
+    await tx`create policy scope on bytea_lookup
+      using ((select current_setting('hookline.test_scope', true)) is null or client_id = 1)`;
+    await tx`set local enable_seqscan = off`;
+    const plan = await tx<{ "QUERY PLAN": string }[]>`
+      explain select k from bytea_lookup where k = any(${byteaColumn(tx, [randomBytes(32), randomBytes(32)], (v) => v)})`;
+    expect(plan.map((r) => r["QUERY PLAN"]).join("\n")).toMatch(/Index (Only )?Scan/);
+  });
+});
