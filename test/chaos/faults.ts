@@ -162,7 +162,7 @@ export const FAULTS: Fault[] = [
     name: "postgres-stop",
     what: "Postgres stopped (fast shutdown), started again after the pause",
     async run({ topo, profile }) {
-      topo.pg.stop();
+      topo.pg.halt();
       await Bun.sleep(profile.pgStopMs);
       topo.pg.start();
     },

@@ -13,13 +13,14 @@ import { PROJECTOR_CONSUMER, provisionJetStream, STREAM } from "../../shared/nat
 import {
   type NatsCluster,
   type NatsNode,
+  type PostgresServer,
   type RedisServer,
   type Service,
   startNatsCluster,
+  startPostgresServer,
   startRedisServer,
   startService,
 } from "../integration/harness.ts";
-import { type ChaosPostgres, startChaosPostgres } from "./postgres.ts";
 
 export interface TopologyOptions {
   natsNodes: 1 | 3;
@@ -33,7 +34,7 @@ export interface Topology {
   natsNodes: number;
   nats: NatsCluster;
   nc: NatsConnection;
-  pg: ChaosPostgres;
+  pg: PostgresServer;
   redis: RedisServer;
   sql: Sql;
   ingress: Service[];
@@ -118,7 +119,9 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
   const { natsNodes, storeFsMiB = 0 } = opts;
   const storeFs = storeFsMiB ? mountStores(storeFsMiB, natsNodes) : undefined;
   const parts = await Promise.allSettled([
-    startChaosPostgres(),
+    // Its own Postgres (never the shared one on :5432, which other test runs use), which a fault
+    // may halt, kill and start again on the same data directory; fsync on, as in production.
+    startPostgresServer({ fsync: true, maxConnections: 100 }),
     startRedisServer(),
     // On a small filesystem JetStream would size its limit to the disk and refuse the 1 GiB
     // stream; with a larger limit the disk itself fills, which is the fault.
@@ -128,24 +131,24 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
   if (failed) {
     // Nothing half-started is left behind.
     const [pg, redis, nats] = parts.map((p) => (p.status === "fulfilled" ? p.value : undefined)) as [
-      ChaosPostgres?,
+      PostgresServer?,
       RedisServer?,
       NatsCluster?,
     ];
-    pg?.dispose();
+    await pg?.stop();
     await redis?.stop();
     await nats?.dispose();
     if (storeFs) unmount(storeFs);
     throw (failed as PromiseRejectedResult).reason;
   }
   const [pg, redis, nats] = parts.map((p) => (p as PromiseFulfilledResult<unknown>).value) as [
-    ChaosPostgres,
+    PostgresServer,
     RedisServer,
     NatsCluster,
   ];
   const infra = { pg, redis, nats, storeFs };
   const topology = await startServices(opts, infra).catch(async (error) => {
-    pg.dispose();
+    await pg.stop();
     await redis.stop();
     await nats.dispose();
     if (storeFs) unmount(storeFs);
@@ -157,7 +160,7 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
 
 async function startServices(
   opts: TopologyOptions,
-  { pg, redis, nats, storeFs }: { pg: ChaosPostgres; redis: RedisServer; nats: NatsCluster; storeFs?: string },
+  { pg, redis, nats, storeFs }: { pg: PostgresServer; redis: RedisServer; nats: NatsCluster; storeFs?: string },
 ): Promise<Topology> {
   const { natsNodes, ingresses = 2, projectors = 3 } = opts;
   const sql = createDb(pg.url, { name: "hookline-chaos", max: 4 });
@@ -231,7 +234,7 @@ async function startServices(
       await sql.end({ timeout: 1 }).catch(() => {});
       // Each part stopped whatever another's cleanup throws (a store on a mount point cannot be
       // removed before it is unmounted: EBUSY).
-      const results = await Promise.allSettled([nats.dispose(), redis.stop(), (async () => pg.dispose())()]);
+      const results = await Promise.allSettled([nats.dispose(), redis.stop(), pg.stop()]);
       if (storeFs) unmount(storeFs);
       const failed = results.find((r) => r.status === "rejected" && !/EBUSY/.test(String(r.reason)));
       if (failed) throw (failed as PromiseRejectedResult).reason;

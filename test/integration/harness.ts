@@ -670,23 +670,39 @@ export interface PostgresServer {
   port: number;
   /** Runs SQL as the superuser over the instance's Unix socket; returns psql's unaligned output. */
   psql(sql: string): string;
+  /** pg_ctl stop -m fast: clients are disconnected, the port closes; the data stays for start(). */
+  halt(): void;
+  /** Starts it again on the same port and data directory (after halt() or kill()). */
+  start(): void;
+  /** SIGKILL of the postmaster: its backends exit on their own, crash recovery on the next start. */
+  kill(): void;
+  /** Stops it and removes its directory. */
   stop(): Promise<void>;
 }
 
-/**
- * A private Postgres instance in a temp dir (initdb, the binaries ./ops/setup installs), on a free
- * port, with a role and database hookline. With tls: ssl=on and only hostssl lines in pg_hba, so a
- * plain connection is refused; with tls.clientCa, clients need a certificate for their role too.
- * As root, the server runs as user postgres (initdb refuses root).
- */
-export async function startPostgresServer(options: { tls?: ServerTls } = {}): Promise<PostgresServer> {
+/** The newest PostgreSQL server binaries installed (./ops/setup installs them). */
+function postgresBin(): (name: string) => string {
   const base = "/usr/lib/postgresql";
   const version = readdirSync(base)
     .filter((v) => Bun.file(join(base, v, "bin", "initdb")).size > 0)
     .sort((a, b) => Number(a) - Number(b))
     .pop();
   if (!version) throw new Error("no PostgreSQL server binaries under /usr/lib/postgresql; run ./ops/setup");
-  const bin = (name: string) => join(base, version, "bin", name);
+  return (name) => join(base, version, "bin", name);
+}
+
+/**
+ * A private Postgres instance in a temp dir (initdb, the binaries ./ops/setup installs), on a free
+ * port, with a role and database hookline. With tls: ssl=on and only hostssl lines in pg_hba, so a
+ * plain connection is refused; with tls.clientCa, clients need a certificate for their role too.
+ * fsync is off unless asked for (the chaos suite's crash faults must not be survived only thanks
+ * to fsync=off).
+ */
+export async function startPostgresServer(
+  options: { tls?: ServerTls; fsync?: boolean; maxConnections?: number } = {},
+): Promise<PostgresServer> {
+  const bin = postgresBin();
+  // As root the server runs as user postgres (initdb refuses root).
   const asRoot = process.getuid?.() === 0;
   const ids = asRoot
     ? Bun.spawnSync(["id", "-u", "postgres"]).stdout.toString().trim() +
@@ -695,9 +711,10 @@ export async function startPostgresServer(options: { tls?: ServerTls } = {}): Pr
     : "";
   const [uid, gid] = ids.split(":").map(Number);
   const asPg = (cmd: string[]) => (asRoot ? ["runuser", "-u", "postgres", "--", ...cmd] : cmd);
-  const run = (cmd: string[]) => {
+  const run = (cmd: string[], check = true) => {
     const p = Bun.spawnSync(asPg(cmd), { stdout: "pipe", stderr: "pipe" });
-    if (p.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed: ${p.stderr.toString()}${p.stdout.toString()}`);
+    if (check && p.exitCode !== 0)
+      throw new Error(`${cmd.join(" ")} failed: ${p.stderr.toString()}${p.stdout.toString()}`);
     return p.stdout.toString();
   };
   const dir = mkdtempSync(join(tmpdir(), "hookline-pg-"));
@@ -720,8 +737,8 @@ export async function startPostgresServer(options: { tls?: ServerTls } = {}): Pr
   const settings = [
     "-c listen_addresses=127.0.0.1",
     `-c unix_socket_directories=${dir}`,
-    "-c fsync=off",
-    "-c max_connections=50",
+    `-c fsync=${options.fsync ? "on" : "off"}`,
+    `-c max_connections=${options.maxConnections ?? 50}`,
   ];
   const { tls } = options;
   if (tls) {
@@ -746,19 +763,21 @@ export async function startPostgresServer(options: { tls?: ServerTls } = {}): Pr
     own(join(data, "pg_hba.conf"));
   }
   const port = await freePort();
-  run([
-    bin("pg_ctl"),
-    "-D",
-    data,
-    "-l",
-    join(dir, "log"),
-    "-w",
-    "-t",
-    "30",
-    "-o",
-    `-p ${port} ${settings.join(" ")}`,
-    "start",
-  ]);
+  const start = () =>
+    run([
+      bin("pg_ctl"),
+      "-D",
+      data,
+      "-l",
+      join(dir, "log"),
+      "-w",
+      "-t",
+      "60",
+      "-o",
+      `-p ${port} ${settings.join(" ")}`,
+      "start",
+    ]);
+  start();
   const psql = (sql: string) =>
     run([
       "psql",
@@ -782,11 +801,25 @@ export async function startPostgresServer(options: { tls?: ServerTls } = {}): Pr
     url: `postgres://hookline:${password}@127.0.0.1:${port}/hookline`,
     port,
     psql,
+    halt() {
+      run([bin("pg_ctl"), "-D", data, "-m", "fast", "-w", "-t", "60", "stop"], false);
+    },
+    start,
+    kill() {
+      const pid = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+      process.kill(pid, "SIGKILL");
+      // Wait for the postmaster to be gone before a start.
+      for (let i = 0; i < 100; i++) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          break;
+        }
+        Bun.sleepSync(50);
+      }
+    },
     async stop() {
-      Bun.spawnSync(asPg([bin("pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"]), {
-        stdout: "ignore",
-        stderr: "ignore",
-      });
+      run([bin("pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"], false);
       rmSync(dir, { recursive: true, force: true });
     },
   };
