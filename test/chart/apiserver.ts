@@ -40,8 +40,17 @@ export interface ApiServer {
   helm(args: string[]): { code: number; out: string };
   /** Starts a process logging to `log` in dir; stop() kills it. */
   spawn(cmd: string[], log: string, env?: Record<string, string>): Bun.Subprocess;
-  /** Polls `check` every 200 ms until it is true; fails after `seconds`, naming dir. */
-  until(what: string, check: () => Promise<boolean>, seconds?: number): Promise<void>;
+  /**
+   * Polls `check` every 200 ms until it is true; fails after `seconds`, naming dir, or at once
+   * when `watch.died` names why something the wait depends on is gone (`watch.log` is added to
+   * either error).
+   */
+  until(
+    what: string,
+    check: () => Promise<boolean>,
+    seconds?: number,
+    watch?: { died?: () => string | null; log?: () => string },
+  ): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -87,13 +96,16 @@ export async function startApiServer(): Promise<ApiServer> {
       procs.push(p);
       return p;
     },
-    async until(what, check, seconds = 60) {
+    async until(what, check, seconds = 60, watch = {}) {
+      const log = () => (watch.log ? `\n${watch.log()}` : "");
       const end = Date.now() + seconds * 1000;
       while (Date.now() < end) {
+        const died = watch.died?.();
+        if (died) throw new Error(`${died} while waiting for ${what}${log()}`);
         if (await check().catch(() => false)) return;
         await Bun.sleep(200);
       }
-      throw new Error(`timed out waiting for ${what} (logs in ${dir})`);
+      throw new Error(`timed out waiting for ${what} (logs in ${dir})${log()}`);
     },
     async stop() {
       // Their data is thrown away: no need to wait for a graceful shutdown.

@@ -33,15 +33,11 @@ function operatorLog(): string {
 }
 
 /** Polls `check` until true; fails at once if the operator exited, with its log in the error. */
-async function until(what: string, check: () => Promise<boolean>, seconds = 120): Promise<void> {
-  const end = Date.now() + seconds * 1000;
-  while (Date.now() < end) {
-    if (operator.exitCode !== null) throw new Error(`the KEDA operator exited ${operator.exitCode}\n${operatorLog()}`);
-    if (await check().catch(() => false)) return;
-    await Bun.sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}\n${operatorLog()}`);
-}
+const until = (what: string, check: () => Promise<boolean>, seconds = 120) =>
+  k.until(what, check, seconds, {
+    died: () => (operator.exitCode === null ? null : `the KEDA operator exited ${operator.exitCode}`),
+    log: operatorLog,
+  });
 
 // The Deployment's own field: its /scale subresource omits replicas when they are 0.
 const replicas = async () =>
