@@ -7,6 +7,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { commonConfig, keyringConfig, readConfig, sourcesFileConfig } from "../shared/config.ts";
 import { loadKeys } from "../shared/crypto/keys.ts";
 import { lockPatient } from "../shared/db/patients.ts";
+import { isRowId } from "../shared/db/row-id.ts";
 import { allMappableSources } from "../shared/db/sources.ts";
 import { eraseFromStreams, erasePatientEverywhere } from "../shared/erase-streams.ts";
 import { DLQ_STREAM, STREAM } from "../shared/nats.ts";
@@ -80,7 +81,7 @@ export async function patientsCommand(args: string[]): Promise<number> {
     });
     const [verb, id, ...rest] = positionals;
     if (verb !== "erase" || !id || rest.length > 0) throw new UsageError("patients needs erase ID");
-    if (!/^\d{1,18}$/.test(id)) throw new UsageError("the patient id must be a number");
+    if (!isRowId(id)) throw new UsageError("the patient id must be a number without leading zeros");
     if (!values.yes) throw new UsageError(`erasing cannot be undone: add --yes to erase patient ${id}`);
     return await erase(id);
   } catch (error) {

@@ -10,6 +10,7 @@ import * as v from "valibot";
 import { recordAudit } from "../../shared/audit/writer.ts";
 import type { Principal } from "../../shared/auth/bearer.ts";
 import type { Keyring } from "../../shared/crypto/keyring.ts";
+import { isRowId } from "../../shared/db/row-id.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { SourceConfig } from "../../shared/sources/index.ts";
@@ -332,7 +333,7 @@ export function clientRoutes(options: ClientRoutesDeps) {
     .post(
       "/api/v1/clients/:id/sources",
       (context) => {
-        if (!/^\d{1,18}$/.test(context.params.id))
+        if (!isRowId(context.params.id))
           return errorResponse(404, "client_not_found", `no client ${context.params.id}`);
         const input = parse(NewSource, context.body);
         if (input instanceof Response) return input;

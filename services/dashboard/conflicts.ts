@@ -19,6 +19,7 @@ import {
   submissionState,
   writePatients,
 } from "../../shared/db/patients.ts";
+import { ROW_ID } from "../../shared/db/row-id.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { PatientCache } from "../../shared/patient-cache.ts";
@@ -60,7 +61,7 @@ function toDto(keys: Keys, r: Row): ConflictDto {
   };
 }
 
-const ID = /^\d{1,18}$/;
+const ID = ROW_ID;
 const Cursor = v.object({ id: v.pipe(v.string(), v.regex(ID)) });
 const ResolveBody = v.object({ action: v.picklist(["accept", "dismiss"]) });
 // For /openapi.json (route-doc.ts); the handlers check the same rules themselves.
@@ -127,7 +128,7 @@ export function conflictRoutes({ sql, keys, patientCache, log }: ConflictDeps) {
       "/api/v1/patients/:id/conflicts",
       (context) => {
         const { params, query } = context;
-        if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "patient id must be a number");
+        if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "patient id must be a number without leading zeros");
         return page(sql, keys, callerOf(context), query, { status: query.status, patientId: params.id });
       },
       routeDoc({
@@ -141,7 +142,7 @@ export function conflictRoutes({ sql, keys, patientCache, log }: ConflictDeps) {
       "/api/v1/conflicts/:id/resolve",
       async (context) => {
         const { params, body } = context;
-        if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "conflict id must be a number");
+        if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "conflict id must be a number without leading zeros");
         const parsed = v.safeParse(ResolveBody, body);
         if (!parsed.success)
           return errorResponse(400, "invalid_request", 'send {"action":"accept"} or {"action":"dismiss"}');

@@ -5,6 +5,7 @@
 // a name cleaned) and the same name completion fills fullName. A value the mapper does not take
 // is a 400 naming the field, never stored as typed.
 import * as v from "valibot";
+import { ROW_ID } from "../../shared/db/row-id.ts";
 import {
   PATIENT_FIELDS,
   type PatientFieldSpec,
@@ -29,7 +30,7 @@ const entries = Object.fromEntries(
 
 export const NewPatientBody = v.strictObject({
   ...entries,
-  clientId: v.optional(v.pipe(v.string(), v.regex(/^\d{1,18}$/), v.description("the client (unscoped callers only)"))),
+  clientId: v.optional(v.pipe(v.string(), v.regex(ROW_ID), v.description("the client (unscoped callers only)"))),
 });
 
 /** PATCH: a field set to null clears it. */

@@ -18,6 +18,7 @@ import * as v from "valibot";
 import { lookupIndexes } from "../../shared/crypto/blind-index.ts";
 import type { Keys } from "../../shared/crypto/keys.ts";
 import { byteaColumn } from "../../shared/db/arrays.ts";
+import { ROW_ID } from "../../shared/db/row-id.ts";
 import { type PatientDto, ROW_VALUES, toPatientDto, VERSION_COLUMNS } from "./patients.ts";
 import type { RowCache } from "./row-cache.ts";
 
@@ -58,7 +59,7 @@ export const ListCursor = v.object({
   s: v.picklist([...SORTS, "relevance"]),
   d: v.picklist(["asc", "desc"]),
   k: v.optional(v.union([v.string(), v.number()])),
-  id: v.pipe(v.string(), v.regex(/^\d{1,18}$/)),
+  id: v.pipe(v.string(), v.regex(ROW_ID)),
 });
 export type ListCursor = v.InferOutput<typeof ListCursor>;
 

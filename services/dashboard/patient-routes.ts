@@ -18,6 +18,7 @@ import type { Keys } from "../../shared/crypto/keys.ts";
 import { byteaColumn } from "../../shared/db/arrays.ts";
 import { MERGED_FIELDS, type MergedField, mergeSubmission } from "../../shared/db/patient-merge.ts";
 import { insertPatients, type LockedPatient, lockPatient, writePatients } from "../../shared/db/patients.ts";
+import { ROW_ID } from "../../shared/db/row-id.ts";
 import { openCell, PATIENTS, sealedColumn } from "../../shared/db/sealed.ts";
 import { allMappableSources } from "../../shared/db/sources.ts";
 import { erasePatientEverywhere, sweepStreams } from "../../shared/erase-streams.ts";
@@ -47,7 +48,7 @@ import { routeDoc } from "./route-doc.ts";
 import { createRowCache } from "./row-cache.ts";
 import { isScoped, withScope } from "./scope.ts";
 
-const ID = /^\d{1,18}$/;
+const ID = ROW_ID;
 const DOB = sealedColumn(PATIENTS, "date_of_birth_enc");
 const Id = v.pipe(v.string(), v.regex(ID), v.description("a patient id"));
 const IdParams = v.object({ id: Id });
@@ -151,7 +152,7 @@ export interface PatientRouteDeps {
   sources?: ReadonlyMap<string, SourceConfig>;
 }
 
-const invalidId = () => errorResponse(400, "invalid_id", "patient id must be a number");
+const invalidId = () => errorResponse(400, "invalid_id", "patient id must be a number without leading zeros");
 const notFound = (id: string) => errorResponse(404, "patient_not_found", `no patient ${id}`);
 const issuesOf = (issues: readonly v.BaseIssue<unknown>[]) =>
   issues.map((i) => `${i.path?.map((p) => p.key).join(".") || "body"}: ${i.message}`).join("; ");

@@ -7,6 +7,7 @@
 // set_config(..., true) is local to the transaction: it ends with it and never reaches the next
 // user of the pooled connection.
 import type { Sql, TransactionSql } from "postgres";
+import { isRowId } from "../../shared/db/row-id.ts";
 
 /** Whom a query runs for: a principal (auth.ts) or anything naming its client. */
 export interface Scope {
@@ -27,8 +28,8 @@ export async function withScope<T>(sql: Sql, scope: Scope, fn: (tx: TransactionS
     if (isScoped(scope)) {
       // A client id is a bigint's text: anything else would be a bug upstream, refused here
       // rather than handed to the cast inside the policy.
-      if (!/^\d{1,18}$/.test(scope.clientId))
-        throw Object.assign(new Error("a scope's client id must be a number"), { code: "invalid_scope" });
+      if (!isRowId(scope.clientId))
+        throw Object.assign(new Error("a scope's client id must be a number without leading zeros"), { code: "invalid_scope" });
       await tx`select set_config('hookline.client_id', ${scope.clientId}, true)`;
     }
     return fn(tx);

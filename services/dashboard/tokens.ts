@@ -10,6 +10,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
 import type { ISql } from "postgres";
 import { isRole, type Role } from "../../shared/auth/roles.ts";
+import { isRowId } from "../../shared/db/row-id.ts";
 
 const PREFIX = "hl_";
 const RANDOM_BYTES = 32;
@@ -124,7 +125,7 @@ export async function createToken(
   if (!validTokenName(input.name))
     throw new TokenError("invalid_token_name", "a token name starts with a letter: letters, digits, . _ - (max 64)");
   if (!isRole(input.role)) throw new TokenError("invalid_role", "role must be viewer, editor or admin");
-  if (input.clientId !== undefined && !/^\d{1,18}$/.test(input.clientId))
+  if (input.clientId !== undefined && !isRowId(input.clientId))
     throw new TokenError("client_not_found", "a client is named by its id, a number (GET /api/v1/clients)");
   const token = newToken();
   const expiresAt =
@@ -154,7 +155,7 @@ export async function listTokens(sql: Sql): Promise<TokenRecord[]> {
 }
 
 const byIdOrName = (sql: Sql, idOrName: string) =>
-  /^\d{1,18}$/.test(idOrName) ? sql`id = ${idOrName}::bigint` : sql`name = ${idOrName}`;
+  isRowId(idOrName) ? sql`id = ${idOrName}::bigint` : sql`name = ${idOrName}`;
 
 /**
  * Revokes the live token with this id or name. `already` when it was revoked before (the

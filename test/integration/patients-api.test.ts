@@ -439,6 +439,20 @@ test("merging two patients: submissions move, the other is gone, both cached cop
     await sql`select action, entity_id from audit_log where seq > ${head} and action in ('patient.merge', 'patient.update') and (entity_id = ${from!} or entity_id = ${into!}) order by seq`;
   expect(actions.map((a) => `${a.action} ${a.entity_id}`)).toEqual([`patient.merge ${from}`, `patient.update ${into}`]);
   expect((await call("POST", `/api/v1/patients/${into}/merge`, { from: into }, "editor")).status).toBe(400);
+  // One spelling of an id: "0<id>" is refused, not taken for another patient (merged into
+  // itself, it was deleted), here and wherever an id is read.
+  expect((await call("POST", `/api/v1/patients/${into}/merge`, { from: `0${into}` }, "editor")).body).toMatchObject({
+    error: { code: "invalid_request" },
+  });
+  expect((await call("POST", `/api/v1/patients/0${into}/merge`, { from: into }, "editor")).body).toMatchObject({
+    error: { code: "invalid_id" },
+  });
+  for (const method of ["GET", "PATCH", "DELETE"])
+    expect([
+      method,
+      (await call(method, `/api/v1/patients/0${into}`, method === "PATCH" ? {} : undefined, "admin")).status,
+    ]).toEqual([method, 400]);
+  expect((await call("GET", `/api/v1/patients/${into}`)).status).toBe(200);
   expect((await call("POST", `/api/v1/patients/${into}/merge`, { from }, "editor")).status).toBe(404);
   expect((await call("POST", `/api/v1/patients/${into}/merge`, { from }, "viewer")).status).toBe(403);
 });
