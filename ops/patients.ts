@@ -58,12 +58,14 @@ async function erase(id: string): Promise<number> {
     const cache = cacheError
       ? `cache entry NOT dropped (${cacheError.message}; it expires after CACHE_TTL_SECONDS)`
       : "cache entry dropped";
+    const swept = streams.ok
+      ? `${streams.value.webhooks} message(s) from ${STREAM}, ${streams.value.deadLetters} dead letter(s) from ${DLQ_STREAM}`
+      : `JetStream NOT swept (${streams.error instanceof Error ? streams.error.message : String(streams.error)})`;
     console.log(
       `patient ${id} erased: ${rows.patients} patient, ${rows.conflicts} conflict(s), ${rows.formSubmissions} form submission(s), ` +
-        `${rows.webhookEvents} raw event(s); ${cache}; ${streams.webhooks} message(s) from ${STREAM}, ` +
-        `${streams.deadLetters} dead letter(s) from ${DLQ_STREAM}`,
+        `${rows.webhookEvents} raw event(s); ${cache}; ${swept}`,
     );
-    return cacheError ? 1 : 0;
+    return cacheError || !streams.ok ? 1 : 0;
   } finally {
     await nc?.close();
     redis.disconnect();

@@ -11,7 +11,7 @@ import type { Sql } from "postgres";
 import { decodeMessage } from "../services/projector/decode.ts";
 import { normalizeForIndex } from "./crypto/blind-index.ts";
 import { type ErasedRows, erasePatient } from "./db/erase.ts";
-import type { LockedPatient } from "./db/patients.ts";
+import { clientsOfSources, type LockedPatient } from "./db/patients.ts";
 import { readDeadLetters } from "./dead-letters.ts";
 import { DLQ_STREAM, isNoMessage, STREAM } from "./nats.ts";
 import type { SourceConfig } from "./sources/index.ts";
@@ -27,19 +27,33 @@ export interface StreamTarget {
   events: ErasedRows["events"];
   email: string | null;
   phone: string | null;
+  /**
+   * Its client, and each source's (clientsOfSources): patients are one a client, so a dead letter
+   * of another client's source that names the same email or phone is that client's patient's,
+   * and stays (it stays replayable there).
+   */
+  clientId: string | null;
+  sourceClients: ReadonlyMap<string, string>;
 }
 
 /** The target of a patient read (and opened) before its erasure, and the events erasePatient removed. */
-const streamTarget = (patient: Pick<LockedPatient, "email" | "state">, events: ErasedRows["events"]) => ({
+const streamTarget = (
+  patient: Pick<LockedPatient, "email" | "state" | "clientId">,
+  events: ErasedRows["events"],
+  sourceClients: ReadonlyMap<string, string>,
+): StreamTarget => ({
   events,
   email: patient.email,
   phone: (patient.state.values.phone as string | null | undefined) ?? null,
+  clientId: patient.clientId ?? null,
+  sourceClients,
 });
 
 /** What an erasure removed: the rows (counted), what the sweep answered, and whether the cached copy went. */
 export interface PatientErasure<S> {
   rows: Omit<ErasedRows, "events">;
-  streams: S;
+  /** What `sweep` answered, or what it threw (the rows and the cached copy are gone either way). */
+  streams: { ok: true; value: S } | { ok: false; error: unknown };
   /** Why the cached copy could not be dropped (it expires after its TTL); undefined when it was. */
   cacheError?: Error;
 }
@@ -47,31 +61,33 @@ export interface PatientErasure<S> {
 /**
  * Erases `patient` (read, and opened, before: its email and phone recognise its dead letters)
  * everywhere hookline keeps it, in one order for the CLI and the API: its rows with the audit
- * entry (erasePatient), then the streams (`sweep`, given the target), then its cached copy
- * (`dropCache`). Both come after the commit, so a reader cannot cache the row again; the cache
- * goes whatever the sweep did, so neither failure skips the other (a rerun finds no patient, so
- * nothing would be left for it). A sweep that throws is thrown after the cache was tried; a cache
- * failure is returned. Null when the patient was erased meanwhile (nothing done).
+ * entry (erasePatient), then its cached copy (`dropCache`), then the streams (`sweep`, given the
+ * target). Both come after the commit, so a reader cannot cache the row again; the cache goes
+ * first because the sweep can take long (a read per dead letter), and a cached copy would be
+ * served meanwhile. Neither failure skips the other (a rerun finds no patient, so nothing would
+ * be left for it): both outcomes are returned. Null when the patient was erased meanwhile
+ * (nothing done).
  */
 export async function erasePatientEverywhere<S>(
   sql: Sql,
-  patient: Pick<LockedPatient, "id" | "email" | "state">,
+  patient: Pick<LockedPatient, "id" | "email" | "state" | "clientId">,
   audit: Parameters<typeof erasePatient>[2],
   steps: { sweep: (target: StreamTarget) => Promise<S>; dropCache: () => Promise<unknown> },
 ): Promise<PatientErasure<S> | null> {
   const erased = await erasePatient(sql, patient.id, audit);
   if (!erased) return null;
   const { events, ...rows } = erased;
-  const swept = await steps.sweep(streamTarget(patient, events)).then(
-    (streams) => ({ ok: true as const, streams }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
   const cacheError = await steps.dropCache().then(
     () => undefined,
     (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
   );
-  if (!swept.ok) throw swept.error;
-  return { rows, streams: swept.streams, cacheError };
+  const streams = await clientsOfSources(sql)
+    .then((sourceClients) => steps.sweep(streamTarget(patient, events, sourceClients)))
+    .then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+  return { rows, streams, cacheError };
 }
 
 /**
@@ -102,7 +118,10 @@ export async function eraseFromStreams(
   }
   const eventIds = new Set(target.events.map((e) => e.eventId));
   const email = target.email?.toLowerCase() ?? null;
+  const clientId = target.clientId ?? null;
   for await (const { msg, letter } of readDeadLetters(nc)) {
+    // Another client's source: its letters name another client's patient, whoever they name.
+    if ((target.sourceClients.get(letter.source) ?? null) !== clientId) continue;
     let names = letter.eventId !== null && eventIds.has(letter.eventId);
     if (!names && email !== null) names = holdsEmail(Buffer.from(msg.data).toString("utf8"), email);
     if (!names) {
@@ -117,7 +136,13 @@ export async function eraseFromStreams(
           (target.phone !== null && p.phone !== undefined && normalizeForIndex("phone", p.phone) === target.phone);
       }
     }
-    if (names && (await jsm.streams.deleteMessage(DLQ_STREAM, msg.seq, true))) erased.deadLetters++;
+    if (!names) continue;
+    // Replayed or expired since it was read: gone already, as the sweep wants it.
+    const deleted = await jsm.streams.deleteMessage(DLQ_STREAM, msg.seq, true).catch((error) => {
+      if (isNoMessage(error)) return false;
+      throw error;
+    });
+    if (deleted) erased.deadLetters++;
   }
   return erased;
 }

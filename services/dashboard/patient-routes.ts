@@ -21,7 +21,7 @@ import { insertPatients, type LockedPatient, lockPatient, writePatients } from "
 import { ROW_ID } from "../../shared/db/row-id.ts";
 import { openCell, PATIENTS, sealedColumn } from "../../shared/db/sealed.ts";
 import { allMappableSources } from "../../shared/db/sources.ts";
-import { erasePatientEverywhere, sweepStreams } from "../../shared/erase-streams.ts";
+import { erasePatientEverywhere, type StreamSweep, sweepStreams } from "../../shared/erase-streams.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { createPatientCache } from "../../shared/patient-cache.ts";
@@ -510,7 +510,12 @@ export function patientRoutes(deps: PatientRouteDeps) {
             dropCache: () => invalidate([params.id]),
           });
           if (!erased) return notFound(params.id);
-          const { rows, streams } = erased;
+          const { rows } = erased;
+          // sweepStreams reports its failures; what it could not be given (the sources' clients,
+          // read from Postgres) is a failed sweep too.
+          const streams: StreamSweep = erased.streams.ok
+            ? erased.streams.value
+            : { swept: false, reason: "sweep_failed", message: "the sources' clients could not be read" };
           if (!streams.swept)
             log.warn({ patientId: params.id, reason: streams.reason }, "patient erased; JetStream not swept");
           return json({ erased: { id: params.id, ...rows }, streams });

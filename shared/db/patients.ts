@@ -3,7 +3,7 @@
 // lists and types are derived from MERGED_FIELDS and the field table. Encrypted fields,
 // answers and conflict submissions are sealed here on the way in and opened on the way out
 // (sealed.ts); the patient's key is its email's blind index.
-import type { Row, TransactionSql } from "postgres";
+import type { Row, Sql, TransactionSql } from "postgres";
 import { lookupIndexes } from "../crypto/blind-index.ts";
 import type { Keys } from "../crypto/keys.ts";
 import { patientField, selectColumn } from "../patient-fields.ts";
@@ -165,11 +165,19 @@ export async function lockPatientsByEmail(
   return rows.map((r) => lockedPatient(keys, r));
 }
 
-/** The client of each of these sources (migration 011; the one a new row is stamped with), by name. */
-export async function clientsOfSources(tx: TransactionSql, sources: readonly string[]): Promise<Map<string, string>> {
-  if (sources.length === 0) return new Map();
+/**
+ * The client of each of these sources (migration 011; the one a new row is stamped with), by
+ * name; of every source that has one when `sources` is not given. A source absent from the map
+ * has no client (the sources file's): its patients are the unassigned ones.
+ */
+export async function clientsOfSources(
+  tx: Sql | TransactionSql,
+  sources?: readonly string[],
+): Promise<Map<string, string>> {
+  if (sources?.length === 0) return new Map();
   const rows = await tx<{ name: string; client_id: string }[]>`
-    select name, client_id::text from sources where name = any(${textColumn(tx, sources, (s) => s)}::text[])`;
+    select name, client_id::text from sources
+    ${sources ? tx`where name = any(${textColumn(tx, sources, (s) => s)}::text[])` : tx``}`;
   return new Map(rows.map((r) => [r.name, r.client_id]));
 }
 

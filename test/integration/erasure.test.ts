@@ -60,7 +60,12 @@ const noCache = person("nocache", 5);
 const phoneOnly = person("phoneonly", 6);
 
 let seq = 0;
-async function submit(p: ReturnType<typeof person>, source = "generic", extra: Record<string, string> = {}) {
+async function submit(
+  p: ReturnType<typeof person>,
+  source = "generic",
+  extra: Record<string, string> = {},
+  secret?: string,
+) {
   const body = {
     type: "form.submitted",
     data: {
@@ -73,7 +78,11 @@ async function submit(p: ReturnType<typeof person>, source = "generic", extra: R
     },
   };
   const id = `msg_erase_${n}_${seq++}`;
-  const res = await postWebhook(cluster.services.ingress!.url, source, signGeneric(body, id));
+  // A source created at runtime reaches the ingress within seconds (503 source_unavailable until then).
+  const res = await waitFor(`the webhook accepted by ${source}`, async () => {
+    const r = await postWebhook(cluster.services.ingress!.url, source, signGeneric(body, id, undefined, secret));
+    return r.status === 503 ? undefined : r;
+  });
   expect(res.status).toBe(200);
   return id;
 }
@@ -337,48 +346,61 @@ test("hookline patients erase with Redis unreachable: the streams are still swep
   expect(traces(await openedDatabase(), noCache)).toEqual([]);
 }, 60_000);
 
-test("DELETE /api/v1/patients/:id sweeps a dead letter of a source created at runtime that names the patient by phone only", async () => {
-  // A runtime source (its record in Postgres, as the projector would decode its messages).
+/** A client with a generic source, created at runtime through the API. */
+async function newClient(name: string): Promise<{ source: string; secret: string }> {
   const created = await api("/api/v1/clients", {
     method: "POST",
-    body: JSON.stringify({ name: `Phone clinic ${n}`, sourceType: "generic" }),
+    body: JSON.stringify({ name: `${name} ${n}`, sourceType: "generic" }),
   });
   expect(created.status).toBe(201);
-  const runtimeSource = created.body.source.name as string;
-  // A dead letter of it (as the projector writes one after its last delivery): phone only, no email, its own event id.
+  return { source: created.body.source.name, secret: created.body.source.secret };
+}
+
+/** A dead letter of `source` (as the projector writes one after its last delivery) with this body. */
+async function deadLetter(source: string, eventId: string, data: Record<string, string>): Promise<void> {
   const nc = await connect({ servers: cluster.nats.url });
   try {
     const h = headers();
-    h.set(H.source, runtimeSource);
-    h.set(H.eventId, `evt_phone_only_${n}`);
+    h.set(H.source, source);
+    h.set(H.eventId, eventId);
     h.set(H.receivedAt, String(Date.now()));
     h.set(H.contentType, "application/json");
     setReasonHeaders(h, {
       code: "projection_failed",
       reason: "test",
-      originalSubject: `webhooks.${runtimeSource}`,
+      originalSubject: `webhooks.${source}`,
       originalSeq: 1,
       deliveries: 5,
     });
-    const body = { type: "form.submitted", data: { Vorname: "Test", Telefon: phoneOnly.phone } };
     await jetstream(nc).publish(
-      dlqSubject("projector", runtimeSource),
-      new TextEncoder().encode(JSON.stringify(body)),
-      {
-        headers: h,
-      },
+      dlqSubject("projector", source),
+      new TextEncoder().encode(JSON.stringify({ type: "form.submitted", data })),
+      { headers: h },
     );
   } finally {
     await nc.close();
   }
-  await submit(phoneOnly);
+}
+
+test("DELETE /api/v1/patients/:id sweeps its client's dead letters that name it (a runtime source's, by phone only), not another client's", async () => {
+  // Two clients, each with a source created at runtime (decoded as the projector would, from
+  // their records in Postgres); the patient is the first client's.
+  const mine = await newClient("Phone clinic");
+  const theirs = await newClient("Other clinic");
+  await deadLetter(mine.source, `evt_phone_only_${n}`, { Vorname: "Test", Telefon: phoneOnly.phone });
+  // The same phone at another client: that client's patient (patients are one a client), and it stays replayable there.
+  await deadLetter(theirs.source, `evt_phone_other_${n}`, { Vorname: "Other", Telefon: phoneOnly.phone });
+  await submit(phoneOnly, mine.source, {}, mine.secret);
   const [p] = await waitFor("patient projected", async () => {
     const found = await search(phoneOnly.email);
     return found.length ? found : undefined;
   });
-  expect((await deadLetterBodies()).some((b) => b.includes(phoneOnly.phone))).toBe(true);
+  const naming = async () => (await deadLetterBodies()).filter((b) => b.includes(phoneOnly.phone));
+  expect(await naming()).toHaveLength(2);
   const res = await api(`/api/v1/patients/${p.id}`, { method: "DELETE" });
   expect(res.status).toBe(200);
   expect(res.body.streams).toMatchObject({ swept: true, deadLetters: 1 });
-  expect((await deadLetterBodies()).some((b) => b.includes(phoneOnly.phone))).toBe(false);
+  const left = await naming();
+  expect(left).toHaveLength(1);
+  expect(left[0]).toContain('"Other"');
 });
