@@ -19,6 +19,7 @@ import { connect } from "@nats-io/transport-node";
 import type { Logger } from "./logger.ts";
 import {
   createConfig,
+  DEFAULT_ACK_WAIT_SECONDS,
   NS_PER_DAY,
   planStreamUpdate,
   STREAM_DEFAULTS,
@@ -75,7 +76,10 @@ export interface ConsumerLimits {
   maxAckPending: number;
 }
 
-export const DEFAULT_CONSUMER_LIMITS: ConsumerLimits = { ackWaitSeconds: 30, maxAckPending: 20_000 };
+export const DEFAULT_CONSUMER_LIMITS: ConsumerLimits = {
+  ackWaitSeconds: DEFAULT_ACK_WAIT_SECONDS,
+  maxAckPending: 20_000,
+};
 
 // Whether each connection made by connectNats is up right now (false between a
 // disconnect and the reconnect that follows), kept by connectNats' one status loop.

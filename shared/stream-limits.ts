@@ -35,6 +35,17 @@ export const streamConfigSpec = {
   dlqMaxBytes: entry("DLQ_MAX_BYTES", optionalInt(1024, Number.MAX_SAFE_INTEGER), ""),
 };
 
+/** How long JetStream waits for the projector's acknowledgement before it redelivers a message. */
+export const DEFAULT_ACK_WAIT_SECONDS = 30;
+
+/**
+ * The projector consumer's settings, applied by whoever provisions it (the projector, or
+ * `hookline provision` when the projector does not): one entry, so both apply the same value.
+ */
+export const consumerConfigSpec = {
+  ackWaitSeconds: entry("ACK_WAIT_SECONDS", env.int(1, 3600), String(DEFAULT_ACK_WAIT_SECONDS)),
+};
+
 /** What the environment set; each undefined value means "not configured". */
 export interface StreamSettings {
   streamMaxBytes?: number;

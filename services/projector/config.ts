@@ -10,7 +10,7 @@ import {
   sourcesFileConfig,
 } from "../../shared/config.ts";
 import { healthTokensConfig } from "../../shared/http/health-auth.ts";
-import { streamConfigSpec } from "../../shared/stream-limits.ts";
+import { consumerConfigSpec, streamConfigSpec } from "../../shared/stream-limits.ts";
 
 export const projectorConfigSpec = {
   ...commonConfig,
@@ -29,7 +29,7 @@ export const projectorConfigSpec = {
   concurrency: entry("PROJECT_CONCURRENCY", env.int(1, 16), "3"),
   maxDeliver: entry("MAX_DELIVER", env.int(1, 100), "5"),
   retryDelayMs: entry("RETRY_DELAY_MS", env.int(0, 600_000), "2000"),
-  ackWaitSeconds: entry("ACK_WAIT_SECONDS", env.int(1, 3600), "30"),
+  ...consumerConfigSpec,
   provision: entry("HOOKLINE_PROVISION", env.bool, "true"),
   // Months of raw events (webhook_events, with their duplicate-guard rows) kept before
   // maintenance drops them; 0 keeps them forever. 12: a year of raw payloads for audits and

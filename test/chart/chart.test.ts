@@ -560,7 +560,7 @@ test("dashboard.oidc: the OIDC_* variables the dashboard reads, only when config
   );
 });
 
-test("projector: BATCH_DELAY_MS, RETRY_DELAY_MS, ACK_WAIT_SECONDS and RAW_EVENT_RETENTION_MONTHS only when set (else its own defaults)", () => {
+test("projector: BATCH_DELAY_MS, RETRY_DELAY_MS, ACK_WAIT_SECONDS (on the provision Job too) and RAW_EVENT_RETENTION_MONTHS only when set (else the defaults)", () => {
   const OPTIONAL = ["BATCH_DELAY_MS", "RETRY_DELAY_MS", "ACK_WAIT_SECONDS", "RAW_EVENT_RETENTION_MONTHS"];
   const projectorEnv = (objs: Obj[]) =>
     Object.fromEntries(
@@ -587,6 +587,14 @@ test("projector: BATCH_DELAY_MS, RETRY_DELAY_MS, ACK_WAIT_SECONDS and RAW_EVENT_
   // Names the projector reads.
   const read = new Set(Object.values(projectorConfigSpec).map((e) => e.name));
   for (const name of OPTIONAL) expect(read.has(name)).toBe(true);
+  // The ack wait is the consumer's: the provision Job sets it (the projector provisions only without the Job).
+  const job = render("minimal", ["--set", "projector.ackWaitSeconds=45"]).find((o) => o.kind === "Job") as Obj;
+  expect(job.spec.template.spec.containers[0].env).toContainEqual({ name: "ACK_WAIT_SECONDS", value: "45" });
+  expect(
+    (render("minimal").find((o) => o.kind === "Job") as Obj).spec.template.spec.containers[0].env.map(
+      (e: Obj) => e.name,
+    ),
+  ).not.toContain("ACK_WAIT_SECONDS");
   // Out of the projector's range: refused by the chart's schema, not at the pod's start.
   expect(
     run(["template", "hl", CHART, "-f", join(CHART, "ci", "minimal.yaml"), "--set", "projector.ackWaitSeconds=0"]).code,

@@ -162,6 +162,19 @@ function suite(label: string, runner: Runner) {
       expect(names).toEqual([`KV_${SOURCES_BUCKET}`, "WEBHOOKS", "WEBHOOKS_DLQ"]);
       // Idempotent: a second run changes nothing and succeeds.
       expect((await run(["provision"])).code).toBe(0);
+      // The projector consumer's ack wait, as the projector would set it when it provisions.
+      const ackWait = async () => {
+        const jsz = await (await fetch(`${nats.monitorUrl}/jsz?consumers=true&config=true`)).json();
+        const stream = jsz.account_details[0].stream_detail.find((d: { name: string }) => d.name === "WEBHOOKS");
+        return stream.consumer_detail[0].config.ack_wait / 1e9;
+      };
+      expect(await ackWait()).toBe(30);
+      const longer = await runCommand([...argv("provision"), "provision"], {
+        cwd,
+        env: serviceEnv({ ...env, ACK_WAIT_SECONDS: "45" }),
+      });
+      expect(longer.code, longer.stderr).toBe(0);
+      expect(await ackWait()).toBe(45);
     });
 
     test("the operators' commands run from it: a token made by `tokens create` is listed without its secret; the audit chain verifies", async () => {
