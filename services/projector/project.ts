@@ -130,8 +130,8 @@ async function admitNewEvents(tx: TransactionSql, events: DecodedEvent[]): Promi
   const admitted = await tx<{ event_id: string }[]>`
     insert into webhook_event_ids (event_id, received_at)
     select * from unnest(
-      ${textColumn(tx, unique, (e) => e.eventId)}::text[],
-      ${textColumn(tx, unique, (e) => e.receivedAt)}::timestamptz[])
+      ${textColumn(unique, (e) => e.eventId)}::text[],
+      ${textColumn(unique, (e) => e.receivedAt)}::timestamptz[])
     on conflict (event_id) do nothing
     returning event_id`;
   const fresh = new Set(admitted.map((r) => r.event_id));
@@ -146,7 +146,7 @@ async function insertRawEvents(
   sealed: Map<string, SealedEvent>,
   clients: Map<string, string>,
 ): Promise<void> {
-  const col = <T>(rows: readonly T[], value: (row: T) => Cell) => textColumn(tx, rows, value);
+  const col = <T>(rows: readonly T[], value: (row: T) => Cell) => textColumn(rows, value);
   await tx`
     insert into webhook_events (event_id, received_at, source, stream_seq, content_type, provider_event_id, form_id,
       submitted_at, patient_id, body_enc, trace_id, canonical_enc, client_id)
@@ -216,7 +216,7 @@ function insertFormData(
 ): Promise<unknown>[] {
   const withForm = accepted.filter((e) => e.event.formId);
   if (withForm.length === 0) return [];
-  const col = <T>(rows: readonly T[], value: (row: T) => Cell) => textColumn(tx, rows, value);
+  const col = <T>(rows: readonly T[], value: (row: T) => Cell) => textColumn(rows, value);
   const submissions = tx`
     insert into form_submissions (event_id, source, form_id, patient_id, submitted_at, answers_enc, client_id)
     select * from unnest(

@@ -13,7 +13,7 @@ const asText = (v: Cell): string | null =>
  * for 10,000 rows as for one. Postgres parses each element with the cast written next to
  * the parameter, and unnest yields rows in array order, so rows are written in the order given.
  */
-export function textColumn<T>(_sql: Pick<Sql, "array">, rows: readonly T[], value: (row: T) => Cell): string {
+export function textColumn<T>(rows: readonly T[], value: (row: T) => Cell): string {
   // The array literal is written here, as byteaColumn's is: postgres.js's serializer ran two
   // regex replacements over every cell (with its Bind, 5% of the projector's CPU, issue #13
   // item 4); most cells need no escaping, which one test finds. The parameter goes untyped, so

@@ -133,7 +133,7 @@ function unnestArguments<T extends { email: string | null; state: PatientState }
   return columns.map((c) =>
     c.type === "bytea"
       ? tx`, ${byteaColumn(tx, rows, (r) => c.value(r, keys) as Buffer | null)}`
-      : tx`, ${textColumn(tx, rows, (r) => c.value(r, keys) as Cell)}::${tx.unsafe(c.type)}[]`,
+      : tx`, ${textColumn(rows, (r) => c.value(r, keys) as Cell)}::${tx.unsafe(c.type)}[]`,
   );
 }
 
@@ -158,7 +158,7 @@ export async function lockPatientsByEmail(
   );
   const rows = await tx`
     select ${tx.unsafe(READ_COLUMNS)} from patients
-    join unnest(${byteaColumn(tx, pairs, (p) => p.index)}, ${textColumn(tx, pairs, (p) => p.clientId)}::bigint[])
+    join unnest(${byteaColumn(tx, pairs, (p) => p.index)}, ${textColumn(pairs, (p) => p.clientId)}::bigint[])
       as u(bidx, client) on ${tx.unsafe(EMAIL_INDEX.column)} = u.bidx and coalesce(client_id, 0) = coalesce(u.client, 0)
     order by ${tx.unsafe(EMAIL_INDEX.column)}
     for update of patients`;
@@ -177,7 +177,7 @@ export async function clientsOfSources(
   if (sources?.length === 0) return new Map();
   const rows = await tx<{ name: string; client_id: string }[]>`
     select name, client_id::text from sources
-    ${sources ? tx`where name = any(${textColumn(tx, sources, (s) => s)}::text[])` : tx``}`;
+    ${sources ? tx`where name = any(${textColumn(sources, (s) => s)}::text[])` : tx``}`;
   return new Map(rows.map((r) => [r.name, r.client_id]));
 }
 
@@ -225,8 +225,8 @@ export async function insertPatients(
   const inserted = await tx<{ id: string; first_event_id: string }[]>`
     insert into patients (first_event_id, client_id, ${tx.unsafe(columns)})
     select first_event_id, client_id, ${tx.unsafe(columns)} from unnest(
-      ${textColumn(tx, rows, (r) => r.state.lastEventId)}::text[],
-      ${textColumn(tx, rows, (r) => r.clientId)}::bigint[]
+      ${textColumn(rows, (r) => r.state.lastEventId)}::text[],
+      ${textColumn(rows, (r) => r.clientId)}::bigint[]
       ${unnestArguments(tx, keys, STATE_COLUMNS, rows)}
       ${previousArgs.length ? previousArgs : tx``}
     ) as u(first_event_id, client_id, ${tx.unsafe(columns)}${tx.unsafe(previousNames)})
@@ -248,8 +248,8 @@ export async function writePatients(tx: TransactionSql, keys: Keys, patients: re
   await tx`
     update patients p set ${tx.unsafe(assignments)}, ${tx.unsafe(LEGACY_CLEARED)}, updated_at = now()
     from unnest(
-      ${textColumn(tx, patients, (p) => p.id)}::bigint[],
-      ${textColumn(tx, patients, (p) => p.eventsCount)}::int[]
+      ${textColumn(patients, (p) => p.id)}::bigint[],
+      ${textColumn(patients, (p) => p.eventsCount)}::int[]
       ${unnestArguments(tx, keys, STATE_COLUMNS, patients)}
     ) as u(id, events_count, ${tx.unsafe(names.join(", "))})
     where p.id = u.id`;
@@ -285,11 +285,11 @@ export async function insertConflicts(
   await tx`
     insert into patient_conflicts (patient_id, event_id, fields, ${tx.unsafe(SUBMISSION.column)}, submitted_at)
     select patient_id, event_id, fields::text[], submission, submitted_at from unnest(
-      ${textColumn(tx, conflicts, (c) => c.patientId)}::bigint[],
-      ${textColumn(tx, conflicts, (c) => c.submission.lastEventId)}::text[],
-      ${textColumn(tx, conflicts, (c) => `{${c.fields.join(",")}}`)}::text[] /* each an array literal */,
+      ${textColumn(conflicts, (c) => c.patientId)}::bigint[],
+      ${textColumn(conflicts, (c) => c.submission.lastEventId)}::text[],
+      ${textColumn(conflicts, (c) => `{${c.fields.join(",")}}`)}::text[] /* each an array literal */,
       ${byteaColumn(tx, conflicts, (c) => sealCell(keys, SUBMISSION, stored(c)))},
-      ${textColumn(tx, conflicts, (c) => c.submission.submittedAt)}::timestamptz[]
+      ${textColumn(conflicts, (c) => c.submission.submittedAt)}::timestamptz[]
     ) as u(patient_id, event_id, fields, submission, submitted_at)
     on conflict (event_id) do nothing`;
 }

@@ -90,7 +90,7 @@ async function rewrite(tx: TransactionSql, keys: Keys, table: SealedTable, rows:
   ].join(", ");
   const match = table.key.map((k) => `t.${k.column} = u.${k.column}`).join(" and ");
   const args = [
-    ...table.key.map((k) => tx`${textColumn(tx, rows, (r) => r[`key_${k.column}`])}::${tx.unsafe(k.type)}[]`),
+    ...table.key.map((k) => tx`${textColumn(rows, (r) => r[`key_${k.column}`])}::${tx.unsafe(k.type)}[]`),
     ...sealedAs.map((values) => tx`${byteaColumn(tx, values, (v) => v)}`),
     ...indexesAs.map((values) => tx`${byteaColumn(tx, values, (v) => v)}`),
   ].reduce((all, a) => tx`${all}, ${a}`);

@@ -21,7 +21,7 @@ test("each row's bytes come back as sent, nulls and empty values included, in ro
   ];
   const rows = values.map((v, i) => ({ i, v }));
   const out = await sql<{ i: number; v: Buffer | null }[]>`
-    select i, v from unnest(${textColumn(sql, rows, (r) => r.i)}::int[], ${byteaColumn(sql, rows, (r) => r.v)}) as t(i, v)`;
+    select i, v from unnest(${textColumn(rows, (r) => r.i)}::int[], ${byteaColumn(sql, rows, (r) => r.v)}) as t(i, v)`;
   expect(out.map((r) => r.i)).toEqual(rows.map((r) => r.i));
   expect(out.map((r) => (r.v === null ? null : Buffer.from(r.v).toString("hex")))).toEqual(
     values.map((v) => (v === null ? null : Buffer.from(v).toString("hex"))),
