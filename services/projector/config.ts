@@ -28,7 +28,9 @@ export const projectorConfigSpec = {
   batchDelayMs: entry("BATCH_DELAY_MS", env.int(1, 60_000), "20"),
   concurrency: entry("PROJECT_CONCURRENCY", env.int(1, 16), "3"),
   maxDeliver: entry("MAX_DELIVER", env.int(1, 100), "5"),
-  retryDelayMs: entry("RETRY_DELAY_MS", env.int(0, 600_000), "2000"),
+  // At least 10 ms: a redelivery without a delay comes back at once, and a database outage
+  // would have every message going round in a busy loop.
+  retryDelayMs: entry("RETRY_DELAY_MS", env.int(10, 600_000), "2000"),
   ...consumerConfigSpec,
   provision: entry("HOOKLINE_PROVISION", env.bool, "true"),
   // Months of raw events (webhook_events, with their duplicate-guard rows) kept before

@@ -167,8 +167,11 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
   }
 
   /**
-   * Redeliver with a growing (bounded) pause, never counting towards the DLQ: after a database
-   * failure, or while a message's runtime source is not loaded yet.
+   * Redeliver with a growing (bounded) pause: after a database failure, or while a message's
+   * runtime source is not loaded yet. Not a failure of the message, but JetStream counts the
+   * delivery all the same: a message that waited through several outages has fewer tries left
+   * (`failed` dead-letters at MAX_DELIVER deliveries; it is kept there with its reason, for
+   * replay).
    */
   function redeliverLater(msg: JsMsg): void {
     msg.nak(deps.retryDelayMs * Math.min(msg.info.deliveryCount, 10));

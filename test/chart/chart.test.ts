@@ -570,7 +570,7 @@ test("projector: BATCH_DELAY_MS, RETRY_DELAY_MS, ACK_WAIT_SECONDS (on the provis
         .map((e: Obj) => [e.name, e.value]),
     );
   expect(projectorEnv(render("minimal"))).toEqual({});
-  const set = ["batchDelayMs=50", "retryDelayMs=0", "ackWaitSeconds=45", "rawEventRetentionMonths=0"];
+  const set = ["batchDelayMs=50", "retryDelayMs=10", "ackWaitSeconds=45", "rawEventRetentionMonths=0"];
   expect(
     projectorEnv(
       render(
@@ -580,7 +580,7 @@ test("projector: BATCH_DELAY_MS, RETRY_DELAY_MS, ACK_WAIT_SECONDS (on the provis
     ),
   ).toEqual({
     BATCH_DELAY_MS: "50",
-    RETRY_DELAY_MS: "0",
+    RETRY_DELAY_MS: "10",
     ACK_WAIT_SECONDS: "45",
     RAW_EVENT_RETENTION_MONTHS: "0",
   });

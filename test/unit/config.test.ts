@@ -31,6 +31,11 @@ describe("config", () => {
     expect(c).toMatchObject({ port: 9000, batchSize: 42, provision: false, natsUrl: "nats://a:4222,nats://b:4222" });
   });
 
+  test("RETRY_DELAY_MS below 10 ms is refused (a redelivery without a delay would spin through an outage)", () => {
+    expect(() => readProjectorConfig({ HOOKLINE_ENV: "development", RETRY_DELAY_MS: "0" })).toThrow(/RETRY_DELAY_MS/);
+    expect(readProjectorConfig({ HOOKLINE_ENV: "development", RETRY_DELAY_MS: "10" }).retryDelayMs).toBe(10);
+  });
+
   test("one error lists every bad variable", () => {
     let error: unknown;
     try {
