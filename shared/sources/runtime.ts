@@ -131,12 +131,17 @@ export function runtimeSourcesKeyring(c: {
 export interface RuntimeSourcesWatch {
   /** Settles once the bucket's contents at start are in the map (or after `readyTimeoutMs`). */
   ready: Promise<void>;
-  /** Whether the bucket's contents at start are in the map (the timeout aside): a readiness condition. */
+  /**
+   * Whether the bucket's contents are in the map (the timeout aside): a readiness condition.
+   * False again from a watch's end until the next watch has replayed the bucket.
+   */
   loaded(): boolean;
   /**
-   * Whether `name` is a source the bucket holds that this pod cannot serve: its record did not
-   * open (no HOOKLINE_KEYS here, or a key this pod lacks). Such a source is answered 503, never
-   * 404 (Typeform disables a webhook for good after a 404).
+   * Whether `name`, not in the map, may be a source this pod cannot serve now: the bucket's
+   * contents are not loaded (at start, or while the watch is re-established: a source may have
+   * been created meanwhile), or its record did not open (no HOOKLINE_KEYS here, or a key this
+   * pod lacks). Such a source is answered 503, never 404 (Typeform disables a webhook for good
+   * after a 404).
    */
   unavailable(name: string): boolean;
   /**
@@ -237,6 +242,9 @@ export function watchRuntimeSources(deps: {
       } catch (error) {
         if (!stopped) log.warn({ err: (error as Error).message }, "runtime sources watch failed; retrying");
       }
+      // Until the next watch has replayed the bucket, a source created meanwhile is missing from
+      // the map: not unknown (404) but not loaded yet (503), and this pod not ready.
+      loaded = false;
       if (!stopped) await Bun.sleep(1000);
     }
   })();
@@ -244,7 +252,7 @@ export function watchRuntimeSources(deps: {
   return {
     ready,
     loaded: () => loaded,
-    unavailable: (name) => unreadable.has(name),
+    unavailable: (name) => !loaded || unreadable.has(name),
     async mayArrive(name) {
       if (!loaded || unreadable.has(name)) return true;
       // Not a key the bucket can hold (KV keys: letters, digits, -/_=.): never a runtime source.
