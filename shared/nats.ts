@@ -38,7 +38,10 @@ export const webhookSubject = (source: string) => `webhooks.${source}`;
 /** Every webhook subject (the WEBHOOKS stream, the projector's filter). */
 const WEBHOOK_SUBJECTS = webhookSubject(">");
 /** stage: "ingress" (quarantined before publish) or "projector" (failed after). */
-export const dlqSubject = (stage: "ingress" | "projector", source: string) => `dlq.${stage}.${source}`;
+const dlqSubjectOf = (stage: string, source: string) => `dlq.${stage}.${source}`;
+export const dlqSubject = (stage: "ingress" | "projector", source: string) => dlqSubjectOf(stage, source);
+/** Every dead letter of `source`, whichever stage wrote it (a subject filter). */
+export const dlqSubjectsOf = (source: string) => dlqSubjectOf("*", source);
 const DLQ_SUBJECTS = "dlq.>";
 
 /**

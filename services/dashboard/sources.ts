@@ -14,7 +14,7 @@ import type { Sql, TransactionSql } from "postgres";
 import type { Keyring } from "../../shared/crypto/keyring.ts";
 import { STANDARD_SECRET_PREFIX } from "../../shared/crypto/standard-webhooks.ts";
 import type { Logger } from "../../shared/logger.ts";
-import { DLQ_STREAM, openSourcesBucket } from "../../shared/nats.ts";
+import { DLQ_STREAM, dlqSubjectsOf, openSourcesBucket } from "../../shared/nats.ts";
 import {
   HEYFLOW_TOKEN_HEADER,
   openSecrets,
@@ -158,7 +158,7 @@ async function deadLettersSince(nc: NatsConnection, sources: string[], since: nu
   const counts = new Map<string, number>();
   for (const source of sources) {
     const info = await jsm.consumers.add(DLQ_STREAM, {
-      filter_subject: `dlq.*.${source}`,
+      filter_subject: dlqSubjectsOf(source),
       deliver_policy: DeliverPolicy.StartTime,
       opt_start_time: new Date(since).toISOString(),
       ack_policy: AckPolicy.None,

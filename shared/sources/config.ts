@@ -25,20 +25,38 @@ const Secrets = v.pipe(
   v.maxLength(2, "at most two secrets (current and next, for rotation)"),
 );
 
+/**
+ * What a source gets when the sources file does not say (and what a source created at runtime
+ * gets: shared/sources/runtime.ts).
+ */
+export const SOURCE_DEFAULTS = {
+  /** Seconds a signature's timestamp may be off (Standard Webhooks, Stripe). */
+  toleranceSeconds: 300,
+  /** The header a shared token is sent in (HeyFlow's webhook settings name it). */
+  tokenHeader: "x-webhook-token",
+  maxBodyBytes: 1_048_576,
+  phoneRegion: "DE",
+  dateOrder: "DMY",
+} as const;
+
 const Auth = v.variant("scheme", [
-  v.object({ scheme: v.literal("standard-webhooks"), secrets: Secrets, toleranceSeconds: v.optional(v.number(), 300) }),
+  v.object({
+    scheme: v.literal("standard-webhooks"),
+    secrets: Secrets,
+    toleranceSeconds: v.optional(v.number(), SOURCE_DEFAULTS.toleranceSeconds),
+  }),
   v.object({ scheme: v.literal("typeform"), secrets: Secrets }),
   v.object({ scheme: v.literal("github"), secrets: Secrets }),
   v.object({
     scheme: v.literal("stripe"),
     secrets: Secrets,
-    toleranceSeconds: v.optional(v.number(), 300),
+    toleranceSeconds: v.optional(v.number(), SOURCE_DEFAULTS.toleranceSeconds),
     header: v.optional(v.string(), "stripe-signature"),
   }),
   v.object({
     scheme: v.literal("token"),
     tokens: Secrets,
-    header: v.optional(v.string(), "x-webhook-token"),
+    header: v.optional(v.string(), SOURCE_DEFAULTS.tokenHeader),
     basicUser: v.optional(v.string()),
     queryParam: v.optional(v.string()),
   }),
@@ -55,9 +73,9 @@ const Source = v.object({
   adapter: v.picklist(ADAPTER_TYPES, `adapter must be one of: ${ADAPTER_TYPES.join(", ")}`),
   auth: Auth,
   contentTypes: v.optional(v.array(v.string())),
-  maxBodyBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 1_048_576),
-  phoneRegion: v.optional(v.pipe(v.string(), v.length(2)), "DE"),
-  dateOrder: v.optional(v.picklist(["DMY", "MDY", "YMD"]), "DMY"),
+  maxBodyBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), SOURCE_DEFAULTS.maxBodyBytes),
+  phoneRegion: v.optional(v.pipe(v.string(), v.length(2)), SOURCE_DEFAULTS.phoneRegion),
+  dateOrder: v.optional(v.picklist(["DMY", "MDY", "YMD"]), SOURCE_DEFAULTS.dateOrder),
   forms: v.optional(v.record(v.string(), v.object({ fields: v.record(v.string(), Canonical) })), {}),
   allowedIps: v.optional(v.array(v.string()), []),
   rateLimitPerSecond: v.optional(v.pipe(v.number(), v.minValue(0)), 0),

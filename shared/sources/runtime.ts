@@ -15,6 +15,7 @@ import { type Keyring, loadKeyring } from "../crypto/keyring.ts";
 import { DEV_KEYRING_FILES } from "../dev-credentials.ts";
 import type { Logger } from "../logger.ts";
 import { openSourcesBucket } from "../nats.ts";
+import { SOURCE_DEFAULTS } from "./config.ts";
 import { type AdapterType, getAdapter } from "./registry.ts";
 import type { AuthConfig, SourceConfig } from "./types.ts";
 
@@ -60,7 +61,7 @@ export function liveSecrets(secrets: SourceSecret[], now: number): string[] {
 }
 
 /** The header a HeyFlow token is sent in (HeyFlow's webhook settings name it). */
-export const HEYFLOW_TOKEN_HEADER = "x-webhook-token";
+export const HEYFLOW_TOKEN_HEADER = SOURCE_DEFAULTS.tokenHeader;
 
 /** How a source of `type` authenticates with `secrets` (current first). */
 function authFor(type: RuntimeSourceType, secrets: string[]): AuthConfig {
@@ -72,12 +73,12 @@ function authFor(type: RuntimeSourceType, secrets: string[]): AuthConfig {
       return { scheme: "typeform", secrets };
     case "google-forms":
     case "generic":
-      return { scheme: "standard-webhooks", secrets, toleranceSeconds: 300 };
+      return { scheme: "standard-webhooks", secrets, toleranceSeconds: SOURCE_DEFAULTS.toleranceSeconds };
   }
 }
 
 /** The body limit of a runtime source (the sources file's default). */
-export const RUNTIME_MAX_BODY_BYTES = 1_048_576;
+export const RUNTIME_MAX_BODY_BYTES = SOURCE_DEFAULTS.maxBodyBytes;
 
 /** A runtime source's config with the sources file's defaults (no mappings, no IP list, no rate limit). */
 export function runtimeSourceConfig(
@@ -92,8 +93,8 @@ export function runtimeSourceConfig(
     auth: authFor(record.type, liveSecrets(secrets, now)),
     contentTypes: [...adapter.contentTypes],
     maxBodyBytes: RUNTIME_MAX_BODY_BYTES,
-    phoneRegion: "DE",
-    dateOrder: "DMY",
+    phoneRegion: SOURCE_DEFAULTS.phoneRegion,
+    dateOrder: SOURCE_DEFAULTS.dateOrder,
     forms: {},
     allowedIps: [],
     rateLimitPerSecond: 0,
