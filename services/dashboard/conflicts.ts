@@ -128,7 +128,8 @@ export function conflictRoutes({ sql, keys, patientCache, log }: ConflictDeps) {
       "/api/v1/patients/:id/conflicts",
       (context) => {
         const { params, query } = context;
-        if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "patient id must be a number without leading zeros");
+        if (!ID.test(params.id))
+          return errorResponse(400, "invalid_id", "patient id must be a number without leading zeros");
         return page(sql, keys, callerOf(context), query, { status: query.status, patientId: params.id });
       },
       routeDoc({
@@ -142,7 +143,8 @@ export function conflictRoutes({ sql, keys, patientCache, log }: ConflictDeps) {
       "/api/v1/conflicts/:id/resolve",
       async (context) => {
         const { params, body } = context;
-        if (!ID.test(params.id)) return errorResponse(400, "invalid_id", "conflict id must be a number without leading zeros");
+        if (!ID.test(params.id))
+          return errorResponse(400, "invalid_id", "conflict id must be a number without leading zeros");
         const parsed = v.safeParse(ResolveBody, body);
         if (!parsed.success)
           return errorResponse(400, "invalid_request", 'send {"action":"accept"} or {"action":"dismiss"}');

@@ -29,7 +29,9 @@ export async function withScope<T>(sql: Sql, scope: Scope, fn: (tx: TransactionS
       // A client id is a bigint's text: anything else would be a bug upstream, refused here
       // rather than handed to the cast inside the policy.
       if (!isRowId(scope.clientId))
-        throw Object.assign(new Error("a scope's client id must be a number without leading zeros"), { code: "invalid_scope" });
+        throw Object.assign(new Error("a scope's client id must be a number without leading zeros"), {
+          code: "invalid_scope",
+        });
       await tx`select set_config('hookline.client_id', ${scope.clientId}, true)`;
     }
     return fn(tx);
