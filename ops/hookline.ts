@@ -9,7 +9,7 @@ import { commonConfig, readConfig } from "../shared/config.ts";
 import { countDeadLetters, deadLetterReplayed, readDeadLetters, replayDeadLetter } from "../shared/dead-letters.ts";
 import { type connectNats, DLQ_STREAM, PROJECTOR_CONSUMER, STREAM } from "../shared/nats.ts";
 import { fillOf } from "../shared/stream-fill.ts";
-import { streamConfigSpec } from "../shared/stream-limits.ts";
+import { consumerConfigSpec, streamConfigSpec } from "../shared/stream-limits.ts";
 import { AUDIT_USAGE, auditCommand } from "./audit.ts";
 import { cliActor, cliDatabase, cliNats } from "./cli.ts";
 import { KEYS_USAGE, keysCommand } from "./keys.ts";
@@ -31,7 +31,7 @@ ${KEYS_USAGE}
 ${PATIENTS_USAGE}
 ${REPROJECT_USAGE}
 env: NATS_URL (default nats://127.0.0.1:4222); DATABASE_URL for audit, tokens, replay and migrate (each change
-     recorded in the audit trail); for migrate also ${Object.values(streamConfigSpec)
+     recorded in the audit trail); for migrate also ${Object.values({ ...streamConfigSpec, ...consumerConfigSpec })
        .map((e) => e.name)
        .join(", ")}
      as the services have them`;
@@ -131,7 +131,7 @@ if (verb === "list") {
 await nc.close();
 
 async function streamCommand(verb: string | undefined): Promise<void> {
-  const config = readConfig({ ...commonConfig, ...streamConfigSpec });
+  const config = readConfig({ ...commonConfig, ...streamConfigSpec, ...consumerConfigSpec });
   const nc = await cliNats();
   try {
     if (verb === "migrate") {

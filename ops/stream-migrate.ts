@@ -32,7 +32,7 @@ export interface MigrateOptions {
 
 export async function migrateWebhookStream(
   nc: NatsConnection,
-  settings: StreamSettings,
+  settings: StreamSettings & { ackWaitSeconds?: number },
   options: MigrateOptions,
 ): Promise<"already" | "migrated"> {
   const jsm = await jetstreamManager(nc);
@@ -70,6 +70,10 @@ export async function migrateWebhookStream(
     await Bun.sleep(500);
   }
   await jsm.streams.delete(STREAM);
-  await provisionJetStream(nc, settings, DEFAULT_CONSUMER_LIMITS);
+  // The consumer with the ack wait its provisioner would give it (ACK_WAIT_SECONDS).
+  await provisionJetStream(nc, settings, {
+    ...DEFAULT_CONSUMER_LIMITS,
+    ackWaitSeconds: settings.ackWaitSeconds ?? DEFAULT_CONSUMER_LIMITS.ackWaitSeconds,
+  });
   return "migrated";
 }

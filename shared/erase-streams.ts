@@ -74,6 +74,9 @@ export async function erasePatientEverywhere<S>(
   audit: Parameters<typeof erasePatient>[2],
   steps: { sweep: (target: StreamTarget) => Promise<S>; dropCache: () => Promise<unknown> },
 ): Promise<PatientErasure<S> | null> {
+  // Read before anything is erased: a rerun after the commit finds no patient, so a sweep that
+  // could not read what it needs then would never happen.
+  const sourceClients = await clientsOfSources(sql);
   const erased = await erasePatient(sql, patient.id, audit);
   if (!erased) return null;
   const { events, ...rows } = erased;
@@ -81,12 +84,10 @@ export async function erasePatientEverywhere<S>(
     () => undefined,
     (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
   );
-  const streams = await clientsOfSources(sql)
-    .then((sourceClients) => steps.sweep(streamTarget(patient, events, sourceClients)))
-    .then(
-      (value) => ({ ok: true as const, value }),
-      (error: unknown) => ({ ok: false as const, error }),
-    );
+  const streams = await steps.sweep(streamTarget(patient, events, sourceClients)).then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
   return { rows, streams, cacheError };
 }
 
@@ -120,9 +121,10 @@ export async function eraseFromStreams(
   const email = target.email?.toLowerCase() ?? null;
   const clientId = target.clientId ?? null;
   for await (const { msg, letter } of readDeadLetters(nc)) {
-    // Another client's source: its letters name another client's patient, whoever they name.
-    if ((target.sourceClients.get(letter.source) ?? null) !== clientId) continue;
     let names = letter.eventId !== null && eventIds.has(letter.eventId);
+    // Another client's source: its letters name another client's patient, whoever they name
+    // (but the patient's own events, which a merge may have brought from another client).
+    if (!names && (target.sourceClients.get(letter.source) ?? null) !== clientId) continue;
     if (!names && email !== null) names = holdsEmail(Buffer.from(msg.data).toString("utf8"), email);
     if (!names) {
       const decoded = decodeMessage(

@@ -272,7 +272,8 @@ export async function openSourcesBucket(nc: NatsConnection, replicas?: number, l
 
 /**
  * Creates or updates the streams, the runtime sources' bucket and, when `consumer` is given, the projector consumer
- * (only the projector passes it, so its ack_wait/max_deliver settings are the ones kept).
+ * (the projector, `hookline provision` and `hookline stream migrate` pass it, each with ACK_WAIT_SECONDS;
+ * the ingress passes null and leaves the consumer as it is).
  * Safe to run from every pod. Throws StreamProvisionError (code stream_migration_required)
  * for a WEBHOOKS made by an earlier version with limits retention; nothing is changed then.
  */

@@ -45,13 +45,24 @@ const MAX_WORDS = 8;
  * plan these statements again at every execution: the generic plan, costed without the limit,
  * never looked as cheap as the custom ones, so every request paid 0.2-0.3 ms of planning (about
  * as much as running a listing's page). As a literal each distinct limit is one prepared
- * statement, planned once per connection. Only whole numbers go in (a listing's limit is 1 to
- * 100, paging.ts; the others are this module's constants).
+ * statement, planned once per connection. Only whole numbers go in (this module's constants, or
+ * a page's limit through pageLimit).
  */
 function limitOf(tx: Db, n: number) {
   if (!Number.isSafeInteger(n) || n < 1) throw new Error(`not a limit: ${n}`);
   return tx.unsafe(String(n));
 }
+
+/**
+ * The LIMIT a page of `n` rows is read with: `n` rounded up to one of a few sizes, the rows past
+ * `n` dropped by the caller (pageOf). A page's limit is anything from 1 to 500 (paging.ts), and
+ * postgres.js keeps every statement it prepared for the connection's life: one a limit value
+ * would be hundreds a listing shape on every connection, and planning again for each new one.
+ */
+const LIMIT_SIZES = [10, 25, 50, 100, 250, 500];
+const pageLimit = (tx: Db, n: number) => limitOf(tx, LIMIT_SIZES.find((size) => size >= n) ?? n);
+/** The first `n` rows (read with pageLimit). */
+const pageOf = (rows: PageRow[], n: number): PageRow[] => (rows.length > n ? rows.slice(0, n) : rows);
 
 export const SORTS = ["created", "updated", "submitted", "name"] as const;
 export type Sort = (typeof SORTS)[number] | "relevance";
@@ -202,18 +213,19 @@ async function listPage(
   // A few patients selected by id or blind index are sorted after they are found: with ORDER BY
   // in the same query, a generic plan (postgres.js prepares its statements) walked the whole
   // table in id order looking for the one email (3 s at 1M). OFFSET 0 keeps the two apart.
-  return only
+  const rows = only
     ? await tx`
       select * from (
         select ${columns} from patients where true ${selected} ${filters(tx, q)} ${position} offset 0
       ) found
       order by ${orderBy}
-      limit ${limitOf(tx, q.limit)}`
+      limit ${pageLimit(tx, q.limit)}`
     : await tx`
       select ${columns} from patients
       where true ${filters(tx, q)} ${position}
       order by ${orderBy}
-      limit ${limitOf(tx, q.limit)}`;
+      limit ${pageLimit(tx, q.limit)}`;
+  return pageOf(rows, q.limit);
 }
 
 /** A lexeme in tsquery syntax: quoted (a name's lexeme can hold "-" or "'"). */
@@ -267,7 +279,7 @@ async function namePage(tx: Db, q: ListQuery, text: string, whole = true): Promi
   // patients, under the caller's scope. The tsquery is made in a subquery, run once before the
   // scan: the plan is then the same whatever the words, so Postgres plans the statement once per
   // connection instead of at every search (see limitOf).
-  return await tx`
+  const rows = await tx`
     with candidates as (
       select s.id, (word_similarity(${query.normalized}, s.search_text) + similarity(${query.normalized}, s.search_text))::float8 as score
       from patient_search s
@@ -279,11 +291,12 @@ async function namePage(tx: Db, q: ListQuery, text: string, whole = true): Promi
       ${patientFilters ? tx`join patients p on p.id = c.id where true ${filters(tx, { ...q, clientId: undefined })}` : tx`where true`}
         ${after ? tx`and (c.score, c.id) < (${Number(after.k)}::float8, ${after.id}::bigint)` : tx``}
       order by c.score desc, c.id desc
-      limit ${limitOf(tx, q.limit)}
+      limit ${pageLimit(tx, q.limit)}
     )
     select ${tx.unsafe(whole ? `${VERSION_COLUMNS}, ${ROW_VALUES}` : VERSION_COLUMNS)}, page.score as sort_key
     from page join patients using (id)
     order by page.score desc, page.id desc`;
+  return pageOf(rows, q.limit);
 }
 
 /** The rows of a page of patients for `q`, not opened yet. */

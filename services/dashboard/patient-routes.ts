@@ -511,11 +511,10 @@ export function patientRoutes(deps: PatientRouteDeps) {
           });
           if (!erased) return notFound(params.id);
           const { rows } = erased;
-          // sweepStreams reports its failures; what it could not be given (the sources' clients,
-          // read from Postgres) is a failed sweep too.
+          // sweepStreams reports its failures rather than throwing; anything else is a failed sweep too.
           const streams: StreamSweep = erased.streams.ok
             ? erased.streams.value
-            : { swept: false, reason: "sweep_failed", message: "the sources' clients could not be read" };
+            : { swept: false, reason: "sweep_failed", message: "the sweep failed" };
           if (!streams.swept)
             log.warn({ patientId: params.id, reason: streams.reason }, "patient erased; JetStream not swept");
           return json({ erased: { id: params.id, ...rows }, streams });

@@ -36,7 +36,7 @@ export const WEBHOOK_REFUSALS = {
   rate_limited: { status: 429, when: "the source's rate limit is used up", retryAfter: true },
   source_unavailable: {
     status: 503,
-    when: "a source created at runtime that this pod cannot open yet (its record did not open: no HOOKLINE_KEYS here, or a key it lacks)",
+    when: "a source created at runtime that this pod cannot open yet (its record did not open: no HOOKLINE_KEYS here, or a key it lacks), or any source this pod does not know while its runtime sources are not loaded (at start, or while its watch of them is set up again)",
     retryAfter: true,
   },
   queue_unavailable: { status: 503, when: "JetStream is unreachable or did not confirm storage", retryAfter: true },

@@ -404,3 +404,30 @@ test("DELETE /api/v1/patients/:id sweeps its client's dead letters that name it 
   expect(left).toHaveLength(1);
   expect(left[0]).toContain('"Other"');
 });
+
+test("a dead letter of one of the patient's own events is swept whichever client's source it came from (a patient merged across clients)", async () => {
+  const a = await newClient("Merge A");
+  const b = await newClient("Merge B");
+  const [pa, pb] = [person("mergea", 7), person("mergeb", 8)];
+  await submit(pa, a.source, {}, a.secret);
+  await submit(pb, b.source, {}, b.secret);
+  const found = async (p: ReturnType<typeof person>) =>
+    (
+      await waitFor(`${p.tag} projected`, async () => ((await search(p.email)).length ? search(p.email) : undefined))
+    )[0];
+  const [into, from] = [await found(pa), await found(pb)];
+  // Its one webhook's event, which the merge moves to client A's patient with its raw event.
+  const fromEvent = from.eventId as string;
+  const merged = await api(`/api/v1/patients/${into.id}/merge`, {
+    method: "POST",
+    body: JSON.stringify({ from: from.id }),
+  });
+  expect(merged.status).toBe(200);
+  // A dead letter of that event from client B's source, naming nobody by email or phone: only
+  // its event id links it to the patient, now client A's.
+  const marker = `Nobody${n}`;
+  await deadLetter(b.source, fromEvent, { Vorname: marker });
+  const res = await api(`/api/v1/patients/${into.id}`, { method: "DELETE" });
+  expect(res.body.streams).toMatchObject({ swept: true, deadLetters: 1 });
+  expect((await deadLetterBodies()).some((body) => body.includes(marker))).toBe(false);
+});

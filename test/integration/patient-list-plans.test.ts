@@ -71,3 +71,24 @@ test("a name search, whatever its words, is planned once, then runs its cached p
     expect([marker, p.generic >= 4, p.custom <= 6]).toEqual([marker, true, true]);
   }
 });
+
+test("pages of any size share a few statements: the limit is rounded up to a size and the extra rows dropped", async () => {
+  const cache = createRowCache();
+  const marker = "from patients\n      where true";
+  const before = (
+    await one<
+      { n: number }[]
+    >`select count(*)::int as n from pg_prepared_statements where statement like ${`%${marker}%order by id desc%`}`
+  )[0]!.n;
+  for (const limit of [3, 7, 9]) {
+    const page = await listPatients(one, TEST_KEYS, cache, { sort: "created", dir: "desc", limit });
+    expect([limit, page.length]).toEqual([limit, limit]);
+  }
+  const after = (
+    await one<
+      { n: number }[]
+    >`select count(*)::int as n from pg_prepared_statements where statement like ${`%${marker}%order by id desc%`}`
+  )[0]!.n;
+  // 3, 7 and 9 are all read with LIMIT 10: one statement, not three.
+  expect(after - before).toBe(1);
+});
