@@ -1,53 +1,56 @@
-// Which patient details earn a place in the Redis cache (shared/patient-cache.ts). Entries live
+// Which patient details go through the Redis cache (shared/patient-cache.ts). Entries live
 // CACHE_TTL_SECONDS (30 s by default), and a detail opened once is seldom opened again that soon:
-// storing every miss cost each first read a sealed 3-4 kB entry written to Redis and a script
-// run there, for entries that then expired unread (ops/bench dashboard at 1M patients, random
-// details: 10-15% more details a second without that write). A detail is now stored on its
-// second miss within the TTL: what staff open again (a reload, a colleague, the drawer reopened)
-// is served from the cache from its third read, and a one-off read costs only the database read.
+// looking it up in Redis first and storing it after cost each such read a round trip to Redis, a
+// sealed 3-4 kB entry written and a script run there, for an entry that then expired unread
+// (ops/bench dashboard at 1M patients, random details: 10-15% more details a second without the
+// write alone). A detail read now goes to the cache only when this pod read the same patient
+// within the TTL: its first read is a database read and nothing more, its second looks up the
+// cache and stores what the database returned, the next ones are served from Redis.
 //
-// Per process: with several dashboard pods a patient may need a second miss on each before it
-// is stored, which costs database reads, never correctness (a put is still refused when a writer
-// invalidated meanwhile).
+// Cache-aside stays correct whichever way a read goes (the database is the truth, and a put is
+// still refused when a writer invalidated since the generation was read). Per process: with
+// several dashboard pods a patient takes a first read on each before it uses the cache there.
 
 export interface CacheAdmission {
-  /** Whether to store the entry `id` just missed: true on its second miss within the window. */
+  /**
+   * Whether the read of `id` should go through the cache: true when this pod read `id` within
+   * the window (each read renews it), false for a first read (which is remembered).
+   */
   admit(id: string): boolean;
 }
 
 /**
  * @example
- *   const admission = secondMissAdmission({ windowMs: ttlSeconds * 1000 });
- *   if (admission.admit(id)) await cache.put(id, generation, value);
+ *   const admission = recentReadAdmission({ windowMs: ttlSeconds * 1000 });
+ *   if (!admission.admit(id)) return readFromDatabase(id);
  */
-export function secondMissAdmission({
+export function recentReadAdmission({
   windowMs,
   maxIds = 10_000,
   now = Date.now,
 }: {
   windowMs: number;
-  /** Ids remembered at most (the oldest first misses are forgotten first). */
+  /** Ids remembered at most (the least recently read are forgotten first). */
   maxIds?: number;
   now?: () => number;
 }): CacheAdmission {
-  // First misses by id; a Map iterates in insertion order, so its first key is the oldest.
-  const missed = new Map<string, number>();
+  // Last read by id; a Map iterates in insertion order, so its first key is the least recent.
+  const read = new Map<string, number>();
   return {
     admit(id) {
       const at = now();
-      const first = missed.get(id);
-      missed.delete(id);
-      if (first !== undefined && at - first <= windowMs) return true;
-      missed.set(id, at);
-      if (missed.size > maxIds) {
-        // The oldest tenth at once (one walk from the head, as row-cache.ts does).
-        let drop = missed.size - maxIds + Math.ceil(maxIds / 10);
-        for (const key of missed.keys()) {
+      const last = read.get(id);
+      read.delete(id);
+      read.set(id, at);
+      if (read.size > maxIds) {
+        // The least recent tenth at once (one walk from the head, as row-cache.ts does).
+        let drop = read.size - maxIds + Math.ceil(maxIds / 10);
+        for (const key of read.keys()) {
           if (drop-- <= 0) break;
-          missed.delete(key);
+          read.delete(key);
         }
       }
-      return false;
+      return last !== undefined && at - last <= windowMs;
     },
   };
 }

@@ -29,7 +29,7 @@ import { PATIENT_FIELDS } from "../../shared/patient-fields.ts";
 import type { SourceConfig } from "../../shared/sources/index.ts";
 import { callerOf, patientErasure, patientRead } from "./audit.ts";
 import { auditBatcher } from "./audit-batch.ts";
-import { secondMissAdmission } from "./cache-admission.ts";
+import { recentReadAdmission } from "./cache-admission.ts";
 import { listedFor } from "./masking.ts";
 import type { NatsLink } from "./nats-link.ts";
 import { keysetPage } from "./paging.ts";
@@ -189,8 +189,8 @@ export function patientRoutes(deps: PatientRouteDeps) {
   // The audit trail's entity hashes are keyed; the keyring is fixed for the process's life.
   const hashKey = auditHashKey(keys.blindIndex);
   const cache = createPatientCache<PatientDetail>(deps.redis, { ttlSeconds: deps.cacheTtlSeconds, keys: keys.data });
-  // A detail is stored on its second miss within its entry's lifetime (cache-admission.ts).
-  const admission = secondMissAdmission({ windowMs: deps.cacheTtlSeconds * 1000 });
+  // A detail goes through the cache when this pod read it within its entry's lifetime (cache-admission.ts).
+  const admission = recentReadAdmission({ windowMs: deps.cacheTtlSeconds * 1000 });
 
   // Reads are audited by group commit (audit-batch.ts): served once their entry is committed.
   const readAudit = auditBatcher(sql);
@@ -199,10 +199,11 @@ export function patientRoutes(deps: PatientRouteDeps) {
 
   /**
    * One patient for `principal`, returned only once its read is committed to the audit trail
-   * (audit-batch.ts; a failed append fails the read). Unscoped callers go through the patient
-   * cache (shared/patient-cache.ts: cache-aside with a generation) and read without a
-   * transaction (under READ COMMITTED one would give its statements no common snapshot anyway);
-   * a client-scoped caller reads through its scope (row-level security), never the shared cache.
+   * (audit-batch.ts; a failed append fails the read). Unscoped callers read without a
+   * transaction (under READ COMMITTED one would give its statements no common snapshot anyway),
+   * through the patient cache (shared/patient-cache.ts: cache-aside with a generation) when this
+   * pod read the patient recently (cache-admission.ts; a first read is counted as a miss); a
+   * client-scoped caller reads through its scope (row-level security), never the shared cache.
    */
   async function auditedDetail(principal: Principal, id: string): Promise<PatientDetail | null> {
     const audited = async (patient: PatientDetail | null) => {
@@ -210,6 +211,10 @@ export function patientRoutes(deps: PatientRouteDeps) {
       return patient;
     };
     if (isScoped(principal)) return audited(await withScope(sql, principal, (tx) => getPatientDetail(tx, keys, id)));
+    if (!admission.admit(id)) {
+      deps.cacheMetrics.miss();
+      return audited(await getPatientDetail(sql, keys, id));
+    }
     let generation: string | undefined;
     try {
       const lookup = await cache.get(id);
@@ -226,7 +231,7 @@ export function patientRoutes(deps: PatientRouteDeps) {
     }
     const patient = await getPatientDetail(sql, keys, id);
     // Without the generation read before the database read, storing could cache a stale row.
-    if (patient && generation !== undefined && admission.admit(id)) cache.put(id, generation, patient).catch(() => {});
+    if (patient && generation !== undefined) cache.put(id, generation, patient).catch(() => {});
     return audited(patient);
   }
 

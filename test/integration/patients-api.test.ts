@@ -396,11 +396,44 @@ test("adding a patient by hand: normalized like a webhook, invalid values named,
   ]);
 });
 
+test("a patient's first read skips the cache; the next ones look it up, the first of them stores it", async () => {
+  const [id] = await addPatients([
+    { email: "cache.admission@example.com", values: { firstName: "Ada", lastName: "Mission", city: "Kiel" } },
+  ]);
+  // The app's Redis, counting cache lookups (the cache's one read command).
+  let lookups = 0;
+  const counting = new Proxy(redis, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== "function") return value;
+      if (prop === "mgetBuffer")
+        return (...args: unknown[]) => {
+          lookups++;
+          return value.apply(target, args);
+        };
+      return value.bind(target);
+    },
+  });
+  const a = newApp(counting);
+  const read = async () => (await call("GET", `/api/v1/patients/${id}`, undefined, "admin", a)).body.city;
+  const entry = `hookline:patient:{${id}}:entry`;
+  expect(await read()).toBe("Kiel");
+  expect([lookups, await redis.exists(entry)]).toEqual([0, 0]);
+  expect(await read()).toBe("Kiel");
+  expect([lookups, await redis.exists(entry)]).toEqual([1, 1]);
+  // Served from the cache: a change made behind its back (no invalidation) is not seen.
+  await sql`update patients set city = 'Behind' where id = ${id!}::bigint`;
+  expect(await read()).toBe("Kiel");
+  expect(lookups).toBe(2);
+});
+
 test("editing a patient: cached copy replaced, origin manual, audited; invalid values refused", async () => {
   const [id] = await addPatients([
     { email: "edit@example.com", values: { firstName: "Ed", lastName: "Edit", city: "Kiel" } },
   ]);
-  expect((await call("GET", `/api/v1/patients/${id}`)).body.city).toBe("Kiel"); // now cached
+  // Read twice: the second read stores it in the cache (cache-admission.ts).
+  await call("GET", `/api/v1/patients/${id}`);
+  expect((await call("GET", `/api/v1/patients/${id}`)).body.city).toBe("Kiel");
   const patched = await call("PATCH", `/api/v1/patients/${id}`, { city: "Lübeck", phone: "0170 5550002" }, "editor");
   expect(patched.status).toBe(200);
   expect(patched.body).toMatchObject({ city: "Lübeck", phone: "+491705550002" });
@@ -425,8 +458,8 @@ test("merging two patients: submissions move, the other is gone, both cached cop
   ]);
   await sql`insert into form_submissions (event_id, source, form_id, patient_id, submitted_at, answers_enc)
     values ('ev-merge', 'generic', 'f1', ${from!}, now(), ${sealCell(TEST_KEYS, sealedColumn(FORM_SUBMISSIONS, "answers_enc"), {})})`;
-  await call("GET", `/api/v1/patients/${into}`); // cached
-  await call("GET", `/api/v1/patients/${from}`);
+  // Each read twice: cached (cache-admission.ts).
+  for (const id of [into, from, into, from]) await call("GET", `/api/v1/patients/${id}`);
   // The audit log is append-only: earlier runs' entries (ids restart) are before this one.
   const [{ head }] = (await sql`select coalesce(max(seq), 0) as head from audit_log`) as unknown as [{ head: string }];
   const merged = await call("POST", `/api/v1/patients/${into}/merge`, { from }, "editor");
