@@ -479,6 +479,12 @@ export function patientRoutes(deps: PatientRouteDeps) {
             mergePatients(tx, keys, hashKey, principal, params.id, from),
           );
           if (typeof outcome === "string") return notFound(outcome);
+          if (outcome)
+            return errorResponse(
+              409,
+              "different_clients",
+              "the two patients belong to different clients; a patient is merged only with one of its client's",
+            );
           await invalidate([params.id, from]);
           return json(await withScope(sql, principal, (tx) => getPatientDetail(tx, keys, params.id)));
         },
@@ -487,7 +493,12 @@ export function patientRoutes(deps: PatientRouteDeps) {
             "Merge patient `from` into this one: per field the later value wins (manual edits kept), its submissions, raw events and conflicts move here, then `from` is removed; audited",
           params: IdParams,
           body: MergeBody,
-          responses: { 200: ["the merged patient", DetailSchema], 400: "bad request", 404: "either patient missing" },
+          responses: {
+            200: ["the merged patient", DetailSchema],
+            400: "bad request",
+            404: "either patient missing",
+            409: "the two patients belong to different clients",
+          },
         }),
       )
       // Admin only (access.ts): erasure (shared/db/erase.ts), audited without the erased data.
@@ -595,13 +606,16 @@ async function mergePatients(
   principal: Principal,
   intoId: string,
   fromId: string,
-): Promise<string | undefined> {
+): Promise<string | { refused: "different_clients" } | undefined> {
   // Both locked, lower id first: the order every writer of two patients uses here.
   const [first, second] = BigInt(intoId) < BigInt(fromId) ? [intoId, fromId] : [fromId, intoId];
   const a = await lockPatient(tx, keys, first);
   if (!a) return first;
   const b = await lockPatient(tx, keys, second);
   if (!b) return second;
+  // Clients are separate organisations: one's submissions moved into another's patient would be
+  // shown to that client's tokens. An unscoped admin sees both, and may not mix them.
+  if ((a.clientId ?? null) !== (b.clientId ?? null)) return { refused: "different_clients" };
   const [into, from] = a.id === intoId ? [a, b] : [b, a];
   const before = patientState(into);
   const [editsRow] = await tx`select manual_edits from patients where id = ${fromId}::bigint`;

@@ -486,6 +486,13 @@ test("merging two patients: submissions move, the other is gone, both cached cop
       (await call(method, `/api/v1/patients/0${into}`, method === "PATCH" ? {} : undefined, "admin")).status,
     ]).toEqual([method, 400]);
   expect((await call("GET", `/api/v1/patients/${into}`)).status).toBe(200);
+  // Patients of different clients are not merged (one's submissions would show to the other's tokens).
+  const [client] = await sql`insert into clients (name) values (${`Merge client ${Date.now()}`}) returning id`;
+  const [other] = await addPatients([{ values: { firstName: "Mia", lastName: "Other" } }]);
+  await sql`update patients set client_id = ${client!.id} where id = ${other!}::bigint`;
+  const refused = await call("POST", `/api/v1/patients/${into}/merge`, { from: other }, "editor");
+  expect([refused.status, refused.body.error.code]).toEqual([409, "different_clients"]);
+  expect((await call("GET", `/api/v1/patients/${other}`)).status).toBe(200);
   expect((await call("POST", `/api/v1/patients/${into}/merge`, { from }, "editor")).status).toBe(404);
   expect((await call("POST", `/api/v1/patients/${into}/merge`, { from }, "viewer")).status).toBe(403);
 });
