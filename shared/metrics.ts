@@ -163,13 +163,13 @@ export const METRICS = {
     name: "hookline_dashboard_cache_hits_total",
     type: "counter",
     labels: [],
-    help: "Patient cache lookups answered from Redis",
+    help: "Patient detail reads answered from the Redis cache",
   },
   cacheMisses: {
     name: "hookline_dashboard_cache_misses_total",
     type: "counter",
     labels: [],
-    help: "Patient cache lookups that went to Postgres (not cached, or invalidated)",
+    help: "Patient detail reads that went to Postgres (a pod's first read of the patient, not cached, or invalidated)",
   },
   cacheErrors: {
     name: "hookline_dashboard_cache_errors_total",
