@@ -9,7 +9,7 @@ import { loadKeys } from "../shared/crypto/keys.ts";
 import { lockPatient } from "../shared/db/patients.ts";
 import { isRowId } from "../shared/db/row-id.ts";
 import { allMappableSources } from "../shared/db/sources.ts";
-import { eraseFromStreams, erasePatientEverywhere } from "../shared/erase-streams.ts";
+import { erasePatientEverywhere } from "../shared/erase-streams.ts";
 import { DLQ_STREAM, STREAM } from "../shared/nats.ts";
 import { createPatientCache } from "../shared/patient-cache.ts";
 import { loadSources } from "../shared/sources/index.ts";
@@ -46,7 +46,8 @@ async function erase(id: string): Promise<number> {
       patient,
       { actor: cliActor() },
       {
-        sweep: (target) => eraseFromStreams(connection, decoding, target),
+        connection: async () => connection,
+        sources: decoding,
         dropCache: () => createPatientCache(redis).invalidate([id]),
       },
     );
@@ -58,14 +59,14 @@ async function erase(id: string): Promise<number> {
     const cache = cacheError
       ? `cache entry NOT dropped (${cacheError.message}; it expires after CACHE_TTL_SECONDS)`
       : "cache entry dropped";
-    const swept = streams.ok
-      ? `${streams.value.webhooks} message(s) from ${STREAM}, ${streams.value.deadLetters} dead letter(s) from ${DLQ_STREAM}`
-      : `JetStream NOT swept (${streams.error instanceof Error ? streams.error.message : String(streams.error)})`;
+    const swept = streams.swept
+      ? `${streams.webhooks} message(s) from ${STREAM}, ${streams.deadLetters} dead letter(s) from ${DLQ_STREAM}`
+      : `JetStream NOT swept (${streams.message})`;
     console.log(
       `patient ${id} erased: ${rows.patients} patient, ${rows.conflicts} conflict(s), ${rows.formSubmissions} form submission(s), ` +
         `${rows.webhookEvents} raw event(s); ${cache}; ${swept}`,
     );
-    return cacheError || !streams.ok ? 1 : 0;
+    return cacheError || !streams.swept ? 1 : 0;
   } finally {
     await nc?.close();
     redis.disconnect();

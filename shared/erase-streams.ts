@@ -1,7 +1,7 @@
 // Erasure's JetStream part (right to be forgotten): what the streams may still hold of a patient
 // whose rows shared/db/erase.ts has just removed. One sweep for `hookline patients erase` and
 // DELETE /api/v1/patients/:id, so both erase the same things, and one order for the whole
-// erasure (erasePatientEverywhere: rows, then streams, then the cached copy).
+// erasure (erasePatientEverywhere: rows, then the cached copy, then the streams).
 //
 // A dead letter is read as the projector reads a message (its decodeMessage, with the caller's
 // sources), so "names the patient" means what the projector would have taken from it.
@@ -17,13 +17,13 @@ import { DLQ_STREAM, isNoMessage, STREAM } from "./nats.ts";
 import type { SourceConfig } from "./sources/index.ts";
 
 /** What a sweep removed (each message deleted with its bytes overwritten). */
-export interface StreamsErased {
+interface StreamsErased {
   webhooks: number;
   deadLetters: number;
 }
 
 /** The patient as the sweep recognises it: its erased events, its email and phone (E.164), read before the erasure. */
-export interface StreamTarget {
+interface StreamTarget {
   events: ErasedRows["events"];
   email: string | null;
   phone: string | null;
@@ -49,11 +49,11 @@ const streamTarget = (
   sourceClients,
 });
 
-/** What an erasure removed: the rows (counted), what the sweep answered, and whether the cached copy went. */
-export interface PatientErasure<S> {
+/** What an erasure removed: the rows (counted), what the sweep did, and whether the cached copy went. */
+export interface PatientErasure {
   rows: Omit<ErasedRows, "events">;
-  /** What `sweep` answered, or what it threw (the rows and the cached copy are gone either way). */
-  streams: { ok: true; value: S } | { ok: false; error: unknown };
+  /** The rows and the cached copy are gone whether or not the streams were swept. */
+  streams: StreamSweep;
   /** Why the cached copy could not be dropped (it expires after its TTL); undefined when it was. */
   cacheError?: Error;
 }
@@ -61,19 +61,23 @@ export interface PatientErasure<S> {
 /**
  * Erases `patient` (read, and opened, before: its email and phone recognise its dead letters)
  * everywhere hookline keeps it, in one order for the CLI and the API: its rows with the audit
- * entry (erasePatient), then its cached copy (`dropCache`), then the streams (`sweep`, given the
- * target). Both come after the commit, so a reader cannot cache the row again; the cache goes
- * first because the sweep can take long (a read per dead letter), and a cached copy would be
- * served meanwhile. Neither failure skips the other (a rerun finds no patient, so nothing would
- * be left for it): both outcomes are returned. Null when the patient was erased meanwhile
- * (nothing done).
+ * entry (erasePatient), then its cached copy (`dropCache`), then the streams (sweepStreams over
+ * `connection`, its dead letters decoded with `sources`). Both come after the commit, so a
+ * reader cannot cache the row again; the cache goes first because the sweep can take long (a
+ * read per dead letter), and a cached copy would be served meanwhile. Neither failure skips the
+ * other (a rerun finds no patient, so nothing would be left for it): both outcomes are
+ * returned. Null when the patient was erased meanwhile (nothing done).
  */
-export async function erasePatientEverywhere<S>(
+export async function erasePatientEverywhere(
   sql: Sql,
   patient: Pick<LockedPatient, "id" | "email" | "state" | "clientId">,
   audit: Parameters<typeof erasePatient>[2],
-  steps: { sweep: (target: StreamTarget) => Promise<S>; dropCache: () => Promise<unknown> },
-): Promise<PatientErasure<S> | null> {
+  steps: {
+    connection: () => Promise<NatsConnection>;
+    sources: ReadonlyMap<string, SourceConfig>;
+    dropCache: () => Promise<unknown>;
+  },
+): Promise<PatientErasure | null> {
   // Read before anything is erased: a rerun after the commit finds no patient, so a sweep that
   // could not read what it needs then would never happen.
   const sourceClients = await clientsOfSources(sql);
@@ -84,10 +88,7 @@ export async function erasePatientEverywhere<S>(
     () => undefined,
     (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
   );
-  const streams = await steps.sweep(streamTarget(patient, events, sourceClients)).then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
+  const streams = await sweepStreams(steps.connection, steps.sources, streamTarget(patient, events, sourceClients));
   return { rows, streams, cacheError };
 }
 
@@ -100,7 +101,7 @@ export async function erasePatientEverywhere<S>(
  * raw bytes hold its email (a body no source of `sources` can decode, or one that a runtime
  * source or a field-mapping correction would have mapped differently) are deleted.
  */
-export async function eraseFromStreams(
+async function eraseFromStreams(
   nc: NatsConnection,
   sources: ReadonlyMap<string, SourceConfig>,
   target: StreamTarget,
@@ -165,15 +166,15 @@ export function holdsEmail(text: string, email: string): boolean {
 }
 
 /** A sweep's outcome as an API reports it: done, or why not (the rows are erased either way). */
-export type StreamSweep =
+type StreamSweep =
   | ({ swept: true } & StreamsErased)
   | { swept: false; reason: "nats_unavailable" | "sweep_failed"; message: string };
 
 /**
- * eraseFromStreams over a connection that may not open (the dashboard's, opened on first use):
+ * eraseFromStreams over a connection that may not open (the dashboard's is opened on first use):
  * a failure is reported, never thrown, so the caller can say that the streams were not swept.
  */
-export async function sweepStreams(
+async function sweepStreams(
   connection: () => Promise<NatsConnection>,
   sources: ReadonlyMap<string, SourceConfig>,
   target: StreamTarget,

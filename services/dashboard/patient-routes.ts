@@ -21,7 +21,7 @@ import { insertPatients, type LockedPatient, lockPatient, writePatients } from "
 import { ROW_ID } from "../../shared/db/row-id.ts";
 import { openCell, PATIENTS, sealedColumn } from "../../shared/db/sealed.ts";
 import { allMappableSources } from "../../shared/db/sources.ts";
-import { erasePatientEverywhere, type StreamSweep, sweepStreams } from "../../shared/erase-streams.ts";
+import { erasePatientEverywhere } from "../../shared/erase-streams.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { createPatientCache } from "../../shared/patient-cache.ts";
@@ -516,21 +516,14 @@ export function patientRoutes(deps: PatientRouteDeps) {
           const sources = await withScope(sql, principal, (tx) => allMappableSources(tx, deps.sources ?? new Map()));
           const erased = await erasePatientEverywhere(sql, patient, patientErasure(principal), {
             // The rows are gone whatever NATS does; the answer says whether the streams were swept.
-            sweep: (target) =>
-              sweepStreams(
-                () => (deps.nats ? deps.nats.get() : Promise.reject(new Error("the dashboard has no NATS link"))),
-                sources,
-                target,
-              ),
+            connection: () =>
+              deps.nats ? deps.nats.get() : Promise.reject(new Error("the dashboard has no NATS link")),
+            sources,
             // A Redis failure is logged (invalidate): the entry expires after CACHE_TTL_SECONDS.
             dropCache: () => invalidate([params.id]),
           });
           if (!erased) return notFound(params.id);
-          const { rows } = erased;
-          // sweepStreams reports its failures rather than throwing; anything else is a failed sweep too.
-          const streams: StreamSweep = erased.streams.ok
-            ? erased.streams.value
-            : { swept: false, reason: "sweep_failed", message: "the sweep failed" };
+          const { rows, streams } = erased;
           if (!streams.swept)
             log.warn({ patientId: params.id, reason: streams.reason }, "patient erased; JetStream not swept");
           return json({ erased: { id: params.id, ...rows }, streams });
