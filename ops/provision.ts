@@ -4,7 +4,7 @@ import { readConfig } from "../shared/config.ts";
 import { createDb, explainDbFailure } from "../shared/db/client.ts";
 import { migrate } from "../shared/db/migrate.ts";
 import { createLogger } from "../shared/logger.ts";
-import { connectNats, DEFAULT_CONSUMER_LIMITS, provisionJetStream } from "../shared/nats.ts";
+import { connectNats, consumerLimits, provisionJetStream } from "../shared/nats.ts";
 import { loadConnectionTls } from "../shared/tls.ts";
 import { provisionConfigSpec } from "./provision-config.ts";
 
@@ -19,7 +19,7 @@ log.info({ applied }, applied.length ? "migrations applied" : "schema up to date
 await sql.end();
 const nc = await connectNats(config.natsUrl, "hookline-provision", log, { tls: tls.nats });
 try {
-  await provisionJetStream(nc, config, { ...DEFAULT_CONSUMER_LIMITS, ackWaitSeconds: config.ackWaitSeconds }, log);
+  await provisionJetStream(nc, config, consumerLimits(config.ackWaitSeconds), log);
 } catch (error) {
   // e.g. stream_migration_required: the message says what to run.
   log.error(

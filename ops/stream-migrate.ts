@@ -10,7 +10,7 @@
 
 import { jetstreamManager, RetentionPolicy, type StreamConfig } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { DEFAULT_CONSUMER_LIMITS, PROJECTOR_CONSUMER, provisionJetStream, STREAM } from "../shared/nats.ts";
+import { consumerLimits, PROJECTOR_CONSUMER, provisionJetStream, STREAM } from "../shared/nats.ts";
 import type { StreamSettings } from "../shared/stream-limits.ts";
 
 export class MigrationError extends Error {
@@ -71,9 +71,6 @@ export async function migrateWebhookStream(
   }
   await jsm.streams.delete(STREAM);
   // The consumer with the ack wait its provisioner would give it (ACK_WAIT_SECONDS).
-  await provisionJetStream(nc, settings, {
-    ...DEFAULT_CONSUMER_LIMITS,
-    ackWaitSeconds: settings.ackWaitSeconds ?? DEFAULT_CONSUMER_LIMITS.ackWaitSeconds,
-  });
+  await provisionJetStream(nc, settings, consumerLimits(settings.ackWaitSeconds));
   return "migrated";
 }

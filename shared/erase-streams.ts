@@ -120,12 +120,11 @@ async function eraseFromStreams(
   }
   const eventIds = new Set(target.events.map((e) => e.eventId));
   const email = target.email?.toLowerCase() ?? null;
-  const clientId = target.clientId ?? null;
   for await (const { msg, letter } of readDeadLetters(nc)) {
     let names = letter.eventId !== null && eventIds.has(letter.eventId);
     // Another client's source: its letters name another client's patient, whoever they name
     // (but the patient's own events, which a merge may have brought from another client).
-    if (!names && (target.sourceClients.get(letter.source) ?? null) !== clientId) continue;
+    if (!names && (target.sourceClients.get(letter.source) ?? null) !== target.clientId) continue;
     if (!names && email !== null) names = holdsEmail(Buffer.from(msg.data).toString("utf8"), email);
     if (!names) {
       const decoded = decodeMessage(

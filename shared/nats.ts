@@ -79,10 +79,16 @@ export interface ConsumerLimits {
   maxAckPending: number;
 }
 
-export const DEFAULT_CONSUMER_LIMITS: ConsumerLimits = {
+const DEFAULT_CONSUMER_LIMITS: ConsumerLimits = {
   ackWaitSeconds: DEFAULT_ACK_WAIT_SECONDS,
   maxAckPending: 20_000,
 };
+
+/** The projector consumer's limits with ACK_WAIT_SECONDS (consumerConfigSpec), as every provisioner of it applies them. */
+export const consumerLimits = (ackWaitSeconds = DEFAULT_ACK_WAIT_SECONDS): ConsumerLimits => ({
+  ...DEFAULT_CONSUMER_LIMITS,
+  ackWaitSeconds,
+});
 
 // Whether each connection made by connectNats is up right now (false between a
 // disconnect and the reconnect that follows), kept by connectNats' one status loop.

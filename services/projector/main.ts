@@ -18,7 +18,7 @@ import { createLogger } from "../../shared/logger.ts";
 import { createMetrics, metricsRoute } from "../../shared/metrics.ts";
 import {
   connectNats,
-  DEFAULT_CONSUMER_LIMITS,
+  consumerLimits,
   natsConnected,
   PROJECTOR_CONSUMER,
   provisionJetStream,
@@ -57,7 +57,7 @@ if (config.provision) {
   await migrate(sql).catch((error) => {
     throw explainDbFailure(error);
   });
-  await provisionJetStream(nc, config, { ...DEFAULT_CONSUMER_LIMITS, ackWaitSeconds: config.ackWaitSeconds }, log);
+  await provisionJetStream(nc, config, consumerLimits(config.ackWaitSeconds), log);
 }
 // Rows an earlier version stored in clear are sealed before anything new is projected: until
 // then a patient's email is not found by its blind index (and would be created twice).

@@ -3,7 +3,7 @@
 // and projector, which have no token table, only DASHBOARD_API_TOKENS entries, read from the
 // same variable (optional there: unset, /health/detailed refuses every request).
 import * as v from "valibot";
-import { apiTokens, createAuthenticator, type Principal, type Refusal } from "../auth/bearer.ts";
+import { apiTokens, createAuthenticator, isRefusal, type Principal, type Refusal } from "../auth/bearer.ts";
 import { hasRole, type Role } from "../auth/roles.ts";
 import type { ConfigEntry } from "../config.ts";
 import { DEV_CREDENTIALS } from "../dev-credentials.ts";
@@ -22,7 +22,7 @@ export function healthAuthorizer(
 ): HealthAuthorizer {
   return async (header) => {
     const caller = await authenticate(header);
-    if ("status" in caller) return caller;
+    if (isRefusal(caller)) return caller;
     return hasRole(caller.role, HEALTH_DETAILED_ROLE)
       ? "ok"
       : { status: 403, code: "forbidden", message: `this needs a token with the ${HEALTH_DETAILED_ROLE} role` };
