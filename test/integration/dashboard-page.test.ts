@@ -7,18 +7,24 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { jetstream } from "@nats-io/jetstream";
-import { headers, type NatsConnection } from "@nats-io/nats-core";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import type { Browser, Page } from "playwright-core";
 import { createRedis } from "../../shared/cache.ts";
-import { setReasonHeaders } from "../../shared/dead-letters.ts";
 import { DEV_CREDENTIALS } from "../../shared/dev-credentials.ts";
 import { createLogger } from "../../shared/logger.ts";
-import { dlqSubject, H } from "../../shared/nats.ts";
 import { STATS_KEYS } from "../../shared/stats.ts";
 import { launchChromium } from "./browser.ts";
-import { ADMIN, type Cluster, postWebhook, ROOT, signGeneric, startCluster, waitFor } from "./harness.ts";
+import {
+  ADMIN,
+  type Cluster,
+  postWebhook,
+  publishProjectorDeadLetter,
+  ROOT,
+  signGeneric,
+  startCluster,
+  waitFor,
+} from "./harness.ts";
 import { accessibilityProblems, focused, watchedPage } from "./page-checks.ts";
 
 const TOKEN = ADMIN.authorization.slice("Bearer ".length);
@@ -289,18 +295,12 @@ test("stats with charts, sources and their health, keyboard navigation between v
 
 test("a dead letter is listed with its reason and replayed from the page into a stored patient", async () => {
   const body = JSON.stringify({ data: { Vorname: "Rita", Nachname: "Replay", "E-Mail": "rita.replay@example.com" } });
-  const h = headers();
-  h.set(H.source, "generic");
-  h.set(H.eventId, "evt_page_replay");
-  h.set(H.receivedAt, String(Date.now()));
-  h.set(H.contentType, "application/json");
-  setReasonHeaders(h, {
-    code: "projection_failed",
+  await publishProjectorDeadLetter(nc, {
+    source: "generic",
+    eventId: "evt_page_replay",
+    body,
     reason: "database error 23514",
-    originalSubject: "webhooks.generic",
-    deliveries: 5,
   });
-  await jetstream(nc).publish(dlqSubject("projector", "generic"), new TextEncoder().encode(body), { headers: h });
 
   const { page, problems } = await watchedPage(browser);
   await signIn(page);

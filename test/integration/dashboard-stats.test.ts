@@ -2,16 +2,21 @@
 // them; the dead-letter list and its replay through the dashboard (the CLI's walk, replay and
 // audit entry). Real ingress, projector, dashboard, NATS, Postgres and Redis.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { jetstream } from "@nats-io/jetstream";
-import { headers, type NatsConnection } from "@nats-io/nats-core";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { createToken } from "../../services/dashboard/tokens.ts";
 import { createRedis, type Redis } from "../../shared/cache.ts";
-import { setReasonHeaders } from "../../shared/dead-letters.ts";
 import { createLogger } from "../../shared/logger.ts";
-import { dlqSubject, H } from "../../shared/nats.ts";
 import { STATS_KEYS } from "../../shared/stats.ts";
-import { ADMIN, type Cluster, postWebhook, signGeneric, startCluster, waitFor } from "./harness.ts";
+import {
+  ADMIN,
+  type Cluster,
+  postWebhook,
+  publishProjectorDeadLetter,
+  signGeneric,
+  startCluster,
+  waitFor,
+} from "./harness.ts";
 
 let cluster: Cluster;
 let nc: NatsConnection;
@@ -112,18 +117,7 @@ test("stats refuse a days value out of range", async () => {
 /** A good webhook dead-lettered by a projector that could not store it (as after max_deliver). */
 async function deadLetter(eventId: string, email: string): Promise<void> {
   const body = JSON.stringify({ data: { Vorname: "Replay", "E-Mail": email } });
-  const h = headers();
-  h.set(H.source, "generic");
-  h.set(H.eventId, eventId);
-  h.set(H.receivedAt, String(Date.now()));
-  h.set(H.contentType, "application/json");
-  setReasonHeaders(h, {
-    code: "projection_failed",
-    reason: "database error 23514",
-    originalSubject: "webhooks.generic",
-    deliveries: 5,
-  });
-  await jetstream(nc).publish(dlqSubject("projector", "generic"), new TextEncoder().encode(body), { headers: h });
+  await publishProjectorDeadLetter(nc, { source: "generic", eventId, body, reason: "database error 23514" });
 }
 
 test("dead letters are listed with their reason, counted in the stats, and a replay projects one and is audited", async () => {

@@ -7,13 +7,11 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { headers } from "@nats-io/nats-core";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import Redis from "ioredis";
 import { SEALED_TABLES } from "../../shared/db/sealed.ts";
-import { setReasonHeaders } from "../../shared/dead-letters.ts";
-import { DLQ_STREAM, dlqSubject, H, STREAM } from "../../shared/nats.ts";
+import { DLQ_STREAM, STREAM } from "../../shared/nats.ts";
 import { openRows } from "../keys.ts";
 import {
   ADMIN,
@@ -22,6 +20,7 @@ import {
   devSourcesWith,
   freePort,
   postWebhook,
+  publishProjectorDeadLetter,
   runCommand,
   serviceEnv,
   signGeneric,
@@ -360,23 +359,8 @@ async function newClient(name: string): Promise<{ source: string; secret: string
 async function deadLetter(source: string, eventId: string, data: Record<string, string>): Promise<void> {
   const nc = await connect({ servers: cluster.nats.url });
   try {
-    const h = headers();
-    h.set(H.source, source);
-    h.set(H.eventId, eventId);
-    h.set(H.receivedAt, String(Date.now()));
-    h.set(H.contentType, "application/json");
-    setReasonHeaders(h, {
-      code: "projection_failed",
-      reason: "test",
-      originalSubject: `webhooks.${source}`,
-      originalSeq: 1,
-      deliveries: 5,
-    });
-    await jetstream(nc).publish(
-      dlqSubject("projector", source),
-      new TextEncoder().encode(JSON.stringify({ type: "form.submitted", data })),
-      { headers: h },
-    );
+    const body = JSON.stringify({ type: "form.submitted", data });
+    await publishProjectorDeadLetter(nc, { source, eventId, body, reason: "test", originalSeq: 1 });
   } finally {
     await nc.close();
   }

@@ -15,13 +15,17 @@ import {
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { jetstream } from "@nats-io/jetstream";
+import { headers, type NatsConnection } from "@nats-io/nats-core";
 import type { Subprocess } from "bun";
 import { parse as parseYaml } from "yaml";
 import { clusterNodeConfig, encryptedStoreConfig, newJetStreamKey } from "../../ops/jetstream-store.ts";
 import { signStandardWebhook } from "../../shared/crypto/standard-webhooks.ts";
 import { createDb, type Sql } from "../../shared/db/client.ts";
 import { migrate } from "../../shared/db/migrate.ts";
+import { setReasonHeaders } from "../../shared/dead-letters.ts";
 import { DEV_CREDENTIALS } from "../../shared/dev-credentials.ts";
+import { dlqSubject, H } from "../../shared/nats.ts";
 import { keyEnv } from "../keys.ts";
 
 export const ROOT = join(import.meta.dir, "..", "..");
@@ -406,6 +410,31 @@ export async function freshDatabase(): Promise<Sql> {
   // search words and field-mapping corrections.
   await sql`truncate encryption_backlog, clients, sources, patient_search_words, form_mappings, form_mapping_versions restart identity cascade`;
   return sql;
+}
+
+/**
+ * A dead letter of `source` as the projector writes one when a message's last delivery failed
+ * (projection_failed, its headers and reason), with `body` as the webhook's bytes.
+ */
+export async function publishProjectorDeadLetter(
+  nc: NatsConnection,
+  letter: { source: string; eventId: string; body: string; reason: string; originalSeq?: number },
+): Promise<void> {
+  const h = headers();
+  h.set(H.source, letter.source);
+  h.set(H.eventId, letter.eventId);
+  h.set(H.receivedAt, String(Date.now()));
+  h.set(H.contentType, "application/json");
+  setReasonHeaders(h, {
+    code: "projection_failed",
+    reason: letter.reason,
+    originalSubject: `webhooks.${letter.source}`,
+    ...(letter.originalSeq === undefined ? {} : { originalSeq: letter.originalSeq }),
+    deliveries: 5,
+  });
+  await jetstream(nc).publish(dlqSubject("projector", letter.source), new TextEncoder().encode(letter.body), {
+    headers: h,
+  });
 }
 
 export interface SignedRequest {
