@@ -245,6 +245,10 @@ test("Add New Client: inline validation, focus kept in the modal, the URL and se
   // Closing the modal takes the secret with it; the patient is found by its name.
   await page.keyboard.press("Escape");
   await page.waitForFunction(() => !document.querySelector<HTMLDialogElement>("#client-dialog")!.open);
+  // The dialog's close event, which clears the result, is queued after `open` goes false.
+  await page.waitForFunction(() => document.querySelector("#client-result")!.textContent === "", undefined, {
+    timeout: 5000,
+  });
   expect(await page.locator("#client-result").textContent()).toBe("");
   expect(await focused(page)).toBe("add-client");
   await page.fill("#q", "sonja@example.com");
