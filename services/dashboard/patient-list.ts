@@ -229,17 +229,64 @@ async function listPage(
 }
 
 /** A lexeme in tsquery syntax: quoted (a name's lexeme can hold "-" or "'"). */
-const lexeme = (w: string) => `'${w.replace(/'/g, "''")}'`;
+const lexeme = (w: string) => `'${w.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 
 /** Words joined by OR, in tsquery syntax (parenthesized when more than one). */
-const anyOf = (words: string[]) => (words.length === 1 ? lexeme(words[0]!) : `(${words.map(lexeme).join(" | ")})`);
+const anyOf = (words: string[]) => (words.length === 1 ? words[0]! : `(${words.join(" | ")})`);
+
+/** A pair query names at most this many pairs (a word's known words times the other's). */
+const MAX_PAIRS = 64;
+
+/**
+ * A typed word as the known words it stands for: `exact`, the words listed (null when it starts
+ * more than PREFIX_WORDS); `prefix`, the typed word itself when it stands for every known word
+ * it starts (null for a typo, which stands for the words it resembles).
+ */
+interface TypedWord {
+  exact: string[] | null;
+  prefix: string | null;
+}
+
+/**
+ * The pair query (migration 017) for two typed words, or null when neither can be listed: each
+ * known word `l` of one with the other as a prefix (`'l r':*`) or as its listed words.
+ */
+function pairTerms(left: TypedWord, right: TypedWord): string[] | null {
+  if (!left.exact) return null;
+  if (right.prefix !== null) return left.exact.map((l) => `${lexeme(`${l} ${right.prefix}`)}:*`);
+  return right.exact && left.exact.flatMap((l) => right.exact!.map((r) => lexeme(`${l} ${r}`)));
+}
+
+/**
+ * A search of two or more words as word pairs: the pair with the fewest terms, the other words
+ * as words. Null for one word, or when no pair has at most MAX_PAIRS terms (every word starts
+ * too many known words: "a b").
+ */
+function pairQuery(words: TypedWord[], asWord: string[]): { pairs: string; rest: string | null } | null {
+  let best: { terms: string[]; i: number; j: number } | null = null;
+  for (let i = 0; i < words.length; i++)
+    for (let j = 0; j < words.length; j++) {
+      const terms = i === j ? null : pairTerms(words[i]!, words[j]!);
+      if (terms && terms.length <= MAX_PAIRS && (!best || terms.length < best.terms.length)) best = { terms, i, j };
+    }
+  if (!best) return null;
+  const rest = asWord.filter((_, k) => k !== best.i && k !== best.j);
+  return { pairs: anyOf(best.terms), rest: rest.length ? rest.join(" & ") : null };
+}
+
+/** A name search's query: over words, or over word pairs with the other words (see pairQuery). */
+interface NameQuery {
+  normalized: string;
+  words: string;
+  pairs: { pairs: string; rest: string | null } | null;
+}
 
 /**
  * The full-text query for a name search: every word as the known words it starts (as a prefix
  * when it starts more than PREFIX_WORDS), or, for a word that starts none (a typo), any of the
  * known words it resembles; null when a word matches nothing at all.
  */
-async function nameQuery(tx: Db, text: string): Promise<{ normalized: string; tsquery: string } | null> {
+async function nameQuery(tx: Db, text: string): Promise<NameQuery | null> {
   // In one round trip: the query as the indexed text is made (012: lower-cased, accents folded),
   // cut into words (letters and digits only, so nothing in them is tsquery syntax), and for
   // each word the known words it starts (one more than PREFIX_WORDS: too many), and when it
@@ -257,14 +304,35 @@ async function nameQuery(tx: Db, text: string): Promise<{ normalized: string; ts
       where v.word >= words.w and v.word < words.w || chr(1114111) order by v.word limit ${limitOf(tx, PREFIX_WORDS + 1)}) as starts) p
     order by words.n`;
   if (found.length === 0) return null;
-  const parts: string[] = [];
+  const typed: TypedWord[] = [];
+  const asWord: string[] = [];
   for (const f of found) {
-    if (f.starts.length > PREFIX_WORDS) parts.push(`${lexeme(f.w)}:*`);
-    else if (f.starts.length) parts.push(anyOf(f.starts));
-    else if (f.similar.length) parts.push(anyOf(f.similar));
-    else return null;
+    if (f.starts.length > PREFIX_WORDS) {
+      typed.push({ exact: null, prefix: f.w });
+      asWord.push(`${lexeme(f.w)}:*`);
+    } else if (f.starts.length) {
+      typed.push({ exact: f.starts, prefix: f.w });
+      asWord.push(anyOf(f.starts.map(lexeme)));
+    } else if (f.similar.length) {
+      typed.push({ exact: f.similar, prefix: null });
+      asWord.push(anyOf(f.similar.map(lexeme)));
+    } else return null;
   }
-  return { normalized: found[0]!.text, tsquery: parts.join(" & ") };
+  return { normalized: found[0]!.text, words: asWord.join(" & "), pairs: pairQuery(typed, asWord) };
+}
+
+/**
+ * Which patient_search rows match: the word pairs through their index and the other words
+ * checked on those rows only (`is true`: not an index condition, so Postgres does not read a
+ * common word's posting list for them), else the words through theirs. A tsquery is made in a
+ * subquery, run once before the scan: the plan is then the same whatever the words, so Postgres
+ * plans the statement once per connection instead of at every search (see limitOf).
+ */
+function matching(tx: Db, query: NameQuery) {
+  if (!query.pairs) return tx`s.search_vector @@ (select to_tsquery('simple'::regconfig, ${query.words}))`;
+  const { pairs, rest } = query.pairs;
+  return tx`s.pair_vector @@ (select ${pairs}::tsquery)
+    ${rest ? tx`and (s.search_vector @@ (select to_tsquery('simple'::regconfig, ${rest}))) is true` : tx``}`;
 }
 
 /** One page of a name search, best first: (score desc, id desc). */
@@ -276,14 +344,12 @@ async function namePage(tx: Db, q: ListQuery, text: string, whole = true): Promi
   const patientFilters = Boolean(q.source || q.formId || q.from || q.to);
   // Candidates from patient_search (no row-level security, so its indexes serve the query;
   // 012), narrowed to the client when there is one; the patients themselves are read from
-  // patients, under the caller's scope. The tsquery is made in a subquery, run once before the
-  // scan: the plan is then the same whatever the words, so Postgres plans the statement once per
-  // connection instead of at every search (see limitOf).
+  // patients, under the caller's scope.
   const rows = await tx`
     with candidates as (
       select s.id, (word_similarity(${query.normalized}, s.search_text) + similarity(${query.normalized}, s.search_text))::float8 as score
       from patient_search s
-      where s.search_vector @@ (select to_tsquery('simple'::regconfig, ${query.tsquery}))
+      where ${matching(tx, query)}
         ${q.clientId ? tx`and s.client_id = ${q.clientId}::bigint` : tx``}
       limit ${limitOf(tx, CANDIDATES)}
     ), page as (

@@ -92,3 +92,44 @@ test("pages of any size share a few statements: the limit is rounded up to a siz
   // 3, 7 and 9 are all read with LIMIT 10: one statement, not three.
   expect(after - before).toBe(1);
 });
+
+test("a search of two or more words finds through word pairs exactly the patients every word's prefix finds", async () => {
+  await one`
+    insert into patients (first_name, last_name, full_name, city, source, first_event_id, last_event_id, submitted_at)
+    values ('Anna', 'Müller-Lüdenscheidt', null, 'Köln', 'generic', 'p1', 'p1', now()),
+           ('Anna', null, 'Anna', 'Annaberg', 'generic', 'p2', 'p2', now()),
+           ('Lukas', 'Anna', null, 'Schmidtstedt', 'generic', 'p3', 'p3', now())`;
+  const cache = createRowCache();
+  const queries = [
+    "anna mull", // a common first name and a last name's prefix
+    "müll anna", // the other way round
+    "anna ann", // both words can be the same word ("Anna" alone matches)
+    "anna annab", // one a prefix of the other
+    "anna ludens", // a hyphenated name's part
+    "lukas anna kol", // three words: a pair and a word
+    "anna schmidt koln", // three words matching no one
+    "sofia b", // a one-letter word: the prefix side of the pair
+    "kaiser kaiser",
+  ];
+  for (const q of queries) {
+    const words = q
+      .normalize("NFKD")
+      .replace(/\p{M}/gu, "")
+      .toLowerCase()
+      .split(/[^a-z0-9]+/)
+      .filter(Boolean);
+    const expected = await one<{ id: string }[]>`
+      select id::text from patient_search
+      where search_vector @@ to_tsquery('simple', ${words.map((w) => `${w}:*`).join(" & ")})`;
+    const found = await listPatients(one, TEST_KEYS, cache, { sort: "relevance", dir: "desc", limit: 500, q });
+    expect([q, found.map((p) => p.id).sort()]).toEqual([q, expected.map((r) => r.id).sort()]);
+  }
+  // Not trivially empty: the pairs found what the words found.
+  const annas = await listPatients(one, TEST_KEYS, cache, {
+    sort: "relevance",
+    dir: "desc",
+    limit: 500,
+    q: "anna ann",
+  });
+  expect(annas.length).toBeGreaterThan(30);
+});

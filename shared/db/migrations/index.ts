@@ -17,6 +17,7 @@ import m013 from "./013_field_mappings.sql" with { type: "text" };
 import m014 from "./014_search_triggers_per_statement.sql" with { type: "text" };
 import m015 from "./015_client_listing_indexes.sql" with { type: "text" };
 import m016 from "./016_projector_writes.sql" with { type: "text" };
+import m017 from "./017_search_word_pairs.sql" with { type: "text" };
 
 /** File name → SQL text. */
 export const EMBEDDED_MIGRATIONS: Record<string, string> = {
@@ -36,4 +37,5 @@ export const EMBEDDED_MIGRATIONS: Record<string, string> = {
   "014_search_triggers_per_statement.sql": m014,
   "015_client_listing_indexes.sql": m015,
   "016_projector_writes.sql": m016,
+  "017_search_word_pairs.sql": m017,
 };
