@@ -19,7 +19,7 @@ import { lookupIndexes } from "../../shared/crypto/blind-index.ts";
 import type { Keys } from "../../shared/crypto/keys.ts";
 import { byteaColumn } from "../../shared/db/arrays.ts";
 import { ROW_ID } from "../../shared/db/row-id.ts";
-import { type PatientDto, ROW_VALUES, toPatientDto, VERSION_COLUMNS } from "./patients.ts";
+import { type PatientSummary, SUMMARY_VALUES, toPatientSummary, VERSION_COLUMNS } from "./patients.ts";
 import type { RowCache } from "./row-cache.ts";
 
 /** A connection, or a transaction (a client-scoped caller's: scope.ts). */
@@ -103,7 +103,7 @@ export interface ListQuery {
 }
 
 /** A listed patient with the key of its row in the listing's order (for the next cursor). */
-export type ListedPatient = PatientDto & { [SORT_KEY]?: string | number };
+export type ListedPatient = PatientSummary & { [SORT_KEY]?: string | number };
 export const SORT_KEY = Symbol("sortKey");
 
 /** What kind of search `q` is. */
@@ -125,7 +125,7 @@ function filters(tx: Db, q: ListQuery) {
 
 /**
  * A page's row before it is opened: id, version, open conflicts and sort key (VERSION_COLUMNS),
- * and for a search the row's values too (ROW_VALUES).
+ * and for a search the row's values too (SUMMARY_VALUES).
  */
 type PageRow = Row;
 
@@ -151,7 +151,7 @@ async function openPage(
   rows: PageRow[],
   whole: boolean,
 ): Promise<ListedPatient[] | null> {
-  const opened = new Map<string, PatientDto>();
+  const opened = new Map<string, PatientSummary>();
   const missing: string[] = [];
   for (const r of rows) {
     const id = String(r.id);
@@ -159,14 +159,14 @@ async function openPage(
     if (cached) opened.set(id, cached);
     // A search's rows are opened from what it read and not kept: searches would push the
     // listings' first pages, the rows read again and again, out of the cache.
-    else if (whole) opened.set(id, toPatientDto(keys, r));
+    else if (whole) opened.set(id, toPatientSummary(keys, r));
     else missing.push(id);
   }
   if (missing.length) {
     const read = await tx`
-      select id, ${tx.unsafe(ROW_VALUES)}, xmin::text as row_version from patients where id = any(${missing}::bigint[])`;
+      select id, ${tx.unsafe(SUMMARY_VALUES)}, xmin::text as row_version from patients where id = any(${missing}::bigint[])`;
     for (const r of read) {
-      const patient = toPatientDto(keys, r);
+      const patient = toPatientSummary(keys, r);
       cache.put(patient.id, r.row_version, patient);
       opened.set(patient.id, patient);
     }
@@ -207,7 +207,7 @@ async function listPage(
       ? tx`and id = any(${only.ids}::bigint[])`
       : tx`and ${tx(only.column)} = any(${byteaColumn(tx, only.indexes, (i) => i)})`;
   const columns = tx.unsafe(
-    `${VERSION_COLUMNS}${readsWhole(q) ? `, ${ROW_VALUES}` : ""}${key ? `, ${asText(key)} as sort_key, ${key.expr} as sort_value` : ""}`,
+    `${VERSION_COLUMNS}${readsWhole(q) ? `, ${SUMMARY_VALUES}` : ""}${key ? `, ${asText(key)} as sort_key, ${key.expr} as sort_value` : ""}`,
   );
   const orderBy = tx.unsafe(key ? `sort_value ${order}, id ${order}` : `id ${order}`);
   // A few patients selected by id or blind index are sorted after they are found: with ORDER BY
@@ -359,7 +359,7 @@ async function namePage(tx: Db, q: ListQuery, text: string, whole = true): Promi
       order by c.score desc, c.id desc
       limit ${pageLimit(tx, q.limit)}
     )
-    select ${tx.unsafe(whole ? `${VERSION_COLUMNS}, ${ROW_VALUES}` : VERSION_COLUMNS)}, page.score as sort_key
+    select ${tx.unsafe(whole ? `${VERSION_COLUMNS}, ${SUMMARY_VALUES}` : VERSION_COLUMNS)}, page.score as sort_key
     from page join patients using (id)
     order by page.score desc, page.id desc`;
   return pageOf(rows, q.limit);

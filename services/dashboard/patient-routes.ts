@@ -108,7 +108,11 @@ const PatientSchema = v.object({
   createdAt: v.string(),
   updatedAt: v.string(),
 });
-const PatientPage = v.object({ items: v.array(PatientSchema), nextCursor: v.nullable(v.string()) });
+/** A listing's or search's patients: without their answers, which the detail has (patients.ts, PatientSummary). */
+const PatientPage = v.object({
+  items: v.array(v.omit(PatientSchema, ["answers"])),
+  nextCursor: v.nullable(v.string()),
+});
 const Origin = v.object({
   kind: v.picklist(["submission", "manual"]),
   eventId: v.optional(v.string()),

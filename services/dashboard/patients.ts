@@ -23,6 +23,14 @@ export type PatientDto = { id: string } & PatientValues & {
     updatedAt: string;
   };
 
+/**
+ * A patient as a listing or search shows it: everything but the answers, which only the detail
+ * (patient-detail.ts) opens. A page of 50 rows opened and sent each patient's whole form
+ * answers, which the table never shows: a sixth of a name search's CPU in the dashboard, and
+ * patient data sent that nobody asked to see.
+ */
+export type PatientSummary = Omit<PatientDto, "answers">;
+
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
 
 const ANSWERS = sealedColumn(PATIENTS, "answers_enc");
@@ -32,7 +40,8 @@ const FIELDS = PATIENT_FIELDS.map((f) => ({
   sealed: f.encrypted ? sealedColumn(PATIENTS, `${f.column}_enc`) : null,
 }));
 
-export function toPatientDto(keys: Keys, r: Row): PatientDto {
+/** A row read with SUMMARY_VALUES (or ROW_VALUES), opened without its answers. */
+export function toPatientSummary(keys: Keys, r: Row): PatientSummary {
   return {
     id: String(r.id),
     ...(Object.fromEntries(
@@ -47,10 +56,17 @@ export function toPatientDto(keys: Keys, r: Row): PatientDto {
     eventId: r.last_event_id,
     submittedAt: iso(r.submitted_at),
     eventsCount: r.events_count,
-    answers: (openCell(keys, ANSWERS, r[ANSWERS.column], r[ANSWERS.legacy]) ?? {}) as Record<string, unknown>,
     openConflicts: r.open_conflicts,
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
+  };
+}
+
+/** A row read with ROW_VALUES, opened whole. */
+export function toPatientDto(keys: Keys, r: Row): PatientDto {
+  return {
+    ...toPatientSummary(keys, r),
+    answers: (openCell(keys, ANSWERS, r[ANSWERS.column], r[ANSWERS.legacy]) ?? {}) as Record<string, unknown>,
   };
 }
 
@@ -60,10 +76,11 @@ const FIELD_COLUMNS = FIELDS.flatMap(({ f, sealed }) =>
 /** A patient's open conflicts (not part of its row: a conflict does not change the row's version). */
 const OPEN_CONFLICTS = `(select count(*)::int from patient_conflicts c
     where c.patient_id = patients.id and c.status = 'open') as open_conflicts`;
-/** The row as toPatientDto opens it, but its id and open conflicts. */
-export const ROW_VALUES = `${FIELD_COLUMNS.join(", ")}, source, form_id, last_event_id, submitted_at, events_count,
-  ${ANSWERS.column}, ${ANSWERS.legacy},
+/** The row as toPatientSummary opens it, but its id and open conflicts. */
+export const SUMMARY_VALUES = `${FIELD_COLUMNS.join(", ")}, source, form_id, last_event_id, submitted_at, events_count,
   created_at, updated_at`;
+/** The row as toPatientDto opens it, but its id and open conflicts. */
+const ROW_VALUES = `${SUMMARY_VALUES}, ${ANSWERS.column}, ${ANSWERS.legacy}`;
 const ROW_COLUMNS = `id, ${ROW_VALUES}`;
 export const COLUMNS = `${ROW_COLUMNS}, ${OPEN_CONFLICTS}`;
 /**

@@ -12,7 +12,7 @@
 // by the database, so its cached row is never served again; erasure in this process also drops it
 // here, and entries expire after TTL_MS wherever they came from, so that opened values do not
 // stay in memory longer than that. Bounded to MAX_ROWS (the least recently used leave first).
-import type { PatientDto } from "./patients.ts";
+import type { PatientSummary } from "./patients.ts";
 
 /** About 860 bytes of heap an opened row (measured at 1M patients): some 4 MB in all. */
 const MAX_ROWS = 5_000;
@@ -20,14 +20,14 @@ const TTL_MS = 60_000;
 
 interface Entry {
   version: string;
-  patient: PatientDto;
+  patient: PatientSummary;
   expires: number;
 }
 
 export interface RowCache {
   /** The row opened in `version`, or undefined. */
-  get(id: string, version: string): PatientDto | undefined;
-  put(id: string, version: string, patient: PatientDto): void;
+  get(id: string, version: string): PatientSummary | undefined;
+  put(id: string, version: string, patient: PatientSummary): void;
   /** Drops rows (erased, merged away). */
   forget(ids: readonly string[]): void;
 }

@@ -139,6 +139,14 @@ test("search ranks the closest name first, finds word prefixes, and folds accent
   expect(names((await search("dusseldorf")).body.items)).toEqual(["Zoë Weiß"]);
 });
 
+test("a listed or searched patient leaves out its answers; its detail has them", async () => {
+  const [listed] = (await search("anna schmidt")).body.items;
+  expect(listed.fullName).toBe("Anna Schmidt");
+  expect(listed).not.toHaveProperty("answers");
+  expect((await call("GET", "/api/v1/patients?limit=1")).body.items[0]).not.toHaveProperty("answers");
+  expect((await call("GET", `/api/v1/patients/${listed.id}`)).body.answers).toEqual({ Vorname: "Anna" });
+});
+
 test("a typo finds the name it resembles", async () => {
   expect(names((await search("Shmidt")).body.items)).toContain("Hans Schmidt");
   expect(names((await search("anna shmidt")).body.items)[0]).toBe("Anna Schmidt");
