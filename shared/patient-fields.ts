@@ -43,11 +43,13 @@ export interface PatientFieldSpec {
   /** Patient data: redacted from logs (and the candidates for encryption at rest). */
   readonly sensitive: boolean;
   /**
-   * Stored sealed (shared/crypto/envelope.ts) in `<column>_enc`, never in clear: the list of
-   * fields encrypted at rest is configured here (with a migration adding the column). Names
-   * and city stay in clear on purpose: the dashboard's name search is a substring search
-   * (ILIKE) that needs the text in an index to stay fast, which no encrypted form offers
-   * without leaking as much; a name alone is also the least sensitive part of a record.
+   * Stored sealed (shared/crypto/envelope.ts), never in clear: with the other encrypted fields
+   * as one value in `fields_enc` (migration 018); rows from before it hold it alone in
+   * `<column>_enc`. The list of fields encrypted at rest is configured here (with a migration
+   * adding `<column>_enc`, which reading those rows expects). Names and city stay in clear on
+   * purpose: the dashboard's name search (word prefixes, typos, word pairs: migrations 012, 017)
+   * needs the words in an index to stay fast, which no encrypted form offers without leaking as
+   * much; a name alone is also the least sensitive part of a record.
    */
   readonly encrypted: boolean;
   /** Exact lookups through a blind index in `<column>_bidx` (shared/crypto/blind-index.ts); encrypted fields only. */

@@ -4,7 +4,7 @@ import type { Sql } from "postgres";
 import { blindIndex } from "../shared/crypto/blind-index.ts";
 import { newKeyText, parseKeyring } from "../shared/crypto/keyring.ts";
 import type { Keys } from "../shared/crypto/keys.ts";
-import { openCell, PATIENTS, type SealedTable } from "../shared/db/sealed.ts";
+import { openCell, openPacked, PATIENTS, type SealedTable } from "../shared/db/sealed.ts";
 
 const DATA_KEY = newKeyText("test-data-1");
 const INDEX_KEY = newKeyText("test-index-1");
@@ -32,9 +32,12 @@ export async function openRows(
   const rows = await sql`select * from ${sql(table.table)} where ${where} order by ${sql(table.key[0]!.column)}`;
   return rows.map((r) => {
     const out: Record<string, any> = { ...r };
-    for (const c of table.columns) {
-      const legacy = r[c.legacy] instanceof Date ? r[c.legacy].toISOString().slice(0, 10) : r[c.legacy];
-      out[c.legacy] = openCell(keys, c, r[c.column], legacy);
+    const dated = (v: unknown) => (v instanceof Date ? v.toISOString().slice(0, 10) : v);
+    for (const c of table.columns) out[c.legacy] = openCell(keys, c, r[c.column], dated(r[c.legacy]));
+    if (table.packed) {
+      const legacy = Object.fromEntries(table.packed.parts.map((p) => [p.sealed.legacy, dated(r[p.sealed.legacy])]));
+      const fields = openPacked(keys, table.packed, { ...r, ...legacy });
+      for (const p of table.packed.parts) out[p.sealed.legacy] = fields[p.name];
     }
     return out;
   });

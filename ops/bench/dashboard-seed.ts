@@ -1,7 +1,7 @@
 // Seeds the dashboard bench's database by COPY: N realistic patients (German and international
 // names with accents, cities, forms of four sources, one to three submissions each) written as
-// the projector writes them: email, phone, birth date, street, postal code and answers sealed
-// (shared/db/sealed.ts), email and phone blind-indexed, each submission in form_submissions and
+// the projector writes them: email, phone, birth date, street and postal code sealed together,
+// answers sealed (shared/db/sealed.ts), email and phone blind-indexed, each submission in form_submissions and
 // its canonical form sealed in webhook_events. Deterministic for a given N (a fixed PRNG seed),
 // so runs compare; the search terms the load uses are taken from the same generator.
 import type { Writable } from "node:stream";
@@ -14,6 +14,7 @@ import {
   PATIENTS,
   sealCell,
   sealedColumn,
+  sealPacked,
   WEBHOOK_EVENTS,
 } from "../../shared/db/sealed.ts";
 
@@ -393,20 +394,15 @@ const text = (s: string | null) =>
     ? "\\N"
     : s.replace(/[\\\t\n\r]/g, (c) => `\\${c === "\t" ? "t" : c === "\n" ? "n" : c === "\r" ? "r" : "\\"}`);
 
-const P = (c: string) => sealedColumn(PATIENTS, c);
-const EMAIL = P("email_enc");
-const PHONE = P("phone_enc");
-const DOB = P("date_of_birth_enc");
-const STREET = P("street_enc");
-const POSTAL = P("postal_code_enc");
-const ANSWERS = P("answers_enc");
+const PACKED = PATIENTS.packed!;
+const ANSWERS = sealedColumn(PATIENTS, "answers_enc");
 const EMAIL_BIDX = PATIENTS.blindIndexes.find((b) => b.column === "email_bidx")!;
 const PHONE_BIDX = PATIENTS.blindIndexes.find((b) => b.column === "phone_bidx")!;
 const SUB_ANSWERS = sealedColumn(FORM_SUBMISSIONS, "answers_enc");
 const CANONICAL = sealedColumn(WEBHOOK_EVENTS, "canonical_enc");
 
 const PATIENT_COLUMNS =
-  "id, first_name, last_name, full_name, gender, city, country, consent, email_enc, email_bidx, phone_enc, phone_bidx, date_of_birth_enc, street_enc, postal_code_enc, answers_enc, source, form_id, first_event_id, last_event_id, events_count, submitted_at, created_at, updated_at";
+  "id, first_name, last_name, full_name, gender, city, country, consent, fields_enc, email_bidx, phone_bidx, answers_enc, source, form_id, first_event_id, last_event_id, events_count, submitted_at, created_at, updated_at";
 const SUBMISSION_COLUMNS = "event_id, source, form_id, patient_id, submitted_at, answers_enc";
 const EVENT_COLUMNS = "event_id, received_at, source, form_id, submitted_at, patient_id, canonical_enc";
 
@@ -449,13 +445,17 @@ function chunk(
         text(x.city),
         "DE",
         "t",
-        hex(sealCell(keys, EMAIL, x.email)),
+        hex(
+          sealPacked(keys, PACKED, {
+            email: x.email,
+            phone: x.phone,
+            dateOfBirth: x.dob,
+            street: x.street,
+            postalCode: x.postalCode,
+          }),
+        ),
         hex(indexCell(keys, EMAIL_BIDX, x.email)),
-        hex(sealCell(keys, PHONE, x.phone)),
         hex(indexCell(keys, PHONE_BIDX, x.phone)),
-        hex(sealCell(keys, DOB, x.dob)),
-        hex(sealCell(keys, STREET, x.street)),
-        hex(sealCell(keys, POSTAL, x.postalCode)),
         hex(sealCell(keys, ANSWERS, answers)),
         x.source,
         x.formId,

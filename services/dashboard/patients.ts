@@ -3,7 +3,7 @@
 // Listing and search: patient-list.ts; the detail with its timeline: patient-detail.ts.
 import type { Row, Sql, TransactionSql } from "postgres";
 import type { Keys } from "../../shared/crypto/keys.ts";
-import { openCell, PATIENTS, sealedColumn } from "../../shared/db/sealed.ts";
+import { openCell, openPacked, PATIENTS, packedColumns, sealedColumn } from "../../shared/db/sealed.ts";
 import { PATIENT_FIELDS, type PatientValues, selectColumn } from "../../shared/patient-fields.ts";
 
 /**
@@ -34,23 +34,17 @@ export type PatientSummary = Omit<PatientDto, "answers">;
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
 
 const ANSWERS = sealedColumn(PATIENTS, "answers_enc");
-/** Each field with its sealed column when it is encrypted. */
-const FIELDS = PATIENT_FIELDS.map((f) => ({
-  f,
-  sealed: f.encrypted ? sealedColumn(PATIENTS, `${f.column}_enc`) : null,
-}));
+const PACKED = PATIENTS.packed!;
 
 /** A row read with SUMMARY_VALUES (or ROW_VALUES), opened without its answers. */
 export function toPatientSummary(keys: Keys, r: Row): PatientSummary {
+  // The encrypted fields in one seal; a row written before 018 or 009 is read from its older columns.
+  const sealed = openPacked(keys, PACKED, r);
+  const values: Record<string, unknown> = {};
+  for (const f of PATIENT_FIELDS) values[f.name] = f.encrypted ? sealed[f.name] : r[f.column];
   return {
     id: String(r.id),
-    ...(Object.fromEntries(
-      // The legacy column's value for a row written before encryption (the projector seals those at its start).
-      FIELDS.map(({ f, sealed }) => [
-        f.name,
-        sealed ? openCell(keys, sealed, r[sealed.column], r[f.column]) : r[f.column],
-      ]),
-    ) as PatientValues),
+    ...(values as PatientValues),
     source: r.source,
     formId: r.form_id,
     eventId: r.last_event_id,
@@ -70,9 +64,10 @@ export function toPatientDto(keys: Keys, r: Row): PatientDto {
   };
 }
 
-const FIELD_COLUMNS = FIELDS.flatMap(({ f, sealed }) =>
-  sealed ? [sealed.column, selectColumn(f)] : [selectColumn(f)],
-);
+const FIELD_COLUMNS = [
+  ...packedColumns(PACKED),
+  ...PATIENT_FIELDS.filter((f) => !f.encrypted).map((f) => selectColumn(f)),
+];
 /** A patient's open conflicts (not part of its row: a conflict does not change the row's version). */
 const OPEN_CONFLICTS = `(select count(*)::int from patient_conflicts c
     where c.patient_id = patients.id and c.status = 'open') as open_conflicts`;

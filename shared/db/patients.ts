@@ -19,31 +19,31 @@ import {
   type BlindIndexColumn,
   indexCell,
   openCell,
+  openPacked,
   PATIENT_CONFLICTS,
   PATIENTS,
+  packedColumns,
   type SealedColumn,
   sealCell,
   sealedColumn,
+  sealPacked,
 } from "./sealed.ts";
 
-const EMAIL = sealedColumn(PATIENTS, "email_enc");
+const PACKED = PATIENTS.packed!;
 const ANSWERS = sealedColumn(PATIENTS, "answers_enc");
 const SUBMISSION = sealedColumn(PATIENT_CONFLICTS, "submission_enc");
-const indexOf = (column: string) => PATIENTS.blindIndexes.find((i) => i.of === column);
-const EMAIL_INDEX = indexOf(EMAIL.column)!;
+const indexOf = (part: string) => PATIENTS.blindIndexes.find((i) => i.part === part);
+const EMAIL_INDEX = indexOf("email")!;
 
-/** How each merged field is stored: in clear in its column, or sealed (and maybe blind-indexed). */
+/** How each merged field is stored: in clear in its column, or packed with the other encrypted fields (and maybe blind-indexed). */
 const FIELDS = MERGED_FIELDS.map((name) => {
   const spec = patientField(name);
-  const sealed = spec.encrypted ? sealedColumn(PATIENTS, `${spec.column}_enc`) : undefined;
-  return { name, spec, sealed, index: sealed && indexOf(sealed.column) };
+  return { name, spec, index: spec.encrypted ? indexOf(name) : undefined };
 });
 
 const READ_COLUMNS = [
   "id",
   "client_id",
-  EMAIL.column,
-  EMAIL.legacy,
   "events_count",
   ANSWERS.column,
   ANSWERS.legacy,
@@ -53,8 +53,9 @@ const READ_COLUMNS = [
   "submitted_at",
   // Manual edits (012): the merge keeps an edited field against older submissions.
   "manual_edits",
-  // A sealed field's legacy column too: rows written before encryption still have it in clear.
-  ...FIELDS.flatMap((f) => (f.sealed ? [f.sealed.column, selectColumn(f.spec)] : [selectColumn(f.spec)])),
+  // The encrypted fields (email among them), as rows before 018 and 009 hold them too.
+  ...packedColumns(PACKED),
+  ...FIELDS.filter((f) => !f.spec.encrypted).map((f) => selectColumn(f.spec)),
 ].join(", ");
 
 /** A patient read under `for update`: nobody else changes it until this transaction ends. */
@@ -68,13 +69,13 @@ export interface LockedPatient {
 }
 
 function lockedPatient(keys: Keys, r: Row): LockedPatient {
+  const sealed = openPacked(keys, PACKED, r);
   const values = {} as Record<MergedField, unknown>;
-  for (const f of FIELDS)
-    values[f.name] = f.sealed ? openCell(keys, f.sealed, r[f.sealed.column], r[f.spec.column]) : r[f.spec.column];
+  for (const f of FIELDS) values[f.name] = f.spec.encrypted ? sealed[f.name] : r[f.spec.column];
   return {
     id: String(r.id),
     clientId: r.client_id == null ? null : String(r.client_id),
-    email: openCell(keys, EMAIL, r[EMAIL.column], r[EMAIL.legacy]) as string | null,
+    email: (sealed.email ?? null) as string | null,
     eventsCount: r.events_count,
     state: {
       values: values as PatientValues,
@@ -104,9 +105,15 @@ const indexValue = (index: BlindIndexColumn, value: (p: { email: string | null; 
     value: (p, keys) => indexCell(keys, index, value(p) as string | null),
   }) satisfies WriteColumn;
 
+/** The encrypted fields of a patient, by name (email among them), as sealPacked takes them. */
+const packedValues = (p: { email: string | null; state: PatientState }): Record<string, unknown> => ({
+  ...p.state.values,
+  email: p.email,
+});
+
 /** What every write of a patient sets (but its first event and count): the same for inserts and updates. */
 const STATE_COLUMNS: WriteColumn[] = [
-  sealedValue(EMAIL, (p) => p.email),
+  { name: PACKED.column, type: "bytea", value: (p, keys) => sealPacked(keys, PACKED, packedValues(p)) },
   indexValue(EMAIL_INDEX, (p) => p.email),
   sealedValue(ANSWERS, (p) => p.state.answers),
   { name: "source", type: "text", value: (p) => p.state.source },
@@ -114,11 +121,10 @@ const STATE_COLUMNS: WriteColumn[] = [
   { name: "last_event_id", type: "text", value: (p) => p.state.lastEventId },
   { name: "submitted_at", type: "timestamptz", value: (p) => p.state.submittedAt },
   ...FIELDS.flatMap((f): WriteColumn[] =>
-    f.sealed
-      ? [
-          sealedValue(f.sealed, (p) => p.state.values[f.name]),
-          ...(f.index ? [indexValue(f.index, (p) => p.state.values[f.name])] : []),
-        ]
+    f.spec.encrypted
+      ? f.index
+        ? [indexValue(f.index, (p) => p.state.values[f.name])]
+        : []
       : [{ name: f.spec.column, type: f.spec.type, value: (p) => p.state.values[f.name] as Cell }],
   ),
 ];
@@ -137,8 +143,8 @@ function unnestArguments<T extends { email: string | null; state: PatientState }
   );
 }
 
-/** The plaintext columns of rows written before encryption: every write clears them. */
-const LEGACY_CLEARED = [EMAIL.legacy, ANSWERS.legacy, ...FIELDS.flatMap((f) => (f.sealed ? [f.sealed.legacy] : []))]
+/** The columns of rows written before 018 (each field sealed alone) and 009 (in clear): every write clears them. */
+const LEGACY_CLEARED = [ANSWERS.legacy, ...PACKED.parts.flatMap((p) => [p.sealed.column, p.sealed.legacy])]
   .map((c) => `${c} = null`)
   .join(", ");
 

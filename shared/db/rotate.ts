@@ -1,6 +1,7 @@
 // Moving sealed rows to the current keys, online: `hookline keys rotate` after a new data key
 // (or, with --blind-index, a new blind-index key) was put first in the keyring, and the
-// projector's start for rows an earlier version stored in clear. The services keep running:
+// projector's start for rows an earlier version stored in clear or, before 018, with each
+// encrypted field sealed alone (packed into one value here: sealed.ts, PackedColumn). The services keep running:
 // they read with any key of the keyring and write with the current one.
 //
 // Each table is walked in key order (keyset pagination) in short transactions of `batchSize`
@@ -15,7 +16,7 @@ import { open, seal } from "../crypto/envelope.ts";
 import type { Keys } from "../crypto/keys.ts";
 import type { Logger } from "../logger.ts";
 import { byteaColumn, textColumn } from "./arrays.ts";
-import { SEALED_TABLES, type SealedTable } from "./sealed.ts";
+import { openPacked, packedColumns, SEALED_TABLES, type SealedTable, sealPacked } from "./sealed.ts";
 
 /** What a rotation moves: sealed values to the current data key, and/or blind indexes to the current index key. */
 export interface RotationTarget {
@@ -33,6 +34,13 @@ function pending(sql: Sql | TransactionSql, keys: Keys, table: SealedTable, targ
       );
       clauses.push(sql`${sql(c.legacy)} is not null`);
     }
+  if (target.data && table.packed) {
+    const { column, parts } = table.packed;
+    clauses.push(sql`(${sql(column)} is not null and hookline_key_id(${sql(column)}) <> ${keys.data.current.id})`);
+    // A row from before the packed column: its fields still in their own columns.
+    for (const p of parts)
+      clauses.push(sql`${sql(p.sealed.column)} is not null or ${sql(p.sealed.legacy)} is not null`);
+  }
   if (target.blindIndex)
     for (const b of table.blindIndexes)
       clauses.push(
@@ -58,6 +66,10 @@ function plaintextOf(keys: Keys, table: SealedTable, r: Row, i: number): Buffer 
   return legacy === null ? null : Buffer.from(legacy, "utf8");
 }
 
+/** Whether a sealed value is under the current data key. */
+const isCurrent = (keys: Keys, sealed: Buffer) =>
+  sealed.subarray(2, 2 + sealed[1]!).toString("ascii") === keys.data.current.id;
+
 /** Re-seals the locked rows under the current keys and writes them back (plaintext columns cleared). */
 async function rewrite(tx: TransactionSql, keys: Keys, table: SealedTable, rows: Row[]): Promise<void> {
   const plain = rows.map((r) => table.columns.map((_, i) => plaintextOf(keys, table, r, i)));
@@ -67,31 +79,44 @@ async function rewrite(tx: TransactionSql, keys: Keys, table: SealedTable, rows:
       const text = plain[n]![i] ?? null;
       if (text === null) return null;
       // Already under the current key: kept byte for byte.
-      return current && current.subarray(2, 2 + current[1]!).toString("ascii") === keys.data.current.id
-        ? current
-        : seal(keys.data, c.purpose, text);
+      return current && isCurrent(keys, current) ? current : seal(keys.data, c.purpose, text);
     }),
   );
-  const indexesAs = table.blindIndexes.map((b) => {
-    const of = table.columns.findIndex((c) => c.column === b.of);
-    return rows.map((_, n) => {
-      const text = plain[n]![of];
-      return text ? indexWith(keys.blindIndex.current, b.field, text.toString("utf8")) : null;
-    });
-  });
+  const { packed } = table;
+  const fields = packed ? rows.map((r) => openPacked(keys, packed, r)) : [];
+  const packedAs = packed
+    ? rows.map((r, n) => {
+        const current = r[packed.column] as Buffer | null;
+        return current && isCurrent(keys, current) ? current : sealPacked(keys, packed, fields[n]!);
+      })
+    : [];
+  const indexesAs = table.blindIndexes.map((b) =>
+    fields.map((f) => {
+      const value = f[b.part];
+      return value ? indexWith(keys.blindIndex.current, b.field, String(value)) : null;
+    }),
+  );
   const set = [
     ...table.columns.flatMap((c) => [`${c.column} = u.${c.column}`, `${c.legacy} = null`]),
+    ...(packed
+      ? [
+          `${packed.column} = u.${packed.column}`,
+          ...packed.parts.flatMap((p) => [`${p.sealed.column} = null`, `${p.sealed.legacy} = null`]),
+        ]
+      : []),
     ...table.blindIndexes.map((b) => `${b.column} = u.${b.column}`),
   ].join(", ");
   const names = [
     ...table.key.map((k) => k.column),
     ...table.columns.map((c) => c.column),
+    ...(packed ? [packed.column] : []),
     ...table.blindIndexes.map((b) => b.column),
   ].join(", ");
   const match = table.key.map((k) => `t.${k.column} = u.${k.column}`).join(" and ");
   const args = [
     ...table.key.map((k) => tx`${textColumn(rows, (r) => r[`key_${k.column}`])}::${tx.unsafe(k.type)}[]`),
     ...sealedAs.map((values) => tx`${byteaColumn(tx, values, (v) => v)}`),
+    ...(packed ? [tx`${byteaColumn(tx, packedAs, (v) => v)}`] : []),
     ...indexesAs.map((values) => tx`${byteaColumn(tx, values, (v) => v)}`),
   ].reduce((all, a) => tx`${all}, ${a}`);
   await tx`
@@ -119,6 +144,7 @@ async function rotatePass(
   const selected = [
     ...table.key.map((k) => `${k.column}::text as key_${k.column}`),
     ...table.columns.flatMap((c, i) => [c.column, `${c.legacyText} as legacy_${i}`]),
+    ...(table.packed ? packedColumns(table.packed) : []),
   ].join(", ");
   let after: Row | undefined;
   let rewritten = 0;

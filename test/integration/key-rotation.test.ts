@@ -81,6 +81,13 @@ async function rowsOffKeys(data: string, index: string): Promise<Record<string, 
         `(${c.column} is not null and hookline_key_id(${c.column}) <> '${data}')`,
         `${c.legacy} is not null`,
       ]),
+      // Fields sealed together (018): the packed column on the current key, none left in their own columns.
+      ...(t.packed
+        ? [
+            `(${t.packed.column} is not null and hookline_key_id(${t.packed.column}) <> '${data}')`,
+            ...t.packed.parts.flatMap((p) => [`${p.sealed.column} is not null`, `${p.sealed.legacy} is not null`]),
+          ]
+        : []),
       ...t.blindIndexes.map((b) => `(${b.column} is not null and hookline_key_id(${b.column}) <> '${index}')`),
     ];
     const [row] = await cluster.sql.unsafe(`select count(*)::int as n from ${t.table} where ${clauses.join(" or ")}`);

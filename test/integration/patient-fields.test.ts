@@ -12,6 +12,8 @@ const BOOKKEEPING = [
   "form_id",
   "answers",
   "answers_enc",
+  // The encrypted fields sealed together (migration 018).
+  "fields_enc",
   "first_event_id",
   "last_event_id",
   "events_count",
@@ -37,8 +39,9 @@ test("every canonical field has its column in patients, with its type", async ()
     where table_schema = current_schema() and table_name = 'patients'`;
   const columns = new Map(rows.map((r) => [r.column_name, r.data_type]));
   for (const f of PATIENT_FIELDS) expect([f.name, columns.get(f.column)]).toEqual([f.name, PG_TYPE[f.type]]);
-  // Encrypted fields are sealed in <column>_enc (their plain column is for rows from before
-  // encryption), email and phone also have their blind index in <column>_bidx.
+  // Encrypted fields are sealed together in fields_enc; their own <column>_enc (before 018) and
+  // plain column (before encryption) are for older rows. Email and phone also have their blind
+  // index in <column>_bidx.
   for (const f of PATIENT_FIELDS as readonly PatientFieldSpec[]) {
     expect([f.name, columns.get(`${f.column}_enc`)]).toEqual([f.name, f.encrypted ? "bytea" : undefined]);
     expect([f.name, columns.get(`${f.column}_bidx`)]).toEqual([f.name, f.blindIndex ? "bytea" : undefined]);

@@ -14,7 +14,14 @@ import { createRedis } from "../../shared/cache.ts";
 import type { Sql } from "../../shared/db/client.ts";
 import { MERGED_FIELDS, type MergedField, type PatientState } from "../../shared/db/patient-merge.ts";
 import { insertPatients } from "../../shared/db/patients.ts";
-import { FORM_SUBMISSIONS, PATIENTS, sealCell, sealedColumn, WEBHOOK_EVENTS } from "../../shared/db/sealed.ts";
+import {
+  FORM_SUBMISSIONS,
+  PATIENTS,
+  sealCell,
+  sealedColumn,
+  sealPacked,
+  WEBHOOK_EVENTS,
+} from "../../shared/db/sealed.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
 import { loadSources } from "../../shared/sources/index.ts";
@@ -289,8 +296,8 @@ test("a listing shows each row as the database holds it now, whoever changed it,
   expect(before).toMatchObject({ city: "Oslo", phone: null });
   expect(await listed(before.id)).toEqual(before);
   // Another process (the projector, another dashboard pod) changes the row, a sealed value too.
-  const phone = sealCell(TEST_KEYS, sealedColumn(PATIENTS, "phone_enc"), "+4915112345678");
-  await sql`update patients set city = 'Bergen', phone_enc = ${phone} where id = ${before.id}`;
+  const fields = sealPacked(TEST_KEYS, PATIENTS.packed!, { email: "soren@example.com", phone: "+4915112345678" });
+  await sql`update patients set city = 'Bergen', fields_enc = ${fields} where id = ${before.id}`;
   const [after] = (await search("soren@example.com")).body.items;
   expect(after).toMatchObject({ id: before.id, city: "Bergen", phone: "+4915112345678" });
   expect((await search("soren@example.com")).body.items).toEqual([after]);

@@ -1,10 +1,12 @@
-// Rows an earlier version stored in clear (before migrations 009 and 010): read as they are
-// until sealed, sealed by the projector's start (sealBacklog) with their blind indexes, the
-// plaintext columns emptied, so the patient is then found by email like any other.
+// Rows an earlier version stored in clear (before migrations 009 and 010), or with each
+// encrypted field sealed alone (before 018): read as they are until sealed, sealed by the
+// projector's start (sealBacklog) with their blind indexes, the older columns emptied, so the
+// patient is then found by email like any other.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { getPatient } from "../../services/dashboard/patients.ts";
 import type { Sql } from "../../shared/db/client.ts";
 import { sealBacklog } from "../../shared/db/rotate.ts";
+import { indexCell, PATIENTS, sealCell } from "../../shared/db/sealed.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { patientByEmail, TEST_KEYS } from "../keys.ts";
 import { freshDatabase } from "./harness.ts";
@@ -54,4 +56,49 @@ test("a patient, its submission and raw event from before encryption are read, t
     dateOfBirth: "1970-05-06",
     answers: { "E-Mail": "old@example.com" },
   });
+});
+
+test("a patient whose fields were each sealed alone (before migration 018) is read, then packed at start", async () => {
+  const packed = PATIENTS.packed!;
+  const own = (name: string, value: string) => {
+    const part = packed.parts.find((p) => p.name === name)!;
+    return sealCell(TEST_KEYS, part.sealed, value);
+  };
+  const emailIndex = PATIENTS.blindIndexes.find((b) => b.part === "email")!;
+  const [patient] = await sql<{ id: string }[]>`
+    insert into patients (email_enc, email_bidx, phone_enc, date_of_birth_enc, street_enc, postal_code_enc,
+      first_name, source, first_event_id, last_event_id, submitted_at)
+    values (${own("email", "per.field@example.com")}, ${indexCell(TEST_KEYS, emailIndex, "per.field@example.com")},
+      ${own("phone", "+4930987654")}, ${own("dateOfBirth", "1980-02-03")}, ${own("street", "Einzelweg 2")},
+      ${own("postalCode", "10115")}, 'Pia', 'generic', 'pf1', 'pf1', now())
+    returning id`;
+  const id = patient!.id;
+  await sql`insert into encryption_backlog values ('patients') on conflict do nothing`;
+  const fields = {
+    email: "per.field@example.com",
+    phone: "+4930987654",
+    dateOfBirth: "1980-02-03",
+    street: "Einzelweg 2",
+    postalCode: "10115",
+  };
+
+  // Before packing: read from the per-field columns, and found by email as before.
+  expect(await getPatient(sql, TEST_KEYS, id)).toMatchObject(fields);
+  expect((await patientByEmail(sql, "per.field@example.com"))?.id).toBe(id);
+
+  await sealBacklog(sql, TEST_KEYS, createLogger("test", "silent"));
+
+  const [row] = await sql`
+    select email_enc, phone_enc, date_of_birth_enc, street_enc, postal_code_enc, fields_enc is not null as packed
+    from patients where id = ${id}`;
+  expect(row).toEqual({
+    email_enc: null,
+    phone_enc: null,
+    date_of_birth_enc: null,
+    street_enc: null,
+    postal_code_enc: null,
+    packed: true,
+  });
+  expect(await getPatient(sql, TEST_KEYS, id)).toMatchObject(fields);
+  expect((await patientByEmail(sql, "per.field@example.com"))?.id).toBe(id);
 });

@@ -1,8 +1,17 @@
 // Sealed cells (shared/db/sealed.ts): an event's canonical form is compressed before it is
-// sealed (Postgres cannot compress a sealed value), and one sealed before that still opens.
+// sealed (Postgres cannot compress a sealed value), and one sealed before that still opens; a
+// patient's encrypted fields are sealed as one value, and read from their older columns until then.
 import { describe, expect, test } from "bun:test";
-import { seal } from "../../shared/crypto/envelope.ts";
-import { openCell, sealCell, sealedColumn, WEBHOOK_EVENTS } from "../../shared/db/sealed.ts";
+import { open, seal } from "../../shared/crypto/envelope.ts";
+import {
+  openCell,
+  openPacked,
+  PATIENTS,
+  sealCell,
+  sealedColumn,
+  sealPacked,
+  WEBHOOK_EVENTS,
+} from "../../shared/db/sealed.ts";
 import { TEST_KEYS } from "../keys.ts";
 
 const CANONICAL = sealedColumn(WEBHOOK_EVENTS, "canonical_enc");
@@ -39,5 +48,36 @@ describe("sealed cells", () => {
   test("text columns are sealed as they are", () => {
     const body = JSON.stringify({ anything: "at all", n: 1 });
     expect(openCell(TEST_KEYS, BODY, sealCell(TEST_KEYS, BODY, body))).toBe(body);
+  });
+});
+
+describe("packed fields", () => {
+  const packed = PATIENTS.packed!;
+  const part = (name: string) => packed.parts.find((p) => p.name === name)!.sealed;
+  const NONE = Object.fromEntries(packed.parts.map((p) => [p.name, null]));
+
+  test("a patient's encrypted fields are one sealed value; nulls are left out, and none at all is null", () => {
+    const sealed = sealPacked(TEST_KEYS, packed, { email: "ada@example.com", phone: null, dateOfBirth: "1815-12-10" })!;
+    expect(JSON.parse(open(TEST_KEYS.data, packed.purpose, sealed).toString("utf8"))).toEqual({
+      email: "ada@example.com",
+      dateOfBirth: "1815-12-10",
+    });
+    expect(openPacked(TEST_KEYS, packed, { [packed.column]: sealed })).toEqual({
+      ...NONE,
+      email: "ada@example.com",
+      dateOfBirth: "1815-12-10",
+    });
+    expect(sealPacked(TEST_KEYS, packed, { email: null, firstName: "Ada" })).toBeNull();
+    // Bound to its purpose: it does not open as one field's value.
+    expect(() => openCell(TEST_KEYS, part("email"), sealed)).toThrow("does not open");
+  });
+
+  test("a row from before packing is read from each field's own sealed column, else its column in clear", () => {
+    const row = {
+      [packed.column]: null,
+      [part("email").column]: sealCell(TEST_KEYS, part("email"), "old@example.com"),
+      [part("phone").legacy]: "+4930123456",
+    };
+    expect(openPacked(TEST_KEYS, packed, row)).toEqual({ ...NONE, email: "old@example.com", phone: "+4930123456" });
   });
 });
