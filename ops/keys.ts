@@ -45,7 +45,10 @@ async function status(sql: Sql, keys: Keys): Promise<number> {
     for (const table of SEALED_TABLES) {
       if (target.blindIndex && table.blindIndexes.length === 0) continue;
       const n = await countPending(sql, keys, table, target);
-      if (n > 0) console.log(`${table.table}: ${n} row(s) not on the current ${describe(target)}`);
+      if (n > 0)
+        console.log(
+          `${table.table}: ${n} row(s) not on the current ${describe(target)}${target.data ? " (or stored by an earlier version: in clear, or field by field)" : ""}`,
+        );
     }
   }
   return 0;

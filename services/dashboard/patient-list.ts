@@ -8,11 +8,12 @@
 // - an email (contains "@"): its exact value through the blind index (email is sealed);
 // - a phone number (digits with the usual punctuation, 6 digits or more): likewise;
 // - otherwise names and city (in clear by design, README "Security"): every word of the query
-//   as a word prefix (full-text, accents folded: "muller" and "Müller" alike), and when that
-//   finds fewer than a page, words within typing distance (trigram word similarity: "Mueler",
-//   "Shmidt"). Ranked by score = 1 for a full-text match + trigram word similarity (0..1), then
-//   id; paged by keyset on (score, id). At most CANDIDATES rows of each kind are ranked, so a
-//   one-letter query stays as fast as a full name: narrowing the query narrows the set.
+//   as a word prefix (full-text, accents folded: "muller" and "Müller" alike), a word that
+//   starts no known word as the known words within typing distance (trigram similarity:
+//   "Mueler", "Shmidt"); two or more words through the index of word pairs (migration 017).
+//   Ranked by trigram word similarity + similarity of the query to the patient's text, then id;
+//   paged by keyset on (score, id). At most CANDIDATES matching rows are ranked, so a one-letter
+//   query stays as fast as a full name: narrowing the query narrows the set.
 import type { Row, Sql, TransactionSql } from "postgres";
 import * as v from "valibot";
 import { lookupIndexes } from "../../shared/crypto/blind-index.ts";
@@ -284,7 +285,8 @@ interface NameQuery {
 /**
  * The full-text query for a name search: every word as the known words it starts (as a prefix
  * when it starts more than PREFIX_WORDS), or, for a word that starts none (a typo), any of the
- * known words it resembles; null when a word matches nothing at all.
+ * known words it resembles; with two or more words, also as word pairs (pairQuery). Null when
+ * a word matches nothing at all.
  */
 async function nameQuery(tx: Db, text: string): Promise<NameQuery | null> {
   // In one round trip: the query as the indexed text is made (012: lower-cased, accents folded),

@@ -14,7 +14,7 @@
 // stay in memory longer than that. Bounded to MAX_ROWS (the least recently used leave first).
 import type { PatientSummary } from "./patients.ts";
 
-/** About 860 bytes of heap an opened row (measured at 1M patients): some 4 MB in all. */
+/** At most about 860 bytes of heap an opened row (measured at 1M patients with its answers, which a listed row no longer has): some 4 MB in all. */
 const MAX_ROWS = 5_000;
 const TTL_MS = 60_000;
 

@@ -59,8 +59,9 @@ if (config.provision) {
   });
   await provisionJetStream(nc, config, consumerLimits(config.ackWaitSeconds), log);
 }
-// Rows an earlier version stored in clear are sealed before anything new is projected: until
-// then a patient's email is not found by its blind index (and would be created twice).
+// Rows an earlier version stored in clear (or, before 018, field by field) are sealed before
+// anything new is projected: a patient's email in clear is not found by its blind index (and
+// would be created twice).
 await sealBacklog(sql, keys, log);
 warnAboutKeyAge(log, keys);
 // Sources created at runtime (shared/sources/runtime.ts) join `sources` before consuming starts.

@@ -16,7 +16,7 @@ import { open, seal } from "../crypto/envelope.ts";
 import type { Keys } from "../crypto/keys.ts";
 import type { Logger } from "../logger.ts";
 import { byteaColumn, textColumn } from "./arrays.ts";
-import { openPacked, packedColumns, SEALED_TABLES, type SealedTable, sealPacked } from "./sealed.ts";
+import { holdsUnpacked, openPacked, packedColumns, SEALED_TABLES, type SealedTable, sealPacked } from "./sealed.ts";
 
 /** What a rotation moves: sealed values to the current data key, and/or blind indexes to the current index key. */
 export interface RotationTarget {
@@ -70,7 +70,7 @@ function plaintextOf(keys: Keys, table: SealedTable, r: Row, i: number): Buffer 
 const isCurrent = (keys: Keys, sealed: Buffer) =>
   sealed.subarray(2, 2 + sealed[1]!).toString("ascii") === keys.data.current.id;
 
-/** Re-seals the locked rows under the current keys and writes them back (plaintext columns cleared). */
+/** Re-seals the locked rows under the current keys and writes them back (older columns cleared: plaintext, and per-field before 018). */
 async function rewrite(tx: TransactionSql, keys: Keys, table: SealedTable, rows: Row[]): Promise<void> {
   const plain = rows.map((r) => table.columns.map((_, i) => plaintextOf(keys, table, r, i)));
   const sealedAs = table.columns.map((c, i) =>
@@ -87,7 +87,10 @@ async function rewrite(tx: TransactionSql, keys: Keys, table: SealedTable, rows:
   const packedAs = packed
     ? rows.map((r, n) => {
         const current = r[packed.column] as Buffer | null;
-        return current && isCurrent(keys, current) ? current : sealPacked(keys, packed, fields[n]!);
+        // Kept byte for byte only when it holds every field (no value left in an own column).
+        return current && isCurrent(keys, current) && !holdsUnpacked(packed, r)
+          ? current
+          : sealPacked(keys, packed, fields[n]!);
       })
     : [];
   const indexesAs = table.blindIndexes.map((b) =>
@@ -194,7 +197,8 @@ export async function rotateTable(
 
 /**
  * Seals the rows an earlier version stored in clear (the tables migrations 009 and 010 found
- * rows in), before the projector consumes: a patient whose email is still in clear would not be
+ * rows in), and packs the patients whose encrypted fields an earlier version sealed one by one
+ * (018), before the projector consumes: a patient whose email is still in clear would not be
  * found by its blind index. Several projectors doing this at once share the work.
  */
 export async function sealBacklog(sql: Sql, keys: Keys, log: Logger): Promise<void> {
@@ -202,12 +206,17 @@ export async function sealBacklog(sql: Sql, keys: Keys, log: Logger): Promise<vo
   for (const { table_name } of backlog) {
     const table = SEALED_TABLES.find((t) => t.table === table_name);
     if (!table) continue;
-    log.info({ table: table_name }, "sealing rows stored in clear by an earlier version");
+    log.info({ table: table_name }, "sealing rows an earlier version stored in clear or field by field");
     const { rewritten, left } = await rotateTable(sql, keys, table, { data: true, blindIndex: true });
     if (left > 0)
-      throw Object.assign(new Error(`${left} row(s) of ${table_name} are still in clear; the next start continues`), {
-        code: "seal_backlog_incomplete",
-      });
+      throw Object.assign(
+        new Error(
+          `${left} row(s) of ${table_name} are still as an earlier version stored them; the next start continues`,
+        ),
+        {
+          code: "seal_backlog_incomplete",
+        },
+      );
     await sql`delete from encryption_backlog where table_name = ${table_name}`;
     log.info({ table: table_name, rows: rewritten }, "rows sealed");
   }

@@ -1,7 +1,7 @@
 // Where patient data is sealed at rest (migrations 009, 010, 018): each table's sealed columns,
 // the plaintext column each replaced, and its blind indexes. The projector and the dashboard seal
-// and open through these; `hookline keys rotate` and erasure walk the same list, so a sealed
-// column added here is rotated and erased with the rest.
+// and open through these; `hookline keys rotate` and the projector's start walk the same list,
+// so a sealed column added here is rotated with the rest (erasure deletes whole rows).
 import { type IndexedField, indexWith } from "../crypto/blind-index.ts";
 import { open, seal } from "../crypto/envelope.ts";
 import type { Keys } from "../crypto/keys.ts";
@@ -37,8 +37,8 @@ export interface SealedColumn {
  * were one a field. A patient's five encrypted fields were five seals on every write (a fifth of
  * what encryption cost the projector, ~1.7 µs each) and five to open for every row a listing
  * shows. Rows from before it hold each field in its own sealed column (`parts`' columns), or in
- * clear before those (their legacy columns): read from there while this column is empty, and
- * packed by the projector's start and by `hookline keys rotate` (rotate.ts).
+ * clear before those (their legacy columns): read from there (openPacked), and packed by the
+ * projector's start and by `hookline keys rotate` (rotate.ts).
  */
 export interface PackedColumn {
   column: string;
@@ -187,19 +187,26 @@ export function sealPacked(keys: Keys, packed: PackedColumn, values: Record<stri
 }
 
 /**
- * The packed fields of a row read with packedColumns (null when absent): from the packed column,
- * or from a row written before it, each field from its own sealed column or its legacy column.
+ * The packed fields of a row read with packedColumns (null when absent). Each field from its own
+ * sealed or legacy column when that holds a value, else from the packed column: every write
+ * through sealPacked clears the own columns, so a value there was written later (an older
+ * version's pod during a rolling upgrade, or a row from before 018 or 009), or is a field made
+ * encrypted after the row was packed, still in clear in its column.
  */
 export function openPacked(keys: Keys, packed: PackedColumn, r: Record<string, unknown>): Record<string, unknown> {
   const sealed = r[packed.column] as Uint8Array | null | undefined;
+  const opened = sealed
+    ? (JSON.parse(open(keys.data, packed.purpose, sealed).toString("utf8")) as Record<string, unknown>)
+    : {};
   const values: Record<string, unknown> = {};
-  if (sealed) {
-    const opened = JSON.parse(open(keys.data, packed.purpose, sealed).toString("utf8")) as Record<string, unknown>;
-    for (const { name } of packed.parts) values[name] = opened[name] ?? null;
-  } else
-    for (const { name, sealed: own } of packed.parts)
-      values[name] = openCell(keys, own, r[own.column] as Uint8Array | null, r[own.legacy]);
+  for (const { name, sealed: own } of packed.parts)
+    values[name] = openCell(keys, own, r[own.column] as Uint8Array | null, r[own.legacy]) ?? opened[name] ?? null;
   return values;
+}
+
+/** Whether a row read with packedColumns holds a packed field in one of its own columns (see openPacked). */
+export function holdsUnpacked(packed: PackedColumn, r: Record<string, unknown>): boolean {
+  return packed.parts.some(({ sealed: own }) => r[own.column] != null || r[own.legacy] != null);
 }
 
 /**

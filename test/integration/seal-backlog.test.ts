@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { getPatient } from "../../services/dashboard/patients.ts";
 import type { Sql } from "../../shared/db/client.ts";
 import { sealBacklog } from "../../shared/db/rotate.ts";
-import { indexCell, PATIENTS, sealCell } from "../../shared/db/sealed.ts";
+import { indexCell, PATIENTS, sealCell, sealPacked } from "../../shared/db/sealed.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { patientByEmail, TEST_KEYS } from "../keys.ts";
 import { freshDatabase } from "./harness.ts";
@@ -101,4 +101,25 @@ test("a patient whose fields were each sealed alone (before migration 018) is re
   });
   expect(await getPatient(sql, TEST_KEYS, id)).toMatchObject(fields);
   expect((await patientByEmail(sql, "per.field@example.com"))?.id).toBe(id);
+});
+
+test("a packed patient with a field still in its own column (a field made encrypted later, or an older pod's write) keeps it: read, then packed", async () => {
+  const packed = PATIENTS.packed!;
+  const emailIndex = PATIENTS.blindIndexes.find((b) => b.part === "email")!;
+  const fields = sealPacked(TEST_KEYS, packed, { email: "late.field@example.com", phone: "+4930111222" });
+  const [patient] = await sql<{ id: string }[]>`
+    insert into patients (fields_enc, email_bidx, street, first_name, source, first_event_id, last_event_id, submitted_at)
+    values (${fields}, ${indexCell(TEST_KEYS, emailIndex, "late.field@example.com")}, 'Spätweg 3', 'Lea', 'generic',
+      'lf1', 'lf1', now())
+    returning id`;
+  const id = patient!.id;
+  const whole = { email: "late.field@example.com", phone: "+4930111222", street: "Spätweg 3" };
+  expect(await getPatient(sql, TEST_KEYS, id)).toMatchObject(whole);
+
+  await sql`insert into encryption_backlog values ('patients') on conflict do nothing`;
+  await sealBacklog(sql, TEST_KEYS, createLogger("test", "silent"));
+
+  const [row] = await sql`select street from patients where id = ${id}`;
+  expect(row).toEqual({ street: null });
+  expect(await getPatient(sql, TEST_KEYS, id)).toMatchObject(whole);
 });

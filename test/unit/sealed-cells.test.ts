@@ -1,9 +1,10 @@
 // Sealed cells (shared/db/sealed.ts): an event's canonical form is compressed before it is
 // sealed (Postgres cannot compress a sealed value), and one sealed before that still opens; a
-// patient's encrypted fields are sealed as one value, and read from their older columns until then.
+// patient's encrypted fields are sealed as one value, a value in a field's own column winning.
 import { describe, expect, test } from "bun:test";
 import { open, seal } from "../../shared/crypto/envelope.ts";
 import {
+  holdsUnpacked,
   openCell,
   openPacked,
   PATIENTS,
@@ -70,6 +71,22 @@ describe("packed fields", () => {
     expect(sealPacked(TEST_KEYS, packed, { email: null, firstName: "Ada" })).toBeNull();
     // Bound to its purpose: it does not open as one field's value.
     expect(() => openCell(TEST_KEYS, part("email"), sealed)).toThrow("does not open");
+  });
+
+  test("a value in a field's own column wins over the packed one: every packed write clears those, so it came later", () => {
+    const row = {
+      [packed.column]: sealPacked(TEST_KEYS, packed, { email: "ada@example.com", phone: "+4930111111" }),
+      [part("phone").column]: sealCell(TEST_KEYS, part("phone"), "+4930222222"),
+      [part("street").legacy]: "Neuweg 1",
+    };
+    expect(openPacked(TEST_KEYS, packed, row)).toEqual({
+      ...NONE,
+      email: "ada@example.com",
+      phone: "+4930222222",
+      street: "Neuweg 1",
+    });
+    expect(holdsUnpacked(packed, row)).toBe(true);
+    expect(holdsUnpacked(packed, { [packed.column]: row[packed.column] })).toBe(false);
   });
 
   test("a row from before packing is read from each field's own sealed column, else its column in clear", () => {

@@ -6,7 +6,8 @@
 -- The per-field columns stay, for rows written before this version, as 009's plaintext columns
 -- did: read while fields_enc is empty, cleared by every write, and packed by the projector's
 -- first start after the upgrade (before it consumes; listed in encryption_backlog) and by
--- `hookline keys rotate`. A later version drops them.
+-- `hookline keys rotate`. A later version drops them, after checking that no row holds a value
+-- there (an older pod's write during an upgrade: README "Upgrading across migration 018").
 alter table patients add column fields_enc bytea;
 
 insert into encryption_backlog (table_name)
