@@ -12,7 +12,7 @@
 // interruption just finds the rows that are left (resumable by construction).
 import type { Row, Sql, TransactionSql } from "postgres";
 import { indexWith } from "../crypto/blind-index.ts";
-import { open, seal } from "../crypto/envelope.ts";
+import { keyIdOf, open, seal } from "../crypto/envelope.ts";
 import type { Keys } from "../crypto/keys.ts";
 import type { Logger } from "../logger.ts";
 import { byteaColumn, textColumn } from "./arrays.ts";
@@ -67,8 +67,7 @@ function plaintextOf(keys: Keys, table: SealedTable, r: Row, i: number): Buffer 
 }
 
 /** Whether a sealed value is under the current data key. */
-const isCurrent = (keys: Keys, sealed: Buffer) =>
-  sealed.subarray(2, 2 + sealed[1]!).toString("ascii") === keys.data.current.id;
+const isCurrent = (keys: Keys, sealed: Buffer) => keyIdOf(sealed) === keys.data.current.id;
 
 /** Re-seals the locked rows under the current keys and writes them back (older columns cleared: plaintext, and per-field before 018). */
 async function rewrite(tx: TransactionSql, keys: Keys, table: SealedTable, rows: Row[]): Promise<void> {
