@@ -11,6 +11,7 @@ import type { Keys } from "../../shared/crypto/keys.ts";
 import {
   FORM_SUBMISSIONS,
   indexCell,
+  PACKED_PATIENT_FIELDS,
   PATIENTS,
   sealCell,
   sealedColumn,
@@ -394,7 +395,6 @@ const text = (s: string | null) =>
     ? "\\N"
     : s.replace(/[\\\t\n\r]/g, (c) => `\\${c === "\t" ? "t" : c === "\n" ? "n" : c === "\r" ? "r" : "\\"}`);
 
-const PACKED = PATIENTS.packed!;
 const ANSWERS = sealedColumn(PATIENTS, "answers_enc");
 const EMAIL_BIDX = PATIENTS.blindIndexes.find((b) => b.column === "email_bidx")!;
 const PHONE_BIDX = PATIENTS.blindIndexes.find((b) => b.column === "phone_bidx")!;
@@ -446,7 +446,7 @@ function chunk(
         "DE",
         "t",
         hex(
-          sealPacked(keys, PACKED, {
+          sealPacked(keys, PACKED_PATIENT_FIELDS, {
             email: x.email,
             phone: x.phone,
             dateOfBirth: x.dob,

@@ -19,7 +19,7 @@ import { byteaColumn } from "../../shared/db/arrays.ts";
 import { MERGED_FIELDS, type MergedField, mergeSubmission } from "../../shared/db/patient-merge.ts";
 import { insertPatients, type LockedPatient, lockPatient, writePatients } from "../../shared/db/patients.ts";
 import { ROW_ID } from "../../shared/db/row-id.ts";
-import { openPacked, PATIENTS, packedColumns } from "../../shared/db/sealed.ts";
+import { openPacked, PACKED_PATIENT_FIELDS, packedColumns } from "../../shared/db/sealed.ts";
 import { allMappableSources } from "../../shared/db/sources.ts";
 import { erasePatientEverywhere } from "../../shared/erase-streams.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
@@ -49,7 +49,6 @@ import { createRowCache } from "./row-cache.ts";
 import { isScoped, withScope } from "./scope.ts";
 
 const ID = ROW_ID;
-const PACKED = PATIENTS.packed!;
 const Id = v.pipe(v.string(), v.regex(ID), v.description("a patient id"));
 const IdParams = v.object({ id: Id });
 const Iso = v.pipe(v.string(), v.isoTimestamp());
@@ -580,7 +579,7 @@ async function likelyDuplicates(
   if (!name || (!values.dateOfBirth && !values.phone)) return [];
   const phones = values.phone ? lookupIndexes(keys.blindIndex, "phone", values.phone) : [];
   const rows = await tx`
-    select p.id::text as id, ${tx.unsafe(packedColumns(PACKED).join(", "))},
+    select p.id::text as id, ${tx.unsafe(packedColumns(PACKED_PATIENT_FIELDS).join(", "))},
       ${phones.length ? tx`p.phone_bidx = any(${byteaColumn(tx, phones, (i) => i)})` : tx`false`} as same_phone
     from patient_search s join patients p on p.id = s.id
     where s.search_text = hookline_search_text(null, null, ${name}, null)
@@ -588,7 +587,9 @@ async function likelyDuplicates(
     limit 50`;
   return rows
     .filter(
-      (r) => r.same_phone || (values.dateOfBirth && openPacked(keys, PACKED, r).dateOfBirth === values.dateOfBirth),
+      (r) =>
+        r.same_phone ||
+        (values.dateOfBirth && openPacked(keys, PACKED_PATIENT_FIELDS, r).dateOfBirth === values.dateOfBirth),
     )
     .map((r) => r.id as string);
 }

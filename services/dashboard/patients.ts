@@ -3,7 +3,14 @@
 // Listing and search: patient-list.ts; the detail with its timeline: patient-detail.ts.
 import type { Row, Sql, TransactionSql } from "postgres";
 import type { Keys } from "../../shared/crypto/keys.ts";
-import { openCell, openPacked, PATIENTS, packedColumns, sealedColumn } from "../../shared/db/sealed.ts";
+import {
+  openCell,
+  openPacked,
+  PACKED_PATIENT_FIELDS,
+  PATIENTS,
+  packedColumns,
+  sealedColumn,
+} from "../../shared/db/sealed.ts";
 import { PATIENT_FIELDS, type PatientValues, selectColumn } from "../../shared/patient-fields.ts";
 
 /**
@@ -34,12 +41,11 @@ export type PatientSummary = Omit<PatientDto, "answers">;
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
 
 const ANSWERS = sealedColumn(PATIENTS, "answers_enc");
-const PACKED = PATIENTS.packed!;
 
 /** A row read with SUMMARY_VALUES (or ROW_VALUES), opened without its answers. */
 export function toPatientSummary(keys: Keys, r: Row): PatientSummary {
   // The encrypted fields in one seal; a row written before 018 or 009 is read from its older columns.
-  const sealed = openPacked(keys, PACKED, r);
+  const sealed = openPacked(keys, PACKED_PATIENT_FIELDS, r);
   const values: Record<string, unknown> = {};
   for (const f of PATIENT_FIELDS) values[f.name] = f.encrypted ? sealed[f.name] : r[f.column];
   return {
@@ -65,7 +71,7 @@ export function toPatientDto(keys: Keys, r: Row): PatientDto {
 }
 
 const FIELD_COLUMNS = [
-  ...packedColumns(PACKED),
+  ...packedColumns(PACKED_PATIENT_FIELDS),
   ...PATIENT_FIELDS.filter((f) => !f.encrypted).map((f) => selectColumn(f)),
 ];
 /** A patient's open conflicts (not part of its row: a conflict does not change the row's version). */

@@ -20,6 +20,7 @@ import {
   indexCell,
   openCell,
   openPacked,
+  PACKED_PATIENT_FIELDS,
   PATIENT_CONFLICTS,
   PATIENTS,
   packedColumns,
@@ -29,7 +30,6 @@ import {
   sealPacked,
 } from "./sealed.ts";
 
-const PACKED = PATIENTS.packed!;
 const ANSWERS = sealedColumn(PATIENTS, "answers_enc");
 const SUBMISSION = sealedColumn(PATIENT_CONFLICTS, "submission_enc");
 const indexOf = (part: string) => PATIENTS.blindIndexes.find((i) => i.part === part);
@@ -54,7 +54,7 @@ const READ_COLUMNS = [
   // Manual edits (012): the merge keeps an edited field against older submissions.
   "manual_edits",
   // The encrypted fields (email among them), as rows before 018 and 009 hold them too.
-  ...packedColumns(PACKED),
+  ...packedColumns(PACKED_PATIENT_FIELDS),
   ...FIELDS.filter((f) => !f.spec.encrypted).map((f) => selectColumn(f.spec)),
 ].join(", ");
 
@@ -69,7 +69,7 @@ export interface LockedPatient {
 }
 
 function lockedPatient(keys: Keys, r: Row): LockedPatient {
-  const sealed = openPacked(keys, PACKED, r);
+  const sealed = openPacked(keys, PACKED_PATIENT_FIELDS, r);
   const values = {} as Record<MergedField, unknown>;
   for (const f of FIELDS) values[f.name] = f.spec.encrypted ? sealed[f.name] : r[f.spec.column];
   return {
@@ -113,7 +113,11 @@ const packedValues = (p: { email: string | null; state: PatientState }): Record<
 
 /** What every write of a patient sets (but its first event and count): the same for inserts and updates. */
 const STATE_COLUMNS: WriteColumn[] = [
-  { name: PACKED.column, type: "bytea", value: (p, keys) => sealPacked(keys, PACKED, packedValues(p)) },
+  {
+    name: PACKED_PATIENT_FIELDS.column,
+    type: "bytea",
+    value: (p, keys) => sealPacked(keys, PACKED_PATIENT_FIELDS, packedValues(p)),
+  },
   indexValue(EMAIL_INDEX, (p) => p.email),
   sealedValue(ANSWERS, (p) => p.state.answers),
   { name: "source", type: "text", value: (p) => p.state.source },
@@ -144,7 +148,10 @@ function unnestArguments<T extends { email: string | null; state: PatientState }
 }
 
 /** The columns of rows written before 018 (each field sealed alone) and 009 (in clear): every write clears them. */
-const LEGACY_CLEARED = [ANSWERS.legacy, ...PACKED.parts.flatMap((p) => [p.sealed.column, p.sealed.legacy])]
+const LEGACY_CLEARED = [
+  ANSWERS.legacy,
+  ...PACKED_PATIENT_FIELDS.parts.flatMap((p) => [p.sealed.column, p.sealed.legacy]),
+]
   .map((c) => `${c} = null`)
   .join(", ");
 

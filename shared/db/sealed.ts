@@ -82,17 +82,20 @@ const json = (table: string, column: string): SealedColumn => ({
   codec: "json",
 });
 
+/** A patient's encrypted fields, sealed as one value (migration 018; PATIENTS' packed column). */
+export const PACKED_PATIENT_FIELDS: PackedColumn = {
+  column: "fields_enc",
+  purpose: "patients.fields",
+  parts: ENCRYPTED_FIELDS.map((f) => ({ name: f.name, sealed: fieldColumn(f) })),
+};
+
 export const PATIENTS: SealedTable = {
   table: "patients",
   key: [{ column: "id", type: "bigint" }],
   // Answers repeat every field under its label (the email under "E-Mail"): sealed whole, apart
   // from the fields, since only a patient's detail opens them.
   columns: [json("patients", "answers")],
-  packed: {
-    column: "fields_enc",
-    purpose: "patients.fields",
-    parts: ENCRYPTED_FIELDS.map((f) => ({ name: f.name, sealed: fieldColumn(f) })),
-  },
+  packed: PACKED_PATIENT_FIELDS,
   blindIndexes: ENCRYPTED_FIELDS.filter((f) => f.blindIndex).map((f) => ({
     column: `${f.column}_bidx`,
     field: f.kind as IndexedField,

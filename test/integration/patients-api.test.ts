@@ -16,7 +16,7 @@ import { MERGED_FIELDS, type MergedField, type PatientState } from "../../shared
 import { insertPatients } from "../../shared/db/patients.ts";
 import {
   FORM_SUBMISSIONS,
-  PATIENTS,
+  PACKED_PATIENT_FIELDS,
   sealCell,
   sealedColumn,
   sealPacked,
@@ -296,7 +296,7 @@ test("a listing shows each row as the database holds it now, whoever changed it,
   expect(before).toMatchObject({ city: "Oslo", phone: null });
   expect(await listed(before.id)).toEqual(before);
   // Another process (the projector, another dashboard pod) changes the row, a sealed value too.
-  const fields = sealPacked(TEST_KEYS, PATIENTS.packed!, { email: "soren@example.com", phone: "+4915112345678" });
+  const fields = sealPacked(TEST_KEYS, PACKED_PATIENT_FIELDS, { email: "soren@example.com", phone: "+4915112345678" });
   await sql`update patients set city = 'Bergen', fields_enc = ${fields} where id = ${before.id}`;
   const [after] = (await search("soren@example.com")).body.items;
   expect(after).toMatchObject({ id: before.id, city: "Bergen", phone: "+4915112345678" });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { getPatient } from "../../services/dashboard/patients.ts";
 import type { Sql } from "../../shared/db/client.ts";
 import { sealBacklog } from "../../shared/db/rotate.ts";
-import { indexCell, PATIENTS, sealCell, sealPacked } from "../../shared/db/sealed.ts";
+import { indexCell, PACKED_PATIENT_FIELDS, PATIENTS, sealCell, sealPacked } from "../../shared/db/sealed.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { patientByEmail, TEST_KEYS } from "../keys.ts";
 import { freshDatabase } from "./harness.ts";
@@ -59,7 +59,7 @@ test("a patient, its submission and raw event from before encryption are read, t
 });
 
 test("a patient whose fields were each sealed alone (before migration 018) is read, then packed at start", async () => {
-  const packed = PATIENTS.packed!;
+  const packed = PACKED_PATIENT_FIELDS;
   const own = (name: string, value: string) => {
     const part = packed.parts.find((p) => p.name === name)!;
     return sealCell(TEST_KEYS, part.sealed, value);
@@ -104,7 +104,7 @@ test("a patient whose fields were each sealed alone (before migration 018) is re
 });
 
 test("a packed patient with a field still in its own column (a field made encrypted later, or an older pod's write) keeps it: read, then packed", async () => {
-  const packed = PATIENTS.packed!;
+  const packed = PACKED_PATIENT_FIELDS;
   const emailIndex = PATIENTS.blindIndexes.find((b) => b.part === "email")!;
   const fields = sealPacked(TEST_KEYS, packed, { email: "late.field@example.com", phone: "+4930111222" });
   const [patient] = await sql<{ id: string }[]>`

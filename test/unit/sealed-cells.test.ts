@@ -7,7 +7,7 @@ import {
   holdsUnpacked,
   openCell,
   openPacked,
-  PATIENTS,
+  PACKED_PATIENT_FIELDS,
   sealCell,
   sealedColumn,
   sealPacked,
@@ -53,7 +53,7 @@ describe("sealed cells", () => {
 });
 
 describe("packed fields", () => {
-  const packed = PATIENTS.packed!;
+  const packed = PACKED_PATIENT_FIELDS;
   const part = (name: string) => packed.parts.find((p) => p.name === name)!.sealed;
   const NONE = Object.fromEntries(packed.parts.map((p) => [p.name, null]));
 
