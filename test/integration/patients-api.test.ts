@@ -146,17 +146,29 @@ test("search ranks the closest name first, finds word prefixes, and folds accent
   expect(names((await search("dusseldorf")).body.items)).toEqual(["Zoë Weiß"]);
 });
 
-test("whole words rank first: an exact name from a long city's text before a longer name", async () => {
-  // By trigram similarity alone the shorter text wins: "greta lindqvistova ulm" scores 0.63 for
-  // "greta lindqvist", "greta lindqvist frankfurt am main" 0.47.
+test("whole words rank first, then some whole words, then the shorter text", async () => {
   await addPatients([
     { values: { firstName: "Greta", lastName: "Lindqvistova", city: "Ulm" } },
     { values: { firstName: "Greta", lastName: "Lindqvist", city: "Frankfurt am Main" } },
+    { values: { firstName: "Gretana", lastName: "Lindqvist", city: "Ulm" } },
   ]);
-  expect(names((await search("greta lindqvist")).body.items)).toEqual(["Greta Lindqvist", "Greta Lindqvistova"]);
-  expect(names((await search("Lindqvist")).body.items)).toEqual(["Greta Lindqvist", "Greta Lindqvistova"]);
-  // No whole word typed: similarity alone, the closer text first.
-  expect(names((await search("greta lindq")).body.items)).toEqual(["Greta Lindqvistova", "Greta Lindqvist"]);
+  // Every word whole, though its text is the longest.
+  expect(names((await search("greta lindqvist")).body.items)).toEqual([
+    "Greta Lindqvist",
+    "Gretana Lindqvist",
+    "Greta Lindqvistova",
+  ]);
+  expect(names((await search("Lindqvist")).body.items)).toEqual([
+    "Gretana Lindqvist",
+    "Greta Lindqvist",
+    "Greta Lindqvistova",
+  ]);
+  // "greta" whole, "lindq" a prefix: the two Gretas by length, then Gretana (no whole word).
+  expect(names((await search("greta lindq")).body.items)).toEqual([
+    "Greta Lindqvistova",
+    "Greta Lindqvist",
+    "Gretana Lindqvist",
+  ]);
 });
 
 test("a listed or searched patient leaves out its answers; its detail has them", async () => {
