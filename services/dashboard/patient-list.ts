@@ -154,6 +154,8 @@ async function openPage(
   whole: boolean,
 ): Promise<ListedPatient[] | null> {
   const opened = new Map<string, PatientSummary>();
+  // Opened for this page only, not shared: completed in place below instead of copied.
+  const own = new Set<PatientSummary>();
   const missing: string[] = [];
   for (const r of rows) {
     const id = String(r.id);
@@ -161,8 +163,11 @@ async function openPage(
     if (cached) opened.set(id, cached);
     // A search's rows are opened from what it read and not kept: searches would push the
     // listings' first pages, the rows read again and again, out of the cache.
-    else if (whole) opened.set(id, toPatientSummary(keys, r));
-    else missing.push(id);
+    else if (whole) {
+      const patient = toPatientSummary(keys, r);
+      own.add(patient);
+      opened.set(id, patient);
+    } else missing.push(id);
   }
   if (missing.length) {
     const read = await tx`
@@ -177,8 +182,11 @@ async function openPage(
   for (const r of rows) {
     const patient = opened.get(String(r.id));
     if (!patient) return null;
-    // A copy: the cached object is shared by every page that lists it.
-    page.push({ ...patient, openConflicts: r.open_conflicts, [SORT_KEY]: r.sort_key ?? undefined });
+    // A cached object is shared by every page that lists it: a copy.
+    const listed: ListedPatient = own.has(patient) ? patient : { ...patient };
+    listed.openConflicts = r.open_conflicts;
+    listed[SORT_KEY] = r.sort_key ?? undefined;
+    page.push(listed);
   }
   return page;
 }

@@ -46,20 +46,18 @@ const ANSWERS = sealedColumn(PATIENTS, "answers_enc");
 export function toPatientSummary(keys: Keys, r: Row): PatientSummary {
   // The encrypted fields in one seal; a row written before 018 or 009 is read from its older columns.
   const sealed = openPacked(keys, PACKED_PATIENT_FIELDS, r);
-  const values: Record<string, unknown> = {};
-  for (const f of PATIENT_FIELDS) values[f.name] = f.encrypted ? sealed[f.name] : r[f.column];
-  return {
-    id: String(r.id),
-    ...(values as PatientValues),
-    source: r.source,
-    formId: r.form_id,
-    eventId: r.last_event_id,
-    submittedAt: iso(r.submitted_at),
-    eventsCount: r.events_count,
-    openConflicts: r.open_conflicts,
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
-  };
+  // Filled in place, in the API's key order (a page opens 50 of these: no copies).
+  const patient: Record<string, unknown> = { id: String(r.id) };
+  for (const f of PATIENT_FIELDS) patient[f.name] = f.encrypted ? sealed[f.name] : r[f.column];
+  patient.source = r.source;
+  patient.formId = r.form_id;
+  patient.eventId = r.last_event_id;
+  patient.submittedAt = iso(r.submitted_at);
+  patient.eventsCount = r.events_count;
+  patient.openConflicts = r.open_conflicts;
+  patient.createdAt = iso(r.created_at);
+  patient.updatedAt = iso(r.updated_at);
+  return patient as PatientSummary;
 }
 
 /** A row read with ROW_VALUES, opened whole. */

@@ -198,12 +198,17 @@ export function sealPacked(keys: Keys, packed: PackedColumn, values: Record<stri
  */
 export function openPacked(keys: Keys, packed: PackedColumn, r: Record<string, unknown>): Record<string, unknown> {
   const sealed = r[packed.column] as Uint8Array | null | undefined;
-  const opened = sealed
+  // The opened object is the result (a listing opens 50 of these a page: one object fewer each).
+  const values = sealed
     ? (JSON.parse(open(keys.data, packed.purpose, sealed).toString("utf8")) as Record<string, unknown>)
     : {};
-  const values: Record<string, unknown> = {};
-  for (const { name, sealed: own } of packed.parts)
-    values[name] = openCell(keys, own, r[own.column] as Uint8Array | null, r[own.legacy]) ?? opened[name] ?? null;
+  for (const { name, sealed: own } of packed.parts) {
+    const ownValue = r[own.column] ?? r[own.legacy];
+    values[name] =
+      (ownValue == null ? null : openCell(keys, own, r[own.column] as Uint8Array | null, r[own.legacy])) ??
+      values[name] ??
+      null;
+  }
   return values;
 }
 
