@@ -1,11 +1,12 @@
 // Group commit for the audit entries of reads (patient.read): a detail is served only once its
 // entry is committed, as before, but concurrent reads share one append. Each append takes the
-// chain's lock (hookline_audit_head, migration 008) and holds it to its commit, which waits for
-// the WAL to reach disk; one append per read made every detail wait in line for that lock and
-// that flush (at 8 clients, p95 134-244 ms at 1M patients). Here an append starts at once when
-// none is running; entries that arrive while it runs wait for it and go together in the next
-// one (one multi-row insert, one commit). Nothing waits for a timer, so a lone read costs what
-// it did.
+// chain's lock and holds it to its commit, which waits for the WAL to reach disk; one append per
+// read made every detail wait in line for that lock and that flush (at 8 clients, p95 134-244 ms
+// at 1M patients). An append is one statement (hookline_audit_append, migration 019), its own
+// transaction: one round trip where a transaction took four. An append starts at once when none
+// is running; entries that arrive while it runs wait for it and go together in the next one
+// (one multi-row insert, one commit). Nothing waits for a timer, so a lone read costs what it
+// did.
 //
 // Why it is still an audit trail an auditor can trust: every served read has a committed entry
 // (the caller awaits its batch's commit before answering; when the append fails, every read in
@@ -39,11 +40,9 @@ export function auditBatcher(sql: Sql): AuditBatcher {
       const batch = waiting.slice(0, MAX_BATCH);
       waiting = waiting.slice(batch.length);
       try {
-        await sql.begin((tx) =>
-          recordAudit(
-            tx,
-            batch.map((w) => w.entry),
-          ),
+        await recordAudit(
+          sql,
+          batch.map((w) => w.entry),
         );
         for (const w of batch) w.resolve();
       } catch (error) {

@@ -55,8 +55,12 @@ export function prepareFields(f: Omit<AuditFields, "seq" | "at">): PreparedField
   };
 }
 
-/** The canonical JSON of the fields, put together from prepared parts, and the row's hash: SHA-256(prevHash || it). */
-export function seal(prevHash: Uint8Array, p: PreparedFields, at: string, seq: string): { text: string; hash: Buffer } {
+/**
+ * The canonical JSON of the fields, put together from prepared parts, and the row's hash:
+ * SHA-256(prevHash || it). Writers append through hookline_audit_append (migration 019), which
+ * puts the parts together the same way; the verifier hashes here.
+ */
+function seal(prevHash: Uint8Array, p: PreparedFields, at: string, seq: string): { text: string; hash: Buffer } {
   const text = `${p.head}${plain(at)}${p.middle}${plain(seq)}}`;
   // Bun's hasher: a few times faster than node:crypto's createHash here (one a webhook).
   return { text, hash: new Bun.CryptoHasher("sha256").update(prevHash).update(text).digest() };

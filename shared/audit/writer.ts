@@ -1,10 +1,11 @@
 // Appending to audit_log inside the caller's transaction, so an entry exists exactly when
-// what it records was committed. The chain is extended under a transaction-level advisory
-// lock (hookline_audit_head, migration 008) held until that transaction commits: concurrent
-// writers in any number of pods append one after another and never fork the chain. Call it
-// last in a transaction, since the lock is held from here to the commit.
-import type { TransactionSql } from "postgres";
-import { type AuditFields, GENESIS, hex, prepareFields, seal } from "./chain.ts";
+// what it records was committed (or on its own: one statement is its own transaction). The
+// chain is extended by hookline_audit_append (migration 019) under a transaction-level
+// advisory lock held until that transaction commits: concurrent writers in any number of pods
+// append one after another and never fork the chain. Call it last in a transaction, since the
+// lock is held from here to the commit.
+import type { Sql, TransactionSql } from "postgres";
+import { type AuditFields, hex, prepareFields } from "./chain.ts";
 
 /** JSON a details object may hold (never patient data: ids, codes, counts, sources). */
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json | undefined };
@@ -57,42 +58,21 @@ function fieldsOf(entry: AuditEntry): Omit<AuditFields, "seq" | "at"> {
 }
 
 /**
- * Appends `entries`, in order, to the chain within `tx` (one multi-row insert). Returns their
- * seqs. The transaction must be READ COMMITTED (the default); the lock it takes is held
- * until `tx` ends. Everything but the chain hashes is serialized before taking it.
+ * Appends `entries`, in order, to the chain: within `tx`, or as a statement of its own when
+ * given the pool (a read's entry: audit-batch.ts). Returns their seqs. A transaction must be
+ * READ COMMITTED (the default); the lock taken is held until it ends. Everything but the time,
+ * the seqs and the hashes is serialized here, before the lock is taken; those three are added
+ * under it, in the same statement (migration 019), so the lock is held for no round trip.
  */
-export async function recordAudit(tx: TransactionSql, entries: AuditEntry | readonly AuditEntry[]): Promise<string[]> {
+export async function recordAudit(
+  tx: TransactionSql | Sql,
+  entries: AuditEntry | readonly AuditEntry[],
+): Promise<string[]> {
   const list: readonly AuditEntry[] = Array.isArray(entries) ? entries : [entries as AuditEntry];
   if (list.length === 0) return [];
   const prepared = list.map((entry) => prepareFields(fieldsOf(entry)));
-
-  const [head] = await tx<{ head_seq: string | null; head_hash: Buffer | null; now_text: string }[]>`
-    select head_seq, head_hash, now_text from hookline_audit_head()`;
-  const at = head!.now_text;
-  let seq = BigInt(head!.head_seq ?? 0);
-  let prev: Buffer = head!.head_hash ?? GENESIS;
-  const seqs: string[] = [];
-  const rows = prepared.map((fields) => {
-    seq += 1n;
-    const s = String(seq);
-    const { text, hash } = seal(prev, fields, at, s);
-    // The hashed text is the row's JSON too (seq a string, "at" unused): add the two hashes.
-    const row = `${text.slice(0, -1)},"prevHash":"${hex(prev)}","hash":"${hex(hash)}"}`;
-    prev = hash;
-    seqs.push(s);
-    return row;
-  });
-  // One parameter for the whole batch: jsonb_to_recordset turns each object into a row
-  // (a JSON array into text[]), so any number of entries binds the same. The time goes as
-  // text: as a timestamptz parameter the driver would round it to milliseconds.
-  await tx`
-    insert into audit_log (seq, at, actor, action, entity_type, entity_id, changed_fields, before_hash, after_hash,
-      details, prev_hash, hash)
-    select r.seq, ${at}::text::timestamptz, r.actor, r.action, r."entityType", r."entityId", r."changedFields",
-      decode(r."beforeHash", 'hex'), decode(r."afterHash", 'hex'), r.details,
-      decode(r."prevHash", 'hex'), decode(r.hash, 'hex')
-    from jsonb_to_recordset(${`[${rows.join(",")}]`}::text::jsonb) as r(seq bigint, actor text, action text,
-      "entityType" text, "entityId" text, "changedFields" text[], "beforeHash" text, "afterHash" text, details jsonb,
-      "prevHash" text, hash text)`;
-  return seqs;
+  const [row] = await tx<{ first: string }[]>`
+    select hookline_audit_append(${prepared.map((p) => p.head)}::text[], ${prepared.map((p) => p.middle)}::text[])::text as first`;
+  const first = BigInt(row!.first);
+  return list.map((_, i) => String(first + BigInt(i)));
 }

@@ -260,6 +260,29 @@ test("concurrent appends from two connection pools keep one unforked chain", asy
   expect(verified.code).toBe(0);
 });
 
+test("an append's text is hashed by Postgres as the verifier hashes it: escapes, accents, emoji, on its own or in a transaction", async () => {
+  const odd = 'quote " backslash \\ newline \n tab \t nul-free \u0001 Müller Ødegård 你好 🙂 \u2028 end';
+  const entries = [
+    { actor: `token:${odd}`, action: "test.text", entityType: "test", entityId: odd, details: { note: odd, n: 1.5 } },
+    { actor: "system", action: "test.text", entityType: "test", entityId: null, changedFields: ["email", odd] },
+  ];
+  const onItsOwn = await recordAudit(sql, entries);
+  const inTx = await sql.begin((tx) => recordAudit(tx, entries[0]!));
+  expect(onItsOwn.map(Number)).toEqual([Number(onItsOwn[0]), Number(onItsOwn[0]) + 1]);
+  expect(Number(inTx[0])).toBe(Number(onItsOwn[1]) + 1);
+  const rows = await sql`select actor, entity_id, changed_fields, details from audit_log
+    where seq = any(${[...onItsOwn, ...inTx]}::bigint[]) order by seq`;
+  expect(rows.map((r) => [r.actor, r.entity_id])).toEqual([
+    [`token:${odd}`, odd],
+    ["system", null],
+    [`token:${odd}`, odd],
+  ]);
+  expect(rows[0]!.details).toEqual({ note: odd, n: 1.5 });
+  expect(rows[1]!.changed_fields).toEqual(["email", odd]);
+  const verified = await cli("verify");
+  expect(verified.code).toBe(0);
+});
+
 test("report: the rows of a time range, in seq order, as CSV and as JSON", async () => {
   const times = await sql<{ at: Date }[]>`select distinct at from audit_log order by at`;
   expect(times.length).toBeGreaterThan(4);

@@ -1,0 +1,55 @@
+-- Appending to the audit trail in one statement. Until now a writer took the append lock and
+-- read the chain's head (hookline_audit_head, 008), hashed its rows, then inserted them: two
+-- statements, and for a dashboard read's entry (appended on its own) a transaction of four
+-- round trips, each answered before the next was sent, with the lock held across the middle
+-- two. This function does the same under the same lock in one statement: each row's canonical
+-- JSON is put together from the parts the writer serialized beforehand (shared/audit/chain.ts:
+-- `head` up to "at", `middle` up to "seq") with the time and seq taken under the lock, and
+-- hashed: SHA-256(previous hash || that JSON), the chain as the verifier reads it back. Called
+-- on its own it is its own transaction; called in a transaction, the lock is held to its end
+-- (take it last, as before). hookline_audit_head stays: a pod of the version before this one
+-- appends through it, under the same lock, during a rolling upgrade.
+--
+-- Returns the first row's seq; the others follow it in order.
+create function hookline_audit_append(heads text[], middles text[]) returns bigint
+language plpgsql as $$
+declare
+  n int := coalesce(cardinality(heads), 0);
+  head_seq bigint;
+  prev bytea;
+  at text;
+  texts text[] := '{}';
+  prevs bytea[] := '{}';
+  hashes bytea[] := '{}';
+  t text;
+begin
+  if n = 0 or n <> coalesce(cardinality(middles), 0) then
+    raise exception 'hookline_audit_append: % heads and % middles', n, coalesce(cardinality(middles), 0)
+      using errcode = '22023';
+  end if;
+  if current_setting('transaction_isolation') <> 'read committed' then
+    raise exception 'audit_log is appended under read committed only' using errcode = '25000';
+  end if;
+  perform pg_advisory_xact_lock(hashtext('hookline_audit_log'));
+  -- A statement after the lock: in READ COMMITTED it sees every append committed before it.
+  select a.seq, a.hash into head_seq, prev from audit_log a order by a.seq desc limit 1;
+  head_seq := coalesce(head_seq, 0);
+  prev := coalesce(prev, decode(repeat('00', 32), 'hex'));
+  at := hookline_audit_time(clock_timestamp());
+  for i in 1..n loop
+    t := heads[i] || '"' || at || '"' || middles[i] || '"' || (head_seq + i)::text || '"}';
+    texts[i] := t;
+    prevs[i] := prev;
+    prev := sha256(prev || convert_to(t, 'UTF8'));
+    hashes[i] := prev;
+  end loop;
+  -- The columns are read back from the hashed JSON itself: what is stored is what was hashed.
+  insert into audit_log (seq, at, actor, action, entity_type, entity_id, changed_fields, before_hash, after_hash,
+    details, prev_hash, hash)
+  select r.seq, at::timestamptz, r.actor, r.action, r."entityType", r."entityId", r."changedFields",
+    decode(r."beforeHash", 'hex'), decode(r."afterHash", 'hex'), r.details, x.prev_hash, x.hash
+  from unnest(texts, prevs, hashes) as x(text, prev_hash, hash),
+    jsonb_to_record(x.text::jsonb) as r(seq bigint, actor text, action text, "entityType" text, "entityId" text,
+      "changedFields" text[], "beforeHash" text, "afterHash" text, details jsonb);
+  return head_seq + 1;
+end $$;
