@@ -72,7 +72,7 @@ export async function recordAudit(
   if (list.length === 0) return [];
   const prepared = list.map((entry) => prepareFields(fieldsOf(entry)));
   const [row] = await tx<{ first: string }[]>`
-    select hookline_audit_append(${prepared.map((p) => p.head)}::text[], ${prepared.map((p) => p.middle)}::text[])::text as first`;
+    select hookline_audit_append(${JSON.stringify(prepared.map((p) => [p.head, p.middle]))}::text::jsonb)::text as first`;
   const first = BigInt(row!.first);
   return list.map((_, i) => String(first + BigInt(i)));
 }

@@ -10,11 +10,15 @@
 -- (take it last, as before). hookline_audit_head stays: a pod of the version before this one
 -- appends through it, under the same lock, during a rolling upgrade.
 --
+-- `parts` is a JSON array of [head, middle] pairs, one a row, in order (JSON: a text[] parameter
+-- made the writer escape every quote of the JSON texts; JSON.stringify does that natively).
 -- Returns the first row's seq; the others follow it in order.
-create function hookline_audit_append(heads text[], middles text[]) returns bigint
+create function hookline_audit_append(parts jsonb) returns bigint
 language plpgsql as $$
 declare
-  n int := coalesce(cardinality(heads), 0);
+  heads text[];
+  middles text[];
+  n int;
   head_seq bigint;
   prev bytea;
   at text;
@@ -23,8 +27,11 @@ declare
   hashes bytea[] := '{}';
   t text;
 begin
-  if n = 0 or n <> coalesce(cardinality(middles), 0) then
-    raise exception 'hookline_audit_append: % heads and % middles', n, coalesce(cardinality(middles), 0)
+  select array_agg(p->>0 order by o), array_agg(p->>1 order by o) into heads, middles
+  from jsonb_array_elements(parts) with ordinality as x(p, o);
+  n := coalesce(cardinality(heads), 0);
+  if n = 0 or array_position(heads, null) is not null or array_position(middles, null) is not null then
+    raise exception 'hookline_audit_append: parts must be [head, middle] pairs of text, at least one'
       using errcode = '22023';
   end if;
   if current_setting('transaction_isolation') <> 'read committed' then
