@@ -202,13 +202,8 @@ export function openPacked(keys: Keys, packed: PackedColumn, r: Record<string, u
   const values = sealed
     ? (JSON.parse(open(keys.data, packed.purpose, sealed).toString("utf8")) as Record<string, unknown>)
     : {};
-  for (const { name, sealed: own } of packed.parts) {
-    const ownValue = r[own.column] ?? r[own.legacy];
-    values[name] =
-      (ownValue == null ? null : openCell(keys, own, r[own.column] as Uint8Array | null, r[own.legacy])) ??
-      values[name] ??
-      null;
-  }
+  for (const { name, sealed: own } of packed.parts)
+    values[name] = openCell(keys, own, r[own.column] as Uint8Array | null, r[own.legacy]) ?? values[name] ?? null;
   return values;
 }
 
