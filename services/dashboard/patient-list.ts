@@ -333,10 +333,11 @@ async function nameQuery(tx: Db, text: string): Promise<NameQuery | null> {
       asWord.push(anyOf(f.similar.map(lexeme)));
     } else return null;
   }
+  const typedWords = found.map((f) => lexeme(f.w));
   return {
     normalized: found[0]!.text,
     words: asWord.join(" & "),
-    whole: { all: found.map((f) => lexeme(f.w)).join(" & "), any: found.map((f) => lexeme(f.w)).join(" | ") },
+    whole: { all: typedWords.join(" & "), any: typedWords.join(" | ") },
     typo: typed.some((t) => t.prefix === null),
     pairs: pairQuery(typed, asWord),
   };
