@@ -7,8 +7,8 @@
 -- `head` up to "at", `middle` up to "seq") with the time and seq taken under the lock, and
 -- hashed: SHA-256(previous hash || that JSON), the chain as the verifier reads it back. Called
 -- on its own it is its own transaction; called in a transaction, the lock is held to its end
--- (take it last, as before). hookline_audit_head stays: a pod of the version before this one
--- appends through it, under the same lock, during a rolling upgrade.
+-- (take it last, as before). It takes the lock and the head through hookline_audit_head, which
+-- a pod of the version before this one still calls during a rolling upgrade.
 --
 -- `parts` is a JSON array of [head, middle] pairs, one a row, in order (JSON: a text[] parameter
 -- made the writer escape every quote of the JSON texts; JSON.stringify does that natively).
@@ -34,15 +34,12 @@ begin
     raise exception 'hookline_audit_append: parts must be [head, middle] pairs of text, at least one'
       using errcode = '22023';
   end if;
-  if current_setting('transaction_isolation') <> 'read committed' then
-    raise exception 'audit_log is appended under read committed only' using errcode = '25000';
-  end if;
-  perform pg_advisory_xact_lock(hashtext('hookline_audit_log'));
-  -- A statement after the lock: in READ COMMITTED it sees every append committed before it.
-  select a.seq, a.hash into head_seq, prev from audit_log a order by a.seq desc limit 1;
+  -- The lock, the head and the time as every writer takes them (008: refused outside READ
+  -- COMMITTED; the head read after the lock, so it includes every append committed before).
+  select h.head_seq, h.head_hash, h.now_text into head_seq, prev, at from hookline_audit_head() h;
   head_seq := coalesce(head_seq, 0);
+  -- The first row's previous hash: 32 zero bytes (GENESIS in shared/audit/chain.ts).
   prev := coalesce(prev, decode(repeat('00', 32), 'hex'));
-  at := hookline_audit_time(clock_timestamp());
   for i in 1..n loop
     t := heads[i] || '"' || at || '"' || middles[i] || '"' || (head_seq + i)::text || '"}';
     texts[i] := t;
