@@ -7,7 +7,7 @@ import { recordAudit } from "../../shared/audit/writer.ts";
 import { auditHashKey } from "../../shared/crypto/audit-hash-key.ts";
 import type { Keys } from "../../shared/crypto/keys.ts";
 import { byteaColumn, type Cell, textColumn } from "../../shared/db/arrays.ts";
-import { clientsOfSources } from "../../shared/db/patients.ts";
+import { clientsOfSources, declareClientsNamed } from "../../shared/db/patients.ts";
 import { FORM_SUBMISSIONS, sealCell, sealedColumn, WEBHOOK_EVENTS } from "../../shared/db/sealed.ts";
 import type { CountedEvent } from "../../shared/stats.ts";
 import { batchEntries } from "./audit.ts";
@@ -80,9 +80,11 @@ async function writeBatch(
   sealed: Map<string, SealedEvent>,
 ): Promise<BatchResult> {
   const { inserted, conflicts, patientIds, stored } = await sql.begin(async (tx) => {
-    // Each source's client (migration 011), named on every row written (016: the stamping
-    // trigger then has nothing to look up). Sent with the admission, one round trip for both.
-    const [accepted, clients] = await Promise.all([
+    // Each source's client (migration 011), named on every row written, null included (016,
+    // 020: the stamping trigger then has nothing to look up). Sent with the admission, one
+    // round trip for all three.
+    const [, accepted, clients] = await Promise.all([
+      declareClientsNamed(tx),
       admitNewEvents(tx, events),
       clientsOfSources(tx, [...new Set(events.map((e) => e.event.source))]),
     ]);

@@ -194,6 +194,15 @@ export async function clientsOfSources(
   return new Map(rows.map((r) => [r.name, r.client_id]));
 }
 
+/**
+ * Tells the client-stamping triggers (migration 020) that this transaction names every row's
+ * client itself, null for a source that has none, so they skip the lookup they would repeat.
+ * Only for a writer that read its sources' clients (clientsOfSources) in the same transaction.
+ */
+export function declareClientsNamed(tx: TransactionSql) {
+  return tx`select set_config('hookline.clients_named', 'on', true)`;
+}
+
 export async function lockPatient(tx: TransactionSql, keys: Keys, id: string): Promise<LockedPatient | null> {
   const [row] = await tx`select ${tx.unsafe(READ_COLUMNS)} from patients where id = ${id}::bigint for update`;
   return row ? lockedPatient(keys, row) : null;

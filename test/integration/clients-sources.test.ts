@@ -5,11 +5,13 @@
 // its events and patients carry its client; a client-scoped token sees only its client (404 for
 // another's patient by id), and Postgres's row-level security holds for a raw query.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { TransactionSql } from "postgres";
 import { natsSourceRegistry, reconcileRegistry, resealSourceSecrets } from "../../services/dashboard/sources.ts";
 import { createToken } from "../../services/dashboard/tokens.ts";
 import { newKeyText, parseKeyring } from "../../shared/crypto/keyring.ts";
 import { signTypeform } from "../../shared/crypto/typeform.ts";
 import type { Sql } from "../../shared/db/client.ts";
+import { declareClientsNamed } from "../../shared/db/patients.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { connectNats, openSourcesBucket } from "../../shared/nats.ts";
 import { openSecrets, type RuntimeSourceRecord } from "../../shared/sources/runtime.ts";
@@ -172,6 +174,28 @@ describe("Add New Client", () => {
     expect(rows.map((r) => r.client_id)).toEqual([clinic.client.id, clinic.client.id]);
     const patients = await sql`select client_id::text from patients where source = ${clinic.source.name}`;
     expect(patients.map((p) => p.client_id)).toEqual([clinic.client.id]);
+  });
+
+  test("a row written without its client gets its source's, unless the writer declared the clients named (020)", async () => {
+    // The projector declares it (it names every row's client, null for a source without
+    // one); any other writer is stamped by the trigger.
+    const insert = (tx: Sql | TransactionSql, eventId: string) => tx<{ client_id: string | null }[]>`
+      insert into patients (first_event_id, last_event_id, source, submitted_at)
+      values (${eventId}, ${eventId}, ${clinic.source.name}, now()) returning client_id::text`;
+    try {
+      const [stamped] = await insert(sql, "evt_stamp_020_a");
+      expect(stamped!.client_id).toBe(clinic.client.id);
+      const [named] = await sql.begin(async (tx) => {
+        await declareClientsNamed(tx);
+        return insert(tx, "evt_stamp_020_b");
+      });
+      expect(named!.client_id).toBeNull();
+      // Transaction-local: the next transaction on the pool is stamped again.
+      const [after] = await insert(sql, "evt_stamp_020_c");
+      expect(after!.client_id).toBe(clinic.client.id);
+    } finally {
+      await sql`delete from patients where first_event_id like 'evt_stamp_020_%'`;
+    }
   });
 });
 

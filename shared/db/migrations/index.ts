@@ -20,6 +20,7 @@ import m016 from "./016_projector_writes.sql" with { type: "text" };
 import m017 from "./017_search_word_pairs.sql" with { type: "text" };
 import m018 from "./018_packed_patient_fields.sql" with { type: "text" };
 import m019 from "./019_audit_append.sql" with { type: "text" };
+import m020 from "./020_projector_row_costs.sql" with { type: "text" };
 
 /** File name → SQL text. */
 export const EMBEDDED_MIGRATIONS: Record<string, string> = {
@@ -42,4 +43,5 @@ export const EMBEDDED_MIGRATIONS: Record<string, string> = {
   "017_search_word_pairs.sql": m017,
   "018_packed_patient_fields.sql": m018,
   "019_audit_append.sql": m019,
+  "020_projector_row_costs.sql": m020,
 };
