@@ -12,6 +12,7 @@ import type { Keys } from "../../shared/crypto/keys.ts";
 import { readFormMapping } from "../../shared/db/field-mappings.ts";
 import { findMappableSource } from "../../shared/db/sources.ts";
 import type { HealthCheck } from "../../shared/health/checks.ts";
+import { compressAnswers } from "../../shared/http/compression.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import { healthRoutes, type ReadinessCheck } from "../../shared/http/health.ts";
 import { healthAuthorizer } from "../../shared/http/health-auth.ts";
@@ -252,6 +253,8 @@ export function createDashboardApp(deps: DashboardDeps) {
     return document;
   };
   const app = new Elysia()
+    // Large answers (a page of patients) gzipped: sent in one piece by Bun (compression.ts).
+    .use(compressAnswers())
     .use(requestMetrics(deps.metrics, METRICS.dashboardRequestDuration))
     .use(serverSpans(deps.tracer))
     .use(securityHeaders())
