@@ -17,7 +17,10 @@ const app = new Elysia()
 
 const get = (path: string, acceptEncoding?: string, method = "GET") =>
   app.handle(
-    new Request(`http://localhost${path}`, { method, headers: acceptEncoding ? { "accept-encoding": acceptEncoding } : {} }),
+    new Request(`http://localhost${path}`, {
+      method,
+      headers: acceptEncoding ? { "accept-encoding": acceptEncoding } : {},
+    }),
   );
 
 describe("compressAnswers", () => {
