@@ -2,8 +2,9 @@
 // What the ingress path encrypts is JetStream's store (nats-server's own cipher): "on" is the
 // cluster's nats-server as ./ops/up runs it, "off" a second nats-server with its store in clear
 // (startNats(..., false): the bench only; ./ops/up, the chart and the tests always encrypt).
-// Each side gets its own ingress, and the two are measured in turn, on, off, on, off, against
-// fresh pools at one concurrency, so drift on the shared cores shows instead of passing for a cost.
+// Each side gets its own ingress, and the two are measured in turn, on, off, off, on (A B B A,
+// as the projector suite does: a drift of the shared cores over the runs falls on both sides
+// alike instead of passing for a cost), against fresh pools at one concurrency.
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
@@ -46,7 +47,7 @@ export async function runIngestEncryption(
   let expectedRps = 15_000;
   try {
     for (let round = 0; round < opts.rounds; round++) {
-      for (const side of ["on", "off"] as const) {
+      for (const side of round % 2 === 0 ? (["on", "off"] as const) : (["off", "on"] as const)) {
         const size = Math.min(opts.maxPool, Math.max(2000, Math.ceil(expectedRps * (opts.seconds + 1) * 1.4)));
         const pool = writePool(join(dir, "pool"), `${runTag}e${side}${round}`, size, WRK_THREADS);
         try {
