@@ -36,14 +36,22 @@ export interface E2eResult {
     /** Least-squares slope of the sampled backlog over the load, events/s: near 0 = flat (the projector keeps up). */
     backlogGrowthPerS?: number;
   };
-  /** Phase 2 probe: from the 200 to the patient found through the API; `polls`: searches it made. */
-  visibleLatencyMs: Summary & { samples: number; found: number; polls?: number };
+  /**
+   * Phase 2 probe: from the 200 to the patient found through the API; `polls`: the searches it
+   * made, `probeRps` and `pollsPerS` its settings (absent from results of older versions).
+   */
+  visibleLatencyMs: Summary & { samples: number; found: number; polls?: number; probeRps?: number; pollsPerS?: number };
   resources: Record<string, ResourceUsage>;
 }
 
 const CONNECTIONS = 128;
-export const PROBE_RPS = 20;
-/** A probe polls every 5 ms at first, then every tenth of the time it has waited (at most 10% late). */
+const PROBE_RPS = 20;
+/**
+ * A probe polls every 5 ms at first, then every tenth of the time it has waited (so a time is
+ * found at most 10% late), and each poll waits for its slot of POLLS_PER_S: when the probes
+ * would poll more often than that in all (the pipeline lagging seconds behind), a time also
+ * includes that wait.
+ */
 const POLL_EVERY_MS = 5;
 const POLL_BACKOFF = 0.1;
 /**
@@ -52,7 +60,7 @@ const POLL_BACKOFF = 0.1;
  * second, each waiting ~11 s, were ~550 pollers and thousands of searches a second, and the
  * dashboard answering them used about as much CPU as the projector it was timing.
  */
-export const POLLS_PER_S = 250;
+const POLLS_PER_S = 250;
 const VISIBLE_TIMEOUT_MS = 30_000;
 const WARM_UP_TIMEOUT_MS = 60_000;
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -159,22 +167,23 @@ async function sampleBacklog(natsUrl: string, stopAt: number): Promise<{ s: numb
   });
 }
 
-/** Waits until the projector has drained the stream (at most `timeoutMs`), then purges what is left. */
-async function drainBacklog(natsUrl: string, timeoutMs: number): Promise<{ drained: number; purged: number }> {
+/** The projector consumer's backlog: pending and unacknowledged. */
+async function consumerBacklog(jsm: Awaited<ReturnType<typeof jetstreamManager>>): Promise<number> {
+  const info = await jsm.consumers.info(STREAM, PROJECTOR_CONSUMER);
+  return info.num_pending + info.num_ack_pending;
+}
+
+/** Waits until the projector has drained the stream (at most `timeoutMs`), then purges what is left: how many. */
+async function drainBacklog(natsUrl: string, timeoutMs: number): Promise<number> {
   return withJsm(natsUrl, async (jsm) => {
-    const backlog = async () => {
-      const info = await jsm.consumers.info(STREAM, PROJECTOR_CONSUMER);
-      return info.num_pending + info.num_ack_pending;
-    };
-    const start = await backlog();
     const deadline = performance.now() + timeoutMs;
-    let left = start;
+    let left = await consumerBacklog(jsm);
     while (left > 0 && performance.now() < deadline) {
       await Bun.sleep(250);
-      left = await backlog();
+      left = await consumerBacklog(jsm);
     }
     if (left > 0) await jsm.streams.purge(STREAM);
-    return { drained: start - left, purged: left };
+    return left;
   });
 }
 
@@ -211,13 +220,14 @@ export async function runE2e(cluster: Cluster, rate: number, seconds: number, ru
   });
   removePool(alonePool);
 
-  // A caught-up pipeline with a warm projector, as a long-running one is: the projector starts
-  // and drains phase 1's backlog before the load (a cold process spends its first seconds
-  // compiling: about 20 µs of JIT an event over a 100,000-event drain, 5 over 300,000), and
-  // what it has not drained in time is purged.
+  // A caught-up pipeline and a projector past its first seconds: it starts and drains phase 1's
+  // backlog before the load (a cold process spends its first seconds compiling: about 20 µs of
+  // JIT an event over a 100,000-event drain, 5 over 300,000, so this warms it only in part),
+  // and what it has not drained in time is purged.
+  const backlog = await withJsm(cluster.natsUrl, consumerBacklog);
   const projector = await cluster.startProjector();
-  const warmed = await drainBacklog(cluster.natsUrl, WARM_UP_TIMEOUT_MS);
-  progress(`e2e: projector warmed up on phase 1's backlog (${warmed.drained} events; ${warmed.purged} purged)`);
+  const purged = await drainBacklog(cluster.natsUrl, WARM_UP_TIMEOUT_MS);
+  progress(`e2e: projector warmed up on phase 1's backlog (${backlog - purged} of ${backlog} events; the rest purged)`);
   const pool = writePool(join(cluster.workDir, "pool-e2e"), `${runTag}e2e`, poolSize, WRK_THREADS);
   progress(`e2e: pipeline, ~${rate} req/s offered for ${seconds}s, probe at ${PROBE_RPS}/s timing 200 → visible`);
   const m = meter({
@@ -236,13 +246,11 @@ export async function runE2e(cluster: Cluster, rate: number, seconds: number, ru
     cwd: cluster.root,
     pauseMs,
   });
-  const backlogAtEnd = await withJsm(cluster.natsUrl, async (jsm) => {
-    const info = await jsm.consumers.info(STREAM, PROJECTOR_CONSUMER);
-    return info.num_pending + info.num_ack_pending;
-  });
+  // Metered over the load only: the probes still waiting after it are not the load's cost.
+  const resources = m.stop();
+  const backlogAtEnd = await withJsm(cluster.natsUrl, consumerBacklog);
   const samples = await sampling;
   const probed = await probing;
-  const resources = m.stop();
   removePool(pool);
   return {
     offeredRps: rate,
@@ -257,6 +265,8 @@ export async function runE2e(cluster: Cluster, rate: number, seconds: number, ru
       samples: probed.samples,
       found: probed.visible.length,
       polls: probed.polls,
+      probeRps: PROBE_RPS,
+      pollsPerS: POLLS_PER_S,
       ...summary(probed.visible),
     },
     resources,

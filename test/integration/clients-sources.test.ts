@@ -182,18 +182,21 @@ describe("Add New Client", () => {
     const insert = (tx: Sql | TransactionSql, eventId: string) => tx<{ client_id: string | null }[]>`
       insert into patients (first_event_id, last_event_id, source, submitted_at)
       values (${eventId}, ${eventId}, ${clinic.source.name}, now()) returning client_id::text`;
+    // One connection throughout, so that "transaction-local" is tested: a setting left on the
+    // session would show in the third insert.
+    const conn = await sql.reserve();
     try {
-      const [stamped] = await insert(sql, "evt_stamp_020_a");
+      const [stamped] = await insert(conn, "evt_stamp_020_a");
       expect(stamped!.client_id).toBe(clinic.client.id);
-      const [named] = await sql.begin(async (tx) => {
-        await declareClientsNamed(tx);
-        return insert(tx, "evt_stamp_020_b");
-      });
+      await conn`begin`;
+      await declareClientsNamed(conn as unknown as TransactionSql);
+      const [named] = await insert(conn, "evt_stamp_020_b");
+      await conn`commit`;
       expect(named!.client_id).toBeNull();
-      // Transaction-local: the next transaction on the pool is stamped again.
-      const [after] = await insert(sql, "evt_stamp_020_c");
+      const [after] = await insert(conn, "evt_stamp_020_c");
       expect(after!.client_id).toBe(clinic.client.id);
     } finally {
+      conn.release();
       await sql`delete from patients where first_event_id like 'evt_stamp_020_%'`;
     }
   });

@@ -7,8 +7,8 @@
 -- them (three an event: patient, submission, raw event) the trigger still called plpgsql and
 -- looked the source up again, finding nothing: 3.3 µs a row, ~10 µs an event. A writer that
 -- has already looked up every row's client, null included, says so for its transaction with
--- set_config('hookline.clients_named', 'on', true) (the projector: clientsNamed in
--- shared/db/patients.ts); the WHEN condition reads it without calling the function. Every other
+-- set_config('hookline.clients_named', 'on', true) (the projector: declareClientsNamed
+-- in shared/db/patients.ts); the WHEN condition reads it without calling the function. Every other
 -- writer (the dashboard, older pods during an upgrade) leaves it unset and is stamped as before.
 drop trigger patients_client on patients;
 create trigger patients_client before insert on patients
@@ -29,8 +29,8 @@ create trigger webhook_events_client before insert on webhook_events
 -- through the SQL-function executor, 12.7 µs for the patient_search row of every new patient
 -- (100,000 calls on this machine). The same expression in plpgsql, planned once a session and
 -- evaluated as a simple expression, takes 1.3 µs; hookline_unaccent (sort_name's generated
--- column, every new patient) goes from 1.4 to 0.6 µs. Same bodies, same results: the stored
--- search texts and sort names stay valid (the patient-search tests compare them).
+-- column, every new patient) goes from 1.4 to 0.6 µs. The expressions are the same, so the
+-- stored search texts and sort names stay what these functions return.
 create or replace function hookline_unaccent(text) returns text
   language plpgsql immutable strict parallel safe
   as $$ begin return public.unaccent('public.unaccent'::regdictionary, $1); end $$;
