@@ -21,6 +21,8 @@ export interface EncryptionIngestResult {
   /** Durable requests/s of each run, in the order measured. */
   on: number[];
   off: number[];
+  /** The sides in the order they were measured (absent from results of older versions). */
+  order?: ("on" | "off")[];
   /** Mean of "on" / mean of "off" (1.00 = free; goal >= 0.90). */
   onVsOff: number | null;
 }
@@ -43,7 +45,7 @@ export async function runIngestEncryption(
   const env = serviceEnv(clear.url, cluster.databaseUrl, cluster.root);
   const offIngress = await startService(cluster.root, dir, "ingress", "ingress-clear-store", env);
   const urls = { on: `${cluster.ingressUrl}/`, off: `${offIngress.url}/` };
-  const result: EncryptionIngestResult = { connections: opts.connections, on: [], off: [], onVsOff: null };
+  const result: EncryptionIngestResult = { connections: opts.connections, on: [], off: [], order: [], onVsOff: null };
   let expectedRps = 15_000;
   try {
     for (let round = 0; round < opts.rounds; round++) {
@@ -62,6 +64,7 @@ export async function runIngestEncryption(
           if (r.errors > 0) warnLine(`encryption ${side} c=${opts.connections}: ${r.errors} errors`);
           if (r.wrapped) warnLine(`encryption ${side}: pool ran out; later requests were duplicates`);
           result[side].push(r.rps);
+          result.order!.push(side);
           expectedRps = Math.max(expectedRps, r.rps);
           progress(`ingest, encryption ${side.padEnd(3)} c=${opts.connections} ${String(r.rps).padStart(6)} req/s`);
         } finally {
