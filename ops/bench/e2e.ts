@@ -153,24 +153,24 @@ async function probe(
   return { visible: visible.sort((a, b) => a - b), samples: n, polls };
 }
 
-/** The consumer's backlog (pending + unacked) every 500 ms until `stopAt`. */
+/** The projector consumer's backlog: pending and unacknowledged. */
+async function consumerBacklog(jsm: Awaited<ReturnType<typeof jetstreamManager>>): Promise<number> {
+  const info = await jsm.consumers.info(STREAM, PROJECTOR_CONSUMER);
+  return info.num_pending + info.num_ack_pending;
+}
+
+/** The consumer's backlog (consumerBacklog) every 500 ms until `stopAt`. */
 async function sampleBacklog(natsUrl: string, stopAt: number): Promise<{ s: number; backlog: number }[]> {
   const started = performance.now();
   return withJsm(natsUrl, async (jsm) => {
     const out: { s: number; backlog: number }[] = [];
     while (performance.now() < stopAt) {
-      const info = await jsm.consumers.info(STREAM, PROJECTOR_CONSUMER);
-      out.push({ s: (performance.now() - started) / 1000, backlog: info.num_pending + info.num_ack_pending });
+      const backlog = await consumerBacklog(jsm);
+      out.push({ s: (performance.now() - started) / 1000, backlog });
       await Bun.sleep(500);
     }
     return out;
   });
-}
-
-/** The projector consumer's backlog: pending and unacknowledged. */
-async function consumerBacklog(jsm: Awaited<ReturnType<typeof jetstreamManager>>): Promise<number> {
-  const info = await jsm.consumers.info(STREAM, PROJECTOR_CONSUMER);
-  return info.num_pending + info.num_ack_pending;
 }
 
 /** Waits until the projector has drained the stream (at most `timeoutMs`), then purges what is left: how many. */
