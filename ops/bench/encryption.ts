@@ -13,7 +13,7 @@ import { type Cluster, serviceEnv, startNats, startService } from "./cluster.ts"
 import { provision } from "./db.ts";
 import { removePool, writePool } from "./pool.ts";
 import { progress, warnLine } from "./progress.ts";
-import { ratio } from "./stats.ts";
+import { mean, ratio } from "./stats.ts";
 import { runWrk, WRK_THREADS } from "./wrk.ts";
 
 export interface EncryptionIngestResult {
@@ -26,8 +26,6 @@ export interface EncryptionIngestResult {
   /** Mean of "on" / mean of "off" (1.00 = free; goal >= 0.90). */
   onVsOff: number | null;
 }
-
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
 export async function runIngestEncryption(
   cluster: Cluster,

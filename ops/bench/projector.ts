@@ -20,7 +20,7 @@ import type { Managed } from "./procs.ts";
 import { summarizeProfiles } from "./profile.ts";
 import { progress } from "./progress.ts";
 import { lifetimeUsage, meter, type ResourceUsage, threadCpuSeconds } from "./resources.ts";
-import { ratio } from "./stats.ts";
+import { mean, ratio } from "./stats.ts";
 
 /** "off": JetStream's store cipher off and the projector's cipher swapped out (no-encryption.ts): bench only. */
 type Encryption = "on" | "off";
@@ -343,7 +343,7 @@ export async function runProjector(
   // The mean of the runs with these settings.
   const rate = (processes: number, encryption: Encryption) => {
     const same = runs.filter((r) => r.processes === processes && r.encryption === encryption && !r.warmUp);
-    return same.length ? same.reduce((a, r) => a + r.rate, 0) / same.length : 0;
+    return mean(same.map((r) => r.rate));
   };
   const first = runs.find((r) => !r.warmUp)?.encryption ?? "on";
   if (opts.cpuProfDir) progress(`CPU profiles in ${opts.cpuProfDir}:\n${summarizeProfiles(opts.cpuProfDir, tag)}`);

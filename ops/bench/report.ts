@@ -8,6 +8,7 @@ import type { IngestResult, Target } from "./ingest.ts";
 import type { Machine } from "./machine.ts";
 import type { ProjectorResult } from "./projector.ts";
 import { replaceSizingBlock, sizingInputs, sizingMarkdown } from "./sizing.ts";
+import { mean } from "./stats.ts";
 import type { TracingResult } from "./tracing.ts";
 
 export const SCHEMA = "hookline-bench/2";
@@ -254,7 +255,6 @@ function probeSettings(v: E2eResult["visibleLatencyMs"]): string {
 
 /** Whether mean(on) / mean(off) reaches `goal`, judged before rounding (0.897 prints as 0.90×). */
 function atLeast(on: number[], off: number[], goal: number): string {
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   if (!on.length || !off.length) return "not measured";
   return mean(on) / mean(off) >= goal ? "met" : "missed";
 }

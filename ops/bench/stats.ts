@@ -5,6 +5,11 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[rank]!;
 }
 
+/** The arithmetic mean; 0 for no values. */
+export function mean(values: number[]): number {
+  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0;
+}
+
 export function median(values: number[]): number {
   if (values.length === 0) return 0;
   const s = [...values].sort((a, b) => a - b);
