@@ -16,6 +16,7 @@ import { type SeedResult, seedPatient, seedPatients } from "./dashboard-seed.ts"
 import { dbUrl, dropDatabase, prewarmDatabase, recreateDatabase } from "./db.ts";
 import { summarizeProfiles } from "./profile.ts";
 import { progress } from "./progress.ts";
+import { lifetimeUsage, type ResourceUsage } from "./resources.ts";
 import { median, percentile } from "./stats.ts";
 
 interface LatencyResult {
@@ -37,6 +38,8 @@ export interface DashboardResult {
   goals: { name: string; goalMs: number; measuredMs: number | null; met: boolean | null }[];
   /** The machine's load average over one minute when the measurements started (it is shared). */
   loadAverage: number;
+  /** The dashboard process over its whole life in the suite (the sizing takes its peak RSS); absent in older reports. */
+  dashboardProcess?: ResourceUsage;
 }
 
 const TOKEN = "dev-admin-token";
@@ -295,6 +298,8 @@ export async function runDashboard(
       measuredMs: measured,
       met: measured === null ? null : measured <= goalMs,
     });
+    // Read while it runs: /proc/<pid> goes away with the process.
+    const dashboardProcess = lifetimeUsage(dashboard.proc.pid);
     return {
       patients: n,
       seed,
@@ -310,6 +315,7 @@ export async function runDashboard(
         goal("first rows (median)", 500, firstRowsMs?.median ?? null),
       ],
       loadAverage,
+      dashboardProcess,
     };
   } finally {
     await dashboard?.proc.stop();
@@ -337,6 +343,9 @@ export function dashboardMarkdown(d: DashboardResult): string {
     "| --- | --- | --- | --- | --- | --- | --- |",
     ...rows,
     "",
-    `First rows in Chromium (token submitted → first patient row): ${d.firstRowsMs ? `${d.firstRowsMs.tries.join(", ")} ms` : `not measured (${d.firstRowsError})`}. ${goals.join("; ")}.`,
+    `First rows in Chromium (token submitted → first patient row): ${d.firstRowsMs ? `${d.firstRowsMs.tries.join(", ")} ms` : `not measured (${d.firstRowsError})`}. ${goals.join("; ")}.` +
+      (d.dashboardProcess
+        ? ` The dashboard process over the suite: ${d.dashboardProcess.cpuSeconds} CPU s, peak RSS ${d.dashboardProcess.peakRssMb} MiB.`
+        : ""),
   ].join("\n");
 }

@@ -73,3 +73,23 @@ test("the markdown shows the inputs, the table and the arithmetic", () => {
   );
   expect(md).toContain("16,667/s × 50 µs = 0.83 cores, ÷ 0.5 = 1.67 → 2 pods");
 });
+
+test("the dashboard is sized by its larger peak: the end-to-end run's or the dashboard suite's", () => {
+  const suite = (peakRssMb: number) =>
+    ({
+      ...projectorReport,
+      projector: null,
+      dashboard: { patients: 1_000_000, dashboardProcess: usage(30, peakRssMb) },
+    }) as unknown as BenchReport;
+  // The suite (API reads at 1M patients) peaked above the e2e run's 110 MiB: it sizes the pods.
+  const i = sizingInputs(mergeReports([ingestReport, projectorReport, suite(181)]))!;
+  expect(i.dashboardPeakRssMb).toBe(181);
+  expect(planRate(i, 10_000).dashboard).toMatchObject({ memoryMi: 192 });
+  expect(sizingMarkdown(i)).toContain(
+    "dashboard: peak RSS 181 MiB in the dashboard suite (API reads at 1,000,000 patients)",
+  );
+  // Below it, the e2e run's peak stands.
+  const j = sizingInputs(mergeReports([ingestReport, projectorReport, suite(90)]))!;
+  expect(j.dashboardPeakRssMb).toBe(110);
+  expect(sizingMarkdown(j)).toContain("dashboard: peak RSS 110 MiB in the end-to-end run");
+});
