@@ -565,6 +565,8 @@ export interface SeedResult {
   submissions: number;
   seconds: number;
   indexSeconds: number;
+  /** A kept database reused (--dashboard-keep-db): seeded by an earlier run, read into the page cache in `prewarmSeconds`. */
+  reused?: { prewarmMb: number; prewarmSeconds: number };
 }
 
 /**

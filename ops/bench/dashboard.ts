@@ -179,15 +179,20 @@ export async function runDashboard(
     if (reuse) {
       const [row] = await sql<{ n: number }[]>`select count(*)::int as n from patients`;
       const [subs] = await sql<{ n: number }[]>`select count(*)::int as n from form_submissions`;
-      seed = { patients: row!.n, submissions: subs!.n, seconds: 0, indexSeconds: 0 };
       progress(
         `dashboard: reusing kept database ${name} (${row!.n.toLocaleString("en-US")} patients); reading it into the page cache`,
       );
       const started = performance.now();
-      const mb = await prewarmDatabase(root, name);
-      progress(
-        `dashboard: ${mb.toLocaleString("en-US")} MB read in ${Math.round((performance.now() - started) / 1000)} s`,
-      );
+      const prewarmMb = await prewarmDatabase(root, name);
+      const prewarmSeconds = Math.round((performance.now() - started) / 1000);
+      progress(`dashboard: ${prewarmMb.toLocaleString("en-US")} MB read in ${prewarmSeconds} s`);
+      seed = {
+        patients: row!.n,
+        submissions: subs!.n,
+        seconds: 0,
+        indexSeconds: 0,
+        reused: { prewarmMb, prewarmSeconds },
+      };
     } else {
       progress(`dashboard: seeding ${opts.patients.toLocaleString("en-US")} patients by COPY`);
       let shown = 0;
@@ -325,6 +330,13 @@ export async function runDashboard(
   }
 }
 
+/** How the suite's database came to be: seeded now, or kept from an earlier run and read into the cache. */
+function seeded(seed: SeedResult): string {
+  if (!seed.reused) return `seeded by COPY in ${seed.seconds} s + ${seed.indexSeconds} s of index builds`;
+  const { prewarmMb, prewarmSeconds } = seed.reused;
+  return `seeded by an earlier run and kept (--dashboard-keep-db), its ${prewarmMb.toLocaleString("en-US")} MB read into the page cache in ${prewarmSeconds} s first`;
+}
+
 /** The suite's table for the report. */
 export function dashboardMarkdown(d: DashboardResult): string {
   const rows = Object.entries(d.results).map(
@@ -336,7 +348,7 @@ export function dashboardMarkdown(d: DashboardResult): string {
       `${g.name} ${g.measuredMs ?? "–"} ms (goal ≤ ${g.goalMs}: ${g.met === null ? "not measured" : g.met ? "met" : "missed"})`,
   );
   return [
-    `**Dashboard** at ${d.patients.toLocaleString("en-US")} patients (seeded by COPY in ${d.seed.seconds} s + ${d.seed.indexSeconds} s of index builds; ${d.seed.submissions.toLocaleString("en-US")} submissions), ` +
+    `**Dashboard** at ${d.patients.toLocaleString("en-US")} patients (${seeded(d.seed)}; ${d.seed.submissions.toLocaleString("en-US")} submissions), ` +
       `${d.concurrency} clients in a closed loop, ${d.seconds} s per kind, load average ${d.loadAverage} at the start:`,
     "",
     "| request | req/s | p50 ms | p95 ms | p99 ms | max ms | errors |",

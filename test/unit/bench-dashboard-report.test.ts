@@ -1,0 +1,40 @@
+// ops/bench/dashboard.ts: the suite's paragraph says how its database came to be and what the
+// dashboard process used (the sizing plans the dashboard's memory from that peak).
+import { expect, test } from "bun:test";
+import { type DashboardResult, dashboardMarkdown } from "../../ops/bench/dashboard.ts";
+
+const latency = { p50: 5, p95: 9, p99: 12, max: 20 };
+const result = (seed: DashboardResult["seed"]): DashboardResult => ({
+  patients: 1_000_000,
+  seed,
+  concurrency: 8,
+  seconds: 10,
+  results: { detail: { rps: 1400, latencyMs: latency, errors: 0 } } as unknown as DashboardResult["results"],
+  firstRowsMs: null,
+  firstRowsError: "not asked for",
+  goals: [{ name: "detail p95", goalMs: 10, measuredMs: 9, met: true }],
+  loadAverage: 0.5,
+  dashboardProcess: { cpuSeconds: 51.2, peakRssMb: 175.7 },
+});
+
+test("a freshly seeded database: the COPY and index times", () => {
+  const md = dashboardMarkdown(result({ patients: 1_000_000, submissions: 1_364_116, seconds: 240, indexSeconds: 35 }));
+  expect(md).toContain("(seeded by COPY in 240 s + 35 s of index builds; 1,364,116 submissions)");
+  expect(md).toContain("The dashboard process over the suite: 51.2 CPU s, peak RSS 175.7 MiB.");
+});
+
+test("a kept database: said so, with what was read into the page cache, never a 0 s seed", () => {
+  const md = dashboardMarkdown(
+    result({
+      patients: 1_000_000,
+      submissions: 1_364_116,
+      seconds: 0,
+      indexSeconds: 0,
+      reused: { prewarmMb: 4114, prewarmSeconds: 5 },
+    }),
+  );
+  expect(md).toContain(
+    "seeded by an earlier run and kept (--dashboard-keep-db), its 4,114 MB read into the page cache in 5 s first",
+  );
+  expect(md).not.toContain("seeded by COPY in 0 s");
+});
