@@ -332,11 +332,12 @@ export function patientRoutes(deps: PatientRouteDeps) {
           if (!values.firstName && !values.lastName && !values.fullName && !values.email)
             return errorResponse(400, "invalid_patient", "give at least a name or an email");
           const clientId = isScoped(principal) ? principal.clientId : (parsed.output.clientId ?? null);
-          const outcome = await withScope(sql, {}, async (tx) => {
+          // In the caller's scope: a client-scoped editor's duplicate checks see its client's patients only.
+          const outcome = await withScope(sql, principal, async (tx) => {
             // A client that does not exist is the request's error (the foreign key made it a 500).
             if (clientId !== null && (await tx`select 1 from clients where id = ${clientId}::bigint`).length === 0)
               return "unknown_client" as const;
-            const duplicates = await likelyDuplicates(tx, keys, values);
+            const duplicates = await likelyDuplicates(tx, keys, values, clientId);
             const now = new Date();
             const eventId = `manual-${crypto.randomUUID()}`;
             const state = {
@@ -349,7 +350,8 @@ export function patientRoutes(deps: PatientRouteDeps) {
               lastEventId: eventId,
               submittedAt: now,
             };
-            const [row] = await insertPatients(tx, keys, [{ email: values.email ?? null, state }], true);
+            // Inserted with its client, so the email is checked against that client's patients (011's key).
+            const [row] = await insertPatients(tx, keys, [{ email: values.email ?? null, state, clientId }], true);
             if (!row) return "duplicate_email" as const;
             const edits: ManualEdits = Object.fromEntries(
               Object.keys(values).map((f) => [f, { at: now.toISOString(), by: principal.id }]),
@@ -566,14 +568,16 @@ export function patientRoutes(deps: PatientRouteDeps) {
 class WrongCursor extends Error {}
 
 /**
- * Patients a new one likely duplicates: the same name (accents and case aside) with the same
- * date of birth or phone. Names are matched in patient_search; birth date and phone are sealed,
- * so the phone is compared by blind index and the birth date after opening the candidates'.
+ * Patients of `clientId` (null: the unassigned) a new one likely duplicates: the same name
+ * (accents and case aside) with the same date of birth or phone. Names are matched in
+ * patient_search (no row-level security, hence the client named); birth date and phone are
+ * sealed, so the phone is compared by blind index and the birth date after opening the candidates'.
  */
 async function likelyDuplicates(
   tx: TransactionSql,
   keys: Keys,
   values: { firstName?: string; lastName?: string; fullName?: string; dateOfBirth?: string; phone?: string },
+  clientId: string | null,
 ): Promise<string[]> {
   const name = values.fullName ?? [values.firstName, values.lastName].filter(Boolean).join(" ");
   if (!name || (!values.dateOfBirth && !values.phone)) return [];
@@ -582,8 +586,9 @@ async function likelyDuplicates(
     select p.id::text as id, ${tx.unsafe(packedColumns(PACKED_PATIENT_FIELDS).join(", "))},
       ${phones.length ? tx`p.phone_bidx = any(${byteaColumn(tx, phones, (i) => i)})` : tx`false`} as same_phone
     from patient_search s join patients p on p.id = s.id
-    where s.search_text = hookline_search_text(null, null, ${name}, null)
-       or s.search_text like hookline_search_text(null, null, ${name}, null) || ' %'
+    where (s.search_text = hookline_search_text(null, null, ${name}, null)
+       or s.search_text like hookline_search_text(null, null, ${name}, null) || ' %')
+      and s.client_id is not distinct from ${clientId}::bigint
     limit 50`;
   return rows
     .filter(

@@ -1,0 +1,131 @@
+// Defects found by the access-control review (issue #11 item 1), each shown through the API with
+// real Postgres and Redis, the dashboard app in process: what a client-scoped token must not
+// learn about another client's (or the unassigned) patients through the routes it may call.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { createDashboardApp } from "../../services/dashboard/app.ts";
+import { createToken } from "../../services/dashboard/tokens.ts";
+import { createRedis } from "../../shared/cache.ts";
+import type { Sql } from "../../shared/db/client.ts";
+import { MERGED_FIELDS, type MergedField, type PatientState } from "../../shared/db/patient-merge.ts";
+import { insertPatients } from "../../shared/db/patients.ts";
+import { createLogger } from "../../shared/logger.ts";
+import { createMetrics } from "../../shared/metrics.ts";
+import { loadSources } from "../../shared/sources/index.ts";
+import { TEST_KEYS } from "../keys.ts";
+import { freshDatabase, ROOT, waitFor } from "./harness.ts";
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1";
+const log = createLogger("dashboard", "silent", new Writable({ write: (_c, _e, done) => done() }));
+const ADMIN = "scope-review-admin-token-0123456789";
+
+let sql: Sql;
+let redis: ReturnType<typeof createRedis>;
+let app: ReturnType<typeof createDashboardApp>;
+let mine: string;
+let other: string;
+let scopedToken: string;
+
+let seq = 0;
+/** Patients written as the projector writes them (sealed, blind-indexed), of `clientId` (null: unassigned). */
+async function addPatient(clientId: string | null, email: string | null, values: Partial<Record<MergedField, string>>) {
+  const all = Object.fromEntries(MERGED_FIELDS.map((f) => [f, values[f] ?? null])) as PatientState["values"];
+  all.fullName = [values.firstName, values.lastName].filter(Boolean).join(" ") || null;
+  const state: PatientState = {
+    values: all,
+    answers: {},
+    source: "generic",
+    formId: "f1",
+    lastEventId: `review-ev-${++seq}`,
+    submittedAt: new Date(),
+  };
+  const [row] = await sql.begin((tx) => insertPatients(tx, TEST_KEYS, [{ email, state, clientId }], false));
+  return row!.id;
+}
+
+async function call(token: string, method: string, path: string, body?: unknown) {
+  const res = await app.handle(
+    new Request(`http://dashboard.test${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+  );
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+beforeAll(async () => {
+  sql = await freshDatabase();
+  await sql`truncate dashboard_tokens`;
+  redis = createRedis(REDIS_URL, "hookline-test", log);
+  await waitFor("redis", async () => (await redis.ping()) === "PONG");
+  await redis.flushdb();
+  app = createDashboardApp({
+    sql,
+    keys: TEST_KEYS,
+    redis,
+    sources: loadSources(join(ROOT, "ops/dev/sources.yaml"), { HOOKLINE_ENV: "development" }),
+    apiTokens: `${ADMIN}=admin`,
+    cacheTtlSeconds: 60,
+    log,
+    metrics: createMetrics("dashboard"),
+    readiness: {},
+  });
+  const ids = (await sql`insert into clients (name) values ('Review A'), ('Review B') returning id::text`).map(
+    (r) => r.id as string,
+  );
+  mine = ids[0]!;
+  other = ids[1]!;
+  scopedToken = (await createToken(sql, { name: "review-editor", role: "editor", createdBy: "test", clientId: mine }))
+    .token;
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  await sql?.end();
+});
+
+test("adding a patient by hand warns a client-scoped editor of its own client's likely duplicates only", async () => {
+  // The same person (name and birth date) is a patient of the other client, and of this one.
+  const theirs = await addPatient(other, null, { firstName: "Greta", lastName: "Geheim", dateOfBirth: "1980-01-02" });
+  const ours = await addPatient(mine, null, { firstName: "Greta", lastName: "Geheim", dateOfBirth: "1980-01-02" });
+  const added = await call(scopedToken, "POST", "/api/v1/patients", {
+    firstName: "Greta",
+    lastName: "Geheim",
+    dateOfBirth: "1980-01-02",
+  });
+  expect(added.status).toBe(201);
+  const warned = added.body.warnings.flatMap((w: { patientIds: string[] }) => w.patientIds);
+  // Another client's patient id (and that it holds this person) is not this token's to learn.
+  expect(warned).not.toContain(theirs);
+  expect(warned).toEqual([ours]);
+});
+
+test("a client-scoped editor's new patient's email is checked against its own client's patients only", async () => {
+  // An unassigned patient (no client: unscoped callers only) does not make the email taken here,
+  // nor does answering tell this token that such a patient exists.
+  await addPatient(null, "hidden.unassigned@example.com", { firstName: "Una", lastName: "Signed" });
+  const free = await call(scopedToken, "POST", "/api/v1/patients", {
+    firstName: "Una",
+    email: "hidden.unassigned@example.com",
+  });
+  expect(free.status).toBe(201);
+  // Its own client's patient with that email does: a 409, as documented, not a failure.
+  await addPatient(mine, "taken.here@example.com", { firstName: "Tara", lastName: "Ken" });
+  const taken = await call(scopedToken, "POST", "/api/v1/patients", {
+    firstName: "Tara",
+    email: "taken.here@example.com",
+  });
+  expect([taken.status, taken.body.error?.code]).toEqual([409, "duplicate_email"]);
+  // Likewise for an unscoped admin naming the client.
+  const byAdmin = await call(ADMIN, "POST", "/api/v1/patients", {
+    firstName: "Tara",
+    email: "taken.here@example.com",
+    clientId: mine,
+  });
+  expect([byAdmin.status, byAdmin.body.error?.code]).toEqual([409, "duplicate_email"]);
+});
