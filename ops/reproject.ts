@@ -179,6 +179,12 @@ export async function reprojectForm(o: ReprojectOptions): Promise<ReprojectResul
           if (row.patient_id === null) return false;
           const patient = await lockPatient(tx, keys, String(row.patient_id));
           if (!patient) return false;
+          // A submission held back as an identity conflict merged nothing into its patient (it
+          // is linked to it only to be shown there): re-mapping it merges nothing either, unless
+          // a person accepted it. Read after the lock, which accepting a conflict also takes.
+          const [held] = await tx`
+            select 1 from patient_conflicts where event_id = ${row.event_id} and status <> 'accepted'`;
+          if (held) return false;
           const beforeState = patientState(patient);
           const fields = applyChanges(patient, row.event_id, before, now);
           if (fields.length === 0) return false;

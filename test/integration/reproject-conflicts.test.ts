@@ -1,0 +1,90 @@
+// `hookline reproject` (ops/reproject.ts) against real Postgres: a submission held back as an
+// identity conflict (patient_conflicts) merged nothing into its patient, so re-mapping it must
+// not merge anything either, until a person accepts it.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { reprojectForm } from "../../ops/reproject.ts";
+import type { DecodedEvent } from "../../services/projector/decode.ts";
+import { projectBatch } from "../../services/projector/project.ts";
+import type { Sql } from "../../shared/db/client.ts";
+import { getAdapter, loadSources, type SourceConfig } from "../../shared/sources/index.ts";
+import { patientByEmail, TEST_KEYS } from "../keys.ts";
+import { freshDatabase, ROOT } from "./harness.ts";
+
+let sql: Sql;
+let generic: SourceConfig;
+beforeAll(async () => {
+  sql = await freshDatabase();
+  generic = loadSources(join(ROOT, "ops/dev/sources.yaml"), { HOOKLINE_ENV: "development" }).get("generic")!;
+});
+afterAll(() => sql?.end());
+
+const FORM = "intake-conflict";
+let seq = 0;
+
+/** An event as the projector got it: the body parsed by the generic adapter, then `older` applied (the old mapping). */
+function event(
+  id: string,
+  submittedAt: string,
+  data: Record<string, string>,
+  older: (p: Record<string, unknown>) => void,
+): DecodedEvent {
+  const body = JSON.stringify({ formId: FORM, submittedAt, data });
+  const parsed = getAdapter(generic.adapter).parse(
+    {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      query: {},
+      body: new TextEncoder().encode(body),
+      now: Date.now(),
+    },
+    generic,
+  );
+  const patient = { ...parsed.patient } as Record<string, unknown>;
+  older(patient);
+  return {
+    eventId: id,
+    receivedAt: new Date(),
+    streamSeq: ++seq,
+    contentType: "application/json",
+    body,
+    traceId: null,
+    event: {
+      ...parsed,
+      source: "generic",
+      formId: FORM,
+      submittedAt,
+      patient: patient as DecodedEvent["event"]["patient"],
+    },
+  };
+}
+
+test("reprojecting a held-back conflict merges none of its values into the patient", async () => {
+  const email = "ada.conflict@example.com";
+  await projectBatch(sql, TEST_KEYS, [
+    event("rc-1", "2026-03-01T00:00:00Z", { "First name": "Ada", "Last name": "Lovelace", Email: email }, () => {}),
+  ]);
+  // Someone else types Ada's email: another name, so it is a conflict. The mapping of the day
+  // missed its phone (a correction saved later maps it).
+  await projectBatch(sql, TEST_KEYS, [
+    event(
+      "rc-2",
+      "2026-03-02T00:00:00Z",
+      { "First name": "Eve", "Last name": "Mallory", Email: email, "Phone number": "+4915112345678" },
+      (p) => {
+        delete p.phone;
+      },
+    ),
+  ]);
+  const [conflict] = await sql`select status from patient_conflicts where event_id = 'rc-2'`;
+  expect(conflict?.status).toBe("open");
+  expect((await patientByEmail(sql, email))?.phone ?? null).toBeNull();
+
+  const result = await reprojectForm({ sql, keys: TEST_KEYS, source: generic, formId: FORM, actor: "test" });
+  expect(result.changedEvents).toBe(1); // rc-2's phone is mapped now
+
+  const patient = await patientByEmail(sql, email);
+  // Eve's phone must not land on Ada's record: the conflict is still open.
+  expect(patient?.phone ?? null).toBeNull();
+  expect(patient?.first_name).toBe("Ada");
+});
