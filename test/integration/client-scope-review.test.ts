@@ -129,3 +129,26 @@ test("a client-scoped editor's new patient's email is checked against its own cl
   });
   expect([byAdmin.status, byAdmin.body.error?.code]).toEqual([409, "duplicate_email"]);
 });
+
+// KNOWN DEFECT, not fixed here: the search's word dictionary (patient_search_words, migration 012)
+// is one for every client, and whether a typed word is a prefix of a known word or a typo to
+// correct is decided on it (patient-list.ts, nameQuery). So a scoped token (a viewer suffices)
+// learns whether any other client's patient has a name or city word starting with what it typed.
+// The fix needs the dictionary per client (a migration); `test.failing` until then: when this
+// test starts to pass, make it a plain `test`.
+test.failing("what a client-scoped token's name search finds does not depend on other clients' patients", async () => {
+  const viewer = (await createToken(sql, { name: "review-viewer", role: "viewer", createdBy: "test", clientId: mine }))
+    .token;
+  await addPatient(mine, null, { firstName: "Ana", lastName: "Kovac" });
+  const found = async () =>
+    (await call(viewer, "POST", "/api/v1/patients/search", { q: "kovacz" })).body.items.map(
+      (p: { fullName: string }) => p.fullName,
+    );
+  // A typo of its own patient's name: found through the words it resembles.
+  const before = await found();
+  expect(before).toEqual(["Ana Kovac"]);
+  // Another client's patient whose name the typed word starts must not change that answer:
+  // if it did, the answer would tell this token that such a patient exists elsewhere.
+  await addPatient(other, null, { firstName: "Ivo", lastName: "Kovaczyk" });
+  expect(await found()).toEqual(before);
+});
