@@ -23,6 +23,10 @@ export function healthAuthorizer(
   return async (header) => {
     const caller = await authenticate(header);
     if (isRefusal(caller)) return caller;
+    // The installation's state is no client's: a client-scoped token is refused, as on every
+    // route that is not scope-aware (services/dashboard/auth.ts).
+    if (caller.clientId)
+      return { status: 403, code: "scope_not_supported", message: "a client-scoped token cannot use this route" };
     return hasRole(caller.role, HEALTH_DETAILED_ROLE)
       ? "ok"
       : { status: 403, code: "forbidden", message: `this needs a token with the ${HEALTH_DETAILED_ROLE} role` };

@@ -130,6 +130,16 @@ test("a client-scoped editor's new patient's email is checked against its own cl
   expect([byAdmin.status, byAdmin.body.error?.code]).toEqual([409, "duplicate_email"]);
 });
 
+test("a client-scoped admin token is refused /health/detailed (the installation's state, no client's)", async () => {
+  const scopedAdmin = (
+    await createToken(sql, { name: "review-admin", role: "admin", createdBy: "test", clientId: mine })
+  ).token;
+  const res = await call(scopedAdmin, "GET", "/health/detailed");
+  // Like every route that is not scope-aware (access.ts): fail closed.
+  expect([res.status, res.body.error?.code]).toEqual([403, "scope_not_supported"]);
+  expect((await call(ADMIN, "GET", "/health/detailed")).status).toBe(200);
+});
+
 // KNOWN DEFECT, not fixed here: the search's word dictionary (patient_search_words, migration 012)
 // is one for every client, and whether a typed word is a prefix of a known word or a typo to
 // correct is decided on it (patient-list.ts, nameQuery). So a scoped token (a viewer suffices)
