@@ -49,6 +49,7 @@ async function erase(id: string): Promise<number> {
         connection: async () => connection,
         sources: decoding,
         dropCache: () => createPatientCache(redis).invalidate([id]),
+        keys,
       },
     );
     if (!erased) {

@@ -10,11 +10,13 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import type { Sql } from "postgres";
 import { decodeMessage } from "../services/projector/decode.ts";
 import { normalizeForIndex } from "./crypto/blind-index.ts";
+import type { Keys } from "./crypto/keys.ts";
 import { type ErasedRows, erasePatient } from "./db/erase.ts";
 import { clientsOfSources, type LockedPatient } from "./db/patients.ts";
+import { openCell, sealedColumn, WEBHOOK_EVENTS } from "./db/sealed.ts";
 import { readDeadLetters } from "./dead-letters.ts";
-import { DLQ_STREAM, isNoMessage, STREAM } from "./nats.ts";
-import type { SourceConfig } from "./sources/index.ts";
+import { DLQ_STREAM, H, isNoMessage, STREAM } from "./nats.ts";
+import type { PatientRecord, SourceConfig } from "./sources/index.ts";
 
 /** What a sweep removed (each message deleted with its bytes overwritten). */
 interface StreamsErased {
@@ -22,11 +24,16 @@ interface StreamsErased {
   deadLetters: number;
 }
 
-/** The patient as the sweep recognises it: its erased events, its email and phone (E.164), read before the erasure. */
+/** The patient as the sweep recognises it: its erased events, its emails and phones (E.164). */
 interface StreamTarget {
   events: ErasedRows["events"];
-  email: string | null;
-  phone: string | null;
+  /**
+   * Its email and phone, read before the erasure, and those its own erased events carried: a
+   * patient merged into it, or a phone it had before, lives on only there (and in dead letters).
+   * Not a held-back conflict's: that is another person's submission.
+   */
+  emails: ReadonlySet<string>;
+  phones: ReadonlySet<string>;
   /**
    * Its client, and each source's (clientsOfSources): patients are one a client, so a dead letter
    * of another client's source that names the same email or phone is that client's patient's,
@@ -36,18 +43,36 @@ interface StreamTarget {
   sourceClients: ReadonlyMap<string, string>;
 }
 
-/** The target of a patient read (and opened) before its erasure, and the events erasePatient removed. */
-const streamTarget = (
+const CANONICAL = sealedColumn(WEBHOOK_EVENTS, "canonical_enc");
+
+/**
+ * The target of a patient read (and opened) before its erasure, and the events erasePatient
+ * removed (their canonical forms opened with `keys`: throws when a key is missing, a failed sweep).
+ */
+function streamTarget(
+  keys: Keys,
   patient: Pick<LockedPatient, "email" | "state" | "clientId">,
   events: ErasedRows["events"],
   sourceClients: ReadonlyMap<string, string>,
-): StreamTarget => ({
-  events,
-  email: patient.email,
-  phone: (patient.state.values.phone as string | null | undefined) ?? null,
-  clientId: patient.clientId ?? null,
-  sourceClients,
-});
+): StreamTarget {
+  const emails = new Set<string>();
+  const phones = new Set<string>();
+  const add = (email: unknown, phone: unknown) => {
+    if (typeof email === "string" && email) emails.add(email.toLowerCase());
+    // A number kept as sent (not valid) recognises nothing: "12" is no one's.
+    const e164 = typeof phone === "string" && phone ? normalizeForIndex("phone", phone) : null;
+    if (e164) phones.add(e164);
+  };
+  add(patient.email, patient.state.values.phone);
+  for (const e of events) {
+    if (e.conflict) continue;
+    const canonical = openCell(keys, CANONICAL, e.canonical.sealed, e.canonical.legacy) as {
+      patient?: Partial<PatientRecord>;
+    } | null;
+    add(canonical?.patient?.email, canonical?.patient?.phone);
+  }
+  return { events, emails, phones, clientId: patient.clientId ?? null, sourceClients };
+}
 
 /** What an erasure removed: the rows (counted), what the sweep did, and whether the cached copy went. */
 export interface PatientErasure {
@@ -76,6 +101,8 @@ export async function erasePatientEverywhere(
     connection: () => Promise<NatsConnection>;
     sources: ReadonlyMap<string, SourceConfig>;
     dropCache: () => Promise<unknown>;
+    /** Opens the erased events' canonical forms (the emails and phones they carried). */
+    keys: Keys;
   },
 ): Promise<PatientErasure | null> {
   // Read before anything is erased: a rerun after the commit finds no patient, so a sweep that
@@ -88,7 +115,9 @@ export async function erasePatientEverywhere(
     () => undefined,
     (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
   );
-  const streams = await sweepStreams(steps.connection, steps.sources, streamTarget(patient, events, sourceClients));
+  const streams = await sweepStreams(steps.connection, steps.sources, () =>
+    streamTarget(steps.keys, patient, events, sourceClients),
+  );
   return { rows, streams, cacheError };
 }
 
@@ -108,8 +137,16 @@ async function eraseFromStreams(
 ): Promise<StreamsErased> {
   const jsm = await jetstreamManager(nc);
   const erased: StreamsErased = { webhooks: 0, deadLetters: 0 };
-  for (const { streamSeq } of target.events) {
-    if (streamSeq === null) continue;
+  const { state } = await jsm.streams.info(STREAM);
+  for (const { eventId, streamSeq } of target.events) {
+    // The sequence recorded when the event was stored; a WEBHOOKS recreated since (`hookline
+    // stream migrate`) numbers from 1 again, so the message there now may be another event's,
+    // a webhook still to be projected: only the event's own message goes (past the stream's
+    // end, nothing is there to look at: asking JetStream for it fails).
+    if (streamSeq === null || state.messages === 0 || streamSeq < state.first_seq || streamSeq > state.last_seq)
+      continue;
+    const stored = await jsm.streams.getMessage(STREAM, { seq: streamSeq });
+    if (!stored || stored.header.get(H.eventId) !== eventId) continue;
     // Already acknowledged (and so removed): "no message found". Any other failure (a timeout)
     // throws: the sweep must not say it swept what it could not look at.
     const deleted = await jsm.streams.deleteMessage(STREAM, streamSeq, true).catch((error) => {
@@ -119,13 +156,15 @@ async function eraseFromStreams(
     if (deleted) erased.webhooks++;
   }
   const eventIds = new Set(target.events.map((e) => e.eventId));
-  const email = target.email?.toLowerCase() ?? null;
   for await (const { msg, letter } of readDeadLetters(nc)) {
     let names = letter.eventId !== null && eventIds.has(letter.eventId);
     // Another client's source: its letters name another client's patient, whoever they name
     // (but the patient's own events, which a merge may have brought from another client).
     if (!names && (target.sourceClients.get(letter.source) ?? null) !== target.clientId) continue;
-    if (!names && email !== null) names = holdsEmail(Buffer.from(msg.data).toString("utf8"), email);
+    if (!names && target.emails.size > 0) {
+      const text = Buffer.from(msg.data).toString("utf8");
+      for (const email of target.emails) if (!names) names = holdsEmail(text, email);
+    }
     if (!names) {
       const decoded = decodeMessage(
         { data: msg.data, headers: msg.header, seq: msg.seq, subject: msg.subject },
@@ -134,8 +173,8 @@ async function eraseFromStreams(
       if (decoded.ok) {
         const p = decoded.value.event.patient;
         names =
-          (email !== null && p.email?.toLowerCase() === email) ||
-          (target.phone !== null && p.phone !== undefined && normalizeForIndex("phone", p.phone) === target.phone);
+          (p.email !== undefined && target.emails.has(p.email.toLowerCase())) ||
+          (p.phone !== undefined && target.phones.has(normalizeForIndex("phone", p.phone) ?? ""));
       }
     }
     if (!names) continue;
@@ -176,7 +215,7 @@ type StreamSweep =
 async function sweepStreams(
   connection: () => Promise<NatsConnection>,
   sources: ReadonlyMap<string, SourceConfig>,
-  target: StreamTarget,
+  target: () => StreamTarget,
 ): Promise<StreamSweep> {
   let nc: NatsConnection;
   try {
@@ -185,7 +224,7 @@ async function sweepStreams(
     return { swept: false, reason: "nats_unavailable", message: `NATS could not be reached: ${messageOf(error)}` };
   }
   try {
-    return { swept: true, ...(await eraseFromStreams(nc, sources, target)) };
+    return { swept: true, ...(await eraseFromStreams(nc, sources, target())) };
   } catch (error) {
     return {
       swept: false,

@@ -526,6 +526,7 @@ export function patientRoutes(deps: PatientRouteDeps) {
             sources,
             // A Redis failure is logged (invalidate): the entry expires after CACHE_TTL_SECONDS.
             dropCache: () => invalidate([params.id]),
+            keys,
           });
           if (!erased) return notFound(params.id);
           const { rows, streams } = erased;

@@ -15,8 +15,18 @@ export interface ErasedRows {
   conflicts: number;
   formSubmissions: number;
   webhookEvents: number;
-  /** The erased raw events: their ids and WEBHOOKS sequences (to remove what JetStream still holds). */
-  events: { eventId: string; streamSeq: number | null }[];
+  /**
+   * The erased raw events: their ids and WEBHOOKS sequences (to remove what JetStream still
+   * holds), their canonical forms as stored (sealed, or in clear before 010: the emails and
+   * phones the patient was known by, e.g. a patient merged into it), and whether each was a
+   * conflict held back (another person's submission naming the patient's email).
+   */
+  events: {
+    eventId: string;
+    streamSeq: number | null;
+    canonical: { sealed: Uint8Array | null; legacy: unknown };
+    conflict: boolean;
+  }[];
 }
 
 /**
@@ -32,10 +42,15 @@ export async function erasePatient(
   return sql.begin(async (tx) => {
     const [found] = await tx`select id from patients where id = ${id}::bigint for update`;
     if (!found) return null;
-    const events = await tx<{ event_id: string; stream_seq: string | null }[]>`
-      delete from webhook_events where patient_id = ${id}::bigint returning event_id, stream_seq`;
+    const events = await tx<
+      { event_id: string; stream_seq: string | null; canonical_enc: Uint8Array | null; canonical: unknown }[]
+    >`
+      delete from webhook_events where patient_id = ${id}::bigint
+      returning event_id, stream_seq, canonical_enc, canonical`;
     const submissions = await tx`delete from form_submissions where patient_id = ${id}::bigint`;
-    const conflicts = await tx`delete from patient_conflicts where patient_id = ${id}::bigint`;
+    const conflicts = await tx<{ event_id: string }[]>`
+      delete from patient_conflicts where patient_id = ${id}::bigint returning event_id`;
+    const conflictEvents = new Set(conflicts.map((c) => c.event_id));
     const patients = await tx`delete from patients where id = ${id}::bigint`;
     const erased: ErasedRows = {
       patients: patients.count,
@@ -45,6 +60,8 @@ export async function erasePatient(
       events: events.map((e) => ({
         eventId: e.event_id,
         streamSeq: e.stream_seq === null ? null : Number(e.stream_seq),
+        canonical: { sealed: e.canonical_enc, legacy: e.canonical },
+        conflict: conflictEvents.has(e.event_id),
       })),
     };
     const { events: _, ...counts } = erased;
