@@ -252,7 +252,7 @@ export function patientRoutes(deps: PatientRouteDeps) {
       ListCursor,
       { cursor, limit },
       async (n, after) => {
-        if (after && (after.s !== query.sort || after.d !== query.dir)) throw new WrongCursor();
+        if (after && (after.s !== query.sort || after.d !== query.dir || !positionFits(after))) throw new WrongCursor();
         const list = { ...query, limit: n, after };
         // An unscoped caller's listing needs no transaction (scope.ts sets the client in one).
         const rows = isScoped(principal)
@@ -567,6 +567,21 @@ export function patientRoutes(deps: PatientRouteDeps) {
 }
 
 class WrongCursor extends Error {}
+
+/**
+ * Whether a cursor's position can be compared with its sort's column: a time sort's is the time
+ * this API wrote (patient-list.ts, asText), a real one; Postgres would refuse anything else as a 500.
+ */
+function positionFits(after: ListCursor): boolean {
+  if (after.s !== "updated" && after.s !== "submitted") return true;
+  const k = after.k;
+  if (typeof k !== "string" || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(k)) return false;
+  // A calendar time (no 13th month, no 31 February, no year 0): it reads back as written.
+  const time = new Date(`${k.slice(0, 23)}Z`);
+  return (
+    !Number.isNaN(time.getTime()) && time.getUTCFullYear() > 0 && time.toISOString().slice(0, 23) === k.slice(0, 23)
+  );
+}
 
 /**
  * Patients of `clientId` (null: the unassigned) a new one likely duplicates: the same name

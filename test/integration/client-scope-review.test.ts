@@ -162,3 +162,24 @@ test.failing("what a client-scoped token's name search finds does not depend on 
   await addPatient(other, null, { firstName: "Ivo", lastName: "Kovaczyk" });
   expect(await found()).toEqual(before);
 });
+
+test("a listing cursor whose position is not a time is refused 400 invalid_cursor, not a 500", async () => {
+  const cursor = (k: unknown) =>
+    Buffer.from(JSON.stringify({ s: "updated", d: "desc", k, id: "5" })).toString("base64url");
+  for (const k of [
+    "not-a-time",
+    "2026-13-01T00:00:00.000000Z",
+    "2026-02-31T00:00:00.000000Z",
+    "0000-01-01T00:00:00.000000Z",
+    12,
+    undefined,
+  ]) {
+    const res = await call(ADMIN, "GET", `/api/v1/patients?sort=updated&cursor=${cursor(k)}`);
+    expect([k, res.status, res.body.error?.code]).toEqual([k, 400, "invalid_cursor"]);
+  }
+  // One this API handed out still pages.
+  const first = await call(ADMIN, "GET", "/api/v1/patients?sort=updated&limit=1");
+  const next = await call(ADMIN, "GET", `/api/v1/patients?sort=updated&limit=1&cursor=${first.body.nextCursor}`);
+  expect(next.status).toBe(200);
+  expect(next.body.items[0].id).not.toBe(first.body.items[0].id);
+});
