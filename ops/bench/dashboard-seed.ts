@@ -648,8 +648,8 @@ export async function seedPatients(
       // What the triggers would have written, in two statements.
       await db`insert into patient_search (id, client_id, search_text)
         select id, client_id, hookline_search_text(first_name, last_name, full_name, city) from patients`;
-      await db`insert into patient_search_words (word)
-        select distinct lexeme from patient_search, unnest(search_vector) on conflict do nothing`;
+      await db`insert into patient_search_words (client_key, word)
+        select distinct coalesce(client_id, 0), lexeme from patient_search, unnest(search_vector) on conflict do nothing`;
       for (const t of searchTriggers) await db.unsafe(`alter table ${t.table} enable trigger ${t.name}`);
     }
     const t1 = performance.now();

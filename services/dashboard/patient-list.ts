@@ -296,12 +296,31 @@ interface NameQuery {
 }
 
 /**
+ * The known words a typed word starts, and those it resembles, in `clientId`'s word list (021)
+ * when the search is limited to one client, else in every client's (each word once). A scoped
+ * search must not depend on other clients' patients: whether a word is a prefix or a typo was
+ * decided on one shared list, which let a scoped viewer learn that another client had a name
+ * starting with what it typed.
+ */
+function knownWords(tx: Db, clientId: string | undefined) {
+  const ofClient = clientId ? tx`v.client_key = ${clientId}::bigint and` : tx``;
+  return {
+    starts: tx`array(select distinct v.word from patient_search_words v
+      where ${ofClient} v.word >= words.w and v.word < words.w || chr(1114111) order by v.word limit ${limitOf(tx, PREFIX_WORDS + 1)})`,
+    similar: tx`array(select v.word from patient_search_words v
+      where ${ofClient} v.word % words.w group by v.word
+      order by similarity(v.word, words.w) desc, v.word limit ${limitOf(tx, TYPO_WORDS)})`,
+  };
+}
+
+/**
  * The full-text query for a name search: every word as the known words it starts (as a prefix
  * when it starts more than PREFIX_WORDS), or, for a word that starts none (a typo), any of the
  * known words it resembles; with two or more words, also as word pairs (pairQuery). Null when
- * a word matches nothing at all.
+ * a word matches nothing at all. The known words are `clientId`'s when given (knownWords).
  */
-async function nameQuery(tx: Db, text: string): Promise<NameQuery | null> {
+async function nameQuery(tx: Db, text: string, clientId: string | undefined): Promise<NameQuery | null> {
+  const known = knownWords(tx, clientId);
   // In one round trip: the query as the indexed text is made (012: lower-cased, accents folded),
   // cut into words (letters and digits only, so nothing in them is tsquery syntax), and for
   // each word the known words it starts (one more than PREFIX_WORDS: too many), and when it
@@ -313,10 +332,8 @@ async function nameQuery(tx: Db, text: string): Promise<NameQuery | null> {
       where x.w <> '' order by x.n limit ${limitOf(tx, MAX_WORDS)}
     )
     select t.text, words.w, p.starts,
-      case when cardinality(p.starts) > 0 then '{}'::text[] else array(select v.word from patient_search_words v
-        where v.word % words.w order by similarity(v.word, words.w) desc, v.word limit ${limitOf(tx, TYPO_WORDS)}) end as similar
-    from t, words, lateral (select array(select v.word from patient_search_words v
-      where v.word >= words.w and v.word < words.w || chr(1114111) order by v.word limit ${limitOf(tx, PREFIX_WORDS + 1)}) as starts) p
+      case when cardinality(p.starts) > 0 then '{}'::text[] else ${known.similar} end as similar
+    from t, words, lateral (select ${known.starts} as starts) p
     order by words.n`;
   if (found.length === 0) return null;
   const typed: TypedWord[] = [];
@@ -378,7 +395,7 @@ function rankOf(tx: Db, query: NameQuery) {
 
 /** One page of a name search, best first: (score desc, id desc). */
 async function namePage(tx: Db, q: ListQuery, text: string, whole = true): Promise<PageRow[]> {
-  const query = await nameQuery(tx, text);
+  const query = await nameQuery(tx, text, q.clientId);
   if (!query) return [];
   const after = q.after;
   // The client is filtered in patient_search itself; the other filters need the patient row.

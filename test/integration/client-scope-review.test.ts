@@ -167,13 +167,11 @@ test("the dashboard refuses a huge body before anyone is authenticated (it parse
   }
 });
 
-// KNOWN DEFECT, not fixed here: the search's word dictionary (patient_search_words, migration 012)
-// is one for every client, and whether a typed word is a prefix of a known word or a typo to
-// correct is decided on it (patient-list.ts, nameQuery). So a scoped token (a viewer suffices)
-// learns whether any other client's patient has a name or city word starting with what it typed.
-// The fix needs the dictionary per client (a migration); `test.failing` until then: when this
-// test starts to pass, make it a plain `test`.
-test.failing("what a client-scoped token's name search finds does not depend on other clients' patients", async () => {
+// Whether a typed word is a prefix of a known word or a typo to correct is decided on the
+// search's word list (patient-list.ts, knownWords). It was one list for every client, so a
+// scoped token (a viewer suffices) learned whether any other client's patient had a name or
+// city word starting with what it typed. Migration 021 keeps the list per client.
+test("what a client-scoped token's name search finds does not depend on other clients' patients", async () => {
   const viewer = (await createToken(sql, { name: "review-viewer", role: "viewer", createdBy: "test", clientId: mine }))
     .token;
   await addPatient(mine, null, { firstName: "Ana", lastName: "Kovac" });
@@ -188,6 +186,24 @@ test.failing("what a client-scoped token's name search finds does not depend on 
   // if it did, the answer would tell this token that such a patient exists elsewhere.
   await addPatient(other, null, { firstName: "Ivo", lastName: "Kovaczyk" });
   expect(await found()).toEqual(before);
+});
+
+test("each client's word list holds the words of its own patients: erasure and a move to another client update it", async () => {
+  const words = async () =>
+    (
+      await sql<{ k: string; word: string }[]>`
+        select client_key::text as k, word from patient_search_words
+        where word in ('zebulon', 'quistorp', 'ottokar') order by client_key, word`
+    ).map((r) => `${r.k === mine ? "mine" : r.k === other ? "other" : r.k}:${r.word}`);
+  const a = await addPatient(mine, null, { firstName: "Zebulon", lastName: "Quistorp" });
+  const b = await addPatient(other, null, { firstName: "Zebulon", lastName: "Ottokar" });
+  expect((await words()).sort()).toEqual(["mine:quistorp", "mine:zebulon", "other:ottokar", "other:zebulon"]);
+  // Erased: its words leave its client's list, and stay in the other client's, which still has one.
+  await sql`delete from patients where id = ${a}::bigint`;
+  expect((await words()).sort()).toEqual(["other:ottokar", "other:zebulon"]);
+  // Moved to another client: its words move with it.
+  await sql`update patients set client_id = ${mine}::bigint where id = ${b}::bigint`;
+  expect((await words()).sort()).toEqual(["mine:ottokar", "mine:zebulon"]);
 });
 
 test("a listing cursor whose position is not a time is refused 400 invalid_cursor, not a 500", async () => {

@@ -21,6 +21,7 @@ import m017 from "./017_search_word_pairs.sql" with { type: "text" };
 import m018 from "./018_packed_patient_fields.sql" with { type: "text" };
 import m019 from "./019_audit_append.sql" with { type: "text" };
 import m020 from "./020_projector_row_costs.sql" with { type: "text" };
+import m021 from "./021_search_words_per_client.sql" with { type: "text" };
 
 /** File name → SQL text. */
 export const EMBEDDED_MIGRATIONS: Record<string, string> = {
@@ -44,4 +45,5 @@ export const EMBEDDED_MIGRATIONS: Record<string, string> = {
   "018_packed_patient_fields.sql": m018,
   "019_audit_append.sql": m019,
   "020_projector_row_costs.sql": m020,
+  "021_search_words_per_client.sql": m021,
 };
