@@ -11,7 +11,7 @@ import { createMetrics } from "../../shared/metrics.ts";
 import { connectNats } from "../../shared/nats.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
 import { loadSources } from "../../shared/sources/index.ts";
-import { RUNTIME_MAX_BODY_BYTES } from "../../shared/sources/runtime.ts";
+import { serverBodyCap } from "../../shared/sources/runtime.ts";
 import { loadConnectionTls } from "../../shared/tls.ts";
 import { startTracing } from "../../shared/tracing.ts";
 import { createDashboardApp } from "./app.ts";
@@ -76,8 +76,11 @@ app.use(requestIds.plugin());
 // Elysia reads and parses a body before the bearer guard runs, so Bun's cap (128 MiB by default)
 // is all that bounds what an unauthenticated caller makes this pod hold. The largest body a route
 // takes is a source preview's sample webhook: the ingress's cap, a source's limit with headroom.
-const maxBody = Math.max(...[...sources.values()].map((s) => s.maxBodyBytes), RUNTIME_MAX_BODY_BYTES);
-app.listen({ hostname: config.serviceHost, port: config.port, maxRequestBodySize: maxBody * 4 });
+app.listen({
+  hostname: config.serviceHost,
+  port: config.port,
+  maxRequestBodySize: serverBodyCap(sources.values(), true),
+});
 log.info({ url: `http://${config.serviceHost}:${config.port}` }, "dashboard listening");
 
 onShutdown(log, async () => {

@@ -19,7 +19,7 @@ import {
 } from "../../shared/nats.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
 import { loadSources } from "../../shared/sources/index.ts";
-import { RUNTIME_MAX_BODY_BYTES, runtimeSourcesKeyring, watchRuntimeSources } from "../../shared/sources/runtime.ts";
+import { runtimeSourcesKeyring, serverBodyCap, watchRuntimeSources } from "../../shared/sources/runtime.ts";
 import { watchStreamFill } from "../../shared/stream-fill.ts";
 import { loadConnectionTls } from "../../shared/tls.ts";
 import { startTracing } from "../../shared/tracing.ts";
@@ -112,8 +112,11 @@ app.use(
 
 // Bun's own cap sits well above every source's limit so that the ingress, not Bun,
 // answers an oversize body, declared or chunked (with the JSON error); Bun's cap only stops abuse.
-const maxBody = Math.max(...[...sources.values()].map((s) => s.maxBodyBytes), keyring ? RUNTIME_MAX_BODY_BYTES : 1024);
-app.listen({ hostname: config.serviceHost, port: config.port, maxRequestBodySize: maxBody * 4 });
+app.listen({
+  hostname: config.serviceHost,
+  port: config.port,
+  maxRequestBodySize: serverBodyCap(sources.values(), Boolean(keyring)),
+});
 log.info(
   {
     url: `http://${config.serviceHost}:${config.port}`,

@@ -80,6 +80,20 @@ function authFor(type: RuntimeSourceType, secrets: string[]): AuthConfig {
 /** The body limit of a runtime source (the sources file's default). */
 export const RUNTIME_MAX_BODY_BYTES = SOURCE_DEFAULTS.maxBodyBytes;
 
+/**
+ * Bun's own cap on request bodies (`maxRequestBodySize`) for a service that takes these sources'
+ * webhooks, or samples of them: four times the largest source limit, runtime sources' included
+ * when they are on. Well above every limit, so that the service, not Bun, answers an oversize
+ * body with its JSON error; Bun's default (128 MiB) would let anyone, before any check, make a pod
+ * hold that much.
+ *
+ * @example app.listen({ port, maxRequestBodySize: serverBodyCap(sources.values(), true) })
+ */
+export function serverBodyCap(sources: Iterable<{ maxBodyBytes: number }>, runtimeSources: boolean): number {
+  const limits = [...sources].map((s) => s.maxBodyBytes);
+  return 4 * Math.max(...limits, runtimeSources ? RUNTIME_MAX_BODY_BYTES : 1024);
+}
+
 /** A runtime source's config with the sources file's defaults (no mappings, no IP list, no rate limit). */
 export function runtimeSourceConfig(
   record: Omit<RuntimeSourceRecord, "secrets" | "updatedAt">,

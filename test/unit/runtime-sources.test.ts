@@ -9,10 +9,12 @@ import { getAdapter } from "../../shared/sources/registry.ts";
 import {
   liveSecrets,
   openSecrets,
+  RUNTIME_MAX_BODY_BYTES,
   RUNTIME_SOURCE_TYPES,
   runtimeSourceConfig,
   runtimeSourcesKeyring,
   sealSecrets,
+  serverBodyCap,
   sourceDisabled,
 } from "../../shared/sources/runtime.ts";
 import { TEST_KEYS } from "../keys.ts";
@@ -121,4 +123,14 @@ describe("the ingress's keyring for runtime sources", () => {
       /HOOKLINE_KEYS/,
     );
   });
+});
+
+test("Bun's body cap for a service is four times its largest source limit, runtime sources' included when on", () => {
+  const sources = [{ maxBodyBytes: 256 * 1024 }, { maxBodyBytes: 2 * 1024 * 1024 }];
+  expect(serverBodyCap(sources, false)).toBe(8 * 1024 * 1024);
+  // Runtime sources take the sources file's default limit (1 MiB), above the file's small one here.
+  expect(serverBodyCap([{ maxBodyBytes: 1024 }], true)).toBe(4 * RUNTIME_MAX_BODY_BYTES);
+  expect(serverBodyCap([{ maxBodyBytes: 1024 }], false)).toBe(4 * 1024);
+  // No sources at all (a dashboard of runtime sources only): still bounded.
+  expect(serverBodyCap([], true)).toBe(4 * RUNTIME_MAX_BODY_BYTES);
 });
