@@ -242,7 +242,7 @@ export async function insertPatients(
   const previousNames = previous.map((_, i) => `, prev_${i}`).join("");
   const notIndexedBefore = previous.length
     ? tx`where not exists (select 1 from patients p where p.${tx.unsafe(EMAIL_INDEX.column)} in (${tx.unsafe(previous.map((_, i) => `u.prev_${i}`).join(", "))})
-        and coalesce(p.client_id, 0) = coalesce((select s.client_id from sources s where s.name = u.source), 0))`
+        and coalesce(p.client_id, 0) = coalesce(u.client_id, (select s.client_id from sources s where s.name = u.source), 0))`
     : tx``;
   const inserted = await tx<{ id: string; first_event_id: string }[]>`
     insert into patients (first_event_id, client_id, ${tx.unsafe(columns)})

@@ -7,6 +7,8 @@ import { Writable } from "node:stream";
 import { createDashboardApp } from "../../services/dashboard/app.ts";
 import { createToken } from "../../services/dashboard/tokens.ts";
 import { createRedis } from "../../shared/cache.ts";
+import { createKeyring, newKeyText, parseKeyring } from "../../shared/crypto/keyring.ts";
+import type { Keys } from "../../shared/crypto/keys.ts";
 import type { Sql } from "../../shared/db/client.ts";
 import { MERGED_FIELDS, type MergedField, type PatientState } from "../../shared/db/patient-merge.ts";
 import { insertPatients } from "../../shared/db/patients.ts";
@@ -58,13 +60,9 @@ async function call(token: string, method: string, path: string, body?: unknown)
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
-beforeAll(async () => {
-  sql = await freshDatabase();
-  await sql`truncate dashboard_tokens`;
-  redis = createRedis(REDIS_URL, "hookline-test", log);
-  await waitFor("redis", async () => (await redis.ping()) === "PONG");
-  await redis.flushdb();
-  app = createDashboardApp({
+/** The dashboard app's dependencies, as every test here builds it. */
+function appOptions(): Parameters<typeof createDashboardApp>[0] {
+  return {
     sql,
     keys: TEST_KEYS,
     redis,
@@ -74,7 +72,16 @@ beforeAll(async () => {
     log,
     metrics: createMetrics("dashboard"),
     readiness: {},
-  });
+  };
+}
+
+beforeAll(async () => {
+  sql = await freshDatabase();
+  await sql`truncate dashboard_tokens`;
+  redis = createRedis(REDIS_URL, "hookline-test", log);
+  await waitFor("redis", async () => (await redis.ping()) === "PONG");
+  await redis.flushdb();
+  app = createDashboardApp(appOptions());
   const ids = (await sql`insert into clients (name) values ('Review A'), ('Review B') returning id::text`).map(
     (r) => r.id as string,
   );
@@ -128,6 +135,29 @@ test("a client-scoped editor's new patient's email is checked against its own cl
     clientId: mine,
   });
   expect([byAdmin.status, byAdmin.body.error?.code]).toEqual([409, "duplicate_email"]);
+});
+
+test("during a blind-index rebuild, a client's patient indexed under the previous key still makes its email taken there", async () => {
+  // Indexed under TEST_KEYS' index key, then that key becomes the previous one of a new keyring.
+  await addPatient(mine, "rebuilding@example.com", { firstName: "Rhea", lastName: "Bild" });
+  const rotated: Keys = {
+    data: TEST_KEYS.data,
+    blindIndex: createKeyring([
+      parseKeyring(newKeyText("review-index-2"), "review").current,
+      ...TEST_KEYS.blindIndex.keys,
+    ]),
+  };
+  const rebuilding = createDashboardApp({ ...appOptions(), keys: rotated });
+  const res = await rebuilding.handle(
+    new Request("http://dashboard.test/api/v1/patients", {
+      method: "POST",
+      headers: { authorization: `Bearer ${scopedToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ firstName: "Rhea", email: "rebuilding@example.com" }),
+    }),
+  );
+  const body = (await res.json()) as { error?: { code: string } };
+  // Not a second patient with the same email at the same client, found under the new key only.
+  expect([res.status, body.error?.code]).toEqual([409, "duplicate_email"]);
 });
 
 test("a client-scoped admin token is refused /health/detailed (the installation's state, no client's)", async () => {
