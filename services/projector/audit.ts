@@ -25,10 +25,13 @@ export interface BatchOutcome {
   admitted: ReadonlySet<string>;
   /** event id → its effect on a patient, for every admitted event. */
   effects: ReadonlyMap<string, PatientEffect>;
+  /** Event ids dropped unwritten: their patient was erased after they were received (erased.ts). */
+  erased?: ReadonlySet<string>;
 }
 
 /**
- * One receipt a message, in message order; a redelivered or repeated event is a "duplicate".
+ * One receipt a message, in message order; a redelivered or repeated event is a "duplicate", an
+ * event of a patient erased after it was received "erased".
  * A state that is one submission's "after" and the next one's "before" is hashed once, under
  * `hashKey` (shared/crypto/audit-hash-key.ts), which a receipt with hashes names in details.
  */
@@ -60,7 +63,7 @@ export function batchEntries(
       afterHash: effect ? hashOf(effect.after) : null,
       details: {
         source: e.event.source,
-        outcome: first ? "projected" : "duplicate",
+        outcome: first ? "projected" : outcome.erased?.has(e.eventId) ? "erased" : "duplicate",
         streamSeq: e.streamSeq,
         patientId: effect?.patientId,
         created: effect && !effect.before ? true : undefined,

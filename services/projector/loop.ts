@@ -55,6 +55,8 @@ export interface BatchStats {
   size: number;
   inserted: number;
   duplicates: number;
+  /** Events of a patient erased after they were received: written nowhere (erased.ts). */
+  erased: number;
   conflicts: number;
   deadLettered: number;
   ms: number;
@@ -254,6 +256,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
   interface Tally {
     inserted: number;
     duplicates: number;
+    erased: number;
     conflicts: number;
     deadLettered: number;
   }
@@ -288,6 +291,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
   function committed(items: Pending[], result: BatchResult, tally: Tally): void {
     tally.inserted += result.inserted;
     tally.duplicates += result.duplicates;
+    tally.erased += result.erased;
     tally.conflicts += result.conflicts;
     for (const d of items) {
       d.msg.ack();
@@ -332,7 +336,7 @@ export async function startProjector(deps: ProjectorDeps): Promise<RunningProjec
   /** Decode → one transaction for the batch → ack; on a data error, one by one; on a database outage, all later. */
   async function handleBatch(batch: Received[], spans: Span[]): Promise<void> {
     const started = performance.now();
-    const tally: Tally = { inserted: 0, duplicates: 0, conflicts: 0, deadLettered: 0 };
+    const tally: Tally = { inserted: 0, duplicates: 0, erased: 0, conflicts: 0, deadLettered: 0 };
     const pending = await decodeBatch(batch, spans, tally);
     // The batch's one transaction, linked to every message it carried.
     const txSpan = deps.tracer.startSpan("projectBatch", {

@@ -16,7 +16,17 @@ export interface MaintenanceResult {
   skipped: boolean;
   droppedPartitions: string[];
   deletedGuardRows: number;
+  /** Erasure tombstones past ERASURE_TOMBSTONE_DAYS deleted (migration 022). */
+  deletedTombstones: number;
 }
+
+/**
+ * Days an erasure's tombstone (migration 022, erased.ts) is kept: it stops a webhook received
+ * before the erasure from bringing the patient back, and no webhook waits this long to be
+ * projected (dead letters naming the patient are swept at the erasure; their default age limit
+ * is 30 days). A keyed hash of the email, so it is not kept longer than it serves.
+ */
+export const ERASURE_TOMBSTONE_DAYS = 90;
 
 /**
  * One round. Raw events (webhook_events partitions) wholly older than `retentionMonths`
@@ -25,7 +35,7 @@ export interface MaintenanceResult {
  * is harmless, an event without its guard row would be admitted again and then collide.
  */
 export async function runMaintenance(sql: Sql, opts: { retentionMonths: number }): Promise<MaintenanceResult> {
-  const result: MaintenanceResult = { skipped: true, droppedPartitions: [], deletedGuardRows: 0 };
+  const result: MaintenanceResult = { skipped: true, droppedPartitions: [], deletedGuardRows: 0, deletedTombstones: 0 };
   // A session lock must stay on one connection for the whole round.
   const conn = await sql.reserve();
   try {
@@ -34,6 +44,9 @@ export async function runMaintenance(sql: Sql, opts: { retentionMonths: number }
     result.skipped = false;
     try {
       await ensurePartitionsAhead(conn);
+      const tombstones = await conn`
+        delete from patient_erasures where erased_at < now() - make_interval(days => ${ERASURE_TOMBSTONE_DAYS})`;
+      result.deletedTombstones = tombstones.count;
       if (opts.retentionMonths <= 0) return result;
       const [{ cutoff }] = (await conn`
         select (date_trunc('month', now() at time zone 'UTC') - make_interval(months => ${opts.retentionMonths}))

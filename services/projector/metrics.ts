@@ -13,6 +13,7 @@ export function createProjectorMetrics(meter: Meter) {
     batch(s: BatchStats): void {
       events.add(s.inserted, { result: "inserted" });
       events.add(s.duplicates, { result: "duplicate" });
+      events.add(s.erased, { result: "erased" });
       events.add(s.deadLettered, { result: "dead_lettered" });
       conflicts.add(s.conflicts);
       batchSize.record(s.size);

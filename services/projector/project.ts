@@ -12,12 +12,15 @@ import { FORM_SUBMISSIONS, sealCell, sealedColumn, WEBHOOK_EVENTS } from "../../
 import type { CountedEvent } from "../../shared/stats.ts";
 import { batchEntries } from "./audit.ts";
 import type { DecodedEvent } from "./decode.ts";
+import { emailLookups, erasedAfterReceipt, readTombstones, type Tombstone } from "./erased.ts";
 import { ensurePartitions, isMissingPartition } from "./partitions.ts";
 import { writeBatchPatients } from "./patients.ts";
 
 export interface BatchResult {
   inserted: number;
   duplicates: number;
+  /** Events dropped because their patient was erased after they were received (erased.ts). */
+  erased: number;
   /** Patients written by this batch: their cached copies are now stale. */
   patientIds: string[];
   /** Submissions held back as identity conflicts (stored, but merged into no patient). */
@@ -27,11 +30,11 @@ export interface BatchResult {
 }
 
 export async function projectBatch(sql: Sql, keys: Keys, events: DecodedEvent[]): Promise<BatchResult> {
-  if (events.length === 0) return { inserted: 0, duplicates: 0, patientIds: [], conflicts: 0, stored: [] };
+  if (events.length === 0) return { inserted: 0, duplicates: 0, erased: 0, patientIds: [], conflicts: 0, stored: [] };
   // Sealed before the transaction, so its locks are not held while encrypting.
   const sealed = sealEvents(keys, events);
   try {
-    return await writeBatch(sql, keys, events, sealed);
+    return await writeBatchOnce(sql, keys, events, sealed);
   } catch (error) {
     if (!isMissingPartition(error)) throw error;
     // An event from a month with no partition (a replayed old event; maintenance keeps the
@@ -41,6 +44,26 @@ export async function projectBatch(sql: Sql, keys: Keys, events: DecodedEvent[])
       sql,
       events.map((e) => e.receivedAt),
     );
+    return writeBatchOnce(sql, keys, events, sealed);
+  }
+}
+
+/** A patient of the batch was erased while it ran (erased.ts): the batch rolled back, to be written again. */
+class ErasedDuringBatch extends Error {
+  readonly code = "erased_during_batch";
+}
+
+/** writeBatch, written once more when an erasure committed while it ran: the second sees it at its start. */
+async function writeBatchOnce(
+  sql: Sql,
+  keys: Keys,
+  events: DecodedEvent[],
+  sealed: Map<string, SealedEvent>,
+): Promise<BatchResult> {
+  try {
+    return await writeBatch(sql, keys, events, sealed);
+  } catch (error) {
+    if (!(error instanceof ErasedDuringBatch)) throw error;
     return writeBatch(sql, keys, events, sealed);
   }
 }
@@ -79,15 +102,27 @@ async function writeBatch(
   events: DecodedEvent[],
   sealed: Map<string, SealedEvent>,
 ): Promise<BatchResult> {
-  const { inserted, conflicts, patientIds, stored } = await sql.begin(async (tx) => {
+  const lookups = emailLookups(keys, events);
+  const { inserted, erased, conflicts, patientIds, stored } = await sql.begin(async (tx) => {
     // Each source's client (migration 011), named on every row written, null included (016,
-    // 020: the stamping trigger then has nothing to look up). Sent with the admission, one
-    // round trip for all three.
-    const [, accepted, clients] = await Promise.all([
+    // 020: the stamping trigger then has nothing to look up). Sent with the admission and the
+    // erasure tombstones of the batch's emails, one round trip for all four.
+    const [, admittedEvents, clients, tombstones] = await Promise.all([
       declareClientsNamed(tx),
       admitNewEvents(tx, events),
       clientsOfSources(tx, [...new Set(events.map((e) => e.event.source))]),
+      readTombstones(tx, lookups),
     ]);
+    // An erased patient's event received before its erasure is admitted (a redelivery stays a
+    // duplicate) but writes nothing.
+    const fresh = new Set(admittedEvents.map((e) => e.eventId));
+    const erasedIds = erasedAfterReceipt(
+      tombstones,
+      lookups.filter((l) => fresh.has(l.event.eventId)),
+      clients,
+    );
+    const accepted = admittedEvents.filter((e) => !erasedIds.has(e.eventId));
+    const acceptedLookups = lookups.filter((l) => !erasedIds.has(l.event.eventId));
     const written =
       accepted.length > 0
         ? await writeBatchPatients(tx, keys, accepted, clients)
@@ -97,17 +132,22 @@ async function writeBatch(
     // order sent, so the audit lock is still taken last; the first statement to fail rejects
     // first, so a missing partition is still told apart from the failures it causes after it.
     const admitted = new Set(accepted.map((e) => e.eventId));
-    await Promise.all([
+    const [late] = await Promise.all([
+      // Again at the end: an erasure that committed after the first look (erased.ts).
+      accepted.length > 0 ? readTombstones(tx, acceptedLookups) : [],
       ...(accepted.length > 0
         ? [
             insertRawEvents(tx, accepted, written.patientIdByEvent, sealed, clients),
             ...insertFormData(tx, accepted, written.patientIdByEvent, sealed, clients),
           ]
         : []),
-      recordAudit(tx, batchEntries(events, { ...written, admitted }, auditHashKey(keys.blindIndex))),
+      recordAudit(tx, batchEntries(events, { ...written, admitted, erased: erasedIds }, auditHashKey(keys.blindIndex))),
     ]);
+    if (erasedAfterReceipt(late as Tombstone[], acceptedLookups, clients).size > 0)
+      throw new ErasedDuringBatch("a patient of the batch was erased while it was written");
     return {
       inserted: accepted.length,
+      erased: erasedIds.size,
       conflicts: written.conflicts,
       patientIds: [...new Set(written.patientIdByEvent.values())],
       stored: accepted.map((e) => ({
@@ -117,7 +157,7 @@ async function writeBatch(
       })),
     };
   });
-  return { inserted, duplicates: events.length - inserted, patientIds, conflicts, stored };
+  return { inserted, duplicates: events.length - inserted - erased, erased, patientIds, conflicts, stored };
 }
 
 /**

@@ -6,7 +6,9 @@
 // patient id; webhook_events has no index on it, so this scans the partitions: erasure is rare).
 // What stays: the events' ids in webhook_event_ids (sender-chosen ids, no patient data), so a
 // redelivery or replay of an erased event is still a duplicate and cannot bring the patient back;
-// the audit trail (append-only, hash-chained; ids and hashes, never values).
+// the audit trail (append-only, hash-chained; ids and hashes, never values). What is added: a
+// tombstone of the email's blind index (migration 022), so a webhook received before the erasure
+// and projected after it does not bring the patient back either.
 import type { Sql } from "postgres";
 import { type AuditEntry, recordAudit } from "../audit/writer.ts";
 
@@ -40,8 +42,14 @@ export async function erasePatient(
   audit: Omit<AuditEntry, "entityType" | "entityId" | "action"> & { details?: AuditEntry["details"] },
 ): Promise<ErasedRows | null> {
   return sql.begin(async (tx) => {
-    const [found] = await tx`select id from patients where id = ${id}::bigint for update`;
+    const [found] = await tx`select id, client_id, email_bidx from patients where id = ${id}::bigint for update`;
     if (!found) return null;
+    // A tombstone for its email (migration 022): a webhook of this person received before now
+    // and still to be projected must not create the patient again.
+    if (found.email_bidx)
+      await tx`
+        insert into patient_erasures (client_key, email_bidx) values (coalesce(${found.client_id}::bigint, 0), ${found.email_bidx})
+        on conflict (client_key, email_bidx) do update set erased_at = now()`;
     const events = await tx<
       { event_id: string; stream_seq: string | null; canonical_enc: Uint8Array | null; canonical: unknown }[]
     >`

@@ -407,8 +407,9 @@ export async function freshDatabase(): Promise<Sql> {
   await sql`truncate webhook_event_ids, webhook_events, patients, form_submissions, form_questions restart identity cascade`;
   // Rows sealed by another test process's keys are gone (runtime sources' secrets too, which
   // "keys rotate" re-seals); so is any backlog of rows in clear, and another file's clients,
-  // search words and field-mapping corrections.
-  await sql`truncate encryption_backlog, clients, sources, patient_search_words, form_mappings, form_mapping_versions restart identity cascade`;
+  // search words, field-mapping corrections and erasure tombstones (which would drop this file's
+  // events of an email another file erased).
+  await sql`truncate encryption_backlog, clients, sources, patient_search_words, form_mappings, form_mapping_versions, patient_erasures restart identity cascade`;
   return sql;
 }
 

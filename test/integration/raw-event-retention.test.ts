@@ -3,7 +3,7 @@
 // dropped together with their duplicate-guard rows, one pod at a time.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { DecodedEvent } from "../../services/projector/decode.ts";
-import { MAINTENANCE_LOCK, runMaintenance } from "../../services/projector/maintenance.ts";
+import { ERASURE_TOMBSTONE_DAYS, MAINTENANCE_LOCK, runMaintenance } from "../../services/projector/maintenance.ts";
 import { projectBatch } from "../../services/projector/project.ts";
 import type { Sql } from "../../shared/db/client.ts";
 import { patientByEmail, TEST_KEYS } from "../keys.ts";
@@ -92,12 +92,24 @@ test("maintenance keeps the coming months ready and drops raw events past retent
       (x) => x.event_id,
     );
 
+  // Erasure tombstones (migration 022) go after ERASURE_TOMBSTONE_DAYS, whatever the retention.
+  const tombstone = (tag: string, days: number) =>
+    sql`insert into patient_erasures (client_key, email_bidx, erased_at)
+      values (0, ${Buffer.from(tag)}, now() - make_interval(days => ${days}))`;
+  await tombstone("expired", ERASURE_TOMBSTONE_DAYS + 1);
+  await tombstone("kept", ERASURE_TOMBSTONE_DAYS - 1);
   // 0 keeps everything, and still creates the partitions ahead.
   expect(await runMaintenance(sql, { retentionMonths: 0 })).toEqual({
     skipped: false,
     droppedPartitions: [],
     deletedGuardRows: 0,
+    deletedTombstones: 1,
   });
+  expect(
+    (
+      await sql`select convert_from(email_bidx, 'UTF8') as tag from patient_erasures where email_bidx in (${Buffer.from("expired")}, ${Buffer.from("kept")})`
+    ).map((r) => r.tag),
+  ).toEqual(["kept"]);
   expect(await exists(month(2).partition)).toBe(true);
 
   // Another pod holds the lock: this one skips the round.

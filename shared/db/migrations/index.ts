@@ -22,6 +22,7 @@ import m018 from "./018_packed_patient_fields.sql" with { type: "text" };
 import m019 from "./019_audit_append.sql" with { type: "text" };
 import m020 from "./020_projector_row_costs.sql" with { type: "text" };
 import m021 from "./021_search_words_per_client.sql" with { type: "text" };
+import m022 from "./022_patient_erasures.sql" with { type: "text" };
 
 /** File name → SQL text. */
 export const EMBEDDED_MIGRATIONS: Record<string, string> = {
@@ -46,4 +47,5 @@ export const EMBEDDED_MIGRATIONS: Record<string, string> = {
   "019_audit_append.sql": m019,
   "020_projector_row_costs.sql": m020,
   "021_search_words_per_client.sql": m021,
+  "022_patient_erasures.sql": m022,
 };

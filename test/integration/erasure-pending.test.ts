@@ -1,0 +1,130 @@
+// A webhook of a patient answered before its erasure and projected after it (waiting in
+// WEBHOOKS, or in a batch while the erasure committed) must not create the patient again
+// (migration 022, services/projector/erased.ts). projectBatch and erasePatient against real
+// Postgres, as the projector and `hookline patients erase` call them.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import type { DecodedEvent } from "../../services/projector/decode.ts";
+import { projectBatch } from "../../services/projector/project.ts";
+import type { Sql } from "../../shared/db/client.ts";
+import { erasePatient } from "../../shared/db/erase.ts";
+import type { PatientState } from "../../shared/db/patient-merge.ts";
+import { insertPatients } from "../../shared/db/patients.ts";
+import type { PatientRecord } from "../../shared/sources/index.ts";
+import { patientByEmail, TEST_KEYS } from "../keys.ts";
+import { freshDatabase } from "./harness.ts";
+
+let sql: Sql;
+beforeAll(async () => {
+  sql = await freshDatabase();
+});
+afterAll(() => sql?.end());
+
+let seq = 0;
+function event(id: string, patient: PatientRecord, receivedAt = new Date()): DecodedEvent {
+  return {
+    eventId: id,
+    receivedAt,
+    streamSeq: ++seq,
+    contentType: "application/json",
+    body: "{}",
+    traceId: null,
+    event: {
+      source: "generic",
+      formId: "f1",
+      providerEventId: id,
+      submittedAt: receivedAt.toISOString(),
+      answers: [{ label: "x", value: id }],
+      patient,
+      confidence: {},
+    },
+  };
+}
+
+const receipt = async (eventId: string) =>
+  (
+    await sql<{ outcome: string }[]>`
+      select details->>'outcome' as outcome from audit_log
+      where action = 'webhook.receive' and entity_id = ${eventId} order by seq desc limit 1`
+  )[0]?.outcome;
+const rawEvents = async (ids: string[]) =>
+  Number((await sql`select count(*) from webhook_events where event_id = any(${ids})`)[0]!.count);
+
+test("a webhook received before its patient's erasure and projected after it creates nothing; one received after does", async () => {
+  const email = "gone@example.com";
+  await projectBatch(sql, TEST_KEYS, [event("ep-1", { email, firstName: "Greta", phone: "+4930111" })]);
+  const patient = await patientByEmail(sql, email);
+  expect(patient).toBeDefined();
+  // Answered 200 now, still waiting to be projected when the erasure runs.
+  const pending = event("ep-2", { email, firstName: "Greta", city: "Berlin" });
+  await Bun.sleep(5);
+  expect(await erasePatient(sql, String(patient!.id), { actor: "test" })).not.toBeNull();
+
+  const result = await projectBatch(sql, TEST_KEYS, [pending]);
+  expect(result).toMatchObject({ inserted: 0, duplicates: 0, erased: 1, patientIds: [] });
+  expect(await patientByEmail(sql, email)).toBeUndefined();
+  expect(await rawEvents(["ep-2"])).toBe(0);
+  expect(await receipt("ep-2")).toBe("erased");
+  // Admitted to the duplicate guard: a redelivery is a duplicate, not projected later.
+  expect(await projectBatch(sql, TEST_KEYS, [pending])).toMatchObject({ inserted: 0, duplicates: 1 });
+
+  // The same person writing in again after the erasure is a new submission: a new patient.
+  const later = event("ep-3", { email, firstName: "Greta" });
+  expect(await projectBatch(sql, TEST_KEYS, [later])).toMatchObject({ inserted: 1, erased: 0 });
+  expect((await patientByEmail(sql, email))?.first_name).toBe("Greta");
+  expect(await receipt("ep-3")).toBe("projected");
+});
+
+test("an erasure that commits while a batch is being written: the batch is written again, without that patient's events", async () => {
+  const email = "racing@example.com";
+  const other = "bystander@example.com";
+  const mine = event("er-1", { email, firstName: "Rita" });
+  const bystander = event("er-2", { email: other, firstName: "Bea" });
+  await Bun.sleep(5);
+  // Another transaction creates the patient and, before committing, leaves a tombstone of its
+  // email, as an erasure would: the batch's first look finds none (not committed yet), then
+  // its insert of the same email waits for this transaction; it commits while the batch runs.
+  const state: PatientState = {
+    values: { firstName: "Rita" } as PatientState["values"],
+    answers: {},
+    source: "generic",
+    formId: "f1",
+    lastEventId: "er-0",
+    submittedAt: new Date(),
+  };
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let inserted!: () => void;
+  const ready = new Promise<void>((resolve) => {
+    inserted = resolve;
+  });
+  const erasing = sql.begin(async (tx) => {
+    await insertPatients(tx, TEST_KEYS, [{ email, state, clientId: null }], false);
+    const [row] = await tx`select email_bidx from patients where first_event_id = 'er-0'`;
+    await tx`insert into patient_erasures (client_key, email_bidx) values (0, ${row!.email_bidx})`;
+    inserted();
+    await held;
+  });
+  await ready;
+  const batch = projectBatch(sql, TEST_KEYS, [mine, bystander]);
+  // The batch is waiting on this transaction's row (its insert of the same email).
+  for (let i = 0; i < 200; i++) {
+    const [w] = await sql`select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and wait_event_type = 'Lock'`;
+    if (w!.n > 0) break;
+    await Bun.sleep(10);
+  }
+  release();
+  await erasing;
+  const result = await batch;
+  // Rita's event went nowhere; the bystander's batch-mate was written.
+  expect(result).toMatchObject({ inserted: 1, erased: 1 });
+  const rita = await patientByEmail(sql, email);
+  expect(rita?.events_count).toBe(1);
+  expect(rita?.last_event_id).toBe("er-0");
+  expect(await rawEvents(["er-1"])).toBe(0);
+  expect(await rawEvents(["er-2"])).toBe(1);
+  expect((await patientByEmail(sql, other))?.first_name).toBe("Bea");
+  expect(await receipt("er-1")).toBe("erased");
+});
