@@ -3,13 +3,13 @@
 // (migration 022, services/projector/erased.ts). projectBatch and erasePatient against real
 // Postgres, as the projector and `hookline patients erase` call them.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { DecodedEvent } from "../../services/projector/decode.ts";
 import { projectBatch } from "../../services/projector/project.ts";
 import type { Sql } from "../../shared/db/client.ts";
 import { erasePatient } from "../../shared/db/erase.ts";
 import type { PatientState } from "../../shared/db/patient-merge.ts";
 import { insertPatients } from "../../shared/db/patients.ts";
 import type { PatientRecord } from "../../shared/sources/index.ts";
+import { decodedEvent } from "../decoded-event.ts";
 import { patientByEmail, TEST_KEYS } from "../keys.ts";
 import { freshDatabase } from "./harness.ts";
 
@@ -19,26 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => sql?.end());
 
-let seq = 0;
-function event(id: string, patient: PatientRecord, receivedAt = new Date()): DecodedEvent {
-  return {
-    eventId: id,
-    receivedAt,
-    streamSeq: ++seq,
-    contentType: "application/json",
-    body: "{}",
-    traceId: null,
-    event: {
-      source: "generic",
-      formId: "f1",
-      providerEventId: id,
-      submittedAt: receivedAt.toISOString(),
-      answers: [{ label: "x", value: id }],
-      patient,
-      confidence: {},
-    },
-  };
-}
+const event = (id: string, patient: PatientRecord) => decodedEvent(id, patient);
 
 const receipt = async (eventId: string) =>
   (

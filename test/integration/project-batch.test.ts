@@ -7,6 +7,7 @@ import { projectBatch } from "../../services/projector/project.ts";
 import type { Sql } from "../../shared/db/client.ts";
 import { PATIENT_CONFLICTS, PATIENTS, WEBHOOK_EVENTS } from "../../shared/db/sealed.ts";
 import type { PatientRecord } from "../../shared/sources/index.ts";
+import { decodedEvent } from "../decoded-event.ts";
 import { openRows, patientByEmail, TEST_KEYS } from "../keys.ts";
 import { freshDatabase } from "./harness.ts";
 
@@ -18,26 +19,8 @@ beforeAll(async () => {
 });
 afterAll(() => sql?.end());
 
-let seq = 0;
-function event(id: string, submittedAt: string, patient: PatientRecord): DecodedEvent {
-  return {
-    eventId: id,
-    receivedAt: new Date(),
-    streamSeq: ++seq,
-    contentType: "application/json",
-    body: "{}",
-    traceId: null,
-    event: {
-      source: "generic",
-      formId: "f1",
-      providerEventId: id,
-      submittedAt,
-      answers: [{ label: "x", value: id }],
-      patient,
-      confidence: {},
-    },
-  };
-}
+/** A submission of `patient` at `submittedAt` (received now). */
+const event = (id: string, submittedAt: string, patient: PatientRecord) => decodedEvent(id, patient, { submittedAt });
 
 const row = async (email: string) => {
   const p = await patientByEmail(sql, email);

@@ -2,10 +2,10 @@
 // without one still stores its event), and raw events past RAW_EVENT_RETENTION_MONTHS are
 // dropped together with their duplicate-guard rows, one pod at a time.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { DecodedEvent } from "../../services/projector/decode.ts";
 import { ERASURE_TOMBSTONE_DAYS, MAINTENANCE_LOCK, runMaintenance } from "../../services/projector/maintenance.ts";
 import { projectBatch } from "../../services/projector/project.ts";
 import type { Sql } from "../../shared/db/client.ts";
+import { decodedEvent } from "../decoded-event.ts";
 import { patientByEmail, TEST_KEYS } from "../keys.ts";
 import { freshDatabase, type NatsServer, type Service, startNats, startService, waitFor } from "./harness.ts";
 
@@ -28,26 +28,9 @@ const month = (offset: number) => {
 };
 const exists = async (name: string) => (await sql`select to_regclass(${name}) is not null as ok`)[0]!.ok as boolean;
 
-function event(id: string, receivedAt: Date, email: string): DecodedEvent {
-  return {
-    eventId: id,
-    receivedAt,
-    streamSeq: 1,
-    contentType: "application/json",
-    body: "{}",
-    traceId: null,
-    event: {
-      source: "generic",
-      formId: null,
-      providerEventId: id,
-      submittedAt: receivedAt.toISOString(),
-      answers: [],
-      // The first name (stored in clear; the email is sealed) is what the slow trigger keys on.
-      patient: { email, firstName: email.split("@")[0] },
-      confidence: {},
-    },
-  };
-}
+// The first name (stored in clear; the email is sealed) is what the slow trigger keys on.
+const event = (id: string, receivedAt: Date, email: string) =>
+  decodedEvent(id, { email, firstName: email.split("@")[0] }, { receivedAt, formId: null });
 
 test("a batch meeting a month without a partition stores its event, and never locks webhook_events while it runs", async () => {
   const old = month(-30);
