@@ -16,6 +16,7 @@ import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
 import { loadSources } from "../../shared/sources/index.ts";
 import { TEST_KEYS } from "../keys.ts";
+import { callApp } from "./app-call.ts";
 import { freshDatabase, ROOT, startService, waitFor } from "./harness.ts";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1";
@@ -46,19 +47,7 @@ async function addPatient(clientId: string | null, email: string | null, values:
   return row!.id;
 }
 
-async function call(token: string, method: string, path: string, body?: unknown) {
-  const res = await app.handle(
-    new Request(`http://dashboard.test${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }),
-  );
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
-}
+const call = (token: string, method: string, path: string, body?: unknown) => callApp(app, token, method, path, body);
 
 /** The dashboard app's dependencies, as every test here builds it. */
 function appOptions(): Parameters<typeof createDashboardApp>[0] {
@@ -148,16 +137,12 @@ test("during a blind-index rebuild, a client's patient indexed under the previou
     ]),
   };
   const rebuilding = createDashboardApp({ ...appOptions(), keys: rotated });
-  const res = await rebuilding.handle(
-    new Request("http://dashboard.test/api/v1/patients", {
-      method: "POST",
-      headers: { authorization: `Bearer ${scopedToken}`, "content-type": "application/json" },
-      body: JSON.stringify({ firstName: "Rhea", email: "rebuilding@example.com" }),
-    }),
-  );
-  const body = (await res.json()) as { error?: { code: string } };
+  const res = await callApp(rebuilding, scopedToken, "POST", "/api/v1/patients", {
+    firstName: "Rhea",
+    email: "rebuilding@example.com",
+  });
   // Not a second patient with the same email at the same client, found under the new key only.
-  expect([res.status, body.error?.code]).toEqual([409, "duplicate_email"]);
+  expect([res.status, res.body.error?.code]).toEqual([409, "duplicate_email"]);
 });
 
 test("a client-scoped admin token is refused /health/detailed (the installation's state, no client's)", async () => {

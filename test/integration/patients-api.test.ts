@@ -26,6 +26,7 @@ import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
 import { loadSources } from "../../shared/sources/index.ts";
 import { TEST_KEYS } from "../keys.ts";
+import { callApp } from "./app-call.ts";
 import { freshDatabase, ROOT, waitFor } from "./harness.ts";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1";
@@ -555,19 +556,7 @@ test("a client-scoped token searches, reads, edits and merges its client's patie
     createdBy: "test",
     clientId: mine,
   });
-  const scoped = async (method: string, path: string, body?: unknown) => {
-    const res = await app.handle(
-      new Request(`http://dashboard.test${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      }),
-    );
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
+  const scoped = (method: string, path: string, body?: unknown) => callApp(app, token, method, path, body);
   const found = await scoped("POST", "/api/v1/patients/search", { q: "clara scoped" });
   expect(found.body.items.map((p: { id: string }) => p.id).sort()).toEqual([a1, a2].sort());
   // Asking for another client's patient by id: it does not exist for this token.
