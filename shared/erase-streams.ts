@@ -96,7 +96,7 @@ export interface PatientErasure {
 export async function erasePatientEverywhere(
   sql: Sql,
   patient: Pick<LockedPatient, "id" | "email" | "state" | "clientId">,
-  audit: Parameters<typeof erasePatient>[2],
+  audit: Parameters<typeof erasePatient>[3],
   steps: {
     connection: () => Promise<NatsConnection>;
     sources: ReadonlyMap<string, SourceConfig>;
@@ -108,7 +108,7 @@ export async function erasePatientEverywhere(
   // Read before anything is erased: a rerun after the commit finds no patient, so a sweep that
   // could not read what it needs then would never happen.
   const sourceClients = await clientsOfSources(sql);
-  const erased = await erasePatient(sql, patient.id, audit);
+  const erased = await erasePatient(sql, steps.keys, patient.id, audit);
   if (!erased) return null;
   const { events, ...rows } = erased;
   const cacheError = await steps.dropCache().then(

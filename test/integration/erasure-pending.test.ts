@@ -38,7 +38,7 @@ test("a webhook received before its patient's erasure and projected after it cre
   // Answered 200 now, still waiting to be projected when the erasure runs.
   const pending = event("ep-2", { email, firstName: "Greta", city: "Berlin" });
   await Bun.sleep(5);
-  expect(await erasePatient(sql, String(patient!.id), { actor: "test" })).not.toBeNull();
+  expect(await erasePatient(sql, TEST_KEYS, String(patient!.id), { actor: "test" })).not.toBeNull();
 
   const result = await projectBatch(sql, TEST_KEYS, [pending]);
   expect(result).toMatchObject({ inserted: 0, duplicates: 0, erased: 1, patientIds: [] });
@@ -53,6 +53,24 @@ test("a webhook received before its patient's erasure and projected after it cre
   expect(await projectBatch(sql, TEST_KEYS, [later])).toMatchObject({ inserted: 1, erased: 0 });
   expect((await patientByEmail(sql, email))?.first_name).toBe("Greta");
   expect(await receipt("ep-3")).toBe("projected");
+});
+
+test("a pending webhook naming an email the patient had only through a merge creates nothing either", async () => {
+  await projectBatch(sql, TEST_KEYS, [
+    event("em-1", { email: "kept@example.com", firstName: "Mia" }),
+    event("em-2", { email: "merged@example.com", firstName: "Mia" }),
+  ]);
+  const kept = (await patientByEmail(sql, "kept@example.com"))!;
+  const merged = (await patientByEmail(sql, "merged@example.com"))!;
+  // Merged as the dashboard merges (its raw events and submissions move, the other row goes).
+  await sql`update webhook_events set patient_id = ${kept.id} where patient_id = ${merged.id}`;
+  await sql`update form_submissions set patient_id = ${kept.id} where patient_id = ${merged.id}`;
+  await sql`delete from patients where id = ${merged.id}`;
+  const pending = event("em-3", { email: "merged@example.com", firstName: "Mia" });
+  await Bun.sleep(5);
+  await erasePatient(sql, TEST_KEYS, String(kept.id), { actor: "test" });
+  expect(await projectBatch(sql, TEST_KEYS, [pending])).toMatchObject({ inserted: 0, erased: 1 });
+  expect(await patientByEmail(sql, "merged@example.com")).toBeUndefined();
 });
 
 test("an erasure that commits while a batch is being written: the batch is written again, without that patient's events", async () => {
