@@ -151,15 +151,23 @@ export function conflictRoutes({ sql, keys, patientCache, log }: ConflictDeps) {
         const action = parsed.output.action;
         // Another client's conflict does not exist for a client-scoped caller (row-level security).
         const outcome = await withScope(sql, callerOf(context), async (tx) => {
-          // The conflict first, then its patient: the projector never locks conflicts, so no cycle.
+          // Accepting changes the patient: its row is locked before the conflict's, the order
+          // in which an erasure and a merge lock them (the patient, then its conflicts); the
+          // conflict first deadlocked with them (Postgres aborted one, a 500). Dismissing locks
+          // the conflict alone, so it waits for them or they for it, never in a cycle.
+          const [peek] = await tx`select patient_id::text from patient_conflicts where id = ${params.id}::bigint`;
+          if (!peek) return errorResponse(404, "conflict_not_found", `no conflict ${params.id}`);
+          const patient = action === "accept" ? await lockPatient(tx, keys, peek.patient_id) : null;
           const [row] =
             await tx`select ${tx.unsafe(COLUMNS)} from patient_conflicts where id = ${params.id}::bigint for update`;
           if (!row) return errorResponse(404, "conflict_not_found", `no conflict ${params.id}`);
           if (row.status !== "open")
             return errorResponse(409, "conflict_resolved", `conflict ${params.id} is already ${row.status}`);
+          // A merge moved it to another patient between the two reads: that one is not locked.
+          if (action === "accept" && String(row.patient_id) !== peek.patient_id)
+            return errorResponse(409, "conflict_moved", `conflict ${params.id} moved to another patient; try again`);
           let merged: { before: LockedPatient; after: LockedPatient } | undefined;
           if (action === "accept") {
-            const patient = await lockPatient(tx, keys, String(row.patient_id));
             if (patient) {
               const before = { ...patient }; // its state is replaced below, not changed
               patient.state = mergeSubmission(
@@ -205,7 +213,7 @@ export function conflictRoutes({ sql, keys, patientCache, log }: ConflictDeps) {
           200: "the resolved conflict and the patient",
           400: "bad id or body",
           404: "no such conflict (or another client's)",
-          409: "the conflict is already resolved",
+          409: "the conflict is already resolved (conflict_resolved), or a merge moved it meanwhile (conflict_moved)",
         },
       }),
     );

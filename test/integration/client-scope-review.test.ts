@@ -11,7 +11,7 @@ import { createKeyring, newKeyText, parseKeyring } from "../../shared/crypto/key
 import type { Keys } from "../../shared/crypto/keys.ts";
 import type { Sql } from "../../shared/db/client.ts";
 import { MERGED_FIELDS, type MergedField, type PatientState } from "../../shared/db/patient-merge.ts";
-import { insertPatients } from "../../shared/db/patients.ts";
+import { insertConflicts, insertPatients } from "../../shared/db/patients.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
 import { loadSources } from "../../shared/sources/index.ts";
@@ -219,6 +219,51 @@ test("each client's word list holds the words of its own patients: erasure and a
   // Moved to another client: its words move with it.
   await sql`update patients set client_id = ${mine}::bigint where id = ${b}::bigint`;
   expect((await words()).sort()).toEqual(["mine:ottokar", "mine:zebulon"]);
+});
+
+test("accepting a conflict while its patient is being erased: one waits for the other, neither deadlocks", async () => {
+  const id = await addPatient(null, "lock.order@example.com", { firstName: "Lou", dateOfBirth: "1970-01-01" });
+  const submission: PatientState = {
+    values: { ...Object.fromEntries(MERGED_FIELDS.map((f) => [f, null])), dateOfBirth: "1971-02-03" } as never,
+    answers: {},
+    source: "generic",
+    formId: "f1",
+    lastEventId: `review-ev-${++seq}`,
+    submittedAt: new Date(),
+  };
+  await sql.begin((tx) => insertConflicts(tx, TEST_KEYS, [{ patientId: id, fields: ["dateOfBirth"], submission }]));
+  const [conflict] = await sql`select id::text from patient_conflicts where patient_id = ${id}::bigint`;
+  // An erasure (or a merge) locks the patient, then its conflicts.
+  let locked!: () => void;
+  const patientLocked = new Promise<void>((resolve) => {
+    locked = resolve;
+  });
+  let proceed!: () => void;
+  const resolving = new Promise<void>((resolve) => {
+    proceed = resolve;
+  });
+  const erasing = sql.begin(async (tx) => {
+    await tx`select id from patients where id = ${id}::bigint for update`;
+    locked();
+    await resolving;
+    await tx`delete from patient_conflicts where patient_id = ${id}::bigint`;
+    await tx`delete from patients where id = ${id}::bigint`;
+  });
+  await patientLocked;
+  const accepting = callApp(app, ADMIN, "POST", `/api/v1/conflicts/${conflict!.id}/resolve`, { action: "accept" });
+  // The accept is waiting for a lock the erasure holds.
+  for (let i = 0; i < 200; i++) {
+    const [w] = await sql`select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and wait_event_type = 'Lock'`;
+    if (w!.n > 0) break;
+    await Bun.sleep(10);
+  }
+  proceed();
+  // Locked in the same order (the patient, then the conflict), the erasure completes and the
+  // accept then finds no conflict: not a deadlock, where Postgres aborts one of them (40P01).
+  await erasing;
+  const answer = await accepting;
+  expect([answer.status, answer.body.error?.code]).toEqual([404, "conflict_not_found"]);
 });
 
 test("a listing cursor whose position is not a time is refused 400 invalid_cursor, not a 500", async () => {
