@@ -127,6 +127,11 @@ if (verb === "list") {
   await sql.end({ timeout: 5 });
   console.log(`${replayed} replayed, ${failed} failed`);
   if (failed) process.exitCode = 1;
+  // --seq names one letter (replayed already, expired, or filtered out): nothing done is a failure.
+  if (seq !== undefined && replayed + failed === 0) {
+    console.error(`no dead letter ${seq}${filter.source || filter.code ? " matching the filters" : ""}`);
+    process.exitCode = 1;
+  }
 }
 await nc.close();
 
