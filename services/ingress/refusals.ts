@@ -13,7 +13,10 @@ interface Refusal {
 }
 
 export const WEBHOOK_REFUSALS = {
-  unreadable_body: { status: 400, when: "the sender went away or broke the framing before the body's end" },
+  unreadable_body: {
+    status: 400,
+    when: "the sender went away or broke the framing before the body's end, or the body did not arrive whole within 30 s",
+  },
   unparseable_body: {
     status: 400,
     when: "authenticated, but the body cannot be parsed at all: kept in WEBHOOKS_DLQ with the reason first",

@@ -18,7 +18,7 @@ import {
 } from "../../shared/sources/index.ts";
 import { sourceDisabled } from "../../shared/sources/runtime.ts";
 import { extractContext, injectContext, wellFormedTraceContext } from "../../shared/tracing.ts";
-import { readBodyWithin } from "./body.ts";
+import { BodyTimeoutError, readBodyWithin } from "./body.ts";
 import { clientAddress, compileAllowList, type IpMatcher } from "./ip-allow.ts";
 import type { Publisher, Quarantiner, WebhookMessage } from "./publish.ts";
 import { createRateLimiter, type SourceRateLimiter } from "./rate-limit.ts";
@@ -43,6 +43,8 @@ export interface WebhookDeps {
   rateLimiter?: SourceRateLimiter;
   /** Webhooks handled at once; more are answered 503 overloaded at once (default: no cap). */
   maxInFlight?: number;
+  /** How long a body may take to arrive whole (default BODY_TIMEOUT_MS); slower: 400 unreadable_body. */
+  bodyTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -58,6 +60,12 @@ const RETRY_AFTER = { "retry-after": "2" };
 const RETRY_AFTER_FULL = { "retry-after": "30" };
 // Shedding clears as soon as requests in flight finish (milliseconds): retry soon.
 const RETRY_AFTER_OVERLOADED = { "retry-after": "1" };
+/**
+ * A body must arrive whole within this (body.ts: a trickled body would hold an in-flight slot
+ * indefinitely). A form tool's body of at most a few MiB takes well under a second; 30 s leaves
+ * room for a slow link.
+ */
+export const BODY_TIMEOUT_MS = 30_000;
 
 /** The outcome label of hookline_webhooks_received_total for each status. */
 const STATUS_OUTCOMES: Record<number, string> = {
@@ -109,6 +117,7 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
   const now = deps.now ?? Date.now;
   const limiter = deps.rateLimiter ?? createRateLimiter();
   const maxInFlight = deps.maxInFlight ?? Infinity;
+  const bodyTimeoutMs = deps.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
   let inFlight = 0;
   // Only sources with an allow-list pay for address resolution.
   const allowLists = new Map<string, IpMatcher>(
@@ -190,8 +199,12 @@ export function createWebhookHandler(deps: WebhookDeps): WebhookHandler {
     let body: Uint8Array | undefined;
     try {
       // A HeyFlow GET carries its answers in the query string: it becomes the body.
-      body = isGet ? encoder.encode(storableQuery(search, source)) : await readBodyWithin(request, source.maxBodyBytes);
-    } catch {
+      body = isGet
+        ? encoder.encode(storableQuery(search, source))
+        : await readBodyWithin(request, source.maxBodyBytes, bodyTimeoutMs);
+    } catch (error) {
+      if (error instanceof BodyTimeoutError)
+        return refuse("unreadable_body", `the body did not arrive whole within ${bodyTimeoutMs / 1000} s`);
       // The sender went away (or broke the framing) mid-body: nothing to keep.
       return refuse("unreadable_body", "the body could not be read to its end");
     }

@@ -20,7 +20,7 @@ export function ingress(
     sources?: SourceConfig[];
     publish?: (m: WebhookMessage) => Promise<PublishResult>;
     queueUp?: boolean;
-  } & Pick<WebhookDeps, "maxInFlight" | "rateLimiter"> = {},
+  } & Pick<WebhookDeps, "maxInFlight" | "rateLimiter" | "bodyTimeoutMs"> = {},
 ) {
   const published: WebhookMessage[] = [];
   const sources = opts.sources ?? [generic()];
@@ -40,6 +40,7 @@ export function ingress(
     metrics,
     maxInFlight: opts.maxInFlight,
     rateLimiter: opts.rateLimiter,
+    bodyTimeoutMs: opts.bodyTimeoutMs,
   });
   const app = createIngressApp({
     handleWebhook,
