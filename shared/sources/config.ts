@@ -39,18 +39,25 @@ export const SOURCE_DEFAULTS = {
   dateOrder: "DMY",
 } as const;
 
+// Whole seconds, 1 to an hour: an infinite or huge window keeps a captured delivery replayable
+// (".inf" is valid YAML), and 0 or less would refuse every delivery while the service starts.
+const Tolerance = v.optional(
+  v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3600)),
+  SOURCE_DEFAULTS.toleranceSeconds,
+);
+
 const Auth = v.variant("scheme", [
   v.object({
     scheme: v.literal("standard-webhooks"),
     secrets: Secrets,
-    toleranceSeconds: v.optional(v.number(), SOURCE_DEFAULTS.toleranceSeconds),
+    toleranceSeconds: Tolerance,
   }),
   v.object({ scheme: v.literal("typeform"), secrets: Secrets }),
   v.object({ scheme: v.literal("github"), secrets: Secrets }),
   v.object({
     scheme: v.literal("stripe"),
     secrets: Secrets,
-    toleranceSeconds: v.optional(v.number(), SOURCE_DEFAULTS.toleranceSeconds),
+    toleranceSeconds: Tolerance,
     header: v.optional(v.string(), "stripe-signature"),
   }),
   v.object({

@@ -83,6 +83,16 @@ describe("sources config", () => {
   test("more than two secrets is refused (rotation is current + next)", () => {
     expect(() => parseSources(yaml("{ scheme: github, secrets: [a, b, c] }"), {})).toThrow("at most two secrets");
   });
+  test("a signature's timestamp tolerance is whole seconds from 1 to 3600 (infinite: no replay window; 0 or less: every delivery refused)", () => {
+    for (const scheme of [`standard-webhooks, secrets: ["${WHSEC}"]`, "stripe, secrets: [aaaaaaaaaaaaaaaa]"]) {
+      for (const bad of [".inf", "-5", "0", "1.5", "86400"])
+        expect(() => parseSources(yaml(`{ scheme: ${scheme}, toleranceSeconds: ${bad} }`), {})).toThrow(
+          "toleranceSeconds",
+        );
+      const ok = parseSources(yaml(`{ scheme: ${scheme}, toleranceSeconds: 600 }`), {});
+      expect((ok.get("s1")!.auth as { toleranceSeconds: number }).toleranceSeconds).toBe(600);
+    }
+  });
   test("unknown scheme, unknown adapter, bad id, bad canonical field, duplicate ids", () => {
     expect(() => parseSources(yaml("{ scheme: magic, secrets: [a] }"), {})).toThrow(SourcesConfigError);
     expect(() =>
