@@ -65,7 +65,7 @@ const RETRY_AFTER_OVERLOADED = { "retry-after": "1" };
  * indefinitely). A form tool's body of at most a few MiB takes well under a second; 30 s leaves
  * room for a slow link.
  */
-export const BODY_TIMEOUT_MS = 30_000;
+const BODY_TIMEOUT_MS = 30_000;
 
 /** The outcome label of hookline_webhooks_received_total for each status. */
 const STATUS_OUTCOMES: Record<number, string> = {
