@@ -114,15 +114,12 @@ async function writeBatch(
       readTombstones(tx, lookups),
     ]);
     // An erased patient's event received before its erasure is admitted (a redelivery stays a
-    // duplicate) but writes nothing.
+    // duplicate) but writes nothing. Only admitted events count: a duplicate writes nothing anyway.
     const fresh = new Set(admittedEvents.map((e) => e.eventId));
-    const erasedIds = erasedAfterReceipt(
-      tombstones,
-      lookups.filter((l) => fresh.has(l.event.eventId)),
-      clients,
-    );
+    const freshLookups = lookups.filter((l) => fresh.has(l.event.eventId));
+    const erasedIds = erasedAfterReceipt(tombstones, freshLookups, clients);
     const accepted = admittedEvents.filter((e) => !erasedIds.has(e.eventId));
-    const acceptedLookups = lookups.filter((l) => !erasedIds.has(l.event.eventId));
+    const acceptedLookups = freshLookups.filter((l) => !erasedIds.has(l.event.eventId));
     const written =
       accepted.length > 0
         ? await writeBatchPatients(tx, keys, accepted, clients)

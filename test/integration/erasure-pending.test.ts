@@ -55,6 +55,19 @@ test("a webhook received before its patient's erasure and projected after it cre
   expect(await receipt("ep-3")).toBe("projected");
 });
 
+test("a redelivery of an erased patient's projected webhook, in a batch with a new one: a duplicate, the batch written", async () => {
+  const email = "redelivered@example.com";
+  const projected = event("rd-1", { email, firstName: "Ida" });
+  await projectBatch(sql, TEST_KEYS, [projected]);
+  await Bun.sleep(5);
+  await erasePatient(sql, TEST_KEYS, String((await patientByEmail(sql, email))!.id), { actor: "test" });
+  // Redelivered (its ack was lost) together with another patient's new webhook.
+  const result = await projectBatch(sql, TEST_KEYS, [projected, event("rd-2", { email: "new@example.com" })]);
+  expect(result).toMatchObject({ inserted: 1, duplicates: 1, erased: 0 });
+  expect(await patientByEmail(sql, email)).toBeUndefined();
+  expect((await patientByEmail(sql, "new@example.com"))?.events_count).toBe(1);
+});
+
 test("a pending webhook naming an email the patient had only through a merge creates nothing either", async () => {
   await projectBatch(sql, TEST_KEYS, [
     event("em-1", { email: "kept@example.com", firstName: "Mia" }),
