@@ -13,10 +13,9 @@ import { normalizeForIndex } from "./crypto/blind-index.ts";
 import type { Keys } from "./crypto/keys.ts";
 import { type ErasedRows, erasePatient } from "./db/erase.ts";
 import { clientsOfSources, type LockedPatient } from "./db/patients.ts";
-import { openCell, sealedColumn, WEBHOOK_EVENTS } from "./db/sealed.ts";
 import { readDeadLetters } from "./dead-letters.ts";
 import { DLQ_STREAM, H, isNoMessage, STREAM } from "./nats.ts";
-import type { PatientRecord, SourceConfig } from "./sources/index.ts";
+import type { SourceConfig } from "./sources/index.ts";
 
 /** What a sweep removed (each message deleted with its bytes overwritten). */
 interface StreamsErased {
@@ -43,14 +42,8 @@ interface StreamTarget {
   sourceClients: ReadonlyMap<string, string>;
 }
 
-const CANONICAL = sealedColumn(WEBHOOK_EVENTS, "canonical_enc");
-
-/**
- * The target of a patient read (and opened) before its erasure, and the events erasePatient
- * removed (their canonical forms opened with `keys`: throws when a key is missing, a failed sweep).
- */
+/** The target of a patient read (and opened) before its erasure, and the events erasePatient removed (with what each carried). */
 function streamTarget(
-  keys: Keys,
   patient: Pick<LockedPatient, "email" | "state" | "clientId">,
   events: ErasedRows["events"],
   sourceClients: ReadonlyMap<string, string>,
@@ -64,13 +57,7 @@ function streamTarget(
     if (e164) phones.add(e164);
   };
   add(patient.email, patient.state.values.phone);
-  for (const e of events) {
-    if (e.conflict) continue;
-    const canonical = openCell(keys, CANONICAL, e.canonical.sealed, e.canonical.legacy) as {
-      patient?: Partial<PatientRecord>;
-    } | null;
-    add(canonical?.patient?.email, canonical?.patient?.phone);
-  }
+  for (const { carried } of events) if (carried) add(carried.email, carried.phone);
   return { events, emails, phones, clientId: patient.clientId ?? null, sourceClients };
 }
 
@@ -101,7 +88,7 @@ export async function erasePatientEverywhere(
     connection: () => Promise<NatsConnection>;
     sources: ReadonlyMap<string, SourceConfig>;
     dropCache: () => Promise<unknown>;
-    /** Opens the erased events' canonical forms (the emails and phones they carried). */
+    /** Opens the erased events' canonical forms (erasePatient: the tombstones and the emails and phones they carried). */
     keys: Keys;
   },
 ): Promise<PatientErasure | null> {
@@ -115,9 +102,7 @@ export async function erasePatientEverywhere(
     () => undefined,
     (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
   );
-  const streams = await sweepStreams(steps.connection, steps.sources, () =>
-    streamTarget(steps.keys, patient, events, sourceClients),
-  );
+  const streams = await sweepStreams(steps.connection, steps.sources, streamTarget(patient, events, sourceClients));
   return { rows, streams, cacheError };
 }
 
@@ -163,7 +148,7 @@ async function eraseFromStreams(
     if (!names && (target.sourceClients.get(letter.source) ?? null) !== target.clientId) continue;
     if (!names && target.emails.size > 0) {
       const text = Buffer.from(msg.data).toString("utf8");
-      for (const email of target.emails) if (!names) names = holdsEmail(text, email);
+      names = [...target.emails].some((email) => holdsEmail(text, email));
     }
     if (!names) {
       const decoded = decodeMessage(
@@ -215,7 +200,7 @@ type StreamSweep =
 async function sweepStreams(
   connection: () => Promise<NatsConnection>,
   sources: ReadonlyMap<string, SourceConfig>,
-  target: () => StreamTarget,
+  target: StreamTarget,
 ): Promise<StreamSweep> {
   let nc: NatsConnection;
   try {
@@ -224,7 +209,7 @@ async function sweepStreams(
     return { swept: false, reason: "nats_unavailable", message: `NATS could not be reached: ${messageOf(error)}` };
   }
   try {
-    return { swept: true, ...(await eraseFromStreams(nc, sources, target())) };
+    return { swept: true, ...(await eraseFromStreams(nc, sources, target)) };
   } catch (error) {
     return {
       swept: false,

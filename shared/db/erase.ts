@@ -24,19 +24,29 @@ export interface ErasedRows {
   webhookEvents: number;
   /**
    * The erased raw events: their ids and WEBHOOKS sequences (to remove what JetStream still
-   * holds), their canonical forms as stored (sealed, or in clear before 010: the emails and
-   * phones the patient was known by, e.g. a patient merged into it), and whether each was a
-   * conflict held back (another person's submission naming the patient's email).
+   * holds), and the email and phone each carried (the ones the patient was known by, e.g. a
+   * patient merged into it), read from its canonical form; null for a conflict held back
+   * (another person's submission naming the patient's email).
    */
-  events: {
-    eventId: string;
-    streamSeq: number | null;
-    canonical: { sealed: Uint8Array | null; legacy: unknown };
-    conflict: boolean;
-  }[];
+  events: { eventId: string; streamSeq: number | null; carried: Carried | null }[];
+}
+
+/** The email and phone an event's canonical form names (as sent: phones are normalized by their readers). */
+interface Carried {
+  email: string | null;
+  phone: string | null;
 }
 
 const CANONICAL = sealedColumn(WEBHOOK_EVENTS, "canonical_enc");
+
+/** What an event's canonical form (sealed, or in clear before 010) says of its patient's email and phone. */
+function carriedBy(keys: Keys, event: { canonical_enc: Uint8Array | null; canonical: unknown }): Carried {
+  const canonical = openCell(keys, CANONICAL, event.canonical_enc, event.canonical) as {
+    patient?: { email?: unknown; phone?: unknown };
+  } | null;
+  const text = (v: unknown) => (typeof v === "string" && v ? v : null);
+  return { email: text(canonical?.patient?.email), phone: text(canonical?.patient?.phone) };
+}
 
 /**
  * The erasure's tombstones: the patient's email index at its client, and the index of every
@@ -46,7 +56,7 @@ const CANONICAL = sealedColumn(WEBHOOK_EVENTS, "canonical_enc");
 function erasureTombstones(
   keys: Keys,
   patient: { clientId: string | null; emailIndex: Uint8Array | null },
-  events: readonly { canonical_enc: Uint8Array | null; canonical: unknown; client_id: string | null }[],
+  events: readonly { carried: Carried | null; clientId: string | null }[],
 ): { client: string; index: Uint8Array }[] {
   const out = new Map<string, { client: string; index: Uint8Array }>();
   const add = (clientId: string | null, index: Uint8Array | null) => {
@@ -55,13 +65,7 @@ function erasureTombstones(
     out.set(`${client}\n${Buffer.from(index).toString("hex")}`, { client, index });
   };
   add(patient.clientId, patient.emailIndex);
-  for (const e of events) {
-    const canonical = openCell(keys, CANONICAL, e.canonical_enc, e.canonical) as {
-      patient?: { email?: unknown };
-    } | null;
-    const email = canonical?.patient?.email;
-    if (typeof email === "string" && email) add(e.client_id, blindIndex(keys.blindIndex, "email", email));
-  }
+  for (const e of events) if (e.carried?.email) add(e.clientId, blindIndex(keys.blindIndex, "email", e.carried.email));
   return [...out.values()];
 }
 
@@ -95,12 +99,19 @@ export async function erasePatient(
     const conflicts = await tx<{ event_id: string }[]>`
       delete from patient_conflicts where patient_id = ${id}::bigint returning event_id`;
     const conflictEvents = new Set(conflicts.map((c) => c.event_id));
+    // Each canonical form opened once, here: the tombstones and the stream sweep both use it.
+    const erasedEvents = events.map((e) => ({
+      eventId: e.event_id,
+      streamSeq: e.stream_seq === null ? null : Number(e.stream_seq),
+      carried: conflictEvents.has(e.event_id) ? null : carriedBy(keys, e),
+      clientId: e.client_id,
+    }));
     // Tombstones (migration 022): a webhook of this person received before now and still to be
     // projected must not create the patient again, under its email or one its events carried.
     const tombstones = erasureTombstones(
       keys,
       { clientId: found.client_id, emailIndex: found.email_bidx },
-      events.filter((e) => !conflictEvents.has(e.event_id)),
+      erasedEvents,
     );
     if (tombstones.length)
       await tx`
@@ -113,12 +124,7 @@ export async function erasePatient(
       conflicts: conflicts.count,
       formSubmissions: submissions.count,
       webhookEvents: events.length,
-      events: events.map((e) => ({
-        eventId: e.event_id,
-        streamSeq: e.stream_seq === null ? null : Number(e.stream_seq),
-        canonical: { sealed: e.canonical_enc, legacy: e.canonical },
-        conflict: conflictEvents.has(e.event_id),
-      })),
+      events: erasedEvents.map(({ eventId, streamSeq, carried }) => ({ eventId, streamSeq, carried })),
     };
     const { events: _, ...counts } = erased;
     // Last: the audit lock is held from here to the commit.
