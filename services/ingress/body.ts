@@ -9,6 +9,12 @@
 // otherwise hold one of the MAX_IN_FLIGHT slots indefinitely, and a few such connections would
 // get every real webhook shed with 503 overloaded.
 
+/**
+ * How long a body may take to arrive whole. A form tool's body of at most a few MiB takes well
+ * under a second; 30 s leaves room for a slow link.
+ */
+export const BODY_TIMEOUT_MS = 30_000;
+
 /** The body did not arrive whole within the deadline. */
 export class BodyTimeoutError extends Error {
   readonly code = "body_timeout";
@@ -21,9 +27,8 @@ export class BodyTimeoutError extends Error {
 export async function readBodyWithin(
   request: Request,
   limit: number,
-  timeoutMs = Infinity,
+  timeoutMs: number,
 ): Promise<Uint8Array | undefined> {
-  if (!Number.isFinite(timeoutMs)) return readBody(request, limit, { cancel: () => {} });
   const reading = { cancel: () => {} };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {

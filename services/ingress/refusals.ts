@@ -4,6 +4,7 @@
 import { SIGNATURE_FAILURE_CODES } from "../../shared/crypto/result.ts";
 import { errorResponse } from "../../shared/http/errors.ts";
 import { UNSUPPORTED_AUTH } from "../../shared/sources/adapters/define.ts";
+import { BODY_TIMEOUT_MS } from "./body.ts";
 
 interface Refusal {
   status: 400 | 401 | 403 | 404 | 405 | 413 | 415 | 429 | 503;
@@ -15,7 +16,7 @@ interface Refusal {
 export const WEBHOOK_REFUSALS = {
   unreadable_body: {
     status: 400,
-    when: "the sender went away or broke the framing before the body's end, or the body did not arrive whole within 30 s",
+    when: `the sender went away or broke the framing before the body's end, or the body did not arrive whole within ${BODY_TIMEOUT_MS / 1000} s`,
   },
   unparseable_body: {
     status: 400,

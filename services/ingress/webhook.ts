@@ -18,7 +18,7 @@ import {
 } from "../../shared/sources/index.ts";
 import { sourceDisabled } from "../../shared/sources/runtime.ts";
 import { extractContext, injectContext, wellFormedTraceContext } from "../../shared/tracing.ts";
-import { BodyTimeoutError, readBodyWithin } from "./body.ts";
+import { BODY_TIMEOUT_MS, BodyTimeoutError, readBodyWithin } from "./body.ts";
 import { clientAddress, compileAllowList, type IpMatcher } from "./ip-allow.ts";
 import type { Publisher, Quarantiner, WebhookMessage } from "./publish.ts";
 import { createRateLimiter, type SourceRateLimiter } from "./rate-limit.ts";
@@ -60,12 +60,6 @@ const RETRY_AFTER = { "retry-after": "2" };
 const RETRY_AFTER_FULL = { "retry-after": "30" };
 // Shedding clears as soon as requests in flight finish (milliseconds): retry soon.
 const RETRY_AFTER_OVERLOADED = { "retry-after": "1" };
-/**
- * A body must arrive whole within this (body.ts: a trickled body would hold an in-flight slot
- * indefinitely). A form tool's body of at most a few MiB takes well under a second; 30 s leaves
- * room for a slow link.
- */
-const BODY_TIMEOUT_MS = 30_000;
 
 /** The outcome label of hookline_webhooks_received_total for each status. */
 const STATUS_OUTCOMES: Record<number, string> = {
