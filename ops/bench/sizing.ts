@@ -36,10 +36,8 @@ export interface SizingInputs {
     copyRate: number | null;
   };
   natsDeliver: { cpuSeconds: number; events: number; peakRssMb: number };
-  /** Peak RSS of the dashboard: the larger of the e2e run's and the dashboard suite's, when there was one. */
-  dashboardPeakRssMb: number | null;
-  /** Where that peak was measured ("the end-to-end run", "the dashboard suite at 1,000,000 patients"). */
-  dashboardPeakWhere: string | null;
+  /** Peak RSS of the dashboard (the larger of the e2e run's and the dashboard suite's) and where it was measured; null when neither ran. */
+  dashboardPeak: { mb: number; where: string } | null;
 }
 
 /** The dashboard's largest peak RSS in the report: under the e2e run, or the dashboard suite (API reads at N patients). */
@@ -81,8 +79,7 @@ export function sizingInputs(r: BenchReport): SizingInputs | null {
       events: run.events,
       peakRssMb: run.resources["nats-server"].peakRssMb,
     },
-    dashboardPeakRssMb: dashboardPeak(r)?.mb ?? null,
-    dashboardPeakWhere: dashboardPeak(r)?.where ?? null,
+    dashboardPeak: dashboardPeak(r),
   };
 }
 
@@ -161,7 +158,7 @@ export function planRate(i: SizingInputs, perMinute: number): RatePlan {
   const dashboard: PodPlan = {
     pods: MIN_DASHBOARD_PODS,
     cpuMilli: milli(0),
-    memoryMi: mebi(i.dashboardPeakRssMb ?? 0),
+    memoryMi: mebi(i.dashboardPeak?.mb ?? 0),
     why: "API reads, not webhooks, load it",
   };
   return { perMinute, perSecond, ingress, projector, nats, dashboard };
@@ -188,7 +185,7 @@ export function sizingMarkdown(i: SizingInputs): string {
     `- ingress: ${n2(i.ingress.cpuSeconds)} CPU s for ${n0(i.ingress.webhooks)} webhooks acknowledged = ${n0(us(i.ingress.cpuSeconds, i.ingress.webhooks))} µs each; peak RSS ${n0(i.ingress.peakRssMb)} MiB`,
     `- NATS (one server, file store): ${n2(i.natsStore.cpuSeconds)} CPU s to store those = ${n0(us(i.natsStore.cpuSeconds, i.natsStore.webhooks))} µs, plus ${n2(i.natsDeliver.cpuSeconds)} CPU s to deliver and remove the ${n0(i.natsDeliver.events)} events of the projector run = ${n0(us(i.natsDeliver.cpuSeconds, i.natsDeliver.events))} µs; peak RSS ${n0(Math.max(i.natsStore.peakRssMb, i.natsDeliver.peakRssMb))} MiB holding up to ${n0(held)} webhooks`,
     `- projector (one process, start-up included): ${n2(proj.cpuSeconds)} CPU s for ${n0(proj.events)} events = ${n0(us(proj.cpuSeconds, proj.events))} µs each, ${n2(proj.cpuSeconds / proj.seconds)} cores busy over the ${n2(proj.seconds)} s drain at ${n0(proj.rate)} events/s${proj.twoVsOne === null ? "" : `; two processes drained ${n2(proj.twoVsOne)}× as fast`}${proj.copyRate === null ? "" : `; Postgres COPY of the same rows: ${n0(proj.copyRate)} rows/s`}; peak RSS ${n0(proj.peakRssMb)} MiB`,
-    `- dashboard: ${i.dashboardPeakRssMb === null ? "not measured in this run" : `peak RSS ${n0(i.dashboardPeakRssMb)} MiB in ${i.dashboardPeakWhere}`}; API reads, not webhooks, load it`,
+    `- dashboard: ${i.dashboardPeak === null ? "not measured in this run" : `peak RSS ${n0(i.dashboardPeak.mb)} MiB in ${i.dashboardPeak.where}`}; API reads, not webhooks, load it`,
     "",
     `Every pod is planned at ≤ ${pct} of what was measured (the rest absorbs bursts, a lost pod and a busier host): CPU = rate × cost ÷ ${UTILISATION}, ` +
       `at most ${MAX_CORES_PER_POD} core per hookline pod (each runs its JavaScript on one thread), at least ${MIN_INGRESS_PODS} ingress pods; ` +

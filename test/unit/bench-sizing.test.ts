@@ -47,7 +47,7 @@ test("inputs need both the ingest figures and a metered 1-process drain", () => 
   // Resources add up both repeats; the result is the median of one.
   expect(i.ingress).toEqual({ cpuSeconds: 5, webhooks: 100_000, peakRssMb: 150 });
   expect(i.projector.copyRate).toBe(12_500);
-  expect(i.dashboardPeakRssMb).toBe(110);
+  expect(i.dashboardPeak?.mb).toBe(110);
 });
 
 test("pods and requests: cost × rate at ≤ 50 %, one core a pod, floors and minimums", () => {
@@ -83,13 +83,13 @@ test("the dashboard is sized by its larger peak: the end-to-end run's or the das
     }) as unknown as BenchReport;
   // The suite (API reads at 1M patients) peaked above the e2e run's 110 MiB: it sizes the pods.
   const i = sizingInputs(mergeReports([ingestReport, projectorReport, suite(181)]))!;
-  expect(i.dashboardPeakRssMb).toBe(181);
+  expect(i.dashboardPeak?.mb).toBe(181);
   expect(planRate(i, 10_000).dashboard).toMatchObject({ memoryMi: 192 });
   expect(sizingMarkdown(i)).toContain(
     "dashboard: peak RSS 181 MiB in the dashboard suite (API reads at 1,000,000 patients)",
   );
   // Below it, the e2e run's peak stands.
   const j = sizingInputs(mergeReports([ingestReport, projectorReport, suite(90)]))!;
-  expect(j.dashboardPeakRssMb).toBe(110);
+  expect(j.dashboardPeak?.mb).toBe(110);
   expect(sizingMarkdown(j)).toContain("dashboard: peak RSS 110 MiB in the end-to-end run");
 });
