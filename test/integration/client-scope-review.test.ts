@@ -17,7 +17,7 @@ import { createMetrics } from "../../shared/metrics.ts";
 import { loadSources } from "../../shared/sources/index.ts";
 import { TEST_KEYS } from "../keys.ts";
 import { callApp } from "./app-call.ts";
-import { freshDatabase, ROOT, startService, waitFor } from "./harness.ts";
+import { freshDatabase, ROOT, startService, waitFor, waitForLockWait } from "./harness.ts";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/1";
 const log = createLogger("dashboard", "silent", new Writable({ write: (_c, _e, done) => done() }));
@@ -234,31 +234,20 @@ test("accepting a conflict while its patient is being erased: one waits for the 
   await sql.begin((tx) => insertConflicts(tx, TEST_KEYS, [{ patientId: id, fields: ["dateOfBirth"], submission }]));
   const [conflict] = await sql`select id::text from patient_conflicts where patient_id = ${id}::bigint`;
   // An erasure (or a merge) locks the patient, then its conflicts.
-  let locked!: () => void;
-  const patientLocked = new Promise<void>((resolve) => {
-    locked = resolve;
-  });
-  let proceed!: () => void;
-  const resolving = new Promise<void>((resolve) => {
-    proceed = resolve;
-  });
+  const patientLocked = Promise.withResolvers<void>();
+  const resolving = Promise.withResolvers<void>();
   const erasing = sql.begin(async (tx) => {
     await tx`select id from patients where id = ${id}::bigint for update`;
-    locked();
-    await resolving;
+    patientLocked.resolve();
+    await resolving.promise;
     await tx`delete from patient_conflicts where patient_id = ${id}::bigint`;
     await tx`delete from patients where id = ${id}::bigint`;
   });
-  await patientLocked;
+  await patientLocked.promise;
   const accepting = callApp(app, ADMIN, "POST", `/api/v1/conflicts/${conflict!.id}/resolve`, { action: "accept" });
   // The accept is waiting for a lock the erasure holds.
-  for (let i = 0; i < 200; i++) {
-    const [w] = await sql`select count(*)::int as n from pg_stat_activity
-      where datname = current_database() and wait_event_type = 'Lock'`;
-    if (w!.n > 0) break;
-    await Bun.sleep(10);
-  }
-  proceed();
+  await waitForLockWait(sql);
+  resolving.resolve();
   // Locked in the same order (the patient, then the conflict), the erasure completes and the
   // accept then finds no conflict: not a deadlock, where Postgres aborts one of them (40P01).
   await erasing;

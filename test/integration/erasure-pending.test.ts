@@ -11,7 +11,7 @@ import { insertPatients } from "../../shared/db/patients.ts";
 import type { PatientRecord } from "../../shared/sources/index.ts";
 import { decodedEvent } from "../decoded-event.ts";
 import { patientByEmail, TEST_KEYS } from "../keys.ts";
-import { freshDatabase } from "./harness.ts";
+import { freshDatabase, waitForLockWait } from "./harness.ts";
 
 let sql: Sql;
 beforeAll(async () => {
@@ -103,31 +103,20 @@ test("an erasure that commits while a batch is being written: the batch is writt
     lastEventId: "er-0",
     submittedAt: new Date(),
   };
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  let inserted!: () => void;
-  const ready = new Promise<void>((resolve) => {
-    inserted = resolve;
-  });
+  const held = Promise.withResolvers<void>();
+  const ready = Promise.withResolvers<void>();
   const erasing = sql.begin(async (tx) => {
     await insertPatients(tx, TEST_KEYS, [{ email, state, clientId: null }], false);
     const [row] = await tx`select email_bidx from patients where first_event_id = 'er-0'`;
     await tx`insert into patient_erasures (client_key, email_bidx) values (0, ${row!.email_bidx})`;
-    inserted();
-    await held;
+    ready.resolve();
+    await held.promise;
   });
-  await ready;
+  await ready.promise;
   const batch = projectBatch(sql, TEST_KEYS, [mine, bystander]);
   // The batch is waiting on this transaction's row (its insert of the same email).
-  for (let i = 0; i < 200; i++) {
-    const [w] = await sql`select count(*)::int as n from pg_stat_activity
-      where datname = current_database() and wait_event_type = 'Lock'`;
-    if (w!.n > 0) break;
-    await Bun.sleep(10);
-  }
-  release();
+  await waitForLockWait(sql);
+  held.resolve();
   await erasing;
   const result = await batch;
   // Rita's event went nowhere; the bystander's batch-mate was written.

@@ -400,6 +400,23 @@ export async function startService(
   };
 }
 
+/**
+ * Until a session of the test database waits for a lock: the other side of a race a test sets
+ * up by holding a lock in a transaction of its own, released once this resolves.
+ */
+export async function waitForLockWait(sql: Sql): Promise<void> {
+  await waitFor(
+    "a session waiting for a lock",
+    async () => {
+      const [w] = await sql<{ n: number }[]>`select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock'`;
+      return w!.n > 0;
+    },
+    20_000,
+    10,
+  );
+}
+
 /** A migrated, emptied test database. */
 export async function freshDatabase(): Promise<Sql> {
   const sql = createDb(DATABASE_URL, { name: "hookline-test", max: 4 });
