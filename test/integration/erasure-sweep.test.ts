@@ -14,7 +14,6 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { headers } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { createDashboardApp } from "../../services/dashboard/app.ts";
-import type { DecodedEvent } from "../../services/projector/decode.ts";
 import { projectBatch } from "../../services/projector/project.ts";
 import { createRedis } from "../../shared/cache.ts";
 import type { Sql } from "../../shared/db/client.ts";
@@ -24,7 +23,8 @@ import { erasePatientEverywhere } from "../../shared/erase-streams.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
 import { H, provisionJetStream, STREAM } from "../../shared/nats.ts";
-import { getAdapter, loadSources } from "../../shared/sources/index.ts";
+import { loadSources } from "../../shared/sources/index.ts";
+import { parsedEvent } from "../decoded-event.ts";
 import { patientByEmail, TEST_KEYS } from "../keys.ts";
 import { freshDatabase, type NatsServer, publishProjectorDeadLetter, ROOT, startNats } from "./harness.ts";
 
@@ -68,28 +68,9 @@ const n = String(Date.now()).slice(-6);
 const body = (data: Record<string, string>) => JSON.stringify({ type: "form.submitted", data });
 
 let seq = 0;
-function event(id: string, submittedAt: string, data: Record<string, string>): DecodedEvent {
-  const text = body(data);
-  const parsed = getAdapter(generic.adapter).parse(
-    {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      query: {},
-      body: new TextEncoder().encode(text),
-      now: Date.now(),
-    },
-    generic,
-  );
-  return {
-    eventId: id,
-    receivedAt: new Date(),
-    streamSeq: 1_000_000 + ++seq,
-    contentType: "application/json",
-    body: text,
-    traceId: null,
-    event: { ...parsed, source: "generic", submittedAt },
-  };
-}
+// Stored under sequences far past the test's own stream's, as events of an earlier WEBHOOKS.
+const event = (id: string, submittedAt: string, data: Record<string, string>) =>
+  parsedEvent(id, generic, body(data), { submittedAt, streamSeq: 1_000_000 + ++seq });
 
 test("erasure deletes a raw event's message from WEBHOOKS only if it is that event's, never another patient's reusing its sequence", async () => {
   // Another patient's webhook, answered 2xx, waiting for the projector.

@@ -7,7 +7,8 @@ import { reprojectForm } from "../../ops/reproject.ts";
 import type { DecodedEvent } from "../../services/projector/decode.ts";
 import { projectBatch } from "../../services/projector/project.ts";
 import type { Sql } from "../../shared/db/client.ts";
-import { getAdapter, loadSources, type SourceConfig } from "../../shared/sources/index.ts";
+import { loadSources, type SourceConfig } from "../../shared/sources/index.ts";
+import { parsedEvent } from "../decoded-event.ts";
 import { patientByEmail, TEST_KEYS } from "../keys.ts";
 import { freshDatabase, ROOT } from "./harness.ts";
 
@@ -20,8 +21,6 @@ beforeAll(async () => {
 afterAll(() => sql?.end());
 
 const FORM = "intake-conflict";
-let seq = 0;
-
 /** An event as the projector got it: the body parsed by the generic adapter, then `older` applied (the old mapping). */
 function event(
   id: string,
@@ -29,34 +28,10 @@ function event(
   data: Record<string, string>,
   older: (p: Record<string, unknown>) => void,
 ): DecodedEvent {
-  const body = JSON.stringify({ formId: FORM, submittedAt, data });
-  const parsed = getAdapter(generic.adapter).parse(
-    {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      query: {},
-      body: new TextEncoder().encode(body),
-      now: Date.now(),
-    },
-    generic,
-  );
-  const patient = { ...parsed.patient } as Record<string, unknown>;
+  const e = parsedEvent(id, generic, JSON.stringify({ formId: FORM, submittedAt, data }), { submittedAt });
+  const patient = { ...e.event.patient } as Record<string, unknown>;
   older(patient);
-  return {
-    eventId: id,
-    receivedAt: new Date(),
-    streamSeq: ++seq,
-    contentType: "application/json",
-    body,
-    traceId: null,
-    event: {
-      ...parsed,
-      source: "generic",
-      formId: FORM,
-      submittedAt,
-      patient: patient as DecodedEvent["event"]["patient"],
-    },
-  };
+  return { ...e, event: { ...e.event, formId: FORM, patient: patient as DecodedEvent["event"]["patient"] } };
 }
 
 test("reprojecting a held-back conflict merges none of its values into the patient", async () => {
