@@ -20,7 +20,7 @@ import { type Keys, loadKeys } from "../shared/crypto/keys.ts";
 import { readAllFormMappings } from "../shared/db/field-mappings.ts";
 import { MERGED_FIELDS, type MergedField } from "../shared/db/patient-merge.ts";
 import { type LockedPatient, lockPatient, writePatients } from "../shared/db/patients.ts";
-import { openCell, sealCell, sealedColumn, WEBHOOK_EVENTS } from "../shared/db/sealed.ts";
+import { CANONICAL_FORM, openCell, sealCell, sealedColumn, WEBHOOK_EVENTS } from "../shared/db/sealed.ts";
 import { findMappableSource } from "../shared/db/sources.ts";
 import { createPatientCache } from "../shared/patient-cache.ts";
 import { patientField } from "../shared/patient-fields.ts";
@@ -35,7 +35,6 @@ export const REPROJECT_USAGE = `  hookline reproject --source S --form F [--sinc
                                                          Needs DATABASE_URL, REDIS_URL, HOOKLINE_SOURCES and the keys`;
 
 const BODY = sealedColumn(WEBHOOK_EVENTS, "body_enc");
-const CANONICAL = sealedColumn(WEBHOOK_EVENTS, "canonical_enc");
 const PAGE = 200;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -124,11 +123,11 @@ export async function reprojectForm(o: ReprojectOptions): Promise<ReprojectResul
   let after: { at: Date; id: string } | undefined;
   for (;;) {
     const page = await sql<StoredEvent[]>`
-      select event_id, received_at, content_type, patient_id, body_enc, body, canonical_enc, canonical
-      from webhook_events
-      where source = ${source.id} and form_id = ${formId} and received_at >= ${since}
-        ${after ? sql`and (received_at, event_id) > (${after.at}, ${after.id})` : sql``}
-      order by received_at, event_id limit ${PAGE}`;
+      select we.event_id, we.received_at, content_type, patient_id, body_enc, body, ids.canonical_enc, ids.canonical
+      from webhook_events we left join webhook_event_ids ids on ids.event_id = we.event_id
+      where source = ${source.id} and form_id = ${formId} and we.received_at >= ${since}
+        ${after ? sql`and (we.received_at, we.event_id) > (${after.at}, ${after.id})` : sql``}
+      order by we.received_at, we.event_id limit ${PAGE}`;
     if (page.length === 0) break;
     for (const row of page) {
       after = { at: row.received_at, id: row.event_id };
@@ -151,7 +150,8 @@ export async function reprojectForm(o: ReprojectOptions): Promise<ReprojectResul
         o.onEvent?.(result);
         continue;
       }
-      const stored = (openCell(keys, CANONICAL, row.canonical_enc, row.canonical) ?? {}) as Partial<CanonicalEvent>;
+      const stored = (openCell(keys, CANONICAL_FORM, row.canonical_enc, row.canonical) ??
+        {}) as Partial<CanonicalEvent>;
       const before = (stored.patient ?? {}) as Record<string, unknown>;
       const now = event.patient as Record<string, unknown>;
       const differs =
@@ -174,8 +174,8 @@ export async function reprojectForm(o: ReprojectOptions): Promise<ReprojectResul
           eventId: row.event_id,
         };
         const written = await sql.begin(async (tx) => {
-          await tx`update webhook_events set canonical_enc = ${sealCell(keys, CANONICAL, canonical)}, canonical = null
-            where event_id = ${row.event_id} and received_at = ${row.received_at}`;
+          await tx`update webhook_event_ids set canonical_enc = ${sealCell(keys, CANONICAL_FORM, canonical)}, canonical = null
+            where event_id = ${row.event_id}`;
           if (row.patient_id === null) return false;
           const patient = await lockPatient(tx, keys, String(row.patient_id));
           if (!patient) return false;

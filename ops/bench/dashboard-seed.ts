@@ -2,13 +2,14 @@
 // names with accents, cities, forms of four sources, one to three submissions each) written as
 // the projector writes them: email, phone, birth date, street and postal code sealed together,
 // answers sealed (shared/db/sealed.ts), email and phone blind-indexed, each submission in form_submissions and
-// its canonical form sealed in webhook_events. Deterministic for a given N (a fixed PRNG seed),
+// its raw event in webhook_events with its canonical form sealed on its guard row (webhook_event_ids). Deterministic for a given N (a fixed PRNG seed),
 // so runs compare; the search terms the load uses are taken from the same generator.
 import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Sql } from "postgres";
 import type { Keys } from "../../shared/crypto/keys.ts";
 import {
+  CANONICAL_FORM,
   FORM_SUBMISSIONS,
   indexCell,
   PACKED_PATIENT_FIELDS,
@@ -16,7 +17,6 @@ import {
   sealCell,
   sealedColumn,
   sealPacked,
-  WEBHOOK_EVENTS,
 } from "../../shared/db/sealed.ts";
 
 const FIRST_F = [
@@ -399,12 +399,11 @@ const ANSWERS = sealedColumn(PATIENTS, "answers_enc");
 const EMAIL_BIDX = PATIENTS.blindIndexes.find((b) => b.column === "email_bidx")!;
 const PHONE_BIDX = PATIENTS.blindIndexes.find((b) => b.column === "phone_bidx")!;
 const SUB_ANSWERS = sealedColumn(FORM_SUBMISSIONS, "answers_enc");
-const CANONICAL = sealedColumn(WEBHOOK_EVENTS, "canonical_enc");
 
 const PATIENT_COLUMNS =
   "id, first_name, last_name, full_name, gender, city, country, consent, fields_enc, email_bidx, phone_bidx, answers_enc, source, form_id, first_event_id, last_event_id, events_count, submitted_at, created_at, updated_at";
 const SUBMISSION_COLUMNS = "event_id, source, form_id, patient_id, submitted_at, answers_enc";
-const EVENT_COLUMNS = "event_id, received_at, source, form_id, submitted_at, patient_id, canonical_enc";
+const EVENT_COLUMNS = "event_id, received_at, source, form_id, submitted_at, patient_id";
 
 /** Rows of patients [from, to) as three COPY text chunks. */
 function chunk(
@@ -511,19 +510,8 @@ function chunk(
         eventId,
       };
       const receivedAt = new Date(times[k]! + 1500).toISOString();
-      g.push(`${eventId}\t${receivedAt}`);
-      e.push(
-        [
-          eventId,
-          receivedAt,
-          x.source,
-          x.formId,
-          at,
-          String(i),
-          hex(sealCell(keys, CANONICAL, canonical)),
-          ...client,
-        ].join("\t"),
-      );
+      g.push(`${eventId}\t${receivedAt}\t${hex(sealCell(keys, CANONICAL_FORM, canonical))}`);
+      e.push([eventId, receivedAt, x.source, x.formId, at, String(i), ...client].join("\t"));
     }
   }
   const lines = (rows: string[]) => (rows.length ? `${rows.join("\n")}\n` : "");
@@ -624,8 +612,8 @@ export async function seedPatients(
       copyInto(sql, "patients", PATIENT_COLUMNS + extra, channels.patients),
       copyInto(sql, "form_submissions", SUBMISSION_COLUMNS + extra, channels.submissions),
       copyInto(sql, "webhook_events", EVENT_COLUMNS + extra, channels.events),
-      // The projector's id guard (001): the detail finds a raw event's partition through it.
-      copyInto(sql, "webhook_event_ids", "event_id, received_at", channels.eventIds),
+      // The projector's id guard (001), holding the event's canonical form (023).
+      copyInto(sql, "webhook_event_ids", "event_id, received_at, canonical_enc", channels.eventIds),
     ];
     let submissions = 0;
     const STEP = 2000;

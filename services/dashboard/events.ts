@@ -1,8 +1,6 @@
 import type { Sql } from "postgres";
 import type { Keys } from "../../shared/crypto/keys.ts";
-import { openCell, sealedColumn, WEBHOOK_EVENTS } from "../../shared/db/sealed.ts";
-
-const CANONICAL = sealedColumn(WEBHOOK_EVENTS, "canonical_enc");
+import { CANONICAL_FORM, openCell } from "../../shared/db/sealed.ts";
 
 export interface EventDto {
   eventId: string;
@@ -29,17 +27,18 @@ export interface EventQuery {
 
 export async function listEvents(sql: Sql, keys: Keys, query: EventQuery): Promise<EventDto[]> {
   const before = query.before
-    ? sql`and (received_at, event_id) < (${new Date(query.before.receivedAt)}, ${query.before.eventId})`
+    ? sql`and (we.received_at, we.event_id) < (${new Date(query.before.receivedAt)}, ${query.before.eventId})`
     : sql``;
   const rows = await sql`
-    select event_id, source, received_at, submitted_at, form_id, provider_event_id, patient_id, content_type,
+    select we.event_id, source, we.received_at, submitted_at, form_id, provider_event_id, patient_id, content_type,
       stream_seq, trace_id
-      ${query.withCanonical ? sql`, ${sql(CANONICAL.column)}, ${sql(CANONICAL.legacy)}` : sql``}
-    from webhook_events
+      ${query.withCanonical ? sql`, ${sql(`ids.${CANONICAL_FORM.column}`)}, ${sql(`ids.${CANONICAL_FORM.legacy}`)}` : sql``}
+    from webhook_events we
+      ${query.withCanonical ? sql`left join webhook_event_ids ids on ids.event_id = we.event_id` : sql``}
     where true
       ${query.source ? sql`and source = ${query.source}` : sql``}
       ${before}
-    order by received_at desc, event_id desc
+    order by we.received_at desc, we.event_id desc
     limit ${query.limit}`;
   return rows.map((r) => ({
     eventId: r.event_id,
@@ -52,6 +51,8 @@ export async function listEvents(sql: Sql, keys: Keys, query: EventQuery): Promi
     contentType: r.content_type,
     streamSeq: r.stream_seq === null ? null : Number(r.stream_seq),
     traceId: r.trace_id,
-    ...(query.withCanonical ? { canonical: openCell(keys, CANONICAL, r[CANONICAL.column], r[CANONICAL.legacy]) } : {}),
+    ...(query.withCanonical
+      ? { canonical: openCell(keys, CANONICAL_FORM, r[CANONICAL_FORM.column], r[CANONICAL_FORM.legacy]) }
+      : {}),
   }));
 }

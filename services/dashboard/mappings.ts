@@ -18,7 +18,7 @@ import {
   readFormMapping,
   saveFormMapping,
 } from "../../shared/db/field-mappings.ts";
-import { openCell, sealedColumn, WEBHOOK_EVENTS } from "../../shared/db/sealed.ts";
+import { CANONICAL_FORM, openCell, sealedColumn, WEBHOOK_EVENTS } from "../../shared/db/sealed.ts";
 import { findMappableSource } from "../../shared/db/sources.ts";
 import { errorResponse, json } from "../../shared/http/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
@@ -31,7 +31,6 @@ import { callerOf } from "./audit.ts";
 import { routeDoc } from "./route-doc.ts";
 
 const BODY = sealedColumn(WEBHOOK_EVENTS, "body_enc");
-const CANONICAL = sealedColumn(WEBHOOK_EVENTS, "canonical_enc");
 /** Below this a mapped field is listed for review (the mapper keeps values failing validation below it). */
 const LOW_CONFIDENCE = 0.5;
 /** How many of a form's latest events the preview and the review look at. */
@@ -78,15 +77,16 @@ interface StoredEvent {
 /** The form's latest stored events, newest first, opened. */
 async function recentEvents(sql: Sql, keys: Keys, source: string, formId: string, limit: number) {
   const rows = await sql`
-    select event_id, received_at, content_type, body_enc, body, canonical_enc, canonical from webhook_events
-    where source = ${source} and form_id = ${formId} order by received_at desc limit ${limit}`;
+    select we.event_id, we.received_at, content_type, body_enc, body, ids.canonical_enc, ids.canonical
+    from webhook_events we left join webhook_event_ids ids on ids.event_id = we.event_id
+    where source = ${source} and form_id = ${formId} order by we.received_at desc limit ${limit}`;
   return rows.map(
     (r): StoredEvent => ({
       eventId: r.event_id,
       receivedAt: r.received_at,
       contentType: r.content_type ?? "application/json",
       body: openCell(keys, BODY, r.body_enc, r.body) as string,
-      canonical: (openCell(keys, CANONICAL, r.canonical_enc, r.canonical) ?? {}) as Partial<CanonicalEvent>,
+      canonical: (openCell(keys, CANONICAL_FORM, r.canonical_enc, r.canonical) ?? {}) as Partial<CanonicalEvent>,
     }),
   );
 }

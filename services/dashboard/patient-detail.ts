@@ -4,17 +4,16 @@
 // carried that value (its source, form, the answer's label and how the mapper matched it), or
 // a manual edit (PATCH) made after it.
 //
-// A submission's canonical values are read from its raw event (webhook_events, sealed); once
-// retention dropped that event, the submission is still in the timeline but can no longer be
-// named as a field's origin.
+// A submission's canonical values are read from its event's guard row (webhook_event_ids,
+// sealed); once retention dropped that event, the submission is still in the timeline but can
+// no longer be named as a field's origin.
 import type { Row, Sql, TransactionSql } from "postgres";
 import type { Keys } from "../../shared/crypto/keys.ts";
-import { FORM_SUBMISSIONS, openCell, sealedColumn, WEBHOOK_EVENTS } from "../../shared/db/sealed.ts";
+import { CANONICAL_FORM, FORM_SUBMISSIONS, openCell, sealedColumn } from "../../shared/db/sealed.ts";
 import { PATIENT_FIELDS } from "../../shared/patient-fields.ts";
 import { COLUMNS, type PatientDto, toPatientDto } from "./patients.ts";
 
 const ANSWERS = sealedColumn(FORM_SUBMISSIONS, "answers_enc");
-const CANONICAL = sealedColumn(WEBHOOK_EVENTS, "canonical_enc");
 /** A patient's timeline shows at most this many submissions (the newest). */
 const TIMELINE_LIMIT = 200;
 
@@ -105,18 +104,18 @@ export async function getPatientDetail(
 ): Promise<PatientDetail | null> {
   // The patient and its timeline in one statement: one round trip less per detail, which on a
   // busy machine is one more wait for the CPU (every write to a socket wakes Postgres). The
-  // timeline comes as JSON (bytea as "\\x…" hex, times as text); the raw event through the id
-  // guard (webhook_event_ids): its received_at prunes the partitions to the one holding it.
-  // (Written "from patients ... lateral" so that its trace span is named after patients.)
+  // timeline comes as JSON (bytea as "\\x…" hex, times as text), each submission's canonical
+  // form from its event's guard row (migration 023: not from the partitioned raw events, whose
+  // every month a join would have set up and locked). (Written "from patients ... lateral" so
+  // that its trace span is named after patients.)
   const [row] = await tx`
     select ${tx.unsafe(COLUMNS)}, manual_edits, t.timeline
     from patients left join lateral (
       select coalesce(json_agg(newest order by newest.submitted_at, newest.event_id), '[]'::json) as timeline from (
         select fs.event_id, fs.source, fs.form_id, fs.submitted_at, fs.answers_enc, fs.answers,
-          we.canonical_enc, we.canonical, c.status as conflict_status
+          ids.canonical_enc, ids.canonical, c.status as conflict_status
         from form_submissions fs
         left join webhook_event_ids ids on ids.event_id = fs.event_id
-        left join webhook_events we on we.event_id = ids.event_id and we.received_at = ids.received_at
         left join patient_conflicts c on c.event_id = fs.event_id
         where fs.patient_id = patients.id
         order by fs.submitted_at desc, fs.event_id desc
@@ -142,7 +141,7 @@ export async function getPatientDetail(
       answers: (openCell(keys, ANSWERS, r.answers_enc, r.answers) ?? {}) as Record<string, unknown>,
     };
     if (entry.status === "merged" || entry.status === "conflict-accepted") {
-      const canonical = openCell(keys, CANONICAL, r.canonical_enc, r.canonical) as {
+      const canonical = openCell(keys, CANONICAL_FORM, r.canonical_enc, r.canonical) as {
         patient?: Record<string, unknown>;
         provenance?: Record<string, { label: string; method: string }>;
       } | null;

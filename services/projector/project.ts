@@ -8,7 +8,7 @@ import { auditHashKey } from "../../shared/crypto/audit-hash-key.ts";
 import type { Keys } from "../../shared/crypto/keys.ts";
 import { byteaColumn, type Cell, textColumn } from "../../shared/db/arrays.ts";
 import { clientsOfSources, declareClientsNamed } from "../../shared/db/patients.ts";
-import { FORM_SUBMISSIONS, sealCell, sealedColumn, WEBHOOK_EVENTS } from "../../shared/db/sealed.ts";
+import { CANONICAL_FORM, FORM_SUBMISSIONS, sealCell, sealedColumn, WEBHOOK_EVENTS } from "../../shared/db/sealed.ts";
 import type { CountedEvent } from "../../shared/stats.ts";
 import { batchEntries } from "./audit.ts";
 import type { DecodedEvent } from "./decode.ts";
@@ -69,7 +69,6 @@ async function writeBatchOnce(
 }
 
 const BODY = sealedColumn(WEBHOOK_EVENTS, "body_enc");
-const CANONICAL = sealedColumn(WEBHOOK_EVENTS, "canonical_enc");
 const ANSWERS = sealedColumn(FORM_SUBMISSIONS, "answers_enc");
 
 /** What an event stores sealed: its raw body, its canonical form and its form answers. */
@@ -85,7 +84,7 @@ function sealEvents(keys: Keys, events: DecodedEvent[]): Map<string, SealedEvent
       e.eventId,
       {
         body: sealCell(keys, BODY, e.body),
-        canonical: sealCell(keys, CANONICAL, { ...e.event, eventId: e.eventId }),
+        canonical: sealCell(keys, CANONICAL_FORM, { ...e.event, eventId: e.eventId }),
         answers: e.event.formId ? sealCell(keys, ANSWERS, e.event.answers) : null,
       },
     ]),
@@ -109,7 +108,7 @@ async function writeBatch(
     // erasure tombstones of the batch's emails, one round trip for all four.
     const [, admittedEvents, clients, tombstones] = await Promise.all([
       declareClientsNamed(tx),
-      admitNewEvents(tx, events),
+      admitNewEvents(tx, events, sealed),
       clientsOfSources(tx, [...new Set(events.map((e) => e.event.source))]),
       readTombstones(tx, lookups),
     ]);
@@ -138,6 +137,8 @@ async function writeBatch(
             ...insertFormData(tx, accepted, written.patientIdByEvent, sealed, clients),
           ]
         : []),
+      // Admitted with its canonical form, an erased patient's event keeps no more than its id.
+      ...(erasedIds.size > 0 ? [clearCanonicalForms(tx, [...erasedIds])] : []),
       recordAudit(tx, batchEntries(events, { ...written, admitted, erased: erasedIds }, auditHashKey(keys.blindIndex))),
     ]);
     if (erasedAfterReceipt(late as Tombstone[], acceptedLookups, clients).size > 0)
@@ -160,24 +161,35 @@ async function writeBatch(
 /**
  * The events whose ids the guard table had not seen, in event-id order. The same id twice in
  * one batch (two deliveries of one event) counts once. Every write after this goes in key
- * order, so concurrent batches lock shared rows in the same order.
+ * order, so concurrent batches lock shared rows in the same order. The guard row holds the
+ * event's canonical form (migration 023), written here with it rather than updated in later.
  */
-async function admitNewEvents(tx: TransactionSql, events: DecodedEvent[]): Promise<DecodedEvent[]> {
+async function admitNewEvents(
+  tx: TransactionSql,
+  events: DecodedEvent[],
+  sealed: Map<string, SealedEvent>,
+): Promise<DecodedEvent[]> {
   const unique = [...new Map(events.map((e) => [e.eventId, e])).values()].sort((a, b) =>
     a.eventId < b.eventId ? -1 : 1,
   );
   const admitted = await tx<{ event_id: string }[]>`
-    insert into webhook_event_ids (event_id, received_at)
+    insert into webhook_event_ids (event_id, received_at, canonical_enc)
     select * from unnest(
       ${textColumn(unique, (e) => e.eventId)}::text[],
-      ${textColumn(unique, (e) => e.receivedAt)}::timestamptz[])
+      ${textColumn(unique, (e) => e.receivedAt)}::timestamptz[],
+      ${byteaColumn(tx, unique, (e) => sealed.get(e.eventId)!.canonical)})
     on conflict (event_id) do nothing
     returning event_id`;
   const fresh = new Set(admitted.map((r) => r.event_id));
   return unique.filter((e) => fresh.has(e.eventId));
 }
 
-/** The raw events (bytes as received and canonical form, both sealed; trace id), linked to their patients. */
+/** The guard rows of `eventIds` without their canonical forms. */
+function clearCanonicalForms(tx: TransactionSql, eventIds: string[]) {
+  return tx`update webhook_event_ids set canonical_enc = null where event_id = any(${eventIds}::text[])`;
+}
+
+/** The raw events (the bytes as received, sealed; trace id), linked to their patients. */
 async function insertRawEvents(
   tx: TransactionSql,
   accepted: DecodedEvent[],
@@ -188,7 +200,7 @@ async function insertRawEvents(
   const col = <T>(rows: readonly T[], value: (row: T) => Cell) => textColumn(rows, value);
   await tx`
     insert into webhook_events (event_id, received_at, source, stream_seq, content_type, provider_event_id, form_id,
-      submitted_at, patient_id, body_enc, trace_id, canonical_enc, client_id)
+      submitted_at, patient_id, body_enc, trace_id, client_id)
     select * from unnest(
       ${col(accepted, (e) => e.eventId)}::text[], ${col(accepted, (e) => e.receivedAt)}::timestamptz[],
       ${col(accepted, (e) => e.event.source)}::text[], ${col(accepted, (e) => e.streamSeq)}::bigint[],
@@ -198,7 +210,6 @@ async function insertRawEvents(
       ${col(accepted, (e) => patientIdByEvent.get(e.eventId))}::bigint[],
       ${byteaColumn(tx, accepted, (e) => sealed.get(e.eventId)!.body)},
       ${col(accepted, (e) => e.traceId)}::text[],
-      ${byteaColumn(tx, accepted, (e) => sealed.get(e.eventId)!.canonical)},
       ${col(accepted, (e) => clients.get(e.event.source))}::bigint[])`;
 }
 

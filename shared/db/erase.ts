@@ -4,7 +4,8 @@
 //
 // What goes: the patient row, its conflicts, its form submissions and its raw events (found by
 // patient id; webhook_events has no index on it, so this scans the partitions: erasure is rare).
-// What stays: the events' ids in webhook_event_ids (sender-chosen ids, no patient data), so a
+// What stays: the events' guard rows in webhook_event_ids, cleared of their canonical forms to
+// sender-chosen ids and times of receipt (no patient data), so a
 // redelivery or replay of an erased event is still a duplicate and cannot bring the patient back;
 // the audit trail (append-only, hash-chained; ids and hashes, never values). What is added: a
 // tombstone of the email's blind index (migration 022), so a webhook received before the erasure
@@ -15,7 +16,7 @@ import { type AuditEntry, recordAudit } from "../audit/writer.ts";
 import { blindIndex } from "../crypto/blind-index.ts";
 import type { Keys } from "../crypto/keys.ts";
 import { byteaColumn, textColumn } from "./arrays.ts";
-import { openCell, sealedColumn, WEBHOOK_EVENTS } from "./sealed.ts";
+import { CANONICAL_FORM, openCell } from "./sealed.ts";
 
 export interface ErasedRows {
   patients: number;
@@ -37,11 +38,9 @@ interface Carried {
   phone: string | null;
 }
 
-const CANONICAL = sealedColumn(WEBHOOK_EVENTS, "canonical_enc");
-
 /** What an event's canonical form (sealed, or in clear before 010) says of its patient's email and phone. */
 function carriedBy(keys: Keys, event: { canonical_enc: Uint8Array | null; canonical: unknown }): Carried {
-  const canonical = openCell(keys, CANONICAL, event.canonical_enc, event.canonical) as {
+  const canonical = openCell(keys, CANONICAL_FORM, event.canonical_enc, event.canonical) as {
     patient?: { email?: unknown; phone?: unknown };
   } | null;
   const text = (v: unknown) => (typeof v === "string" && v ? v : null);
@@ -93,8 +92,15 @@ export async function erasePatient(
         client_id: string | null;
       }[]
     >`
-      delete from webhook_events where patient_id = ${id}::bigint
-      returning event_id, stream_seq, canonical_enc, canonical, client_id::text`;
+      with raw as (
+        delete from webhook_events where patient_id = ${id}::bigint returning event_id, stream_seq, client_id
+      ), forms as ( -- as they were: every part of one statement reads the same snapshot
+        select event_id, canonical_enc, canonical from webhook_event_ids where event_id in (select event_id from raw)
+      ), cleared as (
+        update webhook_event_ids set canonical_enc = null, canonical = null where event_id in (select event_id from raw)
+      )
+      select raw.event_id, raw.stream_seq, forms.canonical_enc, forms.canonical, raw.client_id::text
+      from raw left join forms using (event_id)`;
     const submissions = await tx`delete from form_submissions where patient_id = ${id}::bigint`;
     const conflicts = await tx<{ event_id: string }[]>`
       delete from patient_conflicts where patient_id = ${id}::bigint returning event_id`;

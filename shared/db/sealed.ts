@@ -126,13 +126,33 @@ export const WEBHOOK_EVENTS: SealedTable = {
   columns: [
     // The bytes as received (decoded as UTF-8, as the text column held them).
     { column: "body_enc", purpose: "webhook_events.body", legacy: "body", legacyText: "body", codec: "text" },
-    { ...json("webhook_events", "canonical"), codec: "deflated-json" },
   ],
   blindIndexes: [],
 };
 
+/**
+ * An event's canonical form, on its guard row (migration 023 moved it there from webhook_events,
+ * whose partitions a patient's detail then no longer reads). Still bound to the name it was
+ * sealed under before the move.
+ */
+const WEBHOOK_EVENT_IDS: SealedTable = {
+  table: "webhook_event_ids",
+  key: [{ column: "event_id", type: "text" }],
+  columns: [{ ...json("webhook_events", "canonical"), codec: "deflated-json" }],
+  blindIndexes: [],
+};
+
+/** An event's canonical form as sealed (WEBHOOK_EVENT_IDS). */
+export const CANONICAL_FORM = sealedColumn(WEBHOOK_EVENT_IDS, "canonical_enc");
+
 /** Every table holding sealed patient data. */
-export const SEALED_TABLES: readonly SealedTable[] = [PATIENTS, PATIENT_CONFLICTS, FORM_SUBMISSIONS, WEBHOOK_EVENTS];
+export const SEALED_TABLES: readonly SealedTable[] = [
+  PATIENTS,
+  PATIENT_CONFLICTS,
+  FORM_SUBMISSIONS,
+  WEBHOOK_EVENTS,
+  WEBHOOK_EVENT_IDS,
+];
 
 /** `column` of `table`'s spec (a typo is a start-up failure, not a null). */
 export function sealedColumn(table: SealedTable, column: string): SealedColumn {

@@ -45,7 +45,10 @@ test("a webhook received before its patient's erasure and projected after it cre
   expect(await patientByEmail(sql, email)).toBeUndefined();
   expect(await rawEvents(["ep-2"])).toBe(0);
   expect(await receipt("ep-2")).toBe("erased");
-  // Admitted to the duplicate guard: a redelivery is a duplicate, not projected later.
+  // Admitted to the duplicate guard, which keeps no more of it than its id and time (migration
+  // 023 put the canonical form there): a redelivery is a duplicate, not projected later.
+  const [guard] = await sql`select canonical_enc, canonical from webhook_event_ids where event_id = 'ep-2'`;
+  expect(guard).toEqual({ canonical_enc: null, canonical: null });
   expect(await projectBatch(sql, TEST_KEYS, [pending])).toMatchObject({ inserted: 0, duplicates: 1 });
 
   // The same person writing in again after the erasure is a new submission: a new patient.

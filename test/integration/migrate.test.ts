@@ -61,3 +61,55 @@ test("raw events stay in line up to a page: every month's partition, existing or
     await sql.end();
   }
 });
+
+test("023 moves each event's canonical form onto its guard row, and one an older projector still writes with the raw event", async () => {
+  const own = `migrate_023_${process.pid}`;
+  await admin.unsafe(`create schema ${own}`);
+  const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {}, connection: { search_path: own } });
+  try {
+    const all = readMigrations();
+    await migrate(
+      sql,
+      all.filter((m) => m.version < 23),
+    );
+    const at = new Date("2026-03-04T05:06:07Z");
+    await sql`select hookline_ensure_month_partition(${at})`;
+    const sealed = Buffer.from("sealed canonical form");
+    await sql`insert into webhook_event_ids (event_id, received_at) values ('e-sealed', ${at}), ('e-clear', ${at}), ('e-erased', ${at})`;
+    await sql`insert into webhook_events (event_id, received_at, source, canonical_enc, canonical)
+      values ('e-sealed', ${at}, 'generic', ${sealed}, null), ('e-clear', ${at}, 'generic', null, '{"patient":{}}')`;
+
+    expect(await migrate(sql)).toEqual(all.filter((m) => m.version >= 23).map((m) => m.version));
+
+    const guards = await sql`select event_id, canonical_enc, canonical from webhook_event_ids order by event_id`;
+    const shown = guards.map((g) => ({
+      event_id: g.event_id,
+      canonical_enc: g.canonical_enc?.toString() ?? null,
+      canonical: g.canonical,
+    }));
+    expect(shown).toEqual([
+      { event_id: "e-clear", canonical_enc: null, canonical: { patient: {} } },
+      { event_id: "e-erased", canonical_enc: null, canonical: null },
+      { event_id: "e-sealed", canonical_enc: "sealed canonical form", canonical: null },
+    ]);
+    expect(
+      await sql`select count(*)::int as n from webhook_events where canonical_enc is not null or canonical is not null`,
+    ).toEqual([{ n: 0 }] as never);
+    // The row in clear is sealed by the projector's next start (sealBacklog).
+    expect(await sql`select table_name from encryption_backlog where table_name = 'webhook_event_ids'`).toHaveLength(1);
+
+    // A projector of the version before, during a rolling upgrade: guard row, then the raw event with its form.
+    await sql.begin(async (tx) => {
+      await tx`insert into webhook_event_ids (event_id, received_at) values ('e-old-pod', ${at})`;
+      await tx`insert into webhook_events (event_id, received_at, source, canonical_enc)
+        values ('e-old-pod', ${at}, 'generic', ${Buffer.from("from an old pod")})`;
+    });
+    const [moved] = await sql`
+      select ids.canonical_enc as guard, we.canonical_enc as raw
+      from webhook_event_ids ids join webhook_events we using (event_id) where event_id = 'e-old-pod'`;
+    expect({ guard: moved!.guard?.toString(), raw: moved!.raw }).toEqual({ guard: "from an old pod", raw: null });
+  } finally {
+    await sql.end();
+    await admin.unsafe(`drop schema if exists ${own} cascade`);
+  }
+});

@@ -15,12 +15,12 @@ import type { Sql } from "../../shared/db/client.ts";
 import { MERGED_FIELDS, type MergedField, type PatientState } from "../../shared/db/patient-merge.ts";
 import { insertPatients } from "../../shared/db/patients.ts";
 import {
+  CANONICAL_FORM,
   FORM_SUBMISSIONS,
   PACKED_PATIENT_FIELDS,
   sealCell,
   sealedColumn,
   sealPacked,
-  WEBHOOK_EVENTS,
 } from "../../shared/db/sealed.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { createMetrics } from "../../shared/metrics.ts";
@@ -345,10 +345,11 @@ test("one patient: its timeline of submissions with answers, and where each fiel
     provenance: { city: { label: "Stadt", method: "label" } },
     answers: [],
   };
-  await sql`insert into webhook_event_ids (event_id, received_at) values ('ev-tl', ${at})`;
+  await sql`insert into webhook_event_ids (event_id, received_at, canonical_enc)
+    values ('ev-tl', ${at}, ${sealCell(TEST_KEYS, CANONICAL_FORM, canonical)})`;
   await sql`select hookline_ensure_month_partition(${at})`;
-  await sql`insert into webhook_events (event_id, received_at, source, patient_id, canonical_enc)
-    values ('ev-tl', ${at}, 'generic', ${id!}, ${sealCell(TEST_KEYS, sealedColumn(WEBHOOK_EVENTS, "canonical_enc"), canonical)})`;
+  await sql`insert into webhook_events (event_id, received_at, source, patient_id)
+    values ('ev-tl', ${at}, 'generic', ${id!})`;
   await sql`insert into form_submissions (event_id, source, form_id, patient_id, submitted_at, answers_enc)
     values ('ev-tl', 'generic', 'contact', ${id!}, ${at}, ${sealCell(TEST_KEYS, sealedColumn(FORM_SUBMISSIONS, "answers_enc"), { Stadt: "Ulm" })})`;
   const res = await call("GET", `/api/v1/patients/${id}`, undefined, "viewer");

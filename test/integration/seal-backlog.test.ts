@@ -6,7 +6,15 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { getPatient } from "../../services/dashboard/patients.ts";
 import type { Sql } from "../../shared/db/client.ts";
 import { sealBacklog } from "../../shared/db/rotate.ts";
-import { indexCell, PACKED_PATIENT_FIELDS, PATIENTS, sealCell, sealPacked } from "../../shared/db/sealed.ts";
+import {
+  CANONICAL_FORM,
+  indexCell,
+  openCell,
+  PACKED_PATIENT_FIELDS,
+  PATIENTS,
+  sealCell,
+  sealPacked,
+} from "../../shared/db/sealed.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { patientByEmail, TEST_KEYS } from "../keys.ts";
 import { freshDatabase } from "./harness.ts";
@@ -28,9 +36,12 @@ test("a patient, its submission and raw event from before encryption are read, t
   await sql`insert into form_submissions (event_id, source, form_id, patient_id, submitted_at, answers)
     values ('old1', 'generic', 'f', ${id}, now(), '[{"label":"E-Mail","value":"old@example.com"}]')`;
   await sql`select hookline_ensure_month_partition(now())`;
-  await sql`insert into webhook_events (event_id, received_at, source, body, canonical)
-    values ('old1', now(), 'generic', '{"E-Mail":"old@example.com"}', '{"patient":{"email":"old@example.com"}}')`;
-  await sql`insert into encryption_backlog values ('patients'), ('form_submissions'), ('webhook_events')`;
+  // As migration 023 leaves a raw event from before 010: its canonical form in clear on its guard row.
+  await sql`insert into webhook_event_ids (event_id, received_at, canonical)
+    values ('old1', now(), '{"patient":{"email":"old@example.com"}}')`;
+  await sql`insert into webhook_events (event_id, received_at, source, body)
+    values ('old1', now(), 'generic', '{"E-Mail":"old@example.com"}')`;
+  await sql`insert into encryption_backlog values ('patients'), ('form_submissions'), ('webhook_events'), ('webhook_event_ids')`;
 
   // Before sealing: the dashboard reads the plaintext columns; the blind index does not know it yet.
   expect(await getPatient(sql, TEST_KEYS, id)).toMatchObject({
@@ -47,8 +58,11 @@ test("a patient, its submission and raw event from before encryption are read, t
   expect(await sql`select table_name from encryption_backlog`).toEqual([] as never);
   const [clear] = await sql`select email, phone, date_of_birth, street, answers from patients where id = ${id}`;
   expect(clear).toEqual({ email: null, phone: null, date_of_birth: null, street: null, answers: null });
-  const [raw] = await sql`select body, canonical, body_enc is not null as sealed from webhook_events`;
-  expect(raw).toEqual({ body: null, canonical: null, sealed: true });
+  const [raw] = await sql`select body, body_enc is not null as sealed from webhook_events`;
+  expect(raw).toEqual({ body: null, sealed: true });
+  const [guard] = await sql`select canonical, canonical_enc from webhook_event_ids where event_id = 'old1'`;
+  expect(guard!.canonical).toBeNull();
+  expect(openCell(TEST_KEYS, CANONICAL_FORM, guard!.canonical_enc)).toEqual({ patient: { email: "old@example.com" } });
   expect((await patientByEmail(sql, "old@example.com"))?.id).toBe(id);
   expect(await getPatient(sql, TEST_KEYS, id)).toMatchObject({
     email: "old@example.com",
