@@ -157,6 +157,8 @@ export async function runDashboard(
     concurrency: number;
     seconds: number;
     keepDb?: boolean;
+    /** The longest wait for a quiet machine before measuring (quiet.ts; default 60 s). */
+    quietLimitS?: number;
     cpuProfDir?: string | null;
     /** Short names of the kinds measured (KIND_NAMES; "rows": the page's first rows); null: all. */
     kinds?: string[] | null;
@@ -278,7 +280,7 @@ export async function runDashboard(
     const wanted = (kind: string) => !opts.kinds || opts.kinds.includes(KIND_NAMES[kind] ?? kind);
     const loadAverage = Math.round((await import("node:os")).loadavg()[0]! * 100) / 100;
     // What earlier suites left running (quiet.ts) is waited out, not measured.
-    const quiet = await waitForQuiet();
+    const quiet = await waitForQuiet({ limitS: opts.quietLimitS });
     progress(
       `dashboard: ${quiet.quiet ? "quiet" : "still busy"} after ${quiet.waitedS} s (cores ${quiet.busyPct}% busy in the last second)`,
     );

@@ -130,6 +130,8 @@ async function main(): Promise<number> {
         concurrency: opts.dashboardConcurrency,
         seconds: opts.dashboardSeconds,
         keepDb: opts.dashboardKeepDb,
+        // A smoke run (in ./ops/test, beside other tests) checks the suite works, not its speed.
+        quietLimitS: opts.smoke ? 0 : 60,
         kinds: opts.dashboardKinds,
         cpuProfDir: opts.cpuProfDir && resolve(opts.cpuProfDir),
       });
