@@ -60,6 +60,8 @@ export interface DashboardDeps {
   cacheTtlSeconds: number;
   log: Logger;
   metrics: Metrics;
+  /** False when /metrics is served on a port of its own (metricsApp, METRICS_PORT). */
+  serveMetrics?: boolean;
   readiness: Record<string, ReadinessCheck>;
   /** What /health/detailed reports (shared/health/service-checks.ts). */
   healthChecks?: Record<string, HealthCheck>;
@@ -275,7 +277,7 @@ export function createDashboardApp(deps: DashboardDeps) {
       "/docs",
       () => new Response(docsPage(apiDocument()), { headers: { "content-type": "text/html; charset=utf-8" } }),
     )
-    .use(metricsRoute(deps.metrics))
+    .use(deps.serveMetrics === false ? new Elysia({ name: "metrics-elsewhere" }) : metricsRoute(deps.metrics))
     .use(api);
   routes = app.routes;
   return app;

@@ -81,6 +81,11 @@ const scopes = v.pipe(
 export const dashboardConfigSpec = {
   ...commonConfig,
   port: entry("PORT", env.port, "3000"),
+  /**
+   * A port of its own for /metrics, apart from the API and page: behind an HTTP Ingress that
+   * routes the dashboard's host to PORT, /metrics there was public. 0: served on PORT (local).
+   */
+  metricsPort: entry("METRICS_PORT", env.int(0, 65535), "0"),
   databaseUrl: databaseUrlConfig,
   ...databaseTlsConfig,
   redisUrl: entry("REDIS_URL", env.redisUrl, "redis://127.0.0.1:6379", true),
@@ -143,6 +148,8 @@ export function readDashboardConfig(source: Record<string, string | undefined> =
     throw error instanceof ConfigError && together.length ? new ConfigError([...error.problems, ...together]) : error;
   }
   if (together.length) throw new ConfigError(together);
+  if (config.metricsPort !== 0 && config.metricsPort === config.port)
+    throw new ConfigError(["METRICS_PORT must differ from PORT (0 serves /metrics on PORT)"]);
   if (config.hooklineEnv === "production" && isLoopbackUrl(config.publicWebhookBaseUrl))
     throw new ConfigError([
       "PUBLIC_WEBHOOK_BASE_URL must be where senders reach the ingress, not this host (HOOKLINE_ENV=production)",

@@ -1,4 +1,5 @@
 // Composition root of the dashboard: config → Postgres, Redis → API + page; drains on SIGTERM.
+import { Elysia } from "elysia";
 import { createRedis } from "../../shared/cache.ts";
 import { traceRedis, traceSql } from "../../shared/client-spans.ts";
 import { warnAboutKeyAge } from "../../shared/crypto/key-age.ts";
@@ -7,7 +8,7 @@ import { createDb, databaseAnswers, reportDatabaseAtStart } from "../../shared/d
 import { dashboardChecks } from "../../shared/health/service-checks.ts";
 import { createRequestIds } from "../../shared/http/request-id.ts";
 import { createLogger } from "../../shared/logger.ts";
-import { createMetrics } from "../../shared/metrics.ts";
+import { createMetrics, metricsRoute } from "../../shared/metrics.ts";
 import { connectNats } from "../../shared/nats.ts";
 import { onShutdown } from "../../shared/shutdown.ts";
 import { loadSources } from "../../shared/sources/index.ts";
@@ -48,6 +49,7 @@ const sourceRegistry = natsSourceRegistry(() => nats.get());
 const stopRegistrySync = keepRegistryInStep(sql, sourceRegistry, log);
 
 let draining = false;
+const metrics = createMetrics("dashboard");
 const app = createDashboardApp({
   sql,
   keys,
@@ -57,7 +59,8 @@ const app = createDashboardApp({
   oidc: config.oidc,
   cacheTtlSeconds: config.cacheTtlSeconds,
   log,
-  metrics: createMetrics("dashboard"),
+  metrics,
+  serveMetrics: config.metricsPort === 0,
   readiness: {
     postgres: () => databaseAnswers(sql),
     redis: async () => (await redis.ping()) === "PONG",
@@ -82,10 +85,18 @@ app.listen({
   maxRequestBodySize: serverBodyCap(sources.values(), true),
 });
 log.info({ url: `http://${config.serviceHost}:${config.port}` }, "dashboard listening");
+// /metrics apart from what an HTTP Ingress publishes (METRICS_PORT; the chart sets it).
+const metricsServer =
+  config.metricsPort === 0
+    ? null
+    : new Elysia().use(metricsRoute(metrics)).listen({ hostname: config.serviceHost, port: config.metricsPort });
+if (metricsServer)
+  log.info({ url: `http://${config.serviceHost}:${config.metricsPort}/metrics` }, "dashboard metrics listening");
 
 onShutdown(log, async () => {
   draining = true;
   await app.stop();
+  await metricsServer?.stop();
   await sql.end({ timeout: 5 });
   redis.disconnect();
   stopRegistrySync();

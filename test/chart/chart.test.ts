@@ -350,7 +350,7 @@ test.each(PROFILES)(
   },
 );
 
-test("networkPolicy: ingress pods open on their port, projector and dashboard only from the release (+ the configured namespaces)", () => {
+test("networkPolicy: ingress pods open on their port, projector and dashboard only from the release (+ the configured namespaces); the dashboard's metrics port never from the ingress controller", () => {
   expect(render("minimal").filter((o) => o.kind === "NetworkPolicy")).toEqual([]);
   const objs = render("production");
   const nv = profileValues("production").networkPolicy as Obj;
@@ -362,7 +362,9 @@ test("networkPolicy: ingress pods open on their port, projector and dashboard on
     // Selects exactly that Deployment's pods.
     expect(np.spec.podSelector.matchLabels).toEqual(dep.spec.selector.matchLabels);
     expect(np.spec.policyTypes).toEqual(["Ingress"]);
-    expect(np.spec.ingress.length).toBe(1);
+    const dashboard = componentOf(np) === "dashboard";
+    // The dashboard serves /metrics on a port of its own (METRICS_PORT): a rule for each port.
+    expect(np.spec.ingress.length).toBe(dashboard ? 2 : 1);
     const rule = np.spec.ingress[0];
     expect(rule.ports).toEqual([{ port: "http", protocol: "TCP" }]);
     if (componentOf(np) === "ingress") {
@@ -371,16 +373,18 @@ test("networkPolicy: ingress pods open on their port, projector and dashboard on
     }
     expect(rule.from[0]).toEqual({ podSelector: { matchLabels: release } });
     const namespaces = rule.from.slice(1).map((f: Obj) => f.namespaceSelector);
-    const expected = [
-      ...(componentOf(np) === "dashboard" ? [nv.ingressControllerNamespaceSelector] : []),
-      nv.metricsNamespaceSelector,
-    ];
+    const expected = dashboard ? [nv.ingressControllerNamespaceSelector] : [nv.metricsNamespaceSelector];
     expect(namespaces).toEqual(expected);
     expect(rule.from.every((f: Obj) => f.podSelector || f.namespaceSelector)).toBe(true);
+    if (dashboard)
+      expect(np.spec.ingress[1]).toEqual({
+        from: [{ podSelector: { matchLabels: release } }, { namespaceSelector: nv.metricsNamespaceSelector }],
+        ports: [{ port: "metrics", protocol: "TCP" }],
+      });
   }
 });
 
-test("serviceMonitor: one per service, selecting its Service, scraping /metrics on the http port", () => {
+test("serviceMonitor: one per service, selecting its Service, scraping /metrics on the http port (the dashboard: its metrics port)", () => {
   expect(render("minimal").filter((o) => o.kind === "ServiceMonitor")).toEqual([]);
   const objs = render("production");
   const monitors = objs.filter((o) => o.kind === "ServiceMonitor");
@@ -388,8 +392,9 @@ test("serviceMonitor: one per service, selecting its Service, scraping /metrics 
   for (const m of monitors) {
     const svc = objs.find((o) => o.kind === "Service" && componentOf(o) === componentOf(m)) as Obj;
     for (const [k, v] of Object.entries(m.spec.selector.matchLabels)) expect(svc.metadata.labels[k]).toBe(v as string);
-    expect(svc.spec.ports.map((p: Obj) => p.name)).toContain("http");
-    expect(m.spec.endpoints).toEqual([expect.objectContaining({ port: "http", path: "/metrics" })]);
+    const port = componentOf(m) === "dashboard" ? "metrics" : "http";
+    expect(svc.spec.ports.map((p: Obj) => p.name)).toContain(port);
+    expect(m.spec.endpoints).toEqual([expect.objectContaining({ port, path: "/metrics" })]);
     expect(m.metadata.labels.release).toBe("prometheus");
   }
 });
@@ -441,6 +446,12 @@ test("httpIngress: only the webhook path goes to the ingress Service; the dashbo
   // The named port exists on each Service the rules point at.
   for (const c of ["ingress", "dashboard"])
     expect(serviceOf(objs, c).spec.ports.map((p: Obj) => p.name)).toContain("http");
+  // And /metrics is not behind it: the dashboard serves it on METRICS_PORT, a port of its own.
+  const container = (deployments(objs).find((d) => componentOf(d) === "dashboard") as Obj).spec.template.spec
+    .containers[0];
+  const metricsPort = Number(container.env.find((e: Obj) => e.name === "METRICS_PORT").value);
+  expect(container.ports.find((p: Obj) => p.name === "metrics").containerPort).toBe(metricsPort);
+  expect(container.ports.find((p: Obj) => p.name === "http").containerPort).not.toBe(metricsPort);
 });
 
 test("otel: no OTEL_* variable without an endpoint; with one, the sampler, protocol and pod/namespace attributes", () => {

@@ -7,7 +7,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import pkg from "../../package.json" with { type: "json" };
 import { METRICS } from "../../shared/metrics.ts";
-import { ADMIN, type Cluster, postWebhook, type ServiceName, signGeneric, startCluster, waitFor } from "./harness.ts";
+import {
+  ADMIN,
+  type Cluster,
+  freePort,
+  postWebhook,
+  type ServiceName,
+  signGeneric,
+  startCluster,
+  waitFor,
+} from "./harness.ts";
 import { parseSamples, promtoolCheckMetrics, sampleValue } from "./prom-text.ts";
 
 const ACCEPTED = 7;
@@ -190,4 +199,23 @@ test("consumer lag: a backlog built while the projector is stopped, then held by
     conn.release();
   }
   await waitFor("drained", async () => (await lagOf("projector")) === 0 && (await lagOf("ingress")) === 0, 30_000);
+});
+
+test("the dashboard with METRICS_PORT (as the chart runs it): /metrics only there, not where the API and page are served", async () => {
+  const metricsPort = await freePort();
+  const dashboard = await cluster.restart("dashboard", { METRICS_PORT: String(metricsPort) });
+  const onApiPort = await fetch(`${dashboard.url}/metrics`);
+  expect(onApiPort.status).toBe(404);
+  expect((await fetch(`${dashboard.url}/health/live`)).status).toBe(200);
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  expect(promtoolCheckMetrics(text)).toEqual({ exitCode: 0, output: "" });
+  expect(sampleValue(text, METRICS.buildInfo.name, { version: pkg.version, runtime: `bun ${Bun.version}` })).toBe(1);
+  // The 404 above was counted by the API port's request metrics, served here.
+  expect(
+    sampleValue(text, `${METRICS.dashboardRequestDuration.name}_count`, {
+      method: "GET",
+      route: "unmatched",
+      status: "404",
+    }),
+  ).toBe(1);
 });

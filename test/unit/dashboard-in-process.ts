@@ -12,7 +12,7 @@ import { TEST_KEYS } from "../keys.ts";
 export const ADMIN = { authorization: "Bearer admin-token-0123456789" };
 
 /** A dashboard whose every query (and fragment) resolves to no rows. */
-export function inProcessDashboard({ sources = new Map<string, SourceConfig>() } = {}) {
+export function inProcessDashboard({ sources = new Map<string, SourceConfig>(), serveMetrics = true } = {}) {
   const query = () => Promise.resolve([]);
   const sql: Sql = Object.assign(query, {
     unsafe: () => "",
@@ -29,6 +29,7 @@ export function inProcessDashboard({ sources = new Map<string, SourceConfig>() }
     cacheTtlSeconds: 0,
     log: createLogger("dashboard", "silent", new Writable({ write: (_c, _e, done) => done() })),
     metrics: createMetrics("dashboard"),
+    serveMetrics,
     readiness: {},
   });
   const call = (method: string, path: string, headers: Record<string, string> = {}, body?: string) =>

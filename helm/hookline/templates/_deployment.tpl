@@ -67,8 +67,17 @@ spec:
             - name: http
               containerPort: {{ .svc.port }}
               protocol: TCP
+            {{- with .svc.metricsPort }}
+            - name: metrics
+              containerPort: {{ . }}
+              protocol: TCP
+            {{- end }}
           env:
             {{- include "hookline.commonEnv" (dict "ctx" $ctx "port" .svc.port) | nindent 12 }}
+            {{- with .svc.metricsPort }}
+            - name: METRICS_PORT
+              value: {{ . | quote }}
+            {{- end }}
             {{- with .env }}
             {{- . | nindent 12 }}
             {{- end }}
