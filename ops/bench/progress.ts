@@ -2,9 +2,14 @@
 // stdout stays clean for the result table.
 const started = performance.now();
 
+/** Elapsed seconds as m:ss, rounded to the second first (59.6 s is "1:00", never "0:60"). */
+export function elapsedStamp(seconds: number): string {
+  const s = Math.round(seconds);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
 function stamp(): string {
-  const s = (performance.now() - started) / 1000;
-  return `${Math.floor(s / 60)}:${(s % 60).toFixed(0).padStart(2, "0")}`;
+  return elapsedStamp((performance.now() - started) / 1000);
 }
 
 export function progress(message: string): void {
