@@ -174,10 +174,17 @@ export async function reprojectForm(o: ReprojectOptions): Promise<ReprojectResul
           eventId: row.event_id,
         };
         const written = await sql.begin(async (tx) => {
+          // The patient first, as erasure locks it (shared/db/erase.ts), then the raw event: an
+          // erasure that committed since the page was read deleted it, and cleared the guard row
+          // this would write the patient's data back to (and the reverse order could deadlock).
+          const patient = row.patient_id === null ? null : await lockPatient(tx, keys, String(row.patient_id));
+          const [raw] = await tx`
+            select 1 from webhook_events where event_id = ${row.event_id} and received_at = ${row.received_at} for update`;
+          if (!raw) return false;
           await tx`update webhook_event_ids set canonical_enc = ${sealCell(keys, CANONICAL_FORM, canonical)}, canonical = null
             where event_id = ${row.event_id}`;
-          if (row.patient_id === null) return false;
-          const patient = await lockPatient(tx, keys, String(row.patient_id));
+          // No patient: none linked, or merged into another since (its event moved there; its
+          // canonical form is still this event's).
           if (!patient) return false;
           // A submission held back as an identity conflict merged nothing into its patient (it
           // is linked to it only to be shown there): re-mapping it merges nothing either, unless

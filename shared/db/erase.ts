@@ -94,10 +94,10 @@ export async function erasePatient(
     >`
       with raw as (
         delete from webhook_events where patient_id = ${id}::bigint returning event_id, stream_seq, client_id
-      ), forms as ( -- as they were: every part of one statement reads the same snapshot
+      ), forms as (
+        -- Read as they were: deleting a raw event clears its guard row's canonical form (migration
+        -- 023's trigger, at the end of this statement), and every part of it reads one snapshot.
         select event_id, canonical_enc, canonical from webhook_event_ids where event_id in (select event_id from raw)
-      ), cleared as (
-        update webhook_event_ids set canonical_enc = null, canonical = null where event_id in (select event_id from raw)
       )
       select raw.event_id, raw.stream_seq, forms.canonical_enc, forms.canonical, raw.client_id::text
       from raw left join forms using (event_id)`;

@@ -1,7 +1,8 @@
 // Where patient data is sealed at rest (migrations 009, 010, 018): each table's sealed columns,
 // the plaintext column each replaced, and its blind indexes. The projector and the dashboard seal
 // and open through these; `hookline keys rotate` and the projector's start walk the same list,
-// so a sealed column added here is rotated with the rest (erasure deletes whole rows).
+// so a sealed column added here is rotated with the rest (erasure deletes whole rows, and clears the
+// canonical forms of the guard rows it keeps: migration 023).
 import { type IndexedField, indexWith } from "../crypto/blind-index.ts";
 import { open, seal } from "../crypto/envelope.ts";
 import type { Keys } from "../crypto/keys.ts";

@@ -399,6 +399,20 @@ test("serviceMonitor: one per service, selecting its Service, scraping /metrics 
   }
 });
 
+test("dashboard.metricsPort equal to dashboard.port is refused at render, not left to crash-loop the pod", () => {
+  const r = run([
+    "template",
+    "hl",
+    CHART,
+    "-f",
+    join(CHART, "ci", "minimal.yaml"),
+    "--set",
+    "dashboard.metricsPort=3000",
+  ]);
+  expect(r.code).not.toBe(0);
+  expect(r.err).toContain("dashboard.metricsPort must differ from dashboard.port");
+});
+
 test("existingSecret: no Secret is rendered and every secret env var reads the named one", () => {
   const objs = render("minimal", ["--set", "existingSecret=hookline-prod"]);
   expect(objs.filter((o) => o.kind === "Secret")).toEqual([]);

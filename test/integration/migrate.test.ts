@@ -62,7 +62,7 @@ test("raw events stay in line up to a page: every month's partition, existing or
   }
 });
 
-test("023 moves each event's canonical form onto its guard row, and one an older projector still writes with the raw event", async () => {
+test("023 and 024 move each event's canonical form onto its guard row; what an older version writes or deletes follows it", async () => {
   const own = `migrate_023_${process.pid}`;
   await admin.unsafe(`create schema ${own}`);
   const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {}, connection: { search_path: own } });
@@ -73,41 +73,63 @@ test("023 moves each event's canonical form onto its guard row, and one an older
       all.filter((m) => m.version < 23),
     );
     const at = new Date("2026-03-04T05:06:07Z");
+    const other = new Date("2026-03-05T00:00:00Z");
     await sql`select hookline_ensure_month_partition(${at})`;
-    const sealed = Buffer.from("sealed canonical form");
-    await sql`insert into webhook_event_ids (event_id, received_at) values ('e-sealed', ${at}), ('e-clear', ${at}), ('e-erased', ${at})`;
+    const bytes = (s: string) => Buffer.from(s);
+    // e-no-guard has no guard row (a restore might leave that); e-other-time's names another time.
+    await sql`insert into webhook_event_ids (event_id, received_at)
+      values ('e-sealed', ${at}), ('e-clear', ${at}), ('e-erased', ${at}), ('e-other-time', ${other})`;
     await sql`insert into webhook_events (event_id, received_at, source, canonical_enc, canonical)
-      values ('e-sealed', ${at}, 'generic', ${sealed}, null), ('e-clear', ${at}, 'generic', null, '{"patient":{}}')`;
+      values ('e-sealed', ${at}, 'generic', ${bytes("sealed form")}, null),
+        ('e-clear', ${at}, 'generic', null, '{"patient":{}}'),
+        ('e-no-guard', ${at}, 'generic', ${bytes("unguarded form")}, null),
+        ('e-other-time', ${at}, 'generic', ${bytes("kept form")}, null)`;
 
     expect(await migrate(sql)).toEqual(all.filter((m) => m.version >= 23).map((m) => m.version));
 
-    const guards = await sql`select event_id, canonical_enc, canonical from webhook_event_ids order by event_id`;
-    const shown = guards.map((g) => ({
-      event_id: g.event_id,
-      canonical_enc: g.canonical_enc?.toString() ?? null,
-      canonical: g.canonical,
-    }));
-    expect(shown).toEqual([
+    const guards = async () =>
+      (await sql`select event_id, canonical_enc, canonical from webhook_event_ids order by event_id`).map((g) => ({
+        event_id: g.event_id,
+        canonical_enc: g.canonical_enc?.toString() ?? null,
+        canonical: g.canonical,
+      }));
+    expect(await guards()).toEqual([
       { event_id: "e-clear", canonical_enc: null, canonical: { patient: {} } },
       { event_id: "e-erased", canonical_enc: null, canonical: null },
-      { event_id: "e-sealed", canonical_enc: "sealed canonical form", canonical: null },
+      { event_id: "e-no-guard", canonical_enc: "unguarded form", canonical: null },
+      { event_id: "e-other-time", canonical_enc: null, canonical: null },
+      { event_id: "e-sealed", canonical_enc: "sealed form", canonical: null },
     ]);
-    expect(
-      await sql`select count(*)::int as n from webhook_events where canonical_enc is not null or canonical is not null`,
-    ).toEqual([{ n: 0 }] as never);
+    // Emptied where moved; the one whose guard row names another time keeps its own.
+    const left =
+      await sql`select event_id from webhook_events where canonical_enc is not null or canonical is not null`;
+    expect(left.map((r) => r.event_id)).toEqual(["e-other-time"]);
     // The row in clear is sealed by the projector's next start (sealBacklog).
     expect(await sql`select table_name from encryption_backlog where table_name = 'webhook_event_ids'`).toHaveLength(1);
 
-    // A projector of the version before, during a rolling upgrade: guard row, then the raw event with its form.
+    // The version before, during a rolling upgrade: a projector inserts the guard row, then the
+    // raw event with its form; `reproject` updates the form on the raw event.
     await sql.begin(async (tx) => {
       await tx`insert into webhook_event_ids (event_id, received_at) values ('e-old-pod', ${at})`;
       await tx`insert into webhook_events (event_id, received_at, source, canonical_enc)
-        values ('e-old-pod', ${at}, 'generic', ${Buffer.from("from an old pod")})`;
+        values ('e-old-pod', ${at}, 'generic', ${bytes("from an old pod")})`;
     });
-    const [moved] = await sql`
-      select ids.canonical_enc as guard, we.canonical_enc as raw
-      from webhook_event_ids ids join webhook_events we using (event_id) where event_id = 'e-old-pod'`;
-    expect({ guard: moved!.guard?.toString(), raw: moved!.raw }).toEqual({ guard: "from an old pod", raw: null });
+    await sql`update webhook_events set canonical_enc = ${bytes("reprojected by an old pod")} where event_id = 'e-sealed'`;
+    const forms = await sql`
+      select event_id, ids.canonical_enc as guard, we.canonical_enc as raw
+      from webhook_event_ids ids join webhook_events we using (event_id)
+      where event_id in ('e-old-pod', 'e-sealed') order by event_id`;
+    expect(forms.map((f) => ({ id: f.event_id, guard: f.guard?.toString(), raw: f.raw }))).toEqual([
+      { id: "e-old-pod", guard: "from an old pod", raw: null },
+      { id: "e-sealed", guard: "reprojected by an old pod", raw: null },
+    ]);
+    // A raw event deleted (an erasure of either version) takes its form off the guard row it leaves.
+    await sql`delete from webhook_events where event_id in ('e-sealed', 'e-clear')`;
+    const after = (await guards()).filter((g) => ["e-sealed", "e-clear"].includes(g.event_id));
+    expect(after).toEqual([
+      { event_id: "e-clear", canonical_enc: null, canonical: null },
+      { event_id: "e-sealed", canonical_enc: null, canonical: null },
+    ]);
   } finally {
     await sql.end();
     await admin.unsafe(`drop schema if exists ${own} cascade`);

@@ -24,6 +24,7 @@ import m020 from "./020_projector_row_costs.sql" with { type: "text" };
 import m021 from "./021_search_words_per_client.sql" with { type: "text" };
 import m022 from "./022_patient_erasures.sql" with { type: "text" };
 import m023 from "./023_canonical_on_guard_row.sql" with { type: "text" };
+import m024 from "./024_canonical_moved.sql" with { type: "text" };
 
 /** File name → SQL text. */
 export const EMBEDDED_MIGRATIONS: Record<string, string> = {
@@ -50,4 +51,5 @@ export const EMBEDDED_MIGRATIONS: Record<string, string> = {
   "021_search_words_per_client.sql": m021,
   "022_patient_erasures.sql": m022,
   "023_canonical_on_guard_row.sql": m023,
+  "024_canonical_moved.sql": m024,
 };
