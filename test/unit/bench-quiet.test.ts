@@ -26,7 +26,11 @@ test("waits through busy seconds and returns at the first quiet one", async () =
 
 test("gives up at the limit, saying the cores were still busy", async () => {
   let busy = 0;
-  const q = await waitForQuiet({ limitS: 1, read: () => stat((busy += 100), 0, busy / 10) });
+  const read = () => {
+    busy += 100;
+    return stat(busy, 0, busy / 10);
+  };
+  const q = await waitForQuiet({ limitS: 1, read });
   expect(q.quiet).toBe(false);
   expect(q.busyPct).toBeGreaterThan(80);
 }, 10_000);
