@@ -73,6 +73,8 @@ export interface ProjectorOptions {
 // webhook_event_ids holds each event's canonical form since migration 023 (webhook_events did before):
 // the reference copies it too, so it keeps writing the bytes the projector writes.
 const TABLES = ["webhook_events", "webhook_event_ids", "patients", "form_submissions"] as const;
+/** What the projector writes besides: in its storage facts, not in the COPY reference. */
+const UNCOPIED_TABLES = ["patient_conflicts", "audit_log"] as const;
 
 /** Publishes `count` events exactly as the ingress would (same publisher, same headers). */
 async function preload(natsUrl: string, root: string, count: number, tag: string): Promise<number> {
@@ -255,8 +257,7 @@ async function storageFacts(root: string, databaseUrl: string, walBefore: string
        (select string_agg(t || ' heap ' || round(heap / ${events}) || ' toast ' || round(toast / ${events}), ', ' order by t)
         from (select t, sum(pg_relation_size(leaf)) as heap,
                      sum(coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0)) as toast
-              from unnest(array['webhook_events', 'webhook_event_ids', 'patients', 'form_submissions', 'patient_conflicts',
-                                 'audit_log']) t,
+              from unnest(array[${[...TABLES, ...UNCOPIED_TABLES].map((t) => `'${t}'`).join(", ")}]) t,
                    lateral (select relid as leaf from pg_partition_tree(t::regclass) where isleaf
                             union select t::regclass where not exists (select from pg_partition_tree(t::regclass))) leaves
                    join pg_class c on c.oid = leaves.leaf
